@@ -1,0 +1,49 @@
+/* gt_tape_impl.h - what ops need from the tape to record nodes; not installed.
+ * autograd knows no op by name: a node carries its backward as a function pointer, the
+ * op's name for messages, and the state the op saved. */
+#ifndef GT_TAPE_IMPL_H
+#define GT_TAPE_IMPL_H
+
+#include "../tensor/gt_tensor_impl.h"
+#include "gt_autograd.h"
+
+#define GT_NODE_MAX_INPUTS 4
+#define GT_NODE_MAX_ARGS 8
+
+/* A backward adds d(loss)/d(in[i]) into in[i]->grad for every input whose grad is
+ * non-NULL, reading out->grad. It never assigns: inputs used twice and overlapping
+ * windows rely on it. */
+
+struct gt_node {
+    gt_node *prev;
+    const char *name;
+    gt_backward_fn backward;
+    gt_tensor *out;
+    gt_tensor *in[GT_NODE_MAX_INPUTS];
+    int n_in;
+    double args[GT_NODE_MAX_ARGS]; /* the op's scalar arguments */
+    void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
+};
+
+/* Checks that t is usable by `op` on `tape`: not NULL, not released by a reset, not from
+ * another tape. */
+gt_status gt__check_input(const char *op, gt_tape *tape, const gt_tensor *t);
+/* Arena memory, 64-byte aligned, released by reset. */
+void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what);
+/* An uninitialised tensor in the arena. */
+gt_tensor *gt__tape_new_tensor(gt_tape *tape, const char *op, int ndim, const int64_t *shape);
+/* A tensor in the arena that shares src's data with another shape (same numel). */
+gt_tensor *gt__tape_view(gt_tape *tape, const char *op, gt_tensor *src, int ndim,
+                         const int64_t *shape);
+/* Records a node producing `out` from `in` when recording is on and some input requires
+ * a gradient; *node is NULL when nothing was recorded. Fails only when out of memory. */
+gt_status gt__tape_record(gt_tape *tape, const char *name, gt_backward_fn backward,
+                          gt_tensor *out, gt_tensor *const *in, int n_in, gt_node **node);
+/* True when the tape is in anomaly mode; ops then check their outputs. */
+bool gt__tape_detect_anomaly(const gt_tape *tape);
+/* In anomaly mode: fails with GT_ERR_NUMERIC naming op and what when values hold a
+ * non-finite number. */
+gt_status gt__check_finite(const char *op, const char *what, const gt_real *values,
+                           int64_t n);
+
+#endif

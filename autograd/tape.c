@@ -1,0 +1,338 @@
+/* tape.c - the tape: a chunked arena that grows and is reused, and the list of nodes. */
+#include "gt_tape_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+#define GT_ARENA_ALIGN 64
+#define GT_ARENA_FIRST_CHUNK (256u * 1024u)
+
+typedef struct gt_chunk {
+    struct gt_chunk *next;
+    size_t capacity;
+    size_t used;
+    unsigned char *mem; /* GT_ARENA_ALIGN-aligned start inside the allocation */
+} gt_chunk;
+
+struct gt_tape {
+    gt_chunk *first;
+    gt_chunk *current;
+    gt_node *last;
+    size_t n_nodes;
+    size_t chunk_allocs;
+    uint64_t epoch;
+    bool grad_enabled;
+    bool detect_anomaly;
+};
+
+static gt_chunk *chunk_new(size_t capacity) {
+    if (capacity > SIZE_MAX - sizeof(gt_chunk) - GT_ARENA_ALIGN) {
+        gt_set_error(GT_ERR_NOMEM, "tape: arena chunk of %zu bytes is too large", capacity);
+        return NULL;
+    }
+    gt_chunk *chunk = gt_malloc(sizeof(gt_chunk) + GT_ARENA_ALIGN + capacity, "tape arena");
+    if (!chunk)
+        return NULL;
+    uintptr_t start = (uintptr_t)(chunk + 1);
+    start = (start + GT_ARENA_ALIGN - 1) & ~(uintptr_t)(GT_ARENA_ALIGN - 1);
+    chunk->mem = (unsigned char *)start;
+    chunk->next = NULL;
+    chunk->capacity = capacity;
+    chunk->used = 0;
+    return chunk;
+}
+
+gt_tape *gt_tape_new(void) {
+    gt_tape *tape = gt_calloc(1, sizeof *tape, "tape");
+    if (!tape)
+        return NULL;
+    tape->grad_enabled = true;
+    tape->epoch = 1;
+    return tape;
+}
+
+static void free_chunks(gt_chunk *chunk) {
+    while (chunk) {
+        gt_chunk *next = chunk->next;
+        gt_free(chunk);
+        chunk = next;
+    }
+}
+
+void gt_tape_free(gt_tape *tape) {
+    if (!tape)
+        return;
+    free_chunks(tape->first);
+    gt_free(tape);
+}
+
+void gt_tape_reset(gt_tape *tape) {
+    if (!tape)
+        return;
+    size_t total = 0, used_chunks = 0;
+    for (gt_chunk *c = tape->first; c; c = c->next) {
+        total += c->capacity;
+        used_chunks += c->used > 0;
+    }
+    /* A step that spilled over several chunks gets one chunk holding all of them, so the
+     * next steps bump-allocate from a single block. If that allocation fails the old
+     * chunks simply stay. */
+    if (used_chunks > 1) {
+        gt_chunk *merged = chunk_new(total);
+        if (merged) {
+            free_chunks(tape->first);
+            tape->first = merged;
+            tape->chunk_allocs++;
+        } else {
+            gt_clear_error();
+        }
+    }
+    for (gt_chunk *c = tape->first; c; c = c->next)
+        c->used = 0;
+    tape->current = tape->first;
+    tape->last = NULL;
+    tape->n_nodes = 0;
+    tape->epoch++;
+}
+
+bool gt_tape_set_grad_enabled(gt_tape *tape, bool enabled) {
+    bool was = tape->grad_enabled;
+    tape->grad_enabled = enabled;
+    return was;
+}
+
+bool gt_tape_grad_enabled(const gt_tape *tape) { return tape->grad_enabled; }
+
+void gt_tape_set_detect_anomaly(gt_tape *tape, bool on) { tape->detect_anomaly = on; }
+
+bool gt__tape_detect_anomaly(const gt_tape *tape) { return tape->detect_anomaly; }
+
+gt_tape_stats gt_tape_get_stats(const gt_tape *tape) {
+    gt_tape_stats stats = {0};
+    stats.nodes = tape->n_nodes;
+    stats.chunk_allocs = tape->chunk_allocs;
+    for (gt_chunk *c = tape->first; c; c = c->next) {
+        stats.bytes_used += c->used;
+        stats.bytes_reserved += c->capacity;
+    }
+    return stats;
+}
+
+void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what) {
+    if (bytes > SIZE_MAX / 2) {
+        gt_set_error(GT_ERR_NOMEM, "%s: %zu bytes is too large", what, bytes);
+        return NULL;
+    }
+    bytes = (bytes + GT_ARENA_ALIGN - 1) & ~(size_t)(GT_ARENA_ALIGN - 1);
+    gt_chunk *chunk = tape->current;
+    if (chunk && chunk->capacity - chunk->used >= bytes) {
+        void *ptr = chunk->mem + chunk->used;
+        chunk->used += bytes;
+        return ptr;
+    }
+    /* Move on to the next kept chunk if it is empty and large enough. */
+    if (chunk && chunk->next && chunk->next->used == 0 && chunk->next->capacity >= bytes) {
+        tape->current = chunk->next;
+        return gt__tape_alloc(tape, bytes, what);
+    }
+    if (!chunk && tape->first && tape->first->capacity >= bytes) {
+        tape->current = tape->first;
+        return gt__tape_alloc(tape, bytes, what);
+    }
+    size_t reserved = 0;
+    for (gt_chunk *c = tape->first; c; c = c->next)
+        reserved += c->capacity;
+    size_t capacity = reserved > GT_ARENA_FIRST_CHUNK ? reserved : GT_ARENA_FIRST_CHUNK;
+    if (capacity < bytes)
+        capacity = bytes;
+    gt_chunk *fresh = chunk_new(capacity);
+    if (!fresh) {
+        gt_set_error(GT_ERR_NOMEM, "%s: cannot grow the tape's arena by %zu bytes", what,
+                     capacity);
+        return NULL;
+    }
+    tape->chunk_allocs++;
+    if (chunk) {
+        fresh->next = chunk->next;
+        chunk->next = fresh;
+    } else {
+        fresh->next = tape->first;
+        tape->first = fresh;
+    }
+    tape->current = fresh;
+    fresh->used = bytes;
+    return fresh->mem;
+}
+
+gt_status gt__check_input(const char *op, gt_tape *tape, const gt_tensor *t) {
+    if (!t)
+        return gt_set_error(GT_ERR_ARG, "%s: an input tensor is NULL (did an earlier op fail?)",
+                            op);
+    if (t->flags & GT__ON_TAPE) {
+        if (t->tape != tape)
+            return gt_set_error(GT_ERR_STATE, "%s: an input belongs to another tape", op);
+        if (t->epoch != tape->epoch)
+            return gt_set_error(GT_ERR_STATE,
+                                "%s: an input was released by gt_tape_reset; make it again",
+                                op);
+    }
+    return GT_OK;
+}
+
+static gt_tensor *tape_tensor_struct(gt_tape *tape, const char *op, int ndim,
+                                     const int64_t *shape) {
+    if (gt_shape_check(op, ndim, shape) != GT_OK)
+        return NULL;
+    gt_tensor *t = gt__tape_alloc(tape, sizeof *t, op);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    gt__tensor_init_shape(t, ndim, shape);
+    t->flags = GT__ON_TAPE;
+    t->tape = tape;
+    t->epoch = tape->epoch;
+    return t;
+}
+
+gt_tensor *gt__tape_new_tensor(gt_tape *tape, const char *op, int ndim, const int64_t *shape) {
+    gt_tensor *t = tape_tensor_struct(tape, op, ndim, shape);
+    if (!t)
+        return NULL;
+    t->data = gt__tape_alloc(tape, gt__real_bytes(t->numel), op);
+    return t->data ? t : NULL;
+}
+
+gt_tensor *gt__tape_view(gt_tape *tape, const char *op, gt_tensor *src, int ndim,
+                         const int64_t *shape) {
+    gt_tensor *t = tape_tensor_struct(tape, op, ndim, shape);
+    if (!t)
+        return NULL;
+    GT_ASSERT(t->numel == src->numel);
+    t->data = src->data;
+    return t;
+}
+
+gt_tensor *gt_tape_tensor(gt_tape *tape, int ndim, const int64_t *shape) {
+    if (!tape) {
+        gt_set_error(GT_ERR_ARG, "tape_tensor: tape is NULL");
+        return NULL;
+    }
+    gt_tensor *t = gt__tape_new_tensor(tape, "tape_tensor", ndim, shape);
+    if (t && t->numel)
+        memset(t->data, 0, (size_t)t->numel * sizeof(gt_real));
+    return t;
+}
+
+gt_status gt__tape_record(gt_tape *tape, const char *name, gt_backward_fn backward,
+                          gt_tensor *out, gt_tensor *const *in, int n_in, gt_node **node) {
+    *node = NULL;
+    if (!tape->grad_enabled)
+        return GT_OK;
+    bool any = false;
+    for (int i = 0; i < n_in; i++)
+        any = any || (in[i] && (in[i]->flags & GT__REQUIRES_GRAD));
+    if (!any)
+        return GT_OK;
+    GT_ASSERT(n_in <= GT_NODE_MAX_INPUTS);
+    gt_node *n = gt__tape_alloc(tape, sizeof *n, name);
+    if (!n)
+        return GT_ERR_NOMEM;
+    memset(n, 0, sizeof *n);
+    n->name = name;
+    n->backward = backward;
+    n->out = out;
+    n->n_in = n_in;
+    for (int i = 0; i < n_in; i++)
+        n->in[i] = in[i];
+    n->prev = tape->last;
+    tape->last = n;
+    tape->n_nodes++;
+    out->flags |= GT__REQUIRES_GRAD;
+    *node = n;
+    return GT_OK;
+}
+
+gt_status gt__check_finite(const char *op, const char *what, const gt_real *values,
+                           int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(values[i]))
+            return gt_set_error(GT_ERR_NUMERIC,
+                                "anomaly: %s produced a non-finite %s: element %lld is %g",
+                                op, what, (long long)i, (double)values[i]);
+    return GT_OK;
+}
+
+/* The backward walk lives here too, since it is the only other reader of the node list. */
+static gt_status ensure_grad(gt_tape *tape, gt_tensor *t) {
+    if (t->grad || !(t->flags & GT__REQUIRES_GRAD))
+        return GT_OK;
+    GT_ASSERT(t->flags & GT__ON_TAPE);
+    t->grad = gt__tape_alloc(tape, gt__real_bytes(t->numel), "backward");
+    if (!t->grad)
+        return GT_ERR_NOMEM;
+    memset(t->grad, 0, gt__real_bytes(t->numel));
+    return GT_OK;
+}
+
+gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root) {
+    if (!tape)
+        return gt_set_error(GT_ERR_ARG, "backward: tape is NULL");
+    if (!root)
+        return gt_set_error(GT_ERR_ARG, "backward: the tensor is NULL (did an op fail?)");
+    if (!(root->flags & GT__ON_TAPE) || root->tape != tape || root->epoch != tape->epoch)
+        return gt_set_error(GT_ERR_STATE,
+                            "backward: the tensor was not made on this tape since its last "
+                            "reset (backward over a released tape?)");
+    if (!(root->flags & GT__REQUIRES_GRAD))
+        return gt_set_error(GT_ERR_STATE,
+                            "backward: the tensor does not require a gradient: no input "
+                            "of the ops that made it is a parameter (or recording was off)");
+    char buf_a[160], buf_b[160];
+    if (grad_root) {
+        if (!gt_shape_equal(root->ndim, root->shape, grad_root->ndim, grad_root->shape))
+            return gt_set_error(GT_ERR_SHAPE,
+                                "backward: upstream gradient %s does not match tensor %s",
+                                gt_shape_str(grad_root->ndim, grad_root->shape, buf_a,
+                                             sizeof buf_a),
+                                gt_shape_str(root->ndim, root->shape, buf_b, sizeof buf_b));
+    } else if (root->numel != 1) {
+        return gt_set_error(GT_ERR_SHAPE,
+                            "backward: the tensor has shape %s, not one element; pass an "
+                            "upstream gradient with gt_backward_with",
+                            gt_shape_str(root->ndim, root->shape, buf_a, sizeof buf_a));
+    }
+    /* Intermediate gradients start from zero on every call. */
+    for (gt_node *n = tape->last; n; n = n->prev)
+        n->out->grad = NULL;
+    for (gt_node *n = tape->last; n; n = n->prev)
+        for (int i = 0; i < n->n_in; i++)
+            if (n->in[i]->flags & GT__ON_TAPE)
+                n->in[i]->grad = NULL;
+    if (ensure_grad(tape, root) != GT_OK)
+        return GT_ERR_NOMEM;
+    for (int64_t i = 0; i < root->numel; i++)
+        root->grad[i] = grad_root ? grad_root->data[i] : 1;
+    for (gt_node *n = tape->last; n; n = n->prev) {
+        if (!n->out->grad)
+            continue; /* no gradient reaches this node */
+        for (int i = 0; i < n->n_in; i++)
+            if (ensure_grad(tape, n->in[i]) != GT_OK)
+                return GT_ERR_NOMEM;
+        gt_status status = n->backward(n);
+        if (status != GT_OK)
+            return status;
+        if (tape->detect_anomaly)
+            for (int i = 0; i < n->n_in; i++)
+                if (n->in[i]->grad) {
+                    status = gt__check_finite(n->name, "gradient", n->in[i]->grad,
+                                              n->in[i]->numel);
+                    if (status != GT_OK)
+                        return status;
+                }
+    }
+    return GT_OK;
+}
+
+gt_status gt_backward(gt_tape *tape, gt_tensor *root) {
+    return gt_backward_with(tape, root, NULL);
+}

@@ -1,0 +1,62 @@
+/* gt_ops_impl.h - helpers shared by the op families; not installed. */
+#ifndef GT_OPS_IMPL_H
+#define GT_OPS_IMPL_H
+
+#include "../autograd/gt_tape_impl.h"
+#include "gt_ops.h"
+
+/* Checks every input of `op` (NULL, released, other tape); n may count NULL optionals
+ * only when `optional_from` <= index. */
+gt_status gt__check_inputs(const char *op, gt_tape *tape, gt_tensor *const *in, int n,
+                           int optional_from);
+/* The output tensor of an op, uninitialised, in the arena. */
+gt_tensor *gt__op_output(gt_tape *tape, gt_op op, int ndim, const int64_t *shape);
+/* Records the op's node (from the table's name and backward) and, in anomaly mode, checks
+ * the output. Returns `out`, or NULL on failure. *node is NULL when nothing was recorded. */
+gt_tensor *gt__op_finish(gt_tape *tape, gt_op op, gt_tensor *out, gt_tensor *const *in,
+                         int n_in, gt_node **node);
+/* "[2, 3]" for messages; uses one of a few rotating thread-local buffers. */
+const char *gt__shape_of(const gt_tensor *t);
+/* Sets a GT_ERR_SHAPE message "op: what: [a] vs [b]" and returns NULL. */
+gt_tensor *gt__shape_error2(const char *op, const char *what, const gt_tensor *a,
+                            const gt_tensor *b);
+
+/* The single GEMM entry point: C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, with
+ * op(X) = X or X^T; row-major, leading dimensions in elements. */
+void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_real alpha,
+              const gt_real *A, int64_t lda, const gt_real *B, int64_t ldb, gt_real beta,
+              gt_real *C, int64_t ldc);
+
+/* Forward and backward of every op, named after the family files that define them. */
+#define GT__OP_FNS(name)                                                                  \
+    gt_tensor *gt__##name##_forward(gt_tape *tape, gt_tensor *const *in, int n_in,        \
+                                    const gt_op_args *args);                              \
+    gt_status gt__##name##_backward(gt_node *node);
+GT__OP_FNS(matmul)
+GT__OP_FNS(linear)
+GT__OP_FNS(add)
+GT__OP_FNS(sub)
+GT__OP_FNS(mul)
+GT__OP_FNS(div)
+GT__OP_FNS(neg)
+GT__OP_FNS(scale)
+GT__OP_FNS(relu)
+GT__OP_FNS(sigmoid)
+GT__OP_FNS(tanh)
+GT__OP_FNS(exp)
+GT__OP_FNS(log)
+GT__OP_FNS(softmax)
+GT__OP_FNS(log_softmax)
+GT__OP_FNS(sum)
+GT__OP_FNS(mean)
+GT__OP_FNS(reshape)
+GT__OP_FNS(flatten)
+GT__OP_FNS(transpose)
+GT__OP_FNS(conv2d)
+GT__OP_FNS(maxpool2d)
+GT__OP_FNS(avgpool2d)
+GT__OP_FNS(cross_entropy)
+GT__OP_FNS(mse_loss)
+#undef GT__OP_FNS
+
+#endif

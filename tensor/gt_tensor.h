@@ -1,0 +1,183 @@
+/* gt_tensor.h - floor 1 of gradtape: tensors, errors, allocation, random numbers, I/O.
+ *
+ * A gt_tensor is an n-dimensional (rank 0..GT_MAX_DIMS), contiguous, row-major array of
+ * gt_real (float by default, double when built with GT_REAL_DOUBLE). Tensors made here
+ * live on the heap and belong to the caller (free them with gt_tensor_free); tensors made
+ * by ops live in a tape's arena (see gt_autograd.h) and are released by gt_tape_reset.
+ *
+ * Errors: a fallible call returns NULL or a gt_status other than GT_OK and leaves a
+ * message naming what was wrong, readable with gt_last_error() (one per thread).
+ *
+ *     gt_rng rng;
+ *     gt_rng_seed(&rng, 42);
+ *     gt_tensor *w = gt_randn(GT_SHAPE(3, 4), &rng);        // [3,4], N(0,1)
+ *     if (!w) { fprintf(stderr, "%s\n", gt_last_error()); return 1; }
+ *     gt_tensor_set_requires_grad(w, true);                  // a leaf with a grad buffer
+ *     gt_tensor_print(stdout, w, 4);
+ *     gt_tensor_free(w);
+ */
+#ifndef GT_TENSOR_H
+#define GT_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef GT_REAL_DOUBLE
+typedef double gt_real;
+#define GT_REAL_NAME "double"
+#else
+typedef float gt_real;
+#define GT_REAL_NAME "float"
+#endif
+
+#define GT_MAX_DIMS 8
+
+/* GT_SHAPE(3, 4) expands to the (ndim, shape) argument pair: 2, (const int64_t[]){3, 4}. */
+#define GT_SHAPE(...)                                                                     \
+    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),                     \
+        (const int64_t[]) { __VA_ARGS__ }
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+typedef enum gt_status {
+    GT_OK = 0,
+    GT_ERR_SHAPE,       /* shapes do not fit the operation */
+    GT_ERR_ARG,         /* a bad argument value (negative size, NULL tensor, bad axis) */
+    GT_ERR_NOMEM,       /* an allocation failed or a size overflows */
+    GT_ERR_IO,          /* a file could not be opened, read or written */
+    GT_ERR_FORMAT,      /* a file is not what it claims to be (magic, dtype, truncated) */
+    GT_ERR_UNSUPPORTED, /* valid input this build cannot handle */
+    GT_ERR_STATE,       /* the call is out of order (backward over a released tape) */
+    GT_ERR_NUMERIC      /* a non-finite value where a finite one was required */
+} gt_status;
+
+/* The message of the last failure on this thread ("" when none). */
+const char *gt_last_error(void);
+/* The status of the last failure on this thread (GT_OK when none). */
+gt_status gt_last_status(void);
+/* Forget the last failure. */
+void gt_clear_error(void);
+/* Record a failure (used by every floor of the library and by tools); returns status. */
+gt_status gt_set_error(gt_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* A short name of a status, e.g. "shape error". */
+const char *gt_status_name(gt_status status);
+
+/* ---- allocation -------------------------------------------------------------------- */
+
+/* Every byte gradtape allocates goes through this hook. Passing NULL restores malloc.
+ * alloc returns NULL on failure; free accepts NULL. */
+typedef struct gt_allocator {
+    void *(*alloc)(size_t size, void *ctx);
+    void (*free)(void *ptr, void *ctx);
+    void *ctx;
+} gt_allocator;
+
+void gt_set_allocator(const gt_allocator *allocator);
+/* Allocate through the hook; on failure sets a GT_ERR_NOMEM message naming `what`. */
+void *gt_malloc(size_t size, const char *what);
+void *gt_calloc(size_t count, size_t size, const char *what);
+void gt_free(void *ptr);
+
+/* ---- tensors ----------------------------------------------------------------------- */
+
+typedef struct gt_tensor gt_tensor;
+
+/* Heap tensors, owned by the caller. Each returns NULL and sets the error on bad shapes
+ * (negative sizes, rank > GT_MAX_DIMS, byte counts that overflow) or on allocation failure. */
+gt_tensor *gt_empty(int ndim, const int64_t *shape);
+gt_tensor *gt_zeros(int ndim, const int64_t *shape);
+gt_tensor *gt_ones(int ndim, const int64_t *shape);
+gt_tensor *gt_full(int ndim, const int64_t *shape, gt_real value);
+/* Copies numel(shape) values from `values`. */
+gt_tensor *gt_from_array(int ndim, const int64_t *shape, const gt_real *values);
+/* A deep copy of data (not of grad); the copy does not require a gradient. */
+gt_tensor *gt_tensor_clone(const gt_tensor *t);
+/* A tensor over memory the caller owns and keeps alive (data: numel values; grad: NULL or
+ * numel values). Models use it to point parameters into one contiguous block. */
+gt_tensor *gt_tensor_wrap(int ndim, const int64_t *shape, gt_real *data, gt_real *grad);
+/* Frees a heap tensor and what it owns; NULL is fine. Tape tensors are not freed here. */
+void gt_tensor_free(gt_tensor *t);
+
+int gt_tensor_ndim(const gt_tensor *t);
+/* Size of dimension `dim`; negative dims count from the end. */
+int64_t gt_tensor_dim(const gt_tensor *t, int dim);
+const int64_t *gt_tensor_shape(const gt_tensor *t);
+int64_t gt_tensor_numel(const gt_tensor *t);
+gt_real *gt_tensor_data(gt_tensor *t);
+const gt_real *gt_tensor_cdata(const gt_tensor *t);
+/* The gradient buffer (numel values) or NULL when there is none yet. */
+gt_real *gt_tensor_grad(gt_tensor *t);
+bool gt_tensor_requires_grad(const gt_tensor *t);
+/* Marks a heap tensor as a leaf that collects a gradient, allocating a zeroed grad
+ * buffer if it has none. Fails on tape tensors (their gradient comes from the tape). */
+gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad);
+/* Sets every element of the gradient to zero (no-op when there is no grad buffer). */
+void gt_tensor_zero_grad(gt_tensor *t);
+/* Value of element i (flat, row-major); for tests and tools. */
+gt_real gt_tensor_item(const gt_tensor *t, int64_t i);
+
+/* Shape helpers. */
+bool gt_shape_equal(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b);
+/* Writes "[2, 3]" into buf (always NUL-terminated); returns buf. */
+char *gt_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
+/* Product of sizes, or -1 (with the error set by caller's op name) when it overflows. */
+int64_t gt_shape_numel(int ndim, const int64_t *shape);
+/* Checks ndim and sizes: names `op` in the error. */
+gt_status gt_shape_check(const char *op, int ndim, const int64_t *shape);
+
+/* ---- random numbers ---------------------------------------------------------------- */
+
+/* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every
+ * machine. Normals use Box-Muller in double precision. */
+typedef struct gt_rng {
+    uint64_t s[4];
+} gt_rng;
+
+void gt_rng_seed(gt_rng *rng, uint64_t seed);
+uint64_t gt_rng_next(gt_rng *rng);
+/* Uniform in [0, 1), 53 random bits. */
+double gt_rng_uniform(gt_rng *rng);
+/* Standard normal. */
+double gt_rng_normal(gt_rng *rng);
+/* Uniform integer in [0, n). */
+uint64_t gt_rng_below(gt_rng *rng, uint64_t n);
+
+/* Uniform in [low, high). */
+gt_tensor *gt_rand(int ndim, const int64_t *shape, gt_real low, gt_real high, gt_rng *rng);
+/* Normal with the given mean and standard deviation. */
+gt_tensor *gt_randn(int ndim, const int64_t *shape, gt_real mean, gt_real stddev,
+                    gt_rng *rng);
+
+/* ---- printing ---------------------------------------------------------------------- */
+
+/* Writes `tensor([[1, 2], [3, 4]], shape=[2, 2], requires_grad)` with `digits`
+ * significant digits, eliding the middle of large tensors as NumPy does (more than 1000
+ * elements: 3 at each edge). Returns the number of characters written or < 0. */
+int gt_tensor_print(FILE *out, const gt_tensor *t, int digits);
+
+/* ---- NumPy .npy files -------------------------------------------------------------- */
+
+/* Reads a .npy file (versions 1-3; little-endian float32, float64, int8..int64,
+ * uint8..uint64, bool; C order) into a heap tensor of gt_real. NULL with a message naming
+ * the file and the problem on big-endian data, Fortran order, an unsupported dtype or a
+ * truncated file. */
+gt_tensor *gt_npy_load(const char *path);
+/* Writes t as a .npy file of the library's real type (<f4 or <f8), atomically: a temporary
+ * file renamed over `path` once complete. */
+gt_status gt_npy_save(const char *path, const gt_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,42 @@
+/* gt_tensor_impl.h - the tensor's layout, shared by the library's floors; not installed.
+ * Users see gt_tensor as an opaque handle. */
+#ifndef GT_TENSOR_IMPL_H
+#define GT_TENSOR_IMPL_H
+
+#include "gt_tensor.h"
+
+#include <stdlib.h>
+
+enum {
+    GT__REQUIRES_GRAD = 1u << 0, /* a gradient flows into this tensor */
+    GT__OWNS_DATA = 1u << 1,     /* data was allocated with the struct or by gt_malloc */
+    GT__OWNS_GRAD = 1u << 2,     /* grad was allocated by gt_malloc for this tensor */
+    GT__ON_TAPE = 1u << 3        /* struct and data live in a tape's arena */
+};
+
+struct gt_tensor {
+    int ndim;
+    unsigned flags;
+    int64_t numel;
+    int64_t shape[GT_MAX_DIMS];
+    gt_real *data;
+    gt_real *grad;
+    void *tape;     /* the tape whose arena holds this tensor (NULL on the heap) */
+    uint64_t epoch; /* the tape's epoch when this tensor was made */
+};
+
+/* Internal invariants; compiled out with NDEBUG. Never used for a caller's mistake. */
+#ifdef NDEBUG
+#define GT_ASSERT(cond) ((void)0)
+#else
+#define GT_ASSERT(cond)                                                                   \
+    ((cond) ? (void)0 : gt__assert_fail(#cond, __FILE__, __LINE__))
+#endif
+void gt__assert_fail(const char *cond, const char *file, int line);
+
+/* Fills shape/ndim/numel of a struct; the caller has checked the shape. */
+void gt__tensor_init_shape(gt_tensor *t, int ndim, const int64_t *shape);
+/* Bytes for numel reals, or SIZE_MAX when it overflows. */
+size_t gt__real_bytes(int64_t numel);
+
+#endif

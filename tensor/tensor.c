@@ -1,0 +1,202 @@
+/* tensor.c - heap tensors: creation, shape queries, gradients of leaves. */
+#include "gt_tensor_impl.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+int64_t gt_shape_numel(int ndim, const int64_t *shape) {
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return -1;
+        if (shape[i] != 0 && numel > INT64_MAX / shape[i])
+            return -1;
+        numel *= shape[i];
+    }
+    return numel;
+}
+
+char *gt_shape_str(int ndim, const int64_t *shape, char *buf, size_t size) {
+    size_t used = 0;
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    used += (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndim && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64, i ? ", " : "",
+                                 shape[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+    return buf;
+}
+
+size_t gt__real_bytes(int64_t numel) {
+    if (numel < 0 || (uint64_t)numel > (SIZE_MAX - 64) / sizeof(gt_real))
+        return SIZE_MAX;
+    return (size_t)numel * sizeof(gt_real);
+}
+
+gt_status gt_shape_check(const char *op, int ndim, const int64_t *shape) {
+    if (ndim < 0 || ndim > GT_MAX_DIMS)
+        return gt_set_error(GT_ERR_SHAPE, "%s: rank %d is outside 0..%d", op, ndim,
+                            GT_MAX_DIMS);
+    if (ndim > 0 && !shape)
+        return gt_set_error(GT_ERR_ARG, "%s: shape is NULL", op);
+    char buf[160];
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0)
+            return gt_set_error(GT_ERR_SHAPE, "%s: negative size in shape %s", op,
+                                gt_shape_str(ndim, shape, buf, sizeof buf));
+    int64_t numel = gt_shape_numel(ndim, shape);
+    if (numel < 0 || gt__real_bytes(numel) == SIZE_MAX)
+        return gt_set_error(GT_ERR_NOMEM, "%s: shape %s has too many elements to store",
+                            op, gt_shape_str(ndim, shape, buf, sizeof buf));
+    return GT_OK;
+}
+
+void gt__tensor_init_shape(gt_tensor *t, int ndim, const int64_t *shape) {
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
+    for (int i = ndim; i < GT_MAX_DIMS; i++)
+        t->shape[i] = 1;
+    t->numel = gt_shape_numel(ndim, shape);
+}
+
+bool gt_shape_equal(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b) {
+    if (ndim_a != ndim_b)
+        return false;
+    for (int i = 0; i < ndim_a; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+gt_tensor *gt_empty(int ndim, const int64_t *shape) {
+    if (gt_shape_check("tensor", ndim, shape) != GT_OK)
+        return NULL;
+    int64_t numel = gt_shape_numel(ndim, shape);
+    size_t header = (sizeof(gt_tensor) + 63) & ~(size_t)63;
+    size_t bytes = gt__real_bytes(numel);
+    if (bytes > SIZE_MAX - header) {
+        gt_set_error(GT_ERR_NOMEM, "tensor: too large");
+        return NULL;
+    }
+    gt_tensor *t = gt_malloc(header + bytes, "tensor");
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    gt__tensor_init_shape(t, ndim, shape);
+    t->data = (gt_real *)((char *)t + header);
+    t->flags = GT__OWNS_DATA;
+    return t;
+}
+
+gt_tensor *gt_full(int ndim, const int64_t *shape, gt_real value) {
+    gt_tensor *t = gt_empty(ndim, shape);
+    if (t)
+        for (int64_t i = 0; i < t->numel; i++)
+            t->data[i] = value;
+    return t;
+}
+
+gt_tensor *gt_zeros(int ndim, const int64_t *shape) { return gt_full(ndim, shape, 0); }
+
+gt_tensor *gt_ones(int ndim, const int64_t *shape) { return gt_full(ndim, shape, 1); }
+
+gt_tensor *gt_from_array(int ndim, const int64_t *shape, const gt_real *values) {
+    if (!values && gt_shape_numel(ndim, shape) > 0) {
+        gt_set_error(GT_ERR_ARG, "from_array: values is NULL");
+        return NULL;
+    }
+    gt_tensor *t = gt_empty(ndim, shape);
+    if (t && t->numel)
+        memcpy(t->data, values, (size_t)t->numel * sizeof(gt_real));
+    return t;
+}
+
+gt_tensor *gt_tensor_clone(const gt_tensor *t) {
+    if (!t) {
+        gt_set_error(GT_ERR_ARG, "clone: tensor is NULL");
+        return NULL;
+    }
+    return gt_from_array(t->ndim, t->shape, t->data);
+}
+
+gt_tensor *gt_tensor_wrap(int ndim, const int64_t *shape, gt_real *data, gt_real *grad) {
+    if (gt_shape_check("wrap", ndim, shape) != GT_OK)
+        return NULL;
+    if (!data) {
+        gt_set_error(GT_ERR_ARG, "wrap: data is NULL");
+        return NULL;
+    }
+    gt_tensor *t = gt_calloc(1, sizeof *t, "wrap");
+    if (!t)
+        return NULL;
+    gt__tensor_init_shape(t, ndim, shape);
+    t->data = data;
+    t->grad = grad;
+    if (grad)
+        t->flags |= GT__REQUIRES_GRAD;
+    return t;
+}
+
+void gt_tensor_free(gt_tensor *t) {
+    if (!t || (t->flags & GT__ON_TAPE))
+        return;
+    if (t->flags & GT__OWNS_GRAD)
+        gt_free(t->grad);
+    gt_free(t); /* owned data shares the struct's allocation */
+}
+
+int gt_tensor_ndim(const gt_tensor *t) { return t->ndim; }
+
+int64_t gt_tensor_dim(const gt_tensor *t, int dim) {
+    if (dim < 0)
+        dim += t->ndim;
+    return dim >= 0 && dim < t->ndim ? t->shape[dim] : 1;
+}
+
+const int64_t *gt_tensor_shape(const gt_tensor *t) { return t->shape; }
+
+int64_t gt_tensor_numel(const gt_tensor *t) { return t->numel; }
+
+gt_real *gt_tensor_data(gt_tensor *t) { return t->data; }
+
+const gt_real *gt_tensor_cdata(const gt_tensor *t) { return t->data; }
+
+gt_real *gt_tensor_grad(gt_tensor *t) { return t->grad; }
+
+bool gt_tensor_requires_grad(const gt_tensor *t) {
+    return t && (t->flags & GT__REQUIRES_GRAD);
+}
+
+gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad) {
+    if (!t)
+        return gt_set_error(GT_ERR_ARG, "set_requires_grad: tensor is NULL");
+    if (t->flags & GT__ON_TAPE)
+        return gt_set_error(GT_ERR_STATE,
+                            "set_requires_grad: a tensor made by an op gets its gradient "
+                            "from the tape; mark its leaf inputs instead");
+    if (!requires_grad) {
+        t->flags &= ~(unsigned)GT__REQUIRES_GRAD;
+        return GT_OK;
+    }
+    if (!t->grad) {
+        t->grad = gt_calloc((size_t)(t->numel ? t->numel : 1), sizeof(gt_real), "grad");
+        if (!t->grad)
+            return GT_ERR_NOMEM;
+        t->flags |= GT__OWNS_GRAD;
+    }
+    t->flags |= GT__REQUIRES_GRAD;
+    return GT_OK;
+}
+
+void gt_tensor_zero_grad(gt_tensor *t) {
+    if (t && t->grad && t->numel)
+        memset(t->grad, 0, (size_t)t->numel * sizeof(gt_real));
+}
+
+gt_real gt_tensor_item(const gt_tensor *t, int64_t i) {
+    return i >= 0 && i < t->numel ? t->data[i] : 0;
+}
