@@ -179,7 +179,11 @@ gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad) {
                             "set_requires_grad: a tensor made by an op gets its gradient "
                             "from the tape; mark its leaf inputs instead");
     if (!requires_grad) {
-        t->flags &= ~(unsigned)GT__REQUIRES_GRAD;
+        /* Invariant every backward kernel relies on: a grad buffer means a gradient flows. */
+        if (t->flags & GT__OWNS_GRAD)
+            gt_free(t->grad);
+        t->grad = NULL;
+        t->flags &= ~(unsigned)(GT__REQUIRES_GRAD | GT__OWNS_GRAD);
         return GT_OK;
     }
     if (!t->grad) {

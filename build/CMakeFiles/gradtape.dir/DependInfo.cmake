@@ -1,0 +1,34 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/autograd/gradcheck.c" "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o" "gcc" "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o.d"
+  "/work/main/autograd/tape.c" "CMakeFiles/gradtape.dir/autograd/tape.c.o" "gcc" "CMakeFiles/gradtape.dir/autograd/tape.c.o.d"
+  "/work/main/ops/activation.c" "CMakeFiles/gradtape.dir/ops/activation.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/activation.c.o.d"
+  "/work/main/ops/conv.c" "CMakeFiles/gradtape.dir/ops/conv.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/conv.c.o.d"
+  "/work/main/ops/elementwise.c" "CMakeFiles/gradtape.dir/ops/elementwise.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/elementwise.c.o.d"
+  "/work/main/ops/gemm.c" "CMakeFiles/gradtape.dir/ops/gemm.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/gemm.c.o.d"
+  "/work/main/ops/loss.c" "CMakeFiles/gradtape.dir/ops/loss.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/loss.c.o.d"
+  "/work/main/ops/matmul.c" "CMakeFiles/gradtape.dir/ops/matmul.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/matmul.c.o.d"
+  "/work/main/ops/pool.c" "CMakeFiles/gradtape.dir/ops/pool.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/pool.c.o.d"
+  "/work/main/ops/reduce.c" "CMakeFiles/gradtape.dir/ops/reduce.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/reduce.c.o.d"
+  "/work/main/ops/shape.c" "CMakeFiles/gradtape.dir/ops/shape.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/shape.c.o.d"
+  "/work/main/ops/table.c" "CMakeFiles/gradtape.dir/ops/table.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/table.c.o.d"
+  "/work/main/tensor/alloc.c" "CMakeFiles/gradtape.dir/tensor/alloc.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/alloc.c.o.d"
+  "/work/main/tensor/error.c" "CMakeFiles/gradtape.dir/tensor/error.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/error.c.o.d"
+  "/work/main/tensor/rng.c" "CMakeFiles/gradtape.dir/tensor/rng.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/rng.c.o.d"
+  "/work/main/tensor/tensor.c" "CMakeFiles/gradtape.dir/tensor/tensor.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/tensor.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

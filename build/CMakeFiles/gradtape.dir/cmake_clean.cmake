@@ -1,0 +1,41 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o"
+  "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o.d"
+  "CMakeFiles/gradtape.dir/autograd/tape.c.o"
+  "CMakeFiles/gradtape.dir/autograd/tape.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/activation.c.o"
+  "CMakeFiles/gradtape.dir/ops/activation.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/conv.c.o"
+  "CMakeFiles/gradtape.dir/ops/conv.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/elementwise.c.o"
+  "CMakeFiles/gradtape.dir/ops/elementwise.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/gemm.c.o"
+  "CMakeFiles/gradtape.dir/ops/gemm.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/loss.c.o"
+  "CMakeFiles/gradtape.dir/ops/loss.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/matmul.c.o"
+  "CMakeFiles/gradtape.dir/ops/matmul.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/pool.c.o"
+  "CMakeFiles/gradtape.dir/ops/pool.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/reduce.c.o"
+  "CMakeFiles/gradtape.dir/ops/reduce.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/shape.c.o"
+  "CMakeFiles/gradtape.dir/ops/shape.c.o.d"
+  "CMakeFiles/gradtape.dir/ops/table.c.o"
+  "CMakeFiles/gradtape.dir/ops/table.c.o.d"
+  "CMakeFiles/gradtape.dir/tensor/alloc.c.o"
+  "CMakeFiles/gradtape.dir/tensor/alloc.c.o.d"
+  "CMakeFiles/gradtape.dir/tensor/error.c.o"
+  "CMakeFiles/gradtape.dir/tensor/error.c.o.d"
+  "CMakeFiles/gradtape.dir/tensor/rng.c.o"
+  "CMakeFiles/gradtape.dir/tensor/rng.c.o.d"
+  "CMakeFiles/gradtape.dir/tensor/tensor.c.o"
+  "CMakeFiles/gradtape.dir/tensor/tensor.c.o.d"
+  "libgradtape.a"
+  "libgradtape.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/gradtape.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -1,0 +1,41 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/gradtape_f64.dir/autograd/gradcheck.c.o"
+  "CMakeFiles/gradtape_f64.dir/autograd/gradcheck.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/autograd/tape.c.o"
+  "CMakeFiles/gradtape_f64.dir/autograd/tape.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/activation.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/activation.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/conv.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/conv.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/elementwise.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/elementwise.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/gemm.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/gemm.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/loss.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/loss.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/matmul.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/matmul.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/pool.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/pool.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/reduce.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/reduce.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/shape.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/shape.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/ops/table.c.o"
+  "CMakeFiles/gradtape_f64.dir/ops/table.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/tensor/alloc.c.o"
+  "CMakeFiles/gradtape_f64.dir/tensor/alloc.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/tensor/error.c.o"
+  "CMakeFiles/gradtape_f64.dir/tensor/error.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/tensor/rng.c.o"
+  "CMakeFiles/gradtape_f64.dir/tensor/rng.c.o.d"
+  "CMakeFiles/gradtape_f64.dir/tensor/tensor.c.o"
+  "CMakeFiles/gradtape_f64.dir/tensor/tensor.c.o.d"
+  "libgradtape_f64.a"
+  "libgradtape_f64.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/gradtape_f64.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

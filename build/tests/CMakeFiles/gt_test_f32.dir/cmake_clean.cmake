@@ -1,0 +1,11 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/gt_test_f32.dir/gt_test.c.o"
+  "CMakeFiles/gt_test_f32.dir/gt_test.c.o.d"
+  "libgt_test_f32.a"
+  "libgt_test_f32.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/gt_test_f32.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

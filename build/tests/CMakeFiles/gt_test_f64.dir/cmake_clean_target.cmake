@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libgt_test_f64.a"
+)

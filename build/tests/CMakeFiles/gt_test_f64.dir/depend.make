@@ -1,0 +1,2 @@
+# Empty dependencies file for gt_test_f64.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,152 @@
+/* loss.c - cross-entropy (fused log-softmax) and mean squared error; both batch means. */
+#include "gt_ops_impl.h"
+
+#include <math.h>
+
+/* What cross_entropy's backward needs: softmax of the logits and the target. */
+typedef struct ce_saved {
+    gt_real *probs;  /* [N,K] */
+    gt_tensor *target;
+    bool indices;    /* target is [N] class indices */
+} ce_saved;
+
+static gt_status check_targets(const gt_tensor *logits, const gt_tensor *target,
+                               bool *indices) {
+    int64_t n = logits->shape[0], k = logits->shape[1];
+    *indices = target->ndim == 1;
+    if (*indices ? target->shape[0] != n
+                 : !gt_shape_equal(target->ndim, target->shape, logits->ndim, logits->shape))
+        return gt_set_error(GT_ERR_SHAPE, "cross_entropy: target must be [N] class indices or "
+                            "[N,K] probabilities for logits %s, got %s",
+                            gt__shape_of(logits), gt__shape_of(target));
+    for (int64_t i = 0; *indices && i < n; i++) {
+        gt_real c = target->data[i];
+        if (!(c >= 0 && c < (gt_real)k && c == floor(c)))
+            return gt_set_error(GT_ERR_ARG, "cross_entropy: target[%lld] = %g is not a class "
+                                "index in 0..%lld", (long long)i, (double)c, (long long)(k - 1));
+    }
+    return GT_OK;
+}
+
+// logits[N,K], target[N] or [N,K] -> loss[] = mean_n (logsumexp(x_n) - sum_k t_nk x_nk)
+gt_tensor *gt__cross_entropy_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
+                                     const gt_op_args *args) {
+    (void)n_in;
+    (void)args;
+    gt_tensor *logits = in[0], *target = in[1];
+    bool indices;
+    if (gt__check_inputs("cross_entropy", tape, in, 2, 2) != GT_OK)
+        return NULL;
+    if (logits->ndim != 2 || logits->shape[0] < 1 || logits->shape[1] < 1) {
+        gt_set_error(GT_ERR_SHAPE, "cross_entropy: logits must be [N,K] with N, K >= 1, got %s",
+                     gt__shape_of(logits));
+        return NULL;
+    }
+    if (check_targets(logits, target, &indices) != GT_OK)
+        return NULL;
+    int64_t n = logits->shape[0], k = logits->shape[1];
+    gt_tensor *out = gt__op_output(tape, GT_OP_CROSS_ENTROPY, 0, NULL);
+    gt_real *probs = out ? gt__tape_alloc(tape, gt__real_bytes(n * k), "cross_entropy") : NULL;
+    ce_saved *saved = probs ? gt__tape_alloc(tape, sizeof *saved, "cross_entropy") : NULL;
+    if (!saved)
+        return NULL;
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const gt_real *x = logits->data + i * k;
+        gt_real max = x[0];
+        for (int64_t j = 1; j < k; j++)
+            max = x[j] > max ? x[j] : max;
+        double sum = 0;
+        for (int64_t j = 0; j < k; j++)
+            sum += exp((double)(x[j] - max));
+        double lse = (double)max + log(sum);
+        for (int64_t j = 0; j < k; j++)
+            probs[i * k + j] = (gt_real)exp((double)x[j] - lse);
+        if (indices) {
+            total += lse - (double)x[(int64_t)target->data[i]];
+        } else {
+            for (int64_t j = 0; j < k; j++)
+                total += (double)target->data[i * k + j] * (lse - (double)x[j]);
+        }
+    }
+    out->data[0] = (gt_real)(total / (double)n);
+    *saved = (ce_saved){probs, target, indices};
+    gt_node *node;
+    out = gt__op_finish(tape, GT_OP_CROSS_ENTROPY, out, in, 1, &node); /* no grad to target */
+    if (node)
+        node->saved = saved;
+    return out;
+}
+
+// g[] -> grad_logits[N,K] += g * (softmax - target) / N
+gt_status gt__cross_entropy_backward(gt_node *node) {
+    const ce_saved *s = node->saved;
+    gt_tensor *logits = node->in[0];
+    int64_t n = logits->shape[0], k = logits->shape[1];
+    gt_real scale = node->out->grad[0] / (gt_real)n;
+    for (int64_t i = 0; i < n; i++) {
+        gt_real *gx = logits->grad + i * k;
+        const gt_real *p = s->probs + i * k;
+        if (s->indices) {
+            for (int64_t j = 0; j < k; j++)
+                gx[j] += scale * p[j];
+            gx[(int64_t)s->target->data[i]] -= scale;
+        } else {
+            const gt_real *t = s->target->data + i * k;
+            double mass = 0; /* probabilities need not sum to one */
+            for (int64_t j = 0; j < k; j++)
+                mass += t[j];
+            for (int64_t j = 0; j < k; j++)
+                gx[j] += scale * (p[j] * (gt_real)mass - t[j]);
+        }
+    }
+    return GT_OK;
+}
+
+// a[...], b[...] (same shape) -> loss[] = mean((a - b)^2)
+gt_tensor *gt__mse_loss_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
+                                const gt_op_args *args) {
+    (void)n_in;
+    (void)args;
+    gt_tensor *a = in[0], *b = in[1];
+    if (gt__check_inputs("mse_loss", tape, in, 2, 2) != GT_OK)
+        return NULL;
+    if (!gt_shape_equal(a->ndim, a->shape, b->ndim, b->shape))
+        return gt__shape_error2("mse_loss", "shapes differ", a, b);
+    if (a->numel == 0) {
+        gt_set_error(GT_ERR_SHAPE, "mse_loss: inputs are empty: %s", gt__shape_of(a));
+        return NULL;
+    }
+    gt_tensor *out = gt__op_output(tape, GT_OP_MSE_LOSS, 0, NULL);
+    if (!out)
+        return NULL;
+    double total = 0;
+    for (int64_t i = 0; i < a->numel; i++) {
+        double diff = (double)a->data[i] - (double)b->data[i];
+        total += diff * diff;
+    }
+    out->data[0] = (gt_real)(total / (double)a->numel);
+    return gt__op_finish(tape, GT_OP_MSE_LOSS, out, in, 2, NULL);
+}
+
+// g[] -> grad_a += 2 g (a - b) / numel; grad_b -= the same
+gt_status gt__mse_loss_backward(gt_node *node) {
+    gt_tensor *a = node->in[0], *b = node->in[1];
+    gt_real scale = 2 * node->out->grad[0] / (gt_real)a->numel;
+    for (int64_t i = 0; i < a->numel; i++) {
+        gt_real g = scale * (a->data[i] - b->data[i]);
+        if (a->grad)
+            a->grad[i] += g;
+        if (b->grad)
+            b->grad[i] -= g;
+    }
+    return GT_OK;
+}
+
+gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target) {
+    return gt_op_apply(tape, GT_OP_CROSS_ENTROPY, (gt_tensor *[]){logits, target}, 2, NULL);
+}
+
+gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
+    return gt_op_apply(tape, GT_OP_MSE_LOSS, (gt_tensor *[]){a, b}, 2, NULL);
+}

@@ -1,0 +1,144 @@
+/* pool.c - max and average pooling over KxK windows, no padding. */
+#include "gt_ops_impl.h"
+
+#include <math.h>
+
+typedef struct pool_dims {
+    int64_t planes, h, w, k, stride, oh, ow;
+} pool_dims;
+
+static gt_status pool_dims_of(const char *op, const gt_tensor *x, double kernel,
+                              double stride, pool_dims *d) {
+    if (isnan(stride) || stride == 0)
+        stride = kernel;
+    if (x->ndim != 4)
+        return gt_set_error(GT_ERR_SHAPE, "%s: expects x[N,C,H,W], got %s", op,
+                            gt__shape_of(x));
+    if (kernel < 1 || kernel > 1e6 || kernel != floor(kernel) || stride < 1 || stride > 1e6 ||
+        stride != floor(stride))
+        return gt_set_error(GT_ERR_ARG, "%s: kernel and stride must be integers >= 1, got "
+                            "kernel=%g stride=%g", op, kernel, stride);
+    d->planes = x->shape[0] * x->shape[1];
+    d->h = x->shape[2];
+    d->w = x->shape[3];
+    d->k = (int64_t)kernel;
+    d->stride = (int64_t)stride;
+    if (d->h < d->k || d->w < d->k)
+        return gt_set_error(GT_ERR_SHAPE, "%s: kernel %lld is larger than the input %s", op,
+                            (long long)d->k, gt__shape_of(x));
+    d->oh = (d->h - d->k) / d->stride + 1;
+    d->ow = (d->w - d->k) / d->stride + 1;
+    return GT_OK;
+}
+
+static gt_tensor *pool_output(gt_op op, gt_tape *tape, gt_tensor *x, const gt_op_args *args,
+                              pool_dims *d) {
+    const char *name = gt_op_get(op)->name;
+    if (gt__check_inputs(name, tape, &x, 1, 1) != GT_OK ||
+        pool_dims_of(name, x, args->v[0], args->v[1], d) != GT_OK)
+        return NULL;
+    return gt__op_output(tape, op, 4, (int64_t[]){x->shape[0], x->shape[1], d->oh, d->ow});
+}
+
+static void save_dims(gt_node *node, const pool_dims *d) {
+    node->args[0] = (double)d->k;
+    node->args[1] = (double)d->stride;
+}
+
+// x[N,C,H,W] -> y[N,C,OH,OW] = max of each window; argmax saved for backward
+gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
+                                 const gt_op_args *args) {
+    (void)n_in;
+    pool_dims d;
+    gt_tensor *x = in[0], *out = pool_output(GT_OP_MAXPOOL2D, tape, x, args, &d);
+    int64_t *argmax = out ? gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t),
+                                           "maxpool2d") : NULL;
+    if (!argmax)
+        return NULL;
+    for (int64_t p = 0; p < d.planes; p++) {
+        const gt_real *plane = x->data + p * d.h * d.w;
+        for (int64_t oy = 0; oy < d.oh; oy++)
+            for (int64_t ox = 0; ox < d.ow; ox++) {
+                int64_t best = oy * d.stride * d.w + ox * d.stride;
+                for (int64_t i = 0; i < d.k; i++)
+                    for (int64_t j = 0; j < d.k; j++) {
+                        int64_t at = (oy * d.stride + i) * d.w + ox * d.stride + j;
+                        if (plane[at] > plane[best]) /* strict: the first maximum wins */
+                            best = at;
+                    }
+                int64_t o = (p * d.oh + oy) * d.ow + ox;
+                out->data[o] = plane[best];
+                argmax[o] = p * d.h * d.w + best;
+            }
+    }
+    gt_node *node;
+    out = gt__op_finish(tape, GT_OP_MAXPOOL2D, out, in, 1, &node);
+    if (node) {
+        node->saved = argmax;
+        save_dims(node, &d);
+    }
+    return out;
+}
+
+// g[N,C,OH,OW] -> grad_x[argmax] += g (overlapping windows accumulate)
+gt_status gt__maxpool2d_backward(gt_node *node) {
+    const int64_t *argmax = node->saved;
+    for (int64_t o = 0; o < node->out->numel; o++)
+        node->in[0]->grad[argmax[o]] += node->out->grad[o];
+    return GT_OK;
+}
+
+// x[N,C,H,W] -> y[N,C,OH,OW] = mean of each window
+gt_tensor *gt__avgpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
+                                 const gt_op_args *args) {
+    (void)n_in;
+    pool_dims d;
+    gt_tensor *x = in[0], *out = pool_output(GT_OP_AVGPOOL2D, tape, x, args, &d);
+    if (!out)
+        return NULL;
+    gt_real scale = (gt_real)(1.0 / (double)(d.k * d.k));
+    for (int64_t p = 0; p < d.planes; p++) {
+        const gt_real *plane = x->data + p * d.h * d.w;
+        for (int64_t oy = 0; oy < d.oh; oy++)
+            for (int64_t ox = 0; ox < d.ow; ox++) {
+                gt_real total = 0;
+                for (int64_t i = 0; i < d.k; i++)
+                    for (int64_t j = 0; j < d.k; j++)
+                        total += plane[(oy * d.stride + i) * d.w + ox * d.stride + j];
+                out->data[(p * d.oh + oy) * d.ow + ox] = total * scale;
+            }
+    }
+    gt_node *node;
+    out = gt__op_finish(tape, GT_OP_AVGPOOL2D, out, in, 1, &node);
+    if (node)
+        save_dims(node, &d);
+    return out;
+}
+
+// g[N,C,OH,OW] -> grad_x[window] += g / (K*K)
+gt_status gt__avgpool2d_backward(gt_node *node) {
+    pool_dims d;
+    gt_status status = pool_dims_of("avgpool2d", node->in[0], node->args[0], node->args[1], &d);
+    if (status != GT_OK)
+        return status;
+    gt_real scale = (gt_real)(1.0 / (double)(d.k * d.k));
+    for (int64_t p = 0; p < d.planes; p++) {
+        gt_real *plane = node->in[0]->grad + p * d.h * d.w;
+        for (int64_t oy = 0; oy < d.oh; oy++)
+            for (int64_t ox = 0; ox < d.ow; ox++) {
+                gt_real g = node->out->grad[(p * d.oh + oy) * d.ow + ox] * scale;
+                for (int64_t i = 0; i < d.k; i++)
+                    for (int64_t j = 0; j < d.k; j++)
+                        plane[(oy * d.stride + i) * d.w + ox * d.stride + j] += g;
+            }
+    }
+    return GT_OK;
+}
+
+gt_tensor *gt_maxpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride) {
+    return gt_op_apply(tape, GT_OP_MAXPOOL2D, &x, 1, &(gt_op_args){2, {kernel, stride}});
+}
+
+gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride) {
+    return gt_op_apply(tape, GT_OP_AVGPOOL2D, &x, 1, &(gt_op_args){2, {kernel, stride}});
+}
