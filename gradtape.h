@@ -4,6 +4,9 @@
  *   gt_tensor.h   tensors, errors, allocator, random numbers, printing, .npy files
  *   gt_autograd.h the tape, backward, no-grad scope, gradient checking
  *   gt_ops.h      the ops and their table
+ *   gt_data.h     MNIST-format data sets and minibatches
+ *   gt_checkpoint.h  saving and loading models
+ *   gt_nn.h       layers, MLP, LeNet-5, optimizers
  */
 #ifndef GRADTAPE_H
 #define GRADTAPE_H
@@ -11,5 +14,8 @@
 #include "gt_tensor.h"
 #include "gt_autograd.h"
 #include "gt_ops.h"
+#include "gt_data.h"
+#include "gt_checkpoint.h"
+#include "gt_nn.h"
 
 #endif

@@ -25,6 +25,9 @@ endif()
 # GT_MODEL_HEADERS at CMakeLists.txt:39 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/models/gt_*.h")
 set(OLD_GLOB
+  "/work/main/models/gt_checkpoint.h"
+  "/work/main/models/gt_data.h"
+  "/work/main/models/gt_nn.h"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -30,7 +30,9 @@ tests/CMakeFiles/gt_test_f64.dir/gt_test.c.o: /work/main/tests/gt_test.c \
  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
  /usr/include/x86_64-linux-gnu/bits/stdio.h \
  /work/main/autograd/gt_autograd.h /work/main/ops/gt_ops.h \
- /usr/include/math.h /usr/include/x86_64-linux-gnu/bits/math-vector.h \
+ /work/main/models/gt_data.h /work/main/models/gt_checkpoint.h \
+ /work/main/models/gt_nn.h /usr/include/math.h \
+ /usr/include/x86_64-linux-gnu/bits/math-vector.h \
  /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \
  /usr/include/x86_64-linux-gnu/bits/flt-eval-method.h \
  /usr/include/x86_64-linux-gnu/bits/fp-logb.h \

@@ -31,7 +31,9 @@ tests/CMakeFiles/test_gradcheck_f64.dir/test_gradcheck.c.o: \
  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
  /usr/include/x86_64-linux-gnu/bits/stdio.h \
  /work/main/autograd/gt_autograd.h /work/main/ops/gt_ops.h \
- /usr/include/math.h /usr/include/x86_64-linux-gnu/bits/math-vector.h \
+ /work/main/models/gt_data.h /work/main/models/gt_checkpoint.h \
+ /work/main/models/gt_nn.h /usr/include/math.h \
+ /usr/include/x86_64-linux-gnu/bits/math-vector.h \
  /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \
  /usr/include/x86_64-linux-gnu/bits/flt-eval-method.h \
  /usr/include/x86_64-linux-gnu/bits/fp-logb.h \
