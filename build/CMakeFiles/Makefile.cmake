@@ -54,4 +54,6 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/CMakeFiles/gt_test_f64.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_gradcheck_f32.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_gradcheck_f64.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_oracle_f32.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_oracle_f64.dir/DependInfo.cmake"
   )

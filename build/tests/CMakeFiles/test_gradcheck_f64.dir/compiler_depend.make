@@ -39,6 +39,9 @@ tests/CMakeFiles/test_gradcheck_f64.dir/test_gradcheck.c.o: /work/main/tests/tes
   /usr/include/x86_64-linux-gnu/bits/stdio.h \
   /work/main/autograd/gt_autograd.h \
   /work/main/ops/gt_ops.h \
+  /work/main/models/gt_data.h \
+  /work/main/models/gt_checkpoint.h \
+  /work/main/models/gt_nn.h \
   /usr/include/math.h \
   /usr/include/x86_64-linux-gnu/bits/math-vector.h \
   /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \
@@ -57,6 +60,10 @@ tests/CMakeFiles/test_gradcheck_f64.dir/test_gradcheck.c.o: /work/main/tests/tes
 
 /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h:
 
+/work/main/models/gt_nn.h:
+
+/work/main/models/gt_data.h:
+
 /usr/include/x86_64-linux-gnu/bits/stdio.h:
 
 /usr/include/x86_64-linux-gnu/bits/floatn-common.h:
@@ -66,6 +73,8 @@ tests/CMakeFiles/test_gradcheck_f64.dir/test_gradcheck.c.o: /work/main/tests/tes
 /usr/include/x86_64-linux-gnu/bits/floatn.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/__FILE.h:
+
+/work/main/models/gt_checkpoint.h:
 
 /usr/include/features-time64.h:
 
