@@ -52,6 +52,8 @@ set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/gradtape_f64.dir/DependInfo.cmake"
   "tests/CMakeFiles/gt_test_f32.dir/DependInfo.cmake"
   "tests/CMakeFiles/gt_test_f64.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_forward_f32.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_forward_f64.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_gradcheck_f32.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_gradcheck_f64.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_oracle_f32.dir/DependInfo.cmake"

@@ -1,0 +1,11 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/test_forward_f32.dir/test_forward.c.o"
+  "CMakeFiles/test_forward_f32.dir/test_forward.c.o.d"
+  "test_forward_f32"
+  "test_forward_f32.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/test_forward_f32.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

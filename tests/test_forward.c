@@ -1,0 +1,237 @@
+/* test_forward.c - forward values worked by hand or taken from the course notes. */
+#include "gt_test.h"
+
+static gt_tape *tape;
+
+static gt_tensor *tensor_of(int ndim, const int64_t *shape, const double *values) {
+    gt_tensor *t = gt_tape_tensor(tape, ndim, shape);
+    for (int64_t i = 0; i < gt_tensor_numel(t); i++)
+        gt_tensor_data(t)[i] = (gt_real)values[i];
+    return t;
+}
+
+#define T(values, ...) tensor_of(GT_SHAPE(__VA_ARGS__), (const double[])values)
+#define V(...) {__VA_ARGS__}
+
+static void check_values(gt_tensor *t, const double *expected, int64_t n, double tol) {
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    CHECK(gt_tensor_numel(t) == n);
+    for (int64_t i = 0; i < n && i < gt_tensor_numel(t); i++)
+        CHECK_CLOSE(gt_tensor_data(t)[i], expected[i], tol * fmax(1.0, fabs(expected[i])));
+}
+
+#define CHECK_VALUES(t, tol, ...)                                                          \
+    check_values((t), (const double[]){__VA_ARGS__},                                       \
+                 (int64_t)(sizeof((const double[]){__VA_ARGS__}) / sizeof(double)), (tol))
+
+static void free_tape(void) { gt_tape_free(tape); }
+
+/* One tape for the file, reset before each test and freed at exit. */
+static void setup(void) {
+    if (!tape) {
+        tape = gt_tape_new();
+        atexit(free_tape);
+    }
+    gt_tape_reset(tape);
+}
+
+GT_TEST(conv2d_of_the_notes_3x3_input_2x2_kernel) {
+    setup(); /* a[i][j] = sum_pq x[i+p][j+q] w[p][q]: cross-correlation, as in the notes */
+    gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9), 1, 1, 3, 3);
+    gt_tensor *w = T(V(1, 2, 3, 4), 1, 1, 2, 2);
+    gt_tensor *y = gt_conv2d(tape, x, w, NULL, 1, 0);
+    CHECK(gt_tensor_ndim(y) == 4 && gt_tensor_dim(y, 2) == 2 && gt_tensor_dim(y, 3) == 2);
+    CHECK_VALUES(y, GT_TEST_TOL, 37, 47, 67, 77);
+}
+
+GT_TEST(conv2d_stride_2_padding_1_and_bias) {
+    setup(); /* zero border, windows start at -1 and step by 2 */
+    gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9), 1, 1, 3, 3);
+    gt_tensor *w = T(V(1, 2, 3, 4), 1, 1, 2, 2);
+    gt_tensor *b = T(V(0.5), 1);
+    CHECK_VALUES(gt_conv2d(tape, x, w, b, 2, 1), GT_TEST_TOL, 4.5, 18.5, 36.5, 77.5);
+}
+
+GT_TEST(conv2d_sums_input_channels_per_output_map) {
+    setup();
+    gt_tensor *x = T(V(1, 2, 3, 4, 10, 20, 30, 40), 1, 2, 2, 2);
+    gt_tensor *w = T(V(1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0), 2, 2, 2, 2);
+    CHECK_VALUES(gt_conv2d(tape, x, w, NULL, 1, 0), GT_TEST_TOL, 41, 10);
+}
+
+GT_TEST(matmul_2x2) {
+    setup();
+    CHECK_VALUES(gt_matmul(tape, T(V(1, 2, 3, 4), 2, 2), T(V(5, 6, 7, 8), 2, 2)), GT_TEST_TOL,
+                 19, 22, 43, 50);
+}
+
+GT_TEST(linear_is_x_times_w_transposed_plus_bias) {
+    setup();
+    gt_tensor *x = T(V(1, 2), 1, 2);
+    gt_tensor *w = T(V(1, 1, 2, -1, 0, 3), 3, 2);
+    CHECK_VALUES(gt_linear(tape, x, w, T(V(10, 20, 30), 3)), GT_TEST_TOL, 13, 20, 36);
+}
+
+GT_TEST(softmax_of_1000_1001_1002_is_finite_and_right) {
+    setup();
+    gt_tensor *y = gt_softmax(tape, T(V(1000, 1001, 1002), 3));
+    CHECK_VALUES(y, 1e-6, 0.09003057317038046, 0.24472847105479764, 0.6652409557748219);
+}
+
+GT_TEST(log_softmax_of_large_logits_is_finite_and_right) {
+    setup();
+    gt_tensor *y = gt_log_softmax(tape, T(V(1000, 1001, 1002), 1, 3));
+    CHECK_VALUES(y, 1e-6, -2.4076059644443806, -1.4076059644443806, -0.4076059644443806);
+}
+
+GT_TEST(cross_entropy_of_logits_1e4_is_finite_and_right) {
+    setup(); /* row 0: the right class has 1e4: loss 0; row 1: the wrong one does: 2e4 */
+    gt_tensor *logits = T(V(1e4, -1e4, 1e4, -1e4), 2, 2);
+    gt_tensor *loss = gt_cross_entropy(tape, logits, T(V(0, 1), 2));
+    CHECK_VALUES(loss, 1e-6, 1e4);
+}
+
+GT_TEST(cross_entropy_with_probabilities_equals_indices_for_one_hot) {
+    setup();
+    gt_tensor *logits = T(V(0.2, -1, 3, 0.5, 0.5, 0), 2, 3);
+    gt_tensor *a = gt_cross_entropy(tape, logits, T(V(2, 0), 2));
+    gt_tensor *b = gt_cross_entropy(tape, logits, T(V(0, 0, 1, 1, 0, 0), 2, 3));
+    /* row 0: lse(0.2,-1,3) - 3; row 1: lse(0.5,0.5,0) - 0.5 */
+    double r0 = log(exp(0.2) + exp(-1.0) + exp(3.0)) - 3;
+    double r1 = log(2 * exp(0.5) + 1) - 0.5;
+    CHECK_VALUES(a, 1e-6, (r0 + r1) / 2);
+    CHECK_VALUES(b, 1e-6, (r0 + r1) / 2);
+}
+
+GT_TEST(sigmoid_saturates_without_overflow) {
+    setup();
+    CHECK_VALUES(gt_sigmoid(tape, T(V(-1000, 0, 1000), 3)), 1e-7, 0, 0.5, 1);
+}
+
+GT_TEST(relu_tanh_exp_log_values) {
+    setup();
+    CHECK_VALUES(gt_relu(tape, T(V(-2, 0, 3), 3)), 0, 0, 0, 3);
+    CHECK_VALUES(gt_tanh(tape, T(V(0, 1), 2)), 1e-6, 0, 0.7615941559557649);
+    CHECK_VALUES(gt_exp(tape, T(V(0, 1), 2)), 1e-6, 1, 2.718281828459045);
+    CHECK_VALUES(gt_log(tape, T(V(1, 2.718281828459045), 2)), 1e-6, 0, 1);
+}
+
+GT_TEST(maxpool_2x2_picks_each_window_maximum) {
+    setup();
+    gt_tensor *x = T(V(1, 1, 2, 4, 5, 6, 7, 8, 3, 2, 1, 0, 1, 2, 3, 4), 1, 1, 4, 4);
+    CHECK_VALUES(gt_maxpool2d(tape, x, 2, 2), 0, 6, 8, 3, 4);
+}
+
+GT_TEST(maxpool_sends_gradient_to_the_first_maximum_of_a_tie) {
+    setup();
+    gt_tensor *x = gt_full(GT_SHAPE(1, 1, 2, 2), 5);
+    gt_tensor_set_requires_grad(x, true);
+    gt_tensor *y = gt_sum(tape, gt_maxpool2d(tape, x, 2, 0), GT_ALL_AXES);
+    CHECK(gt_backward(tape, y) == GT_OK);
+    const gt_real *g = gt_tensor_grad(x);
+    CHECK(g[0] == 1 && g[1] == 0 && g[2] == 0 && g[3] == 0);
+    gt_tensor_free(x);
+}
+
+GT_TEST(avgpool_averages_windows) {
+    setup();
+    gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), 1, 1, 4, 4);
+    CHECK_VALUES(gt_avgpool2d(tape, x, 2, 2), GT_TEST_TOL, 3.5, 5.5, 11.5, 13.5);
+    CHECK_VALUES(gt_avgpool2d(tape, x, 3, 1), GT_TEST_TOL, 6, 7, 10, 11);
+}
+
+GT_TEST(add_broadcasts_a_column_against_a_row) {
+    setup();
+    gt_tensor *y = gt_add(tape, T(V(10, 20), 2, 1), T(V(1, 2, 3), 3));
+    CHECK(gt_tensor_ndim(y) == 2 && gt_tensor_dim(y, 0) == 2 && gt_tensor_dim(y, 1) == 3);
+    CHECK_VALUES(y, 0, 11, 12, 13, 21, 22, 23);
+}
+
+GT_TEST(sub_mul_div_neg_scale) {
+    setup();
+    gt_tensor *a = T(V(6, 8), 2), *b = T(V(2, 4), 2);
+    CHECK_VALUES(gt_sub(tape, a, b), 0, 4, 4);
+    CHECK_VALUES(gt_mul(tape, a, b), 0, 12, 32);
+    CHECK_VALUES(gt_div(tape, a, b), 0, 3, 2);
+    CHECK_VALUES(gt_neg(tape, a), 0, -6, -8);
+    CHECK_VALUES(gt_scale(tape, a, 0.5), 0, 3, 4);
+}
+
+GT_TEST(sum_and_mean_over_all_or_one_axis) {
+    setup();
+    gt_tensor *x = T(V(1, 2, 3, 4, 5, 6), 2, 3);
+    gt_tensor *all = gt_sum(tape, x, GT_ALL_AXES);
+    CHECK(gt_tensor_ndim(all) == 0);
+    CHECK_VALUES(all, 0, 21);
+    CHECK_VALUES(gt_sum(tape, x, 0), 0, 5, 7, 9);
+    CHECK_VALUES(gt_sum(tape, x, -1), 0, 6, 15);
+    CHECK_VALUES(gt_mean(tape, x, 1), GT_TEST_TOL, 2, 5);
+    CHECK_VALUES(gt_mean(tape, x, GT_ALL_AXES), GT_TEST_TOL, 3.5);
+}
+
+GT_TEST(reshape_and_flatten_share_data_without_copying) {
+    setup();
+    gt_tensor *x = T(V(1, 2, 3, 4, 5, 6), 1, 2, 3);
+    gt_tensor *r = gt_reshape(tape, x, GT_SHAPE(3, -1));
+    CHECK(r && gt_tensor_dim(r, 0) == 3 && gt_tensor_dim(r, 1) == 2);
+    CHECK(gt_tensor_data(r) == gt_tensor_data(x));
+    gt_tensor *f = gt_flatten(tape, x, 1);
+    CHECK(f && gt_tensor_ndim(f) == 2 && gt_tensor_dim(f, 1) == 6);
+    CHECK(gt_tensor_data(f) == gt_tensor_data(x));
+}
+
+GT_TEST(transpose_swaps_rows_and_columns) {
+    setup();
+    CHECK_VALUES(gt_transpose(tape, T(V(1, 2, 3, 4, 5, 6), 2, 3)), 0, 1, 4, 2, 5, 3, 6);
+}
+
+GT_TEST(mse_loss_is_the_mean_square) {
+    setup();
+    CHECK_VALUES(gt_mse_loss(tape, T(V(1, 2, 3), 3), T(V(1, 0, 0), 3)), GT_TEST_TOL, 13.0 / 3);
+}
+
+GT_TEST(rng_stream_is_xoshiro256ss_seeded_by_splitmix64) {
+    /* Values from an independent implementation of the published algorithms. */
+    gt_rng rng;
+    gt_rng_seed(&rng, 42);
+    CHECK(gt_rng_next(&rng) == 0x15780b2e0c2ec716ull);
+    CHECK(gt_rng_next(&rng) == 0x6104d9866d113a7eull);
+    CHECK(gt_rng_next(&rng) == 0xae17533239e499a1ull);
+}
+
+GT_TEST(same_seed_gives_same_tensors) {
+    gt_rng a, b;
+    gt_rng_seed(&a, 7);
+    gt_rng_seed(&b, 7);
+    gt_tensor *x = gt_randn(GT_SHAPE(100), 0, 1, &a), *y = gt_randn(GT_SHAPE(100), 0, 1, &b);
+    gt_tensor *u = gt_rand(GT_SHAPE(50), -1, 1, &a);
+    CHECK(memcmp(gt_tensor_data(x), gt_tensor_data(y), 100 * sizeof(gt_real)) == 0);
+    double mean = 0;
+    for (int i = 0; i < 50; i++) {
+        CHECK(gt_tensor_data(u)[i] >= -1 && gt_tensor_data(u)[i] < 1);
+        mean += gt_tensor_data(u)[i] / 50;
+    }
+    CHECK(fabs(mean) < 0.3);
+    gt_tensor_free(x);
+    gt_tensor_free(y);
+    gt_tensor_free(u);
+}
+
+GT_TEST(constructors_fill_values) {
+    gt_tensor *z = gt_zeros(GT_SHAPE(2, 2)), *o = gt_ones(GT_SHAPE(3)),
+              *f = gt_full(GT_SHAPE(2), 2.5),
+              *a = gt_from_array(GT_SHAPE(2), (const gt_real[]){7, 8});
+    CHECK(gt_tensor_item(z, 3) == 0 && gt_tensor_item(o, 2) == 1);
+    CHECK(gt_tensor_item(f, 1) == (gt_real)2.5 && gt_tensor_item(a, 1) == 8);
+    gt_tensor *c = gt_tensor_clone(a);
+    CHECK(c && gt_tensor_data(c) != gt_tensor_data(a) && gt_tensor_item(c, 0) == 7);
+    gt_tensor_free(z);
+    gt_tensor_free(o);
+    gt_tensor_free(f);
+    gt_tensor_free(a);
+    gt_tensor_free(c);
+}
+
+GT_TEST_MAIN()
