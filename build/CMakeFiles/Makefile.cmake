@@ -62,4 +62,5 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/CMakeFiles/test_oracle_f64.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_tape_f32.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_tape_f64.dir/DependInfo.cmake"
+  "tests/CMakeFiles/example_fit.dir/DependInfo.cmake"
   )
