@@ -10,7 +10,7 @@
  *
  *     gt_rng rng;
  *     gt_rng_seed(&rng, 42);
- *     gt_tensor *w = gt_randn(GT_SHAPE(3, 4), &rng);        // [3,4], N(0,1)
+ *     gt_tensor *w = gt_randn(GT_SHAPE(3, 4), 0, 1, &rng);  // [3,4], N(0,1)
  *     if (!w) { fprintf(stderr, "%s\n", gt_last_error()); return 1; }
  *     gt_tensor_set_requires_grad(w, true);                  // a leaf with a grad buffer
  *     gt_tensor_print(stdout, w, 4);
@@ -108,6 +108,7 @@ gt_tensor *gt_tensor_wrap(int ndim, const int64_t *shape, gt_real *data, gt_real
 /* Frees a heap tensor and what it owns; NULL is fine. Tape tensors are not freed here. */
 void gt_tensor_free(gt_tensor *t);
 
+/* Accessors; a NULL tensor reads as rank 0, no elements and NULL data. */
 int gt_tensor_ndim(const gt_tensor *t);
 /* Size of dimension `dim`; negative dims count from the end. */
 int64_t gt_tensor_dim(const gt_tensor *t, int dim);
@@ -123,14 +124,15 @@ bool gt_tensor_requires_grad(const gt_tensor *t);
 gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad);
 /* Sets every element of the gradient to zero (no-op when there is no grad buffer). */
 void gt_tensor_zero_grad(gt_tensor *t);
-/* Value of element i (flat, row-major); for tests and tools. */
+/* Value of element i (flat, row-major), or NAN when i is out of range or t is NULL. */
 gt_real gt_tensor_item(const gt_tensor *t, int64_t i);
 
 /* Shape helpers. */
 bool gt_shape_equal(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b);
 /* Writes "[2, 3]" into buf (always NUL-terminated); returns buf. */
 char *gt_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
-/* Product of sizes, or -1 (with the error set by caller's op name) when it overflows. */
+/* Product of sizes, or -1 when a size is negative or the product overflows (no error is
+ * set: the caller names what it was doing). */
 int64_t gt_shape_numel(int ndim, const int64_t *shape);
 /* Checks ndim and sizes: names `op` in the error. */
 gt_status gt_shape_check(const char *op, int ndim, const int64_t *shape);
@@ -160,9 +162,12 @@ gt_tensor *gt_randn(int ndim, const int64_t *shape, gt_real mean, gt_real stddev
 
 /* ---- printing ---------------------------------------------------------------------- */
 
-/* Writes `tensor([[1, 2], [3, 4]], shape=[2, 2], requires_grad)` with `digits`
- * significant digits, eliding the middle of large tensors as NumPy does (more than 1000
- * elements: 3 at each edge). Returns the number of characters written or < 0. */
+/* Writes a tensor as NumPy does, with `digits` significant digits:
+ *     tensor([[1, 2],
+ *             [3, 4]], shape=[2, 2], requires_grad)
+ * the innermost dimension on one line, outer ones aligned under their brackets; beyond
+ * 1000 elements every dimension longer than 6 shows 3 entries at each edge around "...".
+ * Returns the number of characters written, or -1 with the error set. */
 int gt_tensor_print(FILE *out, const gt_tensor *t, int digits);
 
 /* ---- NumPy .npy files -------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 #include "gt_tensor_impl.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 int64_t gt_shape_numel(int ndim, const int64_t *shape) {
@@ -149,23 +150,25 @@ void gt_tensor_free(gt_tensor *t) {
     gt_free(t); /* owned data shares the struct's allocation */
 }
 
-int gt_tensor_ndim(const gt_tensor *t) { return t->ndim; }
+int gt_tensor_ndim(const gt_tensor *t) { return t ? t->ndim : 0; }
 
 int64_t gt_tensor_dim(const gt_tensor *t, int dim) {
+    if (!t)
+        return 0;
     if (dim < 0)
         dim += t->ndim;
     return dim >= 0 && dim < t->ndim ? t->shape[dim] : 1;
 }
 
-const int64_t *gt_tensor_shape(const gt_tensor *t) { return t->shape; }
+const int64_t *gt_tensor_shape(const gt_tensor *t) { return t ? t->shape : NULL; }
 
-int64_t gt_tensor_numel(const gt_tensor *t) { return t->numel; }
+int64_t gt_tensor_numel(const gt_tensor *t) { return t ? t->numel : 0; }
 
-gt_real *gt_tensor_data(gt_tensor *t) { return t->data; }
+gt_real *gt_tensor_data(gt_tensor *t) { return t ? t->data : NULL; }
 
-const gt_real *gt_tensor_cdata(const gt_tensor *t) { return t->data; }
+const gt_real *gt_tensor_cdata(const gt_tensor *t) { return t ? t->data : NULL; }
 
-gt_real *gt_tensor_grad(gt_tensor *t) { return t->grad; }
+gt_real *gt_tensor_grad(gt_tensor *t) { return t ? t->grad : NULL; }
 
 bool gt_tensor_requires_grad(const gt_tensor *t) {
     return t && (t->flags & GT__REQUIRES_GRAD);
@@ -202,5 +205,5 @@ void gt_tensor_zero_grad(gt_tensor *t) {
 }
 
 gt_real gt_tensor_item(const gt_tensor *t, int64_t i) {
-    return i >= 0 && i < t->numel ? t->data[i] : 0;
+    return t && i >= 0 && i < t->numel ? t->data[i] : (gt_real)NAN;
 }

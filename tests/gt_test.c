@@ -7,8 +7,11 @@ static gt_test_case cases[512];
 static int n_cases;
 
 void gt_test_register(const char *name, gt_test_fn fn) {
-    if (n_cases < (int)(sizeof cases / sizeof cases[0]))
-        cases[n_cases++] = (gt_test_case){name, fn};
+    if (n_cases == (int)(sizeof cases / sizeof cases[0])) {
+        fprintf(stderr, "gt_test: more than %d tests in one file; raise the limit\n", n_cases);
+        exit(2);
+    }
+    cases[n_cases++] = (gt_test_case){name, fn};
 }
 
 int gt_test_run(int argc, char **argv) {

@@ -58,6 +58,8 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tensor/*.c")
 set(OLD_GLOB
   "/work/main/tensor/alloc.c"
   "/work/main/tensor/error.c"
+  "/work/main/tensor/npy.c"
+  "/work/main/tensor/print.c"
   "/work/main/tensor/rng.c"
   "/work/main/tensor/tensor.c"
   )
@@ -72,7 +74,9 @@ set(OLD_GLOB
   "/work/main/tests/test_errors.c"
   "/work/main/tests/test_forward.c"
   "/work/main/tests/test_gradcheck.c"
+  "/work/main/tests/test_npy.c"
   "/work/main/tests/test_oracle.c"
+  "/work/main/tests/test_print.c"
   "/work/main/tests/test_tape.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")

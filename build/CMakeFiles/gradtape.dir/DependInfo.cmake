@@ -22,6 +22,8 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/ops/table.c" "CMakeFiles/gradtape.dir/ops/table.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/table.c.o.d"
   "/work/main/tensor/alloc.c" "CMakeFiles/gradtape.dir/tensor/alloc.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/alloc.c.o.d"
   "/work/main/tensor/error.c" "CMakeFiles/gradtape.dir/tensor/error.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/error.c.o.d"
+  "/work/main/tensor/npy.c" "CMakeFiles/gradtape.dir/tensor/npy.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/npy.c.o.d"
+  "/work/main/tensor/print.c" "CMakeFiles/gradtape.dir/tensor/print.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/print.c.o.d"
   "/work/main/tensor/rng.c" "CMakeFiles/gradtape.dir/tensor/rng.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/rng.c.o.d"
   "/work/main/tensor/tensor.c" "CMakeFiles/gradtape.dir/tensor/tensor.c.o" "gcc" "CMakeFiles/gradtape.dir/tensor/tensor.c.o.d"
   )

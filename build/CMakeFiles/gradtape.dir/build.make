@@ -265,10 +265,38 @@ CMakeFiles/gradtape.dir/tensor/error.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/gradtape.dir/tensor/error.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tensor/error.c -o CMakeFiles/gradtape.dir/tensor/error.c.s
 
+CMakeFiles/gradtape.dir/tensor/npy.c.o: CMakeFiles/gradtape.dir/flags.make
+CMakeFiles/gradtape.dir/tensor/npy.c.o: /work/main/tensor/npy.c
+CMakeFiles/gradtape.dir/tensor/npy.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/gradtape.dir/tensor/npy.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/npy.c.o -MF CMakeFiles/gradtape.dir/tensor/npy.c.o.d -o CMakeFiles/gradtape.dir/tensor/npy.c.o -c /work/main/tensor/npy.c
+
+CMakeFiles/gradtape.dir/tensor/npy.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/gradtape.dir/tensor/npy.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tensor/npy.c > CMakeFiles/gradtape.dir/tensor/npy.c.i
+
+CMakeFiles/gradtape.dir/tensor/npy.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/gradtape.dir/tensor/npy.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tensor/npy.c -o CMakeFiles/gradtape.dir/tensor/npy.c.s
+
+CMakeFiles/gradtape.dir/tensor/print.c.o: CMakeFiles/gradtape.dir/flags.make
+CMakeFiles/gradtape.dir/tensor/print.c.o: /work/main/tensor/print.c
+CMakeFiles/gradtape.dir/tensor/print.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/gradtape.dir/tensor/print.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/print.c.o -MF CMakeFiles/gradtape.dir/tensor/print.c.o.d -o CMakeFiles/gradtape.dir/tensor/print.c.o -c /work/main/tensor/print.c
+
+CMakeFiles/gradtape.dir/tensor/print.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/gradtape.dir/tensor/print.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tensor/print.c > CMakeFiles/gradtape.dir/tensor/print.c.i
+
+CMakeFiles/gradtape.dir/tensor/print.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/gradtape.dir/tensor/print.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tensor/print.c -o CMakeFiles/gradtape.dir/tensor/print.c.s
+
 CMakeFiles/gradtape.dir/tensor/rng.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/rng.c.o: /work/main/tensor/rng.c
 CMakeFiles/gradtape.dir/tensor/rng.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/gradtape.dir/tensor/rng.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/gradtape.dir/tensor/rng.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/rng.c.o -MF CMakeFiles/gradtape.dir/tensor/rng.c.o.d -o CMakeFiles/gradtape.dir/tensor/rng.c.o -c /work/main/tensor/rng.c
 
 CMakeFiles/gradtape.dir/tensor/rng.c.i: cmake_force
@@ -282,7 +310,7 @@ CMakeFiles/gradtape.dir/tensor/rng.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/tensor.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/tensor.c.o: /work/main/tensor/tensor.c
 CMakeFiles/gradtape.dir/tensor/tensor.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/gradtape.dir/tensor/tensor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/gradtape.dir/tensor/tensor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/tensor.c.o -MF CMakeFiles/gradtape.dir/tensor/tensor.c.o.d -o CMakeFiles/gradtape.dir/tensor/tensor.c.o -c /work/main/tensor/tensor.c
 
 CMakeFiles/gradtape.dir/tensor/tensor.c.i: cmake_force
@@ -309,6 +337,8 @@ gradtape_OBJECTS = \
 "CMakeFiles/gradtape.dir/ops/table.c.o" \
 "CMakeFiles/gradtape.dir/tensor/alloc.c.o" \
 "CMakeFiles/gradtape.dir/tensor/error.c.o" \
+"CMakeFiles/gradtape.dir/tensor/npy.c.o" \
+"CMakeFiles/gradtape.dir/tensor/print.c.o" \
 "CMakeFiles/gradtape.dir/tensor/rng.c.o" \
 "CMakeFiles/gradtape.dir/tensor/tensor.c.o"
 
@@ -329,11 +359,13 @@ libgradtape.a: CMakeFiles/gradtape.dir/ops/shape.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/ops/table.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/tensor/alloc.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/tensor/error.c.o
+libgradtape.a: CMakeFiles/gradtape.dir/tensor/npy.c.o
+libgradtape.a: CMakeFiles/gradtape.dir/tensor/print.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/tensor/rng.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/tensor/tensor.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/build.make
 libgradtape.a: CMakeFiles/gradtape.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Linking C static library libgradtape.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Linking C static library libgradtape.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/gradtape.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/gradtape.dir/link.txt --verbose=$(VERBOSE)
 

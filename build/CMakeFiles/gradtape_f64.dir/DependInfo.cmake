@@ -22,6 +22,8 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/ops/table.c" "CMakeFiles/gradtape_f64.dir/ops/table.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/ops/table.c.o.d"
   "/work/main/tensor/alloc.c" "CMakeFiles/gradtape_f64.dir/tensor/alloc.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/tensor/alloc.c.o.d"
   "/work/main/tensor/error.c" "CMakeFiles/gradtape_f64.dir/tensor/error.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/tensor/error.c.o.d"
+  "/work/main/tensor/npy.c" "CMakeFiles/gradtape_f64.dir/tensor/npy.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/tensor/npy.c.o.d"
+  "/work/main/tensor/print.c" "CMakeFiles/gradtape_f64.dir/tensor/print.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/tensor/print.c.o.d"
   "/work/main/tensor/rng.c" "CMakeFiles/gradtape_f64.dir/tensor/rng.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/tensor/rng.c.o.d"
   "/work/main/tensor/tensor.c" "CMakeFiles/gradtape_f64.dir/tensor/tensor.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/tensor/tensor.c.o.d"
   )
