@@ -177,6 +177,24 @@ static void write_checkpoint(ckpt_writer *w, const char *kind, const gt_ckpt_con
         w->ok = false;
 }
 
+/* Flushes, syncs and closes the temporary file; the failed step or NULL. */
+static const char *finish_file(ckpt_writer *w, int *saved_errno) {
+    const char *failed = NULL;
+    if (!w->ok)
+        failed = "cannot write";
+    else if (fflush(w->file) != 0)
+        failed = "cannot flush";
+    else if (fsync(fileno(w->file)) != 0)
+        failed = "cannot sync";
+    *saved_errno = errno;
+    if (fclose(w->file) != 0 && !failed) {
+        failed = "cannot close";
+        *saved_errno = errno;
+    }
+    w->file = NULL;
+    return failed;
+}
+
 /* Makes the rename itself durable; a failure here loses nothing already written. */
 static void sync_folder(const char *path, char *scratch) {
     const char *slash = strrchr(path, '/');
@@ -215,15 +233,8 @@ gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_c
         return st;
     }
     write_checkpoint(&w, kind, config, n_config, entries, n_entries);
-    const char *failed = !w.ok                       ? "cannot write"
-                         : fflush(w.file) != 0       ? "cannot flush"
-                         : fsync(fileno(w.file)) != 0 ? "cannot sync"
-                                                      : NULL;
-    int saved_errno = errno;
-    if (fclose(w.file) != 0 && !failed) {
-        failed = "cannot close";
-        saved_errno = errno;
-    }
+    int saved_errno = 0;
+    const char *failed = finish_file(&w, &saved_errno);
     if (!failed && rename(tmp, path) != 0) {
         failed = "cannot rename the temporary file over it";
         saved_errno = errno;
