@@ -40,12 +40,18 @@ typedef struct gt_dataset {
 } gt_dataset;
 
 /* Reads an IDX file (magic 0x00000801 labels or 0x00000803 images; gzip or raw) into a
- * byte buffer. The dimensions are checked against the file's size before anything is
- * allocated. *dims receives the sizes (at most 3), *ndim their number. */
+ * byte buffer (*bytes, freed with gt_free). The dimensions are checked before anything is
+ * allocated: none may be 0, at most 100,000,000 items, rows and cols at most 4096; a raw
+ * file must hold exactly header + data bytes, a gzip file must decompress to exactly that
+ * (else "truncated: expected N bytes of data, got M" or "trailing data"). *dims receives
+ * the sizes (room for 3), *ndim their number. On failure *bytes is NULL and the message
+ * names the file: GT_ERR_IO when it cannot be opened or read, GT_ERR_FORMAT otherwise. */
 gt_status gt_idx_load(const char *path, uint8_t **bytes, int64_t *dims, int *ndim);
 
-/* Loads <dir>/train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (or t10k-*),
- * checking that the counts agree and that every label fits. */
+/* Loads <dir>/train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (or t10k-*;
+ * the raw name is preferred when both exist), checking the magic of each (images must be
+ * 3-D, labels 1-D) and that the counts agree. classes = 1 + the largest label (<= 256).
+ * On failure *out is zeroed (gt_dataset_free on it is harmless). */
 gt_status gt_mnist_load(const char *dir, gt_split split, gt_dataset *out);
 void gt_dataset_free(gt_dataset *data);
 
@@ -67,13 +73,18 @@ typedef struct gt_loader {
     gt_tensor *x_tail, *y_tail; /* views for a smaller last batch */
 } gt_loader;
 
-/* limit 0 means all images; shuffle draws a new permutation from the seeded generator at
- * each gt_loader_start_epoch, so epoch e has the same order in every run with that seed. */
+/* Uses the first `limit` images (0 or more than the data set: all of them); batch_size is
+ * clamped to limit. Allocates everything the loader needs here: gt_loader_next never
+ * allocates. The data set must outlive the loader. On failure the loader is zeroed. */
 gt_status gt_loader_init(gt_loader *loader, const gt_dataset *data, int64_t batch_size,
                          bool shuffle, uint64_t seed, int64_t limit);
+/* Call before every epoch, the first included (until then gt_loader_next returns false).
+ * With shuffle, a Fisher-Yates shuffle of 0..limit-1 from the generator seeded once at
+ * init, so epoch e has the same order in every run with that seed; without, the file order.
+ */
 void gt_loader_start_epoch(gt_loader *loader);
-/* Fills the next batch (tensors owned by the loader, valid until the next call); false at
- * the end of the epoch. */
+/* Fills the next batch (tensors owned by the loader, overwritten by the next call); false
+ * at the end of the epoch. Only the last batch may have size < batch_size. */
 bool gt_loader_next(gt_loader *loader, gt_batch *batch);
 void gt_loader_free(gt_loader *loader);
 
