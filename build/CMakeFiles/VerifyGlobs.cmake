@@ -16,6 +16,8 @@ endif()
 # GT_LIB_SOURCES at CMakeLists.txt:30 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/models/*.c")
 set(OLD_GLOB
+  "/work/main/models/checkpoint.c"
+  "/work/main/models/data.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -71,6 +73,8 @@ endif()
 # GT_TEST_SOURCES at tests/CMakeLists.txt:8 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/test_*.c")
 set(OLD_GLOB
+  "/work/main/tests/test_checkpoint.c"
+  "/work/main/tests/test_data.c"
   "/work/main/tests/test_errors.c"
   "/work/main/tests/test_forward.c"
   "/work/main/tests/test_gradcheck.c"

@@ -4,6 +4,14 @@
 # 
 # This file includes the relevant testing commands required for 
 # testing this directory and lists subdirectories to be tested as well.
+add_test(test_checkpoint_f32 "/work/main/build/tests/test_checkpoint_f32")
+set_tests_properties(test_checkpoint_f32 PROPERTIES  LABELS "unit;f32" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;18;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(test_checkpoint_f64 "/work/main/build/tests/test_checkpoint_f64")
+set_tests_properties(test_checkpoint_f64 PROPERTIES  LABELS "unit;f64" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;18;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(test_data_f32 "/work/main/build/tests/test_data_f32")
+set_tests_properties(test_data_f32 PROPERTIES  LABELS "unit;f32" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;18;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(test_data_f64 "/work/main/build/tests/test_data_f64")
+set_tests_properties(test_data_f64 PROPERTIES  LABELS "unit;f64" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;18;add_test;/work/main/tests/CMakeLists.txt;0;")
 add_test(test_errors_f32 "/work/main/build/tests/test_errors_f32")
 set_tests_properties(test_errors_f32 PROPERTIES  LABELS "unit;f32" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;18;add_test;/work/main/tests/CMakeLists.txt;0;")
 add_test(test_errors_f64 "/work/main/build/tests/test_errors_f64")

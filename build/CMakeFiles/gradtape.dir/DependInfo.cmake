@@ -10,6 +10,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/autograd/gradcheck.c" "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o" "gcc" "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o.d"
   "/work/main/autograd/tape.c" "CMakeFiles/gradtape.dir/autograd/tape.c.o" "gcc" "CMakeFiles/gradtape.dir/autograd/tape.c.o.d"
+  "/work/main/models/checkpoint.c" "CMakeFiles/gradtape.dir/models/checkpoint.c.o" "gcc" "CMakeFiles/gradtape.dir/models/checkpoint.c.o.d"
+  "/work/main/models/data.c" "CMakeFiles/gradtape.dir/models/data.c.o" "gcc" "CMakeFiles/gradtape.dir/models/data.c.o.d"
   "/work/main/ops/activation.c" "CMakeFiles/gradtape.dir/ops/activation.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/activation.c.o.d"
   "/work/main/ops/conv.c" "CMakeFiles/gradtape.dir/ops/conv.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/conv.c.o.d"
   "/work/main/ops/elementwise.c" "CMakeFiles/gradtape.dir/ops/elementwise.c.o" "gcc" "CMakeFiles/gradtape.dir/ops/elementwise.c.o.d"

@@ -97,10 +97,38 @@ CMakeFiles/gradtape.dir/autograd/tape.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/gradtape.dir/autograd/tape.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/autograd/tape.c -o CMakeFiles/gradtape.dir/autograd/tape.c.s
 
+CMakeFiles/gradtape.dir/models/checkpoint.c.o: CMakeFiles/gradtape.dir/flags.make
+CMakeFiles/gradtape.dir/models/checkpoint.c.o: /work/main/models/checkpoint.c
+CMakeFiles/gradtape.dir/models/checkpoint.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/gradtape.dir/models/checkpoint.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/models/checkpoint.c.o -MF CMakeFiles/gradtape.dir/models/checkpoint.c.o.d -o CMakeFiles/gradtape.dir/models/checkpoint.c.o -c /work/main/models/checkpoint.c
+
+CMakeFiles/gradtape.dir/models/checkpoint.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/gradtape.dir/models/checkpoint.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/checkpoint.c > CMakeFiles/gradtape.dir/models/checkpoint.c.i
+
+CMakeFiles/gradtape.dir/models/checkpoint.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/gradtape.dir/models/checkpoint.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/checkpoint.c -o CMakeFiles/gradtape.dir/models/checkpoint.c.s
+
+CMakeFiles/gradtape.dir/models/data.c.o: CMakeFiles/gradtape.dir/flags.make
+CMakeFiles/gradtape.dir/models/data.c.o: /work/main/models/data.c
+CMakeFiles/gradtape.dir/models/data.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/gradtape.dir/models/data.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/models/data.c.o -MF CMakeFiles/gradtape.dir/models/data.c.o.d -o CMakeFiles/gradtape.dir/models/data.c.o -c /work/main/models/data.c
+
+CMakeFiles/gradtape.dir/models/data.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/gradtape.dir/models/data.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/data.c > CMakeFiles/gradtape.dir/models/data.c.i
+
+CMakeFiles/gradtape.dir/models/data.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/gradtape.dir/models/data.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/data.c -o CMakeFiles/gradtape.dir/models/data.c.s
+
 CMakeFiles/gradtape.dir/ops/activation.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/activation.c.o: /work/main/ops/activation.c
 CMakeFiles/gradtape.dir/ops/activation.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/gradtape.dir/ops/activation.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/gradtape.dir/ops/activation.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/activation.c.o -MF CMakeFiles/gradtape.dir/ops/activation.c.o.d -o CMakeFiles/gradtape.dir/ops/activation.c.o -c /work/main/ops/activation.c
 
 CMakeFiles/gradtape.dir/ops/activation.c.i: cmake_force
@@ -114,7 +142,7 @@ CMakeFiles/gradtape.dir/ops/activation.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/conv.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/conv.c.o: /work/main/ops/conv.c
 CMakeFiles/gradtape.dir/ops/conv.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/gradtape.dir/ops/conv.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/gradtape.dir/ops/conv.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/conv.c.o -MF CMakeFiles/gradtape.dir/ops/conv.c.o.d -o CMakeFiles/gradtape.dir/ops/conv.c.o -c /work/main/ops/conv.c
 
 CMakeFiles/gradtape.dir/ops/conv.c.i: cmake_force
@@ -128,7 +156,7 @@ CMakeFiles/gradtape.dir/ops/conv.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/elementwise.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/elementwise.c.o: /work/main/ops/elementwise.c
 CMakeFiles/gradtape.dir/ops/elementwise.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/gradtape.dir/ops/elementwise.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/gradtape.dir/ops/elementwise.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/elementwise.c.o -MF CMakeFiles/gradtape.dir/ops/elementwise.c.o.d -o CMakeFiles/gradtape.dir/ops/elementwise.c.o -c /work/main/ops/elementwise.c
 
 CMakeFiles/gradtape.dir/ops/elementwise.c.i: cmake_force
@@ -142,7 +170,7 @@ CMakeFiles/gradtape.dir/ops/elementwise.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/gemm.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/gemm.c.o: /work/main/ops/gemm.c
 CMakeFiles/gradtape.dir/ops/gemm.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/gradtape.dir/ops/gemm.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/gradtape.dir/ops/gemm.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/gemm.c.o -MF CMakeFiles/gradtape.dir/ops/gemm.c.o.d -o CMakeFiles/gradtape.dir/ops/gemm.c.o -c /work/main/ops/gemm.c
 
 CMakeFiles/gradtape.dir/ops/gemm.c.i: cmake_force
@@ -156,7 +184,7 @@ CMakeFiles/gradtape.dir/ops/gemm.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/loss.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/loss.c.o: /work/main/ops/loss.c
 CMakeFiles/gradtape.dir/ops/loss.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/gradtape.dir/ops/loss.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/gradtape.dir/ops/loss.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/loss.c.o -MF CMakeFiles/gradtape.dir/ops/loss.c.o.d -o CMakeFiles/gradtape.dir/ops/loss.c.o -c /work/main/ops/loss.c
 
 CMakeFiles/gradtape.dir/ops/loss.c.i: cmake_force
@@ -170,7 +198,7 @@ CMakeFiles/gradtape.dir/ops/loss.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/matmul.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/matmul.c.o: /work/main/ops/matmul.c
 CMakeFiles/gradtape.dir/ops/matmul.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/gradtape.dir/ops/matmul.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/gradtape.dir/ops/matmul.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/matmul.c.o -MF CMakeFiles/gradtape.dir/ops/matmul.c.o.d -o CMakeFiles/gradtape.dir/ops/matmul.c.o -c /work/main/ops/matmul.c
 
 CMakeFiles/gradtape.dir/ops/matmul.c.i: cmake_force
@@ -184,7 +212,7 @@ CMakeFiles/gradtape.dir/ops/matmul.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/pool.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/pool.c.o: /work/main/ops/pool.c
 CMakeFiles/gradtape.dir/ops/pool.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/gradtape.dir/ops/pool.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/gradtape.dir/ops/pool.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/pool.c.o -MF CMakeFiles/gradtape.dir/ops/pool.c.o.d -o CMakeFiles/gradtape.dir/ops/pool.c.o -c /work/main/ops/pool.c
 
 CMakeFiles/gradtape.dir/ops/pool.c.i: cmake_force
@@ -198,7 +226,7 @@ CMakeFiles/gradtape.dir/ops/pool.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/reduce.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/reduce.c.o: /work/main/ops/reduce.c
 CMakeFiles/gradtape.dir/ops/reduce.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/gradtape.dir/ops/reduce.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/gradtape.dir/ops/reduce.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/reduce.c.o -MF CMakeFiles/gradtape.dir/ops/reduce.c.o.d -o CMakeFiles/gradtape.dir/ops/reduce.c.o -c /work/main/ops/reduce.c
 
 CMakeFiles/gradtape.dir/ops/reduce.c.i: cmake_force
@@ -212,7 +240,7 @@ CMakeFiles/gradtape.dir/ops/reduce.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/shape.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/shape.c.o: /work/main/ops/shape.c
 CMakeFiles/gradtape.dir/ops/shape.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/gradtape.dir/ops/shape.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/gradtape.dir/ops/shape.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/shape.c.o -MF CMakeFiles/gradtape.dir/ops/shape.c.o.d -o CMakeFiles/gradtape.dir/ops/shape.c.o -c /work/main/ops/shape.c
 
 CMakeFiles/gradtape.dir/ops/shape.c.i: cmake_force
@@ -226,7 +254,7 @@ CMakeFiles/gradtape.dir/ops/shape.c.s: cmake_force
 CMakeFiles/gradtape.dir/ops/table.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/ops/table.c.o: /work/main/ops/table.c
 CMakeFiles/gradtape.dir/ops/table.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/gradtape.dir/ops/table.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/gradtape.dir/ops/table.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/ops/table.c.o -MF CMakeFiles/gradtape.dir/ops/table.c.o.d -o CMakeFiles/gradtape.dir/ops/table.c.o -c /work/main/ops/table.c
 
 CMakeFiles/gradtape.dir/ops/table.c.i: cmake_force
@@ -240,7 +268,7 @@ CMakeFiles/gradtape.dir/ops/table.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/alloc.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/alloc.c.o: /work/main/tensor/alloc.c
 CMakeFiles/gradtape.dir/tensor/alloc.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/gradtape.dir/tensor/alloc.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/gradtape.dir/tensor/alloc.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/alloc.c.o -MF CMakeFiles/gradtape.dir/tensor/alloc.c.o.d -o CMakeFiles/gradtape.dir/tensor/alloc.c.o -c /work/main/tensor/alloc.c
 
 CMakeFiles/gradtape.dir/tensor/alloc.c.i: cmake_force
@@ -254,7 +282,7 @@ CMakeFiles/gradtape.dir/tensor/alloc.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/error.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/error.c.o: /work/main/tensor/error.c
 CMakeFiles/gradtape.dir/tensor/error.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/gradtape.dir/tensor/error.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/gradtape.dir/tensor/error.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/error.c.o -MF CMakeFiles/gradtape.dir/tensor/error.c.o.d -o CMakeFiles/gradtape.dir/tensor/error.c.o -c /work/main/tensor/error.c
 
 CMakeFiles/gradtape.dir/tensor/error.c.i: cmake_force
@@ -268,7 +296,7 @@ CMakeFiles/gradtape.dir/tensor/error.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/npy.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/npy.c.o: /work/main/tensor/npy.c
 CMakeFiles/gradtape.dir/tensor/npy.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/gradtape.dir/tensor/npy.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/gradtape.dir/tensor/npy.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/npy.c.o -MF CMakeFiles/gradtape.dir/tensor/npy.c.o.d -o CMakeFiles/gradtape.dir/tensor/npy.c.o -c /work/main/tensor/npy.c
 
 CMakeFiles/gradtape.dir/tensor/npy.c.i: cmake_force
@@ -282,7 +310,7 @@ CMakeFiles/gradtape.dir/tensor/npy.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/print.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/print.c.o: /work/main/tensor/print.c
 CMakeFiles/gradtape.dir/tensor/print.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/gradtape.dir/tensor/print.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/gradtape.dir/tensor/print.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/print.c.o -MF CMakeFiles/gradtape.dir/tensor/print.c.o.d -o CMakeFiles/gradtape.dir/tensor/print.c.o -c /work/main/tensor/print.c
 
 CMakeFiles/gradtape.dir/tensor/print.c.i: cmake_force
@@ -296,7 +324,7 @@ CMakeFiles/gradtape.dir/tensor/print.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/rng.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/rng.c.o: /work/main/tensor/rng.c
 CMakeFiles/gradtape.dir/tensor/rng.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/gradtape.dir/tensor/rng.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/gradtape.dir/tensor/rng.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/rng.c.o -MF CMakeFiles/gradtape.dir/tensor/rng.c.o.d -o CMakeFiles/gradtape.dir/tensor/rng.c.o -c /work/main/tensor/rng.c
 
 CMakeFiles/gradtape.dir/tensor/rng.c.i: cmake_force
@@ -310,7 +338,7 @@ CMakeFiles/gradtape.dir/tensor/rng.c.s: cmake_force
 CMakeFiles/gradtape.dir/tensor/tensor.c.o: CMakeFiles/gradtape.dir/flags.make
 CMakeFiles/gradtape.dir/tensor/tensor.c.o: /work/main/tensor/tensor.c
 CMakeFiles/gradtape.dir/tensor/tensor.c.o: CMakeFiles/gradtape.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/gradtape.dir/tensor/tensor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/gradtape.dir/tensor/tensor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/gradtape.dir/tensor/tensor.c.o -MF CMakeFiles/gradtape.dir/tensor/tensor.c.o.d -o CMakeFiles/gradtape.dir/tensor/tensor.c.o -c /work/main/tensor/tensor.c
 
 CMakeFiles/gradtape.dir/tensor/tensor.c.i: cmake_force
@@ -325,6 +353,8 @@ CMakeFiles/gradtape.dir/tensor/tensor.c.s: cmake_force
 gradtape_OBJECTS = \
 "CMakeFiles/gradtape.dir/autograd/gradcheck.c.o" \
 "CMakeFiles/gradtape.dir/autograd/tape.c.o" \
+"CMakeFiles/gradtape.dir/models/checkpoint.c.o" \
+"CMakeFiles/gradtape.dir/models/data.c.o" \
 "CMakeFiles/gradtape.dir/ops/activation.c.o" \
 "CMakeFiles/gradtape.dir/ops/conv.c.o" \
 "CMakeFiles/gradtape.dir/ops/elementwise.c.o" \
@@ -347,6 +377,8 @@ gradtape_EXTERNAL_OBJECTS =
 
 libgradtape.a: CMakeFiles/gradtape.dir/autograd/gradcheck.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/autograd/tape.c.o
+libgradtape.a: CMakeFiles/gradtape.dir/models/checkpoint.c.o
+libgradtape.a: CMakeFiles/gradtape.dir/models/data.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/ops/activation.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/ops/conv.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/ops/elementwise.c.o
@@ -365,7 +397,7 @@ libgradtape.a: CMakeFiles/gradtape.dir/tensor/rng.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/tensor/tensor.c.o
 libgradtape.a: CMakeFiles/gradtape.dir/build.make
 libgradtape.a: CMakeFiles/gradtape.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Linking C static library libgradtape.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Linking C static library libgradtape.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/gradtape.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/gradtape.dir/link.txt --verbose=$(VERBOSE)
 

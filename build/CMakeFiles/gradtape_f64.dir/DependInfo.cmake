@@ -10,6 +10,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/autograd/gradcheck.c" "CMakeFiles/gradtape_f64.dir/autograd/gradcheck.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/autograd/gradcheck.c.o.d"
   "/work/main/autograd/tape.c" "CMakeFiles/gradtape_f64.dir/autograd/tape.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/autograd/tape.c.o.d"
+  "/work/main/models/checkpoint.c" "CMakeFiles/gradtape_f64.dir/models/checkpoint.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/models/checkpoint.c.o.d"
+  "/work/main/models/data.c" "CMakeFiles/gradtape_f64.dir/models/data.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/models/data.c.o.d"
   "/work/main/ops/activation.c" "CMakeFiles/gradtape_f64.dir/ops/activation.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/ops/activation.c.o.d"
   "/work/main/ops/conv.c" "CMakeFiles/gradtape_f64.dir/ops/conv.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/ops/conv.c.o.d"
   "/work/main/ops/elementwise.c" "CMakeFiles/gradtape_f64.dir/ops/elementwise.c.o" "gcc" "CMakeFiles/gradtape_f64.dir/ops/elementwise.c.o.d"

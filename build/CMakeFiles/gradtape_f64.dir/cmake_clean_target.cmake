@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libgradtape_f64.a"
-)

@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libgt_test_f32.a"
-)

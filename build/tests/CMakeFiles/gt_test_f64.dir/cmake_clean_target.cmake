@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libgt_test_f64.a"
-)
