@@ -1,2 +1,0 @@
-# Empty dependencies file for test_forward_f32.
-# This may be replaced when dependencies are built.
