@@ -1,0 +1,168 @@
+/* commands.c - the colon commands: :help, :vars, :digits, :time, :reset, :quit. */
+#include "repl.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *usage, *doc;
+} commands[] = {
+    {"help", ":help [NAME]", "this text, or what builtin or command NAME does"},
+    {"vars", ":vars", "every name with its shape and whether it holds a gradient"},
+    {"digits", ":digits N", "significant digits shown, 1 to 17"},
+    {"time", ":time on|off", "print the time each line takes"},
+    {"reset", ":reset", "forget every name, parameter and graph; seed 0 again"},
+    {"quit", ":quit", "leave (Ctrl-D too)"},
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void help_all(repl *r) {
+    printf("One statement a line; # starts a comment.\n"
+           "  name = expr    binds a name; a bare expression prints its value\n"
+           "  expressions    1.5  \"text\"  [[1, 2], [3, 4]]  name  f(a, key=value)\n"
+           "                 a + b  a - b  a * b  a / b  (broadcasting)  a @ b  -a  (a)\n"
+           "Builtins (:help NAME tells more):\n");
+    int width = 2;
+    printf("  ");
+    for (const builtin *b = builtin_first(r); b; b = builtin_next(b)) {
+        int len = (int)strlen(builtin_name(b));
+        if (width + len + 1 > 80) {
+            printf("\n  ");
+            width = 2;
+        }
+        printf("%s ", builtin_name(b));
+        width += len + 1;
+    }
+    printf("\nCommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        printf("  %-15s%s\n", commands[i].usage, commands[i].doc);
+}
+
+static bool help_one(repl *r, const char *name, int col) {
+    const char *bare = name[0] == ':' ? name + 1 : name;
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, bare) == 0) {
+            printf("%s\n  %s\n", commands[i].usage, commands[i].doc);
+            return true;
+        }
+    const builtin *b = builtin_find(r, name);
+    if (!b)
+        return repl_fail(r, col, "no builtin or command named '%s'", name);
+    printf("%s\n  %s\n", builtin_signature(b), builtin_doc(b));
+    return true;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(repl_var_name(*(repl_var *const *)a), repl_var_name(*(repl_var *const *)b));
+}
+
+static void describe_var(repl *r, repl_var *var) {
+    value v = *repl_var_value(var);
+    printf("  %-10s %s", repl_var_name(var), value_kind_name(v));
+    if (v.kind == V_NUM) {
+        printf(" %.*g", r->digits, v.num);
+    } else if (v.kind == V_STR) {
+        printf(" \"%s\"", v.box->str);
+    } else if (v.kind == V_OPT) {
+        putchar(' ');
+        optim_describe(v.box->opt, stdout);
+    } else if (v.kind == V_TENSOR && v.box->tensor) {
+        gt_tensor *t = v.box->tensor;
+        char buf[200];
+        printf(" %s", gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), buf, sizeof buf));
+        if (v.box->tape) {
+            printf(", holds a graph: backward() possible");
+        } else if (gt_tensor_requires_grad(t)) {
+            const gt_real *g = gt_tensor_grad(t);
+            bool any = false;
+            for (int64_t i = 0; g && i < gt_tensor_numel(t); i++)
+                any = any || g[i] != 0;
+            printf(", parameter, grad %s", any ? "nonzero" : "zero");
+        }
+    }
+    printf("\n");
+}
+
+static bool vars(repl *r) {
+    int n = 0;
+    for (repl_var *v = repl_first_var(r); v; v = repl_next_var(v))
+        n++;
+    if (n == 0) {
+        printf("(no names yet)\n");
+        return true;
+    }
+    repl_var **sorted = gt_malloc((size_t)n * sizeof *sorted, "repl: vars");
+    if (!sorted)
+        return repl_fail_lib(r, 1);
+    n = 0;
+    for (repl_var *v = repl_first_var(r); v; v = repl_next_var(v))
+        sorted[n++] = v;
+    qsort(sorted, (size_t)n, sizeof *sorted, by_name);
+    for (int i = 0; i < n; i++)
+        describe_var(r, sorted[i]);
+    gt_free(sorted);
+    return true;
+}
+
+/* Splits ":name arg" into name and argument (both pointing into a copy in buf). */
+bool run_command(repl *r, const char *line) {
+    r->err.col = 0;
+    r->err.msg[0] = 0;
+    const char *p = line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    int name_col = (int)(p - line) + 1;
+    p++;
+    size_t name_len = strcspn(p, " \t\r\n#");
+    const char *arg = p + name_len;
+    while (*arg == ' ' || *arg == '\t')
+        arg++;
+    int arg_col = (int)(arg - line) + 1;
+    size_t arg_len = strcspn(arg, " \t\r\n#");
+    const char *rest = arg + arg_len;
+    while (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n')
+        rest++;
+    if (*rest && *rest != '#')
+        return repl_fail(r, (int)(rest - line) + 1, "unexpected text after the command");
+    char name[32], word[64];
+    if (name_len >= sizeof name || arg_len >= sizeof word)
+        return repl_fail(r, name_len >= sizeof name ? name_col : arg_col, "too long");
+    memcpy(name, p, name_len);
+    name[name_len] = 0;
+    memcpy(word, arg, arg_len);
+    word[arg_len] = 0;
+    bool has_arg = arg_len > 0;
+    bool takes_arg = !strcmp(name, "help") || !strcmp(name, "digits") || !strcmp(name, "time");
+    if (has_arg && !takes_arg)
+        return repl_fail(r, arg_col, ":%s takes no argument", name);
+    if (!strcmp(name, "help"))
+        return has_arg ? help_one(r, word, arg_col) : (help_all(r), true);
+    if (!strcmp(name, "vars"))
+        return vars(r);
+    if (!strcmp(name, "digits")) {
+        char *end;
+        long n = has_arg ? strtol(word, &end, 10) : 0;
+        if (!has_arg || *end || n < 1 || n > 17)
+            return repl_fail(r, has_arg ? arg_col : name_col, ":digits takes a number from 1 "
+                             "to 17 (now %d)", r->digits);
+        r->digits = (int)n;
+        return true;
+    }
+    if (!strcmp(name, "time")) {
+        if (!strcmp(word, "on") || !strcmp(word, "off")) {
+            r->time_lines = !strcmp(word, "on");
+            return true;
+        }
+        return repl_fail(r, has_arg ? arg_col : name_col, ":time takes on or off");
+    }
+    if (!strcmp(name, "reset")) {
+        repl_clear(r);
+        return true;
+    }
+    if (!strcmp(name, "quit") || !strcmp(name, "q")) {
+        r->quit = true;
+        return true;
+    }
+    return repl_fail(r, name_col, "unknown command ':%s' (:help lists them)", name);
+}

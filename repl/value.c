@@ -1,0 +1,127 @@
+/* value.c - reference-counted values and the rule that keeps names valid across tape resets. */
+#include "repl.h"
+
+#include <string.h>
+
+value value_num(double x) { return (value){.kind = V_NUM, .num = x}; }
+
+value value_none(void) { return (value){.kind = V_NONE}; }
+
+value value_ref(value v) {
+    if (v.box)
+        v.box->refs++;
+    return v;
+}
+
+static void unlink_live(repl *r, obj *box) {
+    if (box->prev)
+        box->prev->next = box->next;
+    else if (r->live == box)
+        r->live = box->next;
+    if (box->next)
+        box->next->prev = box->prev;
+    box->prev = box->next = NULL;
+}
+
+void value_release(repl *r, value v) {
+    obj *box = v.box;
+    if (!box || --box->refs > 0)
+        return;
+    if (box->kind == V_TENSOR) {
+        if (box->tape == r->tape)
+            unlink_live(r, box);
+        if (!box->tape)
+            gt_tensor_free(box->tensor);
+    }
+    gt_free(box->str);
+    if (box->opt)
+        optim_free(box->opt);
+    gt_free(box);
+}
+
+static obj *new_box(repl *r, value_kind kind) {
+    obj *box = gt_calloc(1, sizeof *box, "repl: value");
+    if (!box) {
+        repl_fail_lib(r, 0);
+        return NULL;
+    }
+    box->refs = 1;
+    box->kind = kind;
+    return box;
+}
+
+bool value_tensor(repl *r, gt_tensor *t, gt_tape *tape, value *out) {
+    obj *box = new_box(r, V_TENSOR);
+    if (!box) {
+        if (!tape)
+            gt_tensor_free(t);
+        return false;
+    }
+    box->tensor = t;
+    box->tape = tape;
+    if (tape && tape == r->tape) {
+        box->next = r->live;
+        if (r->live)
+            r->live->prev = box;
+        r->live = box;
+    }
+    *out = (value){.kind = V_TENSOR, .box = box};
+    return true;
+}
+
+bool value_string(repl *r, const char *s, size_t len, value *out) {
+    obj *box = new_box(r, V_STR);
+    char *copy = box ? gt_malloc(len + 1, "repl: string") : NULL;
+    if (!copy) {
+        gt_free(box);
+        return box ? repl_fail_lib(r, 0) : false;
+    }
+    memcpy(copy, s, len);
+    copy[len] = 0;
+    box->str = copy;
+    *out = (value){.kind = V_STR, .box = box};
+    return true;
+}
+
+bool value_opt(repl *r, repl_opt *opt, value *out) {
+    obj *box = new_box(r, V_OPT);
+    if (!box) {
+        optim_free(opt);
+        return false;
+    }
+    box->opt = opt;
+    *out = (value){.kind = V_OPT, .box = box};
+    return true;
+}
+
+bool value_detach(repl *r, obj *box) {
+    if (box->kind != V_TENSOR || !box->tape)
+        return true;
+    gt_tensor *copy = box->tensor ? gt_tensor_clone(box->tensor) : NULL;
+    if (box->tape == r->tape)
+        unlink_live(r, box);
+    box->tensor = copy;
+    box->tape = NULL;
+    return copy != NULL;
+}
+
+void repl_reset_tape(repl *r) {
+    while (r->live)
+        value_detach(r, r->live);
+    gt_tape_reset(r->tape);
+}
+
+const char *value_kind_name(value v) {
+    switch (v.kind) {
+    case V_NUM:
+        return "number";
+    case V_STR:
+        return "string";
+    case V_TENSOR:
+        return "tensor";
+    case V_OPT:
+        return "optimizer";
+    default:
+        return "nothing";
+    }
+}
