@@ -52,6 +52,13 @@ bool b_backward(repl *r, const call_args *a, value *out) {
     gt_tensor *g = NULL;
     if (a->n == 2 && !arg_tensor(r, a, 1, &g))
         return false;
+    if (!g && gt_tensor_numel(y.box->tensor) != 1) {
+        char buf[200];
+        gt_tensor *t = y.box->tensor;
+        return repl_fail(r, a->cols[0], "backward: this tensor has shape %s, not one element; "
+                         "pass the upstream gradient too: backward(y, g)",
+                         gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), buf, sizeof buf));
+    }
     gt_status status = g ? gt_backward_with(r->tape, y.box->tensor, g)
                          : gt_backward(r->tape, y.box->tensor);
     if (status != GT_OK)
@@ -95,6 +102,13 @@ typedef struct gradcheck_ctx {
     bool failed; /* r->err holds the REPL's message */
 } gradcheck_ctx;
 
+/* The column where an expression starts (a binary node sits at its operator). */
+static int start_col(const node *n) {
+    while (n->kind == N_BINARY)
+        n = n->kids[0];
+    return n->col;
+}
+
 /* Evaluates the saved expression on gradcheck's tape; the inputs are the very tensors the
  * names hold, nudged in place by gt_gradcheck. */
 static gt_tensor *eval_expr(gt_tape *tape, gt_tensor *const *inputs, void *data) {
@@ -107,8 +121,15 @@ static gt_tensor *eval_expr(gt_tape *tape, gt_tensor *const *inputs, void *data)
     gt_tensor *y = NULL;
     bool ok = eval(r, ctx->expr, &v);
     if (ok && (v.kind != V_TENSOR || v.box->tape != tape))
-        ok = repl_fail(r, ctx->expr->col, "gradcheck: the expression must compute a tensor "
+        ok = repl_fail(r, start_col(ctx->expr), "gradcheck: the expression must compute a tensor "
                        "from the parameters");
+    if (ok && gt_tensor_numel(v.box->tensor) != 1) {
+        char buf[200];
+        gt_tensor *t = v.box->tensor;
+        ok = repl_fail(r, start_col(ctx->expr), "gradcheck: the expression must give one element, "
+                       "not shape %s", gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), buf,
+                                                    sizeof buf));
+    }
     if (ok)
         y = v.box->tensor;
     value_release(r, v);
@@ -167,7 +188,10 @@ bool gradcheck_builtin(repl *r, const call_args *a, value *out) {
     printf("gradcheck: %lld partials, max abs error %.2g, max rel error %.2g: %s\n",
            (long long)res.checked, res.max_abs_err, res.max_rel_err,
            res.passed ? "PASS" : "FAIL");
+    const char *why = res.message;
+    if (!strncmp(why, "FAIL: ", 6))
+        why += 6;
     if (!res.passed)
-        printf("  %s\n", res.message);
+        printf("  %s\n", why);
     return true;
 }

@@ -222,7 +222,7 @@ static bool place_keyword(repl *r, const builtin *b, const call_args *a, int i,
             c->arg_set[k] = true;
             return true;
         }
-    return op_usage(r, b, a->cols[i] - (int)strlen(kw) - 1, "no argument named", kw);
+    return op_usage(r, b, a->call->kwcols[i], "no argument named", kw);
 }
 
 static bool call_op(repl *r, const builtin *b, const call_args *a, value *out) {

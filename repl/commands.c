@@ -23,16 +23,15 @@ static void help_all(repl *r) {
            "  expressions    1.5  \"text\"  [[1, 2], [3, 4]]  name  f(a, key=value)\n"
            "                 a + b  a - b  a * b  a / b  (broadcasting)  a @ b  -a  (a)\n"
            "Builtins (:help NAME tells more):\n");
-    int width = 2;
-    printf("  ");
+    int width = 0;
     for (const builtin *b = builtin_first(r); b; b = builtin_next(b)) {
         int len = (int)strlen(builtin_name(b));
-        if (width + len + 1 > 80) {
-            printf("\n  ");
-            width = 2;
+        if (width > 0 && width + len + 1 > 80) {
+            printf("\n");
+            width = 0;
         }
-        printf("%s ", builtin_name(b));
-        width += len + 1;
+        printf("%s%s", width ? " " : "  ", builtin_name(b));
+        width += len + (width ? 1 : 2);
     }
     printf("\nCommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)

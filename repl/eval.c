@@ -21,6 +21,8 @@ bool value_to_tensor(repl *r, value v, int col, gt_tensor **out) {
         return repl_fail(r, col, "gradcheck: this tensor was computed before gradcheck and "
                          "will not follow the nudged inputs; write the expression from the "
                          "parameters themselves");
+    if (!v.box->tape && !value_pin(r, v.box))
+        return repl_fail_lib(r, col);
     *out = v.box->tensor;
     return true;
 }
@@ -292,7 +294,6 @@ bool repl_run_line(repl *r, const char *line) {
     }
     node_free(stmt);
     /* Intermediates no name holds are unreachable: give the arena back. */
-    if (!r->live)
-        gt_tape_reset(r->tape);
+    repl_reset_tape_if_unused(r);
     return ok;
 }

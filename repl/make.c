@@ -104,8 +104,12 @@ static bool b_seed(repl *r, const call_args *a, value *out) {
 
 static bool b_shape(repl *r, const call_args *a, value *out) {
     gt_tensor *t = NULL;
-    char buf[200];
-    if (!arity(r, a, 1, 1) || !arg_tensor(r, a, 0, &t))
+    char buf[200] = "[]";
+    if (!arity(r, a, 1, 1))
+        return false;
+    if (a->vals[0].kind == V_NUM)
+        return value_string(r, buf, strlen(buf), out);
+    if (!arg_tensor(r, a, 0, &t))
         return false;
     gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), buf, sizeof buf);
     return value_string(r, buf, strlen(buf), out);
@@ -160,7 +164,7 @@ static bool b_show(repl *r, const call_args *a, value *out) {
     for (int64_t i = 0; i < rows; i++) {
         for (int64_t j = 0; j < cols; j++) {
             double v = x[i * cols + j];
-            int shade = !isfinite(v) ? -1 : hi > lo ? (int)((v - lo) / (hi - lo) * 9.999) : 0;
+            int shade = !isfinite(v) ? -1 : hi > lo ? (int)((v - lo) / (hi - lo) * 9.999) : 5;
             char c = shade < 0 ? '?' : shades[shade];
             putchar(c);
             putchar(c);

@@ -88,6 +88,7 @@ void node_free(node *n) {
     }
     gt_free(n->kids);
     gt_free(n->kwnames);
+    gt_free(n->kwcols);
     gt_free(n->text);
     gt_free(n);
 }
@@ -103,23 +104,30 @@ static bool add_kid(parser *p, node *n, node *kid, char *kw) {
     if (n->n_kids == n->cap_kids) {
         size_t cap = n->cap_kids ? 2 * (size_t)n->cap_kids : 4;
         node **kids = gt_malloc(cap * sizeof *kids, "repl: syntax tree");
-        char **kws = n->kind == N_CALL ? gt_calloc(cap, sizeof *kws, "repl: syntax tree") : NULL;
-        if (!kids || (n->kind == N_CALL && !kws)) {
+        bool call = n->kind == N_CALL;
+        char **kws = call ? gt_calloc(cap, sizeof *kws, "repl: syntax tree") : NULL;
+        int *kwcols = call ? gt_calloc(cap, sizeof *kwcols, "repl: syntax tree") : NULL;
+        if (!kids || (call && (!kws || !kwcols))) {
             gt_free(kids);
             gt_free(kws);
+            gt_free(kwcols);
             node_free(kid);
             gt_free(kw);
             return fail_at(p, n->col, "%s", gt_last_error());
         }
         for (int i = 0; i < n->n_kids; i++) {
             kids[i] = n->kids[i];
-            if (kws)
+            if (kws) {
                 kws[i] = n->kwnames[i];
+                kwcols[i] = n->kwcols[i];
+            }
         }
         gt_free(n->kids);
         gt_free(n->kwnames);
+        gt_free(n->kwcols);
         n->kids = kids;
         n->kwnames = kws;
+        n->kwcols = kwcols;
         n->cap_kids = (int)cap;
     }
     n->kids[n->n_kids] = kid;
@@ -139,12 +147,14 @@ static node *parse_call(parser *p, node *call) {
         return NULL;
     while (!is_punct(p, ')')) {
         char *kw = NULL;
+        int kw_col = 0;
         if (p->lx.tok.kind == TOK_NAME) {
             lexer saved = p->lx;
             token name = p->lx.tok;
             if (!advance(p))
                 return NULL;
             if (is_punct(p, '=')) {
+                kw_col = name.col;
                 if (!(kw = copy_text(name.text, name.len))) {
                     fail_at(p, name.col, "%s", gt_last_error());
                     return NULL;
@@ -164,6 +174,7 @@ static node *parse_call(parser *p, node *call) {
         }
         if (!add_kid(p, call, arg, kw))
             return NULL;
+        call->kwcols[call->n_kids - 1] = kw_col;
         if (is_punct(p, ',')) {
             if (!advance(p))
                 return NULL;

@@ -66,6 +66,7 @@ typedef struct node {
     int n_kids, cap_kids;
     struct node **kids;
     char **kwnames;
+    int *kwcols; /* column of each keyword, 0 for positional arguments */
     int depth; /* height of this subtree */
 } node;
 
@@ -109,6 +110,10 @@ bool value_opt(struct repl *r, repl_opt *opt, value *out);
 bool value_detach(struct repl *r, obj *box);
 /* Detaches every box of the session tape, then resets the tape. */
 void repl_reset_tape(struct repl *r);
+/* Resets the tape when no name holds a tensor on it (nothing reachable is lost). */
+void repl_reset_tape_if_unused(struct repl *r);
+/* Keeps a heap tensor's box alive until the next tape reset. */
+bool value_pin(struct repl *r, obj *box);
 const char *value_kind_name(value v);
 
 /* ---- the session ---------------------------------------------------------------------- */
@@ -127,6 +132,8 @@ typedef struct repl {
     repl_var *vars;     /* uthash by name */
     builtin *builtins;  /* uthash by name */
     obj *live;          /* list of boxes on `tape` */
+    obj **pins;         /* heap tensors used as op inputs: kept alive until a tape reset */
+    int n_pins, cap_pins;
     obj **params;       /* every parameter made by param(), in order */
     int n_params, cap_params;
     repl_error err;
@@ -170,7 +177,7 @@ typedef struct call_args {
     int n;                 /* positional and keyword arguments, in order written */
     value *vals;
     const char *const *kw; /* keyword of each argument or NULL */
-    const int *cols;
+    const int *cols;       /* column of each argument's value */
 } call_args;
 
 typedef bool (*builtin_fn)(repl *r, const call_args *a, value *out);

@@ -42,8 +42,7 @@ void repl_clear(repl *r) {
     gt_free(r->params);
     r->params = NULL;
     r->n_params = r->cap_params = 0;
-    if (r->tape)
-        repl_reset_tape(r);
+    repl_reset_tape(r);
     gt_rng_seed(&r->rng, REPL_DEFAULT_SEED);
 }
 

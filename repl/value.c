@@ -105,10 +105,48 @@ bool value_detach(repl *r, obj *box) {
     return copy != NULL;
 }
 
+static void release_pins(repl *r) {
+    obj **pins = r->pins;
+    int n = r->n_pins;
+    r->pins = NULL;
+    r->n_pins = r->cap_pins = 0;
+    for (int i = 0; i < n; i++)
+        value_release(r, (value){.kind = V_TENSOR, .box = pins[i]});
+    gt_free(pins);
+}
+
 void repl_reset_tape(repl *r) {
     while (r->live)
         value_detach(r, r->live);
-    gt_tape_reset(r->tape);
+    if (r->tape)
+        gt_tape_reset(r->tape);
+    release_pins(r);
+}
+
+void repl_reset_tape_if_unused(repl *r) {
+    if (!r->live)
+        repl_reset_tape(r);
+}
+
+/* A tape node points at its inputs until the tape resets, so a heap tensor used as an input
+ * must outlive its box's names: `y = sum(w * x)`, then `x = 5`, then `backward(y)`. */
+bool value_pin(repl *r, obj *box) {
+    if (r->n_pins && r->pins[r->n_pins - 1] == box)
+        return true;
+    if (r->n_pins == r->cap_pins) {
+        int cap = r->cap_pins ? 2 * r->cap_pins : 16;
+        obj **grown = gt_malloc((size_t)cap * sizeof *grown, "repl: pins");
+        if (!grown)
+            return false;
+        if (r->n_pins)
+            memcpy(grown, r->pins, (size_t)r->n_pins * sizeof *grown);
+        gt_free(r->pins);
+        r->pins = grown;
+        r->cap_pins = cap;
+    }
+    box->refs++;
+    r->pins[r->n_pins++] = box;
+    return true;
 }
 
 const char *value_kind_name(value v) {

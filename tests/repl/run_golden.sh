@@ -1,0 +1,34 @@
+#!/bin/sh
+# run_golden.sh GRADTAPE SCRIPT.gt - runs a script in a scratch directory and compares its
+# stdout, stderr and exit status with SCRIPT.out. A first line "# run: -k" passes -k;
+# "# run: stdin" feeds the script on standard input. "time: N ms" lines are normalised.
+# With UPDATE=1 the .out file is rewritten instead.
+set -u
+gradtape=$1
+script=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+expected=${script%.gt}.out
+name=$(basename "$script")
+work=$(mktemp -d) || exit 1
+trap 'rm -rf "$work"' EXIT
+cp "$script" "$work/$name"
+mode=$(sed -n '1s/^# run: //p' "$script")
+cd "$work" || exit 1
+case $mode in
+  -k) "$gradtape" -k "$name" >stdout 2>stderr; status=$? ;;
+  stdin) "$gradtape" <"$name" >stdout 2>stderr; status=$? ;;
+  *) "$gradtape" "$name" >stdout 2>stderr; status=$? ;;
+esac
+{
+  sed 's/^time: [0-9.]* ms$/time: N ms/' stdout
+  echo "--- stderr"
+  grep -v "^==[0-9]*==WARNING: AddressSanitizer failed to allocate" stderr
+  echo "--- exit $status"
+} >actual
+if [ "${UPDATE:-0}" = 1 ]; then
+  cp actual "$expected"
+  exit 0
+fi
+if ! diff -u "$expected" actual; then
+  echo "FAIL: $name differs from $(basename "$expected") (UPDATE=1 rewrites it)"
+  exit 1
+fi

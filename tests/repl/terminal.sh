@@ -1,0 +1,66 @@
+#!/bin/sh
+# terminal.sh GRADTAPE - a session in a real pseudo-terminal (tmux): edits a line with the
+# arrow keys, recalls history with Up, completes a name with Tab, abandons a line with
+# Ctrl-C, shows a caret under an error, keeps history in $HOME/.gradtape_history and
+# leaves on Ctrl-D. Exits 77 (skipped) when tmux is not installed.
+set -u
+gradtape=$1
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "SKIP: tmux is not installed"
+  exit 77
+fi
+home=$(mktemp -d) || exit 1
+sock="gradtape-test-$$"
+trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$home"' EXIT
+fail() {
+  echo "FAIL: $*"
+  echo "--- screen:"
+  tmux -L "$sock" capture-pane -p -t repl 2>/dev/null
+  exit 1
+}
+keys() { tmux -L "$sock" send-keys -t repl "$@"; }
+# Waits until the screen shows the fixed string $1 (up to 10 s).
+wait_for() {
+  i=0
+  while [ $i -lt 100 ]; do
+    tmux -L "$sock" capture-pane -p -t repl | grep -qF -- "$1" && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  fail "the screen never showed: $1"
+}
+
+env -u TMUX tmux -L "$sock" -f /dev/null new-session -d -s repl -x 100 -y 40 \
+  "HOME='$home' TERM=xterm '$gradtape'; echo EXITED \$?; sleep 30" || fail "tmux did not start"
+wait_for "gradtape "
+keys 'weights = [1, 2, 3]' Enter
+wait_for "gt> "
+# Tab completes a variable name, then a builtin name
+keys 'sum(wei' Tab ')' Enter
+wait_for "gt> sum(weights)"
+wait_for "tensor(6, shape=[])"
+keys 'log_so' Tab '(weights)' Enter
+wait_for "gt> log_softmax(weights)"
+# Left arrow: type "2 3", move back, insert "+ "
+keys '2 3' Left '+ ' Enter
+wait_for "gt> 2 + 3"
+# Ctrl-C abandons the line, the session goes on
+keys 'this line is abandoned' C-c
+keys '40 + 2' Enter
+wait_for "42"
+# Up recalls the previous line
+wait_for "42"
+keys Up Enter
+sleep 0.5
+i=$(tmux -L "$sock" capture-pane -p -t repl | grep -c '^gt> 40 + 2$')
+[ "$i" -eq 2 ] || fail "Up did not recall '40 + 2'"
+# an error shows a caret under its column
+keys 'weights @ 1' Enter
+wait_for "error: matmul:"
+tmux -L "$sock" capture-pane -p -t repl | grep -q '^            ^$' || fail "no caret at column 9"
+# Ctrl-D leaves; history was written
+keys C-d
+wait_for "EXITED 0"
+grep -q 'weights' "$home/.gradtape_history" || fail "no history file in \$HOME"
+if grep -q 'abandoned' "$home/.gradtape_history"; then fail "an abandoned line was kept"; fi
+echo "terminal session: ok"
