@@ -1,25 +1,115 @@
-/* optim.c - sgd() and step(): placeholder until models/gt_nn.h has its optimizer. */
+/* optim.c - sgd() and step(): torch.optim.SGD with momentum over the session's parameters.
+ * models/gt_nn.h had no optimizer in main when this was written; once gt_sgd_new lands, the
+ * update below should become a call to it. */
 #include "repl.h"
 
+#include <math.h>
+#include <string.h>
+
 struct repl_opt {
-    int unused;
+    double lr, momentum;
+    int n;
+    obj **params;  /* a reference to each parameter's box */
+    gt_real **buf; /* momentum buffer of each parameter (NULL without momentum) */
+    int64_t steps;
 };
 
-void optim_free(repl_opt *opt) { gt_free(opt); }
+void optim_free(repl *r, repl_opt *opt) {
+    if (!opt)
+        return;
+    for (int i = 0; i < opt->n; i++) {
+        if (opt->buf)
+            gt_free(opt->buf[i]);
+        value_release(r, (value){.kind = V_TENSOR, .box = opt->params[i]});
+    }
+    gt_free(opt->buf);
+    gt_free(opt->params);
+    gt_free(opt);
+}
 
 void optim_describe(const repl_opt *opt, FILE *out) {
-    (void)opt;
-    fprintf(out, "sgd");
+    fprintf(out, "sgd(lr=%g, momentum=%g): %d parameter%s, %lld step%s", opt->lr,
+            opt->momentum, opt->n, opt->n == 1 ? "" : "s", (long long)opt->steps,
+            opt->steps == 1 ? "" : "s");
+}
+
+/* lr and momentum, by keyword or in that order. */
+static bool sgd_config(repl *r, const call_args *a, double *lr, double *momentum) {
+    bool have_lr = false;
+    for (int i = 0; i < a->n; i++) {
+        const char *kw = a->kw[i];
+        double *slot = (kw ? !strcmp(kw, "lr") : i == 0)         ? lr
+                       : (kw ? !strcmp(kw, "momentum") : i == 1) ? momentum
+                                                                 : NULL;
+        if (!slot)
+            return repl_fail(r, kw ? a->call->kwcols[i] : a->cols[i],
+                             "sgd: takes lr and momentum only; usage: sgd(lr=0.1, momentum=0.9)");
+        if (!arg_number(r, a, i, slot))
+            return false;
+        have_lr = have_lr || slot == lr;
+    }
+    if (!have_lr)
+        return repl_fail(r, a->call->col, "sgd: needs a learning rate: sgd(lr=0.1)");
+    if (!isfinite(*lr) || *lr < 0)
+        return repl_fail(r, a->call->col, "sgd: lr must be a finite number >= 0, not %g", *lr);
+    if (!(*momentum >= 0 && *momentum < 1))
+        return repl_fail(r, a->call->col, "sgd: momentum must be in [0, 1), not %g", *momentum);
+    return true;
 }
 
 bool b_sgd(repl *r, const call_args *a, value *out) {
-    (void)a;
-    (void)out;
-    return repl_fail(r, 0, "sgd: not available yet");
+    double lr = 0, momentum = 0;
+    if (!sgd_config(r, a, &lr, &momentum))
+        return false;
+    if (r->n_params == 0)
+        return repl_fail(r, a->call->col, "sgd: no parameters yet: make some with param()");
+    repl_opt *opt = gt_calloc(1, sizeof *opt, "sgd");
+    if (!opt)
+        return repl_fail_lib(r, a->call->col);
+    *opt = (repl_opt){.lr = lr, .momentum = momentum};
+    opt->params = gt_calloc((size_t)r->n_params, sizeof *opt->params, "sgd");
+    bool ok = opt->params != NULL;
+    if (ok && momentum > 0)
+        ok = (opt->buf = gt_calloc((size_t)r->n_params, sizeof *opt->buf, "sgd")) != NULL;
+    for (int i = 0; ok && i < r->n_params; i++) {
+        size_t numel = (size_t)gt_tensor_numel(r->params[i]->tensor);
+        if (opt->buf && !(opt->buf[i] = gt_calloc(numel ? numel : 1, sizeof(gt_real), "sgd")))
+            ok = false;
+        opt->params[opt->n++] = r->params[i];
+        r->params[i]->refs++;
+    }
+    if (!ok) {
+        optim_free(r, opt);
+        return repl_fail_lib(r, a->call->col);
+    }
+    return value_opt(r, opt, out);
 }
 
+/* torch.optim.SGD: buf = g on the first step, then momentum * buf + g; p -= lr * buf. */
 bool b_step(repl *r, const call_args *a, value *out) {
-    (void)a;
     (void)out;
-    return repl_fail(r, 0, "step: not available yet");
+    if (!arity(r, a, 1, 1))
+        return false;
+    if (a->vals[0].kind != V_OPT)
+        return repl_fail(r, a->cols[0], "step: expected an optimizer made by sgd(), got a %s",
+                         value_kind_name(a->vals[0]));
+    repl_opt *opt = a->vals[0].box->opt;
+    for (int i = 0; i < opt->n; i++) {
+        gt_tensor *p = opt->params[i]->tensor;
+        gt_real *x = gt_tensor_data(p);
+        const gt_real *g = gt_tensor_grad(p);
+        for (int64_t j = 0; g && j < gt_tensor_numel(p); j++) {
+            double d = g[j];
+            if (opt->buf) {
+                gt_real *b = &opt->buf[i][j];
+                *b = opt->steps == 0 ? (gt_real)d : (gt_real)(opt->momentum * *b + d);
+                d = *b;
+            }
+            x[j] = (gt_real)(x[j] - opt->lr * d);
+        }
+    }
+    opt->steps++;
+    /* Graphs recorded before the update would differentiate stale values: free them. */
+    repl_reset_tape(r);
+    return true;
 }

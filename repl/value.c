@@ -35,7 +35,7 @@ void value_release(repl *r, value v) {
     }
     gt_free(box->str);
     if (box->opt)
-        optim_free(box->opt);
+        optim_free(r, box->opt);
     gt_free(box);
 }
 
@@ -86,7 +86,7 @@ bool value_string(repl *r, const char *s, size_t len, value *out) {
 bool value_opt(repl *r, repl_opt *opt, value *out) {
     obj *box = new_box(r, V_OPT);
     if (!box) {
-        optim_free(opt);
+        optim_free(r, opt);
         return false;
     }
     box->opt = opt;

@@ -7,7 +7,9 @@ script=$2
 expected=$3
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
-block() { awk -v tag="$1" '$0 == "```" tag { on = 1; next } on && $0 == "```" { exit } on' "$readme"; }
+block() {
+  awk -v tag="$1" '$0 == "```" tag { on = 1; next } on && $0 == "```" { exit } on' "$readme"
+}
 block gradtape >"$work/script"
 block text >"$work/output"
 sed -n '/^--- stderr$/q;p' "$expected" >"$work/expected"
