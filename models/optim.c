@@ -2,6 +2,7 @@
  * rules of torch.optim written out in gt_nn.h. State lives in heap tensors of each
  * parameter's shape, allocated once at creation: a step allocates nothing. */
 #include "gt_nn_impl.h"
+#include "gt_tensor_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -140,23 +141,39 @@ void gt_optimizer_free(gt_optimizer *opt) {
 }
 
 // p[n], g[n], buf[n] (NULL without momentum): one torch.optim.SGD update
-static void sgd_update(const gt_sgd_config *c, bool first, int64_t n, gt_real *p,
-                       const gt_real *g, gt_real *buf) {
+GT__MULTIVERSION
+static void sgd_update(const gt_sgd_config *c, bool first, int64_t n, gt_real *restrict p,
+                       const gt_real *restrict g, gt_real *restrict buf) {
     const gt_real lr = (gt_real)c->lr, wd = (gt_real)c->weight_decay;
     const gt_real momentum = (gt_real)c->momentum, keep = (gt_real)(1 - c->dampening);
-    for (int64_t i = 0; i < n; i++) {
-        gt_real d = g[i] + wd * p[i];
-        if (buf) {
-            buf[i] = first ? d : momentum * buf[i] + keep * d;
-            d = c->nesterov ? d + momentum * buf[i] : buf[i];
+    /* one branch-free loop per case, so that each vectorises */
+    if (!buf) {
+        for (int64_t i = 0; i < n; i++)
+            p[i] -= lr * (g[i] + wd * p[i]);
+    } else if (first) {
+        for (int64_t i = 0; i < n; i++) {
+            gt_real d = g[i] + wd * p[i];
+            buf[i] = d;
+            p[i] -= lr * (c->nesterov ? d + momentum * d : d);
         }
-        p[i] -= lr * d;
+    } else if (c->nesterov) {
+        for (int64_t i = 0; i < n; i++) {
+            gt_real d = g[i] + wd * p[i];
+            buf[i] = momentum * buf[i] + keep * d;
+            p[i] -= lr * (d + momentum * buf[i]);
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            buf[i] = momentum * buf[i] + keep * (g[i] + wd * p[i]);
+            p[i] -= lr * buf[i];
+        }
     }
 }
 
 // p[n], g[n], m[n], v[n]: one torch.optim.Adam update at step t (from 1)
-static void adam_update(const gt_adam_config *c, int64_t t, int64_t n, gt_real *p,
-                        const gt_real *g, gt_real *m, gt_real *v) {
+GT__MULTIVERSION
+static void adam_update(const gt_adam_config *c, int64_t t, int64_t n, gt_real *restrict p,
+                        const gt_real *restrict g, gt_real *restrict m, gt_real *restrict v) {
     /* complements in double, as PyTorch passes 1 - beta from Python: 1 - 0.999f would be
      * 4.7e-5 off in float */
     const gt_real b1 = (gt_real)c->beta1, b2 = (gt_real)c->beta2, wd = (gt_real)c->weight_decay;
@@ -168,7 +185,7 @@ static void adam_update(const gt_adam_config *c, int64_t t, int64_t n, gt_real *
         gt_real d = g[i] + wd * p[i];
         m[i] = b1 * m[i] + keep1 * d;
         v[i] = b2 * v[i] + keep2 * d * d;
-        p[i] -= step_size * m[i] / (sqrt(v[i]) / correction2_sqrt + eps);
+        p[i] -= step_size * m[i] / (gt__sqrt(v[i]) / correction2_sqrt + eps);
     }
 }
 

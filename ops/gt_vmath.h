@@ -1,8 +1,5 @@
 /* gt_vmath.h - elementwise math written so that compilers vectorise it; not installed.
  *
- * GT__MULTIVERSION compiles a loop for AVX-512, AVX2 and the baseline, picked at load time
- * by the CPU (GCC and Clang on x86-64 ELF; elsewhere one portable version).
- *
  * In the float build exp and tanh are branch-free approximations that vectorise (libm's
  * do not): exp is Cephes' range reduction and degree-6 polynomial (max relative error
  * 0.7 ulp over [-87, 88]), tanh is a 13/6 rational function (max 3 ulp). Both keep NaN,
@@ -11,17 +8,11 @@
 #ifndef GT_VMATH_H
 #define GT_VMATH_H
 
-#include "gt_tensor.h"
+#include "../tensor/gt_tensor_impl.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(GT_NO_MULTIVERSION)
-#define GT__MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define GT__MULTIVERSION
-#endif
 
 #ifdef GT_REAL_DOUBLE
 
