@@ -23,7 +23,7 @@ static inline gt_real gt__tanh(gt_real x) { return tanh(x); }
 
 static inline float gt__exp(float x) {
     const float hi = 88.3762626647949f, lo = -87.3365478515625f;
-    float v = x > hi ? hi : x < lo ? lo : x;
+    float v = x > hi ? hi : x < lo ? lo : x == x ? x : 0; /* NaN must not reach the int */
     float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(v / ln 2) */
     float r = v - n * 0.693359375f;
     r = r - n * -2.12194440e-4f; /* v - n ln 2 in two parts: exact for |n| <= 128 */
@@ -34,7 +34,7 @@ static inline float gt__exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* 2^n */
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     float y = p * scale;
