@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """compare_pytorch.py - gradtape-bench beside PyTorch, in one run on one machine.
 
-    python3 bench/compare_pytorch.py [BENCH] [--budget S] [--quick] [--json-out FILE]
+    python3 bench/compare_pytorch.py [BENCH] [--rounds N] [--budget S] [--quick]
+                                     [--json-out FILE] [--train PATH] [--python PY]
 
 Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same models,
 batches and training recipe in PyTorch (Debian's python3-torch): MLP
@@ -180,6 +181,16 @@ def cells_of(records):
             if r.get("type") in ("forward", "train_step", "inference")}
 
 
+def median_of_rounds(rounds):
+    """{key: record} per round -> {key: the record of the median round (lower middle when
+    even), by median time}, with "rounds" set to how many rounds had the cell."""
+    merged = {}
+    for key in {k for r in rounds for k in r}:
+        recs = sorted((r[key] for r in rounds if key in r), key=lambda c: c["median_us"])
+        merged[key] = dict(recs[(len(recs) - 1) // 2], rounds=len(recs))
+    return merged
+
+
 def loadavg():
     try:
         return " ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -233,9 +244,13 @@ def fmt_time(us):
 def main():
     ap = argparse.ArgumentParser(
         description="gradtape-bench beside PyTorch: one table of ratios against the targets.")
-    ap.add_argument("bench", nargs="?", help="gradtape-bench (default: ./build/bench/gradtape-bench)")
+    ap.add_argument("bench", nargs="?",
+                    help="gradtape-bench (default: ./build/bench/gradtape-bench)")
     ap.add_argument("--budget", type=float, default=1.0,
                     help="seconds of timed repetitions per cell, both sides (default 1)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate gradtape and PyTorch this many times and keep each "
+                    "cell's median round (default 1; 3 on a busy machine)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--min-reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true",
@@ -259,8 +274,9 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.budget, args.warmup, args.min_reps = 0.1, 2, 2
-    if not (args.budget >= 0 and args.warmup >= 1 and args.min_reps >= 1 and args.train_limit >= 0):
-        die("--budget must be >= 0, --warmup and --min-reps >= 1, --train-limit >= 0")
+    if not (args.budget >= 0 and args.rounds >= 1 and args.warmup >= 1 and args.min_reps >= 1
+            and args.train_limit >= 0):
+        die("--budget must be >= 0, --rounds, --warmup and --min-reps >= 1, --train-limit >= 0")
     if args.worker:
         worker(args)
         return 0
@@ -284,41 +300,50 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     loads = {"start": loadavg()}
 
-    # gradtape: every cell, all threads (0 = all cores, once the library has threads)
-    print(f"gradtape-bench: {bench}", file=sys.stderr)
-    gt_records = run_json([bench, "--json", "--threads", "0"] + timing, what="gradtape-bench")
-    gt_env = next((r for r in gt_records if r.get("type") == "env"), {})
-    gt = cells_of(gt_records)
-    loads["after gradtape"] = loadavg()
-
-    # gradtape on 1 and 2 threads, LeNet-5 at batch 256
-    scaling = None
-    if gt_env.get("threads_wired"):
-        scaling = {}
-        for n in (1, 2):
-            recs = run_json([bench, "--json", "--threads", str(n), "--model", "lenet",
-                             "--batches", "256", "--cells", "train"] + timing,
-                            what=f"gradtape-bench --threads {n}")
-            env = next((r for r in recs if r.get("type") == "env"), {})
-            cell = cells_of(recs)[("lenet", "train_step", 256)]
-            scaling[n] = {"threads": env.get("threads"), **cell}
-
-    # PyTorch: every thread setup in its own process
+    # Rounds alternate the two sides (gradtape, then each PyTorch setup), so that a burst
+    # of load from another user of the machine does not land on one side only; each cell
+    # keeps the median of its rounds' medians.
     py = torch_python(args.python)
-    pt_runs = {}
-    pt_envs = {}
-    if py:
-        for torch_threads, blas_threads in SETUPS:
+    gt_rounds, scaling_rounds, pt_rounds, pt_envs = [], {1: [], 2: []}, {}, {}
+    gt_records, gt_env = [], {}
+    for round_no in range(1, args.rounds + 1):
+        # gradtape: every cell, all threads (0 = all cores, once the library has threads)
+        print(f"round {round_no}/{args.rounds}: gradtape-bench {bench}", file=sys.stderr)
+        records = run_json([bench, "--json", "--threads", "0"] + timing, what="gradtape-bench")
+        gt_records += records
+        gt_env = gt_env or next((r for r in records if r.get("type") == "env"), {})
+        gt_rounds.append(cells_of(records))
+
+        # gradtape on 1 and 2 threads, LeNet-5 at batch 256
+        if gt_env.get("threads_wired"):
+            for n in (1, 2):
+                recs = run_json([bench, "--json", "--threads", str(n), "--model", "lenet",
+                                 "--batches", "256", "--cells", "train"] + timing,
+                                what=f"gradtape-bench --threads {n}")
+                env = next((r for r in recs if r.get("type") == "env"), {})
+                cell = cells_of(recs)[("lenet", "train_step", 256)]
+                scaling_rounds[n].append({"threads": env.get("threads"), **cell})
+
+        # PyTorch: every thread setup in its own process
+        for torch_threads, blas_threads in SETUPS if py else []:
             setup = f"{torch_threads}x{blas_threads}"
-            print(f"PyTorch {setup} (torch threads x OpenBLAS threads) with {py}", file=sys.stderr)
+            print(f"round {round_no}/{args.rounds}: PyTorch {setup} (torch threads x OpenBLAS "
+                  f"threads) with {py}", file=sys.stderr)
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads),
                        OMP_NUM_THREADS=str(torch_threads))
             recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
                              str(torch_threads), "--seed", str(args.seed)] + timing,
                             env=env, what=f"PyTorch worker {setup}")
             pt_envs[setup] = next((r for r in recs if r.get("type") == "env"), {})
-            pt_runs[setup] = cells_of(recs)
-        loads["after PyTorch"] = loadavg()
+            pt_rounds.setdefault(setup, []).append(cells_of(recs))
+        loads[f"after round {round_no}"] = loadavg()
+
+    gt = median_of_rounds(gt_rounds)
+    pt_runs = {setup: median_of_rounds(rounds) for setup, rounds in pt_rounds.items()}
+    scaling = None
+    if scaling_rounds[1]:
+        scaling = {n: median_of_rounds([{0: c} for c in cells])[0]
+                   for n, cells in scaling_rounds.items()}
 
     def pt_best(key):
         best = None
@@ -365,12 +390,14 @@ def main():
             f"{s}: torch {e.get('torch_threads')} x OpenBLAS {e.get('openblas_threads', '?')}"
             for s, e in pt_envs.items()))
     else:
-        print("  PyTorch           not installed (apt-get install python3-torch): "
-              "gradtape's numbers only")
+        tried = args.python or f"{sys.executable}, /usr/bin/python3"
+        print(f"  PyTorch           not found: no 'import torch' in {tried} (Debian: apt-get "
+              "install python3-torch): gradtape's numbers only")
     print(f"  OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
     print(f"  method            medians of reps after {args.warmup} warm-up runs, "
-          f"{args.budget:g} s per cell and at least {args.min_reps} reps, both sides; the "
+          f"{args.budget:g} s per cell and at least {args.min_reps} reps, both sides; "
+          f"{args.rounds} round(s) alternating the sides, the median round kept; the "
           "machine is shared, so numbers are noisy")
     print(f"  FLOP convention   {gt_env.get('flop_convention')}")
     print()

@@ -337,7 +337,9 @@ static const char *cell_name(int cell) {
 static void report_cell(const options *opt, const peak_info *peak, const char *model, int cell,
                         int64_t batch, int64_t macs, const timing *t) {
     double images_per_s = (double)batch / t->median;
-    double flops = 2.0 * (double)macs * (double)batch * (cell == CELL_TRAIN ? TRAIN_FLOP_FACTOR : 1);
+    double flops = 2.0 * (double)macs * (double)batch;
+    if (cell == CELL_TRAIN)
+        flops *= TRAIN_FLOP_FACTOR;
     double gflops = flops / t->median * 1e-9;
     double pct = peak->machine > 0 ? 100 * gflops / peak->machine : NAN;
     if (opt->json) {
@@ -669,7 +671,8 @@ static void report_header(const options *opt, const peak_info *peak, int threads
         json_string(stdout, cpu);
         printf(",\"cores\":%d,\"threads_requested\":%d,\"threads\":%d,\"threads_wired\":%s,"
                "\"peak_gflops\":",
-               peak->cores, opt->threads, threads < 0 ? 1 : threads, threads < 0 ? "false" : "true");
+               peak->cores, opt->threads, threads < 0 ? 1 : threads,
+               threads < 0 ? "false" : "true");
         json_number(stdout, peak->machine > 0 ? peak->machine : NAN);
         printf(",\"peak_source\":\"%s\",\"peak_gflops_per_core\":", peak->source);
         json_number(stdout, peak->per_core > 0 ? peak->per_core : NAN);
@@ -710,11 +713,11 @@ int main(int argc, char **argv) {
     }
     peak_info peak = find_peak(&opt);
     report_header(&opt, &peak, threads);
+    int batch_cells = opt.cells & (CELL_FORWARD | CELL_TRAIN);
     for (int m = 0; m < opt.n_models; m++) {
         gt_model_kind kind = (gt_model_kind)opt.models[m];
-        for (int b = 0; b < opt.n_batches; b++)
-            if (opt.cells & (CELL_FORWARD | CELL_TRAIN))
-                bench_batch(&opt, &peak, kind, opt.batches[b], opt.cells & (CELL_FORWARD | CELL_TRAIN));
+        for (int b = 0; b < opt.n_batches && batch_cells; b++)
+            bench_batch(&opt, &peak, kind, opt.batches[b], batch_cells);
         if ((opt.cells & CELL_INFERENCE) && opt.inference_batch > 0)
             bench_batch(&opt, &peak, kind, opt.inference_batch, CELL_INFERENCE);
     }

@@ -13,8 +13,8 @@
 #   tape and dispatch (recording nodes, the arena, checks, the backward walk), the harness.
 # --build DIR profiles an existing build instead (in a plain Release build col2im is inlined
 # into conv2d's backward and counts there). Needs perf (Debian: linux-perf) and root or
-# kernel.perf_event_paranoid <= 1. Samples are of wall-clock CPU time on a shared machine:
-# run it twice and trust what agrees.
+# kernel.perf_event_paranoid <= 1. Samples count this process's CPU time, so other users of
+# the machine shift the shares little; short runs are noisy all the same: run it twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,11 +28,14 @@ while [ $# -gt 0 ]; do
     --batches) batches=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile.sh: unknown argument '$1' (--help lists them)" >&2; exit 2 ;;
     esac
 done
-command -v perf >/dev/null || { echo "profile.sh: perf not found (apt-get install linux-perf)" >&2; exit 2; }
+if ! command -v perf >/dev/null; then
+    echo "profile.sh: perf not found (Debian: apt-get install linux-perf)" >&2
+    exit 2
+fi
 
 if [ -z "$build" ]; then
     build=build-profile
@@ -51,58 +54,13 @@ for batch in $batches; do
         "$bench" --model "$model" --batches "$batch" --cells train --inference-batch 0 \
         --budget "$seconds" --peak-gflops 1 >"$tmp/bench.txt" 2>"$tmp/perf.err" ||
         { cat "$tmp/perf.err" >&2; exit 1; }
-    step=$(awk -v m="$model" '$1 == m && $2 == "train_step" { printf "%s us median over %s steps", $4, $6 }' "$tmp/bench.txt")
+    step=$(awk -v m="$model" '$1 == m && $2 == "train_step" {
+        printf "%s us median over %s steps", $4, $6 }' "$tmp/bench.txt")
     echo "== $model training step, batch $batch ($step)"
     # symbol -> source file of the library or the bench (needs -g; else names decide)
-    nm -l --defined-only "$bench" | awk 'NF >= 4 { f = $4; sub(/:[0-9]+$/, "", f); print $3, f }' >"$tmp/files"
-    perf script -i "$tmp/perf.data" -F ip,sym 2>/dev/null | awk -v files="$tmp/files" '
-        BEGIN {
-            while ((getline line < files) > 0) { split(line, w, " "); file[w[1]] = w[2] }
-            RS = ""; FS = "\n"
-            DISPATCH = "tape & dispatch (nodes, arena, checks, backward walk)"
-        }
-        # The family of a frame; "" for a frame outside the library and the bench
-        # (libc, libm, the kernel): the sample then goes to the first frame above it that is.
-        function family(sym,    f) {
-            f = (sym in file) ? file[sym] : ""
-            if (sym ~ /^(im2col|col2im)/) return "im2col/col2im"
-            if (f ~ /ops\/gemm[^\/]*\.c$/ || sym ~ /^gt__gemm/) return "gemm"
-            if (f ~ /ops\/conv\.c$/ || sym ~ /^gt__conv2d_/) return "conv2d own loops (bias; col2im when inlined)"
-            if (f ~ /ops\/pool\.c$/ || sym ~ /^gt__(max|avg)pool2d_/) return "pooling"
-            if (f ~ /ops\/activation\.c$/ || sym ~ /^gt__(tanh|relu|sigmoid|exp|log)_/) return "activations (libm tanh included)"
-            if (f ~ /ops\/matmul\.c$/ || sym ~ /^gt__(linear|matmul)_/) return "linear/matmul own loops (bias, sums)"
-            if (f ~ /ops\/loss\.c$/ || sym ~ /^gt__(cross_entropy|mse_loss|softmax|log_softmax)_/) return "loss"
-            if (f ~ /ops\/(elementwise|reduce)\.c$/) return "elementwise/reduce"
-            if (f ~ /ops\/shape\.c$/ || sym ~ /^gt__(flatten|reshape|transpose)_/) return "shape ops"
-            if (f ~ /models\/optim\.c$/ || sym == "gt_optimizer_step") return "optimizer (SGD momentum)"
-            if (sym == "gt_model_zero_grad") return "zero-grad"
-            if (f ~ /bench\// || sym ~ /^(train_step|time_cell|bench_batch|main)$/) return "harness (bench loop, setup)"
-            if (f != "" || sym ~ /^gt_/) return DISPATCH
-            return ""
-        }
-        {
-            total++
-            fam = ""; op = ""
-            for (i = 1; i <= NF; i++) {
-                split($i, w, " ")
-                sym = w[2]
-                if (fam == "") fam = family(sym)
-                if (op == "" && sym ~ /^gt__[a-z0-9_]+_(forward|backward)$/) {
-                    op = sym; sub(/^gt__/, "", op); sub(/_forward$/, " forward", op)
-                    sub(/_backward$/, " backward", op)
-                }
-                if (fam != "" && op != "") break
-            }
-            if (fam == "") fam = "other (outside the program)"
-            if (fam == "gemm") { fam = "GEMM"; by_op[op == "" ? "?" : op]++ }
-            n[fam]++
-        }
-        END {
-            for (k in n) printf "%6.1f%%  %s\n", 100 * n[k] / total, k | "sort -rn"
-            close("sort -rn")
-            for (k in by_op) printf "%6.1f%%      GEMM in %s\n", 100 * by_op[k] / total, k | "sort -rn"
-            close("sort -rn")
-            printf "(%d samples)\n", total
-        }'
+    nm -l --defined-only "$bench" |
+        awk 'NF >= 4 { f = $4; sub(/:[0-9]+$/, "", f); print $3, f }' >"$tmp/files"
+    perf script -i "$tmp/perf.data" -F ip,sym 2>/dev/null |
+        awk -v files="$tmp/files" -f bench/profile_families.awk
     echo
 done
