@@ -15,8 +15,8 @@
  * FLOP convention: a forward pass costs 2 x the model's multiply-adds per image (LeNet-5
  * 416,520, MLP 784-100-10 79,400: gt_model_flops); a training step counts 3 x forward
  * (the backward pass does two GEMMs for each one of the forward). The peak is measured at
- * start-up with a loop of independent vector FMAs on one core, times the cores, unless
- * --peak-gflops gives it. */
+ * start-up with a loop of independent vector FMAs on one core (in CPU time, so that a busy
+ * machine does not lower it), times the cores, unless --peak-gflops gives it. */
 #define _GNU_SOURCE /* sysconf(_SC_NPROCESSORS_ONLN), getrusage */
 
 #include <gradtape.h>
@@ -66,6 +66,14 @@ typedef struct options {
 static double now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU time of this thread: what the peak loop measures, so that other users of the machine
+ * taking turns on this core do not lower the peak. */
+static double thread_cpu_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -221,8 +229,8 @@ typedef struct peak_info {
 
 static volatile double peak_sink;
 
-/* The best of a few short runs of one core's FMA loop, in GFLOP/s; 0 when this CPU has no
- * vector FMA this program knows. */
+/* The best of a few short runs of one core's FMA loop, in GFLOP/s of CPU time; 0 when this
+ * CPU has no vector FMA this program knows. */
 static double measure_core_peak(bool quick, const char **isa) {
     *isa = "";
 #ifdef BENCH_X86
@@ -239,9 +247,9 @@ static double measure_core_peak(bool quick, const char **isa) {
     int64_t iters = 1 << 16;
     double best = 0, target = quick ? 0.005 : 0.02; /* seconds per trial */
     for (int trial = 0; trial < (quick ? 3 : 7); trial++) {
-        double t = now_seconds();
+        double t = thread_cpu_seconds();
         peak_sink = kernel(iters);
-        t = now_seconds() - t;
+        t = thread_cpu_seconds() - t;
         double flops = (double)iters * FMA_CHAINS * lanes * 2;
         if (t > 0 && flops / t * 1e-9 > best)
             best = flops / t * 1e-9;
