@@ -264,7 +264,7 @@ static double measure_core_peak(bool quick, const char **isa) {
 }
 
 static peak_info find_peak(const options *opt) {
-    peak_info p = {0};
+    peak_info p = {.isa = ""};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p.cores = cores > 0 ? (int)cores : 1;
     if (opt->peak_gflops > 0) { /* given: nothing to measure (and nothing in a profile) */
