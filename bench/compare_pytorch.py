@@ -460,6 +460,10 @@ def main():
     print()
 
     # notes that explain SKIP and info rows
+    if scaling and (scaling[1].get("threads"), scaling[2].get("threads")) != (1, 2):
+        print(f"note: for the 2-threads-vs-1 row gradtape-bench reported "
+              f"{scaling[2].get('threads')} and {scaling[1].get('threads')} threads in effect "
+              "(asked for 2 and 1): the library did not take the thread count as asked.")
     if not scaling:
         print("note: the 2-threads-vs-1 row is not measurable yet: gradtape-bench reports "
               "threads_wired=false (gt_set_threads is not in this library; --threads is "
