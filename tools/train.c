@@ -58,8 +58,9 @@ static int load_checkpoint(run *r) {
         return fail(NULL); /* the message starts with the file's name */
     const gt_model_config *c = gt_model_get_config(r->model);
     if ((o->given & GIVEN_MODEL) && c->kind != o->model) {
-        fprintf(stderr, TRAIN_NAME ": %s: holds a %s model, but --model %s was given\n",
-                o->load_path, gt_model_kind_name(c->kind), gt_model_kind_name(o->model));
+        fprintf(stderr, TRAIN_NAME ": %s: holds %s %s model, but --model %s was given\n",
+                o->load_path, c->kind == GT_MODEL_MLP ? "an" : "a", gt_model_kind_name(c->kind),
+                gt_model_kind_name(o->model));
         return EXIT_FAILURE;
     }
     if ((o->given & GIVEN_ACT) && c->act != o->act) {
@@ -366,6 +367,21 @@ static void run_free(run *r) {
     history_free(&r->history);
 }
 
+/* A file an option writes: its folder must exist now, not after an hour of training. */
+static bool folder_exists(const char *option, const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return true; /* the current folder, or the root */
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+    struct stat st;
+    if (stat(folder, &st) == 0 && S_ISDIR(st.st_mode))
+        return true;
+    fprintf(stderr, TRAIN_NAME ": --%s %s: the folder %s does not exist\n", option, path,
+            folder);
+    return false;
+}
+
 /* Everything up to the first step, in the order that reports a bad command line before
  * touching a file, and a bad file before loading the data. */
 static int prepare(run *r) {
@@ -381,6 +397,12 @@ static int prepare(run *r) {
                 o->load_path, r->epochs_done, o->epochs);
         return EXIT_USAGE;
     }
+    if (o->save_path && !folder_exists("save", o->save_path))
+        return EXIT_FAILURE;
+    if (o->csv_path && !folder_exists("csv", o->csv_path))
+        return EXIT_FAILURE;
+    if (o->plot_path && !folder_exists("plot", o->plot_path))
+        return EXIT_FAILURE;
     if (o->plot_path && !gnuplot_available()) {
         fprintf(stderr, TRAIN_NAME ": --plot %s: gnuplot is not installed (Debian: apt-get "
                 "install gnuplot-nox), so no plot can be drawn; install it or leave out "
