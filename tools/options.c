@@ -91,6 +91,8 @@ double options_default_lr(gt_optimizer_kind optimizer) {
 }
 
 void options_print_help(FILE *out) {
+    /* the text as it prints */
+    // clang-format off
     fprintf(out,
 "Usage: " TRAIN_NAME " [OPTION]...\n"
 "Trains an MLP or LeNet-5 on an MNIST-format data set (Fashion-MNIST by default) and\n"
@@ -134,13 +136,12 @@ void options_print_help(FILE *out) {
 "Exit status: 0 done, 1 failed (a file, the data, a non-finite loss), 2 bad usage.\n",
             DEFAULT_MLP_EPOCHS, DEFAULT_LENET_EPOCHS, DEFAULT_BATCH, DEFAULT_SGD_LR,
             DEFAULT_ADAM_LR, DEFAULT_MOMENTUM, DEFAULT_SEED);
+    // clang-format on
 }
 
-static void usage_error(const char *fmt, const char *option, const char *value,
-                        const char *detail) {
-    fprintf(stderr, TRAIN_NAME ": ");
-    fprintf(stderr, fmt, option, value, detail);
-    fprintf(stderr, " (see " TRAIN_NAME " --help)\n");
+/* "--OPTION VALUE: what is wrong with it" */
+static void usage_error(const char *option, const char *value, const char *problem) {
+    complain_usage("--%s %s: %s", option, value, problem);
 }
 
 /* An integer in [low, high]; the message says which range when it is not. */
@@ -150,7 +151,7 @@ static bool parse_int(const char *option, const char *text, int64_t low, int64_t
     errno = 0;
     long long value = strtoll(text, &end, 10);
     if (end == text || *end) {
-        usage_error("--%s %s: %s", option, text, "not an integer");
+        usage_error(option, text, "not an integer");
         return false;
     }
     if (errno == ERANGE || value < low || value > high) {
@@ -158,9 +159,9 @@ static bool parse_int(const char *option, const char *text, int64_t low, int64_t
         if (high == INT64_MAX)
             snprintf(range, sizeof range, "must be an integer >= %lld", (long long)low);
         else
-            snprintf(range, sizeof range, "must be an integer from %lld to %lld",
-                     (long long)low, (long long)high);
-        usage_error("--%s %s: %s", option, text, range);
+            snprintf(range, sizeof range, "must be an integer from %lld to %lld", (long long)low,
+                     (long long)high);
+        usage_error(option, text, range);
         return false;
     }
     *out = value;
@@ -170,13 +171,13 @@ static bool parse_int(const char *option, const char *text, int64_t low, int64_t
 /* A seed: any integer from 0 to 2^64 - 1, digits only (strtoull would wrap "-1"). */
 static bool parse_seed(const char *text, uint64_t *out) {
     if (!*text || text[strspn(text, "0123456789")]) {
-        usage_error("--%s %s: %s", "seed", text, "not an integer from 0 to 2^64-1");
+        usage_error("seed", text, "not an integer from 0 to 2^64-1");
         return false;
     }
     errno = 0;
     unsigned long long value = strtoull(text, NULL, 10);
     if (errno == ERANGE) {
-        usage_error("--%s %s: %s", "seed", text, "must be at most 2^64-1");
+        usage_error("seed", text, "must be at most 2^64-1");
         return false;
     }
     *out = value;
@@ -190,38 +191,39 @@ static bool parse_real(const char *option, const char *text, real_range range, d
     errno = 0;
     double value = strtod(text, &end);
     if (end == text || *end) {
-        usage_error("--%s %s: %s", option, text, "not a number");
+        usage_error(option, text, "not a number");
         return false;
     }
+    static const char *const expected[] = {
+        [REAL_POSITIVE] = "must be a finite number > 0",
+        [REAL_NON_NEGATIVE] = "must be a finite number >= 0",
+        [REAL_UNIT] = "must be a number from 0 up to (not including) 1",
+    };
     bool ok = isfinite(value) && (range == REAL_POSITIVE       ? value > 0
                                   : range == REAL_NON_NEGATIVE ? value >= 0
                                                                : value >= 0 && value < 1);
     if (!ok) {
-        usage_error("--%s %s: %s", option, text,
-                    range == REAL_POSITIVE       ? "must be a finite number > 0"
-                    : range == REAL_NON_NEGATIVE ? "must be a finite number >= 0"
-                                                 : "must be a number from 0 up to (not "
-                                                   "including) 1");
+        usage_error(option, text, expected[range]);
         return false;
     }
     *out = value;
     return true;
 }
 
-static bool parse_choice(const char *option, const char *text, const char *const *names,
-                         int n, const char *choices, int *out) {
+static bool parse_choice(const char *option, const char *text, const char *const *names, int n,
+                         const char *choices, int *out) {
     for (int i = 0; i < n; i++)
         if (!strcmp(text, names[i])) {
             *out = i;
             return true;
         }
-    usage_error("--%s %s: %s", option, text, choices);
+    usage_error(option, text, choices);
     return false;
 }
 
 static bool parse_path(const char *option, const char *text, const char **out) {
     if (!*text) {
-        usage_error("--%s %s: %s", option, "\"\"", "needs a file name");
+        usage_error(option, "\"\"", "needs a file name");
         return false;
     }
     *out = text;
@@ -261,8 +263,7 @@ static bool set_option(train_options *o, option_id id, const char *v) {
         o->optimizer = choice ? GT_OPTIM_ADAM : GT_OPTIM_SGD;
         o->given |= GIVEN_OPTIMIZER;
         return true;
-    case OPT_DATA:
-        return parse_path("data", v, &o->data_dir);
+    case OPT_DATA: return parse_path("data", v, &o->data_dir);
     case OPT_EPOCHS:
         if (!parse_int("epochs", v, 1, MAX_EPOCHS, &n))
             return false;
@@ -304,19 +305,14 @@ static bool set_option(train_options *o, option_id id, const char *v) {
             return false;
         o->given |= GIVEN_LIMIT;
         return true;
-    case OPT_TEST_LIMIT:
-        return parse_int("test-limit", v, 1, MAX_IMAGES, &o->test_limit);
-    case OPT_SAVE:
-        return parse_path("save", v, &o->save_path);
-    case OPT_LOAD:
-        return parse_path("load", v, &o->load_path);
-    case OPT_CSV:
-        return parse_path("csv", v, &o->csv_path);
+    case OPT_TEST_LIMIT: return parse_int("test-limit", v, 1, MAX_IMAGES, &o->test_limit);
+    case OPT_SAVE: return parse_path("save", v, &o->save_path);
+    case OPT_LOAD: return parse_path("load", v, &o->load_path);
+    case OPT_CSV: return parse_path("csv", v, &o->csv_path);
     case OPT_PLOT: {
         size_t len = strlen(v);
         if (len < 5 || strcmp(v + len - 4, ".png")) {
-            usage_error("--%s %s: %s", "plot", *v ? v : "\"\"",
-                        "the plot is a PNG image: name it FILE.png");
+            usage_error("plot", *v ? v : "\"\"", "the plot is a PNG image: name it FILE.png");
             return false;
         }
         o->plot_path = v;
@@ -340,16 +336,14 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) || !arg[2]) {
-            fprintf(stderr, TRAIN_NAME ": unexpected argument \"%s\": options start with -- "
-                    "(see " TRAIN_NAME " --help)\n", arg);
+            complain_usage("unexpected argument \"%s\": options start with --", arg);
             return PARSE_USAGE;
         }
         const char *name = arg + 2, *equals = strchr(name, '=');
         size_t length = equals ? (size_t)(equals - name) : strlen(name);
         const option_spec *spec = find_spec(name, length);
         if (!spec) {
-            fprintf(stderr, TRAIN_NAME ": unknown option --%.*s (see " TRAIN_NAME
-                    " --help)\n", (int)length, name);
+            complain_usage("unknown option --%.*s", (int)length, name);
             return PARSE_USAGE;
         }
         const char *value = NULL;
@@ -359,13 +353,11 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
             else if (i + 1 < argc)
                 value = argv[++i];
             else {
-                fprintf(stderr, TRAIN_NAME ": --%s needs a value: --%s %s (see " TRAIN_NAME
-                        " --help)\n", spec->name, spec->name, spec->value);
+                complain_usage("--%s needs a value: --%s %s", spec->name, spec->name, spec->value);
                 return PARSE_USAGE;
             }
         } else if (equals) {
-            fprintf(stderr, TRAIN_NAME ": --%s takes no value, got \"%s\" (see " TRAIN_NAME
-                    " --help)\n", spec->name, equals + 1);
+            complain_usage("--%s takes no value, got \"%s\"", spec->name, equals + 1);
             return PARSE_USAGE;
         }
         if (spec->id == OPT_HELP)
@@ -377,28 +369,35 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
         return PARSE_HELP;
     /* What can be told from the command line alone. */
     if (o->eval_only && !o->load_path) {
-        fprintf(stderr, TRAIN_NAME ": --eval evaluates a saved model: give it with --load "
-                "FILE (see " TRAIN_NAME " --help)\n");
+        complain_usage("--eval evaluates a saved model: give it with --load FILE");
         return PARSE_USAGE;
     }
     if (o->eval_only) {
-        static const struct { unsigned bit; const char *name; } training_only[] = {
-            {GIVEN_EPOCHS, "epochs"},     {GIVEN_LR, "lr"},
-            {GIVEN_MOMENTUM, "momentum"}, {GIVEN_NESTEROV, "nesterov"},
-            {GIVEN_WEIGHT_DECAY, "weight-decay"}, {GIVEN_OPTIMIZER, "optimizer"},
-            {GIVEN_SEED, "seed"},         {GIVEN_LIMIT, "limit"},
+        static const struct {
+            unsigned bit;
+            const char *name;
+        } training_only[] = {
+            {GIVEN_EPOCHS, "epochs"},
+            {GIVEN_LR, "lr"},
+            {GIVEN_MOMENTUM, "momentum"},
+            {GIVEN_NESTEROV, "nesterov"},
+            {GIVEN_WEIGHT_DECAY, "weight-decay"},
+            {GIVEN_OPTIMIZER, "optimizer"},
+            {GIVEN_SEED, "seed"},
+            {GIVEN_LIMIT, "limit"},
         };
         for (size_t k = 0; k < sizeof training_only / sizeof training_only[0]; k++)
             if (o->given & training_only[k].bit) {
-                fprintf(stderr, TRAIN_NAME ": --%s is for training, and --eval only "
-                        "evaluates (see " TRAIN_NAME " --help)\n", training_only[k].name);
+                complain_usage("--%s is for training, and --eval only evaluates",
+                               training_only[k].name);
                 return PARSE_USAGE;
             }
-        const char *output = o->save_path ? "save" : o->csv_path ? "csv" : o->plot_path ?
-                             "plot" : NULL;
+        const char *output = o->save_path   ? "save"
+                             : o->csv_path  ? "csv"
+                             : o->plot_path ? "plot"
+                                            : NULL;
         if (output) {
-            fprintf(stderr, TRAIN_NAME ": --%s writes per-epoch results, and --eval trains "
-                    "no epoch (see " TRAIN_NAME " --help)\n", output);
+            complain_usage("--%s writes per-epoch results, and --eval trains no epoch", output);
             return PARSE_USAGE;
         }
     }
@@ -422,20 +421,19 @@ void options_fill_defaults(train_options *o) {
         o->momentum = o->optimizer == GT_OPTIM_SGD ? DEFAULT_MOMENTUM : 0;
     if (!(o->given & GIVEN_SEED))
         o->seed = DEFAULT_SEED;
-    o->given |= GIVEN_MODEL | GIVEN_ACT | GIVEN_OPTIMIZER | GIVEN_EPOCHS | GIVEN_BATCH |
-                GIVEN_LR | GIVEN_MOMENTUM | GIVEN_SEED;
+    o->given |= GIVEN_MODEL | GIVEN_ACT | GIVEN_OPTIMIZER | GIVEN_EPOCHS | GIVEN_BATCH | GIVEN_LR |
+                GIVEN_MOMENTUM | GIVEN_SEED;
 }
 
 bool options_check(const train_options *o) {
     if (o->optimizer == GT_OPTIM_ADAM && o->momentum != 0)
-        fprintf(stderr, TRAIN_NAME ": --momentum %g is for --optimizer sgd (adam keeps its own "
-                "moments)", o->momentum);
+        complain_usage("--momentum %g is for --optimizer sgd (adam keeps its own moments)",
+                       o->momentum);
     else if (o->optimizer == GT_OPTIM_ADAM && o->nesterov)
-        fprintf(stderr, TRAIN_NAME ": --nesterov is for --optimizer sgd, not adam");
+        complain_usage("--nesterov is for --optimizer sgd, not adam");
     else if (o->nesterov && o->momentum == 0)
-        fprintf(stderr, TRAIN_NAME ": --nesterov needs a momentum > 0, and --momentum is 0");
+        complain_usage("--nesterov needs a momentum > 0, and --momentum is 0");
     else
         return true;
-    fprintf(stderr, " (see " TRAIN_NAME " --help)\n");
     return false;
 }

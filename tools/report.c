@@ -19,8 +19,7 @@ bool history_add(history *h, const epoch_record *r) {
         int capacity = h->capacity ? 2 * h->capacity : 16;
         epoch_record *rows = realloc(h->rows, (size_t)capacity * sizeof *rows);
         if (!rows) {
-            fprintf(stderr, TRAIN_NAME ": no memory for the history of %d epochs\n",
-                    capacity);
+            complain("no memory for the history of %d epochs", capacity);
             return false;
         }
         h->rows = rows;
@@ -44,8 +43,8 @@ void history_read_csv(history *h, const char *path, int epochs_done) {
         epoch_record r;
         while (fgets(line, sizeof line, f) && h->count < epochs_done) {
             int fields = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.train_loss,
-                                &r.train_accuracy, &r.test_loss, &r.test_accuracy,
-                                &r.images_per_s, &r.seconds);
+                                &r.train_accuracy, &r.test_loss, &r.test_accuracy, &r.images_per_s,
+                                &r.seconds);
             /* only the rows 1, 2, ... in order: anything else is not this run's */
             if (fields != 7 || r.epoch != h->count + 1 || !history_add(h, &r))
                 break;
@@ -65,8 +64,7 @@ static char *temp_name(const char *path) {
 
 static bool finish(const char *path, char *tmp, bool ok) {
     if (ok && rename(tmp, path) != 0) {
-        fprintf(stderr, TRAIN_NAME ": %s: cannot rename %s over it: %s\n", path, tmp,
-                strerror(errno));
+        complain("%s: cannot rename %s over it: %s", path, tmp, strerror(errno));
         ok = false;
     }
     if (!ok)
@@ -78,26 +76,25 @@ static bool finish(const char *path, char *tmp, bool ok) {
 bool history_write_csv(const history *h, const char *path) {
     char *tmp = temp_name(path);
     if (!tmp) {
-        fprintf(stderr, TRAIN_NAME ": %s: no memory\n", path);
+        complain("%s: no memory", path);
         return false;
     }
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        fprintf(stderr, TRAIN_NAME ": %s: cannot create %s: %s\n", path, tmp, strerror(errno));
+        complain("%s: cannot create %s: %s", path, tmp, strerror(errno));
         free(tmp);
         return false;
     }
     fprintf(f, CSV_HEADER "\n");
     for (int i = 0; i < h->count; i++) {
         const epoch_record *r = &h->rows[i];
-        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.2f\n", r->epoch, r->train_loss,
-                r->train_accuracy, r->test_loss, r->test_accuracy, r->images_per_s,
-                r->seconds);
+        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.2f\n", r->epoch, r->train_loss, r->train_accuracy,
+                r->test_loss, r->test_accuracy, r->images_per_s, r->seconds);
     }
     bool ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
     if (!ok)
-        fprintf(stderr, TRAIN_NAME ": %s: cannot write %s: %s\n", path, tmp, strerror(errno));
+        complain("%s: cannot write %s: %s", path, tmp, strerror(errno));
     return finish(path, tmp, ok);
 }
 
@@ -137,13 +134,13 @@ static void put_quoted(FILE *f, const char *text) {
 bool history_plot(const history *h, const char *path, const char *title) {
     char *tmp = temp_name(path);
     if (!tmp) {
-        fprintf(stderr, TRAIN_NAME ": %s: no memory\n", path);
+        complain("%s: no memory", path);
         return false;
     }
     /* the script on gnuplot's standard input; its messages go to our standard error */
     FILE *gp = popen("gnuplot 1>&2", "w"); /* our standard output stays the report's */
     if (!gp) {
-        fprintf(stderr, TRAIN_NAME ": %s: cannot run gnuplot: %s\n", path, strerror(errno));
+        complain("%s: cannot run gnuplot: %s", path, strerror(errno));
         free(tmp);
         return false;
     }
@@ -182,7 +179,7 @@ bool history_plot(const history *h, const char *path, const char *title) {
     if (ok && (stat(tmp, &st) != 0 || st.st_size == 0))
         ok = false;
     if (!ok)
-        fprintf(stderr, TRAIN_NAME ": %s: gnuplot failed to draw the plot (exit status %d)\n",
-                path, status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        complain("%s: gnuplot failed to draw the plot (exit status %d)", path,
+                 status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return finish(path, tmp, ok);
 }

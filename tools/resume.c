@@ -71,8 +71,8 @@ static gt_status bad_entry(const entries *e, const char *key, const char *expect
 }
 
 /* An integer entry in [low, high] into *out, unless the command line gave that option. */
-static gt_status read_int(const entries *e, const char *key, int64_t low, int64_t high,
-                          bool given, int64_t *out) {
+static gt_status read_int(const entries *e, const char *key, int64_t low, int64_t high, bool given,
+                          int64_t *out) {
     int64_t value;
     if (given || !lookup(e, key, &value))
         return GT_OK;
@@ -86,8 +86,8 @@ static gt_status read_int(const entries *e, const char *key, int64_t low, int64_
 }
 
 /* A double stored as its bits, finite and in [low, high) (or [low, inf) when high is 0). */
-static gt_status read_real(const entries *e, const char *key, double low, double high,
-                           bool given, double *out) {
+static gt_status read_real(const entries *e, const char *key, double low, double high, bool given,
+                           double *out) {
     int64_t bits;
     if (given || !lookup(e, key, &bits))
         return GT_OK;
@@ -104,8 +104,8 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
     *epochs_done = (int)value;
     value = o->optimizer;
     if (st == GT_OK)
-        st = read_int(e, "optimizer", GT_OPTIM_SGD, GT_OPTIM_ADAM,
-                      o->given & GIVEN_OPTIMIZER, &value);
+        st = read_int(e, "optimizer", GT_OPTIM_SGD, GT_OPTIM_ADAM, o->given & GIVEN_OPTIMIZER,
+                      &value);
     o->optimizer = (gt_optimizer_kind)value;
     if (st == GT_OK && lookup(e, "optimizer", &value))
         o->given |= GIVEN_OPTIMIZER;
@@ -129,18 +129,23 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
                        &o->weight_decay);
     if (o->optimizer == GT_OPTIM_SGD) { /* adam has neither */
         if (st == GT_OK)
-            st = read_real(e, "train.momentum_bits", 0, 1, o->given & GIVEN_MOMENTUM,
-                           &o->momentum);
+            st = read_real(e, "train.momentum_bits", 0, 1, o->given & GIVEN_MOMENTUM, &o->momentum);
         value = o->nesterov;
         if (st == GT_OK)
             st = read_int(e, "train.nesterov", 0, 1, o->given & GIVEN_NESTEROV, &value);
         o->nesterov = value != 0;
     }
     /* What the file held now counts as given: the defaults fill only the rest. */
-    static const struct { const char *key; unsigned bit; } marks[] = {
-        {"train.epochs", GIVEN_EPOCHS},   {"train.seed", GIVEN_SEED},
-        {"train.batch", GIVEN_BATCH},     {"train.limit", GIVEN_LIMIT},
-        {"train.lr_bits", GIVEN_LR},      {"train.weight_decay_bits", GIVEN_WEIGHT_DECAY},
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } marks[] = {
+        {"train.epochs", GIVEN_EPOCHS},
+        {"train.seed", GIVEN_SEED},
+        {"train.batch", GIVEN_BATCH},
+        {"train.limit", GIVEN_LIMIT},
+        {"train.lr_bits", GIVEN_LR},
+        {"train.weight_decay_bits", GIVEN_WEIGHT_DECAY},
         {"train.momentum_bits", GIVEN_MOMENTUM},
     };
     for (size_t i = 0; st == GT_OK && i < sizeof marks / sizeof marks[0]; i++)
@@ -193,8 +198,8 @@ void remove_stale_temp_files(const char *path) {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     char *dir = slash == path ? strdup("/")
-                : slash      ? strndup(path, (size_t)(slash - path))
-                             : strdup(".");
+                : slash       ? strndup(path, (size_t)(slash - path))
+                              : strdup(".");
     if (!dir)
         return;
     DIR *folder = opendir(dir);
@@ -210,7 +215,7 @@ void remove_stale_temp_files(const char *path) {
             break;
         sprintf(stale, "%s/%s", dir, entry->d_name);
         if (unlink(stale) == 0)
-            fprintf(stderr, TRAIN_NAME ": removed %s, left by an interrupted save\n", stale);
+            complain("removed %s, left by an interrupted save", stale);
         free(stale);
     }
     if (folder)

@@ -37,12 +37,28 @@ static void apply_threads(int n) {
     /* TODO(lead): gt_set_threads(n) once perf-gemm lands */
 }
 
+/* SIGINT or SIGTERM: the run stops after the step (or the save) in progress, keeping the
+ * checkpoint of the last finished epoch; a second one ends it at once (SA_RESETHAND). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void catch_stop_signals(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
 /* Prints the library's last error after a context; returns EXIT_FAILURE. */
 static int fail(const char *context) {
     if (context)
-        fprintf(stderr, TRAIN_NAME ": %s: %s\n", context, gt_last_error());
+        complain("%s: %s", context, gt_last_error());
     else
-        fprintf(stderr, TRAIN_NAME ": %s\n", gt_last_error());
+        complain("%s", gt_last_error());
     return EXIT_FAILURE;
 }
 
@@ -58,14 +74,14 @@ static int load_checkpoint(run *r) {
         return fail(NULL); /* the message starts with the file's name */
     const gt_model_config *c = gt_model_get_config(r->model);
     if ((o->given & GIVEN_MODEL) && c->kind != o->model) {
-        fprintf(stderr, TRAIN_NAME ": %s: holds %s %s model, but --model %s was given\n",
-                o->load_path, c->kind == GT_MODEL_MLP ? "an" : "a", gt_model_kind_name(c->kind),
-                gt_model_kind_name(o->model));
+        complain("%s: holds %s %s model, but --model %s was given", o->load_path,
+                 c->kind == GT_MODEL_MLP ? "an" : "a", gt_model_kind_name(c->kind),
+                 gt_model_kind_name(o->model));
         return EXIT_FAILURE;
     }
     if ((o->given & GIVEN_ACT) && c->act != o->act) {
-        fprintf(stderr, TRAIN_NAME ": %s: holds a model with %s activations, but --act %s "
-                "was given\n", o->load_path, act_name(c->act), act_name(o->act));
+        complain("%s: holds a model with %s activations, but --act %s was given", o->load_path,
+                 act_name(c->act), act_name(o->act));
         return EXIT_FAILURE;
     }
     o->model = c->kind;
@@ -98,23 +114,22 @@ static int new_model(run *r, int64_t pixels, int64_t classes) {
 static int check_model_fits_data(run *r) {
     const gt_model_config *c = gt_model_get_config(r->model);
     const gt_dataset *d = &r->test;
-    int64_t classes = r->train.count && r->train.classes > d->classes ? r->train.classes
-                                                                       : d->classes;
+    int64_t classes =
+        r->train.count && r->train.classes > d->classes ? r->train.classes : d->classes;
     const char *what = r->o.load_path ? r->o.load_path : "the model";
     if (c->kind == GT_MODEL_LENET && (d->rows != 28 || d->cols != 28)) {
-        fprintf(stderr, TRAIN_NAME ": --data %s: holds %lldx%lld images, LeNet-5 takes 28x28\n",
-                r->o.data_dir, (long long)d->rows, (long long)d->cols);
+        complain("--data %s: holds %lldx%lld images, LeNet-5 takes 28x28", r->o.data_dir,
+                 (long long)d->rows, (long long)d->cols);
         return EXIT_FAILURE;
     }
     if (c->kind == GT_MODEL_MLP && c->sizes[0] != d->rows * d->cols) {
-        fprintf(stderr, TRAIN_NAME ": --data %s: holds %lldx%lld images, but %s takes %d "
-                "values per image\n", r->o.data_dir, (long long)d->rows, (long long)d->cols,
-                what, c->sizes[0]);
+        complain("--data %s: holds %lldx%lld images, but %s takes %d values per image",
+                 r->o.data_dir, (long long)d->rows, (long long)d->cols, what, c->sizes[0]);
         return EXIT_FAILURE;
     }
     if (classes > c->classes) {
-        fprintf(stderr, TRAIN_NAME ": --data %s: has labels up to %lld, but %s has %d "
-                "outputs\n", r->o.data_dir, (long long)classes - 1, what, c->classes);
+        complain("--data %s: has labels up to %lld, but %s has %d outputs", r->o.data_dir,
+                 (long long)classes - 1, what, c->classes);
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
@@ -130,9 +145,11 @@ static int new_optimizer(run *r) {
         adam.weight_decay = o->weight_decay;
         r->opt = gt_adam_new(params, n, &adam);
     } else {
-        r->opt = gt_sgd_new(params, n, &(gt_sgd_config){.lr = o->lr, .momentum = o->momentum,
-                                                        .weight_decay = o->weight_decay,
-                                                        .nesterov = o->nesterov});
+        r->opt = gt_sgd_new(params, n,
+                            &(gt_sgd_config){.lr = o->lr,
+                                             .momentum = o->momentum,
+                                             .weight_decay = o->weight_decay,
+                                             .nesterov = o->nesterov});
     }
     if (!r->opt)
         return fail("cannot build the optimizer");
@@ -151,7 +168,7 @@ static int new_optimizer(run *r) {
 static int load_split(const char *dir, gt_split split, gt_dataset *out) {
     if (gt_mnist_load(dir, split, out) == GT_OK)
         return EXIT_SUCCESS;
-    fprintf(stderr, TRAIN_NAME ": --data %s: %s\n", dir, gt_last_error());
+    complain("--data %s: %s", dir, gt_last_error());
     return EXIT_FAILURE;
 }
 
@@ -159,9 +176,10 @@ static int load_data(run *r) {
     const char *dir = r->o.data_dir;
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, TRAIN_NAME ": --data %s: no such folder%s\n", dir,
-                strcmp(dir, GT_DEFAULT_DATA_DIR) ? ""
-                : " (install Debian's dataset-fashion-mnist, or give --data DIR)");
+        complain("--data %s: no such folder%s", dir,
+                 strcmp(dir, GT_DEFAULT_DATA_DIR)
+                     ? ""
+                     : " (install Debian's dataset-fashion-mnist, or give --data DIR)");
         return EXIT_FAILURE;
     }
     if (!r->o.eval_only && load_split(dir, GT_SPLIT_TRAIN, &r->train) != EXIT_SUCCESS)
@@ -169,9 +187,9 @@ static int load_data(run *r) {
     if (load_split(dir, GT_SPLIT_TEST, &r->test) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (r->train.count && (r->train.rows != r->test.rows || r->train.cols != r->test.cols)) {
-        fprintf(stderr, TRAIN_NAME ": --data %s: training images are %lldx%lld, test images "
-                "%lldx%lld\n", dir, (long long)r->train.rows, (long long)r->train.cols,
-                (long long)r->test.rows, (long long)r->test.cols);
+        complain("--data %s: training images are %lldx%lld, test images %lldx%lld", dir,
+                 (long long)r->train.rows, (long long)r->train.cols, (long long)r->test.rows,
+                 (long long)r->test.cols);
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
@@ -188,17 +206,20 @@ static void describe_recipe(run *r) {
     int n = snprintf(r->recipe, sizeof r->recipe, "%s lr=%g", gt_optimizer_kind_name(o->optimizer),
                      o->lr);
     if (o->optimizer == GT_OPTIM_SGD && n > 0 && (size_t)n < sizeof r->recipe)
-        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " momentum=%g%s",
-                      o->momentum, o->nesterov ? " nesterov" : "");
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " momentum=%g%s", o->momentum,
+                      o->nesterov ? " nesterov" : "");
     if (n > 0 && (size_t)n < sizeof r->recipe)
-        snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " weight_decay=%g batch=%lld "
-                 "seed=%llu", o->weight_decay, (long long)o->batch, (unsigned long long)o->seed);
+        snprintf(r->recipe + n, sizeof r->recipe - (size_t)n,
+                 " weight_decay=%g batch=%lld "
+                 "seed=%llu",
+                 o->weight_decay, (long long)o->batch, (unsigned long long)o->seed);
 }
 
 static void print_header(run *r) {
     const train_options *o = &r->o;
     printf("%s: %s\n", TRAIN_NAME, r->description);
-    printf("  %s threads=%d%s\n", r->recipe, o->threads, o->detect_anomaly ? " detect-anomaly" : "");
+    printf("  %s threads=%d%s\n", r->recipe, o->threads,
+           o->detect_anomaly ? " detect-anomaly" : "");
     printf("  data %s: %lld of %lld training images, %lld of %lld test images\n", o->data_dir,
            (long long)used(o->limit, r->train.count), (long long)r->train.count,
            (long long)used(o->test_limit, r->test.count), (long long)r->test.count);
@@ -211,12 +232,24 @@ static void print_header(run *r) {
 
 static int step_failed(run *r, int epoch, int64_t step, const char *problem) {
     progress_end(&r->progress);
-    fprintf(stderr, TRAIN_NAME ": epoch %d, step %lld: %s; training stopped", epoch,
-            (long long)step, problem ? problem : gt_last_error());
+    char kept[320] = "";
     if (r->saved_epoch)
-        fprintf(stderr, " (%s keeps epoch %d)", r->o.save_path, r->saved_epoch);
-    fprintf(stderr, "\n");
+        snprintf(kept, sizeof kept, " (%s keeps epoch %d)", r->o.save_path, r->saved_epoch);
+    complain("epoch %d, step %lld: %s; training stopped%s", epoch, (long long)step,
+             problem ? problem : gt_last_error(), kept);
     return EXIT_FAILURE;
+}
+
+/* The exit status of a run stopped by a signal: 128 + its number, as a shell reports it. */
+static int interrupted(run *r, int epoch) {
+    progress_end(&r->progress);
+    char kept[640] = "";
+    if (r->saved_epoch)
+        snprintf(kept, sizeof kept, "; %s keeps epoch %d: resume with --load %s", r->o.save_path,
+                 r->saved_epoch, r->o.save_path);
+    complain("%s in epoch %d: training stopped%s",
+             stop_signal == SIGINT ? "interrupted" : "terminated", epoch, kept);
+    return 128 + stop_signal;
 }
 
 /* One pass over the training images; the running loss and accuracy go into *rec. */
@@ -235,10 +268,11 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
         double value = gt_tensor_item(loss, 0);
         if (!isfinite(value)) {
             char problem[320];
-            snprintf(problem, sizeof problem, "the training loss is %s, so the weights would "
-                     "turn to garbage (is --lr %g too large? --detect-anomaly names the op "
-                     "that first makes a non-finite value)", isnan(value) ? "nan" : "infinite",
-                     r->o.lr);
+            snprintf(problem, sizeof problem,
+                     "the training loss is %s, so the weights would turn to garbage (is --lr "
+                     "%g too large? --detect-anomaly names the op that first makes a "
+                     "non-finite value)",
+                     isnan(value) ? "nan" : "infinite", r->o.lr);
             return step_failed(r, epoch, step, problem);
         }
         if (gt_backward(r->tape, loss) != GT_OK || gt_optimizer_step(r->opt) != GT_OK)
@@ -248,6 +282,8 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
         seen += batch.size;
         gt_model_zero_grad(r->model);
         gt_tape_reset(r->tape);
+        if (stop_signal)
+            return interrupted(r, epoch);
         progress_update(&r->progress, seen, loss_sum / (double)seen);
     }
     *seconds = now_seconds() - start;
@@ -259,13 +295,13 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
 }
 
 static int evaluate(run *r, gt_eval_result *result, const char *when) {
-    if (gt_model_evaluate(r->model, r->tape, &r->test, TRAIN_EVAL_BATCH, r->o.test_limit,
-                          result) != GT_OK)
+    if (gt_model_evaluate(r->model, r->tape, &r->test, TRAIN_EVAL_BATCH, r->o.test_limit, result) !=
+        GT_OK)
         return fail(when);
     if (!isfinite(result->loss)) {
-        fprintf(stderr, TRAIN_NAME ": %s: the test loss is %s: the weights are no longer "
-                "finite%s\n", when, isnan(result->loss) ? "nan" : "infinite",
-                r->o.eval_only ? "" : "; training stopped");
+        complain("%s: the test loss is %s: the weights are no longer finite%s", when,
+                 isnan(result->loss) ? "nan" : "infinite",
+                 r->o.eval_only ? "" : "; training stopped");
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
@@ -276,9 +312,10 @@ static int evaluate(run *r, gt_eval_result *result, const char *when) {
 static int finish_epoch(run *r, const epoch_record *rec) {
     const train_options *o = &r->o;
     printf("epoch %*d/%d  train loss %.4f acc %.4f  test loss %.4f acc %.4f  %.1f images/s  "
-           "%.1f s\n", (int)snprintf(NULL, 0, "%d", o->epochs), rec->epoch, o->epochs,
-           rec->train_loss, rec->train_accuracy, rec->test_loss, rec->test_accuracy,
-           rec->images_per_s, rec->seconds);
+           "%.1f s\n",
+           (int)snprintf(NULL, 0, "%d", o->epochs), rec->epoch, o->epochs, rec->train_loss,
+           rec->train_accuracy, rec->test_loss, rec->test_accuracy, rec->images_per_s,
+           rec->seconds);
     fflush(stdout);
     if (!history_add(&r->history, rec))
         return EXIT_FAILURE;
@@ -312,6 +349,7 @@ static int train(run *r) {
         r->saved_epoch = r->epochs_done;
     print_header(r);
     progress_init(&r->progress);
+    catch_stop_signals();
     double run_start = now_seconds(), train_seconds = 0;
     int64_t images = 0;
     epoch_record rec = {0};
@@ -321,8 +359,10 @@ static int train(run *r) {
         snprintf(when, sizeof when, "epoch %d", epoch);
         gt_eval_result test;
         rec = (epoch_record){.epoch = epoch};
-        if (train_epoch(r, epoch, &rec, &seconds) != EXIT_SUCCESS ||
-            evaluate(r, &test, when) != EXIT_SUCCESS)
+        int status = train_epoch(r, epoch, &rec, &seconds);
+        if (status != EXIT_SUCCESS)
+            return status;
+        if (evaluate(r, &test, when) != EXIT_SUCCESS)
             return EXIT_FAILURE;
         train_seconds += seconds;
         images += r->loader.limit;
@@ -331,10 +371,12 @@ static int train(run *r) {
         rec.seconds = now_seconds() - epoch_start;
         if (finish_epoch(r, &rec) != EXIT_SUCCESS)
             return EXIT_FAILURE;
+        if (stop_signal && epoch < o->epochs)
+            return interrupted(r, epoch + 1);
     }
     printf("test_accuracy=%.4f test_loss=%.6f train_accuracy=%.4f train_loss=%.6f epochs=%d "
-           "train_images_per_s=%.1f seconds=%.1f\n", rec.test_accuracy, rec.test_loss,
-           rec.train_accuracy, rec.train_loss, o->epochs,
+           "train_images_per_s=%.1f seconds=%.1f\n",
+           rec.test_accuracy, rec.test_loss, rec.train_accuracy, rec.train_loss, o->epochs,
            train_seconds > 0 ? (double)images / train_seconds : 0, now_seconds() - run_start);
     return EXIT_SUCCESS;
 }
@@ -377,8 +419,7 @@ static bool folder_exists(const char *option, const char *path) {
     struct stat st;
     if (stat(folder, &st) == 0 && S_ISDIR(st.st_mode))
         return true;
-    fprintf(stderr, TRAIN_NAME ": --%s %s: the folder %s does not exist\n", option, path,
-            folder);
+    complain("--%s %s: the folder %s does not exist", option, path, folder);
     return false;
 }
 
@@ -392,9 +433,9 @@ static int prepare(run *r) {
     if (!options_check(o))
         return EXIT_USAGE;
     if (!o->eval_only && r->epochs_done >= o->epochs) {
-        fprintf(stderr, TRAIN_NAME ": %s: already trained for %d epochs, and --epochs is %d: "
-                "give a larger --epochs to train on, or --eval (see " TRAIN_NAME " --help)\n",
-                o->load_path, r->epochs_done, o->epochs);
+        complain_usage("%s: already trained for %d epochs, and --epochs is %d: give a larger "
+                       "--epochs to train on, or --eval",
+                       o->load_path, r->epochs_done, o->epochs);
         return EXIT_USAGE;
     }
     if (o->save_path && !folder_exists("save", o->save_path))
@@ -404,9 +445,9 @@ static int prepare(run *r) {
     if (o->plot_path && !folder_exists("plot", o->plot_path))
         return EXIT_FAILURE;
     if (o->plot_path && !gnuplot_available()) {
-        fprintf(stderr, TRAIN_NAME ": --plot %s: gnuplot is not installed (Debian: apt-get "
-                "install gnuplot-nox), so no plot can be drawn; install it or leave out "
-                "--plot\n", o->plot_path);
+        complain("--plot %s: gnuplot is not installed (Debian: apt-get install gnuplot-nox), "
+                 "so no plot can be drawn; install it or leave out --plot",
+                 o->plot_path);
         return EXIT_FAILURE;
     }
     apply_threads(o->threads);

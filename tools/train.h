@@ -1,5 +1,6 @@
 /* train.h - gradtape-train, the executable people train with: the pieces it is made of.
  *
+ *   messages.c  error messages: one line naming the option, the value or the file
  *   options.c   the command line: parsing, checking, defaults, --help
  *   resume.c    what a checkpoint carries besides the model (epoch, the recipe) and the
  *               temporary files an interrupted save leaves behind
@@ -24,6 +25,19 @@
 /* Images per batch when evaluating: fixed, so that a model evaluates to the same numbers
  * whatever --batch it was trained with. */
 #define TRAIN_EVAL_BATCH 500
+
+/* ---- messages.c ---------------------------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define TRAIN_PRINTF __attribute__((format(printf, 1, 2)))
+#else
+#define TRAIN_PRINTF
+#endif
+
+/* "gradtape-train: <message>" and a newline, on standard error. */
+void complain(const char *fmt, ...) TRAIN_PRINTF;
+/* The same for a bad command line, ending with " (see gradtape-train --help)". */
+void complain_usage(const char *fmt, ...) TRAIN_PRINTF;
 
 /* ---- options.c ------------------------------------------------------------------------ */
 
@@ -98,7 +112,7 @@ void remove_stale_temp_files(const char *path);
 double now_seconds(void);
 
 typedef struct progress {
-    FILE *bar;   /* a terminal to redraw a bar on, or NULL: plain lines on stdout */
+    FILE *bar; /* a terminal to redraw a bar on, or NULL: plain lines on stdout */
     int epoch, epochs;
     int64_t total; /* images in the epoch */
     double start, last_shown;
