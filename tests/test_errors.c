@@ -130,4 +130,16 @@ GT_TEST(anomaly_mode_names_the_op_that_made_a_non_finite_value) {
     gt_tape_free(tape);
 }
 
+GT_TEST(a_chain_checked_at_its_end_names_the_op_that_failed) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *a = gt_tape_tensor(tape, GT_SHAPE(2, 3)), *b = gt_tape_tensor(tape, GT_SHAPE(4, 5));
+    gt_tensor *y = gt_sum(tape, gt_relu(tape, gt_matmul(tape, a, b)), GT_ALL_AXES);
+    CHECK(y == NULL);
+    CHECK_ERROR_HAS("matmul: inner dimensions differ: [2, 3] @ [4, 5]");
+    gt_clear_error(); /* with no failure before it, a NULL input says so */
+    CHECK(gt_relu(tape, NULL) == NULL);
+    CHECK_ERROR_HAS("relu: an input tensor is NULL");
+    gt_tape_free(tape);
+}
+
 GT_TEST_MAIN()
