@@ -159,13 +159,12 @@ static void normalise_vectors(gt__gemm_args *g) {
 }
 
 /* How the threads share a product: rows or columns of C, cut at multiples of a tile. */
-typedef struct gt__gemm_plan {
-    const gt__gemm_kernels *kernels;
-    gt__gemm_method method;
+typedef struct gt__gemm_split {
+    gt__gemm_plan plan;
     bool blas;
     bool by_rows;
     int64_t unit;
-} gt__gemm_plan;
+} gt__gemm_split;
 
 static int64_t cut(int64_t total, int64_t unit, int p, int parts) {
     if (p >= parts)
@@ -176,13 +175,13 @@ static int64_t cut(int64_t total, int64_t unit, int p, int parts) {
 
 /* Part p of `parts`: a block of whole rows or columns of C, the same for the same sizes and
  * thread count. */
-static void run_part(const gt__gemm_plan *plan, const gt__gemm_args *g, int p, int parts) {
+static void run_part(const gt__gemm_split *split, const gt__gemm_args *g, int p, int parts) {
     gt__gemm_args part = *g;
-    int64_t total = plan->by_rows ? g->M : g->N;
-    int64_t start = cut(total, plan->unit, p, parts), end = cut(total, plan->unit, p + 1, parts);
+    int64_t total = split->by_rows ? g->M : g->N;
+    int64_t start = cut(total, split->unit, p, parts), end = cut(total, split->unit, p + 1, parts);
     if (end <= start)
         return;
-    if (plan->by_rows) {
+    if (split->by_rows) {
         part.M = end - start;
         part.A = g->trans_a ? g->A + start : g->A + start * g->lda;
         part.C = g->C + start * g->ldc;
@@ -191,8 +190,8 @@ static void run_part(const gt__gemm_plan *plan, const gt__gemm_args *g, int p, i
         part.B = g->trans_b ? g->B + start * g->ldb : g->B + start;
         part.C = g->C + start;
     }
-    if (!plan->blas || !gt__gemm_blas(&part))
-        gt__gemm_run(plan->kernels, plan->method, &part);
+    if (!split->blas || !gt__gemm_blas(&part))
+        gt__gemm_run(&split->plan, &part);
 }
 
 static const gt__gemm_kernels *kernels_of(gt__gemm_path path) {
@@ -234,21 +233,21 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
     gt__gemm_args g = {trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
     normalise_vectors(&g);
     gt__gemm_path path = path_in_use();
-    gt__gemm_plan plan = {kernels_of(path), GT__GEMM_OUTER, path == GT__GEMM_BLAS, true, 1};
-    plan.method = gt__gemm_method_for(plan.kernels, &g);
+    gt__gemm_split split = {gt__gemm_plan_for(kernels_of(path), &g), path == GT__GEMM_BLAS,
+                            true, 1};
     int threads = threads_for(&g);
     if (threads <= 1) {
-        run_part(&plan, &g, 0, 1);
+        run_part(&split, &g, 0, 1);
         return;
     }
-    bool dot = plan.method == GT__GEMM_DOT;
-    int64_t tile_m = dot ? plan.kernels->dm : plan.kernels->mr;
-    int64_t tile_n = dot ? plan.kernels->dn : (int64_t)plan.kernels->nv * plan.kernels->vlen;
+    const gt__gemm_kernels *k = split.plan.kernels;
+    bool dot = split.plan.method == GT__GEMM_DOT;
+    int64_t tile_m = dot ? k->dm : k->mr, tile_n = dot ? k->dn : (int64_t)k->nv * k->vlen;
     int64_t row_tiles = (g.M + tile_m - 1) / tile_m, col_tiles = (g.N + tile_n - 1) / tile_n;
-    plan.by_rows = row_tiles >= 2 * threads || row_tiles >= col_tiles;
-    plan.unit = plan.by_rows ? tile_m : tile_n;
+    split.by_rows = row_tiles >= 2 * threads || row_tiles >= col_tiles;
+    split.unit = split.by_rows ? tile_m : tile_n;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
-    run_part(&plan, &g, omp_get_thread_num(), omp_get_num_threads());
+    run_part(&split, &g, omp_get_thread_num(), omp_get_num_threads());
 #endif
 }

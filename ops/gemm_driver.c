@@ -24,7 +24,7 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
  * when C is too narrow for full outer tiles (N <= 16); otherwise B^T is packed. Measured on
  * the models' shapes (bench/bench_gemm), e.g. linear x[1000,120] @ w[84,120]^T: 88 GFLOP/s
  * packed, 73 dot; x[1000,784] @ w[100,784]^T: 88 packed, 100 dot. */
-gt__gemm_method gt__gemm_method_for(const gt__gemm_kernels *k, const gt__gemm_args *g) {
+static gt__gemm_method method_for(const gt__gemm_kernels *k, const gt__gemm_args *g) {
     if (!g->trans_b)
         return GT__GEMM_OUTER;
     bool dot_wins = g->M < 16 || g->N <= 16 || g->K >= 256;
@@ -33,12 +33,31 @@ gt__gemm_method gt__gemm_method_for(const gt__gemm_kernels *k, const gt__gemm_ar
     return GT__GEMM_PACKED;
 }
 
+/* Columns of B^T per packed block: all of N up to PACK_MAX_NC, so no ragged column block is
+ * left over; the k block is then as deep as the buffer allows. */
+static int64_t packed_columns(const gt__gemm_kernels *k, int64_t N) {
+    int64_t nr = (int64_t)k->nv * k->vlen;
+    return ceil_div(N < PACK_MAX_NC ? N : PACK_MAX_NC, nr) * nr;
+}
+
+gt__gemm_plan gt__gemm_plan_for(const gt__gemm_kernels *k, const gt__gemm_args *g) {
+    gt__gemm_plan plan = {k, method_for(k, g), 1};
+    int64_t kc_max = OUTER_KC;
+    if (plan.method == GT__GEMM_DOT)
+        kc_max = DOT_ROW_BYTES / (int64_t)sizeof(gt_real);
+    else if (plan.method == GT__GEMM_PACKED) {
+        int64_t deepest = PACK_BYTES / (int64_t)sizeof(gt_real) / packed_columns(k, g->N);
+        kc_max = deepest < OUTER_KC ? deepest : OUTER_KC;
+    }
+    plan.k_blocks = ceil_div(g->K, kc_max);
+    return plan;
+}
+
 // C[M,N] = alpha * op(A)[M,K] @ B[K,N] + beta * C with B read in place: k blocks of
 // OUTER_KC, column blocks that fit L2, balanced row tiles of at most mr rows, column tiles
 // of nv vectors
-static void outer_driver(const gt__gemm_kernels *k, const gt__gemm_args *g) {
+static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
     int64_t nr = (int64_t)k->nv * k->vlen;
-    int64_t k_blocks = ceil_div(g->K, OUTER_KC);
     int64_t kc_max = ceil_div(g->K, k_blocks);
     int64_t nc_max = OUTER_B_BLOCK / ((int64_t)sizeof(gt_real) * kc_max) / nr * nr;
     if (nc_max < nr)
@@ -70,8 +89,7 @@ static void outer_driver(const gt__gemm_kernels *k, const gt__gemm_args *g) {
 
 // C[M,N] = alpha * A[M,K] @ B[N,K]^T + beta * C as dot products of rows read in place:
 // balanced tiles of at most dm x dn, k in blocks whose rows fit L1
-static void dot_driver(const gt__gemm_kernels *k, const gt__gemm_args *g) {
-    int64_t k_blocks = ceil_div(g->K * (int64_t)sizeof(gt_real), DOT_ROW_BYTES);
+static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
     int64_t row_tiles = ceil_div(g->M, k->dm);
     for (int64_t kb = 0; kb < k_blocks; kb++) {
         int64_t k0, kc;
@@ -101,15 +119,10 @@ static void pack_transposed(const gt_real *b, int64_t ldb, int64_t kc, int64_t n
 
 // C[M,N] = alpha * op(A)[M,K] @ B[N,K]^T + beta * C with B^T copied block by block into a
 // stack buffer that outer tiles read in place
-static void packed_driver(const gt__gemm_kernels *k, const gt__gemm_args *g) {
+static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
     gt_real buf[PACK_BYTES / sizeof(gt_real)];
     int64_t nr = (int64_t)k->nv * k->vlen, buf_reals = (int64_t)(sizeof buf / sizeof buf[0]);
-    /* as many columns as the product has, up to PACK_MAX_NC, so no ragged column block is
-     * left over; then as deep a k block as the buffer holds */
-    int64_t nc_max = ceil_div(g->N < PACK_MAX_NC ? g->N : PACK_MAX_NC, nr) * nr;
-    int64_t k_blocks = ceil_div(g->K, buf_reals / nc_max < OUTER_KC ? buf_reals / nc_max : OUTER_KC);
-    int64_t kc_max = ceil_div(g->K, k_blocks);
-    nc_max = buf_reals / kc_max / nr * nr;
+    int64_t nc_max = buf_reals / ceil_div(g->K, k_blocks) / nr * nr;
     for (int64_t kb = 0; kb < k_blocks; kb++) {
         int64_t k0, kc;
         split(g->K, k_blocks, kb, &k0, &kc);
@@ -126,15 +139,15 @@ static void packed_driver(const gt__gemm_kernels *k, const gt__gemm_args *g) {
             block.ldb = nc;
             block.beta = kb == 0 ? g->beta : 1;
             block.C = g->C + jc;
-            outer_driver(k, &block);
+            outer_driver(k, 1, &block);
         }
     }
 }
 
-void gt__gemm_run(const gt__gemm_kernels *k, gt__gemm_method method, const gt__gemm_args *g) {
-    switch (method) {
-    case GT__GEMM_OUTER: outer_driver(k, g); break;
-    case GT__GEMM_DOT: dot_driver(k, g); break;
-    case GT__GEMM_PACKED: packed_driver(k, g); break;
+void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g) {
+    switch (plan->method) {
+    case GT__GEMM_OUTER: outer_driver(plan->kernels, plan->k_blocks, g); break;
+    case GT__GEMM_DOT: dot_driver(plan->kernels, plan->k_blocks, g); break;
+    case GT__GEMM_PACKED: packed_driver(plan->kernels, plan->k_blocks, g); break;
     }
 }

@@ -77,9 +77,18 @@ typedef struct gt__gemm_args {
     int64_t ldc;
 } gt__gemm_args;
 
-gt__gemm_method gt__gemm_method_for(const gt__gemm_kernels *k, const gt__gemm_args *g);
-/* One thread's product with the given method (M, N, K > 0, alpha != 0). */
-void gt__gemm_run(const gt__gemm_kernels *k, gt__gemm_method method, const gt__gemm_args *g);
+/* How a product is computed and how its k is cut, chosen from the sizes of the whole
+ * product (never from one thread's part or the thread count), so that every element of C is
+ * summed in the same order however the threads share C. */
+typedef struct gt__gemm_plan {
+    const gt__gemm_kernels *kernels;
+    gt__gemm_method method;
+    int64_t k_blocks; /* K cut into this many nearly equal blocks */
+} gt__gemm_plan;
+
+gt__gemm_plan gt__gemm_plan_for(const gt__gemm_kernels *k, const gt__gemm_args *g);
+/* A part of the product the plan was made for (M, N, K > 0, alpha != 0). */
+void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g);
 
 /* The CBLAS path (gemm_blas.c): available is false when the build has no CBLAS; the
  * product returns false, computing nothing, when it cannot take these sizes. */

@@ -68,20 +68,35 @@ GT__KERNEL void outer_step(const int mr, const int nv, const bool trans_a, const
     }
 }
 
-/* c = alpha * r + beta * c over one vector (masked: the first lanes only); beta 0 never
- * reads c. */
-GT__KERNEL void outer_store(gt_real *c, vreal r, gt_real alpha, gt_real beta, bool masked,
-                            vmask mask) {
-    if (alpha != 1)
-        r = v_mul(r, v_set1(alpha));
-    if (beta != 0) {
+/* How a tile meets C, decided once per tile so that the stores run without branches. */
+enum { STORE, STORE_SCALED, ADD, ADD_SCALED, BLEND };
+
+/* c = alpha * r + beta * c over one vector (masked: the first lanes only), in the given
+ * mode; STORE and STORE_SCALED (beta 0) never read c. */
+GT__KERNEL void outer_store(const int mode, gt_real *c, vreal r, vreal alpha, vreal beta,
+                            bool masked, vmask mask) {
+    if (mode == STORE_SCALED || mode == ADD_SCALED || mode == BLEND)
+        r = v_mul(r, alpha);
+    if (mode == ADD || mode == ADD_SCALED || mode == BLEND) {
         vreal old = masked ? v_loadm(c, mask) : v_load(c);
-        r = beta == 1 ? v_add(r, old) : v_fma(v_set1(beta), old, r);
+        r = mode == BLEND ? v_fma(beta, old, r) : v_add(r, old);
     }
     if (masked)
         v_storem(c, mask, r);
     else
         v_store(c, r);
+}
+
+GT__KERNEL void outer_store_all(const int mode, const int mr, const int nv, gt_real *c,
+                                int64_t ldc, vreal acc[GT__MR][GT__NV], gt_real alpha,
+                                gt_real beta, bool masked, vmask mask) {
+    vreal va = v_set1(alpha), vb = v_set1(beta);
+    GT__UNROLL
+    for (int i = 0; i < mr; i++)
+        GT__UNROLL
+        for (int v = 0; v < nv; v++)
+            outer_store(mode, c + i * ldc + v * VLEN, acc[i][v], va, vb, masked && v == nv - 1,
+                        mask);
 }
 
 // C[mr, nr] = alpha * op(A)[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN; op(A) read in
@@ -105,12 +120,16 @@ GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, int64
     else
         for (int64_t k = 0; k < kc; k++, a += a_step, b += ldb)
             outer_step(mr, nv, trans_a, false, mask, a, lda, b, acc);
-    GT__UNROLL
-    for (int i = 0; i < mr; i++)
-        GT__UNROLL
-        for (int v = 0; v < nv; v++)
-            outer_store(c + i * ldc + v * VLEN, acc[i][v], alpha, beta, masked && v == nv - 1,
-                        mask);
+    if (beta == 0 && alpha == 1)
+        outer_store_all(STORE, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else if (beta == 0)
+        outer_store_all(STORE_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else if (beta == 1 && alpha == 1)
+        outer_store_all(ADD, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else if (beta == 1)
+        outer_store_all(ADD_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else
+        outer_store_all(BLEND, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
 }
 
 /* c[0..dn) = sum + beta * c for dn < 4, through a mask: no other element is touched */

@@ -209,8 +209,12 @@ GT_TEST(the_model_shapes_match_the_reference) { on_every_path(the_model_shapes);
 
 /* Runs a case twice (and once on the other thread count) and compares the bits. */
 static void same_bits(void) {
+    /* C1 forward over a batch (columns shared), MLP forward (dot tiles, rows shared), its
+     * backward, B^T packed with columns shared (narrower parts must not change how k is cut) */
     const gemm_case cases[] = {model_shapes[9], model_shapes[18], model_shapes[20],
-                               model_shapes[21], {true, true, 300, 257, 129, 1, 0.5, 1}};
+                               model_shapes[21], {true, true, 300, 257, 129, 1, 0.5, 1},
+                               {false, true, 20, 400, 200, 1, 0, 0},
+                               {true, true, 20, 400, 200, 1, 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const gemm_case *t = &cases[i];
         operands o = make_operands(t);
