@@ -73,23 +73,29 @@ static gt__gemm_path auto_path(void) {
 #define PATH_UNSET (-2)
 static GT__ATOMIC int current_path = PATH_UNSET;
 
+static void use_path(gt__gemm_path path) {
+    if (path == GT__GEMM_BLAS)
+        gt__gemm_blas_prepare();
+    atomic_put(current_path, path);
+}
+
 static gt__gemm_path path_in_use(void) {
     int path = atomic_get(current_path);
     if (path == PATH_UNSET) {
         path = auto_path();
-        atomic_put(current_path, path);
+        use_path((gt__gemm_path)path);
     }
     return (gt__gemm_path)path;
 }
 
 bool gt__gemm_set_path(gt__gemm_path path) {
     if (path == GT__GEMM_AUTO) {
-        atomic_put(current_path, auto_path());
+        use_path(auto_path());
         return true;
     }
     if (!gt__gemm_path_supported(path))
         return false;
-    atomic_put(current_path, path);
+    use_path(path);
     return true;
 }
 

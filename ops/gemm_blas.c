@@ -1,5 +1,7 @@
-/* gemm_blas.c - the optional CBLAS path (OpenBLAS), built with -DGT_BLAS=ON: cblas_sgemm or
- * cblas_dgemm on one thread's part of the product, so OpenMP stays the only thread pool. */
+/* gemm_blas.c - the optional CBLAS path (OpenBLAS), built with -DGT_BLAS=ON or AUTO and
+ * chosen with GT_CPU=blas: cblas_sgemm or cblas_dgemm on each thread's part of the product.
+ * Off by default: gradtape's own kernels are faster on the models' shapes (see
+ * bench/bench_gemm and the GT_BLAS option in CMakeLists.txt). */
 #include "gemm_impl.h"
 
 #if defined(GT_HAVE_CBLAS)
@@ -8,15 +10,13 @@
 
 bool gt__gemm_blas_available(void) { return true; }
 
-/* OpenBLAS runs single-threaded inside our partition: its own pool is told to use one
- * thread before the first call (a benign race: every caller stores the same value). */
-static void blas_one_thread(void) {
+/* OpenBLAS runs single-threaded inside gradtape's partition, so OpenMP stays the one pool
+ * doing work. Debian's default OpenBLAS (pthreads) starts its own pool when it is loaded;
+ * told to use one thread, that pool stays idle (libopenblas-openmp-dev or -serial-dev have
+ * no second pool at all). */
+void gt__gemm_blas_prepare(void) {
 #if defined(GT_HAVE_OPENBLAS)
-    static int done;
-    if (!done) {
-        openblas_set_num_threads(1);
-        done = 1;
-    }
+    openblas_set_num_threads(1);
 #endif
 }
 
@@ -26,7 +26,6 @@ bool gt__gemm_blas(const gt__gemm_args *g) {
     if (g->M > INT_MAX || g->N > INT_MAX || g->K > INT_MAX || g->lda > INT_MAX ||
         g->ldb > INT_MAX || g->ldc > INT_MAX)
         return false;
-    blas_one_thread();
 #ifdef GT_REAL_DOUBLE
     cblas_dgemm(
 #else
@@ -41,6 +40,8 @@ bool gt__gemm_blas(const gt__gemm_args *g) {
 #else
 
 bool gt__gemm_blas_available(void) { return false; }
+
+void gt__gemm_blas_prepare(void) {}
 
 bool gt__gemm_blas(const gt__gemm_args *g) {
     (void)g;

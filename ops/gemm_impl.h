@@ -93,6 +93,8 @@ void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g);
 /* The CBLAS path (gemm_blas.c): available is false when the build has no CBLAS; the
  * product returns false, computing nothing, when it cannot take these sizes. */
 bool gt__gemm_blas_available(void);
+/* Before the first product on the path: OpenBLAS is told to use one thread. */
+void gt__gemm_blas_prepare(void);
 bool gt__gemm_blas(const gt__gemm_args *g);
 
 /* The paths gt__gemm can take; GT_CPU=portable|avx2|avx512|blas in the environment, read
