@@ -28,9 +28,9 @@ typedef struct shape {
 
 // C[M,N] = alpha * op(A) @ op(B) + beta * C: the loop gemm.c had before the kernels, the
 // baseline every column is compared with
-static void naive_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                       gt_real alpha, const gt_real *A, int64_t lda, const gt_real *B,
-                       int64_t ldb, gt_real beta, gt_real *C, int64_t ldc) {
+static void naive_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_real alpha,
+                       const gt_real *A, int64_t lda, const gt_real *B, int64_t ldb, gt_real beta,
+                       gt_real *C, int64_t ldc) {
     for (int64_t i = 0; i < M; i++) {
         gt_real *c = C + i * ldc;
         if (beta == 0)
@@ -87,11 +87,9 @@ typedef struct operands {
 
 static void product(const shape *s, operands *o, bool naive) {
     if (naive)
-        naive_gemm(s->ta, s->tb, s->M, s->N, s->K, 1, o->A, o->lda, o->B, o->ldb, 0, o->C,
-                   o->ldc);
+        naive_gemm(s->ta, s->tb, s->M, s->N, s->K, 1, o->A, o->lda, o->B, o->ldb, 0, o->C, o->ldc);
     else
-        gt__gemm(s->ta, s->tb, s->M, s->N, s->K, 1, o->A, o->lda, o->B, o->ldb, 0, o->C,
-                 o->ldc);
+        gt__gemm(s->ta, s->tb, s->M, s->N, s->K, 1, o->A, o->lda, o->B, o->ldb, 0, o->C, o->ldc);
 }
 
 /* Median GFLOP/s over SAMPLES timings, each of enough repetitions to last SAMPLE_SECONDS. */
@@ -106,8 +104,7 @@ static double gflops(const shape *s, operands *o, bool naive) {
         double start = now();
         for (int r = 0; r < reps; r++)
             product(s, o, naive);
-        rate[i] = 2.0 * (double)s->M * (double)s->N * (double)s->K * reps /
-                  (now() - start) / 1e9;
+        rate[i] = 2.0 * (double)s->M * (double)s->N * (double)s->K * reps / (now() - start) / 1e9;
     }
     qsort(rate, SAMPLES, sizeof rate[0], by_value);
     return rate[SAMPLES / 2];
@@ -115,8 +112,8 @@ static double gflops(const shape *s, operands *o, bool naive) {
 
 static int make_shapes(shape *out) {
     int n = 0;
-#define SHAPE(label, ta_, tb_, m, nn, k)                                                   \
-    (out[n] = (shape){"", ta_, tb_, m, nn, k},                                             \
+#define SHAPE(label, ta_, tb_, m, nn, k)       \
+    (out[n] = (shape){"", ta_, tb_, m, nn, k}, \
      snprintf(out[n].name, sizeof out[n].name, "%s", label), n++)
     SHAPE("LeNet C1 fwd", false, false, 6, 784, 25);
     SHAPE("LeNet C1 dW", false, true, 6, 25, 784);
@@ -137,8 +134,8 @@ static int make_shapes(shape *out) {
     static const struct {
         const char *name;
         int64_t in, out;
-    } layers[] = {{"LeNet F6", 120, 84}, {"LeNet F7", 84, 10}, {"MLP L1", 784, 100},
-                  {"MLP L2", 100, 10}};
+    } layers[] = {
+        {"LeNet F6", 120, 84}, {"LeNet F7", 84, 10}, {"MLP L1", 784, 100}, {"MLP L2", 100, 10}};
     for (int l = 0; l < 4; l++)
         for (int b = 0; b < 4; b++) {
             int64_t N = batches[b], in = layers[l].in, o = layers[l].out;

@@ -28,8 +28,7 @@
 
 /* ---- paths ---------------------------------------------------------------------------- */
 
-static const char *const path_labels[GT__GEMM_PATH_COUNT] = {"portable", "avx2", "avx512",
-                                                             "blas"};
+static const char *const path_labels[GT__GEMM_PATH_COUNT] = {"portable", "avx2", "avx512", "blas"};
 
 const char *gt__gemm_path_label(gt__gemm_path path) {
     return path >= 0 && path < GT__GEMM_PATH_COUNT ? path_labels[path] : "?";
@@ -107,8 +106,7 @@ static GT__ATOMIC int threads_set; /* 0: never set, OpenMP's default */
 
 int gt_set_threads(int n) {
     if (n < 0) {
-        gt_set_error(GT_ERR_ARG, "set_threads: expects 0 (every core) or a count >= 1, got %d",
-                     n);
+        gt_set_error(GT_ERR_ARG, "set_threads: expects 0 (every core) or a count >= 1, got %d", n);
         return -1;
     }
 #ifdef _OPENMP
@@ -239,8 +237,8 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
     gt__gemm_args g = {trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
     normalise_vectors(&g);
     gt__gemm_path path = path_in_use();
-    gt__gemm_split split = {gt__gemm_plan_for(kernels_of(path), &g), path == GT__GEMM_BLAS,
-                            true, 1};
+    gt__gemm_split split = {gt__gemm_plan_for(kernels_of(path), &g), path == GT__GEMM_BLAS, true,
+                            1};
     int threads = threads_for(&g);
     if (threads <= 1) {
         run_part(&split, &g, 0, 1);

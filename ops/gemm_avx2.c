@@ -31,7 +31,7 @@ typedef __m256i vmask;
 /* Lane sums of four vectors: pairs added, then the two 128-bit lanes. */
 typedef __m256d vsum4;
 static inline __attribute__((always_inline)) GT__SIMD_TARGET vsum4 v_hsum4(__m256d a, __m256d b,
-                                                                          __m256d c, __m256d d) {
+                                                                           __m256d c, __m256d d) {
     __m256d ab = _mm256_hadd_pd(a, b); /* a01 b01 a23 b23 */
     __m256d cd = _mm256_hadd_pd(c, d);
     __m256d lo = _mm256_permute2f128_pd(ab, cd, 0x20), hi = _mm256_permute2f128_pd(ab, cd, 0x31);
@@ -48,14 +48,15 @@ typedef __m256i vmask;
 #define v_add(a, b) _mm256_add_ps(a, b)
 #define v_mul(a, b) _mm256_mul_ps(a, b)
 #define v_fma(a, b, c) _mm256_fmadd_ps(a, b, c)
-#define v_mask(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define v_mask(n) \
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define v_loadm(p, m) _mm256_maskload_ps(p, m)
 #define v_storem(p, m, v) _mm256_maskstore_ps(p, m, v)
 
 /* Lane sums of four vectors: three horizontal adds, then the two 128-bit lanes. */
 typedef __m128 vsum4;
 static inline __attribute__((always_inline)) GT__SIMD_TARGET vsum4 v_hsum4(__m256 a, __m256 b,
-                                                                          __m256 c, __m256 d) {
+                                                                           __m256 c, __m256 d) {
     __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
     return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }

@@ -35,7 +35,7 @@ static inline __attribute__((always_inline)) GT__SIMD_TARGET __m256d half_sum(__
 }
 typedef __m256d vsum4;
 static inline __attribute__((always_inline)) GT__SIMD_TARGET vsum4 v_hsum4(__m512d a, __m512d b,
-                                                                          __m512d c, __m512d d) {
+                                                                           __m512d c, __m512d d) {
     __m256d ab = _mm256_hadd_pd(half_sum(a), half_sum(b)); /* a01 b01 a23 b23 */
     __m256d cd = _mm256_hadd_pd(half_sum(c), half_sum(d)); /* c01 d01 c23 d23 */
     __m256d lo = _mm256_permute2f128_pd(ab, cd, 0x20), hi = _mm256_permute2f128_pd(ab, cd, 0x31);
@@ -64,7 +64,7 @@ static inline __attribute__((always_inline)) GT__SIMD_TARGET __m256 half_sum(__m
 }
 typedef __m128 vsum4;
 static inline __attribute__((always_inline)) GT__SIMD_TARGET vsum4 v_hsum4(__m512 a, __m512 b,
-                                                                          __m512 c, __m512 d) {
+                                                                           __m512 c, __m512 d) {
     __m256 ab = _mm256_hadd_ps(half_sum(a), half_sum(b));
     __m256 cd = _mm256_hadd_ps(half_sum(c), half_sum(d));
     __m256 abcd = _mm256_hadd_ps(ab, cd); /* a b c d | a b c d, one sum per 128-bit lane */

@@ -32,8 +32,8 @@ bool gt__gemm_blas(const gt__gemm_args *g) {
     cblas_sgemm(
 #endif
         CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
-        g->trans_b ? CblasTrans : CblasNoTrans, (int)g->M, (int)g->N, (int)g->K, g->alpha,
-        g->A, (int)g->lda, g->B, (int)g->ldb, g->beta, g->C, (int)g->ldc);
+        g->trans_b ? CblasTrans : CblasNoTrans, (int)g->M, (int)g->N, (int)g->K, g->alpha, g->A,
+        (int)g->lda, g->B, (int)g->ldb, g->beta, g->C, (int)g->ldc);
     return true;
 }
 

@@ -4,11 +4,11 @@
 #include "gemm_impl.h"
 
 /* Cache blocks, in bytes so that double gets half the reals. */
-#define OUTER_KC 256                  /* k per pass of an outer tile: its A panel stays in L1 */
-#define OUTER_B_BLOCK (512 * 1024)    /* a kc x nc block of B, reused by every row tile (L2) */
-#define DOT_ROW_BYTES 4096            /* k per pass of a dot tile, in bytes of one row (L1) */
-#define PACK_BYTES (64 * 1024)        /* the packing buffer, on the stack */
-#define PACK_MAX_NC 256               /* columns of B^T per packed block */
+#define OUTER_KC 256               /* k per pass of an outer tile: its A panel stays in L1 */
+#define OUTER_B_BLOCK (512 * 1024) /* a kc x nc block of B, reused by every row tile (L2) */
+#define DOT_ROW_BYTES 4096         /* k per pass of a dot tile, in bytes of one row (L1) */
+#define PACK_BYTES (64 * 1024)     /* the packing buffer, on the stack */
+#define PACK_MAX_NC 256            /* columns of B^T per packed block */
 
 /* Part p of n split into `parts` nearly equal parts, the larger ones first. */
 static void split(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *len) {
@@ -79,8 +79,8 @@ static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__
                 for (int64_t j = 0; j < nc; j += nr) {
                     int64_t width = nc - j < nr ? nc - j : nr;
                     int64_t nv = ceil_div(width, k->vlen);
-                    k->outer[ta][mr - 1][nv - 1](kc, width, a, g->lda, b + j, g->ldb, c + j,
-                                                 g->ldc, g->alpha, beta);
+                    k->outer[ta][mr - 1][nv - 1](kc, width, a, g->lda, b + j, g->ldb, c + j, g->ldc,
+                                                 g->alpha, beta);
                 }
             }
         }
@@ -102,16 +102,15 @@ static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__ge
             gt_real *c = g->C + i0 * g->ldc;
             for (int64_t j = 0; j < g->N; j += k->dn) {
                 int64_t dn = g->N - j < k->dn ? g->N - j : k->dn;
-                k->dot[dm - 1][dn - 1](kc, a, g->lda, g->B + j * g->ldb + k0, g->ldb, c + j,
-                                       g->ldc, g->alpha, beta);
+                k->dot[dm - 1][dn - 1](kc, a, g->lda, g->B + j * g->ldb + k0, g->ldb, c + j, g->ldc,
+                                       g->alpha, beta);
             }
         }
     }
 }
 
 // buf[kc, nc] = b[nc, kc]^T, rows of b strided by ldb
-static void pack_transposed(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc,
-                            gt_real *buf) {
+static void pack_transposed(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc, gt_real *buf) {
     for (int64_t j = 0; j < nc; j++)
         for (int64_t k = 0; k < kc; k++)
             buf[k * nc + j] = b[j * ldb + k];
@@ -128,8 +127,8 @@ static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt_
         split(g->K, k_blocks, kb, &k0, &kc);
         for (int64_t jc = 0; jc < g->N; jc += nc_max) {
             int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
-            (k->pack_transposed ? k->pack_transposed : pack_transposed)(
-                g->B + jc * g->ldb + k0, g->ldb, kc, nc, buf);
+            (k->pack_transposed ? k->pack_transposed : pack_transposed)(g->B + jc * g->ldb + k0,
+                                                                        g->ldb, kc, nc, buf);
             gt__gemm_args block = *g;
             block.trans_b = false;
             block.N = nc;

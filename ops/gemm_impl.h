@@ -31,12 +31,10 @@ typedef void gt__gemm_outer_fn(int64_t kc, int64_t nr, const gt_real *a, int64_t
                                gt_real alpha, gt_real beta);
 // C[i,j] = alpha * sum_k a[i*lda + k] * b[j*ldb + k] + beta * C[i,j], i < dm, j < dn
 typedef void gt__gemm_dot_fn(int64_t kc, const gt_real *a, int64_t lda, const gt_real *b,
-                             int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha,
-                             gt_real beta);
+                             int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta);
 
 // buf[k, j] = b[j*ldb + k] for k < kc, j < nc: a block of B transposed for outer tiles
-typedef void gt__gemm_pack_fn(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc,
-                              gt_real *buf);
+typedef void gt__gemm_pack_fn(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc, gt_real *buf);
 
 /* One instruction-set path: its register tiles and a kernel for every tile size. */
 typedef struct gt__gemm_kernels {
@@ -59,9 +57,9 @@ const gt__gemm_kernels *gt__gemm_avx512_kernels(void);
 
 /* How a product is computed, chosen from the sizes alone (never from the thread count). */
 typedef enum gt__gemm_method {
-    GT__GEMM_OUTER,  /* B read in place */
-    GT__GEMM_DOT,    /* A rows and B rows read in place */
-    GT__GEMM_PACKED  /* op(B) transposed into a buffer block by block */
+    GT__GEMM_OUTER, /* B read in place */
+    GT__GEMM_DOT,   /* A rows and B rows read in place */
+    GT__GEMM_PACKED /* op(B) transposed into a buffer block by block */
 } gt__gemm_method;
 
 typedef struct gt__gemm_args {

@@ -13,9 +13,8 @@ static inline void store_one(gt_real *c, gt_real acc, gt_real alpha, gt_real bet
 }
 
 // C[1, nr] = alpha * op(A)[1, kc] @ B[kc, nr] + beta * C, nr <= 32; op(A)[0,k] = a[k * a_step]
-static void portable_row(int64_t kc, int64_t nr, const gt_real *a, int64_t a_step,
-                         const gt_real *b, int64_t ldb, gt_real *c, gt_real alpha,
-                         gt_real beta) {
+static void portable_row(int64_t kc, int64_t nr, const gt_real *a, int64_t a_step, const gt_real *b,
+                         int64_t ldb, gt_real *c, gt_real alpha, gt_real beta) {
     gt_real acc[PORTABLE_NR] = {0};
     if (nr == PORTABLE_NR) {
         for (int64_t k = 0; k < kc; k++, b += ldb) {
@@ -35,17 +34,15 @@ static void portable_row(int64_t kc, int64_t nr, const gt_real *a, int64_t a_ste
 }
 
 // C[1, nr] = alpha * A[1, kc] @ B[kc, nr] + beta * C, A's row contiguous
-static void portable_row_n(int64_t kc, int64_t nr, const gt_real *a, int64_t lda,
-                           const gt_real *b, int64_t ldb, gt_real *c, int64_t ldc,
-                           gt_real alpha, gt_real beta) {
+static void portable_row_n(int64_t kc, int64_t nr, const gt_real *a, int64_t lda, const gt_real *b,
+                           int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {
     (void)lda, (void)ldc;
     portable_row(kc, nr, a, 1, b, ldb, c, alpha, beta);
 }
 
 // C[1, nr] = alpha * A[kc, 1]^T @ B[kc, nr] + beta * C, A's column strided by lda
-static void portable_row_t(int64_t kc, int64_t nr, const gt_real *a, int64_t lda,
-                           const gt_real *b, int64_t ldb, gt_real *c, int64_t ldc,
-                           gt_real alpha, gt_real beta) {
+static void portable_row_t(int64_t kc, int64_t nr, const gt_real *a, int64_t lda, const gt_real *b,
+                           int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {
     (void)ldc;
     portable_row(kc, nr, a, lda, b, ldb, c, alpha, beta);
 }

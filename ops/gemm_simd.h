@@ -18,6 +18,10 @@
 #if !defined(GT__SIMD_TABLE) || !defined(GT__MR) || !defined(GT__DM)
 #error "gemm_simd.h is included by a kernel file that defines its vector operations"
 #endif
+#if (GT__MR != 4 && GT__MR != 6 && GT__MR != 8 && GT__MR != 12 && GT__MR != 14) ||             \
+    (GT__DM != 3 && GT__DM != 4 && GT__DM != 6)
+#error "the tile tables below are written out for GT__MR of 4, 6, 8, 12 or 14 and GT__DM of 3, 4 or 6"
+#endif
 
 #define GT__KERNEL static inline __attribute__((always_inline)) GT__SIMD_TARGET
 

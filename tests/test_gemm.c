@@ -59,14 +59,13 @@ static operands make_operands(const gemm_case *t) {
     for (int64_t i = 0; i < o.b_rows * o.ldb; i++)
         o.B[i] = i % o.ldb < o.ldb - t->pad ? (gt_real)uniform() : (gt_real)NAN;
     for (int64_t i = 0; i < t->M * o.ldc; i++)
-        o.C0[i] = i % o.ldc >= t->N ? (gt_real)12345 : t->beta == 0 ? (gt_real)NAN
-                                                                    : (gt_real)uniform();
+        o.C0[i] = i % o.ldc >= t->N ? (gt_real)12345
+                  : t->beta == 0    ? (gt_real)NAN
+                                    : (gt_real)uniform();
     return o;
 }
 
-static void free_operands(operands *o) {
-    free(o->A), free(o->B), free(o->C), free(o->C0);
-}
+static void free_operands(operands *o) { free(o->A), free(o->B), free(o->C), free(o->C0); }
 
 static void run(const gemm_case *t, operands *o) {
     memcpy(o->C, o->C0, (size_t)(t->M * o->ldc) * sizeof(gt_real));
@@ -98,7 +97,8 @@ static reference make_reference(const gemm_case *t, const operands *o) {
             }
             double c0 = t->beta == 0 ? 0 : o->C0[i * o->ldc + j];
             *want = t->alpha * sum + t->beta * c0;
-            *bound = 2.0 * (double)(t->K + 4) * EPS * (fabs(t->alpha) * abs_sum + fabs(t->beta * c0));
+            *bound =
+                2.0 * (double)(t->K + 4) * EPS * (fabs(t->alpha) * abs_sum + fabs(t->beta * c0));
         }
     return r;
 }
@@ -116,10 +116,9 @@ static int64_t count_wrong(const gemm_case *t, const operands *o, const referenc
                 fprintf(stderr,
                         "  %s %c%c M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld threads=%d: "
                         "C[%lld,%lld] = %.9g, expected %.9g (tol %g)\n",
-                        gt__gemm_path_name(), t->ta ? 'T' : 'N', t->tb ? 'T' : 'N',
-                        (long long)t->M, (long long)t->N, (long long)t->K, t->alpha, t->beta,
-                        (long long)t->pad, gt_get_threads(), (long long)i, (long long)j, got,
-                        want, bound);
+                        gt__gemm_path_name(), t->ta ? 'T' : 'N', t->tb ? 'T' : 'N', (long long)t->M,
+                        (long long)t->N, (long long)t->K, t->alpha, t->beta, (long long)t->pad,
+                        gt_get_threads(), (long long)i, (long long)j, got, want, bound);
             wrong++;
         }
     return wrong;
@@ -175,9 +174,8 @@ GT_TEST(odd_sizes_in_all_four_transpositions_match_the_reference) {
         for (int m = 0; m < n; m++)
             for (int nn = 0; nn < n; nn++)
                 for (int k = 0; k < n; k++, count++) {
-                    gemm_case t = {trans & 1, trans >> 1, odd_sizes[m], odd_sizes[nn],
-                                   odd_sizes[k], alphas[count % 4], betas[count % 4],
-                                   count % 3};
+                    gemm_case t = {trans & 1,    trans >> 1,        odd_sizes[m],     odd_sizes[nn],
+                                   odd_sizes[k], alphas[count % 4], betas[count % 4], count % 3};
                     if (!check_case(&t))
                         return; /* one message is enough */
                 }
@@ -186,10 +184,10 @@ GT_TEST(odd_sizes_in_all_four_transpositions_match_the_reference) {
 GT_TEST(sizes_past_the_cache_blocks_match_the_reference) {
     /* 129 crosses tile edges everywhere; 300 and 600 cross the k and column blocks */
     const gemm_case cases[] = {
-        {false, false, 129, 129, 129, 1, 0, 0}, {true, false, 129, 65, 129, 1, 1, 3},
+        {false, false, 129, 129, 129, 1, 0, 0},   {true, false, 129, 65, 129, 1, 1, 3},
         {false, true, 129, 129, 129, -1, 0.5, 1}, {true, true, 65, 129, 129, 2, 0, 2},
-        {false, false, 31, 600, 300, 1, 1, 0}, {true, false, 45, 530, 300, 1, 0, 1},
-        {false, true, 33, 70, 1100, 1, 0, 0}, {true, true, 17, 300, 300, 1, 1, 5},
+        {false, false, 31, 600, 300, 1, 1, 0},    {true, false, 45, 530, 300, 1, 0, 1},
+        {false, true, 33, 70, 1100, 1, 0, 0},     {true, true, 17, 300, 300, 1, 1, 5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_case(&cases[i]);
@@ -208,19 +206,19 @@ static const gemm_case model_shapes[] = {
     {false, true, 120, 400, 1, 1, 1, 0},      /* C5 dW */
     {false, false, 6, 64 * 784, 25, 1, 0, 0}, /* C1 forward over a batch of 64 */
     {false, false, 16, 6400, 150, 1, 0, 0},   /* C3 forward over a batch of 64 */
-    {false, true, 1, 84, 120, 1, 0, 0},       /* F6 forward, batch 1 */
-    {false, true, 64, 84, 120, 1, 0, 0},
-    {false, true, 256, 10, 84, 1, 0, 0},
+    {false, true, 1, 84, 120, 1, 0, 0},       /* F6 forward, batch 1: x @ w^T */
+    {false, true, 64, 84, 120, 1, 0, 0},      /* F6 forward, batch 64 */
+    {false, true, 256, 10, 84, 1, 0, 0},      /* F7 forward, batch 256 */
     {false, false, 256, 120, 84, 1, 1, 0},    /* F6 dX: g @ w */
     {true, false, 84, 120, 256, 1, 1, 0},     /* F6 dW: g^T @ x */
-    {false, true, 1, 100, 784, 1, 0, 0},      /* MLP layer 1 forward, batch 1 .. 1000 */
-    {false, true, 64, 100, 784, 1, 0, 0},
-    {false, true, 1000, 100, 784, 1, 0, 0},
-    {false, true, 1000, 10, 100, 1, 0, 0},    /* layer 2 */
+    {false, true, 1, 100, 784, 1, 0, 0},      /* MLP layer 1 forward, batch 1 */
+    {false, true, 64, 100, 784, 1, 0, 0},     /* batch 64 */
+    {false, true, 1000, 100, 784, 1, 0, 0},   /* batch 1000 */
+    {false, true, 1000, 10, 100, 1, 0, 0},    /* layer 2 forward */
     {false, false, 1000, 784, 100, 1, 1, 0},  /* layer 1 dX */
     {true, false, 100, 784, 1000, 1, 1, 0},   /* layer 1 dW */
-    {true, false, 100, 784, 1, 1, 1, 0},      /* dW, batch 1 */
-    {false, false, 1, 784, 100, 1, 1, 0},     /* dX, batch 1 */
+    {true, false, 100, 784, 1, 1, 1, 0},      /* layer 1 dW, batch 1 */
+    {false, false, 1, 784, 100, 1, 1, 0},     /* layer 1 dX, batch 1 */
 };
 
 GT_TEST(the_model_shapes_match_the_reference) {
@@ -233,13 +231,11 @@ static void same_bits(void) {
     /* C3 forward over 8 images (columns shared), the MLP's first layer at batch 256 forward
      * (dot tiles, rows shared) and backward, B^T packed with columns shared (narrower parts
      * must not change how k is cut) */
-    const gemm_case cases[] = {{false, false, 16, 800, 150, 1, 0, 0},
-                               {false, true, 256, 100, 784, 1, 0, 0},
-                               {false, false, 256, 784, 100, 1, 1, 0},
-                               {true, false, 100, 784, 256, 1, 1, 0},
-                               {true, true, 300, 257, 129, 1, 0.5, 1},
-                               {false, true, 20, 400, 200, 1, 0, 0},
-                               {true, true, 20, 400, 200, 1, 1, 0}};
+    const gemm_case cases[] = {
+        {false, false, 16, 800, 150, 1, 0, 0},  {false, true, 256, 100, 784, 1, 0, 0},
+        {false, false, 256, 784, 100, 1, 1, 0}, {true, false, 100, 784, 256, 1, 1, 0},
+        {true, true, 300, 257, 129, 1, 0.5, 1}, {false, true, 20, 400, 200, 1, 0, 0},
+        {true, true, 20, 400, 200, 1, 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const gemm_case *t = &cases[i];
         operands o = make_operands(t);
