@@ -21,9 +21,12 @@
 #define atomic_put(x, v) ((x) = (v))
 #endif
 
-/* A product goes parallel only above this many flops (2*M*N*K): below it, starting and
- * joining the threads costs more than the second core saves (bench/bench_gemm measures). */
-#define PARALLEL_MIN_FLOPS (1 << 21)
+/* A product goes parallel only above this many flops (2*M*N*K): below it, waking and
+ * joining the second thread costs about what it saves. Two threads' time over one
+ * thread's on the 2-core Zen 4 machine (bench_gemm --threads, best of 200, threads warm /
+ * after 1 ms idle): 0.24 MFLOP 0.84-1.13 / 0.90-1.29, 0.48 MFLOP 0.84 / 0.77-1.06,
+ * 1.3 MFLOP 0.67 / 0.65, 1.9 MFLOP 0.52 / 0.52, >= 3.8 MFLOP 0.50-0.56. */
+#define PARALLEL_MIN_FLOPS (1 << 20)
 #define MAX_THREADS 256
 
 /* ---- paths ---------------------------------------------------------------------------- */
@@ -211,11 +214,20 @@ static const gt__gemm_kernels *kernels_of(gt__gemm_path path) {
     }
 }
 
+static GT__ATOMIC int64_t parallel_min_flops = PARALLEL_MIN_FLOPS;
+
+int64_t gt__gemm_set_parallel_min_flops(int64_t flops) {
+    int64_t old = atomic_get(parallel_min_flops);
+    atomic_put(parallel_min_flops, flops < 0 ? PARALLEL_MIN_FLOPS : flops);
+    return old;
+}
+
 /* The threads a product of this size gets: 1 when it is small or already runs inside a
  * parallel region. */
 static int threads_for(const gt__gemm_args *g) {
 #ifdef _OPENMP
-    if (omp_in_parallel() || 2.0 * (double)g->M * (double)g->N * (double)g->K < PARALLEL_MIN_FLOPS)
+    double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
+    if (omp_in_parallel() || flops < (double)atomic_get(parallel_min_flops))
         return 1;
     return gt_get_threads();
 #else

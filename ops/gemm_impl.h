@@ -115,5 +115,8 @@ bool gt__gemm_set_path(gt__gemm_path path);
 const char *gt__gemm_path_name(void);
 /* Name of any path ("avx2"), or "?" */
 const char *gt__gemm_path_label(gt__gemm_path path);
+/* Products of fewer flops than this run on one thread; a negative value restores the
+ * measured default. Returns the previous value. For the benchmark that measures it. */
+int64_t gt__gemm_set_parallel_min_flops(int64_t flops);
 
 #endif

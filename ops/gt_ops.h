@@ -98,10 +98,13 @@ gt_tensor *gt_op_apply(gt_tape *tape, gt_op op, gt_tensor *const *in, int n_in,
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
  * always uses 1). 0 means every core; until set, OpenMP's default (OMP_NUM_THREADS, else
- * every core). Only products large enough to gain go parallel, and a product computed on
- * the same number of threads gives the same bits run after run. Call it between steps,
- * not while another thread is inside the library. Returns the count now in use, or -1
- * (and an error) for a negative n, changing nothing.
+ * every core). Only products large enough to gain go parallel (about 1 MFLOP), and a
+ * product gives the same bits run after run whatever the number of threads (with the
+ * optional OpenBLAS path, GT_CPU=blas, for the same number). Call it between steps, not
+ * while another thread is inside the library. Returns the count now in use, or -1 (and an
+ * error) for a negative n, changing nothing. On a machine whose cores are busy with other
+ * work, a thread that must wait for a core stalls every product it shares: use 1 thread
+ * there, or OMP_DYNAMIC=true, which lets OpenMP shrink the team by the load average.
  *
  *     gt_set_threads(1);  // single-threaded, e.g. when the caller runs its own threads
  */
