@@ -3,10 +3,10 @@
  * a stack buffer when B cannot be read in place. The same loops serve every path. */
 #include "gemm_impl.h"
 
-/* Cache blocks, in bytes so that double gets half the reals. */
+/* Cache blocks (L1 32-48 KB, L2 1 MB on the machines this was tuned on). */
 #define OUTER_KC 256               /* k per pass of an outer tile: its A panel stays in L1 */
-#define OUTER_B_BLOCK (512 * 1024) /* a kc x nc block of B, reused by every row tile (L2) */
-#define DOT_ROW_BYTES 4096         /* k per pass of a dot tile, in bytes of one row (L1) */
+#define OUTER_B_BLOCK (512 * 1024) /* bytes of a kc x nc block of B, reused by every row tile */
+#define DOT_ROW_BYTES 4096         /* bytes of k per pass of a dot tile (its 10 rows in L1) */
 #define PACK_BYTES (64 * 1024)     /* the packing buffer, on the stack */
 #define PACK_MAX_NC 256            /* columns of B^T per packed block */
 

@@ -1,7 +1,7 @@
 /* gemm_impl.h - the GEMM family's internals, shared by gemm.c (entry point, dispatch,
  * threads), gemm_driver.c (the blocked loops), the kernel files (gemm_portable.c,
- * gemm_avx2.c, gemm_avx512.c) and gemm_blas.c; tests and the benchmark declare what they
- * use of it themselves. Not installed.
+ * gemm_avx2.c, gemm_avx512.c) and gemm_blas.c, and included by tests/test_gemm.c and
+ * bench/bench_gemm.c, which link the static library. Not installed.
  *
  * Every path computes C = alpha * op(A) @ op(B) + beta * C without packing whenever the
  * operands can be read in place:
