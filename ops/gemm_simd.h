@@ -5,8 +5,8 @@
  *
  * The including file defines: GT__SIMD_NAME ("avx512"), GT__SIMD_TABLE (the function that
  * returns the table), GT__SIMD_TARGET (the target attribute), the tiles GT__MR (rows of an
- * outer tile, 1..GT__GEMM_MAX_MR; 2 vectors across), GT__DM x 4 (a dot tile), the vector
- * type vreal with VLEN reals and its mask type vmask, and
+ * outer tile: 4, 6, 8, 12 or 14; 2 vectors across) and GT__DM (rows of a dot tile: 3, 4 or
+ * 6; 4 columns), the vector type vreal with VLEN reals and its mask type vmask, and
  *   v_zero() v_set1(x) v_load(p) v_store(p, v) v_add(a, b) v_mul(a, b) v_fma(a, b, c) = a*b+c
  *   v_mask(n)           the first n lanes (1 <= n <= VLEN)
  *   v_loadm(p, m)       masked lanes from p, zero elsewhere; never touches other lanes' memory
@@ -20,7 +20,7 @@
 #endif
 #if (GT__MR != 4 && GT__MR != 6 && GT__MR != 8 && GT__MR != 12 && GT__MR != 14) ||             \
     (GT__DM != 3 && GT__DM != 4 && GT__DM != 6)
-#error "the tile tables below are written out for GT__MR of 4, 6, 8, 12 or 14 and GT__DM of 3, 4 or 6"
+#error "the tile tables below are written out for GT__MR 4, 6, 8, 12, 14 and GT__DM 3, 4, 6"
 #endif
 
 #define GT__KERNEL static inline __attribute__((always_inline)) GT__SIMD_TARGET
