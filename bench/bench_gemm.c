@@ -217,6 +217,7 @@ static void thread_threshold(void) {
         {"MLP L1 fwd N=64", false, true, 64, 100, 784},
         {"C1 fwd x64", false, false, 6, 50176, 25},
         {"MLP L1 fwd N=256", false, true, 256, 100, 784},
+        {"MLP L1 fwd N=1000", false, true, 1000, 100, 784},
         {"MLP L1 dX N=1000", false, false, 1000, 784, 100},
     };
     int64_t threshold = gt__gemm_set_parallel_min_flops(0);
