@@ -224,16 +224,19 @@ int64_t gt__gemm_set_parallel_min_flops(int64_t flops) {
 
 /* The threads a product of this size gets: 1 when it is small or already runs inside a
  * parallel region. */
-static int threads_for(const gt__gemm_args *g) {
+int gt__threads_for_flops(double flops) {
 #ifdef _OPENMP
-    double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
     if (omp_in_parallel() || flops < (double)atomic_get(parallel_min_flops))
         return 1;
     return gt_get_threads();
 #else
-    (void)g;
+    (void)flops;
     return 1;
 #endif
+}
+
+static int threads_for(const gt__gemm_args *g) {
+    return gt__threads_for_flops(2.0 * (double)g->M * (double)g->N * (double)g->K);
 }
 
 // C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C[M,N]

@@ -26,16 +26,14 @@ typedef struct run {
     progress progress;
     int epochs_done; /* before this run: from --load */
     int saved_epoch; /* the epoch the file of --save holds, 0: none yet */
+    int threads;     /* in use by the library */
     bool has_optimizer_state;
     char description[160]; /* the model, e.g. "lenet(act=tanh, classes=10): ..." */
     char recipe[160];      /* the optimizer and its settings, batch and seed */
 } run;
 
-/* The one place the thread count reaches the library. */
-static void apply_threads(int n) {
-    (void)n;
-    /* TODO(lead): gt_set_threads(n) once perf-gemm lands */
-}
+/* The one place the thread count reaches the library (0: every core); the count in use. */
+static int apply_threads(int n) { return gt_set_threads(n); }
 
 /* SIGINT or SIGTERM: the run stops after the step (or the save) in progress, keeping the
  * checkpoint of the last finished epoch; a second one ends it at once (SA_RESETHAND). */
@@ -218,7 +216,7 @@ static void describe_recipe(run *r) {
 static void print_header(run *r) {
     const train_options *o = &r->o;
     printf("%s: %s\n", TRAIN_NAME, r->description);
-    printf("  %s threads=%d%s\n", r->recipe, o->threads,
+    printf("  %s threads=%d%s\n", r->recipe, r->threads,
            o->detect_anomaly ? " detect-anomaly" : "");
     printf("  data %s: %lld of %lld training images, %lld of %lld test images\n", o->data_dir,
            (long long)used(o->limit, r->train.count), (long long)r->train.count,
@@ -450,7 +448,7 @@ static int prepare(run *r) {
                  o->plot_path);
         return EXIT_FAILURE;
     }
-    apply_threads(o->threads);
+    r->threads = apply_threads(o->threads);
     if (load_data(r) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (!r->model &&

@@ -17,13 +17,16 @@ memcheck() {
   local name=$1 want=$2
   shift 2
   valgrind --leak-check=full --error-exitcode=99 --log-file="$name.vg" \
+    --suppressions="$(dirname "$0")/../valgrind.supp" \
     "$train" --data "$data" "$@" >"$name.out" 2>"$name.err"
   local status=$?
   grep -E "ERROR SUMMARY|total heap usage" "$name.vg" | sed "s/^==[0-9]*== /$name: /"
   [ $status -ne 99 ] || { cat "$name.vg"; fail "$name: valgrind found errors or leaks"; }
   [ $status -eq "$want" ] || { cat "$name.err"; fail "$name: exit status $status, not $want"; }
   grep -q "ERROR SUMMARY: 0 errors" "$name.vg" || { cat "$name.vg"; fail "$name: errors"; }
-  grep -q "All heap blocks were freed" "$name.vg" || { cat "$name.vg"; fail "$name: leaks"; }
+  # OpenMP's worker threads keep a few blocks reachable until exit: anything lost is a leak
+  ! grep -Eq "(definitely|indirectly|possibly) lost: [1-9]" "$name.vg" ||
+    { cat "$name.vg"; fail "$name: leaks"; }
 }
 memcheck mlp 0 --limit 200 --epochs 1 --test-limit 100 --save m.gtc --csv m.csv
 memcheck lenet 0 --model lenet --limit 64 --epochs 1 --test-limit 50
