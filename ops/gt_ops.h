@@ -10,7 +10,8 @@
  * [O,C,KH,KW]; softmax and log_softmax work over the last axis; cross_entropy takes logits
  * [N,K] and class indices [N] (stored as reals) or per-class probabilities [N,K] and
  * returns the batch mean; max-pool sends the gradient to the first maximum of a window
- * (row-major order); binary elementwise ops broadcast with NumPy's rules.
+ * (row-major order; a NaN counts as the maximum, as in PyTorch); binary elementwise ops
+ * broadcast with NumPy's rules.
  *
  *     gt_tensor *h = gt_relu(tape, gt_linear(tape, x, w1, b1));  // x[N,784] w1[100,784]
  *     gt_tensor *loss = gt_cross_entropy(tape, gt_linear(tape, h, w2, b2), labels);

@@ -2,6 +2,7 @@
 #include "gt_ops_impl.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct pool_dims {
     int64_t planes, h, w, k, stride, oh, ow;
@@ -45,20 +46,53 @@ static void save_dims(gt_node *node, const pool_dims *d) {
     node->args[1] = (double)d->stride;
 }
 
-// x[planes,H,W] -> y[planes,OH,OW], argmax: 2x2 windows, stride 2, the first maximum wins
-static void maxpool_2x2(const pool_dims *d, const gt_real *x, gt_real *y, int64_t *argmax) {
-    for (int64_t p = 0; p < d->planes; p++)
-        for (int64_t oy = 0; oy < d->oh; oy++) {
-            int64_t top = (p * d->h + 2 * oy) * d->w, o = (p * d->oh + oy) * d->ow;
-            for (int64_t ox = 0; ox < d->ow; ox++, o++) {
-                int64_t at = top + 2 * ox, best = at;
-                best = x[at + 1] > x[best] ? at + 1 : best;
-                best = x[at + d->w] > x[best] ? at + d->w : best;
-                best = x[at + d->w + 1] > x[best] ? at + d->w + 1 : best;
-                y[o] = x[best];
-                argmax[o] = best;
-            }
+/* Whether v replaces the best so far: larger, or a NaN over a number (as PyTorch: a NaN is
+ * the maximum of its window). Ties keep the first, so the gradient goes to the first
+ * maximum in row-major order. Bitwise, not logical, operators: no branch. */
+#define POOL_TAKES(v, best) ((int)((v) > (best)) | ((int)((v) != (v)) & (int)((best) == (best))))
+
+#ifdef GT_REAL_DOUBLE
+typedef uint64_t real_bits;
+#else
+typedef uint32_t real_bits;
+#endif
+
+/* take ? yes : no through the bits, which compilers keep branch-free (a branch on random
+ * data mispredicts half the time: the 2x2 pool was a seventh of a LeNet step). */
+static inline gt_real pick(int take, gt_real yes, gt_real no) {
+    real_bits mask = (real_bits)0 - (real_bits)take, a, b;
+    memcpy(&a, &yes, sizeof a);
+    memcpy(&b, &no, sizeof b);
+    real_bits bits = (a & mask) | (b & ~mask);
+    gt_real out;
+    memcpy(&out, &bits, sizeof out);
+    return out;
+}
+
+// x[planes,H,W] -> y[planes,H/2,W/2], argmax, for even H and W: 2x2 windows, stride 2, in
+// two passes: the larger of each horizontal pair (x[2t] and x[2t+1] when W is even), then
+// the larger of each vertical pair of those
+GT__MULTIVERSION
+static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real *restrict x,
+                             gt_real *restrict pair, uint8_t *restrict right,
+                             gt_real *restrict y, int64_t *restrict argmax) {
+    const int64_t ow = w / 2, rows = planes * h / 2; /* output rows of all planes */
+    for (int64_t t = 0; t < planes * h * ow; t++) {
+        gt_real a = x[2 * t], b = x[2 * t + 1];
+        int take = POOL_TAKES(b, a);
+        pair[t] = pick(take, b, a);
+        right[t] = (uint8_t)take;
+    }
+    for (int64_t q = 0; q < rows; q++) { /* input rows 2q and 2q + 1 */
+        const gt_real *top = pair + 2 * q * ow, *bottom = top + ow;
+        const uint8_t *right_top = right + 2 * q * ow, *right_bottom = right_top + ow;
+        for (int64_t ox = 0; ox < ow; ox++) {
+            int take = POOL_TAKES(bottom[ox], top[ox]);
+            int column = right_top[ox] + take * (right_bottom[ox] - right_top[ox]);
+            y[q * ow + ox] = pick(take, bottom[ox], top[ox]);
+            argmax[q * ow + ox] = (2 * q + take) * w + 2 * ox + column;
         }
+    }
 }
 
 // x[planes,H,W] -> y[planes,OH,OW], argmax: any window and stride, the first maximum wins
@@ -71,7 +105,7 @@ static void maxpool_any(const pool_dims *d, const gt_real *x, gt_real *y, int64_
                 for (int64_t i = 0; i < d->k; i++)
                     for (int64_t j = 0; j < d->k; j++) {
                         int64_t at = (oy * d->stride + i) * d->w + ox * d->stride + j;
-                        if (plane[at] > plane[best]) /* strict: the first maximum wins */
+                        if (POOL_TAKES(plane[at], plane[best]))
                             best = at;
                     }
                 int64_t o = (p * d->oh + oy) * d->ow + ox;
@@ -91,10 +125,16 @@ gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                                            "maxpool2d") : NULL;
     if (!argmax)
         return NULL;
-    if (d.k == 2 && d.stride == 2) /* LeNet's S2 and S4 */
-        maxpool_2x2(&d, x->data, out->data, argmax);
-    else
+    if (d.k == 2 && d.stride == 2 && d.h % 2 == 0 && d.w % 2 == 0) { /* LeNet's S2, S4 */
+        int64_t pairs = d.planes * d.h * d.ow;
+        gt_real *pair = gt__tape_alloc(tape, gt__real_bytes(pairs), "maxpool2d");
+        uint8_t *right = pair ? gt__tape_alloc(tape, (size_t)pairs, "maxpool2d") : NULL;
+        if (!right)
+            return NULL;
+        maxpool_2x2_even(d.planes, d.h, d.w, x->data, pair, right, out->data, argmax);
+    } else {
         maxpool_any(&d, x->data, out->data, argmax);
+    }
     gt_node *node;
     out = gt__op_finish(tape, GT_OP_MAXPOOL2D, out, in, 1, &node);
     if (node) {

@@ -135,6 +135,46 @@ GT_TEST(maxpool_sends_gradient_to_the_first_maximum_of_a_tie) {
     gt_tensor_free(x);
 }
 
+/* The 2x2 pool of even-sized planes has a path of its own; odd sizes take the general one.
+ * Both must pick the same value and send the gradient to the same element: the first
+ * maximum of a window, or a NaN (which counts as the largest, as in PyTorch). */
+GT_TEST(maxpool_2x2_fast_path_agrees_with_the_general_one_on_ties_and_nan) {
+    setup();
+    gt_rng rng;
+    gt_rng_seed(&rng, 5);
+    gt_tensor *even = gt_empty(GT_SHAPE(2, 3, 6, 8)), *odd = gt_full(GT_SHAPE(2, 3, 7, 9), -1e9);
+    for (int64_t p = 0; p < 6; p++)
+        for (int64_t r = 0; r < 6; r++)
+            for (int64_t c = 0; c < 8; c++) {
+                gt_real v = (gt_real)gt_rng_below(&rng, 3); /* many ties */
+                if (gt_rng_below(&rng, 40) == 0)
+                    v = (gt_real)NAN;
+                gt_tensor_data(even)[(p * 6 + r) * 8 + c] = v;
+                gt_tensor_data(odd)[(p * 7 + r) * 9 + c] = v;
+            }
+    gt_tensor_set_requires_grad(even, true);
+    gt_tensor_set_requires_grad(odd, true);
+    gt_tensor *ye = gt_maxpool2d(tape, even, 2, 2), *yo = gt_maxpool2d(tape, odd, 2, 2);
+    CHECK(ye && yo && gt_tensor_numel(ye) == gt_tensor_numel(yo));
+    int nan_windows = 0;
+    for (int64_t i = 0; ye && yo && i < gt_tensor_numel(ye); i++) {
+        gt_real a = gt_tensor_item(ye, i), b = gt_tensor_item(yo, i);
+        CHECK(a == b || (isnan(a) && isnan(b)));
+        nan_windows += isnan(a);
+    }
+    CHECK(nan_windows > 0);
+    gt_tensor *up = gt_rand(GT_SHAPE(2, 3, 3, 4), 1, 2, &rng);
+    CHECK(gt_backward_with(tape, ye, up) == GT_OK && gt_backward_with(tape, yo, up) == GT_OK);
+    for (int64_t p = 0; p < 6; p++)
+        for (int64_t r = 0; r < 6; r++)
+            for (int64_t c = 0; c < 8; c++)
+                CHECK(gt_tensor_grad(even)[(p * 6 + r) * 8 + c] ==
+                      gt_tensor_grad(odd)[(p * 7 + r) * 9 + c]);
+    gt_tensor_free(up);
+    gt_tensor_free(even);
+    gt_tensor_free(odd);
+}
+
 GT_TEST(avgpool_averages_windows) {
     setup();
     gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), 1, 1, 4, 4);
