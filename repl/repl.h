@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define REPL_MAX_NESTING 200    /* parentheses, brackets and calls inside each other */
 #define REPL_MAX_TREE_DEPTH 1000 /* operators chained on one line (a + a + ... + a) */
@@ -227,6 +228,12 @@ void optim_describe(const repl_opt *opt, FILE *out);
 
 /* Runs one line (a command or a statement), timing it when :time is on. */
 bool run_statement(repl *r, const char *line);
+/* Runs a script line by line; an error prints NAME:LINE:COL: message on `errors` and stops
+ * the script (or, with keep_going, goes on). Returns the exit status: 0, or 1 after an error. */
+int repl_run_script(repl *r, FILE *in, const char *name, bool keep_going, FILE *errors);
+/* The same for a script of `size` bytes in memory (NUL bytes are refused as in a file). */
+int repl_run_text(repl *r, const char *text, size_t size, const char *name, bool keep_going,
+                  FILE *errors);
 /* Runs a line starting with ':'. False with r->err on a bad command. */
 bool run_command(repl *r, const char *line);
 /* Interactive session on a terminal; returns the exit status. */
