@@ -278,7 +278,9 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "backward: tape is NULL");
     if (!root)
-        return gt_set_error(GT_ERR_ARG, "backward: the tensor is NULL (did an op fail?)");
+        return gt__failed_since_success()
+                   ? gt_last_status() /* the op that failed named the cause */
+                   : gt_set_error(GT_ERR_ARG, "backward: the tensor is NULL (did an op fail?)");
     if (!(root->flags & GT__ON_TAPE) || root->tape != tape || root->epoch != tape->epoch)
         return gt_set_error(GT_ERR_STATE,
                             "backward: the tensor was not made on this tape since its last "

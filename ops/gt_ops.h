@@ -3,7 +3,9 @@
  * Every op takes the tape its result lives on, records a node when an input requires a
  * gradient, and returns NULL with a message naming the op and the shapes when its inputs
  * do not fit (gt_last_error). A NULL input is reported, not dereferenced, so a chain of
- * calls can be checked once at the end.
+ * calls can be checked once at the end: when the NULL is the result of a call that failed
+ * (no op has succeeded since), that call's error is kept, so the end of the chain reports the
+ * first failure (e.g. "conv2d: cannot grow the tape's arena by 524288 bytes").
  *
  * Conventions follow PyTorch: images are NCHW; conv2d is cross-correlation with weight
  * [O,C,KH,KW]; softmax and log_softmax work over the last axis; cross_entropy takes logits

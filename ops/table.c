@@ -128,7 +128,10 @@ gt_tensor *gt_op_apply(gt_tape *tape, gt_op op, gt_tensor *const *in, int n_in,
     for (int i = 0; i < given; i++)
         full.v[i] = args->v[i];
     full.count = variadic ? given : total;
-    return info->forward(tape, in, n_in, &full);
+    gt_tensor *out = info->forward(tape, in, n_in, &full);
+    if (out)
+        gt__note_success();
+    return out;
 }
 
 /* ---- shared helpers ------------------------------------------------------------------ */
@@ -140,6 +143,9 @@ gt_status gt__check_inputs(const char *op, gt_tape *tape, gt_tensor *const *in, 
     for (int i = 0; i < n; i++) {
         if (!in[i] && i >= optional_from)
             continue;
+        /* The result of a call that failed: its message names the cause, keep it. */
+        if (!in[i] && gt__failed_since_success())
+            return gt_last_status();
         gt_status status = gt__check_input(op, tape, in[i]);
         if (status != GT_OK)
             return status;
