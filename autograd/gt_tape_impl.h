@@ -12,7 +12,8 @@
 
 /* A backward adds d(loss)/d(in[i]) into in[i]->grad for every input whose grad is
  * non-NULL, reading out->grad. It never assigns: inputs used twice and overlapping
- * windows rely on it. */
+ * windows rely on it. It allocates nothing (scratch memory is taken in the forward pass and
+ * kept in `saved`), so that gt_backward can take every buffer before it changes anything. */
 
 struct gt_node {
     gt_node *prev;

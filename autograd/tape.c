@@ -78,13 +78,15 @@ void gt_tape_reset(gt_tape *tape) {
      * next steps bump-allocate from a single block. If that allocation fails the old
      * chunks simply stay. */
     if (used_chunks > 1) {
+        gt__error_state before;
+        gt__error_save(&before);
         gt_chunk *merged = chunk_new(total);
         if (merged) {
             free_chunks(tape->first);
             tape->first = merged;
             tape->chunk_allocs++;
         } else {
-            gt_clear_error();
+            gt__error_restore(&before); /* nothing failed that the caller should hear of */
         }
     }
     for (gt_chunk *c = tape->first; c; c = c->next)
@@ -310,16 +312,19 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i]->flags & GT__ON_TAPE)
                 n->in[i]->grad = NULL;
+    /* Every gradient buffer first, so that running out of memory changes no gradient. A node
+     * is reached when its output has a gradient: its consumers come later on the tape. */
     if (ensure_grad(tape, root) != GT_OK)
         return GT_ERR_NOMEM;
+    for (gt_node *n = tape->last; n; n = n->prev)
+        for (int i = 0; n->out->grad && i < n->n_in; i++)
+            if (ensure_grad(tape, n->in[i]) != GT_OK)
+                return GT_ERR_NOMEM;
     for (int64_t i = 0; i < root->numel; i++)
         root->grad[i] = grad_root ? grad_root->data[i] : 1;
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */
-        for (int i = 0; i < n->n_in; i++)
-            if (ensure_grad(tape, n->in[i]) != GT_OK)
-                return GT_ERR_NOMEM;
         gt_status status = n->backward(n);
         if (status != GT_OK)
             return status;

@@ -223,7 +223,9 @@ gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_c
     size_t tmp_size = strlen(path) + 32;
     char *tmp = gt_malloc(tmp_size, "checkpoint_save");
     if (!tmp)
-        return GT_ERR_NOMEM;
+        return gt_set_error(GT_ERR_NOMEM, "%s: cannot allocate %zu bytes for the temporary "
+                            "file's name (the previous file, if any, is unchanged)", path,
+                            tmp_size);
     snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
     ckpt_writer w = {fopen(tmp, "wb"), crc32(0L, Z_NULL, 0), true};
     if (!w.file) {

@@ -105,6 +105,7 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (node) {
         node->args[0] = (double)d.stride;
         node->args[1] = (double)d.padding;
+        node->saved = col; /* scratch of the same size for the backward */
     }
     return out;
 }
@@ -117,10 +118,7 @@ gt_status gt__conv2d_backward(gt_node *node) {
     if (status != GT_OK)
         return status;
     int64_t p = d.oh * d.ow, ckk = d.c * d.kh * d.kw;
-    gt_tape *tape = node->out->tape;
-    gt_real *col = gt__tape_alloc(tape, gt__real_bytes(ckk * p), "conv2d backward");
-    if (!col)
-        return GT_ERR_NOMEM;
+    gt_real *col = node->saved; /* col[C*KH*KW, OH*OW], the forward's scratch */
     for (int64_t s = 0; s < d.n; s++) {
         const gt_real *g = node->out->grad + s * d.o * p;
         if (w->grad) {
