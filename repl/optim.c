@@ -94,6 +94,10 @@ bool b_step(repl *r, const call_args *a, value *out) {
         return repl_fail(r, a->cols[0], "step: expected an optimizer made by sgd(), got a %s",
                          value_kind_name(a->vals[0]));
     repl_opt *opt = a->vals[0].box->opt;
+    /* Graphs recorded before the update would differentiate stale values: they go, and the
+     * names holding them get heap copies, made first so that running out changes nothing. */
+    if (!repl_reset_tape_prepare(r))
+        return repl_fail_lib(r, a->call->col);
     for (int i = 0; i < opt->n; i++) {
         gt_tensor *p = opt->params[i]->tensor;
         gt_real *x = gt_tensor_data(p);
@@ -109,7 +113,6 @@ bool b_step(repl *r, const call_args *a, value *out) {
         }
     }
     opt->steps++;
-    /* Graphs recorded before the update would differentiate stale values: free them. */
-    repl_reset_tape(r);
+    repl_reset_tape_commit(r);
     return true;
 }

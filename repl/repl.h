@@ -86,6 +86,7 @@ typedef struct obj {
     int refs;
     value_kind kind;
     gt_tensor *tensor; /* V_TENSOR: NULL only if lost by a failed copy */
+    gt_tensor *copy;   /* V_TENSOR on the session tape: its heap copy, made ahead of a reset */
     gt_tape *tape;     /* V_TENSOR: the tape that owns it, NULL for a heap tensor */
     struct obj *prev, *next; /* boxes of the session tape, for detaching on reset */
     char *str;         /* V_STR */
@@ -109,8 +110,16 @@ bool value_string(struct repl *r, const char *s, size_t len, value *out);
 bool value_opt(struct repl *r, repl_opt *opt, value *out);
 /* Copies the tensor of a session-tape box to the heap (values kept, graph dropped). */
 bool value_detach(struct repl *r, obj *box);
-/* Detaches every box of the session tape, then resets the tape. */
+/* Detaches every box of the session tape, then resets the tape; a value that cannot be
+ * copied for lack of memory is lost (its box says so when used). */
 void repl_reset_tape(struct repl *r);
+/* The same in two steps, for a builtin that must change nothing when memory runs out:
+ * prepare copies every box of the session tape to the heap, all or nothing (false, with
+ * r->err set and nothing changed); commit swaps the copies in and resets the tape; cancel
+ * frees the copies when the work between the two failed. */
+bool repl_reset_tape_prepare(struct repl *r);
+void repl_reset_tape_commit(struct repl *r);
+void repl_reset_tape_cancel(struct repl *r);
 /* Resets the tape when no name holds a tensor on it (nothing reachable is lost). */
 void repl_reset_tape_if_unused(struct repl *r);
 /* Keeps a heap tensor's box alive until the next tape reset. */
