@@ -25,35 +25,43 @@ bool run_statement(repl *r, const char *line) {
 
 typedef enum { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL, LINE_NOMEM } line_status;
 
-/* Reads one line (without its newline) into *buf, growing it through gt_malloc. */
+/* Makes room in *buf for n + 1 bytes, growing it through gt_malloc. */
+static line_status make_room(char **buf, size_t *cap, size_t n) {
+    if (n + 1 < *cap)
+        return LINE_OK;
+    size_t grown = *cap ? 2 * *cap : 256;
+    if (grown > REPL_MAX_LINE + 1)
+        return LINE_TOO_LONG;
+    char *bigger = gt_malloc(grown, "repl: line");
+    if (!bigger)
+        return LINE_NOMEM;
+    if (n)
+        memcpy(bigger, *buf, n);
+    gt_free(*buf);
+    *buf = bigger;
+    *cap = grown;
+    return LINE_OK;
+}
+
+/* Reads one line (without its newline) into *buf; a line that cannot be kept is read to
+ * its end all the same, so the next call starts at the next line. */
 static line_status read_line(FILE *in, char **buf, size_t *cap) {
     size_t n = 0;
     line_status status = LINE_OK;
     int c;
     while ((c = getc(in)) != EOF && c != '\n') {
-        if (status != LINE_OK)
-            continue;
-        if (c == 0)
+        if (status == LINE_OK && c == 0)
             status = LINE_NUL;
-        if (n + 1 >= *cap && status == LINE_OK) {
-            size_t grown = *cap ? 2 * *cap : 256;
-            char *bigger = grown <= REPL_MAX_LINE + 1 ? gt_malloc(grown, "repl: line") : NULL;
-            if (!bigger) {
-                status = grown > REPL_MAX_LINE + 1 ? LINE_TOO_LONG : LINE_NOMEM;
-                continue;
-            }
-            if (n)
-                memcpy(bigger, *buf, n);
-            gt_free(*buf);
-            *buf = bigger;
-            *cap = grown;
-        }
+        if (status == LINE_OK)
+            status = make_room(buf, cap, n);
         if (status == LINE_OK)
             (*buf)[n++] = (char)c;
     }
     if (c == EOF && n == 0 && status == LINE_OK)
         return LINE_EOF;
-    if (*buf)
+    if (status == LINE_OK) /* an empty first line needs a buffer too */
+        status = make_room(buf, cap, n);
+    if (status == LINE_OK)
         (*buf)[n] = 0;
     return status;
 }
