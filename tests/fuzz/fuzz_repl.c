@@ -1,0 +1,64 @@
+/* fuzz_repl.c - the REPL's lexer, parser, evaluator, builtins and commands fed whole scripts,
+ * going on after errors (as gradtape -k). Every script must end without a crash, a
+ * sanitizer report or a leak: everything the session allocated is freed by repl_free.
+ *
+ * Budgets keep each input small and fast: allocations beyond FUZZ_REPL_MAX_LIVE_BYTES live
+ * bytes or FUZZ_REPL_MAX_CALLS calls fail, so zeros(10000, 10000) is a clean out-of-memory
+ * error (as it is on a machine that has not the memory) and a gradcheck over a big tensor
+ * runs out of allocations (each evaluation makes values) instead of running for minutes.
+ * Output goes to /dev/null; files are saved only inside a scratch folder. A dictionary of
+ * the language's words, repl.dict, helps libFuzzer write scripts that parse. */
+#include "fuzz_support.h"
+#include "repl.h"
+
+/* The tape's first arena chunk is 256 KiB and a merge holds old and new chunks at once. */
+#define FUZZ_REPL_MAX_LIVE_BYTES ((size_t)2 << 20)
+#define FUZZ_REPL_MAX_CALLS 10000
+
+static FILE *errors;
+
+/* save() writes where a script says: in every line that mentions save, '/' becomes '_', so
+ * that files land in the scratch folder (the working directory) and nowhere else. Returns a
+ * malloc'd copy of the script. */
+static char *confine_saves(const uint8_t *data, size_t size) {
+    char *text = malloc(size ? size : 1);
+    FUZZ_ASSERT(text != NULL);
+    memcpy(text, data, size);
+    for (size_t start = 0; start < size;) {
+        size_t end = start;
+        bool saves = false;
+        for (; end < size && text[end] != '\n'; end++)
+            saves = saves || (end + 4 <= size && memcmp(text + end, "save", 4) == 0);
+        for (size_t i = start; saves && i < end; i++)
+            text[i] = text[i] == '/' ? '_' : text[i];
+        start = end + 1;
+    }
+    return text;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    FUZZ_ASSERT(freopen("/dev/null", "w", stdout) != NULL);
+    errors = fopen("/dev/null", "w");
+    FUZZ_ASSERT(errors != NULL);
+    FUZZ_ASSERT(chdir(fuzz_scratch()) == 0);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char *script = confine_saves(data, size);
+    gt_test_alloc alloc;
+    fuzz_alloc_begin(&alloc, FUZZ_REPL_MAX_LIVE_BYTES, FUZZ_REPL_MAX_CALLS);
+    repl r;
+    if (repl_init(&r)) {
+        repl_run_text(&r, script, size, "fuzz", true, errors);
+        repl_free(&r);
+    } else {
+        FUZZ_ASSERT(gt_last_status() == GT_ERR_NOMEM);
+    }
+    fuzz_alloc_end(&alloc);
+    fuzz_scratch_clear();
+    free(script);
+    return 0;
+}
