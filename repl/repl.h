@@ -13,6 +13,7 @@
 #define REPL_MAX_TREE_DEPTH 1000 /* operators chained on one line (a + a + ... + a) */
 #define REPL_MAX_LINE (1 << 20) /* longer lines are refused */
 #define REPL_MAX_ARGS 64        /* arguments of one call */
+#define REPL_MAX_SIZE 4e18      /* one size of a shape (the element count is checked after) */
 #define REPL_MSG_SIZE 512
 
 /* ---- errors: a message and the 1-based column it points at ---------------------------- */
