@@ -167,6 +167,47 @@ GT_TEST(a_line_out_of_memory_keeps_the_session_as_it_was) {
     quiet(false);
 }
 
+/* A line that fails changes nothing, so each line can be retried on the same session with
+ * its 1st, 2nd, ... allocation failing until it succeeds. With a thousand names the hash
+ * table must grow several times: its growing fails too, and uthash must neither exit nor
+ * lose a name (repl/hash.h routes it through the allocator hook, without uthash_fatal). */
+GT_TEST(binding_a_thousand_names_survives_the_hash_table_failing_to_grow) {
+    quiet(true);
+    gt_test_alloc_install(&alloc);
+    repl r;
+    CHECK(repl_init(&r));
+    int hash_failures = 0;
+    for (int i = 0; i < 1000; i++) {
+        char line[64], name[16];
+        snprintf(name, sizeof name, "v%d", i);
+        snprintf(line, sizeof line, "%s = %d", name, i);
+        for (int64_t at = 1;; at++) {
+            gt_test_alloc_fail_nth(&alloc, at);
+            bool ok = run_statement(&r, line);
+            if (!gt_test_alloc_disarm(&alloc)) {
+                CHECK(ok);
+                break;
+            }
+            if (ok)
+                continue; /* the failed allocation was not needed */
+            CHECK(is_out_of_memory(r.err.msg));
+            CHECK(repl_lookup(&r, name) == NULL);
+            hash_failures += strstr(r.err.msg, "binding") != NULL;
+        }
+    }
+    for (int i = 0; i < 1000; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "v%d", i);
+        repl_var *v = repl_lookup(&r, name);
+        CHECK(v && repl_var_value(v)->kind == V_NUM && repl_var_value(v)->num == i);
+    }
+    CHECK(hash_failures >= 4); /* the first table (two blocks) and expansions */
+    repl_free(&r);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+    quiet(false);
+}
+
 /* The script as one text. */
 static char *script_text(size_t *size) {
     char *text = NULL;
