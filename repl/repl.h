@@ -238,6 +238,9 @@ void optim_describe(const repl_opt *opt, FILE *out);
 
 /* Runs one line (a command or a statement), timing it when :time is on. */
 bool run_statement(repl *r, const char *line);
+/* Writes an error message on one line: control characters (a newline in a file name the
+ * message quotes, an escape sequence in a string) are written as \n, \t, \xNN. */
+void repl_write_message(FILE *out, const char *msg);
 /* Runs a script line by line; an error prints NAME:LINE:COL: message on `errors` and stops
  * the script (or, with keep_going, goes on). Returns the exit status: 0, or 1 after an error. */
 int repl_run_script(repl *r, FILE *in, const char *name, bool keep_going, FILE *errors);

@@ -66,6 +66,19 @@ static line_status read_line(FILE *in, char **buf, size_t *cap) {
     return status;
 }
 
+void repl_write_message(FILE *out, const char *msg) {
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}
+
 int repl_run_script(repl *r, FILE *in, const char *name, bool keep_going, FILE *errors) {
     char *buf = NULL;
     size_t cap = 0;
@@ -87,7 +100,9 @@ int repl_run_script(repl *r, FILE *in, const char *name, bool keep_going, FILE *
         }
         if (!ok) {
             fflush(stdout);
-            fprintf(errors, "%s:%ld:%d: %s\n", name, lineno, r->err.col, r->err.msg);
+            fprintf(errors, "%s:%ld:%d: ", name, lineno, r->err.col);
+            repl_write_message(errors, r->err.msg);
+            fputc('\n', errors);
             status = 1;
             if (!keep_going)
                 break;
