@@ -312,14 +312,20 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i]->flags & GT__ON_TAPE)
                 n->in[i]->grad = NULL;
-    /* Every gradient buffer first, so that running out of memory changes no gradient. A node
-     * is reached when its output has a gradient: its consumers come later on the tape. */
+    /* Every gradient buffer and backward scratch first, so that running out of memory changes
+     * no gradient. A node is reached when its output has a gradient: its consumers come later
+     * on the tape. */
     if (ensure_grad(tape, root) != GT_OK)
         return GT_ERR_NOMEM;
-    for (gt_node *n = tape->last; n; n = n->prev)
-        for (int i = 0; n->out->grad && i < n->n_in; i++)
+    for (gt_node *n = tape->last; n; n = n->prev) {
+        if (!n->out->grad)
+            continue;
+        for (int i = 0; i < n->n_in; i++)
             if (ensure_grad(tape, n->in[i]) != GT_OK)
                 return GT_ERR_NOMEM;
+        if (n->scratch_bytes && !(n->scratch = gt__tape_alloc(tape, n->scratch_bytes, n->name)))
+            return GT_ERR_NOMEM;
+    }
     for (int64_t i = 0; i < root->numel; i++)
         root->grad[i] = grad_root ? grad_root->data[i] : 1;
     for (gt_node *n = tape->last; n; n = n->prev) {

@@ -105,7 +105,7 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (node) {
         node->args[0] = (double)d.stride;
         node->args[1] = (double)d.padding;
-        node->saved = col; /* scratch of the same size for the backward */
+        node->scratch_bytes = gt__real_bytes(ckk * p); /* col again, for the backward */
     }
     return out;
 }
@@ -118,7 +118,7 @@ gt_status gt__conv2d_backward(gt_node *node) {
     if (status != GT_OK)
         return status;
     int64_t p = d.oh * d.ow, ckk = d.c * d.kh * d.kw;
-    gt_real *col = node->saved; /* col[C*KH*KW, OH*OW], the forward's scratch */
+    gt_real *col = node->scratch; /* col[C*KH*KW, OH*OW], taken by gt_backward */
     for (int64_t s = 0; s < d.n; s++) {
         const gt_real *g = node->out->grad + s * d.o * p;
         if (w->grad) {
