@@ -79,6 +79,8 @@ typedef struct gt_gradcheck_opts {
     double eps;           /* central difference step */
     double atol, rtol;    /* pass when |analytic - numeric| <= atol + rtol * |numeric| */
     bool allow_zero_grad; /* by default an input whose analytic gradient is all zero fails */
+    int64_t max_per_input; /* 0: every element; n > 0: at most n per input, spread evenly
+                            * from the first element to the last (quick checks of big inputs) */
 } gt_gradcheck_opts;
 
 typedef struct gt_gradcheck_result {

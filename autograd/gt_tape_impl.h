@@ -43,6 +43,9 @@ gt_tensor *gt__tape_view(gt_tape *tape, const char *op, gt_tensor *src, int ndim
  * a gradient; *node is NULL when nothing was recorded. Fails only when out of memory. */
 gt_status gt__tape_record(gt_tape *tape, const char *name, gt_backward_fn backward,
                           gt_tensor *out, gt_tensor *const *in, int n_in, gt_node **node);
+/* True when an op on these inputs will record a node (recording on, an input requires a
+ * gradient): ops that save state for their backward only do so then. */
+bool gt__tape_will_record(const gt_tape *tape, gt_tensor *const *in, int n_in);
 /* True when the tape is in anomaly mode; ops then check their outputs. */
 bool gt__tape_detect_anomaly(const gt_tape *tape);
 /* In anomaly mode: fails with GT_ERR_NUMERIC naming op and what when values hold a

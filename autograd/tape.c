@@ -225,15 +225,19 @@ gt_tensor *gt_tape_tensor(gt_tape *tape, int ndim, const int64_t *shape) {
     return t;
 }
 
+bool gt__tape_will_record(const gt_tape *tape, gt_tensor *const *in, int n_in) {
+    if (!tape->grad_enabled)
+        return false;
+    for (int i = 0; i < n_in; i++)
+        if (in[i] && (in[i]->flags & GT__REQUIRES_GRAD))
+            return true;
+    return false;
+}
+
 gt_status gt__tape_record(gt_tape *tape, const char *name, gt_backward_fn backward,
                           gt_tensor *out, gt_tensor *const *in, int n_in, gt_node **node) {
     *node = NULL;
-    if (!tape->grad_enabled)
-        return GT_OK;
-    bool any = false;
-    for (int i = 0; i < n_in; i++)
-        any = any || (in[i] && (in[i]->flags & GT__REQUIRES_GRAD));
-    if (!any)
+    if (!gt__tape_will_record(tape, in, n_in))
         return GT_OK;
     GT_ASSERT(n_in <= GT_NODE_MAX_INPUTS);
     gt_node *n = gt__tape_alloc(tape, sizeof *n, name);

@@ -1,5 +1,6 @@
 /* activation.c - relu, sigmoid, tanh, exp, log; softmax and log_softmax over the last axis. */
 #include "gt_ops_impl.h"
+#include "gt_vmath.h"
 
 #include <math.h>
 
@@ -7,33 +8,63 @@ typedef enum unary_kind { UN_RELU, UN_SIGMOID, UN_TANH, UN_EXP, UN_LOG } unary_k
 
 static const gt_op unary_ops[] = {GT_OP_RELU, GT_OP_SIGMOID, GT_OP_TANH, GT_OP_EXP, GT_OP_LOG};
 
-static inline gt_real unary_value(unary_kind kind, gt_real x) {
+/* One loop per function, so that each vectorises (a switch inside the loop would not). */
+
+// x[n] -> y[n] = f(x)
+GT__MULTIVERSION
+static void unary_kernel(unary_kind kind, int64_t n, gt_real *restrict y,
+                         const gt_real *restrict x) {
     switch (kind) {
-    case UN_RELU: return x > 0 ? x : 0;
-    case UN_SIGMOID: /* two branches keep exp from overflowing */
-        if (x >= 0)
-            return 1 / (1 + exp(-x));
-        else {
-            gt_real e = exp(x);
-            return e / (1 + e);
-        }
-    case UN_TANH: return tanh(x);
-    case UN_EXP: return exp(x);
-    case UN_LOG: return log(x);
+    case UN_RELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    case UN_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = gt__sigmoid(x[i]);
+        break;
+    case UN_TANH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = gt__tanh(x[i]);
+        break;
+    case UN_EXP:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = gt__exp(x[i]);
+        break;
+    case UN_LOG:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = log(x[i]);
+        break;
     }
-    return 0;
 }
 
-/* d(out)/d(x) from the input x and the output y. */
-static inline gt_real unary_derivative(unary_kind kind, gt_real x, gt_real y) {
+// g[n], x[n], y[n] = f(x) -> gx[n] += g * f'(x), f' from x or y
+GT__MULTIVERSION
+static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
+                              const gt_real *restrict g, const gt_real *restrict x,
+                              const gt_real *restrict y) {
     switch (kind) {
-    case UN_RELU: return x > 0 ? 1 : 0;
-    case UN_SIGMOID: return y * (1 - y);
-    case UN_TANH: return 1 - y * y;
-    case UN_EXP: return y;
-    case UN_LOG: return 1 / x;
+    case UN_RELU:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += x[i] > 0 ? g[i] : 0;
+        break;
+    case UN_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += g[i] * y[i] * (1 - y[i]);
+        break;
+    case UN_TANH:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += g[i] * (1 - y[i] * y[i]);
+        break;
+    case UN_EXP:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += g[i] * y[i];
+        break;
+    case UN_LOG:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += g[i] / x[i];
+        break;
     }
-    return 0;
 }
 
 // x[...] -> f(x)[...]
@@ -44,18 +75,15 @@ static gt_tensor *unary_forward(unary_kind kind, gt_tape *tape, gt_tensor *x) {
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    for (int64_t i = 0; i < x->numel; i++)
-        out->data[i] = unary_value(kind, x->data[i]);
+    unary_kernel(kind, x->numel, out->data, x->data);
     return gt__op_finish(tape, op, out, &x, 1, NULL);
 }
 
 // grad_out[...] -> grad_x[...] += grad_out * f'(x)
 static gt_status unary_backward(unary_kind kind, gt_node *node) {
     gt_tensor *x = node->in[0];
-    const gt_real *g = node->out->grad, *y = node->out->data;
     if (x->grad)
-        for (int64_t i = 0; i < x->numel; i++)
-            x->grad[i] += g[i] * unary_derivative(kind, x->data[i], y[i]);
+        unary_grad_kernel(kind, x->numel, x->grad, node->out->grad, x->data, node->out->data);
     return GT_OK;
 }
 

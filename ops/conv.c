@@ -1,14 +1,29 @@
-/* conv.c - conv2d as im2col + GEMM: each image's patches become the columns of a matrix
- * that the weights multiply. Cross-correlation with zero padding, as PyTorch's conv2d. */
+/* conv.c - conv2d as im2col + GEMM, cross-correlation with zero padding as PyTorch's.
+ *
+ * Images go in groups of G (a few hundred KB of patches, at most 16 images): a group's
+ * patches become the columns of one matrix col[C*KH*KW, G*OH*OW] that the weights multiply
+ * in one GEMM, so even C5 (one output pixel per image) is a matrix product and not a
+ * matrix-vector one. Groups run in parallel; each group's weight and bias gradients go to
+ * a buffer of its own, summed in group order afterwards, so the result does not depend on
+ * the number of threads. When the weights need a gradient the forward keeps its patches
+ * for the backward (in the tape's arena) instead of computing them twice. */
 #include "gt_ops_impl.h"
 
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define CONV_GROUP_BYTES (512 * 1024) /* patches of one group: about an L2 cache */
+#define CONV_GROUP_MAX 16
 
 typedef struct conv_dims {
     int64_t n, c, h, w;       /* input */
     int64_t o, kh, kw;        /* weight */
     int64_t oh, ow;           /* output */
     int64_t stride, padding;
+    int64_t p, ckk;           /* output pixels, patch length */
+    int64_t group, n_groups;  /* images per group */
 } conv_dims;
 
 static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_tensor *b,
@@ -25,7 +40,8 @@ static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_t
         return gt_set_error(GT_ERR_ARG, "conv2d: stride must be an integer >= 1 and padding "
                             ">= 0, got stride=%g padding=%g", stride, padding);
     *d = (conv_dims){x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0],
-                     w->shape[2], w->shape[3], 0, 0, (int64_t)stride, (int64_t)padding};
+                     w->shape[2], w->shape[3], 0, 0, (int64_t)stride, (int64_t)padding,
+                     0, 0, 0, 0};
     int64_t ph = d->h + 2 * d->padding, pw = d->w + 2 * d->padding;
     if (d->kh < 1 || d->kw < 1 || ph < d->kh || pw < d->kw)
         return gt_set_error(GT_ERR_SHAPE, "conv2d: kernel %s does not fit input %s with "
@@ -36,45 +52,104 @@ static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_t
     if (b && (b->ndim != 1 || b->shape[0] != d->o))
         return gt_set_error(GT_ERR_SHAPE, "conv2d: bias must be [%lld] for w %s, got %s",
                             (long long)d->o, gt__shape_of(w), gt__shape_of(b));
+    d->p = d->oh * d->ow;
+    d->ckk = d->c * d->kh * d->kw;
+    int64_t per_image = d->ckk * d->p * (int64_t)sizeof(gt_real);
+    d->group = per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX;
+    d->group = d->group < 1 ? 1 : d->group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d->group;
+    d->group = d->group > d->n ? d->n : d->group;
+    d->n_groups = d->group ? (d->n + d->group - 1) / d->group : 0;
     return GT_OK;
 }
 
-// x[C,H,W] -> col[C*KH*KW, OH*OW], zero outside the image
-static void im2col(const conv_dims *d, const gt_real *x, gt_real *col) {
-    int64_t p = d->oh * d->ow;
+/* Output positions [*lo, *hi) whose input index pos * stride + offset lies in [0, size). */
+static void inside_range(int64_t n_out, int64_t stride, int64_t offset, int64_t size,
+                         int64_t *lo, int64_t *hi) {
+    int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+    int64_t end = size - 1 - offset < 0 ? 0 : (size - 1 - offset) / stride + 1;
+    *lo = first < n_out ? first : n_out;
+    *hi = end < *lo ? *lo : end > n_out ? n_out : end;
+}
+
+// x[C,H,W] -> col[C*KH*KW rows, OH*OW columns at col, row stride ld], zero outside the image
+static void im2col(const conv_dims *d, const gt_real *x, gt_real *col, int64_t ld) {
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
-                gt_real *row = col + ((c * d->kh + i) * d->kw + j) * p;
+                gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
+                int64_t lo, hi, offset = j - d->padding;
+                inside_range(d->ow, d->stride, offset, d->w, &lo, &hi);
                 for (int64_t oy = 0; oy < d->oh; oy++) {
+                    gt_real *out = row + oy * d->ow;
                     int64_t y = oy * d->stride - d->padding + i;
-                    for (int64_t ox = 0; ox < d->ow; ox++) {
-                        int64_t xx = ox * d->stride - d->padding + j;
-                        bool inside = y >= 0 && y < d->h && xx >= 0 && xx < d->w;
-                        row[oy * d->ow + ox] = inside ? x[(c * d->h + y) * d->w + xx] : 0;
+                    if (y < 0 || y >= d->h) {
+                        memset(out, 0, (size_t)d->ow * sizeof *out);
+                        continue;
                     }
+                    const gt_real *in = x + (c * d->h + y) * d->w;
+                    memset(out, 0, (size_t)lo * sizeof *out);
+                    if (d->stride == 1)
+                        memcpy(out + lo, in + lo + offset, (size_t)(hi - lo) * sizeof *out);
+                    else
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            out[ox] = in[ox * d->stride + offset];
+                    memset(out + hi, 0, (size_t)(d->ow - hi) * sizeof *out);
                 }
             }
 }
 
-// col[C*KH*KW, OH*OW] -> x[C,H,W] +=, accumulating where patches overlap
-static void col2im_add(const conv_dims *d, const gt_real *col, gt_real *x) {
-    int64_t p = d->oh * d->ow;
+// col[C*KH*KW rows, OH*OW columns at col, row stride ld] -> x[C,H,W] +=, overlaps accumulate
+static void col2im_add(const conv_dims *d, const gt_real *col, int64_t ld, gt_real *x) {
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
-                const gt_real *row = col + ((c * d->kh + i) * d->kw + j) * p;
+                const gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
+                int64_t lo, hi, offset = j - d->padding;
+                inside_range(d->ow, d->stride, offset, d->w, &lo, &hi);
                 for (int64_t oy = 0; oy < d->oh; oy++) {
                     int64_t y = oy * d->stride - d->padding + i;
                     if (y < 0 || y >= d->h)
                         continue;
-                    for (int64_t ox = 0; ox < d->ow; ox++) {
-                        int64_t xx = ox * d->stride - d->padding + j;
-                        if (xx >= 0 && xx < d->w)
-                            x[(c * d->h + y) * d->w + xx] += row[oy * d->ow + ox];
-                    }
+                    const gt_real *from = row + oy * d->ow;
+                    gt_real *out = x + (c * d->h + y) * d->w;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        out[ox * d->stride + offset] += from[ox];
                 }
             }
+}
+
+static int thread_count(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* What a recorded conv2d keeps for its backward. */
+typedef struct conv_saved {
+    conv_dims dims;
+    gt_real *col; /* every group's patches, group after group (NULL: not kept) */
+    int threads;  /* the forward's thread count, which sized the backward's scratch */
+} conv_saved;
+
+/* The backward's scratch: per thread a gathered gradient and a patch matrix, then (from
+ * *parts_at, 64-byte aligned) per group its share of grad_w and grad_b. */
+static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *parts_at) {
+    int64_t col_size = d->ckk * d->group * d->p, g_size = d->o * d->group * d->p;
+    size_t per_thread = gt__real_bytes(threads * (g_size + col_size));
+    size_t at = (per_thread + 63) & ~(size_t)63;
+    if (parts_at)
+        *parts_at = at;
+    return at + gt__real_bytes(d->n_groups * (d->o * d->ckk + d->o));
 }
 
 // x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]
@@ -86,18 +161,40 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         conv_dims_of(x, w, b, args->v[0], args->v[1], &d) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, GT_OP_CONV2D, 4, (int64_t[]){d.n, d.o, d.oh, d.ow});
-    int64_t p = d.oh * d.ow, ckk = d.c * d.kh * d.kw;
-    gt_real *col = out ? gt__tape_alloc(tape, gt__real_bytes(ckk * p), "conv2d") : NULL;
-    if (!col)
+    if (!out)
         return NULL;
-    for (int64_t s = 0; s < d.n; s++) {
-        gt_real *y = out->data + s * d.o * p;
-        im2col(&d, x->data + s * d.c * d.h * d.w, col);
-        gt__gemm(false, false, d.o, p, ckk, 1, w->data, ckk, col, p, 0, y, p);
-        if (b)
-            for (int64_t o = 0; o < d.o; o++)
-                for (int64_t i = 0; i < p; i++)
-                    y[o * p + i] += b->data[o];
+    bool record = gt__tape_will_record(tape, in, n_in);
+    bool keep = record && (w->flags & GT__REQUIRES_GRAD);
+    int threads = thread_count();
+    int64_t col_size = d.ckk * d.group * d.p, y_size = d.o * d.group * d.p;
+    /* kept patches of every group, or one buffer per thread; products one per thread */
+    int64_t col_buffers = keep ? d.n_groups : threads;
+    gt_real *cols = gt__tape_alloc(tape, gt__real_bytes(col_buffers * col_size), "conv2d");
+    gt_real *ys = cols ? gt__tape_alloc(tape, gt__real_bytes(threads * y_size), "conv2d") : NULL;
+    conv_saved *saved = record && ys ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
+    if (!ys || (record && !saved))
+        return NULL;
+    int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (d.n_groups > 1)
+#endif
+    for (int64_t g = 0; g < d.n_groups; g++) {
+        int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
+        int64_t ld = count * d.p;
+        gt_real *col = cols + (keep ? g : thread_id()) * col_size;
+        gt_real *y = ys + thread_id() * y_size;
+        for (int64_t k = 0; k < count; k++)
+            im2col(&d, x->data + (first + k) * image_in, col + k * d.p, ld);
+        gt__gemm(false, false, d.o, ld, d.ckk, 1, w->data, d.ckk, col, ld, 0, y, ld);
+        /* y[O, count*P] -> out[first + k, O, P], plus the bias */
+        for (int64_t k = 0; k < count; k++)
+            for (int64_t o = 0; o < d.o; o++) {
+                gt_real *to = out->data + (first + k) * image_out + o * d.p;
+                const gt_real *from = y + o * ld + k * d.p;
+                gt_real bias = b ? b->data[o] : 0;
+                for (int64_t i = 0; i < d.p; i++)
+                    to[i] = from[i] + bias;
+            }
     }
     gt_node *node;
     gt_tensor *inputs[3] = {x, w, b};
@@ -105,34 +202,66 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (node) {
         node->args[0] = (double)d.stride;
         node->args[1] = (double)d.padding;
-        node->scratch_bytes = gt__real_bytes(ckk * p); /* col again, for the backward */
+        *saved = (conv_saved){d, keep ? cols : NULL, threads};
+        node->saved = saved;
+        node->scratch_bytes = backward_scratch_bytes(&d, threads, NULL);
     }
     return out;
 }
 
-// g[N,O,OH,OW] -> grad_w += g_n @ col^T; grad_x += col2im(w^T @ g_n); grad_b += sum g
+// g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by group
 gt_status gt__conv2d_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
-    conv_dims d;
-    gt_status status = conv_dims_of(x, w, b, node->args[0], node->args[1], &d);
-    if (status != GT_OK)
-        return status;
-    int64_t p = d.oh * d.ow, ckk = d.c * d.kh * d.kw;
-    gt_real *col = node->scratch; /* col[C*KH*KW, OH*OW], taken by gt_backward */
-    for (int64_t s = 0; s < d.n; s++) {
-        const gt_real *g = node->out->grad + s * d.o * p;
-        if (w->grad) {
-            im2col(&d, x->data + s * d.c * d.h * d.w, col);
-            gt__gemm(false, true, d.o, ckk, p, 1, g, p, col, p, 1, w->grad, ckk);
-        }
-        if (x->grad) {
-            gt__gemm(true, false, ckk, p, d.o, 1, w->data, ckk, g, p, 0, col, p);
-            col2im_add(&d, col, x->grad + s * d.c * d.h * d.w);
-        }
-        if (b && b->grad)
+    const conv_saved *saved = node->saved;
+    const conv_dims d = saved->dims;
+    int64_t col_size = d.ckk * d.group * d.p, g_size = d.o * d.group * d.p;
+    bool need_w = w->grad != NULL, need_b = b && b->grad, need_x = x->grad != NULL;
+    /* node->scratch, taken by gt_backward: per thread of the forward's count a gathered
+     * gradient and a patch matrix; per group its share of grad_w and grad_b */
+    size_t parts_at;
+    backward_scratch_bytes(&d, saved->threads, &parts_at);
+    gt_real *gs = node->scratch, *parts = (gt_real *)((char *)node->scratch + parts_at);
+    int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(saved->threads) if (d.n_groups > 1)
+#endif
+    for (int64_t g = 0; g < d.n_groups; g++) {
+        int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
+        int64_t ld = count * d.p;
+        gt_real *grad = gs + thread_id() * (g_size + col_size), *scratch = grad + g_size;
+        gt_real *part_w = parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
+        /* out.grad[first + k, O, P] -> grad[O, count*P] */
+        for (int64_t k = 0; k < count; k++)
             for (int64_t o = 0; o < d.o; o++)
-                for (int64_t i = 0; i < p; i++)
-                    b->grad[o] += g[o * p + i];
+                memcpy(grad + o * ld + k * d.p,
+                       node->out->grad + (first + k) * image_out + o * d.p,
+                       (size_t)d.p * sizeof(gt_real));
+        if (need_w) {
+            const gt_real *col = saved->col ? saved->col + g * col_size : scratch;
+            if (!saved->col)
+                for (int64_t k = 0; k < count; k++)
+                    im2col(&d, x->data + (first + k) * image_in, scratch + k * d.p, ld);
+            gt__gemm(false, true, d.o, d.ckk, ld, 1, grad, ld, col, ld, 0, part_w, d.ckk);
+        }
+        if (need_b)
+            for (int64_t o = 0; o < d.o; o++) {
+                gt_real total = 0;
+                for (int64_t i = 0; i < ld; i++)
+                    total += grad[o * ld + i];
+                part_b[o] = total;
+            }
+        if (need_x) {
+            gt__gemm(true, false, d.ckk, ld, d.o, 1, w->data, d.ckk, grad, ld, 0, scratch, ld);
+            for (int64_t k = 0; k < count; k++)
+                col2im_add(&d, scratch + k * d.p, ld, x->grad + (first + k) * image_in);
+        }
+    }
+    for (int64_t g = 0; g < d.n_groups; g++) { /* in group order: independent of threads */
+        const gt_real *part_w = parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
+        for (int64_t i = 0; need_w && i < d.o * d.ckk; i++)
+            w->grad[i] += part_w[i];
+        for (int64_t o = 0; need_b && o < d.o; o++)
+            b->grad[o] += part_b[o];
     }
     return GT_OK;
 }

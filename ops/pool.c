@@ -45,6 +45,42 @@ static void save_dims(gt_node *node, const pool_dims *d) {
     node->args[1] = (double)d->stride;
 }
 
+// x[planes,H,W] -> y[planes,OH,OW], argmax: 2x2 windows, stride 2, the first maximum wins
+static void maxpool_2x2(const pool_dims *d, const gt_real *x, gt_real *y, int64_t *argmax) {
+    for (int64_t p = 0; p < d->planes; p++)
+        for (int64_t oy = 0; oy < d->oh; oy++) {
+            int64_t top = (p * d->h + 2 * oy) * d->w, o = (p * d->oh + oy) * d->ow;
+            for (int64_t ox = 0; ox < d->ow; ox++, o++) {
+                int64_t at = top + 2 * ox, best = at;
+                best = x[at + 1] > x[best] ? at + 1 : best;
+                best = x[at + d->w] > x[best] ? at + d->w : best;
+                best = x[at + d->w + 1] > x[best] ? at + d->w + 1 : best;
+                y[o] = x[best];
+                argmax[o] = best;
+            }
+        }
+}
+
+// x[planes,H,W] -> y[planes,OH,OW], argmax: any window and stride, the first maximum wins
+static void maxpool_any(const pool_dims *d, const gt_real *x, gt_real *y, int64_t *argmax) {
+    for (int64_t p = 0; p < d->planes; p++) {
+        const gt_real *plane = x + p * d->h * d->w;
+        for (int64_t oy = 0; oy < d->oh; oy++)
+            for (int64_t ox = 0; ox < d->ow; ox++) {
+                int64_t best = oy * d->stride * d->w + ox * d->stride;
+                for (int64_t i = 0; i < d->k; i++)
+                    for (int64_t j = 0; j < d->k; j++) {
+                        int64_t at = (oy * d->stride + i) * d->w + ox * d->stride + j;
+                        if (plane[at] > plane[best]) /* strict: the first maximum wins */
+                            best = at;
+                    }
+                int64_t o = (p * d->oh + oy) * d->ow + ox;
+                y[o] = plane[best];
+                argmax[o] = p * d->h * d->w + best;
+            }
+    }
+}
+
 // x[N,C,H,W] -> y[N,C,OH,OW] = max of each window; argmax saved for backward
 gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                                  const gt_op_args *args) {
@@ -55,22 +91,10 @@ gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                                            "maxpool2d") : NULL;
     if (!argmax)
         return NULL;
-    for (int64_t p = 0; p < d.planes; p++) {
-        const gt_real *plane = x->data + p * d.h * d.w;
-        for (int64_t oy = 0; oy < d.oh; oy++)
-            for (int64_t ox = 0; ox < d.ow; ox++) {
-                int64_t best = oy * d.stride * d.w + ox * d.stride;
-                for (int64_t i = 0; i < d.k; i++)
-                    for (int64_t j = 0; j < d.k; j++) {
-                        int64_t at = (oy * d.stride + i) * d.w + ox * d.stride + j;
-                        if (plane[at] > plane[best]) /* strict: the first maximum wins */
-                            best = at;
-                    }
-                int64_t o = (p * d.oh + oy) * d.ow + ox;
-                out->data[o] = plane[best];
-                argmax[o] = p * d.h * d.w + best;
-            }
-    }
+    if (d.k == 2 && d.stride == 2) /* LeNet's S2 and S4 */
+        maxpool_2x2(&d, x->data, out->data, argmax);
+    else
+        maxpool_any(&d, x->data, out->data, argmax);
     gt_node *node;
     out = gt__op_finish(tape, GT_OP_MAXPOOL2D, out, in, 1, &node);
     if (node) {

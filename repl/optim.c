@@ -1,6 +1,6 @@
-/* optim.c - sgd() and step(): torch.optim.SGD with momentum over the session's parameters.
- * models/gt_nn.h had no optimizer in main when this was written; once gt_sgd_new lands, the
- * update below should become a call to it. */
+/* optim.c - sgd() and step(): the library's torch.optim.SGD (gt_sgd_new) over the session's
+ * parameters. The optimizer holds a reference to each parameter's box, so a parameter it
+ * updates stays alive while the optimizer does. */
 #include "repl.h"
 
 #include <math.h>
@@ -9,28 +9,24 @@
 struct repl_opt {
     double lr, momentum;
     int n;
-    obj **params;  /* a reference to each parameter's box */
-    gt_real **buf; /* momentum buffer of each parameter (NULL without momentum) */
-    int64_t steps;
+    obj **params; /* a reference to each parameter's box */
+    gt_optimizer *sgd;
 };
 
 void optim_free(repl *r, repl_opt *opt) {
     if (!opt)
         return;
-    for (int i = 0; i < opt->n; i++) {
-        if (opt->buf)
-            gt_free(opt->buf[i]);
+    for (int i = 0; i < opt->n; i++)
         value_release(r, (value){.kind = V_TENSOR, .box = opt->params[i]});
-    }
-    gt_free(opt->buf);
+    gt_optimizer_free(opt->sgd);
     gt_free(opt->params);
     gt_free(opt);
 }
 
 void optim_describe(const repl_opt *opt, FILE *out) {
     fprintf(out, "sgd(lr=%g, momentum=%g): %d parameter%s, %lld step%s", opt->lr,
-            opt->momentum, opt->n, opt->n == 1 ? "" : "s", (long long)opt->steps,
-            opt->steps == 1 ? "" : "s");
+            opt->momentum, opt->n, opt->n == 1 ? "" : "s", (long long)gt_optimizer_steps(opt->sgd),
+            gt_optimizer_steps(opt->sgd) == 1 ? "" : "s");
 }
 
 /* lr and momentum, by keyword or in that order. */
@@ -64,20 +60,21 @@ bool b_sgd(repl *r, const call_args *a, value *out) {
     if (r->n_params == 0)
         return repl_fail(r, a->call->col, "sgd: no parameters yet: make some with param()");
     repl_opt *opt = gt_calloc(1, sizeof *opt, "sgd");
-    if (!opt)
-        return repl_fail_lib(r, a->call->col);
-    *opt = (repl_opt){.lr = lr, .momentum = momentum};
-    opt->params = gt_calloc((size_t)r->n_params, sizeof *opt->params, "sgd");
-    bool ok = opt->params != NULL;
-    if (ok && momentum > 0)
-        ok = (opt->buf = gt_calloc((size_t)r->n_params, sizeof *opt->buf, "sgd")) != NULL;
+    gt_tensor **tensors = gt_calloc((size_t)r->n_params, sizeof *tensors, "sgd");
+    if (opt) {
+        *opt = (repl_opt){.lr = lr, .momentum = momentum};
+        opt->params = gt_calloc((size_t)r->n_params, sizeof *opt->params, "sgd");
+    }
+    bool ok = opt && tensors && opt->params;
     for (int i = 0; ok && i < r->n_params; i++) {
-        size_t numel = (size_t)gt_tensor_numel(r->params[i]->tensor);
-        if (opt->buf && !(opt->buf[i] = gt_calloc(numel ? numel : 1, sizeof(gt_real), "sgd")))
-            ok = false;
+        tensors[i] = r->params[i]->tensor;
         opt->params[opt->n++] = r->params[i];
         r->params[i]->refs++;
     }
+    if (ok)
+        ok = (opt->sgd = gt_sgd_new(tensors, r->n_params,
+                                    &(gt_sgd_config){.lr = lr, .momentum = momentum})) != NULL;
+    gt_free(tensors);
     if (!ok) {
         optim_free(r, opt);
         return repl_fail_lib(r, a->call->col);
@@ -85,7 +82,6 @@ bool b_sgd(repl *r, const call_args *a, value *out) {
     return value_opt(r, opt, out);
 }
 
-/* torch.optim.SGD: buf = g on the first step, then momentum * buf + g; p -= lr * buf. */
 bool b_step(repl *r, const call_args *a, value *out) {
     (void)out;
     if (!arity(r, a, 1, 1))
@@ -93,26 +89,14 @@ bool b_step(repl *r, const call_args *a, value *out) {
     if (a->vals[0].kind != V_OPT)
         return repl_fail(r, a->cols[0], "step: expected an optimizer made by sgd(), got a %s",
                          value_kind_name(a->vals[0]));
-    repl_opt *opt = a->vals[0].box->opt;
     /* Graphs recorded before the update would differentiate stale values: they go, and the
      * names holding them get heap copies, made first so that running out changes nothing. */
     if (!repl_reset_tape_prepare(r))
         return repl_fail_lib(r, a->call->col);
-    for (int i = 0; i < opt->n; i++) {
-        gt_tensor *p = opt->params[i]->tensor;
-        gt_real *x = gt_tensor_data(p);
-        const gt_real *g = gt_tensor_grad(p);
-        for (int64_t j = 0; g && j < gt_tensor_numel(p); j++) {
-            double d = g[j];
-            if (opt->buf) {
-                gt_real *b = &opt->buf[i][j];
-                *b = opt->steps == 0 ? (gt_real)d : (gt_real)(opt->momentum * *b + d);
-                d = *b;
-            }
-            x[j] = (gt_real)(x[j] - opt->lr * d);
-        }
+    if (gt_optimizer_step(a->vals[0].box->opt->sgd) != GT_OK) {
+        repl_reset_tape_cancel(r);
+        return repl_fail_lib(r, a->call->col);
     }
-    opt->steps++;
     repl_reset_tape_commit(r);
     return true;
 }

@@ -5,6 +5,7 @@
 
 #include "gt_tensor.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 enum {
@@ -24,6 +25,22 @@ struct gt_tensor {
     void *tape;     /* the tape whose arena holds this tensor (NULL on the heap) */
     uint64_t epoch; /* the tape's epoch when this tensor was made */
 };
+
+/* Compiles a function (a loop that vectorises) for AVX-512, AVX2 and the baseline ISA, the
+ * version picked at load time by the CPU (GCC and Clang on x86-64 ELF; elsewhere one
+ * portable version). */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(GT_NO_MULTIVERSION)
+#define GT__MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GT__MULTIVERSION
+#endif
+
+/* Square root of a gt_real (vectorises: the library is built with -fno-math-errno). */
+#ifdef GT_REAL_DOUBLE
+#define gt__sqrt sqrt
+#else
+#define gt__sqrt sqrtf
+#endif
 
 /* Internal invariants; compiled out with NDEBUG. Never used for a caller's mistake. */
 #ifdef NDEBUG

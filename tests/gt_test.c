@@ -34,3 +34,13 @@ int gt_test_run(int argc, char **argv) {
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
+
+void gt_test_random_batch(int ndim, const int64_t *shape, int classes, uint64_t seed,
+                          gt_tensor **x, gt_tensor **y) {
+    gt_rng rng;
+    gt_rng_seed(&rng, seed);
+    *x = gt_rand(ndim, shape, 0, 1, &rng);
+    *y = gt_zeros(GT_SHAPE(shape[0]));
+    for (int64_t i = 0; i < shape[0]; i++)
+        gt_tensor_data(*y)[i] = (gt_real)gt_rng_below(&rng, (uint64_t)classes);
+}

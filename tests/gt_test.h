@@ -62,6 +62,11 @@ void gt_test_register(const char *name, gt_test_fn fn);
 #define GT_TEST_TOL 1e-4
 #endif
 
+/* x[shape] uniform in [0,1) like scaled pixels, y[shape[0]] random class indices below
+ * `classes`, from a generator seeded with `seed`. */
+void gt_test_random_batch(int ndim, const int64_t *shape, int classes, uint64_t seed,
+                          gt_tensor **x, gt_tensor **y);
+
 #define GT_TEST_MAIN()                                                                     \
     int main(int argc, char **argv) { return gt_test_run(argc, argv); }
 int gt_test_run(int argc, char **argv);

@@ -234,4 +234,41 @@ GT_TEST(constructors_fill_values) {
     gt_tensor_free(c);
 }
 
+/* The float build's vectorised exp, tanh and sigmoid (ops/gt_vmath.h) against libm in
+ * double over a dense grid: a few float ulps at most; NaN stays NaN, overflow is inf. */
+GT_TEST(exp_tanh_sigmoid_match_libm_to_a_few_ulps) {
+    enum { N = 200001 };
+    gt_tensor *x = gt_empty(GT_SHAPE(N));
+    for (int i = 0; i < N; i++) /* -100 .. 100, denser near 0 */
+        gt_tensor_data(x)[i] = (gt_real)(100 * pow((i - N / 2) / (double)(N / 2), 3));
+    setup();
+    gt_tensor *e = gt_exp(tape, x), *t = gt_tanh(tape, x), *s = gt_sigmoid(tape, x);
+    double worst[3] = {0};
+    for (int i = 0; i < N; i++) {
+        double v = gt_tensor_data(x)[i];
+        double ref[3] = {exp(v), tanh(v), 1 / (1 + exp(-v))};
+        double got[3] = {gt_tensor_item(e, i), gt_tensor_item(t, i), gt_tensor_item(s, i)};
+        for (int k = 0; k < 3; k++) {
+            if (k == 0 && (v < -87.3 || v > 88.3))
+                continue; /* outside float's range: checked below */
+            if (fabs(ref[k]) < 1.2e-38) { /* the float build flushes subnormals to 0 */
+                CHECK(fabs(got[k] - ref[k]) < 1.2e-38);
+                continue;
+            }
+            worst[k] = fmax(worst[k], fabs(got[k] - ref[k]) / fabs(ref[k]));
+        }
+    }
+    double ulp = GT_REAL_NAME[0] == 'f' ? 1.1920929e-7 : 2.220446e-16;
+    printf("  max relative error: exp %.2g, tanh %.2g, sigmoid %.2g (ulp %.2g)\n", worst[0],
+           worst[1], worst[2], ulp);
+    CHECK(worst[0] <= 2 * ulp && worst[1] <= 4 * ulp && worst[2] <= 4 * ulp);
+    gt_tensor *special = T(V(NAN, 1000, -1000, 0), 4);
+    gt_tensor *se = gt_exp(tape, special), *st = gt_tanh(tape, special);
+    CHECK(isnan(gt_tensor_item(se, 0)) && isnan(gt_tensor_item(st, 0)));
+    CHECK(isnan(gt_tensor_item(gt_sigmoid(tape, special), 0)));
+    CHECK(isinf(gt_tensor_item(se, 1)) && gt_tensor_item(se, 2) == 0 && gt_tensor_item(se, 3) == 1);
+    CHECK(gt_tensor_item(st, 1) == 1 && gt_tensor_item(st, 2) == -1 && gt_tensor_item(st, 3) == 0);
+    gt_tensor_free(x);
+}
+
 GT_TEST_MAIN()

@@ -1,0 +1,534 @@
+#!/usr/bin/env python3
+"""compare_pytorch.py - gradtape-bench beside PyTorch, in one run on one machine.
+
+    python3 bench/compare_pytorch.py [BENCH] [--rounds N] [--budget S] [--quick]
+                                     [--json-out FILE] [--train PATH] [--python PY]
+
+Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same models,
+batches and training recipe in PyTorch (Debian's python3-torch): MLP
+Linear(784,100)-ReLU-Linear(100,10) and LeNet-5 Conv2d(1,6,5,padding=2)-Tanh-MaxPool2d(2)-
+Conv2d(6,16,5)-Tanh-MaxPool2d(2)-Conv2d(16,120,5)-Tanh-Flatten-Linear(120,84)-Tanh-
+Linear(84,10), CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), float32, random data of the
+same shapes. PyTorch runs once per thread setup (torch threads x OpenBLAS threads: 1x1,
+2x1, 1x2), each in its own process since OpenBLAS reads OPENBLAS_NUM_THREADS when it is
+loaded; the best setup of each cell is kept. Prints the environment and one table: metric,
+gradtape, PyTorch best (setup), ratio, target, PASS/FAIL, then every cell for information.
+
+Also measured: LeNet-5 at batch 256 on 1 and 2 threads (once gradtape-bench reports that
+--threads is wired), and the peak resident memory of a real `gradtape-train --model lenet
+--batch 64` run (when that program is built) and of `gradtape-bench --epoch`, taken from
+os.wait4's rusage of that one child.
+
+A measuring tool, not a test: it exits 0 whenever it ran, whatever the verdicts; 2 on a bad
+argument or when gradtape-bench cannot run. Standard library only in this process; torch
+is imported only by the worker processes, run with a Python that has it (this one, else
+/usr/bin/python3, or --python).
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SETUPS = [(1, 1), (2, 1), (1, 2)]  # (torch threads, OpenBLAS threads)
+BATCHES = [1, 64, 256]
+INFERENCE_BATCH = 1000
+MIB = 1024.0
+
+# (label, model, cell, batch, kind, target): kind "rate" compares images/s (gradtape /
+# PyTorch), "time" compares the step time (PyTorch / gradtape): both read "x faster".
+TARGET_ROWS = [
+    ("LeNet-5 training, batch 64", "lenet", "train_step", 64, "rate", 3.0),
+    ("MLP training, batch 64", "mlp", "train_step", 64, "rate", 1.5),
+    ("LeNet-5 training step, batch 1", "lenet", "train_step", 1, "time", 10.0),
+    ("MLP training step, batch 1", "mlp", "train_step", 1, "time", 10.0),
+    ("LeNet-5 inference, batch 1000", "lenet", "inference", 1000, "rate", 2.0),
+    ("MLP inference, batch 1000", "mlp", "inference", 1000, "rate", 1.2),
+]
+# The issue's earlier measurement of PyTorch's best on this machine (images/s, or us per
+# step): today's PyTorch against it says how loaded the machine was during this run.
+REFERENCE = {
+    ("lenet", "train_step", 64): ("rate", 16700), ("lenet", "train_step", 1): ("time", 440),
+    ("lenet", "inference", 1000): ("rate", 19000), ("mlp", "train_step", 64): ("rate", 250000),
+    ("mlp", "train_step", 1): ("time", 107), ("mlp", "inference", 1000): ("rate", 1000000),
+}
+RSS_TARGET_MIB = 96
+SCALING_TARGET = 1.7
+
+
+# ---- the PyTorch worker: runs in its own process, one thread setup ---------------------
+
+def worker(args):
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(args.torch_threads)
+    torch.manual_seed(args.seed)
+
+    def make(model):
+        if model == "mlp":
+            return nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.Tanh(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(),
+            nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+
+    def data(model, batch):
+        shape = (batch, 784) if model == "mlp" else (batch, 1, 28, 28)
+        return torch.rand(shape, dtype=torch.float32), torch.randint(0, 10, (batch,))
+
+    def measure(fn):
+        fn()
+        first_start = time.perf_counter()
+        fn()
+        first = time.perf_counter() - first_start
+        for _ in range(0 if first > args.budget else args.warmup - 2):
+            fn()
+        samples = []
+        start = time.perf_counter()
+        while len(samples) < args.min_reps or time.perf_counter() - start < args.budget:
+            t = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t)
+        return samples
+
+    def emit(cell, model, batch, samples):
+        med = statistics.median(samples)
+        print(json.dumps({"type": cell, "model": model, "batch": batch,
+                          "median_us": med * 1e6, "min_us": min(samples) * 1e6,
+                          "reps": len(samples), "images_per_s": batch / med}), flush=True)
+
+    info = {"type": "env", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "openblas_num_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+            "cpu_capability": next((line.split(":", 1)[1].strip() for line in
+                                    torch.__config__.show().splitlines()
+                                    if "CPU capability usage" in line), None),
+            "mkldnn": torch.backends.mkldnn.is_available()}
+    try:  # what OpenBLAS itself says, through the library torch already loaded
+        import ctypes
+        blas = ctypes.CDLL("libopenblas.so.0")
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        blas.openblas_get_config.restype = ctypes.c_char_p
+        info["openblas_core"] = blas.openblas_get_corename().decode()
+        info["openblas_config"] = blas.openblas_get_config().decode()
+        info["openblas_threads"] = blas.openblas_get_num_threads()
+    except (OSError, AttributeError) as e:
+        info["openblas_core"] = f"unknown ({e})"
+    print(json.dumps(info), flush=True)
+
+    loss_fn = nn.CrossEntropyLoss()
+    for model_name in args.models:
+        for batch in args.batches + [args.inference_batch]:
+            model = make(model_name)
+            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+            x, y = data(model_name, batch)
+
+            def forward():
+                with torch.no_grad():
+                    model(x)
+
+            def step():
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+
+            if batch == args.inference_batch:
+                emit("inference", model_name, batch, measure(forward))
+                continue
+            emit("forward", model_name, batch, measure(forward))
+            model.train()
+            emit("train_step", model_name, batch, measure(step))
+
+
+# ---- the driver ---------------------------------------------------------------------------
+
+def die(message):
+    print(f"compare_pytorch.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def json_lines(text, source):
+    records = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            die(f"{source} printed a line that is not JSON ({e}): {line!r}")
+    return records
+
+
+def run_json(cmd, env=None, what=None):
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        die(f"{what or cmd[0]} failed with exit {proc.returncode}: {' '.join(cmd)}\n"
+            f"{proc.stderr.strip()}")
+    return json_lines(proc.stdout, what or cmd[0])
+
+
+def cells_of(records):
+    return {(r["model"], r["type"], r["batch"]): r for r in records
+            if r.get("type") in ("forward", "train_step", "inference")}
+
+
+def median_of_rounds(rounds):
+    """{key: record} per round -> {key: the record of the median round (lower middle when
+    even), by median time}, with "rounds" set to how many rounds had the cell."""
+    merged = {}
+    for key in {k for r in rounds for k in r}:
+        recs = sorted((r[key] for r in rounds if key in r), key=lambda c: c["median_us"])
+        merged[key] = dict(recs[(len(recs) - 1) // 2], rounds=len(recs))
+    return merged
+
+
+def loadavg():
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def torch_python(explicit):
+    candidates = [explicit] if explicit else [sys.executable, "/usr/bin/python3"]
+    for py in candidates:
+        if py and shutil.which(py) or (py and os.path.exists(py)):
+            probe = subprocess.run([py, "-c", "import torch"], capture_output=True)
+            if probe.returncode == 0:
+                return py
+    return None
+
+
+def run_peak_rss(cmd):
+    """Runs cmd to its end; returns (exit status, peak RSS in KiB of that child, seconds,
+    last lines of its output)."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        tail = out.read().strip().splitlines()[-3:]
+    return proc.returncode, usage.ru_maxrss, seconds, tail
+
+
+def fmt_rate(v):
+    return f"{v:,.0f}/s"
+
+
+def fmt_time(us):
+    return f"{us / 1000:,.2f} ms" if us >= 10000 else f"{us:,.1f} us"
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="gradtape-bench beside PyTorch: one table of ratios against the targets.")
+    ap.add_argument("bench", nargs="?",
+                    help="gradtape-bench (default: ./build/bench/gradtape-bench)")
+    ap.add_argument("--budget", type=float, default=1.0,
+                    help="seconds of timed repetitions per cell, both sides (default 1)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate gradtape and PyTorch this many times and keep each "
+                    "cell's median round (default 1; 3 on a busy machine)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--min-reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true",
+                    help="short budgets (0.1 s, 2 reps) for trying the script, not for numbers")
+    ap.add_argument("--train", help="gradtape-train (default: tools/gradtape-train beside the "
+                    "bench's build directory)")
+    ap.add_argument("--train-limit", type=int, default=6400,
+                    help="images for the peak-memory training runs (default 6400; data is "
+                    "loaded whole either way)")
+    ap.add_argument("--python", help="the Python that imports torch (default: this one, "
+                    "else /usr/bin/python3)")
+    ap.add_argument("--json-out", help="also write every measurement to this file")
+    ap.add_argument("--seed", type=int, default=42)
+    # the worker: one thread setup of PyTorch in this process
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--models", nargs="+", default=["mlp", "lenet"], help=argparse.SUPPRESS)
+    ap.add_argument("--batches", type=int, nargs="+", default=BATCHES, help=argparse.SUPPRESS)
+    ap.add_argument("--inference-batch", type=int, default=INFERENCE_BATCH,
+                    help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.quick:
+        args.budget, args.warmup, args.min_reps = 0.1, 2, 2
+    if not (args.budget >= 0 and args.rounds >= 1 and args.warmup >= 1 and args.min_reps >= 1
+            and args.train_limit >= 0):
+        die("--budget must be >= 0, --rounds, --warmup and --min-reps >= 1, --train-limit >= 0")
+    if args.worker:
+        worker(args)
+        return 0
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    bench = args.bench
+    if not bench:
+        for candidate in ("build/bench/gradtape-bench",
+                          os.path.join(here, "..", "build", "bench", "gradtape-bench")):
+            if os.path.exists(candidate):
+                bench = candidate
+                break
+    if not bench or not os.access(bench, os.X_OK):
+        die(f"gradtape-bench not found ({bench or 'build/bench/gradtape-bench'}): build it "
+            "with cmake --build build, or give its path")
+    bench = os.path.abspath(bench)
+    train = args.train or os.path.join(os.path.dirname(os.path.dirname(bench)), "tools",
+                                       "gradtape-train")
+    timing = ["--budget", str(args.budget), "--warmup", str(args.warmup),
+              "--min-reps", str(args.min_reps)]
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    loads = {"start": loadavg()}
+
+    # Rounds alternate the two sides (gradtape, then each PyTorch setup), so that a burst
+    # of load from another user of the machine does not land on one side only; each cell
+    # keeps the median of its rounds' medians.
+    py = torch_python(args.python)
+    gt_rounds, scaling_rounds, pt_rounds, pt_envs = [], {1: [], 2: []}, {}, {}
+    gt_records, gt_env = [], {}
+    for round_no in range(1, args.rounds + 1):
+        # gradtape: every cell, all threads (0 = all cores, once the library has threads)
+        print(f"round {round_no}/{args.rounds}: gradtape-bench {bench}", file=sys.stderr)
+        records = run_json([bench, "--json", "--threads", "0"] + timing, what="gradtape-bench")
+        gt_records += records
+        gt_env = gt_env or next((r for r in records if r.get("type") == "env"), {})
+        gt_rounds.append(cells_of(records))
+
+        # gradtape on 1 and 2 threads, LeNet-5 at batch 256
+        if gt_env.get("threads_wired"):
+            for n in (1, 2):
+                recs = run_json([bench, "--json", "--threads", str(n), "--model", "lenet",
+                                 "--batches", "256", "--cells", "train"] + timing,
+                                what=f"gradtape-bench --threads {n}")
+                env = next((r for r in recs if r.get("type") == "env"), {})
+                cell = cells_of(recs)[("lenet", "train_step", 256)]
+                scaling_rounds[n].append({"threads": env.get("threads"), **cell})
+
+        # PyTorch: every thread setup in its own process
+        for torch_threads, blas_threads in SETUPS if py else []:
+            setup = f"{torch_threads}x{blas_threads}"
+            print(f"round {round_no}/{args.rounds}: PyTorch {setup} (torch threads x OpenBLAS "
+                  f"threads) with {py}", file=sys.stderr)
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads),
+                       OMP_NUM_THREADS=str(torch_threads))
+            recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
+                             str(torch_threads), "--seed", str(args.seed)] + timing,
+                            env=env, what=f"PyTorch worker {setup}")
+            pt_envs[setup] = next((r for r in recs if r.get("type") == "env"), {})
+            pt_rounds.setdefault(setup, []).append(cells_of(recs))
+        loads[f"after round {round_no}"] = loadavg()
+
+    gt = median_of_rounds(gt_rounds)
+    pt_runs = {setup: median_of_rounds(rounds) for setup, rounds in pt_rounds.items()}
+    scaling = None
+    if scaling_rounds[1]:
+        scaling = {n: median_of_rounds([{0: c} for c in cells])[0]
+                   for n, cells in scaling_rounds.items()}
+
+    def pt_best(key):
+        best = None
+        for setup, cells in pt_runs.items():
+            c = cells.get(key)
+            if c and (best is None or c["median_us"] < best[1]["median_us"]):
+                best = (setup, c)
+        return best
+
+    # peak resident memory of whole training runs, data included
+    rss = {}
+    if os.access(train, os.X_OK):
+        cmd = [train, "--model", "lenet", "--batch", "64", "--epochs", "1",
+               "--limit", str(args.train_limit)]
+        status, kib, secs, tail = run_peak_rss(cmd)
+        rss["gradtape-train"] = {"cmd": " ".join(cmd), "status": status, "peak_rss_kib": kib,
+                                 "seconds": secs, "tail": tail}
+    epoch_cmd = [bench, "--epoch", "--model", "lenet", "--batch", "64", "--limit",
+                 str(args.train_limit), "--json"]
+    status, kib, secs, tail = run_peak_rss(epoch_cmd)
+    rss["gradtape-bench --epoch"] = {"cmd": " ".join(epoch_cmd), "status": status,
+                                     "peak_rss_kib": kib, "seconds": secs, "tail": tail}
+    loads["end"] = loadavg()
+
+    # ---- the report ------------------------------------------------------------------------
+    any_env = next(iter(pt_envs.values()), {})
+    print("Environment")
+    print(f"  date              {started}")
+    print(f"  CPU               {cpu_model()}, {os.cpu_count()} logical cores; "
+          f"{platform.system()} {platform.release()}")
+    peak = gt_env.get("peak_gflops")
+    per_core = gt_env.get("peak_gflops_per_core")
+    if peak:
+        print(f"  peak              {peak:.0f} GFLOP/s float ({gt_env.get('peak_source')}; "
+              f"{per_core or 0:.0f}/core {gt_env.get('peak_isa', '')} FMA x {gt_env.get('cores')})")
+    threads_text = (f"{gt_env.get('threads')} (--threads 0)" if gt_env.get("threads_wired")
+                    else "1 (the library has no thread control yet)")
+    print(f"  gradtape          gt_real={gt_env.get('real')}, threads {threads_text}")
+    if py:
+        print(f"  PyTorch           {any_env.get('torch')} ({py}), CPU capability "
+              f"{any_env.get('cpu_capability')}, oneDNN {any_env.get('mkldnn')}, OpenBLAS core "
+              f"{any_env.get('openblas_core')}")
+        print("  setups            " + ", ".join(
+            f"{s}: torch {e.get('torch_threads')} x OpenBLAS {e.get('openblas_threads', '?')}"
+            for s, e in pt_envs.items()))
+    else:
+        tried = args.python or f"{sys.executable}, /usr/bin/python3"
+        print(f"  PyTorch           not found: no 'import torch' in {tried} (Debian: apt-get "
+              "install python3-torch): gradtape's numbers only")
+    print(f"  OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
+    print(f"  method            medians of reps after {args.warmup} warm-up runs, "
+          f"{args.budget:g} s per cell and at least {args.min_reps} reps, both sides; "
+          f"{args.rounds} round(s) alternating the sides, the median round kept; the "
+          "machine is shared, so numbers are noisy")
+    print(f"  FLOP convention   {gt_env.get('flop_convention')}")
+    print()
+
+    rows = []
+    for label, model, cell, batch, kind, target in TARGET_ROWS:
+        g = gt.get((model, cell, batch))
+        b = pt_best((model, cell, batch))
+        if kind == "rate":
+            unit = "images/s"
+            g_text = fmt_rate(g["images_per_s"]) if g else "n/a"
+        else:
+            unit = "step time"
+            g_text = fmt_time(g["median_us"]) if g else "n/a"
+        if g and b:
+            setup, c = b
+            p_text = (fmt_rate(c["images_per_s"]) if kind == "rate" else fmt_time(c["median_us"]))
+            p_text += f" ({setup})"
+            ratio = (g["images_per_s"] / c["images_per_s"] if kind == "rate"
+                     else c["median_us"] / g["median_us"])
+            verdict = "PASS" if ratio >= target else "FAIL"
+            ratio_text = f"{ratio:.3g}x"
+        else:
+            p_text, ratio, ratio_text = "n/a", None, "n/a"
+            verdict = "SKIP"
+        rows.append((f"{label} ({unit})", g_text, p_text, ratio_text, f">= {target:g}x", verdict))
+
+    if scaling:
+        t1, t2 = scaling[1]["median_us"], scaling[2]["median_us"]
+        ratio = t1 / t2
+        rows.append(("LeNet-5 batch 256 training, 2 threads vs 1",
+                     f"{fmt_time(t2)} vs {fmt_time(t1)}", "-", f"{ratio:.3g}x",
+                     f">= {SCALING_TARGET:g}x", "PASS" if ratio >= SCALING_TARGET else "FAIL"))
+    else:
+        rows.append(("LeNet-5 batch 256 training, 2 threads vs 1", "not measurable", "-", "n/a",
+                     f">= {SCALING_TARGET:g}x", "SKIP"))
+
+    r = rss.get("gradtape-train")
+    if r and r["status"] == 0:
+        mib = r["peak_rss_kib"] / MIB
+        rows.append(("Peak RSS, gradtape-train lenet batch 64", f"{mib:.1f} MiB", "-", "-",
+                     f"< {RSS_TARGET_MIB} MiB", "PASS" if mib < RSS_TARGET_MIB else "FAIL"))
+    else:
+        rows.append(("Peak RSS, gradtape-train lenet batch 64",
+                     "not built" if not r else f"exit {r['status']}", "-", "-",
+                     f"< {RSS_TARGET_MIB} MiB", "SKIP"))
+    r = rss["gradtape-bench --epoch"]
+    if r["status"] == 0:
+        mib = r["peak_rss_kib"] / MIB
+        rows.append(("Peak RSS, gradtape-bench --epoch lenet 64", f"{mib:.1f} MiB", "-", "-",
+                     f"< {RSS_TARGET_MIB} MiB", "info"))
+
+    header = ("metric", "gradtape", "PyTorch best (setup)", "ratio", "target", "verdict")
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
+    line = "  ".join(f"{{:{'<' if i in (0, 1, 2) else '>'}{w}}}" for i, w in enumerate(widths))
+    print(line.format(*header))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line.format(*row))
+    print()
+
+    # notes that explain SKIP and info rows
+    if scaling and (scaling[1].get("threads"), scaling[2].get("threads")) != (1, 2):
+        print(f"note: for the 2-threads-vs-1 row gradtape-bench reported "
+              f"{scaling[2].get('threads')} and {scaling[1].get('threads')} threads in effect "
+              "(asked for 2 and 1): the library did not take the thread count as asked.")
+    if not scaling:
+        print("note: the 2-threads-vs-1 row is not measurable yet: gradtape-bench reports "
+              "threads_wired=false (gt_set_threads is not in this library; --threads is "
+              "accepted and ignored until it is wired in apply_threads).")
+    if "gradtape-train" not in rss:
+        print(f"note: peak RSS of gradtape-train skipped: {train} is not built on this "
+              "branch. The info row is the same workload (LeNet-5, batch 64, Fashion-MNIST "
+              "loaded whole, one epoch of --limit images) run by gradtape-bench --epoch.")
+    elif rss["gradtape-train"]["status"] != 0:
+        print(f"note: {rss['gradtape-train']['cmd']} exited {rss['gradtape-train']['status']}: "
+              + " | ".join(rss["gradtape-train"]["tail"]))
+    if rss["gradtape-bench --epoch"]["status"] != 0:
+        print(f"note: {rss['gradtape-bench --epoch']['cmd']} failed: "
+              + " | ".join(rss["gradtape-bench --epoch"]["tail"]))
+    drift = []
+    for key, (kind, ref) in REFERENCE.items():
+        b = pt_best(key)
+        if b:
+            today = b[1]["images_per_s"] if kind == "rate" else b[1]["median_us"]
+            speed = today / ref if kind == "rate" else ref / today
+            drift.append(f"{key[0]} {key[1]} {key[2]}: {speed:.2f}")
+    if drift:
+        print("note: PyTorch's best today as a fraction of the issue's earlier measurement "
+              "(1.00 = as fast; lower = a busier machine or a slower setup): " + ", ".join(drift))
+    print("note: ratios read as 'gradtape is Nx faster' (images/s over images/s, or PyTorch's "
+          "step time over gradtape's); PyTorch's LeNet runs conv-tanh-pool as written, "
+          "gradtape's pool-then-tanh (same values, a quarter of the tanh work).")
+    print()
+
+    # every cell, for information
+    print("All cells (median per call; PyTorch: best setup)")
+    detail = [("model", "cell", "batch", "gradtape", "GFLOP/s", "PyTorch", "setup", "ratio")]
+    for (model, cell, batch), g in sorted(gt.items(), key=lambda kv: (kv[0][0], kv[0][2],
+                                                                     kv[0][1])):
+        b = pt_best((model, cell, batch))
+        detail.append((model, cell, str(batch), fmt_time(g["median_us"]), f"{g['gflops']:.2f}",
+                       fmt_time(b[1]["median_us"]) if b else "n/a", b[0] if b else "-",
+                       f"{b[1]['median_us'] / g['median_us']:.3g}x" if b else "n/a"))
+    widths = [max(len(row[i]) for row in detail) for i in range(len(detail[0]))]
+    for i, row in enumerate(detail):
+        print("  ".join(f"{v:<{w}}" if j < 2 else f"{v:>{w}}" for j, (v, w) in
+                        enumerate(zip(row, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    if pt_runs:
+        print()
+        print("PyTorch by thread setup (median per call)")
+        keys = sorted(next(iter(pt_runs.values())).keys(), key=lambda k: (k[0], k[2], k[1]))
+        print(f"{'model':<6} {'cell':<11} {'batch':>5}  " +
+              "  ".join(f"{s:>10}" for s in pt_runs))
+        for key in keys:
+            print(f"{key[0]:<6} {key[1]:<11} {key[2]:>5}  " + "  ".join(
+                f"{fmt_time(pt_runs[s][key]['median_us']) if key in pt_runs[s] else 'n/a':>10}"
+                for s in pt_runs))
+
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"date": started, "cpu": cpu_model(), "loadavg": loads,
+                       "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+                       "gradtape": gt_records, "scaling": scaling,
+                       "pytorch": {s: {"env": pt_envs[s], "cells": list(c.values())}
+                                   for s, c in pt_runs.items()},
+                       "rss": rss, "table": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+/* model_io.c - models (and their optimizer's state) in checkpoints: kind "mlp" or "lenet",
+ * the configuration as integer entries, parameters by name. The file format and its
+ * guarantees are those of gt_checkpoint_save/load (docs/checkpoint.md):
+ *   mlp:   act, layers (number of sizes), size0 .. size<layers-1>
+ *   lenet: act, classes
+ *   with an optimizer: optimizer (1 sgd, 2 adam), optimizer.steps, and the tensors
+ *   optimizer.momentum_buffer.<i> (sgd with momentum) or optimizer.exp_avg.<i> and
+ *   optimizer.exp_avg_sq.<i> (adam), i counting the optimizer's parameters. */
+#include "gt_nn_impl.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define IO_KEY_SIZE 16
+#define IO_MAX_MODEL_CONFIG (2 + GT_MLP_MAX_SIZES)
+#define IO_MAX_STATE (2 * 2 * (GT_MLP_MAX_SIZES - 1))
+
+typedef struct model_entries {
+    int n_config;
+    gt_ckpt_config config[IO_MAX_MODEL_CONFIG];
+    char keys[IO_MAX_MODEL_CONFIG][IO_KEY_SIZE];
+} model_entries;
+
+static void describe_config(const gt_model_config *c, model_entries *e) {
+    int n = 0;
+    e->config[n++] = (gt_ckpt_config){"act", c->act};
+    if (c->kind == GT_MODEL_LENET) {
+        e->config[n++] = (gt_ckpt_config){"classes", c->classes};
+    } else {
+        e->config[n++] = (gt_ckpt_config){"layers", c->n_sizes};
+        for (int i = 0; i < c->n_sizes; i++, n++) {
+            snprintf(e->keys[n], IO_KEY_SIZE, "size%d", i);
+            e->config[n] = (gt_ckpt_config){e->keys[n], c->sizes[i]};
+        }
+    }
+    e->n_config = n;
+}
+
+static void param_entries(const gt_model *model, gt_ckpt_entry *entries) {
+    gt_tensor *const *params = gt_model_params((gt_model *)model);
+    for (int i = 0; i < gt_model_param_count(model); i++)
+        entries[i] = (gt_ckpt_entry){gt_model_param_name(model, i), params[i]};
+}
+
+gt_status gt_model_save(const gt_model *model, const gt_optimizer *opt,
+                        const gt_ckpt_config *extra, int n_extra, const char *path) {
+    if (!model || !path || n_extra < 0 || (n_extra && !extra))
+        return gt_set_error(GT_ERR_ARG, "model_save: needs a model, a path and, with n_extra "
+                            "> 0, the extra entries");
+    model_entries me;
+    describe_config(gt_model_get_config(model), &me);
+    int n_config = me.n_config + (opt ? 2 : 0) + n_extra;
+    gt_ckpt_config *config = gt_calloc((size_t)n_config, sizeof *config, "model_save");
+    int n_params = gt_model_param_count(model);
+    gt_ckpt_entry entries[2 * (GT_MLP_MAX_SIZES - 1) + IO_MAX_STATE];
+    char state_names[IO_MAX_STATE][GT__STATE_NAME_SIZE];
+    if (!config)
+        return GT_ERR_NOMEM;
+    memcpy(config, me.config, (size_t)me.n_config * sizeof *config);
+    int k = me.n_config;
+    param_entries(model, entries);
+    int n_entries = n_params;
+    if (opt && !gt__optimizer_is_over(opt, gt_model_params((gt_model *)model), n_params)) {
+        gt_free(config);
+        return gt_set_error(GT_ERR_ARG, "%s: the optimizer is not over this model's "
+                            "parameters", path);
+    }
+    if (opt) {
+        config[k++] = (gt_ckpt_config){"optimizer", gt_optimizer_get_kind(opt)};
+        config[k++] = (gt_ckpt_config){"optimizer.steps", gt_optimizer_steps(opt)};
+        int n_state = gt__optimizer_state_entries(opt, entries + n_params, state_names,
+                                                  IO_MAX_STATE);
+        if (n_state < 0) {
+            gt_free(config);
+            return gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than a model of "
+                                "%d parameters", path, n_params);
+        }
+        n_entries += n_state;
+    }
+    if (n_extra)
+        memcpy(config + k, extra, (size_t)n_extra * sizeof *config);
+    gt_status st = gt_checkpoint_save(path, gt_model_kind_name(gt_model_get_config(model)->kind),
+                                      config, n_config, entries, n_entries);
+    gt_free(config);
+    return st;
+}
+
+/* The kind and every config entry of a checkpoint; free *config and *storage with gt_free. */
+static gt_status peek_all(const char *path, char *kind, size_t kind_size,
+                          gt_ckpt_config **config, int *n_config, char **storage) {
+    *config = NULL;
+    *storage = NULL;
+    gt_status st = gt_checkpoint_peek(path, kind, kind_size, NULL, 0, n_config, NULL, 0);
+    if (st != GT_OK)
+        return st;
+    size_t storage_size = (size_t)*n_config * 256 + 1; /* keys are at most 255 bytes */
+    *config = gt_calloc((size_t)*n_config + 1, sizeof **config, "checkpoint");
+    *storage = gt_malloc(storage_size, "checkpoint");
+    if (*config && *storage)
+        st = gt_checkpoint_peek(path, kind, kind_size, *config, *n_config, n_config, *storage,
+                                storage_size);
+    else
+        st = GT_ERR_NOMEM;
+    if (st != GT_OK) {
+        gt_free(*config);
+        gt_free(*storage);
+        *config = NULL;
+        *storage = NULL;
+    }
+    return st;
+}
+
+static bool find_key(const gt_ckpt_config *config, int n, const char *key, int64_t *value) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(config[i].key, key)) {
+            *value = config[i].value;
+            return true;
+        }
+    return false;
+}
+
+gt_status gt_checkpoint_get(const char *path, const char *key, int64_t *value) {
+    if (!path || !key || !value)
+        return gt_set_error(GT_ERR_ARG, "checkpoint_get: needs a path, a key and a value");
+    char kind[256];
+    gt_ckpt_config *config;
+    char *storage;
+    int n;
+    gt_status st = peek_all(path, kind, sizeof kind, &config, &n, &storage);
+    if (st != GT_OK)
+        return st;
+    if (!find_key(config, n, key, value))
+        st = gt_set_error(GT_ERR_FORMAT, "%s: this %s checkpoint has no \"%s\" entry", path,
+                          kind, key);
+    gt_free(config);
+    gt_free(storage);
+    return st;
+}
+
+/* An entry of a model's configuration that must exist and fit in [low, high]. */
+static gt_status config_int(const char *path, const char *kind, const gt_ckpt_config *config,
+                            int n, const char *key, int64_t low, int64_t high, int *out) {
+    int64_t value;
+    if (!find_key(config, n, key, &value))
+        return gt_set_error(GT_ERR_FORMAT, "%s: this %s checkpoint has no \"%s\" entry", path,
+                            kind, key);
+    if (value < low || value > high)
+        return gt_set_error(GT_ERR_FORMAT, "%s: \"%s\" is %lld, expected %lld..%lld", path, key,
+                            (long long)value, (long long)low, (long long)high);
+    *out = (int)value;
+    return GT_OK;
+}
+
+static gt_status read_model_config(const char *path, const char *kind,
+                                   const gt_ckpt_config *config, int n, gt_model_config *c) {
+    memset(c, 0, sizeof *c);
+    int act = 0;
+    gt_status st;
+    if (!strcmp(kind, "lenet"))
+        c->kind = GT_MODEL_LENET;
+    else if (!strcmp(kind, "mlp"))
+        c->kind = GT_MODEL_MLP;
+    else
+        return gt_set_error(GT_ERR_FORMAT, "%s: holds a \"%s\", not a model this build knows "
+                            "(mlp, lenet)", path, kind);
+    if ((st = config_int(path, kind, config, n, "act", 0, GT_ACT_COUNT - 1, &act)) != GT_OK)
+        return st;
+    c->act = (gt_activation)act;
+    if (c->kind == GT_MODEL_LENET)
+        return config_int(path, kind, config, n, "classes", 1, INT_MAX, &c->classes);
+    if ((st = config_int(path, kind, config, n, "layers", 2, GT_MLP_MAX_SIZES, &c->n_sizes)) !=
+        GT_OK)
+        return st;
+    for (int i = 0; i < c->n_sizes; i++) {
+        char key[IO_KEY_SIZE];
+        snprintf(key, sizeof key, "size%d", i);
+        if ((st = config_int(path, kind, config, n, key, 1, INT_MAX, &c->sizes[i])) != GT_OK)
+            return st;
+    }
+    return GT_OK;
+}
+
+gt_model *gt_model_load(const char *path) {
+    if (!path) {
+        gt_set_error(GT_ERR_ARG, "model_load: path is NULL");
+        return NULL;
+    }
+    char kind[256];
+    gt_ckpt_config *config;
+    char *storage;
+    int n;
+    if (peek_all(path, kind, sizeof kind, &config, &n, &storage) != GT_OK)
+        return NULL;
+    gt_model_config c;
+    gt_status st = read_model_config(path, kind, config, n, &c);
+    gt_free(config);
+    gt_free(storage);
+    if (st != GT_OK)
+        return NULL;
+    gt_model *model = gt_model_new(&c, 0);
+    if (!model) {
+        gt_set_error(gt_last_status(), "%s: %s", path, gt_last_error());
+        return NULL;
+    }
+    model_entries me;
+    describe_config(&c, &me);
+    gt_ckpt_entry entries[2 * (GT_MLP_MAX_SIZES - 1)];
+    param_entries(model, entries);
+    if (gt_checkpoint_load(path, kind, me.config, me.n_config, entries,
+                           gt_model_param_count(model)) != GT_OK) {
+        gt_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
+    if (!opt || !path)
+        return gt_set_error(GT_ERR_ARG, "optimizer_load: needs an optimizer and a path");
+    char kind[256];
+    gt_ckpt_config *config;
+    char *storage;
+    int n;
+    gt_status st = peek_all(path, kind, sizeof kind, &config, &n, &storage);
+    if (st != GT_OK)
+        return st;
+    int64_t saved_kind = 0, steps = 0;
+    gt_optimizer_kind want = gt_optimizer_get_kind(opt);
+    if (!find_key(config, n, "optimizer", &saved_kind) ||
+        !find_key(config, n, "optimizer.steps", &steps))
+        st = gt_set_error(GT_ERR_FORMAT, "%s: holds no optimizer state (saved without one)",
+                          path);
+    else if (saved_kind != want)
+        st = gt_set_error(GT_ERR_FORMAT, "%s: holds the state of %s, not of %s", path,
+                          gt_optimizer_kind_name((gt_optimizer_kind)saved_kind),
+                          gt_optimizer_kind_name(want));
+    else if (steps < 0)
+        st = gt_set_error(GT_ERR_FORMAT, "%s: optimizer.steps is %lld", path, (long long)steps);
+    gt_free(config);
+    gt_free(storage);
+    if (st != GT_OK)
+        return st;
+    gt_ckpt_entry entries[IO_MAX_STATE];
+    char names[IO_MAX_STATE][GT__STATE_NAME_SIZE];
+    int n_state = gt__optimizer_state_entries(opt, entries, names, IO_MAX_STATE);
+    if (n_state < 0)
+        return gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than any model",
+                            path);
+    gt_ckpt_config expect = {"optimizer", want};
+    st = gt_checkpoint_load(path, kind, &expect, 1, entries, n_state);
+    if (st == GT_OK)
+        gt__optimizer_set_steps(opt, steps);
+    return st;
+}

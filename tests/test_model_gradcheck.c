@@ -1,0 +1,59 @@
+/* test_model_gradcheck.c - whole models against central differences: the cross-entropy
+ * loss of an MLP and of LeNet-5 on a batch of random images, against every element of
+ * every parameter in the double build (PyTorch's tolerances: eps 1e-6, atol 1e-5, rtol
+ * 1e-3). The float build checks 40 elements of each parameter, spread from first to last,
+ * with the float tolerances (eps 1e-3, atol 1e-2, rtol 1e-2). */
+#include "gt_test.h"
+
+#ifdef GT_REAL_DOUBLE
+#define PER_INPUT 0 /* every element */
+#else
+#define PER_INPUT 40
+#endif
+
+typedef struct model_case {
+    gt_model *model;
+    gt_tensor *x, *y;
+} model_case;
+
+static gt_tensor *model_loss(gt_tape *tape, gt_tensor *const *params, void *ctx) {
+    (void)params; /* the model's own leaves, nudged in place by gradcheck */
+    model_case *c = ctx;
+    return gt_cross_entropy(tape, gt_model_forward(tape, c->model, c->x), c->y);
+}
+
+/* Checks the model on x[shape], then frees it. */
+static bool check_model(gt_model *model, int ndim, const int64_t *shape, uint64_t seed) {
+    model_case c = {model, NULL, NULL};
+    gt_test_random_batch(ndim, shape, gt_model_get_config(model)->classes, seed, &c.x, &c.y);
+    gt_gradcheck_opts opts = gt_gradcheck_default_opts();
+    opts.max_per_input = PER_INPUT;
+    gt_gradcheck_result result;
+    gt_status st = gt_gradcheck(model_loss, &c, gt_model_params(model),
+                                gt_model_param_count(model), &opts, &result);
+    char what[96];
+    gt_model_describe(model, what, sizeof what);
+    printf("  %-50s %lld images %6lld partials  max abs %.2e  max rel %.2e  %s\n", what,
+           (long long)shape[0], (long long)result.checked, result.max_abs_err,
+           result.max_rel_err, st == GT_OK && result.passed ? "PASS" : "FAIL");
+    if (st != GT_OK || !result.passed)
+        printf("    %s %s\n", result.message, gt_last_error());
+    bool every = PER_INPUT || result.checked == gt_model_numel(model);
+    gt_model_free(model);
+    gt_tensor_free(c.x);
+    gt_tensor_free(c.y);
+    return st == GT_OK && result.passed && every;
+}
+
+GT_TEST(mlp_gradient_matches_finite_differences_for_every_activation) {
+    for (int act = 0; act < GT_ACT_COUNT; act++)
+        CHECK(check_model(gt_mlp_new((int[]){36, 9, 7, 4}, 4, (gt_activation)act, 10 + act),
+                          GT_SHAPE(3, 1, 6, 6), 20 + act));
+}
+
+GT_TEST(lenet_gradient_matches_finite_differences) {
+    CHECK(check_model(gt_lenet_new(GT_ACT_TANH, 10, 30), GT_SHAPE(2, 1, 28, 28), 40));
+    CHECK(check_model(gt_lenet_new(GT_ACT_RELU, 10, 31), GT_SHAPE(2, 1, 28, 28), 41));
+}
+
+GT_TEST_MAIN()

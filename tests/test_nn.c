@@ -1,0 +1,431 @@
+/* test_nn.c - models, initialisation, optimizers and model checkpoints. Optimizer steps
+ * are checked against values worked by hand from the update rules written in gt_nn.h; the
+ * whole-model gradient checks are in test_model_gradcheck.c. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "gt_test.h"
+
+#include <unistd.h>
+
+#ifdef GT_REAL_DOUBLE
+#define STEP_TOL 1e-12
+#else
+#define STEP_TOL 1e-6
+#endif
+
+typedef struct model_case {
+    gt_model *model;
+    gt_tensor *x, *y;
+} model_case;
+
+static model_case make_case(gt_model *model, int ndim, const int64_t *shape, uint64_t seed) {
+    model_case c = {model, NULL, NULL};
+    gt_test_random_batch(ndim, shape, gt_model_get_config(model)->classes, seed, &c.x, &c.y);
+    return c;
+}
+
+static void free_case(model_case *c) {
+    gt_model_free(c->model);
+    gt_tensor_free(c->x);
+    gt_tensor_free(c->y);
+}
+
+/* ---- models ---------------------------------------------------------------------------- */
+
+GT_TEST(lenet_has_the_notes_shapes_names_and_flop_count) {
+    gt_model *m = gt_lenet_new(GT_ACT_TANH, 10, 1);
+    CHECK(gt_model_param_count(m) == 10);
+    CHECK(gt_model_numel(m) == 61706);
+    CHECK(gt_model_flops(m) == 416520);
+    CHECK(!strcmp(gt_model_param_name(m, 0), "c1.weight"));
+    CHECK(!strcmp(gt_model_param_name(m, 9), "out.bias"));
+    CHECK(gt_tensor_dim(gt_model_params(m)[4], 0) == 120);
+    /* the parameters are views into one block, in order */
+    CHECK(gt_tensor_data(gt_model_params(m)[0]) == gt_model_data(m));
+    CHECK(gt_tensor_data(gt_model_params(m)[1]) == gt_model_data(m) + 150);
+    CHECK(gt_tensor_grad(gt_model_params(m)[1]) == gt_model_grad(m) + 150);
+    char text[128];
+    CHECK(!strcmp(gt_model_describe(m, text, sizeof text),
+                  "lenet(act=tanh, classes=10): 61706 parameters"));
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_zeros(GT_SHAPE(3, 1, 28, 28));
+    gt_tensor *logits = gt_model_forward(tape, m, x);
+    CHECK(logits && gt_tensor_ndim(logits) == 2 && gt_tensor_dim(logits, 0) == 3 &&
+          gt_tensor_dim(logits, 1) == 10);
+    gt_tensor_free(x);
+    gt_tape_free(tape);
+    gt_model_free(m);
+}
+
+GT_TEST(mlp_default_of_the_notes_has_79510_parameters) {
+    gt_model *m = gt_mlp_new((int[]){784, 100, 10}, 3, GT_ACT_RELU, 1);
+    CHECK(gt_model_numel(m) == 784 * 100 + 100 + 100 * 10 + 10);
+    CHECK(gt_model_flops(m) == 79400);
+    CHECK(!strcmp(gt_model_param_name(m, 2), "fc2.weight"));
+    char text[128];
+    CHECK(!strcmp(gt_model_describe(m, text, sizeof text),
+                  "mlp(784-100-10, act=relu): 79510 parameters"));
+    gt_model_free(m);
+}
+
+GT_TEST(initialisation_is_pytorchs_uniform_bound_and_reproducible) {
+    gt_model *a = gt_lenet_new(GT_ACT_RELU, 10, 5), *b = gt_lenet_new(GT_ACT_RELU, 10, 5);
+    gt_model *c = gt_lenet_new(GT_ACT_RELU, 10, 6);
+    CHECK(!memcmp(gt_model_data(a), gt_model_data(b), (size_t)gt_model_numel(a) * sizeof(gt_real)));
+    CHECK(memcmp(gt_model_data(a), gt_model_data(c), (size_t)gt_model_numel(a) * sizeof(gt_real)));
+    /* fan_in of c3 is 6*5*5 = 150: U(-1/sqrt(150), 1/sqrt(150)) for weight and bias */
+    for (int i = 2; i <= 3; i++) {
+        gt_tensor *p = gt_model_params(a)[i];
+        double bound = 1 / sqrt(150.0), largest = 0, mean = 0;
+        for (int64_t k = 0; k < gt_tensor_numel(p); k++) {
+            largest = fmax(largest, fabs(gt_tensor_data(p)[k]));
+            mean += gt_tensor_data(p)[k] / (double)gt_tensor_numel(p);
+        }
+        CHECK(largest <= bound);
+        if (i == 2) { /* 2400 draws fill the interval */
+            CHECK(largest > 0.98 * bound);
+            CHECK(fabs(mean) < 0.05 * bound);
+        }
+    }
+    CHECK(!memcmp(gt_model_grad(a), gt_model_grad(c), sizeof(gt_real))); /* zeroed */
+    gt_model_free(a);
+    gt_model_free(b);
+    gt_model_free(c);
+}
+
+GT_TEST(kaiming_uniform_follows_the_gain_formula) {
+    gt_rng rng;
+    gt_rng_seed(&rng, 3);
+    gt_tensor *w = gt_zeros(GT_SHAPE(50, 8));
+    CHECK(gt_init_kaiming_uniform(w, 0, &rng) == GT_OK); /* a = 0: bound sqrt(6 / 8) */
+    double largest = 0;
+    for (int64_t k = 0; k < 400; k++)
+        largest = fmax(largest, fabs(gt_tensor_data(w)[k]));
+    CHECK(largest <= sqrt(6.0 / 8) && largest > 0.97 * sqrt(6.0 / 8));
+    CHECK(gt_init_kaiming_uniform(NULL, 0, &rng) == GT_ERR_ARG);
+    gt_tensor_free(w);
+}
+
+GT_TEST(models_refuse_bad_configurations_and_inputs_with_clear_errors) {
+    CHECK(gt_mlp_new((int[]){784}, 1, GT_ACT_RELU, 1) == NULL);
+    CHECK_ERROR_HAS("needs 2..17 layer sizes");
+    CHECK(gt_mlp_new((int[]){784, 0, 10}, 3, GT_ACT_RELU, 1) == NULL);
+    CHECK_ERROR_HAS("layer size 1 is 0");
+    CHECK(gt_lenet_new(GT_ACT_TANH, 0, 1) == NULL);
+    CHECK_ERROR_HAS("classes must be in");
+    CHECK(gt_lenet_new((gt_activation)7, 10, 1) == NULL);
+    CHECK_ERROR_HAS("no activation number 7");
+    gt_activation act;
+    CHECK(gt_activation_parse("gelu", &act) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("unknown activation \"gelu\": choose relu, sigmoid or tanh");
+    CHECK(gt_activation_parse("tanh", &act) == GT_OK && act == GT_ACT_TANH);
+
+    gt_tape *tape = gt_tape_new();
+    gt_model *lenet = gt_lenet_new(GT_ACT_TANH, 10, 1);
+    gt_model *mlp = gt_mlp_new((int[]){784, 100, 10}, 3, GT_ACT_RELU, 1);
+    gt_tensor *x = gt_zeros(GT_SHAPE(2, 1, 32, 32));
+    CHECK(gt_model_forward(tape, lenet, x) == NULL);
+    CHECK_ERROR_HAS("lenet: expects x[N,1,28,28], got [2, 1, 32, 32]");
+    CHECK(gt_model_forward(tape, mlp, x) == NULL);
+    CHECK_ERROR_HAS("mlp: expects x[N, 784] (or N samples of 784 values), got [2, 1, 32, 32]");
+    CHECK(gt_model_forward(tape, mlp, NULL) == NULL);
+    CHECK_ERROR_HAS("the input is NULL (did an earlier op fail?)");
+    gt_tensor_free(x);
+    gt_model_free(lenet);
+    gt_model_free(mlp);
+    gt_tape_free(tape);
+}
+
+GT_TEST(count_correct_takes_the_first_largest_logit) {
+    gt_tensor *logits = gt_from_array(GT_SHAPE(3, 3), (gt_real[]){1, 5, 5, 0, 0, 0, -1, -2, 3});
+    gt_tensor *labels = gt_from_array(GT_SHAPE(3), (gt_real[]){1, 0, 2});
+    CHECK(gt_count_correct(logits, labels) == 3);
+    gt_tensor_data(labels)[0] = 2; /* a tie goes to the first maximum */
+    CHECK(gt_count_correct(logits, labels) == 2);
+    gt_tensor_free(logits);
+    gt_tensor_free(labels);
+}
+
+/* ---- optimizers, against values worked by hand ----------------------------------------- */
+
+typedef struct one_param {
+    gt_tensor *p;
+    gt_optimizer *opt;
+} one_param;
+
+/* p = [1, -2]; step with g = [0.5, -1], then g = [0.2, 0.4]; returns p after each step. */
+static void two_steps(gt_optimizer *opt, gt_tensor *p, gt_real after[2][2]) {
+    const gt_real grads[2][2] = {{0.5, -1.0}, {0.2, 0.4}};
+    for (int s = 0; s < 2; s++) {
+        memcpy(gt_tensor_grad(p), grads[s], sizeof grads[s]);
+        CHECK(gt_optimizer_step(opt) == GT_OK);
+        gt_optimizer_zero_grad(opt);
+        CHECK(gt_tensor_grad(p)[0] == 0);
+        after[s][0] = gt_tensor_data(p)[0];
+        after[s][1] = gt_tensor_data(p)[1];
+    }
+}
+
+static gt_tensor *param_1_minus_2(void) {
+    gt_tensor *p = gt_from_array(GT_SHAPE(2), (gt_real[]){1, -2});
+    gt_tensor_set_requires_grad(p, true);
+    return p;
+}
+
+GT_TEST(sgd_with_momentum_dampening_and_weight_decay_matches_the_hand_computation) {
+    /* lr 0.1, momentum 0.9, dampening 0.5, weight decay 0.1
+     * step 1: d = g + 0.1 p = [0.6, -1.2]; buf = d; p = [1 - 0.06, -2 + 0.12] = [0.94, -1.88]
+     * step 2: d = [0.2 + 0.094, 0.4 - 0.188] = [0.294, 0.212]
+     *         buf = 0.9 [0.6, -1.2] + 0.5 d = [0.687, -0.974]
+     *         p = [0.94 - 0.0687, -1.88 + 0.0974] = [0.8713, -1.7826] */
+    gt_tensor *p = param_1_minus_2();
+    gt_optimizer *opt = gt_sgd_new(&p, 1, &(gt_sgd_config){.lr = 0.1, .momentum = 0.9,
+                                                          .dampening = 0.5, .weight_decay = 0.1});
+    gt_real after[2][2];
+    two_steps(opt, p, after);
+    CHECK_CLOSE(after[0][0], 0.94, STEP_TOL);
+    CHECK_CLOSE(after[0][1], -1.88, STEP_TOL);
+    CHECK_CLOSE(after[1][0], 0.8713, STEP_TOL);
+    CHECK_CLOSE(after[1][1], -1.7826, STEP_TOL);
+    CHECK(gt_optimizer_steps(opt) == 2);
+    gt_optimizer_free(opt);
+    gt_tensor_free(p);
+}
+
+GT_TEST(sgd_nesterov_matches_the_hand_computation) {
+    /* lr 0.1, momentum 0.9, nesterov
+     * step 1: buf = g = [0.5, -1]; d = g + 0.9 buf = [0.95, -1.9]; p = [0.905, -1.81]
+     * step 2: buf = 0.9 [0.5, -1] + [0.2, 0.4] = [0.65, -0.5]
+     *         d = [0.2 + 0.585, 0.4 - 0.45] = [0.785, -0.05]; p = [0.8265, -1.805] */
+    gt_tensor *p = param_1_minus_2();
+    gt_optimizer *opt =
+        gt_sgd_new(&p, 1, &(gt_sgd_config){.lr = 0.1, .momentum = 0.9, .nesterov = true});
+    gt_real after[2][2];
+    two_steps(opt, p, after);
+    CHECK_CLOSE(after[0][0], 0.905, STEP_TOL);
+    CHECK_CLOSE(after[0][1], -1.81, STEP_TOL);
+    CHECK_CLOSE(after[1][0], 0.8265, STEP_TOL);
+    CHECK_CLOSE(after[1][1], -1.805, STEP_TOL);
+    gt_optimizer_free(opt);
+    gt_tensor_free(p);
+}
+
+GT_TEST(plain_sgd_is_p_minus_lr_g) {
+    /* lr 0.5: [1 - 0.25, -2 + 0.5] = [0.75, -1.5]; then [0.75 - 0.1, -1.5 - 0.2] */
+    gt_tensor *p = param_1_minus_2();
+    gt_optimizer *opt = gt_sgd_new(&p, 1, &(gt_sgd_config){.lr = 0.5});
+    gt_real after[2][2];
+    two_steps(opt, p, after);
+    CHECK_CLOSE(after[0][0], 0.75, STEP_TOL);
+    CHECK_CLOSE(after[1][0], 0.65, STEP_TOL);
+    CHECK_CLOSE(after[1][1], -1.7, STEP_TOL);
+    gt_optimizer_free(opt);
+    gt_tensor_free(p);
+}
+
+GT_TEST(adam_matches_the_hand_computation) {
+    /* lr 0.1, betas (0.9, 0.999), eps 1e-8
+     * step 1: m = 0.1 g, v = 0.001 g^2, m^ = g, v^ = g^2: p -= 0.1 g / (|g| + 1e-8)
+     *         = [0.9 + 2e-9, -1.9 - 1e-9]
+     * step 2: m = [0.065, -0.05], v = [0.00028975, 0.001159]
+     *         m^ = m / 0.19, v^ = v / 0.001999, p -= 0.1 m^ / (sqrt(v^) + 1e-8)
+     *         = [0.810142483903, -1.865439416663] */
+    gt_tensor *p = param_1_minus_2();
+    gt_adam_config config = gt_adam_defaults();
+    config.lr = 0.1;
+    gt_optimizer *opt = gt_adam_new(&p, 1, &config);
+    gt_real after[2][2];
+    two_steps(opt, p, after);
+    CHECK_CLOSE(after[0][0], 0.900000002, STEP_TOL);
+    CHECK_CLOSE(after[0][1], -1.900000001, STEP_TOL);
+    CHECK_CLOSE(after[1][0], 0.810142483903, STEP_TOL);
+    CHECK_CLOSE(after[1][1], -1.865439416663, STEP_TOL);
+    gt_optimizer_free(opt);
+    gt_tensor_free(p);
+
+    /* with weight decay 0.1 the gradient is g + 0.1 p: [0.807281460507, -1.846831886459] */
+    p = param_1_minus_2();
+    config.weight_decay = 0.1;
+    opt = gt_adam_new(&p, 1, &config);
+    two_steps(opt, p, after);
+    CHECK_CLOSE(after[1][0], 0.807281460507, STEP_TOL);
+    CHECK_CLOSE(after[1][1], -1.846831886459, STEP_TOL);
+    gt_optimizer_free(opt);
+    gt_tensor_free(p);
+}
+
+GT_TEST(adam_defaults_are_pytorchs) {
+    gt_adam_config c = gt_adam_defaults();
+    CHECK(c.lr == 1e-3 && c.beta1 == 0.9 && c.beta2 == 0.999 && c.eps == 1e-8 &&
+          c.weight_decay == 0);
+}
+
+GT_TEST(optimizers_refuse_bad_settings_naming_the_value) {
+    gt_tensor *p = param_1_minus_2(), *plain = gt_zeros(GT_SHAPE(2));
+    CHECK(!gt_sgd_new(&p, 1, &(gt_sgd_config){.lr = -1}));
+    CHECK_ERROR_HAS("sgd: lr must be a finite number >= 0");
+    CHECK(!gt_sgd_new(&p, 1, &(gt_sgd_config){.lr = 0.1, .nesterov = true}));
+    CHECK_ERROR_HAS("nesterov needs momentum > 0 and dampening 0");
+    CHECK(!gt_sgd_new(&plain, 1, &(gt_sgd_config){.lr = 0.1}));
+    CHECK_ERROR_HAS("parameter 0 is not a leaf that requires a gradient");
+    CHECK(!gt_sgd_new((gt_tensor *[]){p, p}, 2, &(gt_sgd_config){.lr = 0.1}));
+    CHECK_ERROR_HAS("parameter 1 is also parameter 0");
+    gt_adam_config c = gt_adam_defaults();
+    c.beta2 = 1;
+    CHECK(!gt_adam_new(&p, 1, &c));
+    CHECK_ERROR_HAS("adam: bad beta2");
+    CHECK(gt_optimizer_step(NULL) == GT_ERR_ARG);
+    gt_tensor_free(p);
+    gt_tensor_free(plain);
+}
+
+/* ---- training and checkpoints ------------------------------------------------------------ */
+
+/* A step of SGD on the model over a fixed random batch; returns the loss before it. */
+static double train_step(gt_model *m, gt_optimizer *opt, gt_tape *tape, const model_case *data) {
+    gt_tensor *loss = gt_cross_entropy(tape, gt_model_forward(tape, m, data->x), data->y);
+    double value = gt_tensor_item(loss, 0);
+    CHECK(loss && gt_backward(tape, loss) == GT_OK);
+    CHECK(gt_optimizer_step(opt) == GT_OK);
+    gt_model_zero_grad(m);
+    gt_tape_reset(tape);
+    return value;
+}
+
+GT_TEST(a_model_learns_a_fixed_batch) {
+    gt_model *m = gt_lenet_new(GT_ACT_RELU, 10, 11);
+    model_case data = make_case(m, GT_SHAPE(8, 1, 28, 28), 12);
+    gt_adam_config adam = gt_adam_defaults();
+    gt_optimizer *opt = gt_adam_new(gt_model_params(m), gt_model_param_count(m), &adam);
+    gt_tape *tape = gt_tape_new();
+    double first = train_step(m, opt, tape, &data), last = first;
+    for (int i = 0; i < 60; i++)
+        last = train_step(m, opt, tape, &data);
+    printf("  lenet, adam, on 8 random images: loss %.4f -> %.4f\n", first, last);
+    CHECK(last < 0.5 * first);
+    gt_tape_free(tape);
+    gt_optimizer_free(opt);
+    free_case(&data);
+}
+
+static char *temp_path(const char *name) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/test_nn_%s_%d_%s", GT_BINARY_DIR, GT_REAL_NAME,
+             (int)getpid(), name);
+    return path;
+}
+
+GT_TEST(resuming_from_a_checkpoint_continues_exactly_where_training_stopped) {
+    const char *path = temp_path("resume.gtc");
+    gt_adam_config adam = gt_adam_defaults();
+    for (int kind = 0; kind < 2; kind++) {
+        /* straight: 6 steps; resumed: 3 steps, save, load into fresh objects, 3 steps */
+        gt_model *straight = gt_mlp_new((int[]){36, 9, 4}, 3, GT_ACT_TANH, 3);
+        gt_model *first = gt_mlp_new((int[]){36, 9, 4}, 3, GT_ACT_TANH, 3);
+        model_case data = make_case(straight, GT_SHAPE(5, 36), 4);
+        gt_sgd_config sgd = {.lr = 0.1, .momentum = 0.9, .nesterov = true};
+        gt_optimizer *opt_s =
+            kind ? gt_adam_new(gt_model_params(straight), 4, &adam)
+                 : gt_sgd_new(gt_model_params(straight), 4, &sgd);
+        gt_optimizer *opt_f = kind ? gt_adam_new(gt_model_params(first), 4, &adam)
+                                   : gt_sgd_new(gt_model_params(first), 4, &sgd);
+        gt_tape *tape = gt_tape_new();
+        for (int i = 0; i < 3; i++) {
+            train_step(straight, opt_s, tape, &data);
+            train_step(first, opt_f, tape, &data);
+        }
+        CHECK(gt_model_save(first, opt_f, &(gt_ckpt_config){"epoch", 3}, 1, path) == GT_OK);
+        gt_optimizer_free(opt_f);
+        gt_model_free(first);
+
+        gt_model *resumed = gt_model_load(path);
+        CHECK(resumed != NULL);
+        gt_optimizer *opt_r = kind ? gt_adam_new(gt_model_params(resumed), 4, &adam)
+                                   : gt_sgd_new(gt_model_params(resumed), 4, &sgd);
+        CHECK(gt_optimizer_load(opt_r, path) == GT_OK);
+        CHECK(gt_optimizer_steps(opt_r) == 3);
+        int64_t epoch = 0;
+        CHECK(gt_checkpoint_get(path, "epoch", &epoch) == GT_OK && epoch == 3);
+        for (int i = 0; i < 3; i++) {
+            double a = train_step(straight, opt_s, tape, &data);
+            double b = train_step(resumed, opt_r, tape, &data);
+            CHECK(a == b);
+        }
+        CHECK(!memcmp(gt_model_data(straight), gt_model_data(resumed),
+                      (size_t)gt_model_numel(straight) * sizeof(gt_real)));
+        gt_tape_free(tape);
+        gt_optimizer_free(opt_s);
+        gt_optimizer_free(opt_r);
+        gt_model_free(resumed);
+        data.model = straight;
+        free_case(&data);
+    }
+    unlink(path);
+}
+
+GT_TEST(a_lenet_checkpoint_round_trips_and_wrong_files_are_refused) {
+    const char *path = temp_path("lenet.gtc");
+    gt_model *m = gt_lenet_new(GT_ACT_RELU, 7, 9);
+    CHECK(gt_model_save(m, NULL, NULL, 0, path) == GT_OK);
+    gt_model *back = gt_model_load(path);
+    CHECK(back && gt_model_get_config(back)->kind == GT_MODEL_LENET &&
+          gt_model_get_config(back)->classes == 7 && gt_model_get_config(back)->act == GT_ACT_RELU);
+    CHECK(back && !memcmp(gt_model_data(m), gt_model_data(back),
+                          (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    /* no optimizer state was saved */
+    gt_optimizer *opt = gt_sgd_new(gt_model_params(m), 10, &(gt_sgd_config){.lr = 0.1});
+    CHECK(gt_optimizer_load(opt, path) == GT_ERR_FORMAT);
+    CHECK_ERROR_HAS("holds no optimizer state");
+    CHECK(gt_checkpoint_get(path, "epoch", &(int64_t){0}) == GT_ERR_FORMAT);
+    CHECK_ERROR_HAS("has no \"epoch\" entry");
+    /* an optimizer over other parameters is refused */
+    gt_tensor *p = param_1_minus_2();
+    gt_optimizer *other = gt_sgd_new(&p, 1, &(gt_sgd_config){.lr = 0.1});
+    CHECK(gt_model_save(m, other, NULL, 0, path) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("the optimizer is not over this model's parameters");
+    /* truncated: the file's path and the problem */
+    FILE *f = fopen(path, "r+b");
+    CHECK(f && fseek(f, 0, SEEK_END) == 0);
+    long size = ftell(f);
+    fclose(f);
+    CHECK(truncate(path, size / 2) == 0);
+    CHECK(gt_model_load(path) == NULL);
+    CHECK_ERROR_HAS(path);
+    CHECK_ERROR_HAS("truncated");
+    CHECK(gt_model_load(temp_path("missing.gtc")) == NULL);
+    CHECK_ERROR_HAS("missing.gtc");
+    gt_optimizer_free(opt);
+    gt_optimizer_free(other);
+    gt_tensor_free(p);
+    gt_model_free(back);
+    gt_model_free(m);
+    unlink(path);
+}
+
+GT_TEST(evaluate_reports_loss_and_accuracy_over_a_data_set) {
+    /* 4 images of 2x2 pixels; an MLP whose logits are [pixel sum, 255 - pixel sum]-like */
+    uint8_t images[16] = {255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 10};
+    uint8_t labels[4] = {0, 1, 0, 0};
+    gt_dataset data = {4, 2, 2, 2, images, labels};
+    gt_model *m = gt_mlp_new((int[]){4, 2}, 2, GT_ACT_RELU, 1);
+    gt_real *w = gt_model_data(m); /* fc1.weight [2,4], fc1.bias [2] */
+    for (int i = 0; i < 4; i++) {
+        w[i] = 1;
+        w[4 + i] = -1;
+    }
+    w[8] = -1.5; /* class 0 when the pixel sum exceeds 0.75 */
+    w[9] = 1.5;
+    gt_tape *tape = gt_tape_new();
+    gt_eval_result r;
+    CHECK(gt_model_evaluate(m, tape, &data, 3, 0, &r) == GT_OK);
+    CHECK(r.count == 4);
+    CHECK_CLOSE(r.accuracy, 0.75, 1e-12); /* the last image is dark but labelled 0 */
+    CHECK(r.loss > 0 && isfinite(r.loss));
+    CHECK(gt_tape_grad_enabled(tape));
+    CHECK(gt_model_evaluate(m, tape, &data, 2, 2, &r) == GT_OK && r.count == 2 &&
+          r.accuracy == 1);
+    gt_tape_free(tape);
+    gt_model_free(m);
+}
+
+GT_TEST_MAIN()
