@@ -2,7 +2,8 @@
  * and once with a correct CRC (so that what lies behind the CRC check is reached too).
  * Peek must never write past the buffers it is given; a load that fails must leave the
  * target tensors untouched; a file peek accepts must load with the kind and configuration
- * peek reported; what loads must save and load back the same. */
+ * peek reported; what loads must save and load back the same. A file peek accepts is also
+ * given to gt_model_load and gt_optimizer_load (gt_nn.h). */
 #include "fuzz_support.h"
 
 #include <zlib.h>
@@ -82,6 +83,43 @@ static void save_and_load_back(const targets *t, int n_config) {
     gt_tensor_free(back.bias);
 }
 
+/* As a model checkpoint (gt_nn.h): rebuilt whole or not at all, and its optimizer state
+ * restored into an optimizer of either kind or refused with that optimizer unchanged. */
+static void check_model(const char *path) {
+    int64_t epoch = -1;
+    if (gt_checkpoint_get(path, "epoch", &epoch) != GT_OK)
+        FUZZ_ASSERT(epoch == -1);
+    gt_model *model = gt_model_load(path);
+    if (!model) {
+        gt_status status = gt_last_status();
+        FUZZ_ASSERT(status == GT_ERR_FORMAT || status == GT_ERR_UNSUPPORTED ||
+                    status == GT_ERR_SHAPE || status == GT_ERR_IO || status == GT_ERR_NOMEM ||
+                    status == GT_ERR_ARG);
+        return;
+    }
+    FUZZ_ASSERT(gt_model_param_count(model) >= 2 && gt_model_numel(model) > 0);
+    double sum = 0; /* reads every parameter */
+    for (int64_t i = 0; i < gt_model_numel(model); i++)
+        sum += gt_model_data(model)[i];
+    (void)sum;
+    for (int adam = 0; adam < 2; adam++) {
+        gt_tensor *const *params = gt_model_params(model);
+        int n = gt_model_param_count(model);
+        gt_optimizer *opt = adam ? gt_adam_new(params, n, &(gt_adam_config){1e-3, 0.9, 0.999,
+                                                                              1e-8, 0})
+                                 : gt_sgd_new(params, n, &(gt_sgd_config){.lr = 0.1,
+                                                                          .momentum = 0.9});
+        if (!opt) {
+            FUZZ_ASSERT(gt_last_status() == GT_ERR_NOMEM);
+            continue;
+        }
+        if (gt_optimizer_load(opt, path) != GT_OK)
+            FUZZ_ASSERT(gt_optimizer_steps(opt) == 0);
+        gt_optimizer_free(opt);
+    }
+    gt_model_free(model);
+}
+
 static void check_file(const uint8_t *data, size_t size) {
     const char *path = fuzz_file(data, size);
     int n_config = -1;
@@ -96,6 +134,7 @@ static void check_file(const uint8_t *data, size_t size) {
         return;
     }
     FUZZ_ASSERT(strlen(kind) <= 255 && n_config >= 0 && n_config <= MAX_CONFIG);
+    check_model(path);
     if (peeked_names_are_plain(n_config))
         FUZZ_ASSERT(gt_checkpoint_load(path, kind, config, n_config, NULL, 0) == GT_OK);
     targets t = targets_new();

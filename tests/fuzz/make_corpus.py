@@ -113,3 +113,19 @@ write("checkpoint", "rank_9.gtc", checkpoint(b"mlp", [], [(b"t", [1] * 9, 1, [1]
 write("checkpoint", "wrong_shape.gtc", checkpoint(b"mlp", mlp_config, [
     (b"fc.weight", [3, 2], 1, [0] * 6), bias]))
 write("checkpoint", "not_a_checkpoint", b"GTCKPX\0\0\1\0\0\0")
+
+# Models as gt_model_save writes them (models/model_io.c): an MLP 3-2 with ReLU (act 0), with
+# SGD momentum buffers or Adam moments, and an epoch entry.
+mlp_model = [(b"act", 0), (b"layers", 2), (b"size0", 3), (b"size1", 2)]
+fc1 = [(b"fc1.weight", [2, 3], 1, [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]), (b"fc1.bias", [2], 1, [0, 1])]
+write("checkpoint", "model_mlp_sgd.gtc", checkpoint(b"mlp", mlp_model + [
+    (b"optimizer", 1), (b"optimizer.steps", 4), (b"epoch", 2)], fc1 + [
+    (b"optimizer.momentum_buffer.0", [2, 3], 1, [1] * 6),
+    (b"optimizer.momentum_buffer.1", [2], 1, [1, 2])]))
+write("checkpoint", "model_mlp_adam.gtc", checkpoint(b"mlp", mlp_model + [
+    (b"optimizer", 2), (b"optimizer.steps", 9)], fc1 + [
+    (b"optimizer.exp_avg.0", [2, 3], 1, [0.5] * 6), (b"optimizer.exp_avg.1", [2], 1, [0, 0]),
+    (b"optimizer.exp_avg_sq.0", [2, 3], 1, [0.25] * 6),
+    (b"optimizer.exp_avg_sq.1", [2], 1, [0, 1])]))
+write("checkpoint", "model_lenet_no_tensors.gtc", checkpoint(b"lenet", [(b"act", 2),
+                                                                      (b"classes", 10)], []))
