@@ -220,7 +220,8 @@ gt_status gt__conv2d_backward(gt_node *node) {
      * gradient and a patch matrix; per group its share of grad_w and grad_b */
     size_t parts_at;
     backward_scratch_bytes(&d, saved->threads, &parts_at);
-    gt_real *gs = node->scratch, *parts = (gt_real *)((char *)node->scratch + parts_at);
+    gt_real *gs = node->scratch; /* NULL for an empty batch: nothing to do */
+    gt_real *parts = gs ? (gt_real *)((char *)gs + parts_at) : NULL;
     int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(saved->threads) if (d.n_groups > 1)
