@@ -167,9 +167,10 @@ void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what) {
 }
 
 gt_status gt__check_input(const char *op, gt_tape *tape, const gt_tensor *t) {
-    if (!t)
-        return gt_set_error(GT_ERR_ARG, "%s: an input tensor is NULL (did an earlier op fail?)",
-                            op);
+    if (!t) /* most often an earlier op failed: its message, naming the cause, stays */
+        return gt__failed_since_success()
+                   ? gt_last_status()
+                   : gt_set_error(GT_ERR_ARG, "%s: an input tensor is NULL", op);
     if (t->flags & GT__ON_TAPE) {
         if (t->tape != tape)
             return gt_set_error(GT_ERR_STATE, "%s: an input belongs to another tape", op);

@@ -307,7 +307,7 @@ def main():
     gt_rounds, scaling_rounds, pt_rounds, pt_envs = [], {1: [], 2: []}, {}, {}
     gt_records, gt_env = [], {}
     for round_no in range(1, args.rounds + 1):
-        # gradtape: every cell, all threads (0 = all cores, once the library has threads)
+        # gradtape: every cell, all threads (0 = all cores)
         print(f"round {round_no}/{args.rounds}: gradtape-bench {bench}", file=sys.stderr)
         records = run_json([bench, "--json", "--threads", "0"] + timing, what="gradtape-bench")
         gt_records += records
@@ -465,9 +465,8 @@ def main():
               f"{scaling[2].get('threads')} and {scaling[1].get('threads')} threads in effect "
               "(asked for 2 and 1): the library did not take the thread count as asked.")
     if not scaling:
-        print("note: the 2-threads-vs-1 row is not measurable yet: gradtape-bench reports "
-              "threads_wired=false (gt_set_threads is not in this library; --threads is "
-              "accepted and ignored until it is wired in apply_threads).")
+        print("note: the 2-threads-vs-1 row is not measurable: gradtape-bench reports "
+              "threads_wired=false (gt_set_threads refused the thread count).")
     if "gradtape-train" not in rss:
         print(f"note: peak RSS of gradtape-train skipped: {train} is not built on this "
               "branch. The info row is the same workload (LeNet-5, batch 64, Fashion-MNIST "

@@ -154,12 +154,8 @@ static void json_number(FILE *out, double v) {
 /* ---- threads ------------------------------------------------------------------------------ */
 
 /* Asks the library for n threads (0: all cores); returns the threads it will use, or -1
- * while the library has no thread control (it then runs on one thread). */
-static int apply_threads(int n) {
-    /* TODO(lead): gt_set_threads(n) once perf-gemm lands */
-    (void)n;
-    return -1;
-}
+ * when the count is refused. */
+static int apply_threads(int n) { return gt_set_threads(n); }
 
 /* ---- the machine's peak: independent vector FMAs ----------------------------------------- */
 

@@ -284,10 +284,11 @@ static gt_tensor *lenet_forward(gt_tape *tape, gt_model *m, gt_tensor *x) {
 }
 
 gt_tensor *gt_model_forward(gt_tape *tape, gt_model *model, gt_tensor *x) {
+    if (!x && gt_last_status() != GT_OK)
+        return NULL; /* an earlier op failed: its message, naming the cause, stays */
     if (!model || !tape || !x) {
-        gt_set_error(GT_ERR_ARG, "model_forward: %s is NULL%s",
-                     !model ? "the model" : !tape ? "the tape" : "the input",
-                     x ? "" : " (did an earlier op fail?)");
+        gt_set_error(GT_ERR_ARG, "model_forward: %s is NULL",
+                     !model ? "the model" : !tape ? "the tape" : "the input");
         return NULL;
     }
     return model->config.kind == GT_MODEL_LENET ? lenet_forward(tape, model, x)

@@ -118,12 +118,10 @@ static void col2im_add(const conv_dims *d, const gt_real *col, int64_t ld, gt_re
             }
 }
 
-static int thread_count(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
+/* Threads for the groups of a conv2d: its GEMMs' flops decide, as for one GEMM. */
+static int group_threads(const conv_dims *d) {
+    return d->n_groups > 1 ? gt__threads_for_flops(2.0 * (double)(d->n * d->o * d->ckk * d->p))
+                           : 1;
 }
 
 static int thread_id(void) {
@@ -165,7 +163,7 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         return NULL;
     bool record = gt__tape_will_record(tape, in, n_in);
     bool keep = record && (w->flags & GT__REQUIRES_GRAD);
-    int threads = thread_count();
+    int threads = group_threads(&d);
     int64_t col_size = d.ckk * d.group * d.p, y_size = d.o * d.group * d.p;
     /* kept patches of every group, or one buffer per thread; products one per thread */
     int64_t col_buffers = keep ? d.n_groups : threads;
@@ -176,7 +174,7 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         return NULL;
     int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (d.n_groups > 1)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
 #endif
     for (int64_t g = 0; g < d.n_groups; g++) {
         int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
@@ -214,17 +212,18 @@ gt_status gt__conv2d_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     const conv_saved *saved = node->saved;
     const conv_dims d = saved->dims;
+    int threads = saved->threads; /* the forward's: it sized node->scratch */
     int64_t col_size = d.ckk * d.group * d.p, g_size = d.o * d.group * d.p;
     bool need_w = w->grad != NULL, need_b = b && b->grad, need_x = x->grad != NULL;
     /* node->scratch, taken by gt_backward: per thread of the forward's count a gathered
      * gradient and a patch matrix; per group its share of grad_w and grad_b */
     size_t parts_at;
-    backward_scratch_bytes(&d, saved->threads, &parts_at);
+    backward_scratch_bytes(&d, threads, &parts_at);
     gt_real *gs = node->scratch; /* NULL for an empty batch: nothing to do */
     gt_real *parts = gs ? (gt_real *)((char *)gs + parts_at) : NULL;
     int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(saved->threads) if (d.n_groups > 1)
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
 #endif
     for (int64_t g = 0; g < d.n_groups; g++) {
         int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;

@@ -2,10 +2,11 @@
  *
  * Every op takes the tape its result lives on, records a node when an input requires a
  * gradient, and returns NULL with a message naming the op and the shapes when its inputs
- * do not fit (gt_last_error). A NULL input is reported, not dereferenced, so a chain of
- * calls can be checked once at the end: when the NULL is the result of a call that failed
- * (no op has succeeded since), that call's error is kept, so the end of the chain reports the
- * first failure (e.g. "conv2d: cannot grow the tape's arena by 524288 bytes").
+ * do not fit (gt_last_error). A NULL input is not dereferenced: the op returns NULL and
+ * leaves the message of the failure that produced it (when a failure was recorded and no op
+ * has succeeded since; otherwise it says the input is NULL), so a chain of calls can be
+ * checked once at the end and still names the cause (e.g. "conv2d: cannot grow the tape's
+ * arena by 524288 bytes").
  *
  * Conventions follow PyTorch: images are NCHW; conv2d is cross-correlation with weight
  * [O,C,KH,KW]; softmax and log_softmax work over the last axis; cross_entropy takes logits
@@ -96,6 +97,22 @@ const gt_op_info *gt_op_find(const char *name);
  * the op. args may be NULL when the op takes none. */
 gt_tensor *gt_op_apply(gt_tape *tape, gt_op op, gt_tensor *const *in, int n_in,
                        const gt_op_args *args);
+
+/* ---- threads ------------------------------------------------------------------------ */
+/* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
+ * always uses 1). 0 means every core; until set, OpenMP's default (OMP_NUM_THREADS, else
+ * every core). Only products large enough to gain go parallel (about 1 MFLOP), and a
+ * product gives the same bits run after run whatever the number of threads (with the
+ * optional OpenBLAS path, GT_CPU=blas, for the same number). Call it between steps, not
+ * while another thread is inside the library. Returns the count now in use, or -1 (and an
+ * error) for a negative n, changing nothing. On a machine whose cores are busy with other
+ * work, a thread that must wait for a core stalls every product it shares: use 1 thread
+ * there, or OMP_DYNAMIC=true, which lets OpenMP shrink the team by the load average.
+ *
+ *     gt_set_threads(1);  // single-threaded, e.g. when the caller runs its own threads
+ */
+int gt_set_threads(int n);
+int gt_get_threads(void);
 
 /* ---- matmul ------------------------------------------------------------------------- */
 /* a[M,K] @ b[K,N] -> [M,N]; a[B,M,K] @ b[B,K,N] -> [B,M,N]; a[B,M,K] @ b[K,N] -> [B,M,N]. */

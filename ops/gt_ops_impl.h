@@ -27,6 +27,11 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
               const gt_real *A, int64_t lda, const gt_real *B, int64_t ldb, gt_real beta,
               gt_real *C, int64_t ldc);
 
+/* The threads work of this many flops gets: 1 below the GEMM's parallel threshold or
+ * inside a parallel region, else gt_get_threads(). Ops that split their own work over
+ * threads (conv2d's image groups) ask here, so one rule decides for the whole library. */
+int gt__threads_for_flops(double flops);
+
 /* Forward and backward of every op, named after the family files that define them. */
 #define GT__OP_FNS(name)                                                                  \
     gt_tensor *gt__##name##_forward(gt_tape *tape, gt_tensor *const *in, int n_in,        \

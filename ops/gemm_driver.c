@@ -1,0 +1,152 @@
+/* gemm_driver.c - the blocked loops around a path's register tiles: which method a product
+ * takes, the cache blocks, the row and column tiles, and the transposing pack of op(B) into
+ * a stack buffer when B cannot be read in place. The same loops serve every path. */
+#include "gemm_impl.h"
+
+/* Cache blocks (L1 32-48 KB, L2 1 MB on the machines this was tuned on). */
+#define OUTER_KC 256               /* k per pass of an outer tile: its A panel stays in L1 */
+#define OUTER_B_BLOCK (512 * 1024) /* bytes of a kc x nc block of B, reused by every row tile */
+#define DOT_ROW_BYTES 4096         /* bytes of k per pass of a dot tile (its 10 rows in L1) */
+#define PACK_BYTES (64 * 1024)     /* the packing buffer, on the stack */
+#define PACK_MAX_NC 256            /* columns of B^T per packed block */
+
+/* Part p of n split into `parts` nearly equal parts, the larger ones first. */
+static void split(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *len) {
+    int64_t base = n / parts, extra = n % parts;
+    *start = p * base + (p < extra ? p : extra);
+    *len = base + (p < extra);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* A @ B^T: dot tiles read both in place but pay a horizontal sum per element of C, so they
+ * win when packing B^T is not repaid (few rows of A), when the sums are long (K >= 256) or
+ * when C is too narrow for full outer tiles (N <= 16); otherwise B^T is packed. Measured on
+ * the models' shapes (bench/bench_gemm), e.g. linear x[1000,120] @ w[84,120]^T: 88 GFLOP/s
+ * packed, 73 dot; x[1000,784] @ w[100,784]^T: 88 packed, 100 dot. */
+static gt__gemm_method method_for(const gt__gemm_kernels *k, const gt__gemm_args *g) {
+    if (!g->trans_b)
+        return GT__GEMM_OUTER;
+    bool dot_wins = g->M < 16 || g->N <= 16 || g->K >= 256;
+    if (!g->trans_a && k->dm > 0 && g->K >= k->vlen && dot_wins)
+        return GT__GEMM_DOT;
+    return GT__GEMM_PACKED;
+}
+
+/* Columns of B^T per packed block: all of N up to PACK_MAX_NC, so no ragged column block is
+ * left over; the k block is then as deep as the buffer allows. */
+static int64_t packed_columns(const gt__gemm_kernels *k, int64_t N) {
+    int64_t nr = (int64_t)k->nv * k->vlen;
+    return ceil_div(N < PACK_MAX_NC ? N : PACK_MAX_NC, nr) * nr;
+}
+
+gt__gemm_plan gt__gemm_plan_for(const gt__gemm_kernels *k, const gt__gemm_args *g) {
+    gt__gemm_plan plan = {k, method_for(k, g), 1};
+    int64_t kc_max = OUTER_KC;
+    if (plan.method == GT__GEMM_DOT)
+        kc_max = DOT_ROW_BYTES / (int64_t)sizeof(gt_real);
+    else if (plan.method == GT__GEMM_PACKED) {
+        int64_t deepest = PACK_BYTES / (int64_t)sizeof(gt_real) / packed_columns(k, g->N);
+        kc_max = deepest < OUTER_KC ? deepest : OUTER_KC;
+    }
+    plan.k_blocks = ceil_div(g->K, kc_max);
+    return plan;
+}
+
+// C[M,N] = alpha * op(A)[M,K] @ B[K,N] + beta * C with B read in place: k blocks of
+// OUTER_KC, column blocks that fit L2, balanced row tiles of at most mr rows, column tiles
+// of nv vectors
+static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
+    int64_t nr = (int64_t)k->nv * k->vlen;
+    int64_t kc_max = ceil_div(g->K, k_blocks);
+    int64_t nc_max = OUTER_B_BLOCK / ((int64_t)sizeof(gt_real) * kc_max) / nr * nr;
+    if (nc_max < nr)
+        nc_max = nr;
+    int64_t row_tiles = ceil_div(g->M, k->mr);
+    int ta = g->trans_a;
+    for (int64_t jc = 0; jc < g->N; jc += nc_max) {
+        int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
+        for (int64_t kb = 0; kb < k_blocks; kb++) {
+            int64_t k0, kc;
+            split(g->K, k_blocks, kb, &k0, &kc);
+            gt_real beta = kb == 0 ? g->beta : 1;
+            const gt_real *b = g->B + k0 * g->ldb + jc;
+            for (int64_t t = 0; t < row_tiles; t++) {
+                int64_t i0, mr;
+                split(g->M, row_tiles, t, &i0, &mr);
+                const gt_real *a = ta ? g->A + k0 * g->lda + i0 : g->A + i0 * g->lda + k0;
+                gt_real *c = g->C + i0 * g->ldc + jc;
+                for (int64_t j = 0; j < nc; j += nr) {
+                    int64_t width = nc - j < nr ? nc - j : nr;
+                    int64_t nv = ceil_div(width, k->vlen);
+                    k->outer[ta][mr - 1][nv - 1](kc, width, a, g->lda, b + j, g->ldb, c + j, g->ldc,
+                                                 g->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+// C[M,N] = alpha * A[M,K] @ B[N,K]^T + beta * C as dot products of rows read in place:
+// balanced tiles of at most dm x dn, k in blocks whose rows fit L1
+static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
+    int64_t row_tiles = ceil_div(g->M, k->dm);
+    for (int64_t kb = 0; kb < k_blocks; kb++) {
+        int64_t k0, kc;
+        split(g->K, k_blocks, kb, &k0, &kc);
+        gt_real beta = kb == 0 ? g->beta : 1;
+        for (int64_t t = 0; t < row_tiles; t++) {
+            int64_t i0, dm;
+            split(g->M, row_tiles, t, &i0, &dm);
+            const gt_real *a = g->A + i0 * g->lda + k0;
+            gt_real *c = g->C + i0 * g->ldc;
+            for (int64_t j = 0; j < g->N; j += k->dn) {
+                int64_t dn = g->N - j < k->dn ? g->N - j : k->dn;
+                k->dot[dm - 1][dn - 1](kc, a, g->lda, g->B + j * g->ldb + k0, g->ldb, c + j, g->ldc,
+                                       g->alpha, beta);
+            }
+        }
+    }
+}
+
+// buf[kc, nc] = b[nc, kc]^T, rows of b strided by ldb
+static void pack_transposed(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc, gt_real *buf) {
+    for (int64_t j = 0; j < nc; j++)
+        for (int64_t k = 0; k < kc; k++)
+            buf[k * nc + j] = b[j * ldb + k];
+}
+
+// C[M,N] = alpha * op(A)[M,K] @ B[N,K]^T + beta * C with B^T copied block by block into a
+// stack buffer that outer tiles read in place
+static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
+    gt_real buf[PACK_BYTES / sizeof(gt_real)];
+    int64_t nr = (int64_t)k->nv * k->vlen, buf_reals = (int64_t)(sizeof buf / sizeof buf[0]);
+    int64_t nc_max = buf_reals / ceil_div(g->K, k_blocks) / nr * nr;
+    for (int64_t kb = 0; kb < k_blocks; kb++) {
+        int64_t k0, kc;
+        split(g->K, k_blocks, kb, &k0, &kc);
+        for (int64_t jc = 0; jc < g->N; jc += nc_max) {
+            int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
+            (k->pack_transposed ? k->pack_transposed : pack_transposed)(g->B + jc * g->ldb + k0,
+                                                                        g->ldb, kc, nc, buf);
+            gt__gemm_args block = *g;
+            block.trans_b = false;
+            block.N = nc;
+            block.K = kc;
+            block.A = g->trans_a ? g->A + k0 * g->lda : g->A + k0;
+            block.B = buf;
+            block.ldb = nc;
+            block.beta = kb == 0 ? g->beta : 1;
+            block.C = g->C + jc;
+            outer_driver(k, 1, &block);
+        }
+    }
+}
+
+void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g) {
+    switch (plan->method) {
+    case GT__GEMM_OUTER: outer_driver(plan->kernels, plan->k_blocks, g); break;
+    case GT__GEMM_DOT: dot_driver(plan->kernels, plan->k_blocks, g); break;
+    case GT__GEMM_PACKED: packed_driver(plan->kernels, plan->k_blocks, g); break;
+    }
+}

@@ -1,0 +1,336 @@
+/* test_gemm.c - gt__gemm on every path this CPU and build support, on 1 and 2 threads,
+ * against a reference loop in double: all four transpositions, odd sizes, the shapes of
+ * LeNet-5 and the MLP, alpha and beta (beta 0 over a C full of NaN), leading dimensions
+ * wider than the matrices (their padding is NaN in A and B and must stay untouched in C).
+ *
+ * Tolerance, per build: |C - reference| <= 2 (K + 4) eps * (|alpha| sum_k |a_ik b_kj| +
+ * |beta c_ij|), eps = FLT_EPSILON in float, DBL_EPSILON in double: the textbook bound of
+ * a K-term sum with a margin of 2, whatever the summation order of a path. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#include "gt_test.h"
+
+#include "gemm_impl.h"
+
+#include <float.h>
+#include <stdint.h>
+
+#ifdef GT_REAL_DOUBLE
+#define EPS DBL_EPSILON
+#else
+#define EPS FLT_EPSILON
+#endif
+
+typedef struct gemm_case {
+    bool ta, tb;
+    int64_t M, N, K;
+    double alpha, beta;
+    int64_t pad; /* extra columns in lda, ldb and ldc */
+} gemm_case;
+
+typedef struct operands {
+    gt_real *A, *B, *C, *C0;
+    int64_t lda, ldb, ldc, a_rows, b_rows;
+} operands;
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static double uniform(void) { /* [-1, 1) */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 4503599627370496.0 - 1.0;
+}
+
+/* A and B random with NaN in the padding; C random, or NaN when beta is 0 (it must not be
+ * read); C's padding a sentinel. */
+static operands make_operands(const gemm_case *t) {
+    operands o;
+    o.a_rows = t->ta ? t->K : t->M;
+    o.lda = (t->ta ? t->M : t->K) + t->pad;
+    o.b_rows = t->tb ? t->N : t->K;
+    o.ldb = (t->tb ? t->K : t->N) + t->pad;
+    o.ldc = t->N + t->pad;
+    o.A = malloc((size_t)(o.a_rows * o.lda) * sizeof(gt_real));
+    o.B = malloc((size_t)(o.b_rows * o.ldb) * sizeof(gt_real));
+    o.C = malloc((size_t)(t->M * o.ldc) * sizeof(gt_real));
+    o.C0 = malloc((size_t)(t->M * o.ldc) * sizeof(gt_real));
+    for (int64_t i = 0; i < o.a_rows * o.lda; i++)
+        o.A[i] = i % o.lda < o.lda - t->pad ? (gt_real)uniform() : (gt_real)NAN;
+    for (int64_t i = 0; i < o.b_rows * o.ldb; i++)
+        o.B[i] = i % o.ldb < o.ldb - t->pad ? (gt_real)uniform() : (gt_real)NAN;
+    for (int64_t i = 0; i < t->M * o.ldc; i++)
+        o.C0[i] = i % o.ldc >= t->N ? (gt_real)12345
+                  : t->beta == 0    ? (gt_real)NAN
+                                    : (gt_real)uniform();
+    return o;
+}
+
+static void free_operands(operands *o) { free(o->A), free(o->B), free(o->C), free(o->C0); }
+
+static void run(const gemm_case *t, operands *o) {
+    memcpy(o->C, o->C0, (size_t)(t->M * o->ldc) * sizeof(gt_real));
+    gt__gemm(t->ta, t->tb, t->M, t->N, t->K, (gt_real)t->alpha, o->A, o->lda, o->B, o->ldb,
+             (gt_real)t->beta, o->C, o->ldc);
+}
+
+/* The expected C and the tolerance of each element, padding included (which must keep
+ * its sentinel exactly). */
+typedef struct reference {
+    double *want, *bound;
+} reference;
+
+static reference make_reference(const gemm_case *t, const operands *o) {
+    size_t n = (size_t)(t->M * o->ldc);
+    reference r = {malloc(n * sizeof(double)), malloc(n * sizeof(double))};
+    for (int64_t i = 0; i < t->M; i++)
+        for (int64_t j = 0; j < o->ldc; j++) {
+            double *want = r.want + i * o->ldc + j, *bound = r.bound + i * o->ldc + j;
+            if (j >= t->N) {
+                *want = 12345, *bound = 0;
+                continue;
+            }
+            double sum = 0, abs_sum = 0;
+            for (int64_t k = 0; k < t->K; k++) {
+                double a = t->ta ? o->A[k * o->lda + i] : o->A[i * o->lda + k];
+                double b = t->tb ? o->B[j * o->ldb + k] : o->B[k * o->ldb + j];
+                sum += a * b, abs_sum += fabs(a * b);
+            }
+            double c0 = t->beta == 0 ? 0 : o->C0[i * o->ldc + j];
+            *want = t->alpha * sum + t->beta * c0;
+            *bound =
+                2.0 * (double)(t->K + 4) * EPS * (fabs(t->alpha) * abs_sum + fabs(t->beta * c0));
+        }
+    return r;
+}
+
+/* Number of elements of C outside the tolerance, printing the first. */
+static int64_t count_wrong(const gemm_case *t, const operands *o, const reference *r) {
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < t->M; i++)
+        for (int64_t j = 0; j < o->ldc; j++) {
+            double got = o->C[i * o->ldc + j], want = r->want[i * o->ldc + j];
+            double bound = r->bound[i * o->ldc + j];
+            if (fabs(got - want) <= bound)
+                continue;
+            if (!wrong)
+                fprintf(stderr,
+                        "  %s %c%c M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld threads=%d: "
+                        "C[%lld,%lld] = %.9g, expected %.9g (tol %g)\n",
+                        gt__gemm_path_name(), t->ta ? 'T' : 'N', t->tb ? 'T' : 'N', (long long)t->M,
+                        (long long)t->N, (long long)t->K, t->alpha, t->beta, (long long)t->pad,
+                        gt_get_threads(), (long long)i, (long long)j, got, want, bound);
+            wrong++;
+        }
+    return wrong;
+}
+
+/* One case on every path this build and CPU support, on 1 and on 2 threads, against one
+ * reference; on 2 threads even the smallest product is split (the threshold is lifted), so
+ * the split meets every edge. The path, thread count and threshold are restored after. */
+static bool check_case(const gemm_case *t) {
+    operands o = make_operands(t);
+    reference r = make_reference(t, &o);
+    int threads = gt_get_threads();
+    int64_t threshold = gt__gemm_set_parallel_min_flops(0);
+    int64_t wrong = 0;
+    for (int p = 0; p < GT__GEMM_PATH_COUNT; p++) {
+        if (!gt__gemm_set_path((gt__gemm_path)p))
+            continue;
+        for (int n = 1; n <= 2; n++) {
+            gt_set_threads(n);
+            run(t, &o);
+            wrong += count_wrong(t, &o, &r);
+        }
+    }
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    gt_set_threads(threads);
+    gt__gemm_set_parallel_min_flops(threshold);
+    CHECK(wrong == 0);
+    free(r.want), free(r.bound);
+    free_operands(&o);
+    return wrong == 0;
+}
+
+/* fn() on every supported path, on 1 and on 2 threads; the path and thread count are
+ * restored after. */
+static void on_every_path(void (*fn)(void)) {
+    int threads = gt_get_threads();
+    for (int p = 0; p < GT__GEMM_PATH_COUNT; p++) {
+        if (!gt__gemm_set_path((gt__gemm_path)p))
+            continue;
+        for (int n = 1; n <= 2; n++) {
+            gt_set_threads(n);
+            fn();
+        }
+    }
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    gt_set_threads(threads);
+}
+
+static const int64_t odd_sizes[] = {1, 3, 7, 17, 33, 65};
+static const double alphas[] = {1, 1, -1.5, 0.5};
+static const double betas[] = {0, 1, 0, -2};
+
+GT_TEST(odd_sizes_in_all_four_transpositions_match_the_reference) {
+    int n = (int)(sizeof odd_sizes / sizeof odd_sizes[0]), count = 0;
+    for (int trans = 0; trans < 4; trans++)
+        for (int m = 0; m < n; m++)
+            for (int nn = 0; nn < n; nn++)
+                for (int k = 0; k < n; k++, count++) {
+                    gemm_case t = {trans & 1,    trans >> 1,        odd_sizes[m],     odd_sizes[nn],
+                                   odd_sizes[k], alphas[count % 4], betas[count % 4], count % 3};
+                    if (!check_case(&t))
+                        return; /* one message is enough */
+                }
+}
+
+GT_TEST(sizes_past_the_cache_blocks_match_the_reference) {
+    /* 129 crosses tile edges everywhere; 300 and 600 cross the k and column blocks */
+    const gemm_case cases[] = {
+        {false, false, 129, 129, 129, 1, 0, 0},   {true, false, 129, 65, 129, 1, 1, 3},
+        {false, true, 129, 129, 129, -1, 0.5, 1}, {true, true, 65, 129, 129, 2, 0, 2},
+        {false, false, 31, 600, 300, 1, 1, 0},    {true, false, 45, 530, 300, 1, 0, 1},
+        {false, true, 33, 70, 1100, 1, 0, 0},     {true, true, 17, 300, 300, 1, 1, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i]);
+}
+
+/* The calls LeNet-5 and the MLP make, as matmul.c, linear and conv.c issue them. */
+static const gemm_case model_shapes[] = {
+    {false, false, 6, 784, 25, 1, 0, 0},      /* C1 forward: w[6,25] @ col[25,784] */
+    {false, true, 6, 25, 784, 1, 1, 0},       /* C1 dW: g[6,784] @ col[25,784]^T */
+    {true, false, 25, 784, 6, 1, 0, 0},       /* C1 dX: w^T @ g */
+    {false, false, 16, 100, 150, 1, 0, 0},    /* C3 forward */
+    {true, false, 150, 100, 16, 1, 0, 0},     /* C3 dX */
+    {false, true, 16, 150, 100, 1, 1, 0},     /* C3 dW */
+    {false, false, 120, 1, 400, 1, 0, 0},     /* C5 forward: a column */
+    {true, false, 400, 1, 120, 1, 0, 0},      /* C5 dX */
+    {false, true, 120, 400, 1, 1, 1, 0},      /* C5 dW */
+    {false, false, 6, 64 * 784, 25, 1, 0, 0}, /* C1 forward over a batch of 64 */
+    {false, false, 16, 6400, 150, 1, 0, 0},   /* C3 forward over a batch of 64 */
+    {false, true, 1, 84, 120, 1, 0, 0},       /* F6 forward, batch 1: x @ w^T */
+    {false, true, 64, 84, 120, 1, 0, 0},      /* F6 forward, batch 64 */
+    {false, true, 256, 10, 84, 1, 0, 0},      /* F7 forward, batch 256 */
+    {false, false, 256, 120, 84, 1, 1, 0},    /* F6 dX: g @ w */
+    {true, false, 84, 120, 256, 1, 1, 0},     /* F6 dW: g^T @ x */
+    {false, true, 1, 100, 784, 1, 0, 0},      /* MLP layer 1 forward, batch 1 */
+    {false, true, 64, 100, 784, 1, 0, 0},     /* batch 64 */
+    {false, true, 1000, 100, 784, 1, 0, 0},   /* batch 1000 */
+    {false, true, 1000, 10, 100, 1, 0, 0},    /* layer 2 forward */
+    {false, false, 1000, 784, 100, 1, 1, 0},  /* layer 1 dX */
+    {true, false, 100, 784, 1000, 1, 1, 0},   /* layer 1 dW */
+    {true, false, 100, 784, 1, 1, 1, 0},      /* layer 1 dW, batch 1 */
+    {false, false, 1, 784, 100, 1, 1, 0},     /* layer 1 dX, batch 1 */
+};
+
+GT_TEST(the_model_shapes_match_the_reference) {
+    for (size_t i = 0; i < sizeof model_shapes / sizeof model_shapes[0]; i++)
+        check_case(&model_shapes[i]);
+}
+
+/* Runs a case twice (and once on the other thread count) and compares the bits. */
+static void same_bits(void) {
+    /* C3 forward over 8 images (columns shared), the MLP's first layer at batch 256 forward
+     * (dot tiles, rows shared) and backward, B^T packed with columns shared (narrower parts
+     * must not change how k is cut) */
+    const gemm_case cases[] = {
+        {false, false, 16, 800, 150, 1, 0, 0},  {false, true, 256, 100, 784, 1, 0, 0},
+        {false, false, 256, 784, 100, 1, 1, 0}, {true, false, 100, 784, 256, 1, 1, 0},
+        {true, true, 300, 257, 129, 1, 0.5, 1}, {false, true, 20, 400, 200, 1, 0, 0},
+        {true, true, 20, 400, 200, 1, 1, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const gemm_case *t = &cases[i];
+        operands o = make_operands(t);
+        size_t bytes = (size_t)(t->M * o.ldc) * sizeof(gt_real);
+        gt_real *first = malloc(bytes);
+        run(t, &o);
+        memcpy(first, o.C, bytes);
+        run(t, &o);
+        CHECK(memcmp(first, o.C, bytes) == 0);
+        /* gradtape's kernels: the partition moves, no element's sum changes order. OpenBLAS
+         * blocks each part by its own sizes, so only the same thread count repeats. */
+        if (strcmp(gt__gemm_path_name(), "blas") != 0) {
+            int threads = gt_get_threads();
+            gt_set_threads(3 - threads);
+            run(t, &o);
+            CHECK(memcmp(first, o.C, bytes) == 0);
+            gt_set_threads(threads);
+        }
+        free(first);
+        free_operands(&o);
+    }
+}
+
+GT_TEST(the_same_product_gives_the_same_bits_run_after_run) { on_every_path(same_bits); }
+
+GT_TEST(alpha_zero_reads_neither_a_nor_b) {
+    gemm_case t = {false, false, 5, 9, 7, 0, 2, 1};
+    operands o = make_operands(&t);
+    for (int64_t i = 0; i < o.a_rows * o.lda; i++)
+        o.A[i] = (gt_real)NAN;
+    for (int64_t i = 0; i < o.b_rows * o.ldb; i++)
+        o.B[i] = (gt_real)NAN;
+    run(&t, &o);
+    for (int64_t i = 0; i < t.M; i++)
+        for (int64_t j = 0; j < t.N; j++)
+            CHECK(o.C[i * o.ldc + j] == 2 * o.C0[i * o.ldc + j]);
+    free_operands(&o);
+}
+
+GT_TEST(k_zero_scales_c_by_beta_and_beta_zero_clears_nan) {
+    gemm_case t = {false, true, 4, 6, 0, 1, 0, 2};
+    operands o = make_operands(&t);
+    run(&t, &o);
+    for (int64_t i = 0; i < t.M; i++)
+        for (int64_t j = 0; j < o.ldc; j++)
+            CHECK(o.C[i * o.ldc + j] == (j < t.N ? 0 : 12345));
+    free_operands(&o);
+}
+
+GT_TEST(every_supported_path_can_be_forced_and_reports_its_name) {
+    for (int p = 0; p < GT__GEMM_PATH_COUNT; p++) {
+        bool supported = gt__gemm_path_supported((gt__gemm_path)p);
+        CHECK(gt__gemm_set_path((gt__gemm_path)p) == supported);
+        if (supported)
+            CHECK(strcmp(gt__gemm_path_name(), gt__gemm_path_label((gt__gemm_path)p)) == 0);
+    }
+    CHECK(gt__gemm_path_supported(GT__GEMM_PORTABLE));
+    CHECK(!gt__gemm_set_path(GT__GEMM_PATH_COUNT));
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    printf("     gemm path in use: %s\n", gt__gemm_path_name());
+}
+
+GT_TEST(gt_cpu_in_the_environment_forces_a_path_and_a_bad_name_is_ignored) {
+    const char *old = getenv("GT_CPU");
+    char *saved = old ? strdup(old) : NULL;
+    unsetenv("GT_CPU");
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    const char *best = gt__gemm_path_name();
+    setenv("GT_CPU", "portable", 1);
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    CHECK(strcmp(gt__gemm_path_name(), "portable") == 0);
+    setenv("GT_CPU", "no-such-path", 1);
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    CHECK(strcmp(gt__gemm_path_name(), best) == 0);
+    if (saved)
+        setenv("GT_CPU", saved, 1);
+    else
+        unsetenv("GT_CPU");
+    free(saved);
+    gt__gemm_set_path(GT__GEMM_AUTO);
+}
+
+GT_TEST(set_threads_counts_and_refuses_a_negative_count) {
+    int before = gt_get_threads();
+    CHECK(before >= 1);
+    CHECK(gt_set_threads(-1) == -1);
+    CHECK_ERROR_HAS("set_threads");
+    CHECK(gt_get_threads() == before);
+    CHECK(gt_set_threads(0) >= 1);
+    int one = gt_set_threads(1);
+    CHECK(one == 1 && gt_get_threads() == 1);
+    gt_set_threads(before);
+}
+
+GT_TEST_MAIN()

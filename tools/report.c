@@ -1,0 +1,185 @@
+/* report.c - the per-epoch history of a run, written as CSV (one row per epoch, with a
+ * header) and drawn as loss and accuracy curves by gnuplot. Both files are replaced
+ * atomically (a temporary file renamed over the old one), so that a run killed at any
+ * moment leaves the previous complete file. */
+#define _POSIX_C_SOURCE 200809L
+#include "train.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CSV_HEADER "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s,seconds"
+
+bool history_add(history *h, const epoch_record *r) {
+    if (h->count == h->capacity) {
+        int capacity = h->capacity ? 2 * h->capacity : 16;
+        epoch_record *rows = realloc(h->rows, (size_t)capacity * sizeof *rows);
+        if (!rows) {
+            complain("no memory for the history of %d epochs", capacity);
+            return false;
+        }
+        h->rows = rows;
+        h->capacity = capacity;
+    }
+    h->rows[h->count++] = *r;
+    return true;
+}
+
+void history_free(history *h) {
+    free(h->rows);
+    memset(h, 0, sizeof *h);
+}
+
+void history_read_csv(history *h, const char *path, int epochs_done) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    if (fgets(line, sizeof line, f) && !strcmp(line, CSV_HEADER "\n")) {
+        epoch_record r;
+        while (fgets(line, sizeof line, f) && h->count < epochs_done) {
+            int fields = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.train_loss,
+                                &r.train_accuracy, &r.test_loss, &r.test_accuracy, &r.images_per_s,
+                                &r.seconds);
+            /* only the rows 1, 2, ... in order: anything else is not this run's */
+            if (fields != 7 || r.epoch != h->count + 1 || !history_add(h, &r))
+                break;
+        }
+    }
+    fclose(f);
+}
+
+/* "<path>.tmp.<pid>", the name the library's checkpoints use too. */
+static char *temp_name(const char *path) {
+    size_t size = strlen(path) + 32;
+    char *tmp = malloc(size);
+    if (tmp)
+        snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
+    return tmp;
+}
+
+static bool finish(const char *path, char *tmp, bool ok) {
+    if (ok && rename(tmp, path) != 0) {
+        complain("%s: cannot rename %s over it: %s", path, tmp, strerror(errno));
+        ok = false;
+    }
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    return ok;
+}
+
+bool history_write_csv(const history *h, const char *path) {
+    char *tmp = temp_name(path);
+    if (!tmp) {
+        complain("%s: no memory", path);
+        return false;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        complain("%s: cannot create %s: %s", path, tmp, strerror(errno));
+        free(tmp);
+        return false;
+    }
+    fprintf(f, CSV_HEADER "\n");
+    for (int i = 0; i < h->count; i++) {
+        const epoch_record *r = &h->rows[i];
+        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.2f\n", r->epoch, r->train_loss, r->train_accuracy,
+                r->test_loss, r->test_accuracy, r->images_per_s, r->seconds);
+    }
+    bool ok = !ferror(f);
+    ok = fclose(f) == 0 && ok;
+    if (!ok)
+        complain("%s: cannot write %s: %s", path, tmp, strerror(errno));
+    return finish(path, tmp, ok);
+}
+
+bool gnuplot_available(void) {
+    const char *path = getenv("PATH");
+    if (!path)
+        return false;
+    while (*path) {
+        size_t length = strcspn(path, ":");
+        char candidate[4096];
+        if (length > 0 && length < sizeof candidate - 16) {
+            snprintf(candidate, sizeof candidate, "%.*s/gnuplot", (int)length, path);
+            struct stat st;
+            if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0)
+                return true;
+        }
+        path += length + (path[length] == ':');
+    }
+    return false;
+}
+
+/* A string in gnuplot's double quotes: backslash escapes, a newline as \n. */
+static void put_quoted(FILE *f, const char *text) {
+    fputc('"', f);
+    for (; *text; text++) {
+        if (*text == '\n') {
+            fputs("\\n", f);
+            continue;
+        }
+        if (*text == '"' || *text == '\\')
+            fputc('\\', f);
+        fputc(*text, f);
+    }
+    fputc('"', f);
+}
+
+bool history_plot(const history *h, const char *path, const char *title) {
+    char *tmp = temp_name(path);
+    if (!tmp) {
+        complain("%s: no memory", path);
+        return false;
+    }
+    /* the script on gnuplot's standard input; its messages go to our standard error */
+    FILE *gp = popen("gnuplot 1>&2", "w"); /* our standard output stays the report's */
+    if (!gp) {
+        complain("%s: cannot run gnuplot: %s", path, strerror(errno));
+        free(tmp);
+        return false;
+    }
+    fprintf(gp, "$history << EOD\n");
+    for (int i = 0; i < h->count; i++) {
+        const epoch_record *r = &h->rows[i];
+        fprintf(gp, "%d %.6f %.6f %.6f %.6f\n", r->epoch, r->train_loss, r->train_accuracy,
+                r->test_loss, r->test_accuracy);
+    }
+    fprintf(gp, "EOD\n"
+                "set terminal pngcairo noenhanced size 1000,440 font ',10'\n"
+                "set output ");
+    put_quoted(gp, tmp);
+    fprintf(gp, "\nset multiplot layout 1,2 title ");
+    put_quoted(gp, title);
+    fprintf(gp, "\n"
+                "set grid\n"
+                "set key top right\n"
+                "set xlabel 'epoch'\n");
+    if (h->count <= 20)
+        fprintf(gp, "set xtics 1\n");
+    if (h->count == 1) /* one point: gnuplot cannot autoscale an empty range */
+        fprintf(gp, "set xrange [0.5:1.5]\n");
+    fprintf(gp, "set title 'cross-entropy loss'\n"
+                "plot $history using 1:2 with linespoints title 'train', "
+                "$history using 1:4 with linespoints title 'test'\n"
+                "set key bottom right\n"
+                "set title 'accuracy'\n"
+                "plot $history using 1:3 with linespoints title 'train', "
+                "$history using 1:5 with linespoints title 'test'\n"
+                "unset multiplot\n"
+                "set output\n");
+    int status = pclose(gp);
+    bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    struct stat st;
+    if (ok && (stat(tmp, &st) != 0 || st.st_size == 0))
+        ok = false;
+    if (!ok)
+        complain("%s: gnuplot failed to draw the plot (exit status %d)", path,
+                 status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return finish(path, tmp, ok);
+}

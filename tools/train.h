@@ -1,0 +1,159 @@
+/* train.h - gradtape-train, the executable people train with: the pieces it is made of.
+ *
+ *   messages.c  error messages: one line naming the option, the value or the file
+ *   options.c   the command line: parsing, checking, defaults, --help
+ *   resume.c    what a checkpoint carries besides the model (epoch, the recipe) and the
+ *               temporary files an interrupted save leaves behind
+ *   progress.c  the live progress bar on a terminal, plain lines elsewhere, the clock
+ *   report.c    the per-epoch history: CSV file and gnuplot plot
+ *   train.c     main: data, model, optimizer, the training loop, evaluation
+ *
+ * Only the library's public API is used (gradtape.h). Errors are printed, never aborted
+ * on: exit status 0 on success, 1 when something fails at run time (a file, the data, a
+ * non-finite loss), 2 for a bad command line.
+ */
+#ifndef GT_TRAIN_H
+#define GT_TRAIN_H
+
+#include <gradtape.h>
+
+#include <stdio.h>
+
+#define TRAIN_NAME "gradtape-train"
+#define EXIT_USAGE 2
+
+/* Images per batch when evaluating: fixed, so that a model evaluates to the same numbers
+ * whatever --batch it was trained with. */
+#define TRAIN_EVAL_BATCH 500
+
+/* ---- messages.c ---------------------------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define TRAIN_PRINTF __attribute__((format(printf, 1, 2)))
+#else
+#define TRAIN_PRINTF
+#endif
+
+/* "gradtape-train: <message>" and a newline, on standard error. */
+void complain(const char *fmt, ...) TRAIN_PRINTF;
+/* The same for a bad command line, ending with " (see gradtape-train --help)". */
+void complain_usage(const char *fmt, ...) TRAIN_PRINTF;
+
+/* ---- options.c ------------------------------------------------------------------------ */
+
+/* Bits of train_options.given: which options the command line set. On resume, the ones it
+ * did not set come from the checkpoint, then from the defaults. */
+enum {
+    GIVEN_MODEL = 1u << 0,
+    GIVEN_ACT = 1u << 1,
+    GIVEN_EPOCHS = 1u << 2,
+    GIVEN_BATCH = 1u << 3,
+    GIVEN_LR = 1u << 4,
+    GIVEN_MOMENTUM = 1u << 5,
+    GIVEN_NESTEROV = 1u << 6,
+    GIVEN_WEIGHT_DECAY = 1u << 7,
+    GIVEN_OPTIMIZER = 1u << 8,
+    GIVEN_SEED = 1u << 9,
+    GIVEN_LIMIT = 1u << 10,
+};
+
+typedef struct train_options {
+    unsigned given; /* GIVEN_* */
+    gt_model_kind model;
+    gt_activation act;
+    const char *data_dir;
+    int epochs; /* the last epoch to train: a resumed run continues up to it */
+    int64_t batch;
+    double lr, momentum, weight_decay;
+    bool nesterov;
+    gt_optimizer_kind optimizer;
+    int threads; /* 0: all cores */
+    uint64_t seed;
+    int64_t limit;      /* first N training images; 0: all */
+    int64_t test_limit; /* first N test images; 0: all */
+    const char *save_path, *load_path, *csv_path, *plot_path;
+    bool eval_only, detect_anomaly;
+} train_options;
+
+typedef enum parse_result { PARSE_OK, PARSE_HELP, PARSE_USAGE } parse_result;
+
+/* Reads argv into *o (values and `given` bits only; nothing is defaulted yet). On
+ * PARSE_USAGE one line naming the option and the value has been printed on stderr. */
+parse_result options_parse(int argc, char **argv, train_options *o);
+/* Fills every option neither the command line nor a checkpoint set with its default. */
+void options_fill_defaults(train_options *o);
+/* Checks the combination (e.g. --nesterov needs momentum); prints one line and returns
+ * false when it does not hold. */
+bool options_check(const train_options *o);
+void options_print_help(FILE *out);
+/* The defaults, also used by --help. */
+int options_default_epochs(gt_model_kind model);
+gt_activation options_default_act(gt_model_kind model);
+double options_default_lr(gt_optimizer_kind optimizer);
+
+/* ---- resume.c ------------------------------------------------------------------------- */
+
+/* Saves model, optimizer state, the epochs done and the recipe (seed, batch, limit, lr,
+ * momentum, nesterov, weight decay, target epochs), atomically (gt_model_save). */
+gt_status resume_save(const char *path, const gt_model *model, const gt_optimizer *opt,
+                      const train_options *o, int epochs_done);
+/* Reads a checkpoint's epochs done (0 when it has none), whether it holds optimizer state
+ * and, for every recipe option the command line did not give, the value it was trained
+ * with (when the file has it). */
+gt_status resume_read(const char *path, train_options *o, int *epochs_done,
+                      bool *has_optimizer_state);
+/* Removes <path>.tmp.<pid> files whose process is gone (an interrupted save leaves one),
+ * printing a note for each. */
+void remove_stale_temp_files(const char *path);
+
+/* ---- progress.c ----------------------------------------------------------------------- */
+
+/* Seconds on a monotonic clock. */
+double now_seconds(void);
+
+typedef struct progress {
+    FILE *bar; /* a terminal to redraw a bar on, or NULL: plain lines on stdout */
+    int epoch, epochs;
+    int64_t total; /* images in the epoch */
+    double start, last_shown;
+    bool drawn; /* a bar is on the screen */
+} progress;
+
+/* Draws on stderr when it is a terminal, else on stdout when it is one, else prints a
+ * plain line now and then. */
+void progress_init(progress *p);
+void progress_begin(progress *p, int epoch, int epochs, int64_t total);
+/* `done` images of the epoch so far, with this mean loss. Cheap: redraws at most 10 times
+ * a second (a plain line at most every 20 s). */
+void progress_update(progress *p, int64_t done, double mean_loss);
+/* Clears the bar, so that the epoch's summary line takes its place. */
+void progress_end(progress *p);
+
+/* ---- report.c ------------------------------------------------------------------------- */
+
+typedef struct epoch_record {
+    int epoch; /* from 1 */
+    double train_loss, train_accuracy, test_loss, test_accuracy;
+    double images_per_s, seconds;
+} epoch_record;
+
+typedef struct history {
+    epoch_record *rows;
+    int count, capacity;
+} history;
+
+bool history_add(history *h, const epoch_record *r);
+void history_free(history *h);
+/* On resume: the rows of epochs 1..epochs_done of an earlier CSV written by this tool
+ * (none when there is no such file). */
+void history_read_csv(history *h, const char *path, int epochs_done);
+/* Writes the whole history as CSV with a header, atomically (temporary file + rename).
+ * Prints a message naming the file and returns false on failure. */
+bool history_write_csv(const history *h, const char *path);
+/* Whether a `gnuplot` executable is on the PATH. */
+bool gnuplot_available(void);
+/* Draws loss and accuracy per epoch into a PNG through gnuplot, atomically. Prints a
+ * message naming the file and returns false on failure. */
+bool history_plot(const history *h, const char *path, const char *title);
+
+#endif
