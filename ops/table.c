@@ -143,9 +143,6 @@ gt_status gt__check_inputs(const char *op, gt_tape *tape, gt_tensor *const *in, 
     for (int i = 0; i < n; i++) {
         if (!in[i] && i >= optional_from)
             continue;
-        /* The result of a call that failed: its message names the cause, keep it. */
-        if (!in[i] && gt__failed_since_success())
-            return gt_last_status();
         gt_status status = gt__check_input(op, tape, in[i]);
         if (status != GT_OK)
             return status;
