@@ -59,7 +59,9 @@ typedef struct gt_tape_stats {
 
 gt_tape_stats gt_tape_get_stats(const gt_tape *tape);
 
-/* Backward from a tensor of one element: its gradient is 1. */
+/* Backward from a tensor of one element: its gradient is 1. Every buffer the walk needs is
+ * taken from the arena before any gradient is touched: when memory runs out (GT_ERR_NOMEM)
+ * the leaves' gradients are as they were. */
 gt_status gt_backward(gt_tape *tape, gt_tensor *root);
 /* Backward from any tensor with an upstream gradient of root's shape. */
 gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root);

@@ -12,7 +12,9 @@
 
 /* A backward adds d(loss)/d(in[i]) into in[i]->grad for every input whose grad is
  * non-NULL, reading out->grad. It never assigns: inputs used twice and overlapping
- * windows rely on it. */
+ * windows rely on it. It allocates nothing: scratch memory it needs is declared by the forward
+ * in `scratch_bytes` and taken by gt_backward, with every gradient buffer, before any
+ * backward runs, so that running out of memory changes no gradient. */
 
 struct gt_node {
     gt_node *prev;
@@ -23,6 +25,8 @@ struct gt_node {
     int n_in;
     double args[GT_NODE_MAX_ARGS]; /* the op's scalar arguments */
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
+    size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
+    void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
 };
 
 /* Checks that t is usable by `op` on `tape`: not NULL, not released by a reset, not from

@@ -78,13 +78,15 @@ void gt_tape_reset(gt_tape *tape) {
      * next steps bump-allocate from a single block. If that allocation fails the old
      * chunks simply stay. */
     if (used_chunks > 1) {
+        gt__error_state before;
+        gt__error_save(&before);
         gt_chunk *merged = chunk_new(total);
         if (merged) {
             free_chunks(tape->first);
             tape->first = merged;
             tape->chunk_allocs++;
         } else {
-            gt_clear_error();
+            gt__error_restore(&before); /* nothing failed that the caller should hear of */
         }
     }
     for (gt_chunk *c = tape->first; c; c = c->next)
@@ -166,7 +168,7 @@ void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what) {
 
 gt_status gt__check_input(const char *op, gt_tape *tape, const gt_tensor *t) {
     if (!t) /* most often an earlier op failed: its message, naming the cause, stays */
-        return gt_last_status() != GT_OK
+        return gt__failed_since_success()
                    ? gt_last_status()
                    : gt_set_error(GT_ERR_ARG, "%s: an input tensor is NULL", op);
     if (t->flags & GT__ON_TAPE) {
@@ -283,7 +285,9 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "backward: tape is NULL");
     if (!root)
-        return gt_set_error(GT_ERR_ARG, "backward: the tensor is NULL (did an op fail?)");
+        return gt__failed_since_success()
+                   ? gt_last_status() /* the op that failed named the cause */
+                   : gt_set_error(GT_ERR_ARG, "backward: the tensor is NULL (did an op fail?)");
     if (!(root->flags & GT__ON_TAPE) || root->tape != tape || root->epoch != tape->epoch)
         return gt_set_error(GT_ERR_STATE,
                             "backward: the tensor was not made on this tape since its last "
@@ -313,16 +317,25 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i]->flags & GT__ON_TAPE)
                 n->in[i]->grad = NULL;
+    /* Every gradient buffer and backward scratch first, so that running out of memory changes
+     * no gradient. A node is reached when its output has a gradient: its consumers come later
+     * on the tape. */
     if (ensure_grad(tape, root) != GT_OK)
         return GT_ERR_NOMEM;
+    for (gt_node *n = tape->last; n; n = n->prev) {
+        if (!n->out->grad)
+            continue;
+        for (int i = 0; i < n->n_in; i++)
+            if (ensure_grad(tape, n->in[i]) != GT_OK)
+                return GT_ERR_NOMEM;
+        if (n->scratch_bytes && !(n->scratch = gt__tape_alloc(tape, n->scratch_bytes, n->name)))
+            return GT_ERR_NOMEM;
+    }
     for (int64_t i = 0; i < root->numel; i++)
         root->grad[i] = grad_root ? grad_root->data[i] : 1;
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */
-        for (int i = 0; i < n->n_in; i++)
-            if (ensure_grad(tape, n->in[i]) != GT_OK)
-                return GT_ERR_NOMEM;
         gt_status status = n->backward(n);
         if (status != GT_OK)
             return status;

@@ -223,7 +223,9 @@ gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_c
     size_t tmp_size = strlen(path) + 32;
     char *tmp = gt_malloc(tmp_size, "checkpoint_save");
     if (!tmp)
-        return GT_ERR_NOMEM;
+        return gt_set_error(GT_ERR_NOMEM, "%s: cannot allocate %zu bytes for the temporary "
+                            "file's name (the previous file, if any, is unchanged)", path,
+                            tmp_size);
     snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
     ckpt_writer w = {fopen(tmp, "wb"), crc32(0L, Z_NULL, 0), true};
     if (!w.file) {
@@ -309,6 +311,12 @@ static parse_result take_string(ckpt_cursor *c, ckpt_string *s, char *why, size_
     if (!text)
         return PARSE_SHORT;
     *s = (ckpt_string){(const char *)text, (int)len};
+    /* Names are C strings in the API: one with a NUL byte could be neither asked for nor
+     * written by gt_checkpoint_save. */
+    if (memchr(text, 0, (size_t)len)) {
+        snprintf(why, size, "%s '%.*s...' holds a NUL byte", what, s->len, s->text);
+        return PARSE_BAD;
+    }
     return PARSE_OK;
 }
 
@@ -357,6 +365,34 @@ static parse_result take_tensor(ckpt_cursor *c, ckpt_tensor *t, char *why, size_
     return PARSE_OK;
 }
 
+static bool string_is(ckpt_string s, const char *text) {
+    return strlen(text) == (size_t)s.len && memcmp(s.text, text, (size_t)s.len) == 0;
+}
+
+static bool same_string(ckpt_string a, ckpt_string b) {
+    return a.len == b.len && memcmp(a.text, b.text, (size_t)a.len) == 0;
+}
+
+/* Config keys are unique (a repeated one would be ambiguous); the entries at config_at were
+ * walked already. Quadratic, over at most CKPT_MAX_CONFIG keys. */
+static parse_result check_unique_keys(const ckpt_file *f, size_t end, char *why, size_t size) {
+    ckpt_cursor outer = {f->bytes, f->config_at, end};
+    for (uint32_t i = 0; i < f->n_config; i++) {
+        ckpt_string key, earlier;
+        int64_t value;
+        take_config(&outer, &key, &value, why, size);
+        ckpt_cursor inner = {f->bytes, f->config_at, end};
+        for (uint32_t j = 0; j < i; j++) {
+            take_config(&inner, &earlier, &value, why, size);
+            if (same_string(key, earlier)) {
+                snprintf(why, size, "config key '%.*s' appears twice", key.len, key.text);
+                return PARSE_BAD;
+            }
+        }
+    }
+    return PARSE_OK;
+}
+
 /* Walks the header and every tensor descriptor within bytes [0, end). */
 static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) {
     ckpt_cursor c = {f->bytes, sizeof ckpt_magic + 4, end};
@@ -389,6 +425,8 @@ static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) 
                  (unsigned long long)declared, c.pos - (size_t)header_start);
         return PARSE_BAD;
     }
+    if ((r = check_unique_keys(f, end, why, size)) != PARSE_OK)
+        return r;
     if (count > CKPT_MAX_TENSORS) {
         snprintf(why, size, "%llu tensors (at most %d)", (unsigned long long)count,
                  CKPT_MAX_TENSORS);
@@ -486,9 +524,6 @@ static void next_config(ckpt_cursor *c, ckpt_string *key, int64_t *value) {
     (void)r;
 }
 
-static bool string_is(ckpt_string s, const char *text) {
-    return strlen(text) == (size_t)s.len && memcmp(s.text, text, (size_t)s.len) == 0;
-}
 
 /* The file's value of `key`; false when the file has no such key. */
 static bool find_config(const ckpt_file *f, const char *key, int64_t *value) {

@@ -149,6 +149,11 @@ static gt_status idx_read_data(const char *path, gzFile gz, uint8_t *data,
         return gt_set_error(err == Z_ERRNO ? GT_ERR_IO : GT_ERR_FORMAT,
                             "%s: bad gzip stream after the data: %s", path,
                             err == Z_ERRNO ? strerror(errno) : msg);
+    /* gzread returns 0, not an error, when the stream stops short of its trailer: the data
+     * arrived but its CRC and length were never checked. */
+    if (err == Z_BUF_ERROR)
+        return gt_set_error(GT_ERR_FORMAT, "%s: truncated: the gzip stream ends before its "
+                            "trailer (the CRC that checks the data is missing)", path);
     return GT_OK;
 }
 

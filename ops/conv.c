@@ -206,7 +206,19 @@ static int thread_id(void) {
 typedef struct conv_saved {
     conv_dims dims;
     gt_real *col; /* every group's patches, group after group (NULL: not kept) */
+    int threads;  /* the forward's thread count, which sized the backward's scratch */
 } conv_saved;
+
+/* The backward's scratch: per thread a gathered gradient and a patch matrix, then (from
+ * *parts_at, 64-byte aligned) per group its share of grad_w and grad_b. */
+static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *parts_at) {
+    int64_t col_size = d->ckk * d->group * d->p, g_size = d->o * d->group * d->p;
+    size_t per_thread = gt__real_bytes(threads * (g_size + col_size));
+    size_t at = (per_thread + 63) & ~(size_t)63;
+    if (parts_at)
+        *parts_at = at;
+    return at + gt__real_bytes(d->n_groups * (d->o * d->ckk + d->o));
+}
 
 // x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]
 gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
@@ -250,8 +262,9 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (node) {
         node->args[0] = (double)d.stride;
         node->args[1] = (double)d.padding;
-        *saved = (conv_saved){d, keep ? cols : NULL};
+        *saved = (conv_saved){d, keep ? cols : NULL, threads};
         node->saved = saved;
+        node->scratch_bytes = backward_scratch_bytes(&d, threads, NULL);
     }
     return out;
 }
@@ -261,19 +274,15 @@ gt_status gt__conv2d_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     const conv_saved *saved = node->saved;
     const conv_dims d = saved->dims;
-    gt_tape *tape = node->out->tape;
-    int threads = group_threads(&d);
+    int threads = saved->threads; /* the forward's: it sized node->scratch */
     int64_t col_size = d.ckk * d.group * d.p, g_size = d.o * d.group * d.p;
     bool need_w = w->grad != NULL, need_b = b && b->grad, need_x = x->grad != NULL;
-    /* per thread: a gathered gradient and a patch matrix (recomputed or w^T @ g);
-     * per group: its share of grad_w and grad_b */
-    gt_real *gs = gt__tape_alloc(tape, gt__real_bytes(threads * (g_size + col_size)),
-                                 "conv2d backward");
-    gt_real *parts = gs ? gt__tape_alloc(tape, gt__real_bytes(d.n_groups * (d.o * d.ckk + d.o)),
-                                         "conv2d backward")
-                        : NULL;
-    if (!parts)
-        return GT_ERR_NOMEM;
+    /* node->scratch, taken by gt_backward: per thread of the forward's count a gathered
+     * gradient and a patch matrix; per group its share of grad_w and grad_b */
+    size_t parts_at;
+    backward_scratch_bytes(&d, threads, &parts_at);
+    gt_real *gs = node->scratch; /* NULL for an empty batch: nothing to do */
+    gt_real *parts = gs ? (gt_real *)((char *)gs + parts_at) : NULL;
     int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)

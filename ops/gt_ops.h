@@ -3,8 +3,10 @@
  * Every op takes the tape its result lives on, records a node when an input requires a
  * gradient, and returns NULL with a message naming the op and the shapes when its inputs
  * do not fit (gt_last_error). A NULL input is not dereferenced: the op returns NULL and
- * leaves the message of the failure that produced it (or, when none is set, says the input
- * is NULL), so a chain of calls can be checked once at the end and still names the cause.
+ * leaves the message of the failure that produced it (when a failure was recorded and no op
+ * has succeeded since; otherwise it says the input is NULL), so a chain of calls can be
+ * checked once at the end and still names the cause (e.g. "conv2d: cannot grow the tape's
+ * arena by 524288 bytes").
  *
  * Conventions follow PyTorch: images are NCHW; conv2d is cross-correlation with weight
  * [O,C,KH,KW]; softmax and log_softmax work over the last axis; cross_entropy takes logits

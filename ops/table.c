@@ -128,7 +128,10 @@ gt_tensor *gt_op_apply(gt_tape *tape, gt_op op, gt_tensor *const *in, int n_in,
     for (int i = 0; i < given; i++)
         full.v[i] = args->v[i];
     full.count = variadic ? given : total;
-    return info->forward(tape, in, n_in, &full);
+    gt_tensor *out = info->forward(tape, in, n_in, &full);
+    if (out)
+        gt__note_success();
+    return out;
 }
 
 /* ---- shared helpers ------------------------------------------------------------------ */

@@ -15,7 +15,12 @@ bool b_param(repl *r, const call_args *a, value *out) {
     }
     if (!value_tensor(r, t, NULL, out))
         return false;
-    return repl_add_param(r, out->box);
+    if (!repl_add_param(r, out->box)) {
+        value_release(r, *out);
+        *out = value_none();
+        return false;
+    }
+    return true;
 }
 
 /* The parameter held by argument i: a heap tensor that requires a gradient. */
@@ -59,11 +64,16 @@ bool b_backward(repl *r, const call_args *a, value *out) {
                          "pass the upstream gradient too: backward(y, g)",
                          gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), buf, sizeof buf));
     }
+    /* The names holding graphs get heap copies first: if memory runs out, nothing changed. */
+    if (!repl_reset_tape_prepare(r))
+        return repl_fail_lib(r, a->cols[0]);
     gt_status status = g ? gt_backward_with(r->tape, y.box->tensor, g)
                          : gt_backward(r->tape, y.box->tensor);
-    if (status != GT_OK)
+    if (status != GT_OK) {
+        repl_reset_tape_cancel(r);
         return repl_fail_lib(r, a->cols[0]);
-    repl_reset_tape(r);
+    }
+    repl_reset_tape_commit(r);
     return true;
 }
 

@@ -30,6 +30,7 @@ static char *format_text(const char *fmt, const char *a, const char *b) {
     return s;
 }
 
+/* Takes over signature and doc (freed on failure too). */
 static bool add_builtin(repl *r, const char *name, const gt_op_info *op,
                         const struct builtin_info *info, char *signature, char *doc) {
     builtin *b = gt_calloc(1, sizeof *b, "repl: builtin table");
@@ -63,10 +64,12 @@ bool builtins_init(repl *r) {
             continue;
         char *sig = format_text("%s%s", op_aliases[i].alias, strchr(op->signature, '('));
         char *doc = sig ? format_text("%s (alias of %s)", op->doc, op->name) : NULL;
-        if (!doc || !add_builtin(r, op_aliases[i].alias, op, NULL, sig, doc)) {
+        if (!doc) {
             gt_free(sig);
             return false;
         }
+        if (!add_builtin(r, op_aliases[i].alias, op, NULL, sig, doc)) /* frees sig and doc */
+            return false;
     }
     int count;
     const struct builtin_info *own = repl_builtin_table(&count);

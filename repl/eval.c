@@ -274,6 +274,13 @@ static bool run_assign(repl *r, const node *n) {
     return repl_bind(r, n->text, v, n->col);
 }
 
+/* A line that fails makes no parameter and draws no random number: what it made goes. */
+static void undo_line(repl *r, int n_params, const gt_rng *rng) {
+    while (r->n_params > n_params)
+        value_release(r, (value){.kind = V_TENSOR, .box = r->params[--r->n_params]});
+    r->rng = *rng;
+}
+
 bool repl_run_line(repl *r, const char *line) {
     r->err.col = 0;
     r->err.msg[0] = 0;
@@ -281,6 +288,8 @@ bool repl_run_line(repl *r, const char *line) {
     node *stmt = parse_line(line, &r->err);
     if (!stmt)
         return r->err.msg[0] == 0;
+    int n_params = r->n_params;
+    gt_rng rng = r->rng;
     bool ok;
     if (stmt->kind == N_ASSIGN) {
         ok = run_assign(r, stmt);
@@ -293,6 +302,8 @@ bool repl_run_line(repl *r, const char *line) {
         }
     }
     node_free(stmt);
+    if (!ok)
+        undo_line(r, n_params, &rng);
     /* Intermediates no name holds are unreachable: give the arena back. */
     repl_reset_tape_if_unused(r);
     return ok;

@@ -88,7 +88,9 @@ static void show_error(const repl *r) {
     fflush(stdout);
     if (r->err.col > 0)
         fprintf(stderr, "%*s^\n", (int)strlen(PROMPT) + r->err.col - 1, "");
-    fprintf(stderr, "error: %s\n", r->err.msg);
+    fprintf(stderr, "error: ");
+    repl_write_message(stderr, r->err.msg);
+    fputc('\n', stderr);
 }
 
 int run_interactive(repl *r) {

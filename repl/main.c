@@ -4,91 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-bool run_statement(repl *r, const char *line) {
-    double start = now_ms();
-    const char *p = line + strspn(line, " \t");
-    bool ok = *p == ':' ? run_command(r, line) : repl_run_line(r, line);
-    if (r->time_lines && *p != ':')
-        printf("time: %.3f ms\n", now_ms() - start);
-    fflush(stdout);
-    return ok;
-}
-
-typedef enum { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL, LINE_NOMEM } line_status;
-
-/* Reads one line (without its newline) into *buf, growing it through gt_malloc. */
-static line_status read_line(FILE *in, char **buf, size_t *cap) {
-    size_t n = 0;
-    line_status status = LINE_OK;
-    int c;
-    while ((c = getc(in)) != EOF && c != '\n') {
-        if (status != LINE_OK)
-            continue;
-        if (c == 0)
-            status = LINE_NUL;
-        if (n + 1 >= *cap && status == LINE_OK) {
-            size_t grown = *cap ? 2 * *cap : 256;
-            char *bigger = grown <= REPL_MAX_LINE + 1 ? gt_malloc(grown, "repl: line") : NULL;
-            if (!bigger) {
-                status = grown > REPL_MAX_LINE + 1 ? LINE_TOO_LONG : LINE_NOMEM;
-                continue;
-            }
-            if (n)
-                memcpy(bigger, *buf, n);
-            gt_free(*buf);
-            *buf = bigger;
-            *cap = grown;
-        }
-        if (status == LINE_OK)
-            (*buf)[n++] = (char)c;
-    }
-    if (c == EOF && n == 0 && status == LINE_OK)
-        return LINE_EOF;
-    if (*buf)
-        (*buf)[n] = 0;
-    return status;
-}
-
-/* Runs a script; on an error prints FILE:LINE:COL: message and stops (or goes on with -k). */
-static int run_script(repl *r, FILE *in, const char *name, bool keep_going) {
-    char *buf = NULL;
-    size_t cap = 0;
-    int status = 0;
-    for (long lineno = 1; !r->quit; lineno++) {
-        line_status ls = read_line(in, &buf, &cap);
-        if (ls == LINE_EOF)
-            break;
-        bool ok;
-        if (ls == LINE_OK) {
-            ok = run_statement(r, buf);
-        } else {
-            r->err.col = 1;
-            snprintf(r->err.msg, sizeof r->err.msg, "%s",
-                     ls == LINE_TOO_LONG ? "line longer than 1048576 bytes: refused"
-                     : ls == LINE_NUL    ? "line contains a NUL byte: refused"
-                                         : "out of memory reading the line");
-            ok = false;
-        }
-        if (!ok) {
-            fflush(stdout);
-            fprintf(stderr, "%s:%ld:%d: %s\n", name, lineno, r->err.col, r->err.msg);
-            status = 1;
-            if (!keep_going)
-                break;
-        }
-    }
-    gt_free(buf);
-    return status;
-}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: gradtape [-k] [FILE | -]\n"
@@ -124,13 +40,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, "gradtape: cannot open %s\n", file);
             status = 1;
         } else {
-            status = run_script(&r, in, file, keep_going);
+            status = repl_run_script(&r, in, file, keep_going, stderr);
             fclose(in);
         }
     } else if (!file && isatty(STDIN_FILENO)) {
         status = run_interactive(&r);
     } else {
-        status = run_script(&r, stdin, "<stdin>", keep_going);
+        status = repl_run_script(&r, stdin, "<stdin>", keep_going, stderr);
     }
     repl_free(&r);
     return status;

@@ -42,9 +42,12 @@ bool arg_dims(repl *r, const call_args *a, int from, int *ndim, int64_t *shape) 
         double d = 0;
         if (!arg_number(r, a, i, &d))
             return false;
-        if (d != floor(d) || d < 0 || d > 4e18)
+        if (d != floor(d) || d < 0)
             return repl_fail(r, a->cols[i], "%s: a size must be a whole number >= 0, not %g",
                              a->call->text, d);
+        if (d > REPL_MAX_SIZE) /* beyond it a double does not even convert to int64 */
+            return repl_fail(r, a->cols[i], "%s: size %g is too large (at most %g)",
+                             a->call->text, d, REPL_MAX_SIZE);
         shape[i - from] = (int64_t)d;
     }
     return true;

@@ -89,9 +89,14 @@ bool b_step(repl *r, const call_args *a, value *out) {
     if (a->vals[0].kind != V_OPT)
         return repl_fail(r, a->cols[0], "step: expected an optimizer made by sgd(), got a %s",
                          value_kind_name(a->vals[0]));
-    if (gt_optimizer_step(a->vals[0].box->opt->sgd) != GT_OK)
+    /* Graphs recorded before the update would differentiate stale values: they go, and the
+     * names holding them get heap copies, made first so that running out changes nothing. */
+    if (!repl_reset_tape_prepare(r))
         return repl_fail_lib(r, a->call->col);
-    /* Graphs recorded before the update would differentiate stale values: free them. */
-    repl_reset_tape(r);
+    if (gt_optimizer_step(a->vals[0].box->opt->sgd) != GT_OK) {
+        repl_reset_tape_cancel(r);
+        return repl_fail_lib(r, a->call->col);
+    }
+    repl_reset_tape_commit(r);
     return true;
 }

@@ -7,11 +7,13 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define REPL_MAX_NESTING 200    /* parentheses, brackets and calls inside each other */
 #define REPL_MAX_TREE_DEPTH 1000 /* operators chained on one line (a + a + ... + a) */
 #define REPL_MAX_LINE (1 << 20) /* longer lines are refused */
 #define REPL_MAX_ARGS 64        /* arguments of one call */
+#define REPL_MAX_SIZE 4e18      /* one size of a shape (the element count is checked after) */
 #define REPL_MSG_SIZE 512
 
 /* ---- errors: a message and the 1-based column it points at ---------------------------- */
@@ -85,6 +87,7 @@ typedef struct obj {
     int refs;
     value_kind kind;
     gt_tensor *tensor; /* V_TENSOR: NULL only if lost by a failed copy */
+    gt_tensor *copy;   /* V_TENSOR on the session tape: its heap copy, made ahead of a reset */
     gt_tape *tape;     /* V_TENSOR: the tape that owns it, NULL for a heap tensor */
     struct obj *prev, *next; /* boxes of the session tape, for detaching on reset */
     char *str;         /* V_STR */
@@ -108,8 +111,16 @@ bool value_string(struct repl *r, const char *s, size_t len, value *out);
 bool value_opt(struct repl *r, repl_opt *opt, value *out);
 /* Copies the tensor of a session-tape box to the heap (values kept, graph dropped). */
 bool value_detach(struct repl *r, obj *box);
-/* Detaches every box of the session tape, then resets the tape. */
+/* Detaches every box of the session tape, then resets the tape; a value that cannot be
+ * copied for lack of memory is lost (its box says so when used). */
 void repl_reset_tape(struct repl *r);
+/* The same in two steps, for a builtin that must change nothing when memory runs out:
+ * prepare copies every box of the session tape to the heap, all or nothing (false, with
+ * r->err set and nothing changed); commit swaps the copies in and resets the tape; cancel
+ * frees the copies when the work between the two failed. */
+bool repl_reset_tape_prepare(struct repl *r);
+void repl_reset_tape_commit(struct repl *r);
+void repl_reset_tape_cancel(struct repl *r);
 /* Resets the tape when no name holds a tensor on it (nothing reachable is lost). */
 void repl_reset_tape_if_unused(struct repl *r);
 /* Keeps a heap tensor's box alive until the next tape reset. */
@@ -227,6 +238,15 @@ void optim_describe(const repl_opt *opt, FILE *out);
 
 /* Runs one line (a command or a statement), timing it when :time is on. */
 bool run_statement(repl *r, const char *line);
+/* Writes an error message on one line: control characters (a newline in a file name the
+ * message quotes, an escape sequence in a string) are written as \n, \t, \xNN. */
+void repl_write_message(FILE *out, const char *msg);
+/* Runs a script line by line; an error prints NAME:LINE:COL: message on `errors` and stops
+ * the script (or, with keep_going, goes on). Returns the exit status: 0, or 1 after an error. */
+int repl_run_script(repl *r, FILE *in, const char *name, bool keep_going, FILE *errors);
+/* The same for a script of `size` bytes in memory (NUL bytes are refused as in a file). */
+int repl_run_text(repl *r, const char *text, size_t size, const char *name, bool keep_going,
+                  FILE *errors);
 /* Runs a line starting with ':'. False with r->err on a bad command. */
 bool run_command(repl *r, const char *line);
 /* Interactive session on a terminal; returns the exit status. */

@@ -30,6 +30,7 @@ void value_release(repl *r, value v) {
     if (box->kind == V_TENSOR) {
         if (box->tape == r->tape)
             unlink_live(r, box);
+        gt_tensor_free(box->copy);
         if (!box->tape)
             gt_tensor_free(box->tensor);
     }
@@ -115,12 +116,44 @@ static void release_pins(repl *r) {
     gt_free(pins);
 }
 
-void repl_reset_tape(repl *r) {
-    while (r->live)
-        value_detach(r, r->live);
+/* Copies every box of the session tape that has no copy yet; false at the first failure. */
+static bool copy_live(repl *r) {
+    for (obj *box = r->live; box; box = box->next)
+        if (!box->copy && box->tensor && !(box->copy = gt_tensor_clone(box->tensor)))
+            return false;
+    return true;
+}
+
+void repl_reset_tape_cancel(repl *r) {
+    for (obj *box = r->live; box; box = box->next) {
+        gt_tensor_free(box->copy);
+        box->copy = NULL;
+    }
+}
+
+bool repl_reset_tape_prepare(repl *r) {
+    if (copy_live(r))
+        return true;
+    repl_reset_tape_cancel(r);
+    return repl_fail_lib(r, 0);
+}
+
+void repl_reset_tape_commit(repl *r) {
+    while (r->live) {
+        obj *box = r->live;
+        unlink_live(r, box);
+        box->tensor = box->copy;
+        box->copy = NULL;
+        box->tape = NULL;
+    }
     if (r->tape)
         gt_tape_reset(r->tape);
     release_pins(r);
+}
+
+void repl_reset_tape(repl *r) {
+    copy_live(r);
+    repl_reset_tape_commit(r);
 }
 
 void repl_reset_tape_if_unused(repl *r) {

@@ -3,9 +3,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-static _Thread_local char last_message[1024];
+static _Thread_local char last_message[GT__ERROR_SIZE];
 static _Thread_local gt_status last_status;
+/* A failure was recorded and no op has succeeded since: a NULL input is probably its result. */
+static _Thread_local bool failed_since_success;
 
 const char *gt_last_error(void) { return last_message; }
 
@@ -14,6 +17,23 @@ gt_status gt_last_status(void) { return last_status; }
 void gt_clear_error(void) {
     last_message[0] = '\0';
     last_status = GT_OK;
+    failed_since_success = false;
+}
+
+bool gt__failed_since_success(void) { return failed_since_success && last_status != GT_OK; }
+
+void gt__note_success(void) { failed_since_success = false; }
+
+void gt__error_save(gt__error_state *state) {
+    memcpy(state->message, last_message, sizeof last_message);
+    state->status = last_status;
+    state->failed_since_success = failed_since_success;
+}
+
+void gt__error_restore(const gt__error_state *state) {
+    memcpy(last_message, state->message, sizeof last_message);
+    last_status = state->status;
+    failed_since_success = state->failed_since_success;
 }
 
 gt_status gt_set_error(gt_status status, const char *fmt, ...) {
@@ -22,6 +42,7 @@ gt_status gt_set_error(gt_status status, const char *fmt, ...) {
     vsnprintf(last_message, sizeof last_message, fmt, args);
     va_end(args);
     last_status = status;
+    failed_since_success = true;
     return status;
 }
 

@@ -51,6 +51,21 @@ struct gt_tensor {
 #endif
 void gt__assert_fail(const char *cond, const char *file, int line);
 
+/* The thread's last error, beyond what gt_tensor.h offers. */
+#define GT__ERROR_SIZE 1024
+typedef struct gt__error_state {
+    gt_status status;
+    bool failed_since_success;
+    char message[GT__ERROR_SIZE];
+} gt__error_state;
+/* True when a failure was recorded and no op has succeeded since (gt__note_success): a NULL
+ * input to an op is then most likely that failure's result, and its error is kept. */
+bool gt__failed_since_success(void);
+void gt__note_success(void);
+/* For a step that may fail harmlessly (and set the error) without the caller's knowing. */
+void gt__error_save(gt__error_state *state);
+void gt__error_restore(const gt__error_state *state);
+
 /* Fills shape/ndim/numel of a struct; the caller has checked the shape. */
 void gt__tensor_init_shape(gt_tensor *t, int ndim, const int64_t *shape);
 /* Bytes for numel reals, or SIZE_MAX when it overflows. */

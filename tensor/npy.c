@@ -313,7 +313,8 @@ static gt_status read_header(FILE *f, const char *path, int64_t file_size, npy_h
         return status;
     char *text = gt_malloc(len, "npy_load");
     if (!text)
-        return GT_ERR_NOMEM;
+        return gt_set_error(GT_ERR_NOMEM, "npy_load: '%s': cannot allocate %zu bytes for the "
+                            "header", path, len);
     status = read_exact(f, path, file_size, text, len, "header dict");
     if (status == GT_OK) {
         npy_parser ps = {text, text + len, path};
@@ -430,7 +431,8 @@ gt_status gt_npy_save(const char *path, const gt_tensor *t) {
     size_t tmp_size = strlen(path) + 32;
     char *tmp = gt_malloc(tmp_size, "npy_save");
     if (!tmp)
-        return GT_ERR_NOMEM;
+        return gt_set_error(GT_ERR_NOMEM, "npy_save: cannot write '%s': cannot allocate %zu "
+                            "bytes for the temporary file's name", path, tmp_size);
     snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
     gt_status status = GT_OK;
     if (!write_file(tmp, t) || rename(tmp, path) != 0) {

@@ -2,6 +2,8 @@
  *
  * Layout rule (deterministic, NumPy's):
  *   - rank 0 prints the bare value: tensor(3.5, shape=[]);
+ *   - a tensor without elements prints [] whatever its shape, as NumPy and PyTorch do:
+ *     tensor([], shape=[100000, 0]) (not 100000 pairs of brackets);
  *   - the innermost dimension is always on one line, values separated by ", ";
  *   - an outer dimension `dim` puts its sub-blocks on separate lines: "," then
  *     (ndim - 1 - dim) newlines (so a blank line separates the matrices of a 3-d tensor),
@@ -120,6 +122,8 @@ int gt_tensor_print(FILE *out, const gt_tensor *t, int digits) {
     put_text(&w, PREFIX);
     if (t->ndim == 0)
         put_value(&w, t->data[0], digits);
+    else if (t->numel == 0)
+        put_text(&w, "[]");
     else
         put_block(&w, t, 0, 0, t->numel > ELIDE_THRESHOLD, digits);
     put_text(&w, ", ");

@@ -192,6 +192,45 @@ GT_TEST(checkpoint_unknown_dtype_is_refused) {
     gt_tensor_free(w);
 }
 
+/* kind "mlp", config k1 = 1 (k1_len bytes, which may hold a NUL) and k2 = 2, no tensors. */
+static bytes two_keys(const char *k1, size_t k1_len, const char *k2) {
+    bytes b = {.len = 8};
+    memcpy(b.data, "GTCKPT\0\0", 8);
+    b_uint(&b, 1, 4);
+    b_uint(&b, (2 + 3) + 4 + (2 + k1_len + 8) + (2 + strlen(k2) + 8) + 4, 4);
+    b_string(&b, "mlp");
+    b_uint(&b, 2, 4);
+    b_uint(&b, k1_len, 2);
+    memcpy(b.data + b.len, k1, k1_len);
+    b.len += k1_len;
+    b_uint(&b, 1, 8);
+    b_string(&b, k2);
+    b_uint(&b, 2, 8);
+    b_uint(&b, 0, 4);
+    b_crc(&b);
+    return b;
+}
+
+GT_TEST(checkpoint_with_a_nul_byte_in_a_name_is_malformed) {
+    bytes file = two_keys("lay\0ers", 7, "hidden");
+    write_file(SCRATCH "_nul.gtc", file.data, file.len);
+    char kind[8];
+    int n_config = -1;
+    CHECK(gt_checkpoint_peek(SCRATCH "_nul.gtc", kind, sizeof kind, NULL, 0, &n_config, NULL,
+                             0) == GT_ERR_FORMAT);
+    CHECK_ERROR_HAS("_nul.gtc: malformed: a config key 'lay...' holds a NUL byte");
+    CHECK(n_config == -1);
+}
+
+GT_TEST(checkpoint_with_a_repeated_config_key_is_malformed) {
+    bytes file = two_keys("hidden", 6, "hidden");
+    write_file(SCRATCH "_twice.gtc", file.data, file.len);
+    gt_ckpt_config hidden[] = {{"hidden", 2}};
+    CHECK(gt_checkpoint_load(SCRATCH "_twice.gtc", "mlp", hidden, 1, NULL, 0) ==
+          GT_ERR_FORMAT);
+    CHECK_ERROR_HAS("_twice.gtc: malformed: config key 'hidden' appears twice");
+}
+
 GT_TEST(checkpoint_save_over_existing_file_replaces_it) {
     model first = model_filled(1), second = model_filled(2), loaded = model_filled(0);
     CHECK(save_model(SCRATCH "_over.gtc", first) == GT_OK);

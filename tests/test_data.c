@@ -144,6 +144,51 @@ GT_TEST(idx_cut_gzip_stream_fails) {
     CHECK_ERROR_HAS("truncated: expected 4000 bytes of data");
 }
 
+/* Rewrites a gzip file keeping its first `keep` bytes, or (keep < 0) flipping its last byte. */
+static size_t cut_gzip(const char *path, long keep) {
+    unsigned char buf[8192];
+    FILE *f = fopen(path, "rb");
+    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    if (keep < 0)
+        buf[len - 1] ^= 0xff;
+    size_t out = keep < 0 ? len : (size_t)keep;
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(buf, 1, out, f) == out);
+    if (f)
+        fclose(f);
+    return len;
+}
+
+GT_TEST(idx_gzip_without_its_trailer_fails) {
+    write_images(SCRATCH "_notrailer.gz", true, 2, 3, 4, 24);
+    size_t len = cut_gzip(SCRATCH "_notrailer.gz", -1);
+    for (size_t cut = 1; cut <= 8; cut++) { /* the trailer: CRC-32 and length, 8 bytes */
+        write_images(SCRATCH "_notrailer.gz", true, 2, 3, 4, 24);
+        cut_gzip(SCRATCH "_notrailer.gz", (long)(len - cut));
+        uint8_t *bytes = (uint8_t *)"untouched";
+        int64_t dims[3];
+        int ndim;
+        gt_status status = gt_idx_load(SCRATCH "_notrailer.gz", &bytes, dims, &ndim);
+        CHECK(status == GT_ERR_FORMAT && bytes == NULL);
+        if (status == GT_OK)
+            gt_free(bytes);
+        CHECK_ERROR_HAS("_notrailer.gz: truncated: the gzip stream ends before its trailer");
+    }
+}
+
+GT_TEST(idx_gzip_with_a_wrong_length_in_its_trailer_fails) {
+    write_images(SCRATCH "_badtrailer.gz", true, 2, 3, 4, 24);
+    cut_gzip(SCRATCH "_badtrailer.gz", -1); /* the last byte: the length's top byte */
+    uint8_t *bytes = (uint8_t *)"untouched";
+    int64_t dims[3];
+    int ndim;
+    CHECK(gt_idx_load(SCRATCH "_badtrailer.gz", &bytes, dims, &ndim) == GT_ERR_FORMAT);
+    CHECK(bytes == NULL);
+    CHECK_ERROR_HAS("incorrect length check");
+}
+
 GT_TEST(idx_dims_claiming_more_than_raw_file_fail_before_allocating) {
     write_images(SCRATCH "_claim", false, 100000000, 28, 28, 100);
     gt_set_allocator(&(gt_allocator){small_alloc, plain_free, NULL});

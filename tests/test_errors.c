@@ -102,6 +102,22 @@ GT_TEST(cross_entropy_refuses_class_indices_out_of_range) {
     gt_tape_free(tape);
 }
 
+GT_TEST(a_stale_failure_is_not_blamed_for_a_null_input_and_backward_keeps_the_cause) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *a = gt_tape_tensor(tape, GT_SHAPE(2, 3)), *b = gt_tape_tensor(tape, GT_SHAPE(4));
+    CHECK(gt_sum(tape, gt_matmul(tape, a, b), GT_ALL_AXES) == NULL);
+    CHECK(gt_backward(tape, NULL) == GT_ERR_SHAPE); /* backward of a failed chain: its cause */
+    CHECK_ERROR_HAS("matmul: expects 2-D or 3-D inputs: [2, 3] @ [4]");
+    /* once an op has succeeded, a NULL input is the caller's own mistake, not the old error */
+    CHECK(gt_relu(tape, a) != NULL);
+    CHECK(gt_relu(tape, NULL) == NULL && gt_last_status() == GT_ERR_ARG);
+    CHECK_ERROR_HAS("relu: an input tensor is NULL");
+    gt_clear_error();
+    CHECK(gt_backward(tape, NULL) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("backward: the tensor is NULL");
+    gt_tape_free(tape);
+}
+
 GT_TEST(op_table_rows_are_complete_and_in_enum_order) {
     const gt_op_info *table = gt_op_table();
     for (int op = 0; op < GT_OP_COUNT; op++) {

@@ -56,6 +56,15 @@ GT_TEST(prints_1d_0d_and_empty) {
     gt_tensor_free(t);
 }
 
+GT_TEST(prints_an_empty_tensor_of_any_shape_as_brackets_at_once) {
+    gt_tensor *t = gt_zeros(GT_SHAPE(2, 0));
+    check_prints(t, 6, "tensor([], shape=[2, 0])");
+    gt_tensor_free(t);
+    t = gt_zeros(GT_SHAPE(100000, 100000, 0)); /* 1e10 empty rows: they are not walked */
+    check_prints(t, 6, "tensor([], shape=[100000, 100000, 0])");
+    gt_tensor_free(t);
+}
+
 GT_TEST(prints_requires_grad_suffix) {
     gt_tensor *t = gt_from_array(GT_SHAPE(2), (const gt_real[]){1, 2});
     CHECK(gt_tensor_set_requires_grad(t, true) == GT_OK);

@@ -245,4 +245,18 @@ GT_TEST(impossible_sizes_are_refused) {
     CHECK_ERROR_HAS("rank 9");
 }
 
+GT_TEST(conv2d_backward_over_an_empty_batch_leaves_zero_gradients) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = param(GT_SHAPE(0, 2, 5, 5), 1), *w = param(GT_SHAPE(3, 2, 3, 3), 1);
+    gt_tensor *y = gt_sum(tape, gt_conv2d(tape, x, w, NULL, 2, 1), GT_ALL_AXES);
+    CHECK(y && gt_backward(tape, y) == GT_OK);
+    bool zero = true;
+    for (int64_t i = 0; i < gt_tensor_numel(w); i++)
+        zero = zero && gt_tensor_grad(w)[i] == 0;
+    CHECK(zero);
+    gt_tensor_free(x);
+    gt_tensor_free(w);
+    gt_tape_free(tape);
+}
+
 GT_TEST_MAIN()

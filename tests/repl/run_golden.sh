@@ -2,7 +2,8 @@
 # run_golden.sh GRADTAPE SCRIPT.gt - runs a script in a scratch directory and compares its
 # stdout, stderr and exit status with SCRIPT.out. A first line "# run: -k" passes -k;
 # "# run: stdin" feeds the script on standard input. "time: N ms" lines are normalised.
-# With UPDATE=1 the .out file is rewritten instead.
+# With UPDATE=1 the .out file is rewritten instead. GT_RUN_PREFIX, when set, is a command
+# that runs gradtape (run_valgrind.sh sets it to valgrind and its options).
 set -u
 gradtape=$1
 script=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
@@ -13,10 +14,11 @@ trap 'rm -rf "$work"' EXIT
 cp "$script" "$work/$name"
 mode=$(sed -n '1s/^# run: //p' "$script")
 cd "$work" || exit 1
+prefix=${GT_RUN_PREFIX:-}
 case $mode in
-  -k) "$gradtape" -k "$name" >stdout 2>stderr; status=$? ;;
-  stdin) "$gradtape" <"$name" >stdout 2>stderr; status=$? ;;
-  *) "$gradtape" "$name" >stdout 2>stderr; status=$? ;;
+  -k) $prefix "$gradtape" -k "$name" >stdout 2>stderr; status=$? ;;
+  stdin) $prefix "$gradtape" <"$name" >stdout 2>stderr; status=$? ;;
+  *) $prefix "$gradtape" "$name" >stdout 2>stderr; status=$? ;;
 esac
 {
   sed 's/^time: [0-9.]* ms$/time: N ms/' stdout

@@ -1,0 +1,260 @@
+/* test_repl_alloc_fail.c - the REPL out of memory at every allocation of a script.
+ *
+ * A line whose Nth allocation fails must report an out-of-memory error and leave the session
+ * as it was: every name, value, parameter and gradient; running the line again then works,
+ * and the rest of the script gives what a run without failures gives. A whole session (start,
+ * script, end) with its Nth allocation failing reports the failure as its first error and
+ * frees everything. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "gt_test.h"
+#include "gt_test_alloc.h"
+#include "repl.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCRATCH GT_BINARY_DIR "/repl_alloc_fail"
+
+static gt_test_alloc alloc;
+
+/* Every kind of value and statement: literals, names holding graphs, parameters, backward,
+ * an optimizer and its step, gradcheck, files, commands. */
+static const char *const script[] = {
+    "seed(1)",
+    "x = [[1, 2, 3], [4, 5, 6]]",
+    "w = param(randn(3, 2))",
+    "b = param(zeros(2))",
+    "label = \"a string\"",
+    "n = 2.5",
+    "h = relu(x @ w + b)",
+    "loss = mse(h, ones(2, 2)) + sum(w * w) * n",
+    "x = -x",
+    "backward(loss)",
+    "g = grad(w)",
+    "img = reshape(x, 1, 1, 2, 3)",
+    "c = sum(maxpool2d(conv2d(img, ones(2, 1, 2, 2), [1, -1], padding=1), 2))",
+    "c = mean(conv2d(img, reshape(w, 1, 1, 2, 3), stride=1)) + sum(b)",
+    "opt = sgd(lr=0.1, momentum=0.9)",
+    "y = sum(softmax(x @ w) * [[1, 0], [0, 1]])",
+    "step(opt)",
+    "zero_grad(b)",
+    "backward(cross_entropy(x @ w + b, [1, 0]))",
+    "save(w, \"" SCRATCH "/w.npy\")",
+    "v = load(\"" SCRATCH "/w.npy\") * [2, 3]",
+    "gradcheck(sum(tanh(w) * w) + mean(b * b), w, b)",
+    "shape(img)",
+    ":vars",
+    "label = \"another\"",
+    "sum(x, 1) / n",
+};
+enum { SCRIPT_LINES = sizeof script / sizeof script[0] };
+
+/* stdout of the REPL goes nowhere while a walk runs; the test's own report still shows. */
+static int saved_stdout = -1;
+
+static void quiet(bool on) {
+    fflush(stdout);
+    if (on) {
+        saved_stdout = dup(STDOUT_FILENO);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    } else {
+        dup2(saved_stdout, STDOUT_FILENO);
+        close(saved_stdout);
+    }
+}
+
+/* What the session holds, as text: every name and value (17 digits), every parameter with
+ * its gradient. gt_free it. */
+static char *describe(repl *r) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    int digits = r->digits;
+    r->digits = 17;
+    for (repl_var *v = repl_first_var(r); v; v = repl_next_var(v)) {
+        fprintf(out, "%s: ", repl_var_name(v));
+        print_value(r, out, *repl_var_value(v));
+    }
+    for (int i = 0; i < r->n_params; i++) {
+        gt_tensor *p = r->params[i]->tensor;
+        gt_tensor_print(out, p, 17);
+        gt_tensor *g = gt_tensor_wrap(gt_tensor_ndim(p), gt_tensor_shape(p),
+                                      gt_tensor_grad(p), NULL);
+        fprintf(out, "\ngrad ");
+        gt_tensor_print(out, g, 17);
+        fprintf(out, "\n");
+        gt_tensor_free(g);
+    }
+    r->digits = digits;
+    fclose(out);
+    return text;
+}
+
+static bool is_out_of_memory(const char *msg) {
+    return strstr(msg, "cannot allocate") || strstr(msg, "cannot grow the tape's arena") ||
+           strstr(msg, "out of memory");
+}
+
+/* A session that has run the first `lines` lines of the script. */
+static void start(repl *r, int lines) {
+    CHECK(repl_init(r));
+    for (int i = 0; i < lines; i++)
+        if (!run_statement(r, script[i])) {
+            fprintf(stderr, "  line %d (%s): %s\n", i + 1, script[i], r->err.msg);
+            CHECK(0);
+        }
+}
+
+/* What the whole script leaves, without failures. */
+static char *reference_end(void) {
+    repl r;
+    start(&r, SCRIPT_LINES);
+    char *end = describe(&r);
+    repl_free(&r);
+    return end;
+}
+
+GT_TEST(a_line_out_of_memory_keeps_the_session_as_it_was) {
+    mkdir(SCRATCH, 0755);
+    quiet(true);
+    gt_test_alloc_install(&alloc);
+    char *expected_end = reference_end();
+    int64_t points = 0;
+    for (int line = 0; line < SCRIPT_LINES; line++) {
+        for (int64_t at = 1;; at++) {
+            repl r;
+            start(&r, line);
+            char *before = describe(&r);
+            gt_test_alloc_fail_nth(&alloc, at);
+            bool ok = run_statement(&r, script[line]);
+            bool injected = gt_test_alloc_disarm(&alloc);
+            if (injected && !ok) {
+                points++;
+                char *after = describe(&r);
+                if (!is_out_of_memory(r.err.msg) || strcmp(before, after) != 0) {
+                    fprintf(stderr, "  line %d (%s), allocation %lld: %s\n", line + 1,
+                            script[line], (long long)at, r.err.msg);
+                    CHECK(is_out_of_memory(r.err.msg));
+                    CHECK(strcmp(before, after) == 0);
+                }
+                free(after);
+                ok = run_statement(&r, script[line]); /* the same line again, memory back */
+            }
+            CHECK(ok);
+            for (int i = line + 1; i < SCRIPT_LINES; i++)
+                CHECK(run_statement(&r, script[i]));
+            char *end = describe(&r);
+            if (strcmp(end, expected_end) != 0) {
+                fprintf(stderr, "  line %d (%s), allocation %lld: the script ends elsewhere\n",
+                        line + 1, script[line], (long long)at);
+                CHECK(0);
+            }
+            free(end);
+            free(before);
+            repl_free(&r);
+            CHECK(alloc.live == 0);
+            if (!injected)
+                break;
+        }
+    }
+    CHECK(points >= 2 * SCRIPT_LINES); /* lines allocate: trees, values, tensors */
+    free(expected_end);
+    gt_test_alloc_uninstall(&alloc);
+    quiet(false);
+}
+
+/* A line that fails changes nothing, so each line can be retried on the same session with
+ * its 1st, 2nd, ... allocation failing until it succeeds. With a thousand names the hash
+ * table must grow several times: its growing fails too, and uthash must neither exit nor
+ * lose a name (repl/hash.h routes it through the allocator hook, without uthash_fatal). */
+GT_TEST(binding_a_thousand_names_survives_the_hash_table_failing_to_grow) {
+    quiet(true);
+    gt_test_alloc_install(&alloc);
+    repl r;
+    CHECK(repl_init(&r));
+    int hash_failures = 0;
+    for (int i = 0; i < 1000; i++) {
+        char line[64], name[16];
+        snprintf(name, sizeof name, "v%d", i);
+        snprintf(line, sizeof line, "%s = %d", name, i);
+        for (int64_t at = 1;; at++) {
+            gt_test_alloc_fail_nth(&alloc, at);
+            bool ok = run_statement(&r, line);
+            if (!gt_test_alloc_disarm(&alloc)) {
+                CHECK(ok);
+                break;
+            }
+            if (ok)
+                continue; /* the failed allocation was not needed */
+            CHECK(is_out_of_memory(r.err.msg));
+            CHECK(repl_lookup(&r, name) == NULL);
+            hash_failures += strstr(r.err.msg, "binding") != NULL;
+        }
+    }
+    for (int i = 0; i < 1000; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "v%d", i);
+        repl_var *v = repl_lookup(&r, name);
+        CHECK(v && repl_var_value(v)->kind == V_NUM && repl_var_value(v)->num == i);
+    }
+    CHECK(hash_failures >= 4); /* the first table (two blocks) and expansions */
+    repl_free(&r);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+    quiet(false);
+}
+
+/* The script as one text. */
+static char *script_text(size_t *size) {
+    char *text = NULL;
+    FILE *out = open_memstream(&text, size);
+    for (int i = 0; i < SCRIPT_LINES; i++)
+        fprintf(out, "%s\n", script[i]);
+    fclose(out);
+    return text;
+}
+
+GT_TEST(a_session_out_of_memory_reports_it_first_and_frees_everything) {
+    mkdir(SCRATCH, 0755);
+    quiet(true);
+    gt_test_alloc_install(&alloc);
+    size_t size;
+    char *text = script_text(&size);
+    int64_t points = 0;
+    for (int64_t at = 1;; at++) {
+        char *errors = NULL;
+        size_t errors_size = 0;
+        FILE *err = open_memstream(&errors, &errors_size);
+        repl r;
+        gt_test_alloc_fail_nth(&alloc, at);
+        bool started = repl_init(&r);
+        int status = started ? repl_run_text(&r, text, size, "script", true, err) : 1;
+        if (started)
+            repl_free(&r);
+        bool injected = gt_test_alloc_disarm(&alloc);
+        fclose(err);
+        CHECK(alloc.live == 0);
+        if (!injected) {
+            CHECK(status == 0 && errors_size == 0);
+            free(errors);
+            break;
+        }
+        points++;
+        const char *first = started ? errors : gt_last_error();
+        if (first[0] && !is_out_of_memory(first)) { /* a failure may also pass unnoticed */
+            fprintf(stderr, "  allocation %lld: first error: %s\n", (long long)at, first);
+            CHECK(0);
+        }
+        free(errors);
+    }
+    CHECK(points >= 100);
+    free(text);
+    gt_test_alloc_uninstall(&alloc);
+    quiet(false);
+}
+
+GT_TEST_MAIN()
