@@ -5,8 +5,16 @@
  * in one GEMM, so even C5 (one output pixel per image) is a matrix product and not a
  * matrix-vector one. Groups run in parallel; each group's weight and bias gradients go to
  * a buffer of its own, summed in group order afterwards, so the result does not depend on
- * the number of threads. When the weights need a gradient the forward keeps its patches
- * for the backward (in the tape's arena) instead of computing them twice. */
+ * the number of threads. The backward computes a group's patches again rather than keeping
+ * the forward's: megabytes of patches kept for a whole batch fall out of the caches, while
+ * a group's, made again, stay in L2 (faster, and less memory).
+ *
+ * Stride 1 (LeNet's every conv) reads a zero-padded copy of each image, xpad[C, H+2p, W+2p]:
+ * a patch row is then a plain copy of OW values per output row, done in whole vectors of
+ * VEC values that may run past the row (the next copy overwrites them; rows of col have
+ * VEC values of slack). The input gradient runs the same way backwards: with the output
+ * gradient laid out W+2p wide (zeros past OW), w^T @ g gives rows that are added into a
+ * padded gradient image as one contiguous run each, no bounds checked. */
 #include "gt_ops_impl.h"
 
 #include <string.h>
@@ -16,6 +24,7 @@
 
 #define CONV_GROUP_BYTES (512 * 1024) /* patches of one group: about an L2 cache */
 #define CONV_GROUP_MAX 16
+#define VEC 16 /* values copied at once by the stride-1 path; the slack of its buffers */
 
 typedef struct conv_dims {
     int64_t n, c, h, w;       /* input */
@@ -24,6 +33,7 @@ typedef struct conv_dims {
     int64_t stride, padding;
     int64_t p, ckk;           /* output pixels, patch length */
     int64_t group, n_groups;  /* images per group */
+    int64_t hp, wp;           /* the padded image (stride 1) */
 } conv_dims;
 
 static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_tensor *b,
@@ -41,7 +51,7 @@ static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_t
                             ">= 0, got stride=%g padding=%g", stride, padding);
     *d = (conv_dims){x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0],
                      w->shape[2], w->shape[3], 0, 0, (int64_t)stride, (int64_t)padding,
-                     0, 0, 0, 0};
+                     0, 0, 0, 0, 0, 0};
     int64_t ph = d->h + 2 * d->padding, pw = d->w + 2 * d->padding;
     if (d->kh < 1 || d->kw < 1 || ph < d->kh || pw < d->kw)
         return gt_set_error(GT_ERR_SHAPE, "conv2d: kernel %s does not fit input %s with "
@@ -59,6 +69,8 @@ static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_t
     d->group = d->group < 1 ? 1 : d->group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d->group;
     d->group = d->group > d->n ? d->n : d->group;
     d->n_groups = d->group ? (d->n + d->group - 1) / d->group : 0;
+    d->hp = ph;
+    d->wp = pw;
     return GT_OK;
 }
 
@@ -136,6 +148,85 @@ static void col2im_add(const conv_dims *dims, const gt_real *restrict col, int64
             }
 }
 
+// x[C,H,W] -> xpad[C, H+2p, W+2p], zero around the image and in VEC + KW values of slack
+GT__MULTIVERSION
+static void pad_image(const conv_dims *dims, const gt_real *restrict x, gt_real *restrict xpad) {
+    const conv_dims local = *dims, *d = &local;
+    int64_t plane = d->hp * d->wp;
+    fill_zero(xpad, d->c * plane + VEC + d->kw);
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t y = 0; y < d->h; y++) {
+            gt_real *to = xpad + c * plane + (y + d->padding) * d->wp + d->padding;
+            const gt_real *from = x + (c * d->h + y) * d->w;
+            for (int64_t i = 0; i < d->w; i++)
+                to[i] = from[i];
+        }
+}
+
+// xpad[C,Hp,Wp] -> col[C*KH*KW rows, OH*OW columns at col, row stride ld], stride 1: each
+// output row a copy of OW values in whole vectors, the last one spilling into what is
+// written next (the next output row, the next image) or into the row's VEC of slack
+GT__MULTIVERSION
+static void im2col_padded(const conv_dims *dims, const gt_real *restrict xpad,
+                          gt_real *restrict col, int64_t ld) {
+    const conv_dims local = *dims, *d = &local;
+    int64_t plane = d->hp * d->wp;
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t i = 0; i < d->kh; i++)
+            for (int64_t j = 0; j < d->kw; j++) {
+                gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
+                const gt_real *from = xpad + c * plane + i * d->wp + j;
+                for (int64_t oy = 0; oy < d->oh; oy++)
+                    for (int64_t x0 = 0; x0 < d->ow; x0 += VEC)
+                        for (int t = 0; t < VEC; t++)
+                            row[oy * d->ow + x0 + t] = from[oy * d->wp + x0 + t];
+            }
+}
+
+// g[count, O, OH, OW] -> gpad[O, count*OH*Wp]: the output gradient with rows Wp wide, zero
+// past OW, for the stride-1 input gradient
+GT__MULTIVERSION
+static void gather_images_padded(const conv_dims *dims, int64_t count, const gt_real *restrict g,
+                                 gt_real *restrict gpad) {
+    const conv_dims local = *dims, *d = &local;
+    int64_t ld = count * d->oh * d->wp;
+    for (int64_t k = 0; k < count; k++)
+        for (int64_t o = 0; o < d->o; o++)
+            for (int64_t oy = 0; oy < d->oh; oy++) {
+                gt_real *to = gpad + o * ld + (k * d->oh + oy) * d->wp;
+                const gt_real *from = g + ((k * d->o + o) * d->oh + oy) * d->ow;
+                for (int64_t i = 0; i < d->ow; i++)
+                    to[i] = from[i];
+                fill_zero(to + d->ow, d->wp - d->ow);
+            }
+}
+
+// dcol[C*KH*KW rows, OH*Wp columns at dcol, row stride ld] -> gx[C,H,W] +=, stride 1: each
+// row added into a padded gradient image as one run (its columns past OW hold zeros, so a
+// run crossing into the next padded row adds nothing there), then the image's inside
+GT__MULTIVERSION
+static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dcol, int64_t ld,
+                              gt_real *restrict dxpad, gt_real *restrict gx) {
+    const conv_dims local = *dims, *d = &local;
+    int64_t plane = d->hp * d->wp, run = d->oh * d->wp;
+    fill_zero(dxpad, d->c * plane + d->kw);
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t i = 0; i < d->kh; i++)
+            for (int64_t j = 0; j < d->kw; j++) {
+                gt_real *to = dxpad + c * plane + i * d->wp + j;
+                const gt_real *from = dcol + ((c * d->kh + i) * d->kw + j) * ld;
+                for (int64_t t = 0; t < run; t++)
+                    to[t] += from[t];
+            }
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t y = 0; y < d->h; y++) {
+            gt_real *to = gx + (c * d->h + y) * d->w;
+            const gt_real *from = dxpad + c * plane + (y + d->padding) * d->wp + d->padding;
+            for (int64_t i = 0; i < d->w; i++)
+                to[i] += from[i];
+        }
+}
+
 // y[O, count*P] -> out[count, O, P] + b[O] (b may be NULL): a group's product per image
 GT__MULTIVERSION
 static void scatter_images(const conv_dims *dims, int64_t count, const gt_real *restrict y,
@@ -205,19 +296,58 @@ static int thread_id(void) {
 /* What a recorded conv2d keeps for its backward. */
 typedef struct conv_saved {
     conv_dims dims;
-    gt_real *col; /* every group's patches, group after group (NULL: not kept) */
-    int threads;  /* the forward's thread count, which sized the backward's scratch */
+    int threads; /* the forward's thread count, which sized the backward's scratch */
 } conv_saved;
 
-/* The backward's scratch: per thread a gathered gradient and a patch matrix, then (from
+/* Sizes, in reals, of a group's buffers. */
+typedef struct conv_sizes {
+    int64_t ld;     /* row stride of a group's patches: G*OH*OW + VEC of slack */
+    int64_t col;    /* a group's patches, C*KH*KW rows of ld */
+    int64_t out;    /* a group's product or gathered gradient, O rows of G*OH*OW */
+    int64_t padded; /* stride 1: a padded image, or a gradient and w^T @ it laid Wp wide */
+    int64_t pad_out, pad_col;
+} conv_sizes;
+
+static conv_sizes sizes_of(const conv_dims *d) {
+    conv_sizes z = {0};
+    z.ld = d->group * d->p + VEC;
+    z.col = d->ckk * z.ld;
+    z.out = d->o * d->group * d->p;
+    if (d->stride == 1) {
+        z.padded = d->c * d->hp * d->wp + VEC + d->kw;
+        z.pad_out = d->o * d->group * d->oh * d->wp;
+        z.pad_col = d->ckk * d->group * d->oh * d->wp;
+    }
+    return z;
+}
+
+/* The backward's scratch, per thread: a gathered gradient, a patch matrix (made again, or
+ * w^T @ g), and for stride 1 a padded image and the gradient laid Wp wide; then (from
  * *parts_at, 64-byte aligned) per group its share of grad_w and grad_b. */
+static int64_t backward_per_thread(const conv_dims *d) {
+    conv_sizes z = sizes_of(d);
+    return z.out + (z.col > z.pad_col ? z.col : z.pad_col) + z.padded + z.pad_out;
+}
+
 static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *parts_at) {
-    int64_t col_size = d->ckk * d->group * d->p, g_size = d->o * d->group * d->p;
-    size_t per_thread = gt__real_bytes(threads * (g_size + col_size));
+    size_t per_thread = gt__real_bytes(threads * backward_per_thread(d));
     size_t at = (per_thread + 63) & ~(size_t)63;
     if (parts_at)
         *parts_at = at;
     return at + gt__real_bytes(d->n_groups * (d->o * d->ckk + d->o));
+}
+
+/* A group's patches: through a padded copy of each image for stride 1. */
+static void group_patches(const conv_dims *d, const gt_real *x, int64_t count, gt_real *col,
+                          int64_t ld, gt_real *padded) {
+    int64_t image_in = d->c * d->h * d->w;
+    for (int64_t k = 0; k < count; k++)
+        if (d->stride == 1) {
+            pad_image(d, x + k * image_in, padded);
+            im2col_padded(d, padded, col + k * d->p, ld);
+        } else {
+            im2col(d, x + k * image_in, col + k * d->p, ld);
+        }
 }
 
 // x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]
@@ -232,15 +362,12 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (!out)
         return NULL;
     bool record = gt__tape_will_record(tape, in, n_in);
-    bool keep = record && (w->flags & GT__REQUIRES_GRAD);
     int threads = group_threads(&d);
-    int64_t col_size = d.ckk * d.group * d.p, y_size = d.o * d.group * d.p;
-    /* kept patches of every group, or one buffer per thread; products one per thread */
-    int64_t col_buffers = keep ? d.n_groups : threads;
-    gt_real *cols = gt__tape_alloc(tape, gt__real_bytes(col_buffers * col_size), "conv2d");
-    gt_real *ys = cols ? gt__tape_alloc(tape, gt__real_bytes(threads * y_size), "conv2d") : NULL;
-    conv_saved *saved = record && ys ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
-    if (!ys || (record && !saved))
+    conv_sizes z = sizes_of(&d);
+    int64_t per_thread = z.out + z.padded + z.col; /* a product, a padded image, patches */
+    gt_real *scratch = gt__tape_alloc(tape, gt__real_bytes(threads * per_thread), "conv2d");
+    conv_saved *saved = record && scratch ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
+    if (!scratch || (record && !saved))
         return NULL;
     int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
 #ifdef _OPENMP
@@ -248,12 +375,11 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
 #endif
     for (int64_t g = 0; g < d.n_groups; g++) {
         int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
-        int64_t ld = count * d.p;
-        gt_real *col = cols + (keep ? g : thread_id()) * col_size;
-        gt_real *y = ys + thread_id() * y_size;
-        for (int64_t k = 0; k < count; k++)
-            im2col(&d, x->data + (first + k) * image_in, col + k * d.p, ld);
-        gt__gemm(false, false, d.o, ld, d.ckk, 1, w->data, d.ckk, col, ld, 0, y, ld);
+        int64_t n = count * d.p, ld = n + VEC;
+        gt_real *y = scratch + thread_id() * per_thread, *padded = y + z.out;
+        gt_real *col = padded + z.padded;
+        group_patches(&d, x->data + first * image_in, count, col, ld, padded);
+        gt__gemm(false, false, d.o, n, d.ckk, 1, w->data, d.ckk, col, ld, 0, y, n);
         scatter_images(&d, count, y, b ? b->data : NULL, out->data + first * image_out);
     }
     gt_node *node;
@@ -262,7 +388,7 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (node) {
         node->args[0] = (double)d.stride;
         node->args[1] = (double)d.padding;
-        *saved = (conv_saved){d, keep ? cols : NULL, threads};
+        *saved = (conv_saved){d, threads};
         node->saved = saved;
         node->scratch_bytes = backward_scratch_bytes(&d, threads, NULL);
     }
@@ -274,13 +400,13 @@ gt_status gt__conv2d_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     const conv_saved *saved = node->saved;
     const conv_dims d = saved->dims;
+    const conv_sizes z = sizes_of(&d);
     int threads = saved->threads; /* the forward's: it sized node->scratch */
-    int64_t col_size = d.ckk * d.group * d.p, g_size = d.o * d.group * d.p;
     bool need_w = w->grad != NULL, need_b = b && b->grad, need_x = x->grad != NULL;
-    /* node->scratch, taken by gt_backward: per thread of the forward's count a gathered
-     * gradient and a patch matrix; per group its share of grad_w and grad_b */
+    /* node->scratch, taken by gt_backward (see backward_scratch_bytes) */
     size_t parts_at;
     backward_scratch_bytes(&d, threads, &parts_at);
+    int64_t per_thread = backward_per_thread(&d);
     gt_real *gs = node->scratch; /* NULL for an empty batch: nothing to do */
     gt_real *parts = gs ? (gt_real *)((char *)gs + parts_at) : NULL;
     int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
@@ -289,23 +415,32 @@ gt_status gt__conv2d_backward(gt_node *node) {
 #endif
     for (int64_t g = 0; g < d.n_groups; g++) {
         int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
-        int64_t ld = count * d.p;
-        gt_real *grad = gs + thread_id() * (g_size + col_size), *scratch = grad + g_size;
+        int64_t n = count * d.p, ld = n + VEC;
+        gt_real *grad = gs + thread_id() * per_thread;
+        gt_real *scratch = grad + z.out; /* patches, or w^T @ g */
+        gt_real *padded = scratch + (z.col > z.pad_col ? z.col : z.pad_col);
+        gt_real *grad_wide = padded + z.padded;
         gt_real *part_w = parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
-        gather_images(&d, count, node->out->grad + first * image_out, grad);
+        const gt_real *g_out = node->out->grad + first * image_out;
+        gather_images(&d, count, g_out, grad);
         if (need_w) {
-            const gt_real *col = saved->col ? saved->col + g * col_size : scratch;
-            if (!saved->col)
-                for (int64_t k = 0; k < count; k++)
-                    im2col(&d, x->data + (first + k) * image_in, scratch + k * d.p, ld);
-            gt__gemm(false, true, d.o, d.ckk, ld, 1, grad, ld, col, ld, 0, part_w, d.ckk);
+            group_patches(&d, x->data + first * image_in, count, scratch, ld, padded);
+            gt__gemm(false, true, d.o, d.ckk, n, 1, grad, n, scratch, ld, 0, part_w, d.ckk);
         }
         if (need_b)
-            sum_rows(d.o, ld, grad, part_b);
-        if (need_x) {
-            gt__gemm(true, false, d.ckk, ld, d.o, 1, w->data, d.ckk, grad, ld, 0, scratch, ld);
+            sum_rows(d.o, n, grad, part_b);
+        if (need_x && d.stride == 1) {
+            int64_t wide = count * d.oh * d.wp;
+            gather_images_padded(&d, count, g_out, grad_wide);
+            gt__gemm(true, false, d.ckk, wide, d.o, 1, w->data, d.ckk, grad_wide, wide, 0,
+                     scratch, wide);
             for (int64_t k = 0; k < count; k++)
-                col2im_add(&d, scratch + k * d.p, ld, x->grad + (first + k) * image_in);
+                col2im_padded_add(&d, scratch + k * d.oh * d.wp, wide, padded,
+                                  x->grad + (first + k) * image_in);
+        } else if (need_x) {
+            gt__gemm(true, false, d.ckk, n, d.o, 1, w->data, d.ckk, grad, n, 0, scratch, n);
+            for (int64_t k = 0; k < count; k++)
+                col2im_add(&d, scratch + k * d.p, n, x->grad + (first + k) * image_in);
         }
     }
     for (int64_t g = 0; g < d.n_groups; g++) { /* in group order: independent of threads */
