@@ -69,9 +69,27 @@ static inline gt_real pick(int take, gt_real yes, gt_real no) {
     return out;
 }
 
+#define POOL_VEC 16 /* lanes of the vertical pass; the slack after the pairs' buffer */
+
+/* The vertical pass over lanes [from, to) of output row q: the larger of the pairs of input
+ * rows 2q and 2q + 1. */
+static inline void pool_rows(int64_t q, int64_t ow, int64_t w, int64_t from, int64_t to,
+                             const gt_real *restrict pair, const uint8_t *restrict right,
+                             gt_real *restrict y, int64_t *restrict argmax) {
+    const gt_real *top = pair + 2 * q * ow, *bottom = top + ow;
+    const uint8_t *right_top = right + 2 * q * ow, *right_bottom = right_top + ow;
+    for (int64_t ox = from; ox < to; ox++) {
+        int take = POOL_TAKES(bottom[ox], top[ox]);
+        int column = right_top[ox] + take * (right_bottom[ox] - right_top[ox]);
+        y[q * ow + ox] = pick(take, bottom[ox], top[ox]);
+        argmax[q * ow + ox] = (2 * q + take) * w + 2 * ox + column;
+    }
+}
+
 // x[planes,H,W] -> y[planes,H/2,W/2], argmax, for even H and W: 2x2 windows, stride 2, in
 // two passes: the larger of each horizontal pair (x[2t] and x[2t+1] when W is even), then
-// the larger of each vertical pair of those
+// the larger of each vertical pair of those, POOL_VEC lanes at a time (a row's last lanes
+// spill into the next rows, which overwrite them; the rows at the end are done exactly)
 GT__MULTIVERSION
 static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real *restrict x,
                              gt_real *restrict pair, uint8_t *restrict right,
@@ -83,16 +101,13 @@ static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real
         pair[t] = pick(take, b, a);
         right[t] = (uint8_t)take;
     }
-    for (int64_t q = 0; q < rows; q++) { /* input rows 2q and 2q + 1 */
-        const gt_real *top = pair + 2 * q * ow, *bottom = top + ow;
-        const uint8_t *right_top = right + 2 * q * ow, *right_bottom = right_top + ow;
-        for (int64_t ox = 0; ox < ow; ox++) {
-            int take = POOL_TAKES(bottom[ox], top[ox]);
-            int column = right_top[ox] + take * (right_bottom[ox] - right_top[ox]);
-            y[q * ow + ox] = pick(take, bottom[ox], top[ox]);
-            argmax[q * ow + ox] = (2 * q + take) * w + 2 * ox + column;
-        }
-    }
+    const int64_t lanes = (ow + POOL_VEC - 1) / POOL_VEC * POOL_VEC;
+    int64_t q = 0;
+    for (; q * ow + lanes <= rows * ow; q++) /* whole vectors stay inside y */
+        for (int64_t x0 = 0; x0 < ow; x0 += POOL_VEC)
+            pool_rows(q, ow, w, x0, x0 + POOL_VEC, pair, right, y, argmax);
+    for (; q < rows; q++)
+        pool_rows(q, ow, w, 0, ow, pair, right, y, argmax);
 }
 
 // x[planes,H,W] -> y[planes,OH,OW], argmax: any window and stride, the first maximum wins
@@ -127,8 +142,9 @@ gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         return NULL;
     if (d.k == 2 && d.stride == 2 && d.h % 2 == 0 && d.w % 2 == 0) { /* LeNet's S2, S4 */
         int64_t pairs = d.planes * d.h * d.ow;
-        gt_real *pair = gt__tape_alloc(tape, gt__real_bytes(pairs), "maxpool2d");
-        uint8_t *right = pair ? gt__tape_alloc(tape, (size_t)pairs, "maxpool2d") : NULL;
+        gt_real *pair = gt__tape_alloc(tape, gt__real_bytes(pairs + POOL_VEC), "maxpool2d");
+        uint8_t *right = pair ? gt__tape_alloc(tape, (size_t)pairs + POOL_VEC, "maxpool2d")
+                              : NULL;
         if (!right)
             return NULL;
         maxpool_2x2_even(d.planes, d.h, d.w, x->data, pair, right, out->data, argmax);
