@@ -12,9 +12,10 @@
  * Stride 1 (LeNet's every conv) reads a zero-padded copy of each image, xpad[C, H+2p, W+2p]:
  * a patch row is then a plain copy of OW values per output row, done in whole vectors of
  * VEC values that may run past the row (the next copy overwrites them; rows of col have
- * VEC values of slack). The input gradient runs the same way backwards: with the output
+ * VEC values of slack). The input gradient can run the same way backwards: with the output
  * gradient laid out W+2p wide (zeros past OW), w^T @ g gives rows that are added into a
- * padded gradient image as one contiguous run each, no bounds checked. */
+ * padded gradient image as one contiguous run each, no bounds checked (when the wider GEMM
+ * costs less than the scattered adds it saves). */
 #include "gt_ops_impl.h"
 
 #include <string.h>
@@ -308,13 +309,21 @@ typedef struct conv_sizes {
     int64_t pad_out, pad_col;
 } conv_sizes;
 
+/* Whether the input gradient goes the stride-1 way, with the output gradient W+2p wide:
+ * its GEMM then does (W+2p)/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
+ * C3 1.4; not C5, whose one output column would be five). */
+static bool wide_input_grad(const conv_dims *d) {
+    return d->stride == 1 && 2 * d->wp <= 3 * d->ow;
+}
+
 static conv_sizes sizes_of(const conv_dims *d) {
     conv_sizes z = {0};
     z.ld = d->group * d->p + VEC;
     z.col = d->ckk * z.ld;
     z.out = d->o * d->group * d->p;
-    if (d->stride == 1) {
+    if (d->stride == 1)
         z.padded = d->c * d->hp * d->wp + VEC + d->kw;
+    if (wide_input_grad(d)) {
         z.pad_out = d->o * d->group * d->oh * d->wp;
         z.pad_col = d->ckk * d->group * d->oh * d->wp;
     }
@@ -425,11 +434,14 @@ gt_status gt__conv2d_backward(gt_node *node) {
         gather_images(&d, count, g_out, grad);
         if (need_w) {
             group_patches(&d, x->data + first * image_in, count, scratch, ld, padded);
-            gt__gemm(false, true, d.o, d.ckk, n, 1, grad, n, scratch, ld, 0, part_w, d.ckk);
+            if (d.n_groups == 1) /* one group: its product adds into grad_w itself */
+                gt__gemm(false, true, d.o, d.ckk, n, 1, grad, n, scratch, ld, 1, w->grad, d.ckk);
+            else
+                gt__gemm(false, true, d.o, d.ckk, n, 1, grad, n, scratch, ld, 0, part_w, d.ckk);
         }
         if (need_b)
             sum_rows(d.o, n, grad, part_b);
-        if (need_x && d.stride == 1) {
+        if (need_x && wide_input_grad(&d)) {
             int64_t wide = count * d.oh * d.wp;
             gather_images_padded(&d, count, g_out, grad_wide);
             gt__gemm(true, false, d.ckk, wide, d.o, 1, w->data, d.ckk, grad_wide, wide, 0,
@@ -445,7 +457,7 @@ gt_status gt__conv2d_backward(gt_node *node) {
     }
     for (int64_t g = 0; g < d.n_groups; g++) { /* in group order: independent of threads */
         const gt_real *part_w = parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
-        for (int64_t i = 0; need_w && i < d.o * d.ckk; i++)
+        for (int64_t i = 0; need_w && d.n_groups > 1 && i < d.o * d.ckk; i++)
             w->grad[i] += part_w[i];
         for (int64_t o = 0; need_b && o < d.o; o++)
             b->grad[o] += part_b[o];
