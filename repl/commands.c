@@ -1,4 +1,4 @@
-/* commands.c - the colon commands: :help, :vars, :digits, :time, :reset, :quit. */
+/* commands.c - the colon commands: :help, :vars, :digits, :time, :anomaly, :reset, :quit. */
 #include "repl.h"
 
 #include <ctype.h>
@@ -12,6 +12,8 @@ static const struct {
     {"vars", ":vars", "every name with its shape and whether it holds a gradient"},
     {"digits", ":digits N", "significant digits shown, 1 to 17"},
     {"time", ":time on|off", "print the time each line takes"},
+    {"anomaly", ":anomaly on|off",
+     "stop at the first NaN or infinity an op or backward() makes, naming the op"},
     {"reset", ":reset", "forget every name, parameter and graph; seed 0 again"},
     {"quit", ":quit", "leave (Ctrl-D too)"},
 };
@@ -35,7 +37,7 @@ static void help_all(repl *r) {
     }
     printf("\nCommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
-        printf("  %-15s%s\n", commands[i].usage, commands[i].doc);
+        printf("  %-17s%s\n", commands[i].usage, commands[i].doc);
 }
 
 static bool help_one(repl *r, const char *name, int col) {
@@ -132,7 +134,8 @@ bool run_command(repl *r, const char *line) {
     memcpy(word, arg, arg_len);
     word[arg_len] = 0;
     bool has_arg = arg_len > 0;
-    bool takes_arg = !strcmp(name, "help") || !strcmp(name, "digits") || !strcmp(name, "time");
+    bool takes_arg = !strcmp(name, "help") || !strcmp(name, "digits") || !strcmp(name, "time") ||
+                     !strcmp(name, "anomaly");
     if (has_arg && !takes_arg)
         return repl_fail(r, arg_col, ":%s takes no argument", name);
     if (!strcmp(name, "help"))
@@ -154,6 +157,13 @@ bool run_command(repl *r, const char *line) {
             return true;
         }
         return repl_fail(r, has_arg ? arg_col : name_col, ":time takes on or off");
+    }
+    if (!strcmp(name, "anomaly")) { /* the session tape's anomaly mode; :reset keeps it */
+        if (!strcmp(word, "on") || !strcmp(word, "off")) {
+            gt_tape_set_detect_anomaly(r->tape, !strcmp(word, "on"));
+            return true;
+        }
+        return repl_fail(r, has_arg ? arg_col : name_col, ":anomaly takes on or off");
     }
     if (!strcmp(name, "reset")) {
         repl_clear(r);
