@@ -189,21 +189,38 @@ static void adam_update(const gt_adam_config *c, int64_t t, int64_t n, gt_real *
     }
 }
 
+/* An update streams four or five arrays through memory: above this many elements a
+ * parameter's update is shared by the threads (gt_get_threads), each taking a contiguous
+ * part. Elementwise, so the result is the same whatever the split. */
+#define OPTIM_PARALLEL_MIN (1 << 15)
+
+// parameter i, elements [from, to): one update
+static void update_range(gt_optimizer *opt, int i, int64_t from, int64_t to) {
+    gt_tensor *p = opt->params[i];
+    gt_real *data = gt_tensor_data(p) + from;
+    const gt_real *g = gt_tensor_grad(p) + from;
+    if (opt->kind == GT_OPTIM_SGD)
+        sgd_update(&opt->sgd, opt->steps == 0, to - from, data, g,
+                   opt->n_state ? gt_tensor_data(opt->state[0][i]) + from : NULL);
+    else
+        adam_update(&opt->adam, opt->steps + 1, to - from, data, g,
+                    gt_tensor_data(opt->state[0][i]) + from,
+                    gt_tensor_data(opt->state[1][i]) + from);
+}
+
 gt_status gt_optimizer_step(gt_optimizer *opt) {
     if (!opt)
         return gt_set_error(GT_ERR_ARG, "optimizer_step: optimizer is NULL");
     for (int i = 0; i < opt->n; i++) {
-        gt_tensor *p = opt->params[i];
-        const gt_real *g = gt_tensor_grad(p);
-        if (!g)
+        if (!gt_tensor_grad(opt->params[i]))
             continue;
-        int64_t n = gt_tensor_numel(p);
-        if (opt->kind == GT_OPTIM_SGD)
-            sgd_update(&opt->sgd, opt->steps == 0, n, gt_tensor_data(p), g,
-                       opt->n_state ? gt_tensor_data(opt->state[0][i]) : NULL);
-        else
-            adam_update(&opt->adam, opt->steps + 1, n, gt_tensor_data(p), g,
-                        gt_tensor_data(opt->state[0][i]), gt_tensor_data(opt->state[1][i]));
+        int64_t n = gt_tensor_numel(opt->params[i]);
+        int parts = n >= OPTIM_PARALLEL_MIN ? gt_get_threads() : 1;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+#endif
+        for (int part = 0; part < parts; part++)
+            update_range(opt, i, n * part / parts, n * (part + 1) / parts);
     }
     opt->steps++;
     return GT_OK;
