@@ -216,8 +216,12 @@ gt_status gt_optimizer_step(gt_optimizer *opt) {
             continue;
         int64_t n = gt_tensor_numel(opt->params[i]);
         int parts = n >= OPTIM_PARALLEL_MIN ? gt_get_threads() : 1;
+        if (parts <= 1) { /* no parallel region at all: a serial one still costs a team */
+            update_range(opt, i, 0, n);
+            continue;
+        }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+#pragma omp parallel for schedule(static) num_threads(parts)
 #endif
         for (int part = 0; part < parts; part++)
             update_range(opt, i, n * part / parts, n * (part + 1) / parts);

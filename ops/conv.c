@@ -359,6 +359,43 @@ static void group_patches(const conv_dims *d, const gt_real *x, int64_t count, g
         }
 }
 
+/* One group's share of a forward: its patches, one product, the images out. */
+typedef struct forward_job {
+    const conv_dims *d;
+    const conv_sizes *z;
+    const gt_real *x, *w, *b; /* b may be NULL */
+    gt_real *out, *scratch;   /* scratch: per_thread reals for each thread */
+    int64_t per_thread;
+} forward_job;
+
+static void forward_group(const void *job_ptr, int64_t g, int tid) {
+    const forward_job *job = job_ptr;
+    const conv_dims *d = job->d;
+    int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
+    int64_t n = count * d->p, ld = n + VEC;
+    gt_real *y = job->scratch + tid * job->per_thread, *padded = y + job->z->out;
+    gt_real *col = padded + job->z->padded;
+    group_patches(d, job->x + first * d->c * d->h * d->w, count, col, ld, padded);
+    gt__gemm(false, false, d->o, n, d->ckk, 1, job->w, d->ckk, col, ld, 0, y, n);
+    scatter_images(d, count, y, job->b, job->out + first * d->o * d->p);
+}
+
+/* Runs fn over the groups, on `threads` threads (groups split in order), or in a plain
+ * loop: a parallel region of one thread still costs a team. */
+static void run_groups(int64_t n_groups, int threads,
+                       void (*fn)(const void *job, int64_t g, int tid), const void *job) {
+    if (threads <= 1) {
+        for (int64_t g = 0; g < n_groups; g++)
+            fn(job, g, 0);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int64_t g = 0; g < n_groups; g++)
+        fn(job, g, thread_id());
+}
+
 // x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]
 gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                               const gt_op_args *args) {
@@ -378,19 +415,9 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     conv_saved *saved = record && scratch ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
     if (!scratch || (record && !saved))
         return NULL;
-    int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-    for (int64_t g = 0; g < d.n_groups; g++) {
-        int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
-        int64_t n = count * d.p, ld = n + VEC;
-        gt_real *y = scratch + thread_id() * per_thread, *padded = y + z.out;
-        gt_real *col = padded + z.padded;
-        group_patches(&d, x->data + first * image_in, count, col, ld, padded);
-        gt__gemm(false, false, d.o, n, d.ckk, 1, w->data, d.ckk, col, ld, 0, y, n);
-        scatter_images(&d, count, y, b ? b->data : NULL, out->data + first * image_out);
-    }
+    forward_job job = {&d, &z, x->data, w->data, b ? b->data : NULL, out->data, scratch,
+                       per_thread};
+    run_groups(d.n_groups, threads, forward_group, &job);
     gt_node *node;
     gt_tensor *inputs[3] = {x, w, b};
     out = gt__op_finish(tape, GT_OP_CONV2D, out, inputs, b ? 3 : 2, &node);
@@ -404,63 +431,77 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     return out;
 }
 
+/* One group's share of a backward: its part of grad_w (or, with one group, grad_w itself)
+ * and of grad_b, and its images' input gradients. */
+typedef struct backward_job {
+    const conv_dims *d;
+    const conv_sizes *z;
+    const gt_tensor *x, *w;
+    const gt_real *g;      /* the output gradient */
+    gt_real *grad_x, *grad_w, *grad_b; /* NULL when not needed */
+    gt_real *scratch;      /* per_thread reals for each thread */
+    gt_real *parts;        /* per group: O*CKK of grad_w, then O of grad_b */
+    int64_t per_thread;
+} backward_job;
+
+static void backward_group(const void *job_ptr, int64_t g, int tid) {
+    const backward_job *job = job_ptr;
+    const conv_dims *d = job->d;
+    const conv_sizes *z = job->z;
+    int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
+    int64_t n = count * d->p, ld = n + VEC, image_in = d->c * d->h * d->w;
+    gt_real *grad = job->scratch + tid * job->per_thread;
+    gt_real *scratch = grad + z->out; /* patches, or w^T @ g */
+    gt_real *padded = scratch + (z->col > z->pad_col ? z->col : z->pad_col);
+    gt_real *grad_wide = padded + z->padded;
+    gt_real *part_w = job->parts + g * (d->o * d->ckk + d->o), *part_b = part_w + d->o * d->ckk;
+    const gt_real *g_out = job->g + first * d->o * d->p;
+    gather_images(d, count, g_out, grad);
+    if (job->grad_w) {
+        group_patches(d, job->x->data + first * image_in, count, scratch, ld, padded);
+        bool direct = d->n_groups == 1; /* one group: its product adds into grad_w itself */
+        gt__gemm(false, true, d->o, d->ckk, n, 1, grad, n, scratch, ld, direct ? 1 : 0,
+                 direct ? job->grad_w : part_w, d->ckk);
+    }
+    if (job->grad_b)
+        sum_rows(d->o, n, grad, part_b);
+    if (job->grad_x && wide_input_grad(d)) {
+        int64_t wide = count * d->oh * d->wp;
+        gather_images_padded(d, count, g_out, grad_wide);
+        gt__gemm(true, false, d->ckk, wide, d->o, 1, job->w->data, d->ckk, grad_wide, wide, 0,
+                 scratch, wide);
+        for (int64_t k = 0; k < count; k++)
+            col2im_padded_add(d, scratch + k * d->oh * d->wp, wide, padded,
+                              job->grad_x + (first + k) * image_in);
+    } else if (job->grad_x) {
+        gt__gemm(true, false, d->ckk, n, d->o, 1, job->w->data, d->ckk, grad, n, 0, scratch, n);
+        for (int64_t k = 0; k < count; k++)
+            col2im_add(d, scratch + k * d->p, n, job->grad_x + (first + k) * image_in);
+    }
+}
+
 // g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by group
 gt_status gt__conv2d_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     const conv_saved *saved = node->saved;
     const conv_dims d = saved->dims;
     const conv_sizes z = sizes_of(&d);
-    int threads = saved->threads; /* the forward's: it sized node->scratch */
-    bool need_w = w->grad != NULL, need_b = b && b->grad, need_x = x->grad != NULL;
-    /* node->scratch, taken by gt_backward (see backward_scratch_bytes) */
+    /* node->scratch, taken by gt_backward and sized by the forward for its thread count */
     size_t parts_at;
-    backward_scratch_bytes(&d, threads, &parts_at);
-    int64_t per_thread = backward_per_thread(&d);
-    gt_real *gs = node->scratch; /* NULL for an empty batch: nothing to do */
-    gt_real *parts = gs ? (gt_real *)((char *)gs + parts_at) : NULL;
-    int64_t image_in = d.c * d.h * d.w, image_out = d.o * d.p;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-#endif
-    for (int64_t g = 0; g < d.n_groups; g++) {
-        int64_t first = g * d.group, count = d.n - first < d.group ? d.n - first : d.group;
-        int64_t n = count * d.p, ld = n + VEC;
-        gt_real *grad = gs + thread_id() * per_thread;
-        gt_real *scratch = grad + z.out; /* patches, or w^T @ g */
-        gt_real *padded = scratch + (z.col > z.pad_col ? z.col : z.pad_col);
-        gt_real *grad_wide = padded + z.padded;
-        gt_real *part_w = parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
-        const gt_real *g_out = node->out->grad + first * image_out;
-        gather_images(&d, count, g_out, grad);
-        if (need_w) {
-            group_patches(&d, x->data + first * image_in, count, scratch, ld, padded);
-            if (d.n_groups == 1) /* one group: its product adds into grad_w itself */
-                gt__gemm(false, true, d.o, d.ckk, n, 1, grad, n, scratch, ld, 1, w->grad, d.ckk);
-            else
-                gt__gemm(false, true, d.o, d.ckk, n, 1, grad, n, scratch, ld, 0, part_w, d.ckk);
-        }
-        if (need_b)
-            sum_rows(d.o, n, grad, part_b);
-        if (need_x && wide_input_grad(&d)) {
-            int64_t wide = count * d.oh * d.wp;
-            gather_images_padded(&d, count, g_out, grad_wide);
-            gt__gemm(true, false, d.ckk, wide, d.o, 1, w->data, d.ckk, grad_wide, wide, 0,
-                     scratch, wide);
-            for (int64_t k = 0; k < count; k++)
-                col2im_padded_add(&d, scratch + k * d.oh * d.wp, wide, padded,
-                                  x->grad + (first + k) * image_in);
-        } else if (need_x) {
-            gt__gemm(true, false, d.ckk, n, d.o, 1, w->data, d.ckk, grad, n, 0, scratch, n);
-            for (int64_t k = 0; k < count; k++)
-                col2im_add(&d, scratch + k * d.p, n, x->grad + (first + k) * image_in);
-        }
-    }
+    backward_scratch_bytes(&d, saved->threads, &parts_at);
+    gt_real *scratch = node->scratch; /* NULL for an empty batch: nothing to do */
+    if (!scratch)
+        return GT_OK;
+    backward_job job = {&d, &z, x, w, node->out->grad, x->grad, w->grad, b ? b->grad : NULL,
+                        scratch, (gt_real *)((char *)scratch + parts_at),
+                        backward_per_thread(&d)};
+    run_groups(d.n_groups, saved->threads, backward_group, &job);
     for (int64_t g = 0; g < d.n_groups; g++) { /* in group order: independent of threads */
-        const gt_real *part_w = parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
-        for (int64_t i = 0; need_w && d.n_groups > 1 && i < d.o * d.ckk; i++)
+        const gt_real *part_w = job.parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
+        for (int64_t i = 0; w->grad && d.n_groups > 1 && i < d.o * d.ckk; i++)
             w->grad[i] += part_w[i];
-        for (int64_t o = 0; need_b && o < d.o; o++)
-            b->grad[o] += part_b[o];
+        for (int64_t o = 0; job.grad_b && o < d.o; o++)
+            job.grad_b[o] += part_b[o];
     }
     return GT_OK;
 }
