@@ -359,6 +359,36 @@ static void group_patches(const conv_dims *d, const gt_real *x, int64_t count, g
         }
 }
 
+/* A kernel that covers the whole unpadded input (LeNet's C5: 5x5 on 5x5) has one output
+ * pixel per image, and its patches are the images themselves: the conv is then a linear
+ * layer, x[N, C*H*W] @ w[O, C*H*W]^T, computed as one without any patch matrix. */
+static bool full_window(const conv_dims *d) {
+    return d->padding == 0 && d->kh == d->h && d->kw == d->w;
+}
+
+// x[N, CKK] @ w[O, CKK]^T + b[O] -> y[N, O] (y[N,O,1,1])
+static void dense_forward(const conv_dims *d, const gt_real *x, const gt_real *w,
+                          const gt_real *b, gt_real *y) {
+    gt__gemm(false, true, d->n, d->o, d->ckk, 1, x, d->ckk, w, d->ckk, 0, y, d->o);
+    for (int64_t i = 0; b && i < d->n; i++)
+        for (int64_t o = 0; o < d->o; o++)
+            y[i * d->o + o] += b[o];
+}
+
+// g[N, O] -> grad_w[O, CKK] += g^T @ x, grad_x[N, CKK] += g @ w, grad_b[O] += sum over N
+static void dense_backward(const conv_dims *d, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                           const gt_real *g) {
+    if (w->grad)
+        gt__gemm(true, false, d->o, d->ckk, d->n, 1, g, d->o, x->data, d->ckk, 1, w->grad,
+                 d->ckk);
+    if (x->grad)
+        gt__gemm(false, false, d->n, d->ckk, d->o, 1, g, d->o, w->data, d->ckk, 1, x->grad,
+                 d->ckk);
+    for (int64_t i = 0; b && b->grad && i < d->n; i++)
+        for (int64_t o = 0; o < d->o; o++)
+            b->grad[o] += g[i * d->o + o];
+}
+
 /* One group's share of a forward: its patches, one product, the images out. */
 typedef struct forward_job {
     const conv_dims *d;
@@ -408,16 +438,22 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     if (!out)
         return NULL;
     bool record = gt__tape_will_record(tape, in, n_in);
-    int threads = group_threads(&d);
+    bool dense = full_window(&d);
+    int threads = dense ? 1 : group_threads(&d);
     conv_sizes z = sizes_of(&d);
     int64_t per_thread = z.out + z.padded + z.col; /* a product, a padded image, patches */
-    gt_real *scratch = gt__tape_alloc(tape, gt__real_bytes(threads * per_thread), "conv2d");
-    conv_saved *saved = record && scratch ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
-    if (!scratch || (record && !saved))
+    gt_real *scratch =
+        dense ? NULL : gt__tape_alloc(tape, gt__real_bytes(threads * per_thread), "conv2d");
+    conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
+    if ((!dense && !scratch) || (record && !saved))
         return NULL;
-    forward_job job = {&d, &z, x->data, w->data, b ? b->data : NULL, out->data, scratch,
-                       per_thread};
-    run_groups(d.n_groups, threads, forward_group, &job);
+    if (dense) {
+        dense_forward(&d, x->data, w->data, b ? b->data : NULL, out->data);
+    } else {
+        forward_job job = {&d, &z, x->data, w->data, b ? b->data : NULL, out->data, scratch,
+                           per_thread};
+        run_groups(d.n_groups, threads, forward_group, &job);
+    }
     gt_node *node;
     gt_tensor *inputs[3] = {x, w, b};
     out = gt__op_finish(tape, GT_OP_CONV2D, out, inputs, b ? 3 : 2, &node);
@@ -426,7 +462,7 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         node->args[1] = (double)d.padding;
         *saved = (conv_saved){d, threads};
         node->saved = saved;
-        node->scratch_bytes = backward_scratch_bytes(&d, threads, NULL);
+        node->scratch_bytes = dense ? 0 : backward_scratch_bytes(&d, threads, NULL);
     }
     return out;
 }
@@ -486,6 +522,10 @@ gt_status gt__conv2d_backward(gt_node *node) {
     const conv_saved *saved = node->saved;
     const conv_dims d = saved->dims;
     const conv_sizes z = sizes_of(&d);
+    if (full_window(&d)) {
+        dense_backward(&d, x, w, b, node->out->grad);
+        return GT_OK;
+    }
     /* node->scratch, taken by gt_backward and sized by the forward for its thread count */
     size_t parts_at;
     backward_scratch_bytes(&d, saved->threads, &parts_at);

@@ -61,6 +61,15 @@ GT_TEST(conv2d_sums_input_channels_per_output_map) {
     CHECK_VALUES(gt_conv2d(tape, x, w, NULL, 1, 0), GT_TEST_TOL, 41, 10);
 }
 
+/* A kernel as large as the unpadded input (LeNet's C5) takes a path of its own. */
+GT_TEST(conv2d_whose_kernel_covers_the_input_is_a_dot_product_per_map) {
+    setup();
+    gt_tensor *x = T(V(1, 2, 3, 4), 1, 1, 2, 2);
+    gt_tensor *w = T(V(1, 0, 0, 1, 1, 1, 1, 1), 2, 1, 2, 2);
+    CHECK_VALUES(gt_conv2d(tape, x, w, T(V(10, 20), 2), 1, 0), GT_TEST_TOL, 15, 30);
+    CHECK_VALUES(gt_conv2d(tape, x, w, NULL, 3, 0), GT_TEST_TOL, 5, 10);
+}
+
 GT_TEST(matmul_2x2) {
     setup();
     CHECK_VALUES(gt_matmul(tape, T(V(1, 2, 3, 4), 2, 2), T(V(5, 6, 7, 8), 2, 2)), GT_TEST_TOL,

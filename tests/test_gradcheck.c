@@ -72,6 +72,8 @@ static const gc_case cases[] = {
      {NORMAL, NORMAL, NORMAL}, 2, {1, 2}},
     {"conv2d 20 images: two groups of im2col", GT_OP_CONV2D, {"20x2x3x3", "2x2x2x2", "2"},
      {NORMAL, NORMAL, NORMAL}, 2, {1, 0}},
+    {"conv2d kernel covering the input like C5", GT_OP_CONV2D, {"3x4x5x5", "6x4x5x5", "6"},
+     {NORMAL, NORMAL, NORMAL}, 2, {1, 0}},
     {"maxpool2d 2x2 stride 2", GT_OP_MAXPOOL2D, {"2x2x4x6"}, {SPREAD}, 2, {2, 2}},
     {"maxpool2d overlapping 3 stride 1", GT_OP_MAXPOOL2D, {"1x2x5x4"}, {SPREAD}, 2, {3, 1}},
     {"maxpool2d overlapping 3 stride 2 odd", GT_OP_MAXPOOL2D, {"2x1x7x7"}, {SPREAD}, 2, {3, 2}},
