@@ -85,28 +85,36 @@ gt_status gt_model_save(const gt_model *model, const gt_optimizer *opt,
     return st;
 }
 
-/* The kind and every config entry of a checkpoint; free *config and *storage with gt_free. */
-static gt_status peek_all(const char *path, char *kind, size_t kind_size,
-                          gt_ckpt_config **config, int *n_config, char **storage) {
-    *config = NULL;
-    *storage = NULL;
-    gt_status st = gt_checkpoint_peek(path, kind, kind_size, NULL, 0, n_config, NULL, 0);
+/* What a checkpoint says of itself: its kind and every config entry. */
+typedef struct peeked {
+    char kind[256];
+    gt_ckpt_config *config;
+    int n;
+    char *storage; /* the keys */
+} peeked;
+
+static void peeked_free(peeked *p) {
+    gt_free(p->config);
+    gt_free(p->storage);
+    p->config = NULL;
+    p->storage = NULL;
+}
+
+static gt_status peek_all(const char *path, peeked *p) {
+    memset(p, 0, sizeof *p);
+    gt_status st = gt_checkpoint_peek(path, p->kind, sizeof p->kind, NULL, 0, &p->n, NULL, 0);
     if (st != GT_OK)
         return st;
-    size_t storage_size = (size_t)*n_config * 256 + 1; /* keys are at most 255 bytes */
-    *config = gt_calloc((size_t)*n_config + 1, sizeof **config, "checkpoint");
-    *storage = gt_malloc(storage_size, "checkpoint");
-    if (*config && *storage)
-        st = gt_checkpoint_peek(path, kind, kind_size, *config, *n_config, n_config, *storage,
-                                storage_size);
+    size_t storage_size = (size_t)p->n * 256 + 1; /* keys are at most 255 bytes */
+    p->config = gt_calloc((size_t)p->n + 1, sizeof *p->config, "checkpoint");
+    p->storage = gt_malloc(storage_size, "checkpoint");
+    if (p->config && p->storage)
+        st = gt_checkpoint_peek(path, p->kind, sizeof p->kind, p->config, p->n, &p->n,
+                                p->storage, storage_size);
     else
         st = GT_ERR_NOMEM;
-    if (st != GT_OK) {
-        gt_free(*config);
-        gt_free(*storage);
-        *config = NULL;
-        *storage = NULL;
-    }
+    if (st != GT_OK)
+        peeked_free(p);
     return st;
 }
 
@@ -122,18 +130,12 @@ static bool find_key(const gt_ckpt_config *config, int n, const char *key, int64
 gt_status gt_checkpoint_get(const char *path, const char *key, int64_t *value) {
     if (!path || !key || !value)
         return gt_set_error(GT_ERR_ARG, "checkpoint_get: needs a path, a key and a value");
-    char kind[256];
-    gt_ckpt_config *config;
-    char *storage;
-    int n;
-    gt_status st = peek_all(path, kind, sizeof kind, &config, &n, &storage);
-    if (st != GT_OK)
-        return st;
-    if (!find_key(config, n, key, value))
+    peeked p;
+    gt_status st = peek_all(path, &p);
+    if (st == GT_OK && !find_key(p.config, p.n, key, value))
         st = gt_set_error(GT_ERR_FORMAT, "%s: this %s checkpoint has no \"%s\" entry", path,
-                          kind, key);
-    gt_free(config);
-    gt_free(storage);
+                          p.kind, key);
+    peeked_free(&p);
     return st;
 }
 
@@ -185,16 +187,12 @@ gt_model *gt_model_load(const char *path) {
         gt_set_error(GT_ERR_ARG, "model_load: path is NULL");
         return NULL;
     }
-    char kind[256];
-    gt_ckpt_config *config;
-    char *storage;
-    int n;
-    if (peek_all(path, kind, sizeof kind, &config, &n, &storage) != GT_OK)
+    peeked p;
+    if (peek_all(path, &p) != GT_OK)
         return NULL;
     gt_model_config c;
-    gt_status st = read_model_config(path, kind, config, n, &c);
-    gt_free(config);
-    gt_free(storage);
+    gt_status st = read_model_config(path, p.kind, p.config, p.n, &c);
+    peeked_free(&p);
     if (st != GT_OK)
         return NULL;
     gt_model *model = gt_model_new(&c, 0);
@@ -206,7 +204,7 @@ gt_model *gt_model_load(const char *path) {
     describe_config(&c, &me);
     gt_ckpt_entry entries[2 * (GT_MLP_MAX_SIZES - 1)];
     param_entries(model, entries);
-    if (gt_checkpoint_load(path, kind, me.config, me.n_config, entries,
+    if (gt_checkpoint_load(path, p.kind, me.config, me.n_config, entries,
                            gt_model_param_count(model)) != GT_OK) {
         gt_model_free(model);
         return NULL;
@@ -217,17 +215,14 @@ gt_model *gt_model_load(const char *path) {
 gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
     if (!opt || !path)
         return gt_set_error(GT_ERR_ARG, "optimizer_load: needs an optimizer and a path");
-    char kind[256];
-    gt_ckpt_config *config;
-    char *storage;
-    int n;
-    gt_status st = peek_all(path, kind, sizeof kind, &config, &n, &storage);
+    peeked p;
+    gt_status st = peek_all(path, &p);
     if (st != GT_OK)
         return st;
     int64_t saved_kind = 0, steps = 0;
     gt_optimizer_kind want = gt_optimizer_get_kind(opt);
-    if (!find_key(config, n, "optimizer", &saved_kind) ||
-        !find_key(config, n, "optimizer.steps", &steps))
+    if (!find_key(p.config, p.n, "optimizer", &saved_kind) ||
+        !find_key(p.config, p.n, "optimizer.steps", &steps))
         st = gt_set_error(GT_ERR_FORMAT, "%s: holds no optimizer state (saved without one)",
                           path);
     else if (saved_kind != want)
@@ -236,8 +231,7 @@ gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
                           gt_optimizer_kind_name(want));
     else if (steps < 0)
         st = gt_set_error(GT_ERR_FORMAT, "%s: optimizer.steps is %lld", path, (long long)steps);
-    gt_free(config);
-    gt_free(storage);
+    peeked_free(&p);
     if (st != GT_OK)
         return st;
     gt_ckpt_entry entries[IO_MAX_STATE];
@@ -247,7 +241,7 @@ gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
         return gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than any model",
                             path);
     gt_ckpt_config expect = {"optimizer", want};
-    st = gt_checkpoint_load(path, kind, &expect, 1, entries, n_state);
+    st = gt_checkpoint_load(path, p.kind, &expect, 1, entries, n_state);
     if (st == GT_OK)
         gt__optimizer_set_steps(opt, steps);
     return st;
