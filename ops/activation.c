@@ -67,6 +67,25 @@ static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
     }
 }
 
+/* One unary pass, cut into ranges that threads share on large tensors. */
+typedef struct unary_job {
+    unary_kind kind;
+    gt_real *out;                   /* y, or gx */
+    const gt_real *g, *x, *y;       /* g and y: backward only */
+} unary_job;
+
+static void unary_range(void *ctx, int64_t from, int64_t to) {
+    const unary_job *j = ctx;
+    unary_kernel(j->kind, to - from, j->out + from, j->x + from);
+}
+
+static void unary_grad_range(void *ctx, int64_t from, int64_t to) {
+    const unary_job *j = ctx;
+    unary_grad_kernel(j->kind, to - from, j->out + from, j->g + from, j->x + from, j->y + from);
+}
+
+#define UNARY_ALIGN 64 /* elements: ranges start on whole cache lines of either type */
+
 // x[...] -> f(x)[...]
 static gt_tensor *unary_forward(unary_kind kind, gt_tape *tape, gt_tensor *x) {
     gt_op op = unary_ops[kind];
@@ -75,15 +94,20 @@ static gt_tensor *unary_forward(unary_kind kind, gt_tape *tape, gt_tensor *x) {
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    unary_kernel(kind, x->numel, out->data, x->data);
+    unary_job job = {kind, out->data, NULL, x->data, NULL};
+    gt__parallel_ranges(x->numel, UNARY_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
+                        unary_range, &job);
     return gt__op_finish(tape, op, out, &x, 1, NULL);
 }
 
 // grad_out[...] -> grad_x[...] += grad_out * f'(x)
 static gt_status unary_backward(unary_kind kind, gt_node *node) {
     gt_tensor *x = node->in[0];
-    if (x->grad)
-        unary_grad_kernel(kind, x->numel, x->grad, node->out->grad, x->data, node->out->data);
+    if (x->grad) {
+        unary_job job = {kind, x->grad, node->out->grad, x->data, node->out->data};
+        gt__parallel_ranges(x->numel, UNARY_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
+                            unary_grad_range, &job);
+    }
     return GT_OK;
 }
 

@@ -235,6 +235,24 @@ int gt__threads_for_flops(double flops) {
 #endif
 }
 
+void gt__parallel_ranges(int64_t n, int64_t align, double flops,
+                         void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx) {
+    int parts = n > align ? gt__threads_for_flops(flops) : 1;
+    if (parts <= 1) { /* no parallel region at all: one of a single thread still costs a team */
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t units = (n + align - 1) / align; /* ranges start at multiples of align */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(parts)
+#endif
+    for (int part = 0; part < parts; part++) {
+        int64_t from = units * part / parts * align, to = units * (part + 1) / parts * align;
+        if (from < n)
+            fn(ctx, from, to < n ? to : n);
+    }
+}
+
 static int threads_for(const gt__gemm_args *g) {
     return gt__threads_for_flops(2.0 * (double)g->M * (double)g->N * (double)g->K);
 }

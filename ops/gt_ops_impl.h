@@ -32,6 +32,17 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
  * threads (conv2d's image groups) ask here, so one rule decides for the whole library. */
 int gt__threads_for_flops(double flops);
 
+/* A memory-bound pass over one element (an activation, a pool window, a scatter) costs
+ * about what this many flops of GEMM do: the unit that such passes give the rule above. */
+#define GT__FLOPS_PER_ELEMENT 32.0
+
+/* Runs fn(ctx, from, to) over [0, n) cut into contiguous ranges that start at multiples of
+ * align, one per thread when work of `flops` gets several (gt__threads_for_flops), else
+ * once over the whole range on this thread. For work whose items are independent, so the
+ * result does not depend on the thread count. */
+void gt__parallel_ranges(int64_t n, int64_t align, double flops,
+                         void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx);
+
 /* Forward and backward of every op, named after the family files that define them. */
 #define GT__OP_FNS(name)                                                                  \
     gt_tensor *gt__##name##_forward(gt_tape *tape, gt_tensor *const *in, int n_in,        \

@@ -75,25 +75,26 @@ static inline gt_real pick(int take, gt_real yes, gt_real no) {
  * rows 2q and 2q + 1. */
 static inline void pool_rows(int64_t q, int64_t ow, int64_t w, int64_t from, int64_t to,
                              const gt_real *restrict pair, const uint8_t *restrict right,
-                             gt_real *restrict y, int64_t *restrict argmax) {
+                             gt_real *restrict y, int64_t *restrict argmax, int64_t base) {
     const gt_real *top = pair + 2 * q * ow, *bottom = top + ow;
     const uint8_t *right_top = right + 2 * q * ow, *right_bottom = right_top + ow;
     for (int64_t ox = from; ox < to; ox++) {
         int take = POOL_TAKES(bottom[ox], top[ox]);
         int column = right_top[ox] + take * (right_bottom[ox] - right_top[ox]);
         y[q * ow + ox] = pick(take, bottom[ox], top[ox]);
-        argmax[q * ow + ox] = (2 * q + take) * w + 2 * ox + column;
+        argmax[q * ow + ox] = base + (2 * q + take) * w + 2 * ox + column;
     }
 }
 
-// x[planes,H,W] -> y[planes,H/2,W/2], argmax, for even H and W: 2x2 windows, stride 2, in
-// two passes: the larger of each horizontal pair (x[2t] and x[2t+1] when W is even), then
-// the larger of each vertical pair of those, POOL_VEC lanes at a time (a row's last lanes
-// spill into the next rows, which overwrite them; the rows at the end are done exactly)
+// x[planes,H,W] -> y[planes,H/2,W/2], argmax (+ base), for even H and W: 2x2 windows,
+// stride 2, in two passes: the larger of each horizontal pair (x[2t] and x[2t+1] when W is
+// even), then the larger of each vertical pair of those, POOL_VEC lanes at a time (a row's
+// last lanes spill into the next rows, which overwrite them; the rows at the end are done
+// exactly, so neither writes nor reads leave this call's planes)
 GT__MULTIVERSION
 static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real *restrict x,
                              gt_real *restrict pair, uint8_t *restrict right,
-                             gt_real *restrict y, int64_t *restrict argmax) {
+                             gt_real *restrict y, int64_t *restrict argmax, int64_t base) {
     const int64_t ow = w / 2, rows = planes * h / 2; /* output rows of all planes */
     for (int64_t t = 0; t < planes * h * ow; t++) {
         gt_real a = x[2 * t], b = x[2 * t + 1];
@@ -105,14 +106,16 @@ static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real
     int64_t q = 0;
     for (; q * ow + lanes <= rows * ow; q++) /* whole vectors stay inside y */
         for (int64_t x0 = 0; x0 < ow; x0 += POOL_VEC)
-            pool_rows(q, ow, w, x0, x0 + POOL_VEC, pair, right, y, argmax);
+            pool_rows(q, ow, w, x0, x0 + POOL_VEC, pair, right, y, argmax, base);
     for (; q < rows; q++)
-        pool_rows(q, ow, w, 0, ow, pair, right, y, argmax);
+        pool_rows(q, ow, w, 0, ow, pair, right, y, argmax, base);
 }
 
-// x[planes,H,W] -> y[planes,OH,OW], argmax: any window and stride, the first maximum wins
-static void maxpool_any(const pool_dims *d, const gt_real *x, gt_real *y, int64_t *argmax) {
-    for (int64_t p = 0; p < d->planes; p++) {
+// x[planes,H,W] -> y[planes,OH,OW], argmax, planes [from, to): any window and stride, the
+// first maximum wins
+static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_real *x,
+                        gt_real *y, int64_t *argmax) {
+    for (int64_t p = from; p < to; p++) {
         const gt_real *plane = x + p * d->h * d->w;
         for (int64_t oy = 0; oy < d->oh; oy++)
             for (int64_t ox = 0; ox < d->ow; ox++) {
@@ -130,6 +133,41 @@ static void maxpool_any(const pool_dims *d, const gt_real *x, gt_real *y, int64_
     }
 }
 
+/* A max-pool pass over planes, cut into ranges of planes that threads share on large
+ * inputs (a window never leaves its plane, so the ranges are independent). */
+typedef struct maxpool_job {
+    const pool_dims *d;
+    const gt_real *x, *g; /* g: backward only */
+    gt_real *y;           /* y, or grad_x */
+    int64_t *argmax;
+    gt_real *pair;        /* the 2x2 path's buffers, NULL otherwise */
+    uint8_t *right;
+} maxpool_job;
+
+static void maxpool_range(void *ctx, int64_t from, int64_t to) {
+    const maxpool_job *j = ctx;
+    const pool_dims *d = j->d;
+    if (!j->pair) {
+        maxpool_any(d, from, to, j->x, j->y, j->argmax);
+        return;
+    }
+    int64_t in = from * d->h * d->w, pairs = from * d->h * d->ow, out = from * d->oh * d->ow;
+    maxpool_2x2_even(to - from, d->h, d->w, j->x + in, j->pair + pairs, j->right + pairs,
+                     j->y + out, j->argmax + out, in);
+}
+
+// g[planes,OH,OW] -> grad_x[argmax] += g, planes [from, to)
+static void maxpool_grad_range(void *ctx, int64_t from, int64_t to) {
+    const maxpool_job *j = ctx;
+    const int64_t *argmax = j->argmax;
+    for (int64_t o = from * j->d->oh * j->d->ow; o < to * j->d->oh * j->d->ow; o++)
+        j->y[argmax[o]] += j->g[o];
+}
+
+static double pool_flops(const pool_dims *d) {
+    return GT__FLOPS_PER_ELEMENT * (double)(d->planes * d->h * d->w);
+}
+
 // x[N,C,H,W] -> y[N,C,OH,OW] = max of each window; argmax saved for backward
 gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                                  const gt_op_args *args) {
@@ -140,17 +178,16 @@ gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                                            "maxpool2d") : NULL;
     if (!argmax)
         return NULL;
+    maxpool_job job = {&d, x->data, NULL, out->data, argmax, NULL, NULL};
     if (d.k == 2 && d.stride == 2 && d.h % 2 == 0 && d.w % 2 == 0) { /* LeNet's S2, S4 */
         int64_t pairs = d.planes * d.h * d.ow;
-        gt_real *pair = gt__tape_alloc(tape, gt__real_bytes(pairs + POOL_VEC), "maxpool2d");
-        uint8_t *right = pair ? gt__tape_alloc(tape, (size_t)pairs + POOL_VEC, "maxpool2d")
-                              : NULL;
-        if (!right)
+        job.pair = gt__tape_alloc(tape, gt__real_bytes(pairs + POOL_VEC), "maxpool2d");
+        job.right = job.pair ? gt__tape_alloc(tape, (size_t)pairs + POOL_VEC, "maxpool2d")
+                             : NULL;
+        if (!job.right)
             return NULL;
-        maxpool_2x2_even(d.planes, d.h, d.w, x->data, pair, right, out->data, argmax);
-    } else {
-        maxpool_any(&d, x->data, out->data, argmax);
     }
+    gt__parallel_ranges(d.planes, 1, pool_flops(&d), maxpool_range, &job);
     gt_node *node;
     out = gt__op_finish(tape, GT_OP_MAXPOOL2D, out, in, 1, &node);
     if (node) {
@@ -162,9 +199,12 @@ gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
 
 // g[N,C,OH,OW] -> grad_x[argmax] += g (overlapping windows accumulate)
 gt_status gt__maxpool2d_backward(gt_node *node) {
-    const int64_t *argmax = node->saved;
-    for (int64_t o = 0; o < node->out->numel; o++)
-        node->in[0]->grad[argmax[o]] += node->out->grad[o];
+    pool_dims d;
+    gt_status status = pool_dims_of("maxpool2d", node->in[0], node->args[0], node->args[1], &d);
+    if (status != GT_OK)
+        return status;
+    maxpool_job job = {&d, NULL, node->out->grad, node->in[0]->grad, node->saved, NULL, NULL};
+    gt__parallel_ranges(d.planes, 1, pool_flops(&d), maxpool_grad_range, &job);
     return GT_OK;
 }
 

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "gt_test.h"
+#include "gemm_impl.h" /* gt__gemm_set_parallel_min_flops: every op splits its work */
 
 #include <unistd.h>
 
@@ -429,6 +430,37 @@ GT_TEST(evaluate_reports_loss_and_accuracy_over_a_data_set) {
           r.accuracy == 1);
     gt_tape_free(tape);
     gt_model_free(m);
+}
+
+/* Loss, logits and every gradient of one LeNet-5 step (forward, backward) on `threads`
+ * threads, into out (numel gradients, then the loss). */
+static void lenet_step_on(int threads, gt_real *out) {
+    gt_set_threads(threads);
+    model_case c = make_case(gt_lenet_new(GT_ACT_TANH, 10, 5), GT_SHAPE(9, 1, 28, 28), 6);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *loss = gt_cross_entropy(tape, gt_model_forward(tape, c.model, c.x), c.y);
+    CHECK(loss && gt_backward(tape, loss) == GT_OK);
+    int64_t n = gt_model_numel(c.model);
+    memcpy(out, gt_model_grad(c.model), (size_t)n * sizeof(gt_real));
+    out[n] = loss ? gt_tensor_item(loss, 0) : 0;
+    gt_tape_free(tape);
+    free_case(&c);
+}
+
+GT_TEST(lenet_gives_the_same_bits_on_one_and_on_two_threads) {
+    /* with no threshold every op that can splits its work (conv2d's groups, the GEMMs, the
+     * pools, the activations), even for these few images */
+    int threads = gt_get_threads();
+    int64_t threshold = gt__gemm_set_parallel_min_flops(0);
+    size_t count = 61706 + 1;
+    gt_real *one = calloc(count, sizeof(gt_real)), *two = calloc(count, sizeof(gt_real));
+    lenet_step_on(1, one);
+    lenet_step_on(2, two);
+    CHECK(memcmp(one, two, count * sizeof(gt_real)) == 0);
+    CHECK(one[count - 1] > 0);
+    free(one), free(two);
+    gt__gemm_set_parallel_min_flops(threshold);
+    gt_set_threads(threads);
 }
 
 GT_TEST_MAIN()
