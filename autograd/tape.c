@@ -75,19 +75,19 @@ void gt_tape_reset(gt_tape *tape) {
         used_chunks += c->used > 0;
     }
     /* A step that spilled over several chunks gets one chunk holding all of them, so the
-     * next steps bump-allocate from a single block. If that allocation fails the old
-     * chunks simply stay. */
+     * next steps bump-allocate from a single block. The old chunks go first, so that the
+     * arena is never held twice (the peak memory of a run is one arena, not two). If the
+     * new chunk cannot be had, the arena starts empty and grows again as the next step
+     * asks. */
     if (used_chunks > 1) {
         gt__error_state before;
         gt__error_save(&before);
-        gt_chunk *merged = chunk_new(total);
-        if (merged) {
-            free_chunks(tape->first);
-            tape->first = merged;
+        free_chunks(tape->first);
+        tape->first = chunk_new(total);
+        if (tape->first)
             tape->chunk_allocs++;
-        } else {
+        else
             gt__error_restore(&before); /* nothing failed that the caller should hear of */
-        }
     }
     for (gt_chunk *c = tape->first; c; c = c->next)
         c->used = 0;

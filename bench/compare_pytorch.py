@@ -386,6 +386,11 @@ def main():
         print(f"  PyTorch           {any_env.get('torch')} ({py}), CPU capability "
               f"{any_env.get('cpu_capability')}, oneDNN {any_env.get('mkldnn')}, OpenBLAS core "
               f"{any_env.get('openblas_core')}")
+        if str(any_env.get("openblas_core", "")).startswith("unknown"):
+            print("  WARNING           PyTorch is not running on OpenBLAS: Debian's python3-torch "
+                  "then uses the reference BLAS, some 20-40x slower on the MLP, and every ratio "
+                  "below flatters gradtape. Install libopenblas0-pthread (see README, Performance) "
+                  "and measure again.")
         print("  setups            " + ", ".join(
             f"{s}: torch {e.get('torch_threads')} x OpenBLAS {e.get('openblas_threads', '?')}"
             for s, e in pt_envs.items()))

@@ -24,7 +24,7 @@
 
 /* Images per batch when evaluating: fixed, so that a model evaluates to the same numbers
  * whatever --batch it was trained with. */
-#define TRAIN_EVAL_BATCH 500
+#define TRAIN_EVAL_BATCH 100
 
 /* ---- messages.c ---------------------------------------------------------------------- */
 
