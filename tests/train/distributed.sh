@@ -6,6 +6,7 @@
 #    The ranks sum the gradients of their halves in another order than one process sums the
 #    whole batch, so the parameters differ in their last bits; the CSV's 6 decimals have
 #    so far come out identical.
+#  - 2 ranks resumed from a checkpoint go on as if never stopped;
 #  - --distributed with 1 rank equals a plain run, to the last digit;
 #  - a rank whose --data is bad stops the whole job at start-up, with a message naming the
 #    rank, exit status 1, and no hang;
@@ -52,6 +53,9 @@ close() {
           exit bad || rows == 0 }' || fail "$1 and $2 differ by more than float rounding"
 }
 
+# the epoch lines without their timings
+strip() { sed -n 's/^\(epoch .* acc [0-9.]*\)  .*images\/s.*/\1/p' "$1"; }
+
 for model in lenet mlp; do
   args=(--model $model --limit 3000 --test-limit 1000 --epochs 2 --batch 64 --threads 1)
   run one-$model "${args[@]}" --csv one-$model.csv
@@ -62,8 +66,16 @@ for model in lenet mlp; do
   [ -s two-$model.err ] && { cat two-$model.err; fail "$model: messages on standard error"; }
 done
 
+# Resumed from a checkpoint (every rank loads it; rank 0 alone saves), 2 ranks go on as if
+# never stopped.
+args=(--model lenet --limit 3000 --test-limit 1000 --batch 64 --threads 1)
+ranks first-half 2 "${args[@]}" --epochs 1 --save ck.gtc
+ranks resumed 2 --load ck.gtc --epochs 2 --test-limit 1000 --threads 1
+[ "$(strip resumed.out)" = "$(strip two-lenet.out | tail -n 1)" ] ||
+  fail "2 ranks resumed from a checkpoint differ from an uninterrupted run"
+echo "ok: 2 ranks resume from a checkpoint"
+
 # One rank is a plain run.
-strip() { sed -n 's/^\(epoch .* acc [0-9.]*\)  .*images\/s.*/\1/p' "$1"; }
 ranks single 1 --model mlp --limit 3000 --test-limit 1000 --epochs 2 --threads 1
 [ "$(strip one-mlp.out)" = "$(strip single.out)" ] || fail "1 rank differs from a plain run"
 [ "$(results one-mlp.out)" = "$(results single.out | sed 's/ ranks=.*//')" ] ||
