@@ -23,6 +23,12 @@ if [ -z "$mpirun" ] || ! command -v "$mpirun" >/dev/null; then
   exit 77
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Under AddressSanitizer (CI's second build) Open MPI's own memory, which MPI_Finalize does
+# not free and which was allocated in plugins it has unloaded by then, would be reported as
+# leaks that no suppression can name (one frame, "<unknown module>"): leak checking is off for
+# this test's processes; every other check stays on, and the other train tests check leaks
+# on the same code.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
 mpi=("$mpirun" --oversubscribe --mca btl self,vader)
 
 # ranks NAME P ARGS...: like run, with P ranks under mpirun.
