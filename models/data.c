@@ -262,6 +262,52 @@ void gt_dataset_free(gt_dataset *data) {
     memset(data, 0, sizeof *data);
 }
 
+/* The first row and the row count of `shard`'s share of a batch of `size` images. */
+static int64_t shard_first(int64_t size, int shard, int shards) { return size * shard / shards; }
+
+static int64_t shard_rows(int64_t size, int shard, int shards) {
+    return shard_first(size, shard + 1, shards) - shard_first(size, shard, shards);
+}
+
+/* Frees the batch memory and its views, leaving NULLs. */
+static void loader_free_buffers(gt_loader *loader) {
+    gt_tensor_free(loader->x_full), gt_tensor_free(loader->y_full);
+    gt_tensor_free(loader->x_tail), gt_tensor_free(loader->y_tail);
+    gt_free(loader->x_data), gt_free(loader->y_data);
+    loader->x_full = loader->y_full = loader->x_tail = loader->y_tail = NULL;
+    loader->x_data = loader->y_data = NULL;
+}
+
+/* The buffers and views of loader->shard of loader->shards, which must be NULL: one block
+ * for the most rows the shard gets of a full or the last batch, and views of it in the
+ * shapes of those two. On failure everything made here is freed again. */
+static gt_status loader_make_buffers(gt_loader *loader) {
+    const gt_dataset *d = loader->data;
+    int64_t tail = loader->limit % loader->batch_size;
+    int64_t full_rows = shard_rows(loader->batch_size, loader->shard, loader->shards);
+    int64_t tail_rows = shard_rows(tail, loader->shard, loader->shards);
+    int64_t most = full_rows > tail_rows ? full_rows : tail_rows;
+    size_t values = (size_t)(most > 0 ? most : 1); /* rows <= limit: no overflow */
+    loader->x_data =
+        gt_malloc(values * (size_t)(d->rows * d->cols) * sizeof(gt_real), "loader_init");
+    loader->y_data = gt_malloc(values * sizeof(gt_real), "loader_init");
+    if (loader->x_data && loader->y_data) {
+        loader->x_full =
+            gt_tensor_wrap(GT_SHAPE(full_rows, 1, d->rows, d->cols), loader->x_data, NULL);
+        loader->y_full = gt_tensor_wrap(GT_SHAPE(full_rows), loader->y_data, NULL);
+    }
+    if (loader->x_full && loader->y_full && tail) {
+        loader->x_tail =
+            gt_tensor_wrap(GT_SHAPE(tail_rows, 1, d->rows, d->cols), loader->x_data, NULL);
+        loader->y_tail = gt_tensor_wrap(GT_SHAPE(tail_rows), loader->y_data, NULL);
+    }
+    if (loader->x_full && loader->y_full && (!tail || (loader->x_tail && loader->y_tail)))
+        return GT_OK;
+    gt_status st = gt_last_status();
+    loader_free_buffers(loader);
+    return st;
+}
+
 gt_status gt_loader_init(gt_loader *loader, const gt_dataset *data, int64_t batch_size,
                          bool shuffle, uint64_t seed, int64_t limit) {
     if (!loader)
@@ -284,26 +330,39 @@ gt_status gt_loader_init(gt_loader *loader, const gt_dataset *data, int64_t batc
     loader->batch_size = batch_size;
     loader->limit = limit;
     loader->shuffle = shuffle;
+    loader->shard = 0;
+    loader->shards = 1;
     loader->next = limit; /* no epoch started yet */
     gt_rng_seed(&loader->rng, seed);
-    int64_t tail = limit % batch_size;
     loader->order = gt_calloc((size_t)limit, sizeof *loader->order, "loader_init");
-    loader->x_full = gt_empty(GT_SHAPE(batch_size, 1, data->rows, data->cols));
-    loader->y_full = gt_empty(GT_SHAPE(batch_size));
-    if (loader->x_full && loader->y_full && tail) {
-        loader->x_tail = gt_tensor_wrap(GT_SHAPE(tail, 1, data->rows, data->cols),
-                                        gt_tensor_data(loader->x_full), NULL);
-        loader->y_tail = gt_tensor_wrap(GT_SHAPE(tail), gt_tensor_data(loader->y_full),
-                                        NULL);
-    }
-    if (!loader->order || !loader->x_full || !loader->y_full ||
-        (tail && (!loader->x_tail || !loader->y_tail))) {
+    if (!loader->order || loader_make_buffers(loader) != GT_OK) {
         gt_status st = gt_last_status();
         gt_loader_free(loader);
         return st;
     }
     for (int64_t i = 0; i < limit; i++)
         loader->order[i] = i;
+    return GT_OK;
+}
+
+gt_status gt_loader_shard(gt_loader *loader, int shard, int shards) {
+    if (!loader || !loader->order)
+        return gt_set_error(GT_ERR_ARG, "loader_shard: the loader is NULL or not initialised");
+    if (shards < 1 || shard < 0 || shard >= shards)
+        return gt_set_error(GT_ERR_ARG,
+                            "loader_shard: shard %d of %d: expected 0 <= shard < shards", shard,
+                            shards);
+    gt_loader old = *loader;
+    loader->shard = shard;
+    loader->shards = shards;
+    loader->x_data = loader->y_data = NULL;
+    loader->x_full = loader->y_full = loader->x_tail = loader->y_tail = NULL;
+    gt_status st = loader_make_buffers(loader);
+    if (st != GT_OK) {
+        *loader = old;
+        return st;
+    }
+    loader_free_buffers(&old);
     return GT_OK;
 }
 
@@ -323,28 +382,31 @@ void gt_loader_start_epoch(gt_loader *loader) {
     }
 }
 
-// images[count,rows,cols] bytes -> x[B,1,rows,cols] = pixel / 255, y[B] = label
+// images[count,rows,cols] bytes -> x[b,1,rows,cols] = pixel / 255, y[b] = label, for the
+// shard's b rows of the next batch of G images
 bool gt_loader_next(gt_loader *loader, gt_batch *batch) {
     if (!loader || !batch || !loader->order || loader->next >= loader->limit)
         return false;
-    int64_t size = loader->limit - loader->next;
-    if (size > loader->batch_size)
-        size = loader->batch_size;
-    bool full = size == loader->batch_size;
+    int64_t global_size = loader->limit - loader->next;
+    if (global_size > loader->batch_size)
+        global_size = loader->batch_size;
+    bool full = global_size == loader->batch_size;
     gt_tensor *x = full ? loader->x_full : loader->x_tail;
     gt_tensor *y = full ? loader->y_full : loader->y_tail;
+    const int64_t *order =
+        loader->order + loader->next + shard_first(global_size, loader->shard, loader->shards);
+    int64_t size = shard_rows(global_size, loader->shard, loader->shards);
     const gt_dataset *d = loader->data;
     int64_t pixels = d->rows * d->cols;
-    gt_real *xd = gt_tensor_data(x), *yd = gt_tensor_data(y);
+    gt_real *xd = loader->x_data, *yd = loader->y_data;
     for (int64_t b = 0; b < size; b++) {
-        int64_t index = loader->order[loader->next + b];
-        const uint8_t *image = d->images + index * pixels;
+        const uint8_t *image = d->images + order[b] * pixels;
         for (int64_t p = 0; p < pixels; p++)
             xd[b * pixels + p] = (gt_real)image[p] / (gt_real)255;
-        yd[b] = (gt_real)d->labels[index];
+        yd[b] = (gt_real)d->labels[order[b]];
     }
-    loader->next += size;
-    *batch = (gt_batch){.x = x, .y = y, .size = size};
+    loader->next += global_size;
+    *batch = (gt_batch){.x = x, .y = y, .size = size, .global_size = global_size};
     return true;
 }
 
@@ -352,9 +414,6 @@ void gt_loader_free(gt_loader *loader) {
     if (!loader)
         return;
     gt_free(loader->order);
-    gt_tensor_free(loader->x_tail);
-    gt_tensor_free(loader->y_tail);
-    gt_tensor_free(loader->x_full);
-    gt_tensor_free(loader->y_full);
+    loader_free_buffers(loader);
     memset(loader, 0, sizeof *loader);
 }

@@ -56,9 +56,11 @@ gt_status gt_mnist_load(const char *dir, gt_split split, gt_dataset *out);
 void gt_dataset_free(gt_dataset *data);
 
 typedef struct gt_batch {
-    gt_tensor *x; /* [B,1,rows,cols], pixels / 255 */
-    gt_tensor *y; /* [B] class indices */
-    int64_t size; /* B: the last batch of an epoch may be smaller */
+    gt_tensor *x;        /* [B,1,rows,cols], pixels / 255 */
+    gt_tensor *y;        /* [B] class indices */
+    int64_t size;        /* B: this shard's rows (0 is possible when sharded) */
+    int64_t global_size; /* the whole batch over every shard (= size unsharded): the last
+                            batch of an epoch may be smaller than batch_size */
 } gt_batch;
 
 typedef struct gt_loader {
@@ -66,11 +68,13 @@ typedef struct gt_loader {
     int64_t batch_size;
     int64_t limit;  /* images used per epoch (<= count) */
     bool shuffle;
+    int shard, shards; /* this loader's share of every batch (0 of 1: the whole batch) */
     gt_rng rng;
-    int64_t *order; /* permutation of 0..limit-1 */
-    int64_t next;   /* position in order */
-    gt_tensor *x_full, *y_full; /* full-size batch buffers */
-    gt_tensor *x_tail, *y_tail; /* views for a smaller last batch */
+    int64_t *order;             /* permutation of 0..limit-1 */
+    int64_t next;               /* position in order */
+    gt_real *x_data, *y_data;   /* the memory a batch is scaled into: the shard's most rows */
+    gt_tensor *x_full, *y_full; /* views of it: the shard's rows of a full batch */
+    gt_tensor *x_tail, *y_tail; /* ... of a smaller last batch (NULL when there is none) */
 } gt_loader;
 
 /* Uses the first `limit` images (0 or more than the data set: all of them); batch_size is
@@ -86,6 +90,16 @@ void gt_loader_start_epoch(gt_loader *loader);
 /* Fills the next batch (tensors owned by the loader, overwritten by the next call); false
  * at the end of the epoch. Only the last batch may have size < batch_size. */
 bool gt_loader_next(gt_loader *loader, gt_batch *batch);
+/* Data parallelism: from now on gt_loader_next yields only rows
+ * [shard * G / shards, (shard + 1) * G / shards) of each batch of G images (G =
+ * batch_size, or less for the last batch), scaling only those bytes; batch.global_size
+ * is G. `shards` loaders with one seed and shards 0..shards-1 split every batch between
+ * them, so together they see exactly the images, in the order, that one unsharded loader
+ * sees. A shard's share may be empty (batch.size 0: G < shards, or the last batch); the
+ * call still returns true for it, with tensors of 0 rows. Allocates the shard's batch
+ * memory (gt_loader_next still never allocates); on failure the loader is unchanged.
+ * GT_ERR_ARG unless 0 <= shard < shards. */
+gt_status gt_loader_shard(gt_loader *loader, int shard, int shards);
 void gt_loader_free(gt_loader *loader);
 
 #ifdef __cplusplus

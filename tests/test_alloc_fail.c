@@ -510,6 +510,22 @@ GT_TEST(mnist_load_and_loader_init_fail_cleanly_at_every_allocation) {
         CHECK(alloc.live == baseline);
     }
     CHECK(points >= 6); /* images, labels; order, x, y, and the two tail views */
+    gt_loader sharded;
+    CHECK(gt_loader_init(&sharded, &data, 4, true, 1, 0) == GT_OK);
+    baseline = alloc.live;
+    for (int64_t at = 1;; at++) { /* a failed gt_loader_shard leaves the loader whole */
+        gt_test_alloc_fail_nth(&alloc, at);
+        gt_status status = gt_loader_shard(&sharded, 1, 3);
+        if (!gt_test_alloc_disarm(&alloc)) {
+            CHECK(status == GT_OK && sharded.shard == 1 && alloc.live == baseline);
+            break;
+        }
+        points++;
+        CHECK(status == GT_ERR_NOMEM);
+        CHECK_NOMEM();
+        CHECK(sharded.shard == 0 && sharded.shards == 1 && alloc.live == baseline);
+    }
+    gt_loader_free(&sharded);
     gt_dataset_free(&data);
     CHECK(alloc.live == 0);
     gt_test_alloc_uninstall(&alloc);

@@ -424,12 +424,99 @@ GT_TEST(loader_next_does_not_allocate) {
     gt_loader loader;
     CHECK(gt_loader_init(&loader, &d, 3, true, 5, 0) == GT_OK);
     int order[10];
-    n_allocs = 0;
-    gt_set_allocator(&(gt_allocator){counting_alloc, plain_free, NULL});
-    CHECK(epoch_order(&loader, order, 10) == 10);
-    CHECK(epoch_order(&loader, order, 10) == 10);
-    gt_set_allocator(NULL);
-    CHECK(n_allocs == 0);
+    for (int sharded = 0; sharded < 2; sharded++) {
+        /* sharded: rows 1-2 of each batch of 3 and row 0 of the last one, 7 images */
+        int expect = sharded ? 7 : 10;
+        CHECK(!sharded || gt_loader_shard(&loader, 1, 2) == GT_OK);
+        n_allocs = 0;
+        gt_set_allocator(&(gt_allocator){counting_alloc, plain_free, NULL});
+        CHECK(epoch_order(&loader, order, 10) == expect);
+        CHECK(epoch_order(&loader, order, 10) == expect);
+        gt_set_allocator(NULL);
+        CHECK(n_allocs == 0);
+    }
+    gt_loader_free(&loader);
+    gt_dataset_free(&d);
+}
+
+/* Every batch of `shards` loaders (one seed, shards 0..shards-1) put side by side equals
+ * the batch of one unsharded loader: pixels, labels and the global size. */
+static void check_shards_make_the_whole_batch(int64_t n, int64_t batch_size, int shards) {
+    gt_dataset d = make_dataset(n);
+    gt_loader whole, part[5];
+    CHECK(shards <= 5);
+    CHECK(gt_loader_init(&whole, &d, batch_size, true, 9, 0) == GT_OK);
+    for (int s = 0; s < shards; s++) {
+        CHECK(gt_loader_init(&part[s], &d, batch_size, true, 9, 0) == GT_OK);
+        CHECK(gt_loader_shard(&part[s], s, shards) == GT_OK);
+    }
+    for (int epoch = 0; epoch < 2; epoch++) {
+        gt_loader_start_epoch(&whole);
+        for (int s = 0; s < shards; s++)
+            gt_loader_start_epoch(&part[s]);
+        gt_batch all, one;
+        while (gt_loader_next(&whole, &all)) {
+            CHECK(all.global_size == all.size);
+            int64_t row = 0;
+            for (int s = 0; s < shards; s++) {
+                CHECK(gt_loader_next(&part[s], &one));
+                CHECK(one.global_size == all.size);
+                CHECK(one.size == (s + 1) * all.size / shards - s * all.size / shards);
+                CHECK(gt_tensor_dim(one.x, 0) == one.size && gt_tensor_dim(one.y, 0) == one.size);
+                for (int64_t b = 0; b < one.size; b++, row++) {
+                    CHECK(gt_tensor_item(one.y, b) == gt_tensor_item(all.y, row));
+                    for (int p = 0; p < 6; p++)
+                        CHECK(gt_tensor_item(one.x, b * 6 + p) ==
+                              gt_tensor_item(all.x, row * 6 + p));
+                }
+            }
+            CHECK(row == all.size);
+        }
+        for (int s = 0; s < shards; s++)
+            CHECK(!gt_loader_next(&part[s], &one));
+    }
+    for (int s = 0; s < shards; s++)
+        gt_loader_free(&part[s]);
+    gt_loader_free(&whole);
+    gt_dataset_free(&d);
+}
+
+GT_TEST(loader_shards_together_see_exactly_the_unsharded_batches) {
+    check_shards_make_the_whole_batch(10, 4, 1);
+    check_shards_make_the_whole_batch(10, 4, 2); /* a last batch of 2: one row each */
+    check_shards_make_the_whole_batch(11, 4, 3); /* 1, 1, 2 rows; the last batch 0, 1, 2 */
+    check_shards_make_the_whole_batch(11, 3, 5); /* shard 0 of a batch of 3 is empty */
+    check_shards_make_the_whole_batch(9, 9, 2);  /* one batch, no last one */
+}
+
+GT_TEST(loader_empty_share_still_counts_as_a_batch) {
+    gt_dataset d = make_dataset(5);
+    gt_loader loader;
+    CHECK(gt_loader_init(&loader, &d, 2, false, 0, 0) == GT_OK);
+    CHECK(gt_loader_shard(&loader, 0, 2) == GT_OK);
+    gt_loader_start_epoch(&loader);
+    gt_batch batch;
+    int64_t sizes[4], n = 0;
+    while (n < 4 && gt_loader_next(&loader, &batch))
+        sizes[n++] = batch.size;
+    /* batches of 2, 2 and 1: shard 0 of 2 gets rows [0,1), [0,1) and [0,0) */
+    CHECK(n == 3 && sizes[0] == 1 && sizes[1] == 1 && sizes[2] == 0);
+    CHECK(batch.global_size == 1 && gt_tensor_dim(batch.x, 0) == 0);
+    gt_loader_free(&loader);
+    gt_dataset_free(&d);
+}
+
+GT_TEST(loader_shard_rejects_bad_shards_and_changes_nothing) {
+    gt_dataset d = make_dataset(6);
+    gt_loader loader;
+    CHECK(gt_loader_init(&loader, &d, 4, false, 0, 0) == GT_OK);
+    CHECK(gt_loader_shard(&loader, 2, 2) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("shard 2 of 2");
+    CHECK(gt_loader_shard(&loader, 0, 0) == GT_ERR_ARG);
+    CHECK(gt_loader_shard(&loader, -1, 3) == GT_ERR_ARG);
+    CHECK(gt_loader_shard(NULL, 0, 1) == GT_ERR_ARG);
+    int order[6];
+    CHECK(loader.shard == 0 && loader.shards == 1 && epoch_order(&loader, order, 6) == 6);
     gt_loader_free(&loader);
     gt_dataset_free(&d);
 }

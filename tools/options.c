@@ -45,6 +45,7 @@ typedef enum option_id {
     OPT_CSV,
     OPT_PLOT,
     OPT_DETECT_ANOMALY,
+    OPT_DISTRIBUTED,
     OPT_HELP,
 } option_id;
 
@@ -75,6 +76,7 @@ static const option_spec specs[] = {
     {OPT_CSV, "csv", "FILE"},
     {OPT_PLOT, "plot", "FILE.png"},
     {OPT_DETECT_ANOMALY, "detect-anomaly", NULL},
+    {OPT_DISTRIBUTED, "distributed", NULL},
     {OPT_HELP, "help", NULL},
 };
 
@@ -121,6 +123,11 @@ void options_print_help(FILE *out) {
 "  --threads N            worker threads, 0 = all cores (default 0)\n"
 "  --detect-anomaly       stop at the first non-finite value of a forward or backward\n"
 "                         pass, naming the op that made it\n"
+"  --distributed          data-parallel training over MPI, as one of the processes of\n"
+"                         mpirun -np P " TRAIN_NAME " --distributed ...: each computes\n"
+"                         the gradient of 1/P of every batch (--batch stays the whole\n"
+"                         batch); rank 0 prints, evaluates and saves. --threads 0 means\n"
+"                         the machine's cores shared among its ranks\n"
 "Checkpoints and reports\n"
 "  --save FILE            save model, optimizer state and epoch after every epoch\n"
 "                         (atomically: an interrupted save keeps the previous file)\n"
@@ -324,6 +331,10 @@ static bool set_option(train_options *o, option_id id, const char *v) {
         return true;
     case OPT_EVAL: o->eval_only = true; return true;
     case OPT_DETECT_ANOMALY: o->detect_anomaly = true; return true;
+    case OPT_DISTRIBUTED:
+        o->distributed = true;
+        o->given |= GIVEN_DISTRIBUTED;
+        return true;
     case OPT_HELP: return true;
     }
     return false;
@@ -385,6 +396,7 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
             {GIVEN_OPTIMIZER, "optimizer"},
             {GIVEN_SEED, "seed"},
             {GIVEN_LIMIT, "limit"},
+            {GIVEN_DISTRIBUTED, "distributed"},
         };
         for (size_t k = 0; k < sizeof training_only / sizeof training_only[0]; k++)
             if (o->given & training_only[k].bit) {

@@ -2,9 +2,10 @@
  * summary per epoch and, as the last line of standard output, key=value pairs:
  *     test_accuracy=0.8512 test_loss=0.412345 ... train_images_per_s=2345.6 seconds=61.2
  * One step: the loader scales a batch of bytes into its own tensors, the model records
- * its ops on the tape, backward leaves the gradients in the model's gradient block, the
- * optimizer updates the parameter block, and gt_tape_reset releases every intermediate at
- * once: after the first step the loop allocates nothing. */
+ * its ops on the tape, backward leaves the gradients in the model's gradient block, (with
+ * --distributed, they are averaged over the ranks,) the optimizer updates the parameter
+ * block, and gt_tape_reset releases every intermediate at once: after the first step the
+ * loop allocates nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
@@ -24,6 +25,7 @@ typedef struct run {
     gt_loader loader;
     history history;
     progress progress;
+    distributed dist; /* --distributed: this rank and its peers; else a run of one */
     int epochs_done; /* before this run: from --load */
     int saved_epoch; /* the epoch the file of --save holds, 0: none yet */
     int threads;     /* in use by the library */
@@ -32,8 +34,16 @@ typedef struct run {
     char recipe[160];      /* the optimizer and its settings, batch and seed */
 } run;
 
-/* The one place the thread count reaches the library (0: every core); the count in use. */
-static int apply_threads(int n) { return gt_set_threads(n); }
+/* The one place the thread count reaches the library; the count in use. --threads 0 means
+ * every core, shared among the ranks of a distributed run on this machine. */
+static int apply_threads(const run *r) {
+    int n = r->o.threads;
+    if (n == 0 && r->dist.local_size > 1) {
+        n = gt_set_threads(0) / r->dist.local_size;
+        n = n > 1 ? n : 1;
+    }
+    return gt_set_threads(n);
+}
 
 /* SIGINT or SIGTERM: the run stops after the step (or the save) in progress, keeping the
  * checkpoint of the last finished epoch; a second one ends it at once (SA_RESETHAND). */
@@ -221,6 +231,10 @@ static void print_header(run *r) {
     printf("  data %s: %lld of %lld training images, %lld of %lld test images\n", o->data_dir,
            (long long)used(o->limit, r->train.count), (long long)r->train.count,
            (long long)used(o->test_limit, r->test.count), (long long)r->test.count);
+    if (r->dist.on)
+        printf("  distributed over %d ranks (%d on this machine): each takes 1/%d of every "
+               "batch\n",
+               r->dist.size, r->dist.local_size, r->dist.size);
     if (r->epochs_done)
         printf("  resuming %s after epoch %d of %d\n", o->load_path, r->epochs_done, o->epochs);
     if (o->save_path)
@@ -250,7 +264,32 @@ static int interrupted(run *r, int epoch) {
     return 128 + stop_signal;
 }
 
-/* One pass over the training images; the running loss and accuracy go into *rec. */
+/* Forward and backward over this rank's rows of a batch: the gradient lands in the model's
+ * block; the loss times the rows and the rows classified right are added to the sums. */
+static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, double *loss_sum,
+                      int64_t *correct) {
+    gt_tensor *logits = gt_model_forward(r->tape, r->model, batch->x);
+    gt_tensor *loss = logits ? gt_cross_entropy(r->tape, logits, batch->y) : NULL;
+    if (!loss) /* the first failure's message: an op given NULL would replace it */
+        return step_failed(r, epoch, step, NULL);
+    double value = gt_tensor_item(loss, 0);
+    if (!isfinite(value)) {
+        char problem[320];
+        snprintf(problem, sizeof problem,
+                 "the training loss is %s, so the weights would turn to garbage (is --lr "
+                 "%g too large? --detect-anomaly names the op that first makes a "
+                 "non-finite value)",
+                 isnan(value) ? "nan" : "infinite", r->o.lr);
+        return step_failed(r, epoch, step, problem);
+    }
+    if (gt_backward(r->tape, loss) != GT_OK)
+        return step_failed(r, epoch, step, NULL);
+    *correct += gt_count_correct(logits, batch->y);
+    *loss_sum += value * (double)batch->size;
+    return EXIT_SUCCESS;
+}
+
+/* One pass over the training images; the loss and accuracy over every rank go into *rec. */
 static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
     gt_loader_start_epoch(&r->loader);
     progress_begin(&r->progress, epoch, r->o.epochs, r->loader.limit);
@@ -259,36 +298,28 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
     gt_batch batch;
     while (gt_loader_next(&r->loader, &batch)) {
         step++;
-        gt_tensor *logits = gt_model_forward(r->tape, r->model, batch.x);
-        gt_tensor *loss = logits ? gt_cross_entropy(r->tape, logits, batch.y) : NULL;
-        if (!loss) /* the first failure's message: an op given NULL would replace it */
+        /* A rank's share of a batch may be empty: it still takes part in the average. */
+        if (batch.size && learn_from(r, &batch, epoch, step, &loss_sum, &correct) != EXIT_SUCCESS)
+            return EXIT_FAILURE;
+        distributed_average_gradients(&r->dist, gt_model_grad(r->model), gt_model_numel(r->model),
+                                      batch.size, batch.global_size);
+        if (gt_optimizer_step(r->opt) != GT_OK)
             return step_failed(r, epoch, step, NULL);
-        double value = gt_tensor_item(loss, 0);
-        if (!isfinite(value)) {
-            char problem[320];
-            snprintf(problem, sizeof problem,
-                     "the training loss is %s, so the weights would turn to garbage (is --lr "
-                     "%g too large? --detect-anomaly names the op that first makes a "
-                     "non-finite value)",
-                     isnan(value) ? "nan" : "infinite", r->o.lr);
-            return step_failed(r, epoch, step, problem);
-        }
-        if (gt_backward(r->tape, loss) != GT_OK || gt_optimizer_step(r->opt) != GT_OK)
-            return step_failed(r, epoch, step, NULL);
-        correct += gt_count_correct(logits, batch.y);
-        loss_sum += value * (double)batch.size;
         seen += batch.size;
         gt_model_zero_grad(r->model);
         gt_tape_reset(r->tape);
         if (stop_signal)
             return interrupted(r, epoch);
-        progress_update(&r->progress, seen, loss_sum / (double)seen);
+        progress_update(&r->progress, r->loader.next, seen ? loss_sum / (double)seen : 0);
     }
+    /* Sums over the ranks: rank 0 prints what one process would. */
+    double sums[3] = {loss_sum, (double)correct, (double)seen};
+    distributed_sum(&r->dist, sums, 3);
     *seconds = now_seconds() - start;
     progress_end(&r->progress);
-    rec->train_loss = loss_sum / (double)seen;
-    rec->train_accuracy = (double)correct / (double)seen;
-    rec->images_per_s = *seconds > 0 ? (double)seen / *seconds : 0;
+    rec->train_loss = sums[0] / sums[2];
+    rec->train_accuracy = sums[1] / sums[2];
+    rec->images_per_s = *seconds > 0 ? sums[2] / *seconds : 0;
     return EXIT_SUCCESS;
 }
 
@@ -335,8 +366,11 @@ static int train(run *r) {
     const train_options *o = &r->o;
     uint64_t model_seed, data_seed;
     derive_seeds(o->seed, &model_seed, &data_seed);
-    if (gt_loader_init(&r->loader, &r->train, o->batch, true, data_seed, o->limit) != GT_OK)
+    if (gt_loader_init(&r->loader, &r->train, o->batch, true, data_seed, o->limit) != GT_OK ||
+        (r->dist.size > 1 && gt_loader_shard(&r->loader, r->dist.rank, r->dist.size) != GT_OK))
         return fail("cannot make the batches");
+    /* Every rank starts from rank 0's parameters (and has read the same optimizer state). */
+    distributed_broadcast(&r->dist, gt_model_data(r->model), gt_model_numel(r->model));
     /* The data order of epoch e is the e-th shuffle of one generator: a resumed run draws
      * the shuffles of the epochs already done, so it sees what an uninterrupted run sees. */
     for (int e = 0; e < r->epochs_done; e++)
@@ -347,7 +381,15 @@ static int train(run *r) {
         r->saved_epoch = r->epochs_done;
     print_header(r);
     progress_init(&r->progress);
-    catch_stop_signals();
+    /* Under mpirun a rank's standard output is a pseudo-terminal whatever mpirun's own is:
+     * plain lines then (and on ranks other than 0 they go to /dev/null). */
+    if (r->dist.on)
+        r->progress.bar = NULL;
+    /* A distributed run does not stop after the step in progress: the ranks would stop at
+     * different steps, with peers waiting for them. Ctrl-C ends all at once (mpirun) and
+     * --save keeps the last finished epoch. */
+    if (!r->dist.on)
+        catch_stop_signals();
     double run_start = now_seconds(), train_seconds = 0;
     int64_t images = 0;
     epoch_record rec = {0};
@@ -355,12 +397,12 @@ static int train(run *r) {
         double epoch_start = now_seconds(), seconds = 0;
         char when[32];
         snprintf(when, sizeof when, "epoch %d", epoch);
-        gt_eval_result test;
+        gt_eval_result test = {0};
         rec = (epoch_record){.epoch = epoch};
         int status = train_epoch(r, epoch, &rec, &seconds);
         if (status != EXIT_SUCCESS)
             return status;
-        if (evaluate(r, &test, when) != EXIT_SUCCESS)
+        if (r->dist.rank == 0 && evaluate(r, &test, when) != EXIT_SUCCESS)
             return EXIT_FAILURE;
         train_seconds += seconds;
         images += r->loader.limit;
@@ -373,9 +415,12 @@ static int train(run *r) {
             return interrupted(r, epoch + 1);
     }
     printf("test_accuracy=%.4f test_loss=%.6f train_accuracy=%.4f train_loss=%.6f epochs=%d "
-           "train_images_per_s=%.1f seconds=%.1f\n",
+           "train_images_per_s=%.1f seconds=%.1f",
            rec.test_accuracy, rec.test_loss, rec.train_accuracy, rec.train_loss, o->epochs,
            train_seconds > 0 ? (double)images / train_seconds : 0, now_seconds() - run_start);
+    if (r->dist.on) /* of the training seconds, those rank 0 spent averaging gradients */
+        printf(" ranks=%d allreduce_seconds=%.2f", r->dist.size, r->dist.allreduce_seconds);
+    printf("\n");
     return EXIT_SUCCESS;
 }
 
@@ -448,7 +493,7 @@ static int prepare(run *r) {
                  o->plot_path);
         return EXIT_FAILURE;
     }
-    r->threads = apply_threads(o->threads);
+    r->threads = apply_threads(r);
     if (load_data(r) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (!r->model &&
@@ -481,9 +526,21 @@ int main(int argc, char **argv) {
     case PARSE_USAGE: return EXIT_USAGE;
     case PARSE_OK: break;
     }
-    int status = prepare(&r);
-    if (status == EXIT_SUCCESS)
+    if (r.o.distributed) {
+        int status = distributed_init(&r.dist);
+        if (status != EXIT_SUCCESS)
+            return status;
+        if (r.dist.rank != 0) /* rank 0 alone writes files */
+            r.o.save_path = r.o.csv_path = r.o.plot_path = NULL;
+    }
+    /* Each rank reports its own problem with start-up; then all stop, or all go on. */
+    int status = distributed_agree(&r.dist, prepare(&r));
+    if (status == EXIT_SUCCESS) {
         status = r.o.eval_only ? evaluate_only(&r) : train(&r);
+        if (status != EXIT_SUCCESS) /* a failure of this rank alone: peers may wait for it */
+            distributed_stop_all(&r.dist, status);
+    }
     run_free(&r);
+    distributed_finish(&r.dist);
     return status;
 }

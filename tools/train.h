@@ -6,6 +6,7 @@
  *               temporary files an interrupted save leaves behind
  *   progress.c  the live progress bar on a terminal, plain lines elsewhere, the clock
  *   report.c    the per-epoch history: CSV file and gnuplot plot
+ *   distributed.c  --distributed: data-parallel training over MPI (trivial without it)
  *   train.c     main: data, model, optimizer, the training loop, evaluation
  *
  * Only the library's public API is used (gradtape.h). Errors are printed, never aborted
@@ -38,6 +39,9 @@
 void complain(const char *fmt, ...) TRAIN_PRINTF;
 /* The same for a bad command line, ending with " (see gradtape-train --help)". */
 void complain_usage(const char *fmt, ...) TRAIN_PRINTF;
+/* From now on both say which process of a distributed run speaks:
+ * "gradtape-train: rank 1 of 2: <message>". */
+void complain_as_rank(int rank, int size);
 
 /* ---- options.c ------------------------------------------------------------------------ */
 
@@ -55,6 +59,7 @@ enum {
     GIVEN_OPTIMIZER = 1u << 8,
     GIVEN_SEED = 1u << 9,
     GIVEN_LIMIT = 1u << 10,
+    GIVEN_DISTRIBUTED = 1u << 11,
 };
 
 typedef struct train_options {
@@ -73,6 +78,7 @@ typedef struct train_options {
     int64_t test_limit; /* first N test images; 0: all */
     const char *save_path, *load_path, *csv_path, *plot_path;
     bool eval_only, detect_anomaly;
+    bool distributed; /* --distributed: one of the processes mpirun started */
 } train_options;
 
 typedef enum parse_result { PARSE_OK, PARSE_HELP, PARSE_USAGE } parse_result;
@@ -155,5 +161,43 @@ bool gnuplot_available(void);
 /* Draws loss and accuracy per epoch into a PNG through gnuplot, atomically. Prints a
  * message naming the file and returns false on failure. */
 bool history_plot(const history *h, const char *path, const char *title);
+
+/* ---- distributed.c -------------------------------------------------------------------- */
+
+/* Data-parallel training: every process (rank) holds the whole model and the whole data set,
+ * runs the same seeded loader and computes the gradient of its rows of every global batch
+ * (gt_loader_shard); the gradients are averaged over the ranks, so every rank applies the
+ * same update. Rank 0 alone prints, evaluates and writes files. A single process (no
+ * --distributed) is a run of one rank, for which every call below does nothing. */
+typedef struct distributed {
+    bool on;                  /* --distributed: MPI is initialised */
+    int rank, size;           /* this process, and how many train together (0 and 1 alone) */
+    int local_size;           /* ranks on this machine, which share its cores */
+    double allreduce_seconds; /* spent averaging gradients (waiting for the others included) */
+} distributed;
+
+/* --distributed: initialises MPI and fills *d; ranks other than 0 send standard output to
+ * /dev/null, and every rank's messages name it. EXIT_USAGE with one line when this
+ * gradtape-train was built without MPI, EXIT_FAILURE when MPI cannot start. */
+int distributed_init(distributed *d);
+/* The one collective after start-up: every rank passes its own status (each has printed
+ * its own problem) and every rank gets the largest, so all stop together or none does. */
+int distributed_agree(const distributed *d, int status);
+/* data[n] of rank 0 to every rank (the parameters at the start). */
+void distributed_broadcast(const distributed *d, gt_real *data, int64_t n);
+/* grad[n] is this rank's gradient of the mean loss over its `rows` rows of a batch of
+ * `global_rows`: scales it by rows / global_rows and sums it over the ranks (MPI_Allreduce,
+ * in buckets of DISTRIBUTED_BUCKET_BYTES), leaving on every rank the gradient of the mean
+ * loss over the whole batch. rows may be 0 (grad is then zero): the rank must still call. */
+void distributed_average_gradients(distributed *d, gt_real *grad, int64_t n, int64_t rows,
+                                   int64_t global_rows);
+/* values[n] summed over the ranks, on every rank (an epoch's loss sum and counts). */
+void distributed_sum(const distributed *d, double *values, int n);
+/* After a failure in the middle of training, which this rank has printed: with other ranks
+ * (which may be waiting for this one in a collective) ends the whole job at once with this
+ * status (MPI_Abort, which mpirun reports naming the rank); alone, returns. */
+void distributed_stop_all(const distributed *d, int status);
+/* At the end of a run that every rank reached. */
+void distributed_finish(distributed *d);
 
 #endif

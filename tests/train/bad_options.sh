@@ -45,6 +45,7 @@ expect 2 "unexpected argument \"lenet\"" lenet
 expect 2 "--eval evaluates a saved model: give it with --load" --eval
 expect 2 "--lr is for training" --eval --load x.gtc --lr 0.1
 expect 2 "--save writes per-epoch results" --eval --load x.gtc --save y.gtc
+expect 2 "--distributed is for training" --eval --load x.gtc --distributed
 expect 2 "--momentum 0.5 is for --optimizer sgd" --optimizer adam --momentum 0.5
 expect 2 "--nesterov is for --optimizer sgd" --optimizer adam --nesterov
 expect 2 "--nesterov needs a momentum > 0" --nesterov --momentum 0
@@ -56,7 +57,8 @@ expect 1 "--save $work/no/such/folder/m.gtc: the folder $work/no/such/folder doe
 "$train" --help >help.out 2>help.err || fail "--help exited $?"
 [ -s help.err ] && fail "--help wrote to standard error"
 for option in model act data epochs batch lr momentum nesterov weight-decay optimizer \
-              threads seed limit test-limit save load eval csv plot detect-anomaly help; do
+              threads seed limit test-limit save load eval csv plot detect-anomaly distributed \
+              help; do
   grep -q -- "--$option" help.out || fail "--help does not list --$option"
 done
 grep -q "default 64" help.out || fail "--help does not state the batch default"
