@@ -44,6 +44,8 @@ void gt_tape_reset(gt_tape *tape);
 /* Recording on or off (inference). Returns the previous setting, for restoring:
  *     bool was = gt_tape_set_grad_enabled(tape, false); ...; gt_tape_set_grad_enabled(tape, was);
  */
+/* Given a NULL tape, these and gt_tape_get_stats, gt_tape_set_detect_anomaly do nothing
+ * and return false or zeros. */
 bool gt_tape_set_grad_enabled(gt_tape *tape, bool enabled);
 bool gt_tape_grad_enabled(const gt_tape *tape);
 

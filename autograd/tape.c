@@ -98,19 +98,26 @@ void gt_tape_reset(gt_tape *tape) {
 }
 
 bool gt_tape_set_grad_enabled(gt_tape *tape, bool enabled) {
+    if (!tape)
+        return false;
     bool was = tape->grad_enabled;
     tape->grad_enabled = enabled;
     return was;
 }
 
-bool gt_tape_grad_enabled(const gt_tape *tape) { return tape->grad_enabled; }
+bool gt_tape_grad_enabled(const gt_tape *tape) { return tape && tape->grad_enabled; }
 
-void gt_tape_set_detect_anomaly(gt_tape *tape, bool on) { tape->detect_anomaly = on; }
+void gt_tape_set_detect_anomaly(gt_tape *tape, bool on) {
+    if (tape)
+        tape->detect_anomaly = on;
+}
 
-bool gt__tape_detect_anomaly(const gt_tape *tape) { return tape->detect_anomaly; }
+bool gt__tape_detect_anomaly(const gt_tape *tape) { return tape && tape->detect_anomaly; }
 
 gt_tape_stats gt_tape_get_stats(const gt_tape *tape) {
     gt_tape_stats stats = {0};
+    if (!tape)
+        return stats;
     stats.nodes = tape->n_nodes;
     stats.chunk_allocs = tape->chunk_allocs;
     for (gt_chunk *c = tape->first; c; c = c->next) {
@@ -281,6 +288,50 @@ static gt_status ensure_grad(gt_tape *tape, gt_tensor *t) {
     return GT_OK;
 }
 
+/* Anomaly mode can stop the walk after some backward steps have added into the leaves'
+ * gradients: it copies them first (into the arena) so that a stop puts them back. */
+typedef struct leaf_grads {
+    gt_tensor **leaf;
+    gt_real **saved;
+    int64_t count;
+} leaf_grads;
+
+static gt_status save_leaf_grads(gt_tape *tape, leaf_grads *lg) {
+    int64_t inputs = 0;
+    for (gt_node *n = tape->last; n; n = n->prev)
+        inputs += n->n_in;
+    lg->count = 0;
+    lg->leaf = gt__tape_alloc(tape, (size_t)(inputs ? inputs : 1) * sizeof *lg->leaf,
+                              "backward");
+    lg->saved = lg->leaf ? gt__tape_alloc(tape, (size_t)(inputs ? inputs : 1) *
+                                                    sizeof *lg->saved, "backward")
+                         : NULL;
+    if (!lg->saved)
+        return GT_ERR_NOMEM;
+    for (gt_node *n = tape->last; n; n = n->prev)
+        for (int i = 0; i < n->n_in; i++) {
+            gt_tensor *t = n->in[i];
+            bool seen = (t->flags & GT__ON_TAPE) || !t->grad;
+            for (int64_t j = 0; j < lg->count && !seen; j++)
+                seen = lg->leaf[j] == t;
+            if (seen)
+                continue;
+            gt_real *copy = gt__tape_alloc(tape, gt__real_bytes(t->numel), "backward");
+            if (!copy)
+                return GT_ERR_NOMEM;
+            memcpy(copy, t->grad, gt__real_bytes(t->numel));
+            lg->leaf[lg->count] = t;
+            lg->saved[lg->count++] = copy;
+        }
+    return GT_OK;
+}
+
+static gt_status restore_leaf_grads(const leaf_grads *lg, gt_status status) {
+    for (int64_t j = 0; j < lg->count; j++)
+        memcpy(lg->leaf[j]->grad, lg->saved[j], gt__real_bytes(lg->leaf[j]->numel));
+    return status;
+}
+
 gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root) {
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "backward: tape is NULL");
@@ -331,6 +382,9 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         if (n->scratch_bytes && !(n->scratch = gt__tape_alloc(tape, n->scratch_bytes, n->name)))
             return GT_ERR_NOMEM;
     }
+    leaf_grads kept = {0};
+    if (tape->detect_anomaly && save_leaf_grads(tape, &kept) != GT_OK)
+        return GT_ERR_NOMEM;
     for (int64_t i = 0; i < root->numel; i++)
         root->grad[i] = grad_root ? grad_root->data[i] : 1;
     for (gt_node *n = tape->last; n; n = n->prev) {
@@ -338,14 +392,14 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
             continue; /* no gradient reaches this node */
         gt_status status = n->backward(n);
         if (status != GT_OK)
-            return status;
+            return restore_leaf_grads(&kept, status);
         if (tape->detect_anomaly)
             for (int i = 0; i < n->n_in; i++)
                 if (n->in[i]->grad) {
                     status = gt__check_finite(n->name, "gradient", n->in[i]->grad,
                                               n->in[i]->numel);
                     if (status != GT_OK)
-                        return status;
+                        return restore_leaf_grads(&kept, status);
                 }
     }
     return GT_OK;

@@ -44,7 +44,8 @@ double gt_rng_normal(gt_rng *rng) {
 uint64_t gt_rng_below(gt_rng *rng, uint64_t n) {
     if (n <= 1)
         return 0;
-    /* Lemire's rejection keeps the result unbiased. */
+    /* Modulo with rejection: draws below 2^64 mod n are redrawn, so every residue is
+     * equally likely. */
     uint64_t threshold = (0 - n) % n;
     for (;;) {
         uint64_t r = gt_rng_next(rng);
@@ -61,8 +62,13 @@ gt_tensor *gt_rand(int ndim, const int64_t *shape, gt_real low, gt_real high, gt
     gt_tensor *t = gt_empty(ndim, shape);
     if (!t)
         return NULL;
-    for (int64_t i = 0; i < t->numel; i++)
-        t->data[i] = (gt_real)(low + (high - low) * gt_rng_uniform(rng));
+    for (int64_t i = 0; i < t->numel; i++) {
+        gt_real v;
+        do /* u < 1, but low + (high - low) * u can round up to high in gt_real: redraw */
+            v = (gt_real)(low + (high - low) * gt_rng_uniform(rng));
+        while (v >= high && high > low);
+        t->data[i] = v;
+    }
     return t;
 }
 

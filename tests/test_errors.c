@@ -2,6 +2,8 @@
  * names the op and the shapes; nothing crashes. */
 #include "gt_test.h"
 
+#include <float.h>
+
 typedef struct bad_call {
     gt_op op;
     const char *shapes[3]; /* inputs; "" is a 0-d tensor */
@@ -143,6 +145,37 @@ GT_TEST(anomaly_mode_names_the_op_that_made_a_non_finite_value) {
     CHECK(gt_last_status() == GT_ERR_NUMERIC);
     CHECK_ERROR_HAS("anomaly: log produced a non-finite output: element 1 is -inf");
     gt_tensor_free(x);
+    gt_tape_free(tape);
+}
+
+GT_TEST(a_backward_stopped_by_anomaly_mode_leaves_every_gradient_as_it_was) {
+    /* y = sum(log(w)) + sum(z * z): the walk runs mul's backward first (it was recorded
+     * last), adding 2z into z's gradient, then log's, whose 1/w overflows for the smallest
+     * w: the stop must take mul's contribution back */
+#ifdef GT_REAL_DOUBLE
+    const gt_real tiny = DBL_TRUE_MIN;
+#else
+    const gt_real tiny = FLT_TRUE_MIN;
+#endif
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *w = gt_from_array(GT_SHAPE(1), (const gt_real[]){tiny});
+    gt_tensor *z = gt_from_array(GT_SHAPE(2), (const gt_real[]){1, 2});
+    gt_tensor_set_requires_grad(w, true);
+    gt_tensor_set_requires_grad(z, true);
+    gt_tensor_grad(z)[0] = 5; /* from an earlier backward, say */
+    gt_tape_set_detect_anomaly(tape, true);
+    gt_tensor *log_w = gt_sum(tape, gt_log(tape, w), GT_ALL_AXES);
+    gt_tensor *y = gt_add(tape, log_w, gt_sum(tape, gt_mul(tape, z, z), GT_ALL_AXES));
+    CHECK(y != NULL);
+    CHECK(gt_backward(tape, y) == GT_ERR_NUMERIC);
+    CHECK_ERROR_HAS("log");
+    CHECK(gt_tensor_grad(z)[0] == 5 && gt_tensor_grad(z)[1] == 0);
+    CHECK(gt_tensor_grad(w)[0] == 0);
+    gt_tape_set_detect_anomaly(tape, false); /* off: the same backward runs to its end */
+    CHECK(gt_backward(tape, y) == GT_OK);
+    CHECK(gt_tensor_grad(z)[0] == 7 && gt_tensor_grad(z)[1] == 4);
+    gt_tensor_free(w);
+    gt_tensor_free(z);
     gt_tape_free(tape);
 }
 

@@ -320,4 +320,17 @@ GT_TEST(exp_tanh_sigmoid_match_libm_to_a_few_ulps) {
     gt_tensor_free(x);
 }
 
+GT_TEST(rand_never_reaches_high_even_where_the_type_rounds_up) {
+    /* at 2^24 floats are 2 apart: low + 2u rounds to high for half of the draws */
+    gt_rng rng;
+    gt_rng_seed(&rng, 3);
+    gt_real low = 16777216, high = 16777218;
+    gt_tensor *t = gt_rand(GT_SHAPE(1000), low, high, &rng);
+    int64_t outside = 0;
+    for (int64_t i = 0; i < 1000; i++)
+        outside += !(gt_tensor_data(t)[i] >= low && gt_tensor_data(t)[i] < high);
+    CHECK(outside == 0);
+    gt_tensor_free(t);
+}
+
 GT_TEST_MAIN()

@@ -259,4 +259,12 @@ GT_TEST(conv2d_backward_over_an_empty_batch_leaves_zero_gradients) {
     gt_tape_free(tape);
 }
 
+GT_TEST(tape_settings_and_stats_of_a_null_tape_do_nothing) {
+    CHECK(!gt_tape_set_grad_enabled(NULL, true));
+    CHECK(!gt_tape_grad_enabled(NULL));
+    gt_tape_set_detect_anomaly(NULL, true);
+    gt_tape_stats stats = gt_tape_get_stats(NULL);
+    CHECK(stats.nodes == 0 && stats.bytes_reserved == 0);
+}
+
 GT_TEST_MAIN()
