@@ -688,11 +688,7 @@ static void report_header(const options *opt, const peak_info *peak, int threads
         return;
     }
     printf("gradtape-bench: gt_real = %s, CPU %s, %d cores\n", GT_REAL_NAME, cpu, peak->cores);
-    if (threads < 0)
-        printf("threads: 1 (--threads %d asked; this library has no thread control yet)\n",
-               opt->threads);
-    else
-        printf("threads: %d (--threads %d)\n", threads, opt->threads);
+    printf("threads: %d (--threads %d)\n", threads, opt->threads);
     if (peak->per_core > 0 && !strcmp(peak->source, "measured"))
         printf("peak: %.0f GFLOP/s = %.0f per core (measured, float %s FMA) x %d cores\n",
                peak->machine, peak->per_core, peak->isa, peak->cores);

@@ -8,6 +8,7 @@
  *   train.lr_bits, train.momentum_bits, train.weight_decay_bits
  *                          the doubles' IEEE-754 bits (checkpoint entries are integers)
  *   train.nesterov         0 or 1
+ *   train.schedule         0 constant, 1 cosine
  * A checkpoint written by another program may lack them: the defaults apply then. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
@@ -46,6 +47,7 @@ gt_status resume_save(const char *path, const gt_model *model, const gt_optimize
         {"train.momentum_bits", real_bits(o->momentum)},
         {"train.weight_decay_bits", real_bits(o->weight_decay)},
         {"train.nesterov", o->nesterov},
+        {"train.schedule", o->schedule},
     };
     return gt_model_save(model, opt, extra, (int)(sizeof extra / sizeof extra[0]), path);
 }
@@ -127,6 +129,11 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
     if (st == GT_OK)
         st = read_real(e, "train.weight_decay_bits", 0, 0, o->given & GIVEN_WEIGHT_DECAY,
                        &o->weight_decay);
+    value = o->schedule;
+    if (st == GT_OK)
+        st = read_int(e, "train.schedule", SCHEDULE_CONSTANT, SCHEDULE_COSINE,
+                      o->given & GIVEN_SCHEDULE, &value);
+    o->schedule = (lr_schedule)value;
     if (o->optimizer == GT_OPTIM_SGD) { /* adam has neither */
         if (st == GT_OK)
             st = read_real(e, "train.momentum_bits", 0, 1, o->given & GIVEN_MOMENTUM, &o->momentum);
@@ -145,6 +152,7 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
         {"train.batch", GIVEN_BATCH},
         {"train.limit", GIVEN_LIMIT},
         {"train.lr_bits", GIVEN_LR},
+        {"train.schedule", GIVEN_SCHEDULE},
         {"train.weight_decay_bits", GIVEN_WEIGHT_DECAY},
         {"train.momentum_bits", GIVEN_MOMENTUM},
     };

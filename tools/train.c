@@ -211,8 +211,8 @@ static int64_t used(int64_t limit, int64_t count) {
 
 static void describe_recipe(run *r) {
     const train_options *o = &r->o;
-    int n = snprintf(r->recipe, sizeof r->recipe, "%s lr=%g", gt_optimizer_kind_name(o->optimizer),
-                     o->lr);
+    int n = snprintf(r->recipe, sizeof r->recipe, "%s lr=%g%s", gt_optimizer_kind_name(o->optimizer),
+                     o->lr, o->schedule == SCHEDULE_COSINE ? " cosine" : "");
     if (o->optimizer == GT_OPTIM_SGD && n > 0 && (size_t)n < sizeof r->recipe)
         n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " momentum=%g%s", o->momentum,
                       o->nesterov ? " nesterov" : "");
@@ -290,6 +290,16 @@ static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, do
 }
 
 /* One pass over the training images; the loss and accuracy over every rank go into *rec. */
+/* The learning rate of step `step` (from 1) of epoch `epoch` (from 1) under the schedule. */
+static double learning_rate(const run *r, int epoch, int64_t step) {
+    if (r->o.schedule == SCHEDULE_CONSTANT)
+        return r->o.lr;
+    int64_t per_epoch = (r->loader.limit + r->loader.batch_size - 1) / r->loader.batch_size;
+    double t = (double)((epoch - 1) * per_epoch + step - 1), total = (double)r->o.epochs * per_epoch;
+    const double pi = 3.14159265358979323846;
+    return r->o.lr * 0.5 * (1 + cos(pi * t / total));
+}
+
 static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
     gt_loader_start_epoch(&r->loader);
     progress_begin(&r->progress, epoch, r->o.epochs, r->loader.limit);
@@ -303,6 +313,7 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
             return EXIT_FAILURE;
         distributed_average_gradients(&r->dist, gt_model_grad(r->model), gt_model_numel(r->model),
                                       batch.size, batch.global_size);
+        gt_optimizer_set_lr(r->opt, learning_rate(r, epoch, step));
         if (gt_optimizer_step(r->opt) != GT_OK)
             return step_failed(r, epoch, step, NULL);
         seen += batch.size;

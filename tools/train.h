@@ -60,7 +60,12 @@ enum {
     GIVEN_SEED = 1u << 9,
     GIVEN_LIMIT = 1u << 10,
     GIVEN_DISTRIBUTED = 1u << 11,
+    GIVEN_SCHEDULE = 1u << 12,
 };
+
+/* How the learning rate moves over a run: constant, or from --lr down to 0 along half a
+ * cosine over every step of every epoch (lr_t = lr * (1 + cos(pi * t / T)) / 2). */
+typedef enum lr_schedule { SCHEDULE_CONSTANT, SCHEDULE_COSINE } lr_schedule;
 
 typedef struct train_options {
     unsigned given; /* GIVEN_* */
@@ -70,6 +75,7 @@ typedef struct train_options {
     int epochs; /* the last epoch to train: a resumed run continues up to it */
     int64_t batch;
     double lr, momentum, weight_decay;
+    lr_schedule schedule;
     bool nesterov;
     gt_optimizer_kind optimizer;
     int threads; /* 0: all cores */
@@ -95,7 +101,7 @@ void options_print_help(FILE *out);
 /* The defaults, also used by --help. */
 int options_default_epochs(gt_model_kind model);
 gt_activation options_default_act(gt_model_kind model);
-double options_default_lr(gt_optimizer_kind optimizer);
+double options_default_lr(gt_model_kind model, gt_optimizer_kind optimizer);
 
 /* ---- resume.c ------------------------------------------------------------------------- */
 

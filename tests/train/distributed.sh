@@ -75,9 +75,10 @@ done
 # Resumed from a checkpoint (every rank loads it; rank 0 alone saves), 2 ranks go on as if
 # never stopped.
 args=(--model lenet --limit 3000 --test-limit 1000 --batch 64 --threads 1)
-ranks first-half 2 "${args[@]}" --epochs 1 --save ck.gtc
+ranks first-half 2 "${args[@]}" --epochs 1 --save ck.gtc --schedule constant
 ranks resumed 2 --load ck.gtc --epochs 2 --test-limit 1000 --threads 1
-[ "$(strip resumed.out)" = "$(strip two-lenet.out | tail -n 1)" ] ||
+ranks two-constant 2 "${args[@]}" --epochs 2 --schedule constant
+[ "$(strip resumed.out)" = "$(strip two-constant.out | tail -n 1)" ] ||
   fail "2 ranks resumed from a checkpoint differ from an uninterrupted run"
 echo "ok: 2 ranks resume from a checkpoint"
 

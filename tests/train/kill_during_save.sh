@@ -9,7 +9,9 @@
 # reproduces every row the killed-and-resumed runs wrote.
 . "$(dirname "$0")/common.sh"
 need_data
-args=(--data "$data" --limit 64 --test-limit 100 --csv log.csv)
+# a constant learning rate: the last run asks for fewer epochs than the killed ones, and a
+# cosine schedule follows the epochs asked for (resume.sh checks a cosine run resumed)
+args=(--data "$data" --limit 64 --test-limit 100 --csv log.csv --schedule constant)
 "$train" "${args[@]}" --epochs 100000 --save ck.gtc >start.out 2>start.err &
 pid=$!
 for _ in $(seq 300); do # the first checkpoint, within 30 s
@@ -67,14 +69,14 @@ echo "$temps_seen of 10 kills left a temporary file: they interrupted a save"
 # a resumed run cleans up what killed saves left and trains on
 set -- $before
 epochs=$(($1 + 1))
-run last --limit 64 --test-limit 100 --csv log.csv --load ck.gtc \
+run last --limit 64 --test-limit 100 --csv log.csv --load ck.gtc --schedule constant \
   --save ck.gtc --epochs $epochs
 ls ck.gtc.tmp.* log.csv.tmp.* >/dev/null 2>&1 && fail "temporary files are left"
 [ "$(value epochs last.out)" = $epochs ] || fail "the last run did not reach epoch $epochs"
 # the whole history equals an uninterrupted run's
 [ "$(cut -d, -f1 log.csv | tail -n +2 | tr '\n' ' ')" = "$(seq -s ' ' 1 $epochs) " ] ||
   fail "the CSV does not hold epochs 1..$epochs once each"
-run straight --limit 64 --test-limit 100 --epochs $epochs --csv straight.csv
+run straight --limit 64 --test-limit 100 --epochs $epochs --csv straight.csv --schedule constant
 [ "$(cut -d, -f1-5 log.csv)" = "$(cut -d, -f1-5 straight.csv)" ] ||
   fail "the killed and resumed runs' rows differ from an uninterrupted run's"
 echo "ok: $epochs epochs over 10 kills, every checkpoint whole"
