@@ -2,7 +2,8 @@
 """compare_pytorch.py - gradtape-bench beside PyTorch, in one run on one machine.
 
     python3 bench/compare_pytorch.py [BENCH] [--rounds N] [--budget S] [--quick]
-                                     [--json-out FILE] [--train PATH] [--python PY]
+                                     [--old OLD_BENCH] [--json-out FILE] [--train PATH]
+                                     [--python PY]
 
 Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same models,
 batches and training recipe in PyTorch (Debian's python3-torch): MLP
@@ -262,6 +263,8 @@ def main():
                     "loaded whole either way)")
     ap.add_argument("--python", help="the Python that imports torch (default: this one, "
                     "else /usr/bin/python3)")
+    ap.add_argument("--old", help="a gradtape-bench built from an older commit: timed in "
+                    "the same rounds, one more column in the table of all cells")
     ap.add_argument("--json-out", help="also write every measurement to this file")
     ap.add_argument("--seed", type=int, default=42)
     # the worker: one thread setup of PyTorch in this process
@@ -304,7 +307,11 @@ def main():
     # of load from another user of the machine does not land on one side only; each cell
     # keeps the median of its rounds' medians.
     py = torch_python(args.python)
+    old_bench = os.path.abspath(args.old) if args.old else None
+    if old_bench and not os.access(old_bench, os.X_OK):
+        die(f"--old {args.old}: not an executable gradtape-bench")
     gt_rounds, scaling_rounds, pt_rounds, pt_envs = [], {1: [], 2: []}, {}, {}
+    old_rounds = []
     gt_records, gt_env = [], {}
     for round_no in range(1, args.rounds + 1):
         # gradtape: every cell, all threads (0 = all cores)
@@ -313,6 +320,11 @@ def main():
         gt_records += records
         gt_env = gt_env or next((r for r in records if r.get("type") == "env"), {})
         gt_rounds.append(cells_of(records))
+        if old_bench:  # the older build, on the same rounds, with the same options
+            print(f"round {round_no}/{args.rounds}: old gradtape-bench {old_bench}",
+                  file=sys.stderr)
+            old_rounds.append(cells_of(run_json([old_bench, "--json", "--threads", "0"] + timing,
+                                                what="the old gradtape-bench")))
 
         # gradtape on 1 and 2 threads, LeNet-5 at batch 256
         if gt_env.get("threads_wired"):
@@ -339,6 +351,7 @@ def main():
         loads[f"after round {round_no}"] = loadavg()
 
     gt = median_of_rounds(gt_rounds)
+    old = median_of_rounds(old_rounds) if old_rounds else {}
     pt_runs = {setup: median_of_rounds(rounds) for setup, rounds in pt_rounds.items()}
     scaling = None
     if scaling_rounds[1]:
@@ -498,14 +511,19 @@ def main():
     print()
 
     # every cell, for information
-    print("All cells (median per call; PyTorch: best setup)")
-    detail = [("model", "cell", "batch", "gradtape", "GFLOP/s", "PyTorch", "setup", "ratio")]
+    print("All cells (median per call; PyTorch: best setup" +
+          ("; old: the --old build, and how many times faster this one is)" if old else ")"))
+    detail = [("model", "cell", "batch", "gradtape", "GFLOP/s", "PyTorch", "setup", "ratio") +
+              (("old", "vs old") if old else ())]
     for (model, cell, batch), g in sorted(gt.items(), key=lambda kv: (kv[0][0], kv[0][2],
                                                                      kv[0][1])):
         b = pt_best((model, cell, batch))
+        o = old.get((model, cell, batch))
         detail.append((model, cell, str(batch), fmt_time(g["median_us"]), f"{g['gflops']:.2f}",
                        fmt_time(b[1]["median_us"]) if b else "n/a", b[0] if b else "-",
-                       f"{b[1]['median_us'] / g['median_us']:.3g}x" if b else "n/a"))
+                       f"{b[1]['median_us'] / g['median_us']:.3g}x" if b else "n/a") +
+                      ((fmt_time(o["median_us"]) if o else "n/a",
+                        f"{o['median_us'] / g['median_us']:.3g}x" if o else "n/a") if old else ()))
     widths = [max(len(row[i]) for row in detail) for i in range(len(detail[0]))]
     for i, row in enumerate(detail):
         print("  ".join(f"{v:<{w}}" if j < 2 else f"{v:>{w}}" for j, (v, w) in

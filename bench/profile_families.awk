@@ -16,11 +16,13 @@ BEGIN {
     DISPATCH = "tape & dispatch (nodes, arena, checks, backward walk)"
 }
 
-function family(sym, f) {
-    f = (sym in file) ? file[sym] : ""
-    if (sym ~ /^(im2col|col2im)/)
+function family(sym, f, base) {
+    base = sym
+    sub(/\.(avx512f|avx2|default|resolver|part\.[0-9]+|isra\.[0-9]+|constprop\.[0-9]+)$/, "", base)
+    f = (sym in file) ? file[sym] : (base in file) ? file[base] : ""
+    if (base ~ /^(im2col|col2im)/)
         return "im2col/col2im"
-    if (f ~ /ops\/gemm[^\/]*\.c$/ || sym ~ /^gt__gemm/)
+    if (f ~ /ops\/gemm[^\/]*\.[ch]$/ || base ~ /^(gt__gemm|outer_[0-9]|dot_[0-9]|pack_)/)
         return "GEMM"
     if (f ~ /ops\/conv\.c$/ || sym ~ /^gt__conv2d_/)
         return "conv2d own loops (bias; col2im when inlined)"
