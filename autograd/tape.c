@@ -2,6 +2,7 @@
 #include "gt_tape_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define GT_ARENA_ALIGN 64
@@ -396,8 +397,12 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         if (tape->detect_anomaly)
             for (int i = 0; i < n->n_in; i++)
                 if (n->in[i]->grad) {
-                    status = gt__check_finite(n->name, "gradient", n->in[i]->grad,
-                                              n->in[i]->numel);
+                    char what[160], shape[96];
+                    gt_tensor *t = n->in[i];
+                    snprintf(what, sizeof what, "gradient for its input %d of %d (%s, %s)", i + 1,
+                             n->n_in, gt_shape_str(t->ndim, t->shape, shape, sizeof shape),
+                             t->flags & GT__ON_TAPE ? "an intermediate" : "a parameter");
+                    status = gt__check_finite(n->name, what, t->grad, t->numel);
                     if (status != GT_OK)
                         return restore_leaf_grads(&kept, status);
                 }
