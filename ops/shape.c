@@ -28,33 +28,18 @@ gt_tensor *gt__reshape_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         gt_set_error(GT_ERR_SHAPE, "reshape: rank %d exceeds %d", args->count, GT_MAX_DIMS);
         return NULL;
     }
-    int64_t shape[GT_MAX_DIMS], known = 1;
-    int inferred = -1;
+    int64_t shape[GT_MAX_DIMS];
     for (int d = 0; d < args->count; d++) {
         double v = args->v[d];
-        if (v != floor(v) || v < -1 || v > (double)INT64_MAX / 2 || (v == -1 && inferred >= 0)) {
+        if (v != floor(v) || v < -1 || v > (double)INT64_MAX / 2) {
             gt_set_error(GT_ERR_SHAPE, "reshape: bad size %g in dimension %d (sizes are >= 0, "
                          "one may be -1)", v, d);
             return NULL;
         }
         shape[d] = (int64_t)v;
-        if (v == -1)
-            inferred = d;
-        else if (shape[d] != 0 && known > INT64_MAX / shape[d])
-            known = -1;
-        else if (known >= 0)
-            known *= shape[d];
     }
-    if (inferred >= 0 && known > 0 && x->numel % known == 0)
-        shape[inferred] = x->numel / known;
-    char buf[160];
-    if (known < 0 || (inferred >= 0 && (known <= 0 || x->numel % known != 0)) ||
-        (inferred < 0 && known != x->numel)) {
-        gt_set_error(GT_ERR_SHAPE, "reshape: cannot view %s (%lld elements) as %s",
-                     gt__shape_of(x), (long long)x->numel,
-                     gt_shape_str(args->count, shape, buf, sizeof buf));
+    if (gt__shape_resolve("reshape", x->ndim, x->shape, args->count, shape) != GT_OK)
         return NULL;
-    }
     return view_forward(GT_OP_RESHAPE, tape, x, args->count, shape);
 }
 

@@ -105,6 +105,12 @@ gt_tensor *gt_tensor_clone(const gt_tensor *t);
 /* A tensor over memory the caller owns and keeps alive (data: numel values; grad: NULL or
  * numel values). Models use it to point parameters into one contiguous block. */
 gt_tensor *gt_tensor_wrap(int ndim, const int64_t *shape, gt_real *data, gt_real *grad);
+/* Gives a heap tensor another shape of as many elements, in place and without a copy (its
+ * data and gradient keep their row-major order); one size may be -1, the one that fits.
+ * GT_ERR_SHAPE naming both shapes when they do not fit; tape tensors take gt_reshape. */
+gt_status gt_tensor_reshape(gt_tensor *t, int ndim, const int64_t *shape);
+/* A new heap tensor y[N,M] = x[M,N]^T (a copy; no gradient). */
+gt_tensor *gt_tensor_transposed(const gt_tensor *t);
 /* Frees a heap tensor and what it owns; NULL is fine. Tape tensors are not freed here. */
 void gt_tensor_free(gt_tensor *t);
 

@@ -68,6 +68,11 @@ void gt__error_restore(const gt__error_state *state);
 
 /* Fills shape/ndim/numel of a struct; the caller has checked the shape. */
 void gt__tensor_init_shape(gt_tensor *t, int ndim, const int64_t *shape);
+/* shape[ndim] for `numel` elements with one size that may be -1, made the size that fits:
+ * GT_ERR_SHAPE naming op, `from` (the shape being viewed) and the asked sizes when none
+ * does. One rule for gt_reshape (the op) and gt_tensor_reshape (heap tensors). */
+gt_status gt__shape_resolve(const char *op, int from_ndim, const int64_t *from, int ndim,
+                            int64_t *shape);
 /* Bytes for numel reals, or SIZE_MAX when it overflows. */
 size_t gt__real_bytes(int64_t numel);
 

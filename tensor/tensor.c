@@ -116,6 +116,66 @@ gt_tensor *gt_from_array(int ndim, const int64_t *shape, const gt_real *values) 
     return t;
 }
 
+gt_status gt__shape_resolve(const char *op, int from_ndim, const int64_t *from, int ndim,
+                            int64_t *shape) {
+    int64_t numel = gt_shape_numel(from_ndim, from), known = 1;
+    int inferred = -1;
+    char a[160], b[160];
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < -1 || (shape[d] == -1 && inferred >= 0))
+            return gt_set_error(GT_ERR_SHAPE, "%s: bad size %lld in dimension %d (sizes are >= 0, "
+                                "one may be -1)", op, (long long)shape[d], d);
+        if (shape[d] == -1)
+            inferred = d;
+        else if (shape[d] != 0 && known > INT64_MAX / shape[d])
+            known = -1;
+        else if (known >= 0)
+            known *= shape[d];
+    }
+    bool fits = inferred >= 0 ? known > 0 && numel % known == 0 : known == numel;
+    if (known < 0 || !fits)
+        return gt_set_error(GT_ERR_SHAPE, "%s: cannot view %s (%lld elements) as %s", op,
+                            gt_shape_str(from_ndim, from, a, sizeof a), (long long)numel,
+                            gt_shape_str(ndim, shape, b, sizeof b));
+    if (inferred >= 0)
+        shape[inferred] = numel / known;
+    return GT_OK;
+}
+
+gt_status gt_tensor_reshape(gt_tensor *t, int ndim, const int64_t *shape) {
+    if (!t || !shape)
+        return gt_set_error(GT_ERR_ARG, "tensor_reshape: %s is NULL", t ? "shape" : "tensor");
+    if (t->flags & GT__ON_TAPE)
+        return gt_set_error(GT_ERR_STATE, "tensor_reshape: a tape's tensor is part of a "
+                            "recorded graph: view it with gt_reshape instead");
+    if (ndim < 0 || ndim > GT_MAX_DIMS)
+        return gt_set_error(GT_ERR_SHAPE, "tensor_reshape: rank %d is outside 0..%d", ndim,
+                            GT_MAX_DIMS);
+    int64_t sizes[GT_MAX_DIMS];
+    memcpy(sizes, shape, (size_t)ndim * sizeof *sizes);
+    gt_status status = gt__shape_resolve("tensor_reshape", t->ndim, t->shape, ndim, sizes);
+    if (status == GT_OK)
+        gt__tensor_init_shape(t, ndim, sizes);
+    return status;
+}
+
+gt_tensor *gt_tensor_transposed(const gt_tensor *t) {
+    char buf[160];
+    if (!t || t->ndim != 2) {
+        gt_set_error(!t ? GT_ERR_ARG : GT_ERR_SHAPE, "tensor_transposed: expects a 2-D tensor, "
+                     "got %s", !t ? "NULL" : gt_shape_str(t->ndim, t->shape, buf, sizeof buf));
+        return NULL;
+    }
+    int64_t m = t->shape[0], n = t->shape[1];
+    gt_tensor *out = gt_empty(2, (int64_t[]){n, m});
+    if (!out)
+        return NULL;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+            out->data[j * m + i] = t->data[i * n + j];
+    return out;
+}
+
 gt_tensor *gt_tensor_clone(const gt_tensor *t) {
     if (!t) {
         gt_set_error(GT_ERR_ARG, "clone: tensor is NULL");

@@ -333,4 +333,28 @@ GT_TEST(rand_never_reaches_high_even_where_the_type_rounds_up) {
     gt_tensor_free(t);
 }
 
+GT_TEST(heap_tensors_reshape_in_place_and_transpose_into_a_copy) {
+    gt_tensor *t = gt_from_array(GT_SHAPE(2, 3), (const gt_real[]){1, 2, 3, 4, 5, 6});
+    gt_real *data = gt_tensor_data(t);
+    CHECK(gt_tensor_reshape(t, GT_SHAPE(3, -1)) == GT_OK); /* -1: the size that fits */
+    CHECK(gt_tensor_ndim(t) == 2 && gt_tensor_dim(t, 0) == 3 && gt_tensor_dim(t, 1) == 2);
+    CHECK(gt_tensor_data(t) == data && data[5] == 6); /* no copy */
+    CHECK(gt_tensor_reshape(t, GT_SHAPE(4, -1)) == GT_ERR_SHAPE);
+    CHECK_ERROR_HAS("tensor_reshape: cannot view [3, 2] (6 elements) as [4, -1]");
+    CHECK(gt_tensor_dim(t, 0) == 3); /* a refused reshape changes nothing */
+    CHECK(gt_tensor_reshape(t, GT_SHAPE(-1, -1)) == GT_ERR_SHAPE);
+    gt_tensor *y = gt_tensor_transposed(t); /* [3, 2] -> [2, 3] */
+    CHECK(y && gt_tensor_dim(y, 0) == 2 && gt_tensor_dim(y, 1) == 3);
+    const gt_real want[] = {1, 3, 5, 2, 4, 6};
+    for (int i = 0; y && i < 6; i++)
+        CHECK(gt_tensor_data(y)[i] == want[i]);
+    CHECK(gt_tensor_reshape(t, GT_SHAPE(6)) == GT_OK);
+    CHECK(gt_tensor_transposed(t) == NULL);
+    CHECK_ERROR_HAS("tensor_transposed: expects a 2-D tensor, got [6]");
+    gt_tensor *view = gt_reshape(tape, t, GT_SHAPE(2, 3)); /* the file's tape */
+    CHECK(view && gt_tensor_reshape(view, GT_SHAPE(3, 2)) == GT_ERR_STATE);
+    gt_tensor_free(y);
+    gt_tensor_free(t);
+}
+
 GT_TEST_MAIN()
