@@ -1,8 +1,8 @@
 #!/bin/sh
 # terminal.sh GRADTAPE - a session in a real pseudo-terminal (tmux): edits a line with the
 # arrow keys, recalls history with Up, completes a name with Tab, abandons a line with
-# Ctrl-C, shows a caret under an error, keeps history in $HOME/.gradtape_history and
-# leaves on Ctrl-D. Exits 77 (skipped) when tmux is not installed.
+# Ctrl-C, shows a caret under an error, keeps history in $HOME/.gradtape_history, leaves
+# on Ctrl-D, and a second session recalls the first one's lines. Exits 77 (skipped) when tmux is not installed.
 set -u
 gradtape=$1
 if ! command -v tmux >/dev/null 2>&1; then
@@ -63,4 +63,15 @@ keys C-d
 wait_for "EXITED 0"
 grep -q 'weights' "$home/.gradtape_history" || fail "no history file in \$HOME"
 if grep -q 'abandoned' "$home/.gradtape_history"; then fail "an abandoned line was kept"; fi
+# a new session recalls the last one's lines with Up
+tmux -L "$sock" kill-session -t repl
+env -u TMUX tmux -L "$sock" -f /dev/null new-session -d -s repl -x 100 -y 40 \
+  "HOME='$home' TERM=xterm '$gradtape'; echo EXITED \$?; sleep 30" || fail "tmux did not start again"
+wait_for "gradtape "
+keys 'weights = [5, 6]' Enter
+wait_for "gt> "
+keys Up Up Up Enter # the new line, then the last session's 'weights @ 1' and '40 + 2'
+wait_for "gt> 40 + 2"
+keys C-d
+wait_for "EXITED 0"
 echo "terminal session: ok"
