@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GT_ARENA_ALIGN 64
+#define GT_ARENA_ALIGN GT__ALIGN
 #define GT_ARENA_FIRST_CHUNK (256u * 1024u)
 
 typedef struct gt_chunk {

@@ -1,6 +1,7 @@
 /* nn.c - activations, PyTorch's initialisation, the MLP and LeNet-5 over one parameter
  * block, accuracy and evaluation. Built only from the public ops of gt_ops.h. */
 #include "gt_nn.h"
+#include "gt_tensor_impl.h" /* gt__calloc_aligned: the blocks start on a cache line */
 
 #include <math.h>
 #include <string.h>
@@ -156,8 +157,8 @@ gt_model *gt_model_new(const gt_model_config *config, uint64_t seed) {
     m->n_params = model_specs(&m->config, specs, &m->flops);
     for (int i = 0; i < m->n_params; i++)
         m->numel += gt_shape_numel(specs[i].ndim, specs[i].shape); /* < 2^53: sizes <= 2^24 */
-    m->data = gt_malloc((size_t)m->numel * sizeof(gt_real), "model parameters");
-    m->grad = gt_calloc((size_t)m->numel, sizeof(gt_real), "model gradients");
+    m->data = gt__calloc_aligned((size_t)m->numel, sizeof(gt_real), "model parameters");
+    m->grad = gt__calloc_aligned((size_t)m->numel, sizeof(gt_real), "model gradients");
     if (!m->data || !m->grad) {
         gt_model_free(m);
         return NULL;
@@ -207,8 +208,8 @@ void gt_model_free(gt_model *model) {
         return;
     for (int i = 0; i < model->n_params; i++)
         gt_tensor_free(model->params[i]);
-    gt_free(model->data);
-    gt_free(model->grad);
+    gt__free_aligned(model->data);
+    gt__free_aligned(model->grad);
     gt_free(model);
 }
 

@@ -83,7 +83,7 @@ gt_tensor *gt_empty(int ndim, const int64_t *shape) {
         gt_set_error(GT_ERR_NOMEM, "tensor: too large");
         return NULL;
     }
-    gt_tensor *t = gt_malloc(header + bytes, "tensor");
+    gt_tensor *t = gt__malloc_aligned(header + bytes, "tensor");
     if (!t)
         return NULL;
     memset(t, 0, sizeof *t);
@@ -191,7 +191,7 @@ gt_tensor *gt_tensor_wrap(int ndim, const int64_t *shape, gt_real *data, gt_real
         gt_set_error(GT_ERR_ARG, "wrap: data is NULL");
         return NULL;
     }
-    gt_tensor *t = gt_calloc(1, sizeof *t, "wrap");
+    gt_tensor *t = gt__calloc_aligned(1, sizeof *t, "wrap");
     if (!t)
         return NULL;
     gt__tensor_init_shape(t, ndim, shape);
@@ -206,8 +206,8 @@ void gt_tensor_free(gt_tensor *t) {
     if (!t || (t->flags & GT__ON_TAPE))
         return;
     if (t->flags & GT__OWNS_GRAD)
-        gt_free(t->grad);
-    gt_free(t); /* owned data shares the struct's allocation */
+        gt__free_aligned(t->grad);
+    gt__free_aligned(t); /* owned data shares the struct's allocation */
 }
 
 int gt_tensor_ndim(const gt_tensor *t) { return t ? t->ndim : 0; }
@@ -244,13 +244,13 @@ gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad) {
     if (!requires_grad) {
         /* Invariant every backward kernel relies on: a grad buffer means a gradient flows. */
         if (t->flags & GT__OWNS_GRAD)
-            gt_free(t->grad);
+            gt__free_aligned(t->grad);
         t->grad = NULL;
         t->flags &= ~(unsigned)(GT__REQUIRES_GRAD | GT__OWNS_GRAD);
         return GT_OK;
     }
     if (!t->grad) {
-        t->grad = gt_calloc((size_t)(t->numel ? t->numel : 1), sizeof(gt_real), "grad");
+        t->grad = gt__calloc_aligned((size_t)(t->numel ? t->numel : 1), sizeof(gt_real), "grad");
         if (!t->grad)
             return GT_ERR_NOMEM;
         t->flags |= GT__OWNS_GRAD;
