@@ -30,16 +30,22 @@ void *gt_malloc(size_t size, const char *what) {
     return ptr;
 }
 
-void *gt_calloc(size_t count, size_t size, const char *what) {
+/* count x size zeroed bytes from `alloc` (gt_malloc or gt__malloc_aligned). */
+static void *zeroed(void *(*alloc)(size_t, const char *), size_t count, size_t size,
+                    const char *what) {
     if (size && count > SIZE_MAX / size) {
         gt_set_error(GT_ERR_NOMEM, "%s: %zu x %zu bytes overflows", what ? what : "alloc",
                      count, size);
         return NULL;
     }
-    void *ptr = gt_malloc(count * size, what);
+    void *ptr = alloc(count * size, what);
     if (ptr)
         memset(ptr, 0, count * size);
     return ptr;
+}
+
+void *gt_calloc(size_t count, size_t size, const char *what) {
+    return zeroed(gt_malloc, count, size, what);
 }
 
 void gt_free(void *ptr) {
@@ -66,15 +72,7 @@ void *gt__malloc_aligned(size_t size, const char *what) {
 }
 
 void *gt__calloc_aligned(size_t count, size_t size, const char *what) {
-    if (size && count > SIZE_MAX / size) {
-        gt_set_error(GT_ERR_NOMEM, "%s: %zu x %zu bytes overflows", what ? what : "alloc",
-                     count, size);
-        return NULL;
-    }
-    void *ptr = gt__malloc_aligned(count * size, what);
-    if (ptr)
-        memset(ptr, 0, count * size);
-    return ptr;
+    return zeroed(gt__malloc_aligned, count, size, what);
 }
 
 void gt__free_aligned(void *ptr) {
