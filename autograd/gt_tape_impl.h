@@ -25,6 +25,8 @@ struct gt_node {
     int n_in;
     double args[GT_NODE_MAX_ARGS]; /* the op's scalar arguments */
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
+    unsigned overwrites;           /* bit i: the backward writes input i's whole gradient when
+                                      it is stale (gt__grad_take_stale) instead of adding */
     size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
     void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
 };

@@ -320,7 +320,7 @@ static gt_status save_leaf_grads(gt_tape *tape, leaf_grads *lg) {
             gt_real *copy = gt__tape_alloc(tape, gt__real_bytes(t->numel), "backward");
             if (!copy)
                 return GT_ERR_NOMEM;
-            memcpy(copy, t->grad, gt__real_bytes(t->numel));
+            memcpy(copy, gt__grad_fresh(t), gt__real_bytes(t->numel));
             lg->leaf[lg->count] = t;
             lg->saved[lg->count++] = copy;
         }
@@ -391,6 +391,9 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */
+        for (int i = 0; i < n->n_in; i++) /* a stale leaf this step only adds into: zero it */
+            if (!(n->overwrites & (1u << i)))
+                gt__grad_fresh(n->in[i]);
         gt_status status = n->backward(n);
         if (status != GT_OK)
             return restore_leaf_grads(&kept, status);

@@ -308,11 +308,15 @@ int64_t gt_model_numel(const gt_model *model) { return model ? model->numel : 0;
 
 gt_real *gt_model_data(gt_model *model) { return model ? model->data : NULL; }
 
-gt_real *gt_model_grad(gt_model *model) { return model ? model->grad : NULL; }
+gt_real *gt_model_grad(gt_model *model) {
+    for (int i = 0; model && i < model->n_params; i++)
+        gt__grad_fresh(model->params[i]); /* a zero_grad's stale gradients, as zeros */
+    return model ? model->grad : NULL;
+}
 
 void gt_model_zero_grad(gt_model *model) {
-    if (model)
-        memset(model->grad, 0, (size_t)model->numel * sizeof(gt_real));
+    for (int i = 0; model && i < model->n_params; i++)
+        gt_tensor_zero_grad(model->params[i]);
 }
 
 int64_t gt_model_flops(const gt_model *model) { return model ? model->flops : 0; }

@@ -1,6 +1,8 @@
 /* matmul.c - matrix products: matmul (2-D and batched 3-D) and linear (x @ w^T + b). */
 #include "gt_ops_impl.h"
 
+#include <string.h>
+
 /* Batched view of a matmul: y[b] = a[b] @ w[b or shared]. */
 typedef struct matmul_dims {
     int64_t batch, m, k, n;
@@ -90,7 +92,11 @@ gt_tensor *gt__linear_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
             for (int64_t j = 0; j < out_features; j++)
                 out->data[i * out_features + j] += b->data[j];
     gt_tensor *inputs[3] = {x, w, b};
-    return gt__op_finish(tape, GT_OP_LINEAR, out, inputs, b ? 3 : 2, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, GT_OP_LINEAR, out, inputs, b ? 3 : 2, &node);
+    if (node)
+        node->overwrites = 6u; /* w and b: their gradients are written whole when stale */
+    return out;
 }
 
 // grad_x[N,IN] += g[N,OUT] @ w; grad_w[OUT,IN] += g^T @ x; grad_b[OUT] += sum_n g
@@ -101,9 +107,11 @@ gt_status gt__linear_backward(gt_node *node) {
     if (x->grad)
         gt__gemm(false, false, n, in_features, out_features, 1, g, out_features, w->data,
                  in_features, 1, x->grad, in_features);
-    if (w->grad)
+    if (w->grad) /* beta 0 on a stale gradient: written, not added (zero_grad cost nothing) */
         gt__gemm(true, false, out_features, in_features, n, 1, g, out_features, x->data,
-                 in_features, 1, w->grad, in_features);
+                 in_features, gt__grad_take_stale(w) ? 0 : 1, w->grad, in_features);
+    if (b && b->grad && gt__grad_take_stale(b))
+        memset(b->grad, 0, gt__real_bytes(out_features));
     if (b && b->grad)
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = 0; j < out_features; j++)

@@ -12,7 +12,8 @@ enum {
     GT__REQUIRES_GRAD = 1u << 0, /* a gradient flows into this tensor */
     GT__OWNS_DATA = 1u << 1,     /* data was allocated with the struct or by gt_malloc */
     GT__OWNS_GRAD = 1u << 2,     /* grad was allocated by gt_malloc for this tensor */
-    GT__ON_TAPE = 1u << 3        /* struct and data live in a tape's arena */
+    GT__ON_TAPE = 1u << 3,       /* struct and data live in a tape's arena */
+    GT__GRAD_STALE = 1u << 4     /* grad holds zeros by contract, not yet in memory */
 };
 
 struct gt_tensor {
@@ -81,6 +82,15 @@ gt_status gt__shape_resolve(const char *op, int from_ndim, const int64_t *from, 
 void *gt__malloc_aligned(size_t size, const char *what);
 void *gt__calloc_aligned(size_t count, size_t size, const char *what);
 void gt__free_aligned(void *ptr);
+/* A stale gradient (GT__GRAD_STALE: PyTorch's zero_grad(set_to_none)) is zero without a pass
+ * over memory: the first backward step to reach it writes it instead of adding, or it is
+ * zeroed when anything else needs it. Every reader outside a backward kernel that takes
+ * stale gradients gets the buffer through gt__grad_fresh. */
+void gt__grad_mark_stale(gt_tensor *t);
+/* t's gradient, zeroed first if it was stale. */
+gt_real *gt__grad_fresh(gt_tensor *t);
+/* For a kernel that overwrites the whole gradient: whether it was stale (and now is not). */
+bool gt__grad_take_stale(gt_tensor *t);
 /* Bytes for numel reals, or SIZE_MAX when it overflows. */
 size_t gt__real_bytes(int64_t numel);
 

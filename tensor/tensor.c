@@ -228,7 +228,25 @@ gt_real *gt_tensor_data(gt_tensor *t) { return t ? t->data : NULL; }
 
 const gt_real *gt_tensor_cdata(const gt_tensor *t) { return t ? t->data : NULL; }
 
-gt_real *gt_tensor_grad(gt_tensor *t) { return t ? t->grad : NULL; }
+void gt__grad_mark_stale(gt_tensor *t) {
+    if (t && t->grad && !(t->flags & GT__ON_TAPE))
+        t->flags |= GT__GRAD_STALE;
+}
+
+bool gt__grad_take_stale(gt_tensor *t) {
+    if (!(t->flags & GT__GRAD_STALE))
+        return false;
+    t->flags &= ~(unsigned)GT__GRAD_STALE;
+    return true;
+}
+
+gt_real *gt__grad_fresh(gt_tensor *t) {
+    if (t && gt__grad_take_stale(t))
+        memset(t->grad, 0, gt__real_bytes(t->numel));
+    return t ? t->grad : NULL;
+}
+
+gt_real *gt_tensor_grad(gt_tensor *t) { return gt__grad_fresh(t); }
 
 bool gt_tensor_requires_grad(const gt_tensor *t) {
     return t && (t->flags & GT__REQUIRES_GRAD);
@@ -260,8 +278,12 @@ gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad) {
 }
 
 void gt_tensor_zero_grad(gt_tensor *t) {
-    if (t && t->grad && t->numel)
-        memset(t->grad, 0, (size_t)t->numel * sizeof(gt_real));
+    if (!t || !t->grad)
+        return;
+    if (t->flags & GT__ON_TAPE)
+        memset(t->grad, 0, gt__real_bytes(t->numel));
+    else
+        gt__grad_mark_stale(t); /* zeroed by the next backward's first write, or when read */
 }
 
 gt_real gt_tensor_item(const gt_tensor *t, int64_t i) {

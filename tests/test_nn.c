@@ -463,4 +463,43 @@ GT_TEST(lenet_gives_the_same_bits_on_one_and_on_two_threads) {
     gt_set_threads(threads);
 }
 
+/* Three SGD steps of LeNet-5 and of the MLP, zeroing the gradients with gt_model_zero_grad
+ * (no pass over memory: the next backward writes them) or by reading every gradient after
+ * it (gt_tensor_grad zeroes a stale one): the same parameters, bit for bit. */
+static void three_steps(gt_model *m, const model_case *c, bool read_after_zero) {
+    gt_optimizer *opt = gt_sgd_new(gt_model_params(m), gt_model_param_count(m),
+                                   &(gt_sgd_config){.lr = 0.05, .momentum = 0.9});
+    gt_tape *tape = gt_tape_new();
+    for (int step = 0; step < 3; step++) {
+        gt_tensor *loss = gt_cross_entropy(tape, gt_model_forward(tape, m, c->x), c->y);
+        CHECK(loss && gt_backward(tape, loss) == GT_OK && gt_optimizer_step(opt) == GT_OK);
+        gt_model_zero_grad(m);
+        for (int i = 0; read_after_zero && i < gt_model_param_count(m); i++)
+            (void)gt_tensor_grad(gt_model_params(m)[i]);
+        gt_tape_reset(tape);
+    }
+    gt_tape_free(tape);
+    gt_optimizer_free(opt);
+}
+
+GT_TEST(model_zero_grad_without_a_pass_over_memory_trains_the_same) {
+    for (int kind = 0; kind < 2; kind++) {
+        model_case c = kind ? make_case(gt_lenet_new(GT_ACT_TANH, 10, 3), GT_SHAPE(3, 1, 28, 28), 4)
+                            : make_case(gt_mlp_new((int[]){784, 30, 10}, 3, GT_ACT_RELU, 3),
+                                        GT_SHAPE(3, 784), 4);
+        gt_model *twin = gt_model_new(gt_model_get_config(c.model), 3);
+        three_steps(c.model, &c, false);
+        three_steps(twin, &c, true);
+        int64_t n = gt_model_numel(twin);
+        CHECK(memcmp(gt_model_data(c.model), gt_model_data(twin), (size_t)n * sizeof(gt_real)) == 0);
+        gt_real *grad = gt_model_grad(c.model); /* after zero_grad: zeros */
+        int64_t nonzero = 0;
+        for (int64_t i = 0; i < n; i++)
+            nonzero += grad[i] != 0;
+        CHECK(nonzero == 0);
+        gt_model_free(twin);
+        free_case(&c);
+    }
+}
+
 GT_TEST_MAIN()

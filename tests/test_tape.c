@@ -267,4 +267,43 @@ GT_TEST(tape_settings_and_stats_of_a_null_tape_do_nothing) {
     CHECK(stats.nodes == 0 && stats.bytes_reserved == 0);
 }
 
+/* w used by two linear layers, the sum of their outputs as the loss; grad of w after a
+ * backward, written into out. */
+static void two_linear_grads(gt_tensor *w, gt_tensor *b, gt_tensor *x, gt_real *out) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_add(tape, gt_linear(tape, x, w, b), gt_linear(tape, x, w, NULL));
+    gt_tensor *loss = gt_sum(tape, gt_mul(tape, y, y), GT_ALL_AXES);
+    CHECK(loss && gt_backward(tape, loss) == GT_OK);
+    memcpy(out, gt_tensor_grad(w), 6 * sizeof(gt_real));
+    out[6] = gt_tensor_grad(b)[0], out[7] = gt_tensor_grad(b)[1];
+    gt_tape_free(tape);
+}
+
+GT_TEST(zero_grad_costs_no_pass_and_the_next_backward_writes_or_zeroes_first) {
+    gt_tensor *w = gt_from_array(GT_SHAPE(2, 3), (const gt_real[]){1, -2, 3, 0.5, 1, -1});
+    gt_tensor *b = gt_from_array(GT_SHAPE(2), (const gt_real[]){0.1, -0.2});
+    gt_tensor *unused = gt_zeros(GT_SHAPE(4));
+    gt_tensor *x = gt_from_array(GT_SHAPE(1, 3), (const gt_real[]){0.3, -0.7, 2});
+    gt_tensor_set_requires_grad(w, true), gt_tensor_set_requires_grad(b, true);
+    gt_tensor_set_requires_grad(unused, true);
+    gt_real fresh[8], again[8];
+    two_linear_grads(w, b, x, fresh); /* from zeroed buffers */
+    for (int i = 0; i < 4; i++)
+        gt_tensor_grad(unused)[i] = 7; /* a gradient left by something else */
+    gt_tensor_zero_grad(w), gt_tensor_zero_grad(b), gt_tensor_zero_grad(unused);
+    /* w's buffer still holds the old gradient: the next backward's first linear writes it,
+     * the second adds; b only takes the first; the same numbers as from zeroed buffers */
+    two_linear_grads(w, b, x, again);
+    CHECK(memcmp(fresh, again, sizeof fresh) == 0);
+    for (int i = 0; i < 4; i++) /* not reached by the backward: reads as zero */
+        CHECK(gt_tensor_grad(unused)[i] == 0);
+    gt_tensor_zero_grad(w); /* read before any backward: zeros */
+    for (int i = 0; i < 6; i++)
+        CHECK(gt_tensor_grad(w)[i] == 0);
+    two_linear_grads(w, b, x, again); /* from the zeros read */
+    two_linear_grads(w, b, x, again); /* without zero_grad in between: gradients add up */
+    CHECK_CLOSE(again[0], 2 * fresh[0], 1e-5 * fabs(fresh[0]));
+    gt_tensor_free(w), gt_tensor_free(b), gt_tensor_free(unused), gt_tensor_free(x);
+}
+
 GT_TEST_MAIN()
