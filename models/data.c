@@ -273,7 +273,7 @@ static int64_t shard_rows(int64_t size, int shard, int shards) {
 static void loader_free_buffers(gt_loader *loader) {
     gt_tensor_free(loader->x_full), gt_tensor_free(loader->y_full);
     gt_tensor_free(loader->x_tail), gt_tensor_free(loader->y_tail);
-    gt_free(loader->x_data), gt_free(loader->y_data);
+    gt__free_aligned(loader->x_data), gt_free(loader->y_data);
     loader->x_full = loader->y_full = loader->x_tail = loader->y_tail = NULL;
     loader->x_data = loader->y_data = NULL;
 }
@@ -288,8 +288,8 @@ static gt_status loader_make_buffers(gt_loader *loader) {
     int64_t tail_rows = shard_rows(tail, loader->shard, loader->shards);
     int64_t most = full_rows > tail_rows ? full_rows : tail_rows;
     size_t values = (size_t)(most > 0 ? most : 1); /* rows <= limit: no overflow */
-    loader->x_data =
-        gt_malloc(values * (size_t)(d->rows * d->cols) * sizeof(gt_real), "loader_init");
+    loader->x_data = gt__malloc_aligned(values * (size_t)(d->rows * d->cols) * sizeof(gt_real),
+                                        "loader_init");
     loader->y_data = gt_malloc(values * sizeof(gt_real), "loader_init");
     if (loader->x_data && loader->y_data) {
         loader->x_full =
