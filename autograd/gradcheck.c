@@ -38,7 +38,9 @@ gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, i
     memset(result, 0, sizeof *result);
     result->worst_input = -1;
     for (int k = 0; k < n_inputs; k++) {
-        if (!inputs[k] || (inputs[k]->flags & GT__ON_TAPE))
+        if (!inputs[k])
+            continue; /* an absent optional input of f */
+        if (inputs[k]->flags & GT__ON_TAPE)
             return gt_set_error(GT_ERR_ARG, "gradcheck: input %d must be a heap tensor", k);
         gt_tensor_zero_grad(inputs[k]);
     }
@@ -61,7 +63,7 @@ gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, i
     int zero_input = -1;
     for (int k = 0; k < n_inputs && status == GT_OK; k++) {
         gt_tensor *x = inputs[k];
-        if (!(x->flags & GT__REQUIRES_GRAD))
+        if (!x || !(x->flags & GT__REQUIRES_GRAD))
             continue;
         double grad_norm = 0;
         for (int64_t i = 0; i < x->numel; i++)
@@ -127,7 +129,8 @@ gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, i
     }
 done:
     for (int k = 0; k < n_inputs; k++)
-        gt_tensor_zero_grad(inputs[k]);
+        if (inputs[k])
+            gt_tensor_zero_grad(inputs[k]);
     gt_tape_free(tape);
     return status;
 }

@@ -103,7 +103,8 @@ gt_gradcheck_opts gt_gradcheck_default_opts(void);
 
 /* Compares the gradient of f with respect to every element of every input that requires a
  * gradient against a central difference. The inputs' gradients are zeroed before and
- * after. Returns GT_OK when the check ran (see result->passed), an error when f failed. */
+ * after. An input may be NULL (an absent optional input of f: it is passed on as NULL and
+ * not checked). Returns GT_OK when the check ran (see result->passed), an error when f failed. */
 gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, int n_inputs,
                        const gt_gradcheck_opts *opts, gt_gradcheck_result *result);
 

@@ -8,7 +8,6 @@
 #include "gt_autograd.h"
 
 #define GT_NODE_MAX_INPUTS 4
-#define GT_NODE_MAX_ARGS 8
 
 /* A backward adds d(loss)/d(in[i]) into in[i]->grad for every input whose grad is
  * non-NULL, reading out->grad. It never assigns: inputs used twice and overlapping
@@ -23,7 +22,8 @@ struct gt_node {
     gt_tensor *out;
     gt_tensor *in[GT_NODE_MAX_INPUTS];
     int n_in;
-    double args[GT_NODE_MAX_ARGS]; /* the op's scalar arguments */
+    const void *op;                /* the op's definition (ops/: a gt_op_def), opaque here */
+    const void *attrs;             /* the op's attributes (its args struct, in the arena) */
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
     unsigned overwrites;           /* bit i: the backward writes input i's whole gradient when
                                       it is stale (gt__grad_take_stale) instead of adding */

@@ -1,12 +1,12 @@
-/* activation.c - relu, sigmoid, tanh, exp, log; softmax and log_softmax over the last axis. */
+/* activation.c - relu, sigmoid, tanh, exp, log; softmax and log_softmax over one dim. */
 #include "gt_ops_impl.h"
 #include "gt_vmath.h"
 
 #include <math.h>
+#include <stddef.h>
 
 typedef enum unary_kind { UN_RELU, UN_SIGMOID, UN_TANH, UN_EXP, UN_LOG } unary_kind;
 
-static const gt_op unary_ops[] = {GT_OP_RELU, GT_OP_SIGMOID, GT_OP_TANH, GT_OP_EXP, GT_OP_LOG};
 
 /* One loop per function, so that each vectorises (a switch inside the loop would not). */
 
@@ -87,9 +87,12 @@ static void unary_grad_range(void *ctx, int64_t from, int64_t to) {
 #define UNARY_ALIGN 64 /* elements: ranges start on whole cache lines of either type */
 
 // x[...] -> f(x)[...]
-static gt_tensor *unary_forward(unary_kind kind, gt_tape *tape, gt_tensor *x) {
-    gt_op op = unary_ops[kind];
-    if (gt__check_inputs(gt_op_get(op)->name, tape, &x, 1, 1) != GT_OK)
+static gt_tensor *unary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                int n_in, const void *args) {
+    (void)n_in, (void)args;
+    unary_kind kind = (unary_kind)op->variant;
+    gt_tensor *x = in[0];
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
@@ -97,11 +100,12 @@ static gt_tensor *unary_forward(unary_kind kind, gt_tape *tape, gt_tensor *x) {
     unary_job job = {kind, out->data, NULL, x->data, NULL};
     gt__parallel_ranges(x->numel, UNARY_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                         unary_range, &job);
-    return gt__op_finish(tape, op, out, &x, 1, NULL);
+    return gt__op_finish(tape, op, out, &x, 1, NULL, NULL);
 }
 
 // grad_out[...] -> grad_x[...] += grad_out * f'(x)
-static gt_status unary_backward(unary_kind kind, gt_node *node) {
+static gt_status unary_backward(gt_node *node) {
+    unary_kind kind = (unary_kind)gt__node_variant(node);
     gt_tensor *x = node->in[0];
     if (x->grad) {
         unary_job job = {kind, x->grad, node->out->grad, x->data, node->out->data};
@@ -111,102 +115,161 @@ static gt_status unary_backward(unary_kind kind, gt_node *node) {
     return GT_OK;
 }
 
-#define UNARY_OP(name, KIND)                                                              \
-    gt_tensor *gt__##name##_forward(gt_tape *tape, gt_tensor *const *in, int n_in,        \
-                                    const gt_op_args *args) {                             \
-        (void)n_in;                                                                       \
-        (void)args;                                                                       \
-        return unary_forward(KIND, tape, in[0]);                                          \
-    }                                                                                     \
-    gt_status gt__##name##_backward(gt_node *node) { return unary_backward(KIND, node); }  \
-    gt_tensor *gt_##name(gt_tape *tape, gt_tensor *x) {                                   \
-        return gt_op_apply(tape, unary_ops[KIND], &x, 1, NULL);                           \
-    }
+/* ---- softmax family: over one dim ------------------------------------------------------ */
 
-UNARY_OP(relu, UN_RELU)
-UNARY_OP(sigmoid, UN_SIGMOID)
-UNARY_OP(tanh, UN_TANH)
-UNARY_OP(exp, UN_EXP)
-UNARY_OP(log, UN_LOG)
+enum { SOFTMAX_PLAIN, SOFTMAX_LOG }; /* the variants of softmax and log_softmax */
 
-/* ---- softmax family: rows are the last axis ------------------------------------------- */
+/* The arguments of softmax and log_softmax. */
+typedef struct softmax_args {
+    int64_t dim;
+} softmax_args;
 
-static int64_t row_length(const gt_tensor *x) { return x->ndim ? x->shape[x->ndim - 1] : 1; }
+/* x seen as [outer, k, inner] around dim: rows of k values, inner apart. */
+typedef struct softmax_rows {
+    int64_t outer, k, inner;
+} softmax_rows;
 
-// x[R,K] -> y[R,K]: y = x - max - log(sum(exp(x - max))), or its exp for softmax
-static gt_tensor *softmax_forward(gt_op op, gt_tape *tape, gt_tensor *x, bool take_log) {
-    if (gt__check_inputs(gt_op_get(op)->name, tape, &x, 1, 1) != GT_OK)
+static gt_status softmax_rows_of(const char *op, const gt_tensor *x, int64_t dim,
+                                 softmax_rows *r) {
+    int rank = x->ndim ? x->ndim : 1;
+    if (dim < -rank || dim >= rank)
+        return gt_set_error(GT_ERR_ARG, "%s: dim %lld is out of range for shape %s", op,
+                            (long long)dim, gt__shape_of(x));
+    int axis = (int)(dim < 0 ? dim + rank : dim);
+    *r = (softmax_rows){1, x->ndim ? x->shape[axis] : 1, 1};
+    for (int d = 0; d < axis; d++)
+        r->outer *= x->shape[d];
+    for (int d = axis + 1; d < x->ndim; d++)
+        r->inner *= x->shape[d];
+    return GT_OK;
+}
+
+// x[outer,K,inner] -> y = x - max - log(sum(exp(x - max))) over K, or its exp for softmax
+static gt_tensor *softmax_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                  int n_in, const void *args_ptr) {
+    (void)n_in;
+    const softmax_args *args = args_ptr;
+    gt_tensor *x = in[0];
+    bool take_log = op->variant == SOFTMAX_LOG;
+    softmax_rows r;
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
+        softmax_rows_of(op->name, x, args->dim, &r) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    int64_t k = row_length(x), rows = k ? x->numel / k : 0;
-    for (int64_t r = 0; r < rows; r++) {
-        const gt_real *in = x->data + r * k;
-        gt_real *y = out->data + r * k;
-        gt_real max = in[0];
-        for (int64_t j = 1; j < k; j++)
-            max = in[j] > max ? in[j] : max;
-        double total = 0;
-        for (int64_t j = 0; j < k; j++)
-            total += exp((double)(in[j] - max));
-        gt_real log_total = (gt_real)log(total);
-        for (int64_t j = 0; j < k; j++)
-            y[j] = take_log ? in[j] - max - log_total : (gt_real)exp(in[j] - max - log_total);
-    }
-    return gt__op_finish(tape, op, out, &x, 1, NULL);
+    int64_t k = r.k, step = r.inner;
+    for (int64_t o = 0; k && o < r.outer; o++)
+        for (int64_t i = 0; i < r.inner; i++) {
+            const gt_real *row = x->data + o * k * step + i;
+            gt_real *y = out->data + o * k * step + i;
+            gt_real max = row[0];
+            for (int64_t j = 1; j < k; j++)
+                max = row[j * step] > max ? row[j * step] : max;
+            double total = 0;
+            for (int64_t j = 0; j < k; j++)
+                total += exp((double)(row[j * step] - max));
+            gt_real log_total = (gt_real)log(total);
+            for (int64_t j = 0; j < k; j++)
+                y[j * step] = take_log ? row[j * step] - max - log_total
+                                       : (gt_real)exp(row[j * step] - max - log_total);
+        }
+    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
 }
 
-gt_tensor *gt__softmax_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                               const gt_op_args *args) {
-    (void)n_in;
-    (void)args;
-    return softmax_forward(GT_OP_SOFTMAX, tape, in[0], false);
-}
-
-gt_tensor *gt__log_softmax_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                                   const gt_op_args *args) {
-    (void)n_in;
-    (void)args;
-    return softmax_forward(GT_OP_LOG_SOFTMAX, tape, in[0], true);
-}
-
-// softmax: grad_x = y * (g - sum(g * y)) per row
-gt_status gt__softmax_backward(gt_node *node) {
+// softmax: grad_x = y * (g - sum(g * y)) over each row;
+// log_softmax: grad_x = g - exp(y) * sum(g) over each row
+static gt_status softmax_backward(gt_node *node) {
+    bool take_log = gt__node_variant(node) == SOFTMAX_LOG;
     gt_tensor *x = node->in[0];
-    int64_t k = row_length(x), rows = k ? x->numel / k : 0;
-    for (int64_t r = 0; r < rows; r++) {
-        const gt_real *y = node->out->data + r * k, *g = node->out->grad + r * k;
-        gt_real *gx = x->grad + r * k;
-        double dot = 0;
-        for (int64_t j = 0; j < k; j++)
-            dot += (double)g[j] * y[j];
-        for (int64_t j = 0; j < k; j++)
-            gx[j] += y[j] * (g[j] - (gt_real)dot);
-    }
+    softmax_rows r;
+    gt_status status = softmax_rows_of(node->name, x, ((const softmax_args *)node->attrs)->dim, &r);
+    if (status != GT_OK)
+        return status;
+    int64_t k = r.k, step = r.inner;
+    for (int64_t o = 0; o < r.outer; o++)
+        for (int64_t i = 0; i < r.inner; i++) {
+            int64_t at = o * k * step + i;
+            const gt_real *y = node->out->data + at, *g = node->out->grad + at;
+            gt_real *gx = x->grad + at;
+            double total = 0;
+            for (int64_t j = 0; j < k; j++)
+                total += take_log ? (double)g[j * step] : (double)g[j * step] * y[j * step];
+            for (int64_t j = 0; j < k; j++)
+                gx[j * step] += take_log ? g[j * step] - (gt_real)exp(y[j * step]) * (gt_real)total
+                                         : y[j * step] * (g[j * step] - (gt_real)total);
+        }
     return GT_OK;
 }
 
-// log_softmax: grad_x = g - softmax * sum(g) per row
-gt_status gt__log_softmax_backward(gt_node *node) {
-    gt_tensor *x = node->in[0];
-    int64_t k = row_length(x), rows = k ? x->numel / k : 0;
-    for (int64_t r = 0; r < rows; r++) {
-        const gt_real *y = node->out->data + r * k, *g = node->out->grad + r * k;
-        gt_real *gx = x->grad + r * k;
-        double total = 0;
-        for (int64_t j = 0; j < k; j++)
-            total += g[j];
-        for (int64_t j = 0; j < k; j++)
-            gx[j] += g[j] - (gt_real)exp(y[j]) * (gt_real)total;
-    }
-    return GT_OK;
+
+#define ELEMENTWISE_SHAPES "input[...] -> [...]"
+
+/* The entry of a pointwise op of unary_forward: its input is drawn from `domain`. */
+#define UNARY_OP_DEF(op_name, op_doc, domain, kind, ...)                                  \
+    {.name = op_name, .doc = op_doc, .shapes = ELEMENTWISE_SHAPES,                        \
+     .inputs = {{"input", domain}}, .forward = unary_forward, .backward = unary_backward,  \
+     .variant = kind, GT__CASES(__VA_ARGS__)}
+
+const gt_op_def gt_op_relu = UNARY_OP_DEF(
+    "relu", "max(input, 0); the gradient at 0 is 0", GT_DOMAIN_SPREAD, UN_RELU, "3x5",
+    "2 2 => relu: takes 1 tensor input, got 2");
+const gt_op_def gt_op_sigmoid = UNARY_OP_DEF(
+    "sigmoid", "1 / (1 + exp(-input))", GT_DOMAIN_NORMAL, UN_SIGMOID, "2x3x2",
+    "2 2 => sigmoid: takes 1 tensor input, got 2");
+const gt_op_def gt_op_tanh = UNARY_OP_DEF(
+    "tanh", "hyperbolic tangent", GT_DOMAIN_NORMAL, UN_TANH, "9",
+    "2 2 => tanh: takes 1 tensor input, got 2");
+const gt_op_def gt_op_exp = UNARY_OP_DEF(
+    "exp", "e^input", GT_DOMAIN_NORMAL, UN_EXP, "2x2", "2 2 => exp: takes 1 tensor input, got 2");
+const gt_op_def gt_op_log = UNARY_OP_DEF(
+    "log", "natural logarithm (inputs <= 0 give -inf or NaN, as in C)", GT_DOMAIN_POSITIVE,
+    UN_LOG, "3x3", "2 2 => log: takes 1 tensor input, got 2");
+
+static const gt_attr_def softmax_attrs[] = {
+    {"dim", GT_ATTR_INT, offsetof(softmax_args, dim), .dflt = -1, .alias = "axis"},
+};
+
+/* The entry of softmax or log_softmax. */
+#define SOFTMAX_OP_DEF(op_name, op_doc, kind, ...)                                         \
+    {.name = op_name, .doc = op_doc, .shapes = ELEMENTWISE_SHAPES, .inputs = {{"input"}},  \
+     GT__ATTRS(softmax_attrs), .args_size = sizeof(softmax_args),                         \
+     .forward = softmax_forward, .backward = softmax_backward, .variant = kind,           \
+     GT__CASES(__VA_ARGS__)}
+
+const gt_op_def gt_op_softmax = SOFTMAX_OP_DEF(
+    "softmax", "exp(input) / sum(exp(input)) over dim, max-shifted", SOFTMAX_PLAIN, "3x5", "4",
+    "2x3x4; dim=1", "2x3x4; dim=0", "3x1; dim=0",
+    "2x3; dim=2 => softmax: dim 2 is out of range for shape [2, 3]");
+const gt_op_def gt_op_log_softmax = SOFTMAX_OP_DEF(
+    "log_softmax", "log of softmax over dim, computed stably", SOFTMAX_LOG, "4x3", "2x2x3",
+    "2x3x4; dim=1", "3x2; dim=0",
+    "2x3; dim=-3 => log_softmax: dim -3 is out of range for shape [2, 3]");
+
+gt_tensor *gt_relu(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_relu, &x, 1, NULL);
 }
 
-gt_tensor *gt_softmax(gt_tape *tape, gt_tensor *x) {
-    return gt_op_apply(tape, GT_OP_SOFTMAX, &x, 1, NULL);
+gt_tensor *gt_sigmoid(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_sigmoid, &x, 1, NULL);
 }
 
-gt_tensor *gt_log_softmax(gt_tape *tape, gt_tensor *x) {
-    return gt_op_apply(tape, GT_OP_LOG_SOFTMAX, &x, 1, NULL);
+gt_tensor *gt_tanh(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_tanh, &x, 1, NULL);
+}
+
+gt_tensor *gt_exp(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_exp, &x, 1, NULL);
+}
+
+gt_tensor *gt_log(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_log, &x, 1, NULL);
+}
+
+gt_tensor *gt_softmax(gt_tape *tape, gt_tensor *x, int dim) {
+    return gt_op_call(tape, &gt_op_softmax, &x, 1, &(softmax_args){dim});
+}
+
+gt_tensor *gt_log_softmax(gt_tape *tape, gt_tensor *x, int dim) {
+    return gt_op_call(tape, &gt_op_log_softmax, &x, 1, &(softmax_args){dim});
 }

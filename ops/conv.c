@@ -18,6 +18,7 @@
  * costs less than the scattered adds it saves). */
 #include "gt_ops_impl.h"
 
+#include <stddef.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -37,8 +38,13 @@ typedef struct conv_dims {
     int64_t hp, wp;           /* the padded image (stride 1) */
 } conv_dims;
 
+/* The arguments of conv2d (ranges checked by gt_op_call). */
+typedef struct conv2d_args {
+    int64_t stride, padding;
+} conv2d_args;
+
 static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_tensor *b,
-                              double stride, double padding, conv_dims *d) {
+                              int64_t stride, int64_t padding, conv_dims *d) {
     if (x->ndim != 4 || w->ndim != 4)
         return gt_set_error(GT_ERR_SHAPE, "conv2d: expects x[N,C,H,W] and w[O,C,KH,KW], got %s "
                             "and %s", gt__shape_of(x), gt__shape_of(w));
@@ -46,12 +52,8 @@ static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_t
         return gt_set_error(GT_ERR_SHAPE, "conv2d: input channels differ: x %s has %lld, w %s "
                             "has %lld", gt__shape_of(x), (long long)x->shape[1],
                             gt__shape_of(w), (long long)w->shape[1]);
-    if (stride < 1 || stride > 1e6 || stride != (int64_t)stride || padding < 0 ||
-        padding > 1e6 || padding != (int64_t)padding)
-        return gt_set_error(GT_ERR_ARG, "conv2d: stride must be an integer >= 1 and padding "
-                            ">= 0, got stride=%g padding=%g", stride, padding);
     *d = (conv_dims){x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0],
-                     w->shape[2], w->shape[3], 0, 0, (int64_t)stride, (int64_t)padding,
+                     w->shape[2], w->shape[3], 0, 0, stride, padding,
                      0, 0, 0, 0, 0, 0};
     int64_t ph = d->h + 2 * d->padding, pw = d->w + 2 * d->padding;
     if (d->kh < 1 || d->kw < 1 || ph < d->kh || pw < d->kw)
@@ -427,14 +429,15 @@ static void run_groups(int64_t n_groups, int threads,
 }
 
 // x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]
-gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                              const gt_op_args *args) {
+static gt_tensor *conv2d_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                 int n_in, const void *args_ptr) {
+    const conv2d_args *args = args_ptr;
     gt_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
     conv_dims d;
-    if (gt__check_inputs("conv2d", tape, in, n_in, 2) != GT_OK ||
-        conv_dims_of(x, w, b, args->v[0], args->v[1], &d) != GT_OK)
+    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
+        conv_dims_of(x, w, b, args->stride, args->padding, &d) != GT_OK)
         return NULL;
-    gt_tensor *out = gt__op_output(tape, GT_OP_CONV2D, 4, (int64_t[]){d.n, d.o, d.oh, d.ow});
+    gt_tensor *out = gt__op_output(tape, op, 4, (int64_t[]){d.n, d.o, d.oh, d.ow});
     if (!out)
         return NULL;
     bool record = gt__tape_will_record(tape, in, n_in);
@@ -456,10 +459,8 @@ gt_tensor *gt__conv2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
     }
     gt_node *node;
     gt_tensor *inputs[3] = {x, w, b};
-    out = gt__op_finish(tape, GT_OP_CONV2D, out, inputs, b ? 3 : 2, &node);
+    out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, args, &node);
     if (node) {
-        node->args[0] = (double)d.stride;
-        node->args[1] = (double)d.padding;
         *saved = (conv_saved){d, threads};
         node->saved = saved;
         node->scratch_bytes = dense ? 0 : backward_scratch_bytes(&d, threads, NULL);
@@ -517,7 +518,7 @@ static void backward_group(const void *job_ptr, int64_t g, int tid) {
 }
 
 // g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by group
-gt_status gt__conv2d_backward(gt_node *node) {
+static gt_status conv2d_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     const conv_saved *saved = node->saved;
     const conv_dims d = saved->dims;
@@ -546,8 +547,36 @@ gt_status gt__conv2d_backward(gt_node *node) {
     return GT_OK;
 }
 
+static const gt_attr_def conv2d_attrs[] = {
+    {"stride", GT_ATTR_INT, offsetof(conv2d_args, stride), .dflt = 1,
+     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 1, .max = 1 << 20},
+    {"padding", GT_ATTR_INT, offsetof(conv2d_args, padding), .dflt = 0,
+     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 0, .max = 1 << 20},
+};
+
+const gt_op_def gt_op_conv2d = {
+    .name = "conv2d",
+    .doc = "2-D cross-correlation with zero padding, as torch.nn.functional.conv2d",
+    .shapes = "input[N,C,H,W], weight[O,C,KH,KW], bias[O] -> "
+              "[N,O,(H+2*padding-KH)/stride+1,(W+2*padding-KW)/stride+1]",
+    .inputs = {{"input", .alias = "x"}, {"weight", .alias = "w"},
+               {"bias", .optional = true, .alias = "b"}},
+    GT__ATTRS(conv2d_attrs),
+    .args_size = sizeof(conv2d_args),
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    GT__CASES("1x1x5x5 2x1x3x3 2", "2x3x7x6 4x3x3x3 4; stride=2, padding=1",
+              "2x2x5x4 3x2x2x3; padding=1", "1x1x6x6 2x1x5x5 2; padding=2",
+              "20x2x3x3 2x2x2x2 2", "3x4x5x5 6x4x5x5 6",
+              "1x3x5x5 2x2x3x3 => conv2d: input channels differ",
+              "1x1x5x5 1x1x3x3; stride=0 => conv2d: stride must be >= 1, got 0",
+              "1x1x5x5 1x1x3x3; padding=-1 => conv2d: padding must be >= 0, got -1",
+              "1x1x2x2 1x1x3x3 => conv2d: kernel [1, 1, 3, 3] does not fit input [1, 1, 2, 2]",
+              "1x1x5x5 2x1x3x3 3 => conv2d: bias must be [2]"),
+};
+
 gt_tensor *gt_conv2d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b, int stride,
                      int padding) {
-    return gt_op_apply(tape, GT_OP_CONV2D, (gt_tensor *[]){x, w, b}, b ? 3 : 2,
-                       &(gt_op_args){2, {stride, padding}});
+    return gt_op_call(tape, &gt_op_conv2d, (gt_tensor *[]){x, w, b}, b ? 3 : 2,
+                      &(conv2d_args){stride, padding});
 }

@@ -1,6 +1,7 @@
 /* elementwise.c - add, sub, mul, div with NumPy broadcasting; neg and scale. */
 #include "gt_ops_impl.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* Where each output element reads its operands: strides of a and b aligned to the output's
@@ -63,7 +64,6 @@ static gt_status broadcast_shapes(const char *op, const gt_tensor *a, const gt_t
 
 typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind;
 
-static const gt_op binary_ops[] = {GT_OP_ADD, GT_OP_SUB, GT_OP_MUL, GT_OP_DIV};
 
 static inline gt_real apply(binary_kind kind, gt_real x, gt_real y) {
     switch (kind) {
@@ -76,9 +76,11 @@ static inline gt_real apply(binary_kind kind, gt_real x, gt_real y) {
 }
 
 // a[...], b[...] broadcast -> out[broadcast shape]
-static gt_tensor *binary_forward(binary_kind kind, gt_tape *tape, gt_tensor *const *in) {
-    gt_op op = binary_ops[kind];
-    const char *name = gt_op_get(op)->name;
+static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                 int n_in, const void *args) {
+    (void)n_in, (void)args;
+    binary_kind kind = (binary_kind)op->variant;
+    const char *name = op->name;
     if (gt__check_inputs(name, tape, in, 2, 2) != GT_OK)
         return NULL;
     broadcast bc;
@@ -95,11 +97,12 @@ static gt_tensor *binary_forward(binary_kind kind, gt_tape *tape, gt_tensor *con
     } else {
         FOR_EACH_BROADCAST(&bc, out->numel, y[i] = apply(kind, a[ia], b[ib]));
     }
-    return gt__op_finish(tape, op, out, in, 2, NULL);
+    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
 }
 
 // grad_out[broadcast shape] -> grad_a[a's shape], grad_b[b's shape], summed over broadcasts
-static gt_status binary_backward(binary_kind kind, gt_node *node) {
+static gt_status binary_backward(gt_node *node) {
+    binary_kind kind = (binary_kind)gt__node_variant(node);
     gt_tensor *ta = node->in[0], *tb = node->in[1];
     broadcast bc;
     gt_status status = broadcast_shapes(node->name, ta, tb, &bc);
@@ -141,72 +144,109 @@ static gt_status binary_backward(binary_kind kind, gt_node *node) {
     return GT_OK;
 }
 
-#define BINARY_OP(name, KIND)                                                             \
-    gt_tensor *gt__##name##_forward(gt_tape *tape, gt_tensor *const *in, int n_in,        \
-                                    const gt_op_args *args) {                             \
-        (void)n_in;                                                                       \
-        (void)args;                                                                       \
-        return binary_forward(KIND, tape, in);                                            \
-    }                                                                                     \
-    gt_status gt__##name##_backward(gt_node *node) { return binary_backward(KIND, node); } \
-    gt_tensor *gt_##name(gt_tape *tape, gt_tensor *a, gt_tensor *b) {                     \
-        return gt_op_apply(tape, binary_ops[KIND], (gt_tensor *[]){a, b}, 2, NULL);       \
-    }
+/* The arguments of scale. */
+typedef struct scale_args {
+    double factor;
+} scale_args;
 
-BINARY_OP(add, BIN_ADD)
-BINARY_OP(sub, BIN_SUB)
-BINARY_OP(mul, BIN_MUL)
-BINARY_OP(div, BIN_DIV)
+enum { SCALE_BY_FACTOR, SCALE_NEGATE }; /* the variants of scale and neg */
 
 // x[...] -> factor * x[...]; neg is scale by -1
-static gt_tensor *scale_forward(gt_op op, gt_tape *tape, gt_tensor *x, double factor,
-                                bool save) {
-    if (gt__check_inputs(gt_op_get(op)->name, tape, &x, 1, 1) != GT_OK)
+static gt_tensor *scale_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                int n_in, const void *args) {
+    (void)n_in;
+    gt_tensor *x = in[0];
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    gt_real f = (gt_real)factor;
+    gt_real f = op->variant == SCALE_NEGATE ? -1 : (gt_real)((const scale_args *)args)->factor;
     for (int64_t i = 0; i < x->numel; i++)
         out->data[i] = f * x->data[i];
-    gt_node *node;
-    out = gt__op_finish(tape, op, out, &x, 1, &node);
-    if (node && save)
-        node->args[0] = factor;
-    return out;
+    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
 }
 
-static gt_status scale_backward(gt_node *node, gt_real factor) {
+// grad_out[...] -> grad_x[...] += factor * grad_out
+static gt_status scale_backward(gt_node *node) {
     gt_tensor *x = node->in[0];
+    gt_real f = gt__node_variant(node) == SCALE_NEGATE
+                    ? -1
+                    : (gt_real)((const scale_args *)node->attrs)->factor;
     if (x->grad)
         for (int64_t i = 0; i < x->numel; i++)
-            x->grad[i] += factor * node->out->grad[i];
+            x->grad[i] += f * node->out->grad[i];
     return GT_OK;
 }
 
-gt_tensor *gt__scale_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                             const gt_op_args *args) {
-    (void)n_in;
-    return scale_forward(GT_OP_SCALE, tape, in[0], args->v[0], true);
+#define BROADCAST_SHAPES "input[...], other[...] (broadcast) -> [broadcast shape]"
+
+/* The entry of an op of binary_forward; `other` is drawn from `other_domain`. */
+#define BINARY_OP_DEF(op_name, op_doc, other_domain, kind, ...)                           \
+    {.name = op_name, .doc = op_doc, .shapes = BROADCAST_SHAPES,                          \
+     .inputs = {{"input"}, {"other", other_domain}}, .forward = binary_forward,            \
+     .backward = binary_backward, .variant = kind, GT__CASES(__VA_ARGS__)}
+
+const gt_op_def gt_op_add = BINARY_OP_DEF(
+    "add", "input + other with broadcasting", GT_DOMAIN_NORMAL, BIN_ADD, "3x4 3x4", "4x3 3",
+    "4x1 1x3", "2x3 ()", "2x1x3x1 4x1x5", "2x3 4 => add: shapes [2, 3] and [4] cannot be broadcast");
+const gt_op_def gt_op_sub = BINARY_OP_DEF(
+    "sub", "input - other with broadcasting", GT_DOMAIN_NORMAL, BIN_SUB, "3 5x3",
+    "3x2 3 => sub: shapes [3, 2] and [3] cannot be broadcast");
+const gt_op_def gt_op_mul = BINARY_OP_DEF(
+    "mul", "input * other elementwise with broadcasting", GT_DOMAIN_NORMAL, BIN_MUL,
+    "3x1x2 1x4x2", "5 5", "5 4 => mul: shapes [5] and [4] cannot be broadcast");
+const gt_op_def gt_op_div = BINARY_OP_DEF(
+    "div", "input / other elementwise with broadcasting", GT_DOMAIN_POSITIVE, BIN_DIV, "3x4 4",
+    "2x1 1x3", "2x2x2 3x2 => div: shapes [2, 2, 2] and [3, 2] cannot be broadcast");
+
+const gt_op_def gt_op_neg = {
+    .name = "neg",
+    .doc = "-input",
+    .shapes = "input[...] -> [...]",
+    .inputs = {{"input"}},
+    .forward = scale_forward,
+    .backward = scale_backward,
+    .variant = SCALE_NEGATE,
+    GT__CASES("2x3", "2 2 => neg: takes 1 tensor input, got 2"),
+};
+
+static const gt_attr_def scale_attrs[] = {
+    {"factor", GT_ATTR_FLOAT, offsetof(scale_args, factor), .dflt = 1},
+};
+
+const gt_op_def gt_op_scale = {
+    .name = "scale",
+    .doc = "input * factor (a number)",
+    .shapes = "input[...] -> [...]",
+    .inputs = {{"input"}},
+    GT__ATTRS(scale_attrs),
+    .args_size = sizeof(scale_args),
+    .forward = scale_forward,
+    .backward = scale_backward,
+    GT__CASES("7; factor=-2.5", "2x3", "2 2 => scale: takes 1 tensor input, got 2"),
+};
+
+gt_tensor *gt_add(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
+    return gt_op_call(tape, &gt_op_add, (gt_tensor *[]){a, b}, 2, NULL);
 }
 
-gt_status gt__scale_backward(gt_node *node) {
-    return scale_backward(node, (gt_real)node->args[0]);
+gt_tensor *gt_sub(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
+    return gt_op_call(tape, &gt_op_sub, (gt_tensor *[]){a, b}, 2, NULL);
 }
 
-gt_tensor *gt__neg_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                           const gt_op_args *args) {
-    (void)n_in;
-    (void)args;
-    return scale_forward(GT_OP_NEG, tape, in[0], -1.0, false);
+gt_tensor *gt_mul(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
+    return gt_op_call(tape, &gt_op_mul, (gt_tensor *[]){a, b}, 2, NULL);
 }
 
-gt_status gt__neg_backward(gt_node *node) { return scale_backward(node, -1); }
+gt_tensor *gt_div(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
+    return gt_op_call(tape, &gt_op_div, (gt_tensor *[]){a, b}, 2, NULL);
+}
 
 gt_tensor *gt_neg(gt_tape *tape, gt_tensor *x) {
-    return gt_op_apply(tape, GT_OP_NEG, &x, 1, NULL);
+    return gt_op_call(tape, &gt_op_neg, &x, 1, NULL);
 }
 
 gt_tensor *gt_scale(gt_tape *tape, gt_tensor *x, double factor) {
-    return gt_op_apply(tape, GT_OP_SCALE, &x, 1, &(gt_op_args){1, {factor}});
+    return gt_op_call(tape, &gt_op_scale, &x, 1, &(scale_args){factor});
 }

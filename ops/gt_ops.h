@@ -9,7 +9,7 @@
  * arena by 524288 bytes").
  *
  * Conventions follow PyTorch: images are NCHW; conv2d is cross-correlation with weight
- * [O,C,KH,KW]; softmax and log_softmax work over the last axis; cross_entropy takes logits
+ * [O,C,KH,KW]; softmax and log_softmax work over one dim (-1 by default); cross_entropy takes logits
  * [N,K] and class indices [N] (stored as reals) or per-class probabilities [N,K] and
  * returns the batch mean; max-pool sends the gradient to the first maximum of a window
  * (row-major order; a NaN counts as the maximum, as in PyTorch); binary elementwise ops
@@ -19,8 +19,8 @@
  *     gt_tensor *loss = gt_cross_entropy(tape, gt_linear(tape, h, w2, b2), labels);
  *     if (!loss) fprintf(stderr, "%s\n", gt_last_error());  // e.g. "linear: ..."
  *
- * The op table lists every op once (enum, name, arity, arguments, forward, backward); the
- * REPL, the gradient-check suite and error messages all read it.
+ * The op table (below) describes every op once; the typed functions here, the generic
+ * gt_op_call, the REPL, the docs' op list (docs/ops.md) and the test suites all read it.
  */
 #ifndef GT_OPS_H
 #define GT_OPS_H
@@ -31,73 +31,158 @@
 extern "C" {
 #endif
 
-/* sum/mean over every element. */
-#define GT_ALL_AXES (-1000)
+/* ---- the op table ------------------------------------------------------------------ */
+/* Every op is described once, by a gt_op_def: its PyTorch name, its tensor inputs, its
+ * attributes as a typed schema, its forward and backward, a one-line doc, its shape rule
+ * and the cases the gradient-check and PyTorch-oracle suites run. The typed C functions
+ * below (gt_conv2d, gt_sum, ...), the generic gt_op_call, the REPL's builtins, `:help`, the
+ * docs' op list and the test suites all read the table (gt_op_list). See ops/README.md,
+ * "Adding an op".
+ *
+ * Attributes reach a kernel as the op's args struct (gt_conv2d_args, gt_reduce_args, ...),
+ * filled and range-checked once at the call; gt_op_call names the op, the attribute and
+ * the value it refuses ("conv2d: stride must be >= 1, got 0"). */
 
-typedef enum gt_op {
-    GT_OP_MATMUL,
-    GT_OP_LINEAR,
-    GT_OP_ADD,
-    GT_OP_SUB,
-    GT_OP_MUL,
-    GT_OP_DIV,
-    GT_OP_NEG,
-    GT_OP_SCALE,
-    GT_OP_RELU,
-    GT_OP_SIGMOID,
-    GT_OP_TANH,
-    GT_OP_EXP,
-    GT_OP_LOG,
-    GT_OP_SOFTMAX,
-    GT_OP_LOG_SOFTMAX,
-    GT_OP_SUM,
-    GT_OP_MEAN,
-    GT_OP_RESHAPE,
-    GT_OP_FLATTEN,
-    GT_OP_TRANSPOSE,
-    GT_OP_CONV2D,
-    GT_OP_MAXPOOL2D,
-    GT_OP_AVGPOOL2D,
-    GT_OP_CROSS_ENTROPY,
-    GT_OP_MSE_LOSS,
-    GT_OP_COUNT
-} gt_op;
+/* A list of ints (a shape, dims, a per-axis stride). n = 0: not given (PyTorch's None). */
+typedef struct gt_ints {
+    int n;
+    int64_t v[GT_MAX_DIMS];
+} gt_ints;
 
-#define GT_OP_MAX_ARGS 8
+/* GT_INTS(2, 1) is the list [2, 1] (1 to 8 values); (gt_ints){0} is None. */
+#define GT_INTS(...) ((gt_ints){GT__NUM_ARGS(__VA_ARGS__), {__VA_ARGS__}})
+#define GT__NUM_ARGS(...) GT__NUM_ARGS_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define GT__NUM_ARGS_(a, b, c, d, e, f, g, h, n, ...) n
 
-/* Scalar arguments of an op, in the order its `args` spec names them. NAN means "not
- * given" for an optional argument (spec `name?`). */
-typedef struct gt_op_args {
-    int count;
-    double v[GT_OP_MAX_ARGS];
-} gt_op_args;
+/* How an attribute is stored in the args struct: INT int64_t, FLOAT double (NAN = None
+ * when the attribute is optional), BOOL bool, ENUM int (the index of one of `choices`),
+ * INTS gt_ints (an int given for a list attribute is a list of one). */
+typedef enum gt_attr_type {
+    GT_ATTR_INT,
+    GT_ATTR_FLOAT,
+    GT_ATTR_BOOL,
+    GT_ATTR_ENUM,
+    GT_ATTR_INTS
+} gt_attr_type;
 
-typedef gt_tensor *(*gt_op_forward_fn)(gt_tape *tape, gt_tensor *const *in, int n_in,
-                                       const gt_op_args *args);
+enum gt_attr_flags {
+    GT_ATTR_OPTIONAL = 1u << 0, /* may be None: FLOAT NAN, INTS n = 0 */
+    GT_ATTR_HAS_MIN = 1u << 1,  /* INT, FLOAT and each INTS element must be >= min */
+    GT_ATTR_HAS_MAX = 1u << 2,  /* ... and <= max */
+    GT_ATTR_ZERO_DEFAULT = 1u << 3, /* in the typed C functions, 0 (INTS: n = 0) means the
+                                       default: zero is never a valid value of it */
+    GT_ATTR_REQUIRED = 1u << 4      /* has no default: a caller must give it */
+};
 
-typedef struct gt_op_info {
-    gt_op op;
-    const char *name;     /* "conv2d" */
-    int min_inputs;       /* tensor inputs */
-    int max_inputs;
-    /* Scalar arguments after the tensors, space separated: "stride=1 padding=0" gives
-     * defaults, "axis?" is optional, "kernel" is required, "dims..." takes 1..8 values. */
-    const char *args;
-    const char *signature; /* "conv2d(x[N,C,H,W], w[O,C,KH,KW], b[O]?, stride=1, padding=0)" */
+typedef struct gt_attr_def {
+    const char *name;    /* PyTorch's keyword: "stride" */
+    gt_attr_type type;
+    size_t offset;       /* of its value in the op's args struct */
+    double dflt;         /* INT, FLOAT, BOOL (0 or 1), ENUM (index into choices) */
+    gt_ints dflt_ints;   /* INTS */
+    unsigned flags;      /* gt_attr_flags */
+    double min, max;     /* with GT_ATTR_HAS_MIN / GT_ATTR_HAS_MAX */
+    int max_len;         /* INTS: at most this many values (0: GT_MAX_DIMS) */
+    const char *choices; /* ENUM: "none|tanh" */
+    const char *alias;   /* an older keyword accepted for it ("axis" for "dim"), or NULL */
+} gt_attr_def;
+
+/* The values gradient checks draw an input from. */
+typedef enum gt_domain {
+    GT_DOMAIN_NORMAL,   /* N(0, 1) */
+    GT_DOMAIN_POSITIVE, /* uniform in [0.5, 2]: log, denominators */
+    GT_DOMAIN_SPREAD,   /* distinct values, gaps of 0.05, none near 0: away from kinks and
+                           ties (relu, max-pool) */
+    GT_DOMAIN_CLASSES,  /* class indices 0..C-1, C = input 0's size at dim 1 (dim 0 if 1-D) */
+    GT_DOMAIN_PROBS     /* rows (last dim) of probabilities */
+} gt_domain;
+
+typedef struct gt_input_def {
+    const char *name;  /* PyTorch's keyword: "input", "weight", "bias", "target" */
+    gt_domain domain;  /* what the checks sample it from */
+    bool optional;     /* may be NULL (then every later input is optional too) */
+    bool no_grad;      /* never receives a gradient (class-index targets) */
+    const char *alias; /* an older keyword accepted for it ("b" for "bias"), or NULL */
+} gt_input_def;
+
+#define GT_OP_MAX_INPUTS 4
+#define GT_OP_MAX_ATTRS 16
+/* Bytes of the largest args struct: a buffer for callers that fill one generically. */
+#define GT_OP_ARGS_MAX 256
+
+typedef struct gt_op_def gt_op_def;
+/* Computes the op's output from its inputs and its args struct, and records its node. */
+typedef gt_tensor *(*gt_op_forward_fn)(const gt_op_def *op, gt_tape *tape,
+                                       gt_tensor *const *in, int n_in, const void *args);
+
+struct gt_op_def {
+    const char *name;      /* PyTorch's name: "conv2d" */
     const char *doc;       /* one line: what it computes */
+    const char *shapes;    /* its shape rule: "input[N,C,H,W], weight[O,C,KH,KW] -> [N,O,OH,OW]" */
+    gt_input_def inputs[GT_OP_MAX_INPUTS]; /* in positional order; name NULL ends them */
+    const gt_attr_def *attrs;              /* after the inputs, in positional order */
+    int n_attrs;
+    size_t args_size;                      /* sizeof its args struct (0 without attributes) */
     gt_op_forward_fn forward;
     gt_backward_fn backward;
-} gt_op_info;
+    /* The gradient-check and oracle cases, NULL-terminated, each "INPUTS[; ATTRIBUTES]":
+     * inputs as shapes "2x3" ("()" 0-d, "_" an absent optional input), each may end with
+     * ":DOMAIN" (normal positive spread classes probs) to override the input's domain;
+     * attributes as keyword=value as in the REPL: "2x3x7x6 4x3x3x3 4; stride=2, padding=1". */
+    const char *const *cases;
+    const char *alias;     /* an older name that still calls it ("maxpool2d"), or NULL */
+    int variant;           /* which kernel, for ops of a family that share one forward and
+                              backward (add, sub, mul, div) */
+};
 
-/* The table: GT_OP_COUNT rows, in enum order. */
-const gt_op_info *gt_op_table(void);
-const gt_op_info *gt_op_get(gt_op op);
-/* The row with this name, or NULL. */
-const gt_op_info *gt_op_find(const char *name);
-/* Checks the number of inputs and arguments against the table, fills defaults, then runs
- * the op. args may be NULL when the op takes none. */
-gt_tensor *gt_op_apply(gt_tape *tape, gt_op op, gt_tensor *const *in, int n_in,
-                       const gt_op_args *args);
+/* Every op, in a fixed order; *count gets their number. */
+const gt_op_def *const *gt_op_list(int *count);
+/* The op with this name or alias, or NULL. */
+const gt_op_def *gt_op_find(const char *name);
+/* The number of tensor inputs it takes at least and at most. */
+int gt_op_min_inputs(const gt_op_def *op);
+int gt_op_max_inputs(const gt_op_def *op);
+/* The index of the attribute called `name` (or its alias), or -1. */
+int gt_op_attr_index(const gt_op_def *op, const char *name);
+
+/* Fills args (op->args_size bytes) with every attribute's default. */
+void gt_op_args_default(const gt_op_def *op, void *args);
+
+/* A value for one attribute from a dynamic caller (the REPL, a model spec, a test case). */
+typedef enum gt_value_kind { GT_VALUE_NONE, GT_VALUE_NUMBER, GT_VALUE_BOOL, GT_VALUE_STRING,
+                             GT_VALUE_INTS } gt_value_kind;
+typedef struct gt_attr_value {
+    gt_value_kind kind;
+    double number;      /* NUMBER; BOOL as 0 or 1 */
+    const char *string; /* STRING */
+    gt_ints ints;       /* INTS */
+} gt_attr_value;
+
+/* Stores value into attribute `index` of args, converting as the schema says (a number for
+ * an INT must be whole, a string for an ENUM must be one of its choices, ...); the range is
+ * checked by gt_op_call. GT_ERR_ARG naming the op and the attribute when it does not fit. */
+gt_status gt_op_args_set(const gt_op_def *op, void *args, int index, const gt_attr_value *value);
+
+/* Fills args from text "stride=2, padding=[1, 0], approximate=\"tanh\"" (defaults first):
+ * for test cases and specs, never on a per-call path. */
+gt_status gt_op_args_parse(const gt_op_def *op, const char *text, void *args);
+
+/* Runs op on n_in inputs (NULL for absent optional ones at the end may be left out) with a
+ * complete args struct (from gt_op_args_default + gt_op_args_set, or a typed struct), after
+ * checking the number of inputs and every attribute's range. args may be NULL when the op
+ * has no attributes. */
+gt_tensor *gt_op_call(gt_tape *tape, const gt_op_def *op, gt_tensor *const *in, int n_in,
+                      const void *args);
+
+/* Writes "conv2d(input, weight, bias=None, stride=1, padding=0)" into buf. */
+const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size);
+
+/* The table's entries, for gt_op_call and introspection. */
+extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_mul,
+    gt_op_div, gt_op_neg, gt_op_scale, gt_op_relu, gt_op_sigmoid,
+    gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
+    gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
+    gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -137,23 +222,36 @@ gt_tensor *gt_tanh(gt_tape *tape, gt_tensor *x);
 gt_tensor *gt_exp(gt_tape *tape, gt_tensor *x);
 /* Natural log; inputs <= 0 give -inf/NaN as in C (anomaly mode reports them). */
 gt_tensor *gt_log(gt_tape *tape, gt_tensor *x);
-/* Over the last axis, max-shifted: finite for logits of any size. */
-gt_tensor *gt_softmax(gt_tape *tape, gt_tensor *x);
-gt_tensor *gt_log_softmax(gt_tape *tape, gt_tensor *x);
+/* Over dim (negative counts from the end; -1 is PyTorch's usual choice), max-shifted:
+ * finite for logits of any size. */
+gt_tensor *gt_softmax(gt_tape *tape, gt_tensor *x, int dim);
+gt_tensor *gt_log_softmax(gt_tape *tape, gt_tensor *x, int dim);
 
 /* ---- reductions --------------------------------------------------------------------- */
-/* Over one axis (negative counts from the end; the axis is removed) or GT_ALL_AXES
- * (result has shape [], one element). */
-gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int axis);
-gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int axis);
+/* sum/mean over every element: the `dim` of gt_sum and gt_mean. */
+#define GT_ALL_AXES (-1000)
+
+/* The attributes of sum and mean, for gt_op_call: dim None (n = 0) reduces every dim;
+ * keepdim keeps reduced dims as size 1. */
+typedef struct gt_reduce_args {
+    gt_ints dim;
+    bool keepdim;
+} gt_reduce_args;
+
+/* Over one dim (negative counts from the end; the dim is removed) or GT_ALL_AXES (result
+ * has shape [], one element). Several dims and keepdim: gt_op_call with gt_reduce_args,
+ *     gt_op_call(tape, &gt_op_sum, &x, 1, &(gt_reduce_args){GT_INTS(0, 2), .keepdim = true});
+ */
+gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int dim);
+gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int dim);
 
 /* ---- shape -------------------------------------------------------------------------- */
 /* Same data, new shape (no copy); one size may be -1 (inferred). */
 gt_tensor *gt_reshape(gt_tape *tape, gt_tensor *x, int ndim, const int64_t *shape);
 /* Dimensions start_dim.. merged into one, as torch.flatten (no copy). */
 gt_tensor *gt_flatten(gt_tape *tape, gt_tensor *x, int start_dim);
-/* 2-D transpose [M,N] -> [N,M] (a copy). */
-gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x);
+/* dims dim0 and dim1 swapped (a copy), as torch.transpose: x[M,N] with 0, 1 -> [N,M]. */
+gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x, int dim0, int dim1);
 
 /* ---- convolution and pooling --------------------------------------------------------- */
 /* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL. */

@@ -10,11 +10,24 @@
 gt_status gt__check_inputs(const char *op, gt_tape *tape, gt_tensor *const *in, int n,
                            int optional_from);
 /* The output tensor of an op, uninitialised, in the arena. */
-gt_tensor *gt__op_output(gt_tape *tape, gt_op op, int ndim, const int64_t *shape);
-/* Records the op's node (from the table's name and backward) and, in anomaly mode, checks
- * the output. Returns `out`, or NULL on failure. *node is NULL when nothing was recorded. */
-gt_tensor *gt__op_finish(gt_tape *tape, gt_op op, gt_tensor *out, gt_tensor *const *in,
-                         int n_in, gt_node **node);
+gt_tensor *gt__op_output(gt_tape *tape, const gt_op_def *op, int ndim, const int64_t *shape);
+/* Records the op's node (its name and backward) with a copy of its args struct for the
+ * backward (node->attrs) and, in anomaly mode, checks the output. Returns `out`, or NULL on
+ * failure. *node is NULL when nothing was recorded. */
+gt_tensor *gt__op_finish(gt_tape *tape, const gt_op_def *op, gt_tensor *out,
+                         gt_tensor *const *in, int n_in, const void *args, gt_node **node);
+/* gt_op_call for the typed C functions: user_args (NULL: every default) with each
+ * GT_ATTR_ZERO_DEFAULT attribute left at 0 replaced by its default. */
+gt_tensor *gt__op_call_typed(gt_tape *tape, const gt_op_def *op, gt_tensor *const *in,
+                             int n_in, const void *user_args);
+/* The variant of the op that recorded node (gt_op_def.variant). */
+static inline int gt__node_variant(const gt_node *node) {
+    return ((const gt_op_def *)node->op)->variant;
+}
+/* A gt_op_def's attrs and n_attrs from a static array. */
+#define GT__ATTRS(array) .attrs = (array), .n_attrs = (int)(sizeof(array) / sizeof((array)[0]))
+/* A gt_op_def's cases from a list of strings. */
+#define GT__CASES(...) .cases = (const char *const[]){__VA_ARGS__, NULL}
 /* "[2, 3]" for messages; uses one of a few rotating thread-local buffers. */
 const char *gt__shape_of(const gt_tensor *t);
 /* Sets a GT_ERR_SHAPE message "op: what: [a] vs [b]" and returns NULL. */
@@ -42,37 +55,5 @@ int gt__threads_for_flops(double flops);
  * result does not depend on the thread count. */
 void gt__parallel_ranges(int64_t n, int64_t align, double flops,
                          void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx);
-
-/* Forward and backward of every op, named after the family files that define them. */
-#define GT__OP_FNS(name)                                                                  \
-    gt_tensor *gt__##name##_forward(gt_tape *tape, gt_tensor *const *in, int n_in,        \
-                                    const gt_op_args *args);                              \
-    gt_status gt__##name##_backward(gt_node *node);
-GT__OP_FNS(matmul)
-GT__OP_FNS(linear)
-GT__OP_FNS(add)
-GT__OP_FNS(sub)
-GT__OP_FNS(mul)
-GT__OP_FNS(div)
-GT__OP_FNS(neg)
-GT__OP_FNS(scale)
-GT__OP_FNS(relu)
-GT__OP_FNS(sigmoid)
-GT__OP_FNS(tanh)
-GT__OP_FNS(exp)
-GT__OP_FNS(log)
-GT__OP_FNS(softmax)
-GT__OP_FNS(log_softmax)
-GT__OP_FNS(sum)
-GT__OP_FNS(mean)
-GT__OP_FNS(reshape)
-GT__OP_FNS(flatten)
-GT__OP_FNS(transpose)
-GT__OP_FNS(conv2d)
-GT__OP_FNS(maxpool2d)
-GT__OP_FNS(avgpool2d)
-GT__OP_FNS(cross_entropy)
-GT__OP_FNS(mse_loss)
-#undef GT__OP_FNS
 
 #endif

@@ -29,13 +29,13 @@ static gt_status check_targets(const gt_tensor *logits, const gt_tensor *target,
 }
 
 // logits[N,K], target[N] or [N,K] -> loss[] = mean_n (logsumexp(x_n) - sum_k t_nk x_nk)
-gt_tensor *gt__cross_entropy_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                                     const gt_op_args *args) {
+static gt_tensor *cross_entropy_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                        int n_in, const void *args) {
     (void)n_in;
     (void)args;
     gt_tensor *logits = in[0], *target = in[1];
     bool indices;
-    if (gt__check_inputs("cross_entropy", tape, in, 2, 2) != GT_OK)
+    if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK)
         return NULL;
     if (logits->ndim != 2 || logits->shape[0] < 1 || logits->shape[1] < 1) {
         gt_set_error(GT_ERR_SHAPE, "cross_entropy: logits must be [N,K] with N, K >= 1, got %s",
@@ -45,7 +45,7 @@ gt_tensor *gt__cross_entropy_forward(gt_tape *tape, gt_tensor *const *in, int n_
     if (check_targets(logits, target, &indices) != GT_OK)
         return NULL;
     int64_t n = logits->shape[0], k = logits->shape[1];
-    gt_tensor *out = gt__op_output(tape, GT_OP_CROSS_ENTROPY, 0, NULL);
+    gt_tensor *out = gt__op_output(tape, op, 0, NULL);
     gt_real *probs = out ? gt__tape_alloc(tape, gt__real_bytes(n * k), "cross_entropy") : NULL;
     ce_saved *saved = probs ? gt__tape_alloc(tape, sizeof *saved, "cross_entropy") : NULL;
     if (!saved)
@@ -72,14 +72,14 @@ gt_tensor *gt__cross_entropy_forward(gt_tape *tape, gt_tensor *const *in, int n_
     out->data[0] = (gt_real)(total / (double)n);
     *saved = (ce_saved){probs, target, indices};
     gt_node *node;
-    out = gt__op_finish(tape, GT_OP_CROSS_ENTROPY, out, in, 1, &node); /* no grad to target */
+    out = gt__op_finish(tape, op, out, in, 1, NULL, &node); /* no grad to target */
     if (node)
         node->saved = saved;
     return out;
 }
 
 // g[] -> grad_logits[N,K] += g * (softmax - target) / N
-gt_status gt__cross_entropy_backward(gt_node *node) {
+static gt_status cross_entropy_backward(gt_node *node) {
     const ce_saved *s = node->saved;
     gt_tensor *logits = node->in[0];
     int64_t n = logits->shape[0], k = logits->shape[1];
@@ -104,12 +104,12 @@ gt_status gt__cross_entropy_backward(gt_node *node) {
 }
 
 // a[...], b[...] (same shape) -> loss[] = mean((a - b)^2)
-gt_tensor *gt__mse_loss_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                                const gt_op_args *args) {
+static gt_tensor *mse_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                   int n_in, const void *args) {
     (void)n_in;
     (void)args;
     gt_tensor *a = in[0], *b = in[1];
-    if (gt__check_inputs("mse_loss", tape, in, 2, 2) != GT_OK)
+    if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK)
         return NULL;
     if (!gt_shape_equal(a->ndim, a->shape, b->ndim, b->shape))
         return gt__shape_error2("mse_loss", "shapes differ", a, b);
@@ -117,7 +117,7 @@ gt_tensor *gt__mse_loss_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         gt_set_error(GT_ERR_SHAPE, "mse_loss: inputs are empty: %s", gt__shape_of(a));
         return NULL;
     }
-    gt_tensor *out = gt__op_output(tape, GT_OP_MSE_LOSS, 0, NULL);
+    gt_tensor *out = gt__op_output(tape, op, 0, NULL);
     if (!out)
         return NULL;
     double total = 0;
@@ -126,11 +126,11 @@ gt_tensor *gt__mse_loss_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
         total += diff * diff;
     }
     out->data[0] = (gt_real)(total / (double)a->numel);
-    return gt__op_finish(tape, GT_OP_MSE_LOSS, out, in, 2, NULL);
+    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
 }
 
 // g[] -> grad_a += 2 g (a - b) / numel; grad_b -= the same
-gt_status gt__mse_loss_backward(gt_node *node) {
+static gt_status mse_loss_backward(gt_node *node) {
     gt_tensor *a = node->in[0], *b = node->in[1];
     gt_real scale = 2 * node->out->grad[0] / (gt_real)a->numel;
     for (int64_t i = 0; i < a->numel; i++) {
@@ -143,10 +143,34 @@ gt_status gt__mse_loss_backward(gt_node *node) {
     return GT_OK;
 }
 
+const gt_op_def gt_op_cross_entropy = {
+    .name = "cross_entropy",
+    .doc = "mean softmax cross-entropy of logits; target holds class indices or probabilities",
+    .shapes = "input[N,K], target[N] (indices) or [N,K] (probabilities) -> []",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true}},
+    .forward = cross_entropy_forward,
+    .backward = cross_entropy_backward,
+    GT__CASES("4x5 4", "1x3 1", "3x4 3x4:probs",
+              "2x3 3 => cross_entropy: target must be [N] class indices or [N,K] "
+              "probabilities for logits [2, 3], got [3]",
+              "2x3x4 2 => cross_entropy: logits must be [N,K] with N, K >= 1, got [2, 3, 4]"),
+};
+
+const gt_op_def gt_op_mse_loss = {
+    .name = "mse_loss",
+    .doc = "mean of (input - target)^2",
+    .shapes = "input[...], target[...] (same shape) -> []",
+    .inputs = {{"input"}, {"target"}},
+    .forward = mse_loss_forward,
+    .backward = mse_loss_backward,
+    GT__CASES("3x4 3x4", "5 5", "2x3 3x2 => mse_loss: shapes differ: [2, 3] vs [3, 2]",
+              "0 0 => mse_loss: inputs are empty: [0]"),
+};
+
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target) {
-    return gt_op_apply(tape, GT_OP_CROSS_ENTROPY, (gt_tensor *[]){logits, target}, 2, NULL);
+    return gt_op_call(tape, &gt_op_cross_entropy, (gt_tensor *[]){logits, target}, 2, NULL);
 }
 
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
-    return gt_op_apply(tape, GT_OP_MSE_LOSS, (gt_tensor *[]){a, b}, 2, NULL);
+    return gt_op_call(tape, &gt_op_mse_loss, (gt_tensor *[]){a, b}, 2, NULL);
 }

@@ -29,28 +29,28 @@ static gt_status matmul_dims_of(const gt_tensor *a, const gt_tensor *b, matmul_d
 }
 
 // a[B,M,K] @ b[B,K,N] (or b[K,N]) -> y[B,M,N]; 2-D is B = 1
-gt_tensor *gt__matmul_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                              const gt_op_args *args) {
+static gt_tensor *matmul_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                 int n_in, const void *args) {
     (void)n_in;
     (void)args;
     matmul_dims d;
-    if (gt__check_inputs("matmul", tape, in, 2, 2) != GT_OK ||
+    if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK ||
         matmul_dims_of(in[0], in[1], &d) != GT_OK)
         return NULL;
     int64_t shape[3] = {d.batch, d.m, d.n};
     bool batched = in[0]->ndim == 3;
-    gt_tensor *out = gt__op_output(tape, GT_OP_MATMUL, batched ? 3 : 2, batched ? shape : shape + 1);
+    gt_tensor *out = gt__op_output(tape, op, batched ? 3 : 2, batched ? shape : shape + 1);
     if (!out)
         return NULL;
     for (int64_t s = 0; s < d.batch; s++)
         gt__gemm(false, false, d.m, d.n, d.k, 1, in[0]->data + s * d.m * d.k, d.k,
                  in[1]->data + (d.shared_b ? 0 : s * d.k * d.n), d.n, 0,
                  out->data + s * d.m * d.n, d.n);
-    return gt__op_finish(tape, GT_OP_MATMUL, out, in, 2, NULL);
+    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
 }
 
 // grad_a[M,K] += g[M,N] @ b^T; grad_b[K,N] += a^T @ g (summed over batches when shared)
-gt_status gt__matmul_backward(gt_node *node) {
+static gt_status matmul_backward(gt_node *node) {
     gt_tensor *a = node->in[0], *b = node->in[1];
     matmul_dims d;
     gt_status status = matmul_dims_of(a, b, &d);
@@ -71,18 +71,18 @@ gt_status gt__matmul_backward(gt_node *node) {
 }
 
 // x[N,IN] @ w[OUT,IN]^T + b[OUT] -> y[N,OUT]
-gt_tensor *gt__linear_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                              const gt_op_args *args) {
+static gt_tensor *linear_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                 int n_in, const void *args) {
     (void)args;
     gt_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
-    if (gt__check_inputs("linear", tape, in, n_in, 2) != GT_OK)
+    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK)
         return NULL;
     if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1])
         return gt__shape_error2("linear", "x[N,IN] and w[OUT,IN] do not fit", x, w);
     int64_t n = x->shape[0], in_features = x->shape[1], out_features = w->shape[0];
     if (b && (b->ndim != 1 || b->shape[0] != out_features))
         return gt__shape_error2("linear", "bias must be [OUT] for w[OUT,IN]", b, w);
-    gt_tensor *out = gt__op_output(tape, GT_OP_LINEAR, 2, (int64_t[]){n, out_features});
+    gt_tensor *out = gt__op_output(tape, op, 2, (int64_t[]){n, out_features});
     if (!out)
         return NULL;
     gt__gemm(false, true, n, out_features, in_features, 1, x->data, in_features, w->data,
@@ -93,14 +93,14 @@ gt_tensor *gt__linear_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                 out->data[i * out_features + j] += b->data[j];
     gt_tensor *inputs[3] = {x, w, b};
     gt_node *node;
-    out = gt__op_finish(tape, GT_OP_LINEAR, out, inputs, b ? 3 : 2, &node);
+    out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, NULL, &node);
     if (node)
         node->overwrites = 6u; /* w and b: their gradients are written whole when stale */
     return out;
 }
 
 // grad_x[N,IN] += g[N,OUT] @ w; grad_w[OUT,IN] += g^T @ x; grad_b[OUT] += sum_n g
-gt_status gt__linear_backward(gt_node *node) {
+static gt_status linear_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     int64_t n = x->shape[0], in_features = x->shape[1], out_features = w->shape[0];
     const gt_real *g = node->out->grad;
@@ -119,10 +119,36 @@ gt_status gt__linear_backward(gt_node *node) {
     return GT_OK;
 }
 
+const gt_op_def gt_op_matmul = {
+    .name = "matmul",
+    .doc = "matrix product; 3-D inputs are batched",
+    .shapes = "input[M,K] @ other[K,N] -> [M,N]; input[B,M,K] @ other[B,K,N] or [K,N] -> [B,M,N]",
+    .inputs = {{"input"}, {"other"}},
+    .forward = matmul_forward,
+    .backward = matmul_backward,
+    GT__CASES("3x5 5x4", "1x1 1x7", "2x3x4 2x4x5", "2x3x4 4x2",
+              "2x3 4x5 => matmul: inner dimensions differ: [2, 3] @ [4, 5]",
+              "3 3 => matmul: expects 2-D or 3-D inputs: [3] @ [3]",
+              "2x2x3 3x3x4 => matmul: batch sizes differ: [2, 2, 3] @ [3, 3, 4]"),
+};
+
+const gt_op_def gt_op_linear = {
+    .name = "linear",
+    .doc = "input @ weight^T + bias, as torch.nn.functional.linear",
+    .shapes = "input[N,IN], weight[OUT,IN], bias[OUT] -> [N,OUT]",
+    .inputs = {{"input", .alias = "x"}, {"weight", .alias = "w"},
+               {"bias", .optional = true, .alias = "b"}},
+    .forward = linear_forward,
+    .backward = linear_backward,
+    GT__CASES("4x5 3x5 3", "1x7 2x7",
+              "4x5 3x6 => linear: x[N,IN] and w[OUT,IN] do not fit: [4, 5] vs [3, 6]",
+              "4x5 3x5 4 => linear: bias must be [OUT] for w[OUT,IN]: [4] vs [3, 5]"),
+};
+
 gt_tensor *gt_matmul(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
-    return gt_op_apply(tape, GT_OP_MATMUL, (gt_tensor *[]){a, b}, 2, NULL);
+    return gt_op_call(tape, &gt_op_matmul, (gt_tensor *[]){a, b}, 2, NULL);
 }
 
 gt_tensor *gt_linear(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b) {
-    return gt_op_apply(tape, GT_OP_LINEAR, (gt_tensor *[]){x, w, b}, b ? 3 : 2, NULL);
+    return gt_op_call(tape, &gt_op_linear, (gt_tensor *[]){x, w, b}, b ? 3 : 2, NULL);
 }

@@ -2,23 +2,25 @@
 #include "gt_ops_impl.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 typedef struct pool_dims {
     int64_t planes, h, w, k, stride, oh, ow;
 } pool_dims;
 
-static gt_status pool_dims_of(const char *op, const gt_tensor *x, double kernel,
-                              double stride, pool_dims *d) {
-    if (isnan(stride) || stride == 0)
-        stride = kernel;
+/* The arguments of max_pool2d and avg_pool2d; stride None (n = 0) is kernel_size. */
+typedef struct pool2d_args {
+    int64_t kernel_size;
+    gt_ints stride;
+} pool2d_args;
+
+static gt_status pool_dims_of(const char *op, const gt_tensor *x, const pool2d_args *args,
+                              pool_dims *d) {
+    int64_t kernel = args->kernel_size, stride = args->stride.n ? args->stride.v[0] : kernel;
     if (x->ndim != 4)
         return gt_set_error(GT_ERR_SHAPE, "%s: expects x[N,C,H,W], got %s", op,
                             gt__shape_of(x));
-    if (kernel < 1 || kernel > 1e6 || kernel != floor(kernel) || stride < 1 || stride > 1e6 ||
-        stride != floor(stride))
-        return gt_set_error(GT_ERR_ARG, "%s: kernel and stride must be integers >= 1, got "
-                            "kernel=%g stride=%g", op, kernel, stride);
     d->planes = x->shape[0] * x->shape[1];
     d->h = x->shape[2];
     d->w = x->shape[3];
@@ -32,18 +34,12 @@ static gt_status pool_dims_of(const char *op, const gt_tensor *x, double kernel,
     return GT_OK;
 }
 
-static gt_tensor *pool_output(gt_op op, gt_tape *tape, gt_tensor *x, const gt_op_args *args,
-                              pool_dims *d) {
-    const char *name = gt_op_get(op)->name;
-    if (gt__check_inputs(name, tape, &x, 1, 1) != GT_OK ||
-        pool_dims_of(name, x, args->v[0], args->v[1], d) != GT_OK)
+static gt_tensor *pool_output(const gt_op_def *op, gt_tape *tape, gt_tensor *x,
+                              const pool2d_args *args, pool_dims *d) {
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
+        pool_dims_of(op->name, x, args, d) != GT_OK)
         return NULL;
     return gt__op_output(tape, op, 4, (int64_t[]){x->shape[0], x->shape[1], d->oh, d->ow});
-}
-
-static void save_dims(gt_node *node, const pool_dims *d) {
-    node->args[0] = (double)d->k;
-    node->args[1] = (double)d->stride;
 }
 
 /* Whether v replaces the best so far: larger, or a NaN over a number (as PyTorch: a NaN is
@@ -169,38 +165,36 @@ static double pool_flops(const pool_dims *d) {
 }
 
 // x[N,C,H,W] -> y[N,C,OH,OW] = max of each window; argmax saved for backward
-gt_tensor *gt__maxpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                                 const gt_op_args *args) {
+static gt_tensor *max_pool2d_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args) {
     (void)n_in;
     pool_dims d;
-    gt_tensor *x = in[0], *out = pool_output(GT_OP_MAXPOOL2D, tape, x, args, &d);
+    gt_tensor *x = in[0], *out = pool_output(op, tape, x, args, &d);
     int64_t *argmax = out ? gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t),
-                                           "maxpool2d") : NULL;
+                                           "max_pool2d") : NULL;
     if (!argmax)
         return NULL;
     maxpool_job job = {&d, x->data, NULL, out->data, argmax, NULL, NULL};
     if (d.k == 2 && d.stride == 2 && d.h % 2 == 0 && d.w % 2 == 0) { /* LeNet's S2, S4 */
         int64_t pairs = d.planes * d.h * d.ow;
-        job.pair = gt__tape_alloc(tape, gt__real_bytes(pairs + POOL_VEC), "maxpool2d");
-        job.right = job.pair ? gt__tape_alloc(tape, (size_t)pairs + POOL_VEC, "maxpool2d")
+        job.pair = gt__tape_alloc(tape, gt__real_bytes(pairs + POOL_VEC), "max_pool2d");
+        job.right = job.pair ? gt__tape_alloc(tape, (size_t)pairs + POOL_VEC, "max_pool2d")
                              : NULL;
         if (!job.right)
             return NULL;
     }
     gt__parallel_ranges(d.planes, 1, pool_flops(&d), maxpool_range, &job);
     gt_node *node;
-    out = gt__op_finish(tape, GT_OP_MAXPOOL2D, out, in, 1, &node);
-    if (node) {
+    out = gt__op_finish(tape, op, out, in, 1, args, &node);
+    if (node)
         node->saved = argmax;
-        save_dims(node, &d);
-    }
     return out;
 }
 
 // g[N,C,OH,OW] -> grad_x[argmax] += g (overlapping windows accumulate)
-gt_status gt__maxpool2d_backward(gt_node *node) {
+static gt_status max_pool2d_backward(gt_node *node) {
     pool_dims d;
-    gt_status status = pool_dims_of("maxpool2d", node->in[0], node->args[0], node->args[1], &d);
+    gt_status status = pool_dims_of(node->name, node->in[0], node->attrs, &d);
     if (status != GT_OK)
         return status;
     maxpool_job job = {&d, NULL, node->out->grad, node->in[0]->grad, node->saved, NULL, NULL};
@@ -209,11 +203,11 @@ gt_status gt__maxpool2d_backward(gt_node *node) {
 }
 
 // x[N,C,H,W] -> y[N,C,OH,OW] = mean of each window
-gt_tensor *gt__avgpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                                 const gt_op_args *args) {
+static gt_tensor *avg_pool2d_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args) {
     (void)n_in;
     pool_dims d;
-    gt_tensor *x = in[0], *out = pool_output(GT_OP_AVGPOOL2D, tape, x, args, &d);
+    gt_tensor *x = in[0], *out = pool_output(op, tape, x, args, &d);
     if (!out)
         return NULL;
     gt_real scale = (gt_real)(1.0 / (double)(d.k * d.k));
@@ -228,17 +222,13 @@ gt_tensor *gt__avgpool2d_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
                 out->data[(p * d.oh + oy) * d.ow + ox] = total * scale;
             }
     }
-    gt_node *node;
-    out = gt__op_finish(tape, GT_OP_AVGPOOL2D, out, in, 1, &node);
-    if (node)
-        save_dims(node, &d);
-    return out;
+    return gt__op_finish(tape, op, out, in, 1, args, NULL);
 }
 
 // g[N,C,OH,OW] -> grad_x[window] += g / (K*K)
-gt_status gt__avgpool2d_backward(gt_node *node) {
+static gt_status avg_pool2d_backward(gt_node *node) {
     pool_dims d;
-    gt_status status = pool_dims_of("avgpool2d", node->in[0], node->args[0], node->args[1], &d);
+    gt_status status = pool_dims_of(node->name, node->in[0], node->attrs, &d);
     if (status != GT_OK)
         return status;
     gt_real scale = (gt_real)(1.0 / (double)(d.k * d.k));
@@ -255,10 +245,61 @@ gt_status gt__avgpool2d_backward(gt_node *node) {
     return GT_OK;
 }
 
+static const gt_attr_def pool2d_attrs[] = {
+    {"kernel_size", GT_ATTR_INT, offsetof(pool2d_args, kernel_size),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 1, .max = 1 << 20,
+     .alias = "kernel"},
+    {"stride", GT_ATTR_INTS, offsetof(pool2d_args, stride), .max_len = 1,
+     .flags = GT_ATTR_OPTIONAL | GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 1, .max = 1 << 20},
+};
+
+#define POOL_SHAPES "input[N,C,H,W] -> [N,C,(H-kernel_size)/stride+1,(W-kernel_size)/stride+1]"
+
+const gt_op_def gt_op_max_pool2d = {
+    .name = "max_pool2d",
+    .doc = "max over windows; the gradient goes to the first maximum (a NaN is a maximum)",
+    .shapes = POOL_SHAPES,
+    .inputs = {{"input", GT_DOMAIN_SPREAD}},
+    GT__ATTRS(pool2d_attrs),
+    .args_size = sizeof(pool2d_args),
+    .forward = max_pool2d_forward,
+    .backward = max_pool2d_backward,
+    GT__CASES("2x2x4x6; kernel_size=2, stride=2", "1x2x5x4; kernel_size=3, stride=1",
+              "2x1x7x7; kernel_size=3, stride=2", "1x1x4x4; kernel_size=2",
+              "2x3; kernel_size=2 => max_pool2d: expects x[N,C,H,W], got [2, 3]",
+              "1x1x4x4; kernel_size=0 => max_pool2d: kernel_size must be >= 1, got 0",
+              "1x1x2x2; kernel_size=3 => max_pool2d: kernel 3 is larger than the input"),
+    .alias = "maxpool2d",
+};
+
+const gt_op_def gt_op_avg_pool2d = {
+    .name = "avg_pool2d",
+    .doc = "mean over windows",
+    .shapes = POOL_SHAPES,
+    .inputs = {{"input"}},
+    GT__ATTRS(pool2d_attrs),
+    .args_size = sizeof(pool2d_args),
+    .forward = avg_pool2d_forward,
+    .backward = avg_pool2d_backward,
+    GT__CASES("2x3x4x4; kernel_size=2, stride=2", "1x1x5x5; kernel_size=3, stride=1",
+              "1x2x5x5; kernel_size=2",
+              "2x3x4; kernel_size=2 => avg_pool2d: expects x[N,C,H,W], got [2, 3, 4]",
+              "1x1x4x4; kernel_size=2, stride=0 => avg_pool2d: stride must be >= 1, got 0",
+              "1x1x4x4 => avg_pool2d: missing argument kernel_size"),
+    .alias = "avgpool2d",
+};
+
+/* stride 0 means stride = kernel */
+static pool2d_args pool_args(int kernel, int stride) {
+    return (pool2d_args){kernel, stride ? (gt_ints){1, {stride}} : (gt_ints){0}};
+}
+
 gt_tensor *gt_maxpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride) {
-    return gt_op_apply(tape, GT_OP_MAXPOOL2D, &x, 1, &(gt_op_args){2, {kernel, stride}});
+    pool2d_args args = pool_args(kernel, stride);
+    return gt_op_call(tape, &gt_op_max_pool2d, &x, 1, &args);
 }
 
 gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride) {
-    return gt_op_apply(tape, GT_OP_AVGPOOL2D, &x, 1, &(gt_op_args){2, {kernel, stride}});
+    pool2d_args args = pool_args(kernel, stride);
+    return gt_op_call(tape, &gt_op_avg_pool2d, &x, 1, &args);
 }

@@ -1,107 +1,153 @@
-/* reduce.c - sum and mean over all elements or over one axis. */
+/* reduce.c - sum and mean over every element or over some dims, with keepdim. */
 #include "gt_ops_impl.h"
 
-#include <math.h>
+#include <stddef.h>
+#include <string.h>
 
-/* The reduction as [outer, size, inner]: axis `size` is summed away. */
+enum { REDUCE_SUM, REDUCE_MEAN }; /* the variants of sum and mean */
+
+/* A reduction seen from the input: out_stride[d] is the output's stride along input dim d,
+ * 0 along a reduced dim; count is the number of elements each output sums. */
 typedef struct reduction {
-    int64_t outer, size, inner;
+    bool reduced[GT_MAX_DIMS];
+    int64_t out_stride[GT_MAX_DIMS];
+    int out_ndim;
+    int64_t out_shape[GT_MAX_DIMS];
+    int64_t count;
 } reduction;
 
-static reduction reduction_of(const gt_tensor *x, int axis) {
-    reduction r = {1, x->numel, 1};
-    if (axis == GT_ALL_AXES)
-        return r;
-    r.size = x->shape[axis];
-    r.outer = 1;
-    for (int d = 0; d < axis; d++)
-        r.outer *= x->shape[d];
-    r.inner = 1;
-    for (int d = axis + 1; d < x->ndim; d++)
-        r.inner *= x->shape[d];
-    return r;
-}
-
-/* Reads the axis argument (NAN = all) and normalises negative axes; -1 on error. */
-static gt_status parse_axis(const char *op, const gt_tensor *x, double value, int *axis) {
-    if (isnan(value) || value == GT_ALL_AXES) {
-        *axis = GT_ALL_AXES;
-        return GT_OK;
+/* dim None (n = 0) reduces every dim; negative dims count from the end; a dim given twice
+ * is an error, as in PyTorch. */
+static gt_status reduction_of(const char *op, const gt_tensor *x, const gt_reduce_args *a,
+                              reduction *r) {
+    memset(r, 0, sizeof *r);
+    int rank = x->ndim;
+    for (int k = 0; k < a->dim.n; k++) {
+        int64_t dim = a->dim.v[k];
+        int limit = rank ? rank : 1; /* a 0-d tensor takes dim 0 or -1, as in PyTorch */
+        if (dim < -limit || dim >= limit)
+            return gt_set_error(GT_ERR_ARG, "%s: dim %lld is out of range for shape %s", op,
+                                (long long)dim, gt__shape_of(x));
+        int d = (int)(dim < 0 ? dim + limit : dim);
+        if (rank && r->reduced[d])
+            return gt_set_error(GT_ERR_ARG, "%s: dim %d appears more than once", op, d);
+        if (rank)
+            r->reduced[d] = true;
     }
-    if (value != floor(value) || value < -x->ndim || value >= x->ndim || x->ndim == 0)
-        return gt_set_error(GT_ERR_ARG, "%s: axis %g is out of range for shape %s", op, value,
-                            gt__shape_of(x));
-    *axis = (int)value < 0 ? (int)value + x->ndim : (int)value;
+    r->count = 1;
+    for (int d = 0; d < rank; d++) {
+        if (a->dim.n == 0)
+            r->reduced[d] = true;
+        if (r->reduced[d])
+            r->count *= x->shape[d];
+        if (!r->reduced[d] || a->keepdim)
+            r->out_shape[r->out_ndim++] = r->reduced[d] ? 1 : x->shape[d];
+    }
+    int64_t step = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        r->out_stride[d] = r->reduced[d] ? 0 : step;
+        step *= r->reduced[d] ? 1 : x->shape[d];
+    }
     return GT_OK;
 }
 
-// x[outer, size, inner] -> y[outer, inner] = sum (or mean) over size
-static gt_tensor *reduce_forward(gt_op op, gt_tape *tape, gt_tensor *x, double axis_arg) {
-    const char *name = gt_op_get(op)->name;
-    int axis = GT_ALL_AXES;
-    if (gt__check_inputs(name, tape, &x, 1, 1) != GT_OK ||
-        parse_axis(name, x, axis_arg, &axis) != GT_OK)
+/* Visits every input element i with the offset o of the output element it sums into. */
+#define FOR_EACH_REDUCED(x, r, BODY)                                                      \
+    do {                                                                                  \
+        int64_t index_[GT_MAX_DIMS] = {0}, o = 0;                                         \
+        for (int64_t i = 0; i < (x)->numel; i++) {                                        \
+            BODY;                                                                         \
+            for (int d_ = (x)->ndim - 1; d_ >= 0; d_--) {                                 \
+                o += (r)->out_stride[d_];                                                 \
+                if (++index_[d_] < (x)->shape[d_])                                        \
+                    break;                                                                \
+                o -= (r)->out_stride[d_] * (x)->shape[d_];                                \
+                index_[d_] = 0;                                                           \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+// x[...] -> y[kept dims] = sum (or mean) over the reduced dims
+static gt_tensor *reduce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                 int n_in, const void *args) {
+    (void)n_in;
+    gt_tensor *x = in[0];
+    bool mean = op->variant == REDUCE_MEAN;
+    reduction r;
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
+        reduction_of(op->name, x, args, &r) != GT_OK)
         return NULL;
-    int64_t shape[GT_MAX_DIMS];
-    int ndim = 0;
-    for (int d = 0; axis != GT_ALL_AXES && d < x->ndim; d++)
-        if (d != axis)
-            shape[ndim++] = x->shape[d];
-    gt_tensor *out = gt__op_output(tape, op, ndim, shape);
+    gt_tensor *out = gt__op_output(tape, op, r.out_ndim, r.out_shape);
     if (!out)
         return NULL;
-    reduction r = reduction_of(x, axis);
-    double divisor = op == GT_OP_MEAN ? (double)r.size : 1.0;
-    for (int64_t o = 0; o < r.outer; o++)
-        for (int64_t i = 0; i < r.inner; i++) {
-            double total = 0;
-            const gt_real *src = x->data + o * r.size * r.inner + i;
-            for (int64_t s = 0; s < r.size; s++)
-                total += src[s * r.inner];
-            out->data[o * r.inner + i] = (gt_real)(total / divisor);
-        }
-    gt_node *node;
-    out = gt__op_finish(tape, op, out, &x, 1, &node);
-    if (node)
-        node->args[0] = axis;
-    return out;
+    double *total = gt__tape_alloc(tape, (size_t)(out->numel ? out->numel : 1) * sizeof(double),
+                                   op->name);
+    if (!total)
+        return NULL;
+    memset(total, 0, (size_t)out->numel * sizeof(double));
+    if (out->numel == 1) {
+        for (int64_t i = 0; i < x->numel; i++)
+            total[0] += (double)x->data[i];
+    } else {
+        FOR_EACH_REDUCED(x, &r, total[o] += (double)x->data[i]);
+    }
+    double divisor = mean ? (double)r.count : 1.0; /* mean of nothing is NaN, as in PyTorch */
+    for (int64_t o = 0; o < out->numel; o++)
+        out->data[o] = (gt_real)(total[o] / divisor);
+    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
 }
 
-// grad_out[outer, inner] -> grad_x[outer, size, inner] += grad_out (/ size for mean)
-static gt_status reduce_backward(gt_node *node, bool mean) {
+// grad_out[kept dims] -> grad_x[...] += grad_out (/ count for mean)
+static gt_status reduce_backward(gt_node *node) {
+    bool mean = gt__node_variant(node) == REDUCE_MEAN;
     gt_tensor *x = node->in[0];
-    reduction r = reduction_of(x, (int)node->args[0]);
-    gt_real scale = mean ? (gt_real)(1.0 / (double)r.size) : 1;
-    for (int64_t o = 0; o < r.outer; o++)
-        for (int64_t s = 0; s < r.size; s++) {
-            gt_real *gx = x->grad + (o * r.size + s) * r.inner;
-            const gt_real *g = node->out->grad + o * r.inner;
-            for (int64_t i = 0; i < r.inner; i++)
-                gx[i] += g[i] * scale;
-        }
+    reduction r;
+    gt_status status = reduction_of(node->name, x, node->attrs, &r);
+    if (status != GT_OK)
+        return status;
+    gt_real scale = mean ? (gt_real)(1.0 / (double)r.count) : 1;
+    const gt_real *g = node->out->grad;
+    FOR_EACH_REDUCED(x, &r, x->grad[i] += g[o] * scale);
     return GT_OK;
 }
 
-gt_tensor *gt__sum_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                           const gt_op_args *args) {
-    (void)n_in;
-    return reduce_forward(GT_OP_SUM, tape, in[0], args->v[0]);
+static const gt_attr_def reduce_attrs[] = {
+    {"dim", GT_ATTR_INTS, offsetof(gt_reduce_args, dim), .flags = GT_ATTR_OPTIONAL,
+     .alias = "axis"},
+    {"keepdim", GT_ATTR_BOOL, offsetof(gt_reduce_args, keepdim), .dflt = 0},
+};
+
+#define REDUCE_SHAPES "input[...] -> the kept dims (size 1 where reduced with keepdim)"
+
+/* The entry of sum or mean. */
+#define REDUCE_OP_DEF(op_name, op_doc, kind, ...)                                          \
+    {.name = op_name, .doc = op_doc, .shapes = REDUCE_SHAPES, .inputs = {{"input"}},       \
+     GT__ATTRS(reduce_attrs), .args_size = sizeof(gt_reduce_args),                        \
+     .forward = reduce_forward, .backward = reduce_backward, .variant = kind,             \
+     GT__CASES(__VA_ARGS__)}
+
+const gt_op_def gt_op_sum = REDUCE_OP_DEF(
+    "sum", "sum of every element, or over dim (an int or a list)", REDUCE_SUM, "3x4",
+    "3x4x2; dim=0", "3x5; dim=-1", "2x3x4; dim=[0, 2]", "2x3x4; dim=1, keepdim=True",
+    "3x4; keepdim=True", "(); dim=0", "1x3; dim=0",
+    "2x3; dim=2 => sum: dim 2 is out of range for shape [2, 3]",
+    "2x3; dim=[1, -1] => sum: dim 1 appears more than once");
+const gt_op_def gt_op_mean = REDUCE_OP_DEF(
+    "mean", "mean of every element, or over dim (an int or a list)", REDUCE_MEAN, "5x3",
+    "2x3x4; dim=1", "2x3x4; dim=[-1, 0], keepdim=True",
+    "2x3; dim=-3 => mean: dim -3 is out of range for shape [2, 3]");
+
+/* GT_ALL_AXES: every element; else one dim, removed. */
+static gt_reduce_args one_dim(int dim) {
+    return dim == GT_ALL_AXES ? (gt_reduce_args){0} : (gt_reduce_args){{1, {dim}}, false};
 }
 
-gt_status gt__sum_backward(gt_node *node) { return reduce_backward(node, false); }
-
-gt_tensor *gt__mean_forward(gt_tape *tape, gt_tensor *const *in, int n_in,
-                            const gt_op_args *args) {
-    (void)n_in;
-    return reduce_forward(GT_OP_MEAN, tape, in[0], args->v[0]);
+gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int dim) {
+    gt_reduce_args args = one_dim(dim);
+    return gt_op_call(tape, &gt_op_sum, &x, 1, &args);
 }
 
-gt_status gt__mean_backward(gt_node *node) { return reduce_backward(node, true); }
-
-gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int axis) {
-    return gt_op_apply(tape, GT_OP_SUM, &x, 1, &(gt_op_args){1, {axis}});
-}
-
-gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int axis) {
-    return gt_op_apply(tape, GT_OP_MEAN, &x, 1, &(gt_op_args){1, {axis}});
+gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int dim) {
+    gt_reduce_args args = one_dim(dim);
+    return gt_op_call(tape, &gt_op_mean, &x, 1, &args);
 }

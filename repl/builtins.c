@@ -4,34 +4,35 @@
 #include "repl.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct builtin {
     const char *name;
-    const gt_op_info *op;            /* an op-table row, or NULL */
+    const gt_op_def *op;             /* an op of the library's table, or NULL */
     const struct builtin_info *info; /* a REPL builtin, or NULL */
-    char *signature;                 /* owned, for aliases */
-    char *doc;                       /* owned, for aliases */
+    char *signature;                 /* owned, for ops: from the op's schema */
+    char *doc;                       /* owned, for ops: doc, shapes, and which name it aliases */
     UT_hash_handle hh;
 };
 
-/* Names the issue uses that differ from the op table's. */
+/* Short names the REPL has always accepted besides the table's names and aliases. */
 static const struct {
     const char *alias, *op;
 } op_aliases[] = {{"mse", "mse_loss"}};
 
-static char *format_text(const char *fmt, const char *a, const char *b) {
-    size_t size = strlen(fmt) + strlen(a) + strlen(b) + 1;
+static char *format_text(const char *fmt, const char *a, const char *b, const char *c) {
+    size_t size = strlen(fmt) + strlen(a) + strlen(b) + strlen(c) + 1;
     char *s = gt_malloc(size, "repl: builtin table");
     if (s)
-        snprintf(s, size, fmt, a, b);
+        snprintf(s, size, fmt, a, b, c);
     return s;
 }
 
 /* Takes over signature and doc (freed on failure too). */
-static bool add_builtin(repl *r, const char *name, const gt_op_info *op,
+static bool add_builtin(repl *r, const char *name, const gt_op_def *op,
                         const struct builtin_info *info, char *signature, char *doc) {
     builtin *b = gt_calloc(1, sizeof *b, "repl: builtin table");
     if (!b) {
@@ -51,27 +52,37 @@ static bool add_builtin(repl *r, const char *name, const gt_op_info *op,
     return true;
 }
 
+/* An op under `name` (its own or an alias), with its signature and doc from the table. */
+static bool add_op(repl *r, const char *name, const gt_op_def *op) {
+    char sig[512];
+    gt_op_signature(op, sig, sizeof sig);
+    bool alias = strcmp(name, op->name) != 0;
+    char *signature = format_text("%s%s%s", name, strchr(sig, '('), "");
+    char *doc = signature ? format_text(alias ? "%s (alias of %s)\n  shapes: %s"
+                                              : "%s%s\n  shapes: %s",
+                                        op->doc, alias ? op->name : "", op->shapes)
+                          : NULL;
+    if (!doc) {
+        gt_free(signature);
+        return false;
+    }
+    return add_builtin(r, name, op, NULL, signature, doc); /* frees both on failure */
+}
+
 static int by_name(const builtin *a, const builtin *b) { return strcmp(a->name, b->name); }
 
 bool builtins_init(repl *r) {
-    const gt_op_info *table = gt_op_table();
-    for (int i = 0; i < GT_OP_COUNT; i++)
-        if (!add_builtin(r, table[i].name, &table[i], NULL, NULL, NULL))
+    int count;
+    const gt_op_def *const *ops = gt_op_list(&count);
+    for (int i = 0; i < count; i++)
+        if (!add_op(r, ops[i]->name, ops[i]) ||
+            (ops[i]->alias && !add_op(r, ops[i]->alias, ops[i])))
             return false;
     for (size_t i = 0; i < sizeof op_aliases / sizeof op_aliases[0]; i++) {
-        const gt_op_info *op = gt_op_find(op_aliases[i].op);
-        if (!op)
-            continue;
-        char *sig = format_text("%s%s", op_aliases[i].alias, strchr(op->signature, '('));
-        char *doc = sig ? format_text("%s (alias of %s)", op->doc, op->name) : NULL;
-        if (!doc) {
-            gt_free(sig);
-            return false;
-        }
-        if (!add_builtin(r, op_aliases[i].alias, op, NULL, sig, doc)) /* frees sig and doc */
+        const gt_op_def *op = gt_op_find(op_aliases[i].op);
+        if (op && !add_op(r, op_aliases[i].alias, op))
             return false;
     }
-    int count;
     const struct builtin_info *own = repl_builtin_table(&count);
     for (int i = 0; i < count; i++)
         if (!add_builtin(r, own[i].name, NULL, &own[i], NULL, NULL))
@@ -102,66 +113,12 @@ const builtin *builtin_first(repl *r) { return r->builtins; }
 const builtin *builtin_next(const builtin *b) { return b->hh.next; }
 
 const char *builtin_signature(const builtin *b) {
-    return b->signature ? b->signature : b->op ? b->op->signature : b->info->signature;
+    return b->signature ? b->signature : b->info->signature;
 }
 
-const char *builtin_doc(const builtin *b) {
-    return b->doc ? b->doc : b->op ? b->op->doc : b->info->doc;
-}
+const char *builtin_doc(const builtin *b) { return b->doc ? b->doc : b->info->doc; }
 
-/* ---- an op row's arguments ------------------------------------------------------------ */
-
-typedef struct spec_arg {
-    char name[32];
-    bool optional, variadic, has_default;
-    double value;
-} spec_arg;
-
-/* Splits an args spec such as "stride=1 padding=0", "axis?", "dims..." into entries. */
-static int parse_spec(const char *spec, spec_arg *out) {
-    int n = 0;
-    for (const char *p = spec; *p && n < GT_OP_MAX_ARGS;) {
-        while (*p == ' ')
-            p++;
-        size_t len = strcspn(p, " ");
-        if (!len)
-            break;
-        spec_arg *a = &out[n++];
-        memset(a, 0, sizeof *a);
-        size_t name_len = strcspn(p, " =?.");
-        snprintf(a->name, sizeof a->name, "%.*s", (int)(name_len < 31 ? name_len : 31), p);
-        a->value = NAN;
-        if (p[name_len] == '=') {
-            a->has_default = true;
-            a->value = strtod(p + name_len + 1, NULL);
-        }
-        a->optional = p[name_len] == '?' || a->has_default;
-        a->variadic = len > 3 && memcmp(p + len - 3, "...", 3) == 0;
-        p += len;
-    }
-    return n;
-}
-
-/* The names of the tensor inputs, from the signature: "conv2d(x[N,C,H,W], w[..], b[O]?" */
-static int input_names(const gt_op_info *op, char names[][32]) {
-    const char *p = strchr(op->signature, '(');
-    int n = 0;
-    while (p && *p && n < op->max_inputs) {
-        p++;
-        while (*p == ' ')
-            p++;
-        size_t len = strcspn(p, "[?,)= ");
-        snprintf(names[n++], 32, "%.*s", (int)(len < 31 ? len : 31), p);
-        int depth = 0;
-        while (*p && (depth > 0 || (*p != ',' && *p != ')'))) {
-            depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
-            p++;
-        }
-        if (*p != ',')
-            break;
-    }
-    return n;
-}
+/* ---- an op's arguments, mapped by its schema -------------------------------------------- */
 
 static bool op_usage(repl *r, const builtin *b, int col, const char *what, const char *name) {
     return repl_fail(r, col, "%s: %s%s%s; usage: %s", b->name, what, name ? " " : "",
@@ -169,45 +126,120 @@ static bool op_usage(repl *r, const builtin *b, int col, const char *what, const
 }
 
 typedef struct op_call {
-    value in[GT_OP_MAX_ARGS];
-    int in_col[GT_OP_MAX_ARGS];
-    bool in_set[GT_OP_MAX_ARGS];
-    gt_op_args args;
-    bool arg_set[GT_OP_MAX_ARGS];
+    value in[GT_OP_MAX_INPUTS];
+    int in_col[GT_OP_MAX_INPUTS];
+    bool in_set[GT_OP_MAX_INPUTS];
+    _Alignas(max_align_t) unsigned char args[GT_OP_ARGS_MAX];
+    bool attr_set[GT_OP_MAX_ATTRS];
 } op_call;
 
-/* Puts argument i (positional) into an input or scalar slot. */
-static bool place_positional(repl *r, const builtin *b, const call_args *a, int i,
-                             const spec_arg *spec, int n_spec, op_call *c, int *n_in,
-                             int *n_scalar) {
-    const gt_op_info *op = b->op;
-    value v = a->vals[i];
-    bool scalars_started = *n_scalar > 0;
-    if (*n_in < op->min_inputs ||
-        (*n_in < op->max_inputs && v.kind == V_TENSOR && !scalars_started)) {
-        c->in[*n_in] = v;
-        c->in_col[*n_in] = a->cols[i];
-        c->in_set[(*n_in)++] = true;
+/* A REPL value as an attribute value: a list literal (a tensor of at most GT_MAX_DIMS whole
+ * numbers, rank 0 or 1) is a list of ints. */
+static bool attr_value_of(repl *r, const builtin *b, value v, int col, const char *name,
+                          gt_attr_value *out) {
+    *out = (gt_attr_value){0};
+    switch (v.kind) {
+    case V_NUM:
+        out->kind = GT_VALUE_NUMBER;
+        out->number = v.num;
+        return true;
+    case V_STR:
+        out->kind = GT_VALUE_STRING;
+        out->string = v.box->str;
+        return true;
+    case V_NONE:
+        out->kind = GT_VALUE_NONE;
+        return true;
+    case V_TENSOR: {
+        const gt_tensor *t = v.box->tensor;
+        int64_t n = t ? gt_tensor_numel(t) : 0;
+        bool ok = t && gt_tensor_ndim(t) <= 1 && n >= 1 && n <= GT_MAX_DIMS;
+        for (int64_t i = 0; ok && i < n; i++) {
+            double x = (double)gt_tensor_data(v.box->tensor)[i];
+            ok = x == floor(x) && fabs(x) < 1e15;
+            out->ints.v[i] = (int64_t)x;
+        }
+        if (!ok)
+            return repl_fail(r, col, "%s: %s takes a number or a list of 1 to %d integers, not "
+                             "a tensor", b->name, name, GT_MAX_DIMS);
+        out->kind = GT_VALUE_INTS;
+        out->ints.n = (int)n;
         return true;
     }
-    bool variadic = n_spec > 0 && spec[n_spec - 1].variadic;
-    if (*n_scalar >= (variadic ? GT_OP_MAX_ARGS : n_spec))
-        return op_usage(r, b, a->cols[i], "too many arguments", NULL);
-    if (v.kind != V_NUM)
-        return repl_fail(r, a->cols[i], "%s: expected a number here, got a %s; usage: %s",
-                         b->name, value_kind_name(v), builtin_signature(b));
-    c->args.v[*n_scalar] = v.num;
-    c->arg_set[(*n_scalar)++] = true;
+    default:
+        return repl_fail(r, col, "%s: %s cannot be a %s", b->name, name, value_kind_name(v));
+    }
+}
+
+static bool set_attr(repl *r, const builtin *b, op_call *c, int index, value v, int col) {
+    const gt_op_def *op = b->op;
+    gt_attr_value av;
+    if (!attr_value_of(r, b, v, col, op->attrs[index].name, &av))
+        return false;
+    if (gt_op_args_set(op, c->args, index, &av) != GT_OK)
+        return repl_fail_lib(r, col);
+    c->attr_set[index] = true;
     return true;
 }
 
-static bool place_keyword(repl *r, const builtin *b, const call_args *a, int i,
-                          const spec_arg *spec, int n_spec, op_call *c) {
-    char names[GT_OP_MAX_ARGS][32];
-    int n_names = input_names(b->op, names);
+/* Positional numbers past the last attribute go into it when it is a list (reshape(x, 3,
+ * -1, 2), as x.reshape(3, -1, 2) in PyTorch). */
+static bool set_trailing_list(repl *r, const builtin *b, const call_args *a, int i, op_call *c) {
+    const gt_op_def *op = b->op;
+    gt_attr_value av = {.kind = GT_VALUE_INTS};
+    for (; i < a->n && !a->kw[i]; i++) {
+        value v = a->vals[i];
+        if (v.kind != V_NUM || v.num != floor(v.num) || av.ints.n == GT_MAX_DIMS)
+            return op_usage(r, b, a->cols[i], "too many arguments", NULL);
+        av.ints.v[av.ints.n++] = (int64_t)v.num;
+    }
+    if (gt_op_args_set(op, c->args, op->n_attrs - 1, &av) != GT_OK)
+        return repl_fail_lib(r, a->cols[i - 1]);
+    c->attr_set[op->n_attrs - 1] = true;
+    return true;
+}
+
+/* Places the positional arguments: tensors (and None) fill the inputs in order, the rest
+ * the attributes in order. Returns the index of the first keyword argument, or -1. */
+static int place_positionals(repl *r, const builtin *b, const call_args *a, op_call *c) {
+    const gt_op_def *op = b->op;
+    int min_in = gt_op_min_inputs(op), max_in = gt_op_max_inputs(op);
+    int n_in = 0, n_attr = 0, i = 0;
+    for (; i < a->n && !a->kw[i]; i++) {
+        value v = a->vals[i];
+        bool input_like = v.kind == V_TENSOR || (v.kind == V_NONE && n_in >= min_in);
+        if (n_attr == 0 && n_in < max_in && (n_in < min_in || input_like)) {
+            c->in[n_in] = v;
+            c->in_col[n_in] = a->cols[i];
+            c->in_set[n_in++] = true;
+            continue;
+        }
+        if (n_attr >= op->n_attrs) {
+            op_usage(r, b, a->cols[i], "too many arguments", NULL);
+            return -2;
+        }
+        const gt_attr_def *def = &op->attrs[n_attr];
+        bool last = n_attr == op->n_attrs - 1;
+        bool more = i + 1 < a->n && !a->kw[i + 1];
+        if (last && def->type == GT_ATTR_INTS && v.kind == V_NUM && more) {
+            if (!set_trailing_list(r, b, a, i, c))
+                return -2;
+            while (i < a->n && !a->kw[i])
+                i++;
+            break;
+        }
+        if (!set_attr(r, b, c, n_attr++, v, a->cols[i]))
+            return -2;
+    }
+    return i < a->n ? i : -1;
+}
+
+static bool place_keyword(repl *r, const builtin *b, const call_args *a, int i, op_call *c) {
+    const gt_op_def *op = b->op;
     const char *kw = a->kw[i];
-    for (int k = 0; k < n_names; k++)
-        if (strcmp(names[k], kw) == 0) {
+    for (int k = 0; k < gt_op_max_inputs(op); k++)
+        if (strcmp(op->inputs[k].name, kw) == 0 ||
+            (op->inputs[k].alias && strcmp(op->inputs[k].alias, kw) == 0)) {
             if (c->in_set[k])
                 return op_usage(r, b, a->cols[i], "argument given twice:", kw);
             c->in[k] = a->vals[i];
@@ -215,66 +247,50 @@ static bool place_keyword(repl *r, const builtin *b, const call_args *a, int i,
             c->in_set[k] = true;
             return true;
         }
-    for (int k = 0; k < n_spec; k++)
-        if (strcmp(spec[k].name, kw) == 0 && !spec[k].variadic) {
-            if (c->arg_set[k])
-                return op_usage(r, b, a->cols[i], "argument given twice:", kw);
-            if (a->vals[i].kind != V_NUM)
-                return repl_fail(r, a->cols[i], "%s: %s must be a number", b->name, kw);
-            c->args.v[k] = a->vals[i].num;
-            c->arg_set[k] = true;
-            return true;
-        }
-    return op_usage(r, b, a->call->kwcols[i], "no argument named", kw);
+    int index = gt_op_attr_index(op, kw);
+    if (index < 0)
+        return op_usage(r, b, a->call->kwcols[i], "no argument named", kw);
+    if (c->attr_set[index])
+        return op_usage(r, b, a->cols[i], "argument given twice:", kw);
+    return set_attr(r, b, c, index, a->vals[i], a->cols[i]);
 }
 
 static bool call_op(repl *r, const builtin *b, const call_args *a, value *out) {
-    spec_arg spec[GT_OP_MAX_ARGS];
-    int n_spec = parse_spec(b->op->args, spec);
+    const gt_op_def *op = b->op;
     op_call c;
     memset(&c, 0, sizeof c);
-    int n_in = 0, n_scalar = 0;
-    bool seen_keyword = false;
-    for (int i = 0; i < a->n; i++) {
-        if (a->kw[i]) {
-            seen_keyword = true;
-            if (!place_keyword(r, b, a, i, spec, n_spec, &c))
-                return false;
-        } else if (seen_keyword) {
+    gt_op_args_default(op, c.args);
+    int first_kw = place_positionals(r, b, a, &c);
+    if (first_kw == -2)
+        return false;
+    for (int i = first_kw < 0 ? a->n : first_kw; i < a->n; i++) {
+        if (!a->kw[i])
             return repl_fail(r, a->cols[i], "%s: positional argument after a keyword argument",
                              b->name);
-        } else if (!place_positional(r, b, a, i, spec, n_spec, &c, &n_in, &n_scalar)) {
+        if (!place_keyword(r, b, a, i, &c))
             return false;
-        }
     }
-    /* Inputs: the leading filled slots; the rest must be optional and empty. */
-    n_in = 0;
-    while (n_in < b->op->max_inputs && c.in_set[n_in])
-        n_in++;
-    for (int k = n_in; k < b->op->max_inputs; k++)
-        if (c.in_set[k] || k < b->op->min_inputs)
-            return op_usage(r, b, a->call->col, "missing a tensor argument", NULL);
-    /* Scalars: fill defaults up to the last one given; a required one must be given. */
-    int count = 0;
-    bool variadic = n_spec > 0 && spec[n_spec - 1].variadic;
-    for (int k = 0; k < GT_OP_MAX_ARGS; k++)
-        if (c.arg_set[k])
-            count = k + 1;
-    for (int k = 0; k < n_spec && !spec[k].variadic; k++) {
-        if (c.arg_set[k])
+    int min_in = gt_op_min_inputs(op), max_in = gt_op_max_inputs(op);
+    for (int k = 0; k < min_in; k++)
+        if (!c.in_set[k] || c.in[k].kind == V_NONE)
+            return op_usage(r, b, a->call->col, "missing the tensor argument", op->inputs[k].name);
+    for (int k = 0; k < op->n_attrs; k++)
+        if (!c.attr_set[k] && (op->attrs[k].flags & GT_ATTR_REQUIRED))
+            return op_usage(r, b, a->call->col, "missing argument", op->attrs[k].name);
+    gt_tensor *in[GT_OP_MAX_INPUTS] = {0};
+    int n_in = 0;
+    for (int k = 0; k < max_in; k++) {
+        if (!c.in_set[k] || c.in[k].kind == V_NONE)
             continue;
-        if (!spec[k].optional)
-            return op_usage(r, b, a->call->col, "missing argument", spec[k].name);
-        c.args.v[k] = spec[k].value;
-    }
-    if (variadic && count < n_spec)
-        return op_usage(r, b, a->call->col, "missing argument", spec[n_spec - 1].name);
-    c.args.count = variadic ? count : n_spec;
-    gt_tensor *in[GT_OP_MAX_ARGS];
-    for (int k = 0; k < n_in; k++)
+        for (int j = n_in; j < k; j++)
+            if (j >= min_in && !op->inputs[j].optional)
+                return op_usage(r, b, a->call->col, "missing the tensor argument",
+                                op->inputs[j].name);
         if (!value_to_tensor(r, c.in[k], c.in_col[k], &in[k]))
             return false;
-    gt_tensor *t = gt_op_apply(r->eval_tape, b->op->op, in, n_in, &c.args);
+        n_in = k + 1;
+    }
+    gt_tensor *t = gt_op_call(r->eval_tape, op, in, n_in, c.args);
     if (!t)
         return repl_fail_lib(r, a->call->col);
     return value_tensor(r, t, r->eval_tape, out);

@@ -4,92 +4,41 @@
 
 #include <float.h>
 
-typedef struct bad_call {
-    gt_op op;
-    const char *shapes[3]; /* inputs; "" is a 0-d tensor */
-    int n_args;
-    double args[4];
-    const char *message; /* a fragment the error must contain */
-} bad_call;
-
-static const bad_call calls[] = {
-    {GT_OP_MATMUL, {"2x3", "4x5"}, 0, {0}, "matmul: inner dimensions differ: [2, 3] @ [4, 5]"},
-    {GT_OP_MATMUL, {"3", "3"}, 0, {0}, "matmul: expects 2-D or 3-D inputs: [3] @ [3]"},
-    {GT_OP_MATMUL, {"2x2x3", "3x3x4"}, 0, {0}, "matmul: batch sizes differ: [2, 2, 3] @ [3, 3, 4]"},
-    {GT_OP_LINEAR, {"4x5", "3x6"}, 0, {0}, "linear: x[N,IN] and w[OUT,IN] do not fit: [4, 5] vs [3, 6]"},
-    {GT_OP_LINEAR, {"4x5", "3x5", "4"}, 0, {0}, "linear: bias must be [OUT] for w[OUT,IN]: [4] vs [3, 5]"},
-    {GT_OP_ADD, {"2x3", "4"}, 0, {0}, "add: shapes [2, 3] and [4] cannot be broadcast"},
-    {GT_OP_SUB, {"3x2", "3"}, 0, {0}, "sub: shapes [3, 2] and [3] cannot be broadcast"},
-    {GT_OP_MUL, {"5", "4"}, 0, {0}, "mul: shapes [5] and [4] cannot be broadcast"},
-    {GT_OP_DIV, {"2x2x2", "3x2"}, 0, {0}, "div: shapes [2, 2, 2] and [3, 2] cannot be broadcast"},
-    {GT_OP_NEG, {"2", "2"}, 0, {0}, "neg: takes 1 tensor input, got 2"},
-    {GT_OP_SCALE, {"2"}, 0, {0}, "scale: wrong number of arguments (0): expected scale(x, factor)"},
-    {GT_OP_RELU, {"2", "2"}, 0, {0}, "relu: takes 1 tensor input, got 2"},
-    {GT_OP_SIGMOID, {"2", "2"}, 0, {0}, "sigmoid: takes 1 tensor input, got 2"},
-    {GT_OP_TANH, {"2"}, 1, {3}, "tanh: wrong number of arguments (1)"},
-    {GT_OP_EXP, {"2", "2"}, 0, {0}, "exp: takes 1 tensor input, got 2"},
-    {GT_OP_LOG, {"2", "2"}, 0, {0}, "log: takes 1 tensor input, got 2"},
-    {GT_OP_SOFTMAX, {"2", "2"}, 0, {0}, "softmax: takes 1 tensor input, got 2"},
-    {GT_OP_LOG_SOFTMAX, {"2", "2"}, 0, {0}, "log_softmax: takes 1 tensor input, got 2"},
-    {GT_OP_SUM, {"2x3"}, 1, {2}, "sum: axis 2 is out of range for shape [2, 3]"},
-    {GT_OP_MEAN, {"2x3"}, 1, {-3}, "mean: axis -3 is out of range for shape [2, 3]"},
-    {GT_OP_RESHAPE, {"2x3"}, 2, {4, 2}, "reshape: cannot view [2, 3] (6 elements) as [4, 2]"},
-    {GT_OP_RESHAPE, {"2x3"}, 2, {-1, 4}, "reshape: cannot view [2, 3] (6 elements) as [-1, 4]"},
-    {GT_OP_FLATTEN, {"2x3"}, 1, {2}, "flatten: start_dim 2 is out of range for shape [2, 3]"},
-    {GT_OP_TRANSPOSE, {"2x3x4"}, 0, {0}, "transpose: expects a 2-D tensor, got [2, 3, 4]"},
-    {GT_OP_CONV2D, {"1x3x5x5", "2x2x3x3"}, 2, {1, 0},
-     "conv2d: input channels differ: x [1, 3, 5, 5] has 3, w [2, 2, 3, 3] has 2"},
-    {GT_OP_CONV2D, {"1x1x2x2", "1x1x3x3"}, 2, {1, 0},
-     "conv2d: kernel [1, 1, 3, 3] does not fit input [1, 1, 2, 2] with padding 0"},
-    {GT_OP_CONV2D, {"1x1x5x5", "2x1x3x3", "3"}, 2, {1, 0},
-     "conv2d: bias must be [2] for w [2, 1, 3, 3], got [3]"},
-    {GT_OP_CONV2D, {"5x5", "1x1x3x3"}, 2, {1, 0}, "conv2d: expects x[N,C,H,W] and w[O,C,KH,KW], got [5, 5]"},
-    {GT_OP_CONV2D, {"1x1x5x5", "1x1x3x3"}, 2, {0, 0}, "conv2d: stride must be an integer >= 1"},
-    {GT_OP_MAXPOOL2D, {"1x1x3x3"}, 2, {4, 4}, "maxpool2d: kernel 4 is larger than the input [1, 1, 3, 3]"},
-    {GT_OP_MAXPOOL2D, {"3x3"}, 1, {2}, "maxpool2d: expects x[N,C,H,W], got [3, 3]"},
-    {GT_OP_AVGPOOL2D, {"1x1x4x4"}, 2, {2, -1}, "avgpool2d: kernel and stride must be integers >= 1"},
-    {GT_OP_CROSS_ENTROPY, {"4x3", "5"}, 0, {0},
-     "cross_entropy: target must be [N] class indices or [N,K] probabilities for logits [4, 3], got [5]"},
-    {GT_OP_CROSS_ENTROPY, {"4"}, 0, {0}, "cross_entropy: takes 2 tensor inputs, got 1"},
-    {GT_OP_CROSS_ENTROPY, {"4x3x2", "4"}, 0, {0}, "cross_entropy: logits must be [N,K]"},
-    {GT_OP_MSE_LOSS, {"2x3", "3x2"}, 0, {0}, "mse_loss: shapes differ: [2, 3] vs [3, 2]"},
-};
-
-static gt_tensor *make(gt_tape *tape, const char *text) {
-    int64_t shape[GT_MAX_DIMS];
-    int ndim = 0;
-    while (*text) {
-        shape[ndim++] = strtoll(text, (char **)&text, 10);
-        if (*text == 'x')
-            text++;
-    }
-    return gt_tape_tensor(tape, ndim, shape);
-}
-
+/* Every error case of the op table ("inputs; attributes => message"): the op returns NULL
+ * and the message holds the fragment. Every op has at least one. */
 GT_TEST(every_op_names_itself_and_the_shapes_on_bad_input) {
-    gt_tape *tape = gt_tape_new();
-    bool covered[GT_OP_COUNT] = {0};
-    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-        const bad_call *c = &calls[i];
-        gt_tensor *in[3] = {0};
-        int n = 0;
-        while (n < 3 && c->shapes[n])
-            in[n] = make(tape, c->shapes[n]), n++;
-        gt_op_args args = {c->n_args, {0}};
-        for (int a = 0; a < c->n_args; a++)
-            args.v[a] = c->args[a];
-        gt_clear_error();
-        CHECK(gt_op_apply(tape, c->op, in, n, &args) == NULL);
-        CHECK(gt_last_status() != GT_OK);
-        CHECK_ERROR_HAS(c->message);
-        covered[c->op] = true;
+    int count;
+    const gt_op_def *const *ops = gt_op_list(&count);
+    for (int i = 0; i < count; i++) {
+        bool covered = false;
+        for (const char *const *text = ops[i]->cases; text && *text; text++) {
+            if (!strstr(*text, "=>"))
+                continue;
+            gt_test_op_case c;
+            CHECK(gt_test_op_case_make(ops[i], *text, 1, &c));
+            gt_tape *tape = gt_tape_new();
+            gt_tensor *in[GT_OP_MAX_INPUTS] = {0};
+            for (int k = 0; k < c.n_in; k++) /* tape tensors, as a step's inputs are */
+                in[k] = c.in[k] ? gt_tape_tensor(tape, gt_tensor_ndim(c.in[k]),
+                                                 gt_tensor_shape(c.in[k]))
+                                : NULL;
+            gt_clear_error();
+            if (c.args_failed) /* the attribute text itself is the error: its message again */
+                CHECK(gt_op_args_parse(ops[i], c.attrs, c.args) != GT_OK);
+            else
+                CHECK(gt_test_op_case_run(tape, &c, in) == NULL);
+            CHECK(gt_last_status() != GT_OK);
+            if (!strstr(gt_last_error(), c.error))
+                printf("  %s case \"%s\": got \"%s\"\n", ops[i]->name, *text, gt_last_error());
+            CHECK_ERROR_HAS(c.error);
+            covered = true;
+            gt_tape_free(tape);
+            gt_test_op_case_free(&c);
+        }
+        if (!covered)
+            printf("  no error case for %s\n", ops[i]->name);
+        CHECK(covered);
     }
-    for (int op = 0; op < GT_OP_COUNT; op++) {
-        if (!covered[op])
-            printf("  no error case for %s\n", gt_op_get((gt_op)op)->name);
-        CHECK(covered[op]);
-    }
-    gt_tape_free(tape);
 }
 
 GT_TEST(cross_entropy_refuses_class_indices_out_of_range) {
@@ -120,19 +69,60 @@ GT_TEST(a_stale_failure_is_not_blamed_for_a_null_input_and_backward_keeps_the_ca
     gt_tape_free(tape);
 }
 
-GT_TEST(op_table_rows_are_complete_and_in_enum_order) {
-    const gt_op_info *table = gt_op_table();
-    for (int op = 0; op < GT_OP_COUNT; op++) {
-        CHECK(table[op].op == (gt_op)op);
-        CHECK(table[op].name && table[op].forward && table[op].backward);
-        CHECK(table[op].min_inputs >= 1 && table[op].max_inputs >= table[op].min_inputs);
-        CHECK(gt_op_find(table[op].name) == &table[op]);
-        CHECK(strncmp(table[op].signature, table[op].name, strlen(table[op].name)) == 0);
+GT_TEST(op_table_entries_are_complete_and_found_by_name) {
+    int count;
+    const gt_op_def *const *ops = gt_op_list(&count);
+    CHECK(count > 0);
+    for (int i = 0; i < count; i++) {
+        const gt_op_def *op = ops[i];
+        CHECK(op->name && op->doc && op->shapes && op->forward && op->backward);
+        CHECK(gt_op_min_inputs(op) >= 1 && gt_op_max_inputs(op) >= gt_op_min_inputs(op));
+        CHECK(gt_op_find(op->name) == op);
+        CHECK(!op->alias || gt_op_find(op->alias) == op);
+        CHECK(op->n_attrs <= GT_OP_MAX_ATTRS && op->args_size <= GT_OP_ARGS_MAX);
+        CHECK((op->n_attrs == 0) == (op->args_size == 0));
+        for (int a = 0; a < op->n_attrs; a++) {
+            CHECK(op->attrs[a].offset < op->args_size);
+            CHECK(gt_op_attr_index(op, op->attrs[a].name) == a);
+            CHECK(op->attrs[a].type != GT_ATTR_ENUM || op->attrs[a].choices);
+        }
+        for (int j = 0; j < i; j++) /* names and aliases are unique */
+            CHECK(strcmp(ops[j]->name, op->name) != 0);
     }
     CHECK(gt_op_find("no_such_op") == NULL);
-    CHECK(gt_op_get(GT_OP_COUNT) == NULL);
-    CHECK(gt_op_apply(NULL, GT_OP_COUNT, NULL, 0, NULL) == NULL);
-    CHECK_ERROR_HAS("no op number");
+    CHECK(gt_op_call(NULL, &gt_op_relu, NULL, 0, NULL) == NULL);
+    CHECK_ERROR_HAS("relu: tape is NULL");
+    CHECK(gt_op_call(NULL, NULL, NULL, 0, NULL) == NULL);
+    CHECK_ERROR_HAS("op_call: the op is NULL");
+}
+
+GT_TEST(attributes_are_checked_once_at_the_call_with_the_op_and_the_value_named) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_tape_tensor(tape, GT_SHAPE(1, 1, 5, 5));
+    gt_tensor *w = gt_tape_tensor(tape, GT_SHAPE(1, 1, 3, 3));
+    CHECK(gt_conv2d(tape, x, w, NULL, 0, 0) == NULL);
+    CHECK_ERROR_HAS("conv2d: stride must be >= 1, got 0");
+    unsigned char args[GT_OP_ARGS_MAX];
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "stride=2, padding=1", args) == GT_OK);
+    gt_tensor *y = gt_op_call(tape, &gt_op_conv2d, (gt_tensor *[]){x, w}, 2, args);
+    CHECK(y && gt_tensor_shape(y)[2] == 3 && gt_tensor_shape(y)[3] == 3);
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "stride=1.5", args) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("conv2d: stride must be an integer");
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "dilation=2", args) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("conv2d: no attribute named dilation");
+    CHECK(gt_op_args_parse(&gt_op_max_pool2d, "stride=2", args) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("max_pool2d: missing argument kernel_size");
+    CHECK(gt_op_args_parse(&gt_op_sum, "dim=[0, 1], keepdim=\"yes\"", args) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("sum: keepdim must be True or False");
+    CHECK(gt_op_args_parse(&gt_op_sum, "axis=1, keepdim=True", args) == GT_OK);
+    const gt_reduce_args *reduce = (const gt_reduce_args *)args;
+    CHECK(reduce->dim.n == 1 && reduce->dim.v[0] == 1 && reduce->keepdim);
+    char sig[256];
+    CHECK(strcmp(gt_op_signature(&gt_op_conv2d, sig, sizeof sig),
+                 "conv2d(input, weight, bias=None, stride=1, padding=0)") == 0);
+    CHECK(strcmp(gt_op_signature(&gt_op_max_pool2d, sig, sizeof sig),
+                 "max_pool2d(input, kernel_size, stride=None)") == 0);
+    gt_tape_free(tape);
 }
 
 GT_TEST(anomaly_mode_names_the_op_that_made_a_non_finite_value) {
