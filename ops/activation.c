@@ -1,4 +1,5 @@
-/* activation.c - relu, sigmoid, tanh, exp, log; softmax and log_softmax over one dim. */
+/* activation.c - relu, leaky_relu, sigmoid, tanh, exp, log; softmax and log_softmax over one
+ * dim. */
 #include "gt_ops_impl.h"
 #include "gt_vmath.h"
 
@@ -115,6 +116,51 @@ static gt_status unary_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* ---- leaky_relu --------------------------------------------------------------------------- */
+
+/* The arguments of leaky_relu. */
+typedef struct leaky_relu_args {
+    double negative_slope;
+} leaky_relu_args;
+
+// x[n] -> y[n] = x > 0 ? x : negative_slope * x
+GT__MULTIVERSION
+static void leaky_relu_kernel(int64_t n, gt_real slope, gt_real *restrict y,
+                              const gt_real *restrict x) {
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : slope * x[i];
+}
+
+// g[n], x[n] -> gx[n] += x > 0 ? g : negative_slope * g
+GT__MULTIVERSION
+static void leaky_relu_grad_kernel(int64_t n, gt_real slope, gt_real *restrict gx,
+                                   const gt_real *restrict g, const gt_real *restrict x) {
+    for (int64_t i = 0; i < n; i++)
+        gx[i] += x[i] > 0 ? g[i] : slope * g[i];
+}
+
+static gt_tensor *leaky_relu_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args) {
+    (void)n_in;
+    gt_tensor *x = in[0];
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
+    if (!out)
+        return NULL;
+    gt_real slope = (gt_real)((const leaky_relu_args *)args)->negative_slope;
+    leaky_relu_kernel(x->numel, slope, out->data, x->data);
+    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
+}
+
+static gt_status leaky_relu_backward(gt_node *node) {
+    gt_tensor *x = node->in[0];
+    gt_real slope = (gt_real)((const leaky_relu_args *)node->attrs)->negative_slope;
+    if (x->grad)
+        leaky_relu_grad_kernel(x->numel, slope, x->grad, node->out->grad, x->data);
+    return GT_OK;
+}
+
 /* ---- softmax family: over one dim ------------------------------------------------------ */
 
 enum { SOFTMAX_PLAIN, SOFTMAX_LOG }; /* the variants of softmax and log_softmax */
@@ -226,6 +272,24 @@ const gt_op_def gt_op_log = UNARY_OP_DEF(
     "log", "natural logarithm (inputs <= 0 give -inf or NaN, as in C)", GT_DOMAIN_POSITIVE,
     UN_LOG, "3x3", "2 2 => log: takes 1 tensor input, got 2");
 
+static const gt_attr_def leaky_relu_attrs[] = {
+    {"negative_slope", GT_ATTR_FLOAT, offsetof(leaky_relu_args, negative_slope), .dflt = 0.01},
+};
+
+const gt_op_def gt_op_leaky_relu = {
+    .name = "leaky_relu",
+    .doc = "input where input > 0, else negative_slope * input",
+    .shapes = ELEMENTWISE_SHAPES,
+    .inputs = {{"input", GT_DOMAIN_SPREAD}},
+    GT__ATTRS(leaky_relu_attrs),
+    .args_size = sizeof(leaky_relu_args),
+    .forward = leaky_relu_forward,
+    .backward = leaky_relu_backward,
+    GT__CASES("3x5", "2x3x2; negative_slope=0.2", "4; negative_slope=-0.5",
+              "2 2 => leaky_relu: takes 1 tensor input, got 2",
+              "3; negative_slope=\"big\" => leaky_relu: negative_slope must be a number"),
+};
+
 static const gt_attr_def softmax_attrs[] = {
     {"dim", GT_ATTR_INT, offsetof(softmax_args, dim), .dflt = -1, .alias = "axis"},
 };
@@ -248,6 +312,10 @@ const gt_op_def gt_op_log_softmax = SOFTMAX_OP_DEF(
 
 gt_tensor *gt_relu(gt_tape *tape, gt_tensor *x) {
     return gt_op_call(tape, &gt_op_relu, &x, 1, NULL);
+}
+
+gt_tensor *gt_leaky_relu(gt_tape *tape, gt_tensor *x, double negative_slope) {
+    return gt_op_call(tape, &gt_op_leaky_relu, &x, 1, &(leaky_relu_args){negative_slope});
 }
 
 gt_tensor *gt_sigmoid(gt_tape *tape, gt_tensor *x) {

@@ -179,7 +179,7 @@ const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size);
 
 /* The table's entries, for gt_op_call and introspection. */
 extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_mul,
-    gt_op_div, gt_op_neg, gt_op_scale, gt_op_relu, gt_op_sigmoid,
+    gt_op_div, gt_op_neg, gt_op_scale, gt_op_relu, gt_op_leaky_relu, gt_op_sigmoid,
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
@@ -217,6 +217,8 @@ gt_tensor *gt_scale(gt_tape *tape, gt_tensor *x, double factor);
 
 /* ---- activations -------------------------------------------------------------------- */
 gt_tensor *gt_relu(gt_tape *tape, gt_tensor *x);
+/* x where x > 0, else negative_slope * x (PyTorch's default slope: 0.01). */
+gt_tensor *gt_leaky_relu(gt_tape *tape, gt_tensor *x, double negative_slope);
 gt_tensor *gt_sigmoid(gt_tape *tape, gt_tensor *x);
 gt_tensor *gt_tanh(gt_tape *tape, gt_tensor *x);
 gt_tensor *gt_exp(gt_tape *tape, gt_tensor *x);

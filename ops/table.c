@@ -13,7 +13,7 @@
 static const gt_op_def *const op_list[] = {
     &gt_op_matmul,      &gt_op_linear,       &gt_op_add,        &gt_op_sub,
     &gt_op_mul,         &gt_op_div,          &gt_op_neg,        &gt_op_scale,
-    &gt_op_relu,        &gt_op_sigmoid,      &gt_op_tanh,
+    &gt_op_relu,        &gt_op_leaky_relu,   &gt_op_sigmoid,    &gt_op_tanh,
     &gt_op_exp,         &gt_op_log,          &gt_op_softmax,    &gt_op_log_softmax,
     &gt_op_sum,         &gt_op_mean,         &gt_op_reshape,    &gt_op_flatten,
     &gt_op_transpose,   &gt_op_conv2d,       &gt_op_max_pool2d, &gt_op_avg_pool2d,
