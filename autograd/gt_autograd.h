@@ -72,6 +72,15 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
  * checked; the first non-finite value fails the call with GT_ERR_NUMERIC, naming the op. */
 void gt_tape_set_detect_anomaly(gt_tape *tape, bool on);
 
+/* ---- gradients as tensors, and gradients of gradients ---------------------------------- */
+
+/* An op's backward written with ops: given the node and the gradient of its output (a
+ * tensor on `tape`), sets grad_in[i] to the gradient of input i as a tensor made by ops on
+ * `tape` (so that, recorded, it can be differentiated again), or to NULL for an input that
+ * takes none. Every op of the table has one unless its entry says otherwise. */
+typedef gt_status (*gt_grad_graph_fn)(gt_tape *tape, gt_node *node, gt_tensor *grad_out,
+                                      gt_tensor **grad_in);
+
 /* ---- gradient checking -------------------------------------------------------------- */
 
 /* The function to check: builds a scalar from `inputs` on `tape` (NULL on error). */

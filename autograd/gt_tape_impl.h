@@ -23,6 +23,8 @@ struct gt_node {
     gt_tensor *in[GT_NODE_MAX_INPUTS];
     int n_in;
     const void *op;                /* the op's definition (ops/: a gt_op_def), opaque here */
+    gt_grad_graph_fn grad_graph;   /* the backward as recorded ops (gt_grad with create_graph),
+                                      or NULL when the op has none */
     const void *attrs;             /* the op's attributes (its args struct, in the arena) */
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
     unsigned overwrites;           /* bit i: the backward writes input i's whole gradient when
@@ -48,6 +50,8 @@ gt_status gt__tape_record(gt_tape *tape, const char *name, gt_backward_fn backwa
 /* True when an op on these inputs will record a node (recording on, an input requires a
  * gradient): ops that save state for their backward only do so then. */
 bool gt__tape_will_record(const gt_tape *tape, gt_tensor *const *in, int n_in);
+/* The last node recorded (the start of a backward walk), or NULL. */
+gt_node *gt__tape_last(const gt_tape *tape);
 /* True when the tape is in anomaly mode; ops then check their outputs. */
 bool gt__tape_detect_anomaly(const gt_tape *tape);
 /* In anomaly mode: fails with GT_ERR_NUMERIC naming op and what when values hold a

@@ -277,6 +277,8 @@ gt_status gt__check_finite(const char *op, const char *what, const gt_real *valu
     return GT_OK;
 }
 
+gt_node *gt__tape_last(const gt_tape *tape) { return tape ? tape->last : NULL; }
+
 /* The backward walk lives here too, since it is the only other reader of the node list. */
 static gt_status ensure_grad(gt_tape *tape, gt_tensor *t) {
     if (t->grad || !(t->flags & GT__REQUIRES_GRAD))

@@ -116,6 +116,29 @@ static gt_status unary_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* A constant of x's shape: slope where x <= 0, 1 where x > 0 (relu: slope 0). */
+static gt_tensor *slope_mask(gt_tape *tape, const gt_tensor *x, gt_real slope) {
+    gt_tensor *m = gt__const_like(tape, x, 1);
+    for (int64_t i = 0; m && i < m->numel; i++)
+        m->data[i] = x->data[i] > 0 ? 1 : slope;
+    return m;
+}
+
+// grad_x = g * f'(x), f' written with ops on x or y = f(x)
+static gt_status unary_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                  gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0], *y = node->out, *d = NULL;
+    switch ((unary_kind)gt__node_variant(node)) {
+    case UN_RELU: d = slope_mask(tape, x, 0); break;
+    case UN_SIGMOID: d = gt_mul(tape, y, gt_sub(tape, gt__const_like(tape, y, 1), y)); break;
+    case UN_TANH: d = gt_sub(tape, gt__const_like(tape, y, 1), gt_mul(tape, y, y)); break;
+    case UN_EXP: d = y; break;
+    case UN_LOG: d = gt_div(tape, gt__const_like(tape, x, 1), x); break;
+    }
+    grad_in[0] = gt_mul(tape, g, d);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 /* ---- leaky_relu --------------------------------------------------------------------------- */
 
 /* The arguments of leaky_relu. */
@@ -255,6 +278,7 @@ static gt_status softmax_backward(gt_node *node) {
 #define UNARY_OP_DEF(op_name, op_doc, domain, kind, ...)                                  \
     {.name = op_name, .doc = op_doc, .shapes = ELEMENTWISE_SHAPES,                        \
      .inputs = {{"input", domain}}, .forward = unary_forward, .backward = unary_backward,  \
+     .grad_graph = unary_grad_graph,                                                      \
      .variant = kind, GT__CASES(__VA_ARGS__)}
 
 const gt_op_def gt_op_relu = UNARY_OP_DEF(
@@ -272,6 +296,30 @@ const gt_op_def gt_op_log = UNARY_OP_DEF(
     "log", "natural logarithm (inputs <= 0 give -inf or NaN, as in C)", GT_DOMAIN_POSITIVE,
     UN_LOG, "3x3", "2 2 => log: takes 1 tensor input, got 2");
 
+// grad_x = g * (x > 0 ? 1 : negative_slope)
+static gt_status leaky_relu_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                       gt_tensor **grad_in) {
+    gt_real slope = (gt_real)((const leaky_relu_args *)node->attrs)->negative_slope;
+    grad_in[0] = gt_mul(tape, g, slope_mask(tape, node->in[0], slope));
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
+// softmax: grad_x = y * (g - sum(g * y, dim)); log_softmax: g - exp(y) * sum(g, dim)
+static gt_status softmax_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                    gt_tensor **grad_in) {
+    gt_tensor *y = node->out;
+    gt_reduce_args over = {{1, {((const softmax_args *)node->attrs)->dim}}, true};
+    if (gt__node_variant(node) == SOFTMAX_LOG) {
+        gt_tensor *total = gt_op_call(tape, &gt_op_sum, &g, 1, &over);
+        grad_in[0] = gt_sub(tape, g, gt_mul(tape, gt_exp(tape, y), total));
+    } else {
+        gt_tensor *gy = gt_mul(tape, g, y);
+        gt_tensor *total = gt_op_call(tape, &gt_op_sum, &gy, 1, &over);
+        grad_in[0] = gt_mul(tape, y, gt_sub(tape, g, total));
+    }
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 static const gt_attr_def leaky_relu_attrs[] = {
     {"negative_slope", GT_ATTR_FLOAT, offsetof(leaky_relu_args, negative_slope), .dflt = 0.01},
 };
@@ -285,6 +333,7 @@ const gt_op_def gt_op_leaky_relu = {
     .args_size = sizeof(leaky_relu_args),
     .forward = leaky_relu_forward,
     .backward = leaky_relu_backward,
+    .grad_graph = leaky_relu_grad_graph,
     GT__CASES("3x5", "2x3x2; negative_slope=0.2", "4; negative_slope=-0.5",
               "2 2 => leaky_relu: takes 1 tensor input, got 2",
               "3; negative_slope=\"big\" => leaky_relu: negative_slope must be a number"),
@@ -299,6 +348,7 @@ static const gt_attr_def softmax_attrs[] = {
     {.name = op_name, .doc = op_doc, .shapes = ELEMENTWISE_SHAPES, .inputs = {{"input"}},  \
      GT__ATTRS(softmax_attrs), .args_size = sizeof(softmax_args),                         \
      .forward = softmax_forward, .backward = softmax_backward, .variant = kind,           \
+     .grad_graph = softmax_grad_graph,                                                    \
      GT__CASES(__VA_ARGS__)}
 
 const gt_op_def gt_op_softmax = SOFTMAX_OP_DEF(

@@ -144,6 +144,35 @@ static gt_status binary_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* The gradients of binary_backward, written with ops and summed down where broadcast. */
+static gt_status binary_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                   gt_tensor **grad_in) {
+    gt_tensor *a = node->in[0], *b = node->in[1], *ga = NULL, *gb = NULL;
+    switch ((binary_kind)gt__node_variant(node)) {
+    case BIN_ADD:
+        ga = g, gb = g;
+        break;
+    case BIN_SUB:
+        ga = g, gb = gt__needs_grad(node, 1) ? gt_neg(tape, g) : NULL;
+        break;
+    case BIN_MUL:
+        ga = gt__needs_grad(node, 0) ? gt_mul(tape, g, b) : NULL;
+        gb = gt__needs_grad(node, 1) ? gt_mul(tape, g, a) : NULL;
+        break;
+    case BIN_DIV:
+        ga = gt__needs_grad(node, 0) ? gt_div(tape, g, b) : NULL;
+        gb = gt__needs_grad(node, 1)
+                 ? gt_neg(tape, gt_div(tape, gt_mul(tape, g, a), gt_mul(tape, b, b)))
+                 : NULL;
+        break;
+    }
+    if (gt__needs_grad(node, 0) && !(grad_in[0] = gt__sum_to(tape, ga, a)))
+        return gt_last_status();
+    if (gt__needs_grad(node, 1) && !(grad_in[1] = gt__sum_to(tape, gb, b)))
+        return gt_last_status();
+    return GT_OK;
+}
+
 /* The arguments of scale. */
 typedef struct scale_args {
     double factor;
@@ -179,13 +208,24 @@ static gt_status scale_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_x = factor * g
+static gt_status scale_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                  gt_tensor **grad_in) {
+    double f = gt__node_variant(node) == SCALE_NEGATE
+                   ? -1.0
+                   : ((const scale_args *)node->attrs)->factor;
+    grad_in[0] = gt_scale(tape, g, f);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 #define BROADCAST_SHAPES "input[...], other[...] (broadcast) -> [broadcast shape]"
 
 /* The entry of an op of binary_forward; `other` is drawn from `other_domain`. */
 #define BINARY_OP_DEF(op_name, op_doc, other_domain, kind, ...)                           \
     {.name = op_name, .doc = op_doc, .shapes = BROADCAST_SHAPES,                          \
      .inputs = {{"input"}, {"other", other_domain}}, .forward = binary_forward,            \
-     .backward = binary_backward, .variant = kind, GT__CASES(__VA_ARGS__)}
+     .backward = binary_backward, .variant = kind, .grad_graph = binary_grad_graph,       \
+     GT__CASES(__VA_ARGS__)}
 
 const gt_op_def gt_op_add = BINARY_OP_DEF(
     "add", "input + other with broadcasting", GT_DOMAIN_NORMAL, BIN_ADD, "3x4 3x4", "4x3 3",
@@ -207,6 +247,7 @@ const gt_op_def gt_op_neg = {
     .inputs = {{"input"}},
     .forward = scale_forward,
     .backward = scale_backward,
+    .grad_graph = scale_grad_graph,
     .variant = SCALE_NEGATE,
     GT__CASES("2x3", "2 2 => neg: takes 1 tensor input, got 2"),
 };
@@ -224,6 +265,7 @@ const gt_op_def gt_op_scale = {
     .args_size = sizeof(scale_args),
     .forward = scale_forward,
     .backward = scale_backward,
+    .grad_graph = scale_grad_graph,
     GT__CASES("7; factor=-2.5", "2x3", "2 2 => scale: takes 1 tensor input, got 2"),
 };
 

@@ -125,6 +125,9 @@ struct gt_op_def {
     size_t args_size;                      /* sizeof its args struct (0 without attributes) */
     gt_op_forward_fn forward;
     gt_backward_fn backward;
+    /* The backward written with ops, for gt_grad with create_graph (gradients of
+     * gradients); NULL when the op has none yet (gt_grad then says so). */
+    gt_grad_graph_fn grad_graph;
     /* The gradient-check and oracle cases, NULL-terminated, each "INPUTS[; ATTRIBUTES]":
      * inputs as shapes "2x3" ("()" 0-d, "_" an absent optional input), each may end with
      * ":DOMAIN" (normal positive spread classes probs) to override the input's domain;
@@ -183,6 +186,37 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+
+/* ---- gradients as tensors, gradients of gradients (ops/grad.c) ---------------------- */
+/* They live here, not in autograd/, because summing the gradients that reach a tensor
+ * twice is itself an op (add) that create_graph records. */
+
+/* torch.autograd.grad: the gradients of outputs[0..n_out) with respect to
+ * inputs[0..n_in) as new tensors on `tape` in grads[0..n_in), leaving every .grad as it
+ * is. grad_outputs[i] is the upstream gradient of outputs[i] (its shape), or NULL (then
+ * outputs[i] must have one element and its gradient is 1); grad_outputs may be NULL. With
+ * create_graph the gradients are computed by recorded ops, so they can be differentiated
+ * again (gt_backward or gt_grad on an expression of them: Hessian-vector products,
+ * gradient penalties); without, nothing is recorded. An input that the outputs do not
+ * depend on gets zeros. Fails (GT_ERR_UNSUPPORTED, naming it) when an op on the way has no
+ * backward written with ops. Call it before gt_tape_reset, like gt_backward.
+ *
+ *     gt_tensor *g;                                       // dy/dx, itself differentiable
+ *     gt_grad(tape, &y, 1, &x, 1, NULL, true, &g);
+ *     gt_backward(tape, gt_sum(tape, gt_mul(tape, g, v), GT_ALL_AXES));  // x.grad += H v
+ */
+gt_status gt_grad(gt_tape *tape, gt_tensor *const *outputs, int n_out, gt_tensor *const *inputs,
+                  int n_in, gt_tensor *const *grad_outputs, bool create_graph,
+                  gt_tensor **grads);
+
+/* Second derivatives, as PyTorch's gradgradcheck: for random fixed directions u_k of the
+ * inputs' shapes it gradchecks h(inputs) = sum_k <d f / d inputs_k, u_k>, whose gradient
+ * gt_backward computes through the recorded gradient graph of f (gt_grad with
+ * create_graph): a Hessian-vector product against central differences of first
+ * derivatives. Same options and result as gt_gradcheck; seed picks the directions. */
+gt_status gt_gradgradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs,
+                           int n_inputs, const gt_gradcheck_opts *opts, uint64_t seed,
+                           gt_gradcheck_result *result);
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP

@@ -24,6 +24,16 @@ gt_tensor *gt__op_call_typed(gt_tape *tape, const gt_op_def *op, gt_tensor *cons
 static inline int gt__node_variant(const gt_node *node) {
     return ((const gt_op_def *)node->op)->variant;
 }
+/* ---- for backwards written with ops (gt_op_def.grad_graph) ---- */
+/* g (of a broadcast result's shape) summed down to like's shape: the gradient of an input
+ * that was broadcast. */
+gt_tensor *gt__sum_to(gt_tape *tape, gt_tensor *g, const gt_tensor *like);
+/* A tensor of like's shape on the tape, filled with value, taking no gradient. */
+gt_tensor *gt__const_like(gt_tape *tape, const gt_tensor *like, gt_real value);
+/* True when input i of node takes a gradient. */
+static inline bool gt__needs_grad(const gt_node *node, int i) {
+    return i < node->n_in && node->in[i] && (node->in[i]->flags & GT__REQUIRES_GRAD);
+}
 /* A gt_op_def's attrs and n_attrs from a static array. */
 #define GT__ATTRS(array) .attrs = (array), .n_attrs = (int)(sizeof(array) / sizeof((array)[0]))
 /* A gt_op_def's cases from a list of strings. */

@@ -2,6 +2,7 @@
 #include "gt_ops_impl.h"
 
 #include <math.h>
+#include <string.h>
 
 /* What cross_entropy's backward needs: softmax of the logits and the target. */
 typedef struct ce_saved {
@@ -143,6 +144,50 @@ static gt_status mse_loss_backward(gt_node *node) {
     return GT_OK;
 }
 
+// indices: grad_x = g * (softmax(x) - onehot(t)) / N; probabilities: g * (softmax(x) *
+// sum(t) - t) / N
+static gt_status cross_entropy_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                          gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0];
+    const ce_saved *s = node->saved;
+    int64_t n = x->shape[0], k = x->shape[1];
+    gt_tensor *p = gt_softmax(tape, x, -1), *d;
+    if (s->indices) {
+        gt_tensor *onehot = gt__const_like(tape, x, 0);
+        for (int64_t i = 0; onehot && i < n; i++)
+            onehot->data[i * k + (int64_t)s->target->data[i]] = 1;
+        d = gt_sub(tape, p, onehot);
+    } else {
+        gt_tensor *mass = gt__const_like(tape, x, 0);
+        for (int64_t i = 0; mass && i < n; i++) {
+            gt_real total = 0;
+            for (int64_t j = 0; j < k; j++)
+                total += s->target->data[i * k + j];
+            for (int64_t j = 0; j < k; j++)
+                mass->data[i * k + j] = total;
+        }
+        gt_tensor *target = gt__const_like(tape, x, 0);
+        if (target)
+            memcpy(target->data, s->target->data, gt__real_bytes(n * k));
+        d = gt_sub(tape, gt_mul(tape, p, mass), target);
+    }
+    grad_in[0] = gt_scale(tape, gt_mul(tape, d, g), 1.0 / (double)n);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
+// grad_a = 2 g (a - b) / numel; grad_b = -grad_a
+static gt_status mse_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                     gt_tensor **grad_in) {
+    gt_tensor *a = node->in[0], *b = node->in[1];
+    gt_tensor *ga = gt_scale(tape, gt_mul(tape, gt_sub(tape, a, b), g), 2.0 / (double)a->numel);
+    if (!ga)
+        return gt_last_status();
+    grad_in[0] = gt__needs_grad(node, 0) ? ga : NULL;
+    if (gt__needs_grad(node, 1) && !(grad_in[1] = gt_neg(tape, ga)))
+        return gt_last_status();
+    return GT_OK;
+}
+
 const gt_op_def gt_op_cross_entropy = {
     .name = "cross_entropy",
     .doc = "mean softmax cross-entropy of logits; target holds class indices or probabilities",
@@ -150,6 +195,7 @@ const gt_op_def gt_op_cross_entropy = {
     .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true}},
     .forward = cross_entropy_forward,
     .backward = cross_entropy_backward,
+    .grad_graph = cross_entropy_grad_graph,
     GT__CASES("4x5 4", "1x3 1", "3x4 3x4:probs",
               "2x3 3 => cross_entropy: target must be [N] class indices or [N,K] "
               "probabilities for logits [2, 3], got [3]",
@@ -163,6 +209,7 @@ const gt_op_def gt_op_mse_loss = {
     .inputs = {{"input"}, {"target"}},
     .forward = mse_loss_forward,
     .backward = mse_loss_backward,
+    .grad_graph = mse_loss_grad_graph,
     GT__CASES("3x4 3x4", "5 5", "2x3 3x2 => mse_loss: shapes differ: [2, 3] vs [3, 2]",
               "0 0 => mse_loss: inputs are empty: [0]"),
 };

@@ -119,6 +119,41 @@ static gt_status linear_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_a = g @ b^T; grad_b = a^T @ g, summed over the batch when b is shared
+static gt_status matmul_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                   gt_tensor **grad_in) {
+    gt_tensor *a = node->in[0], *b = node->in[1];
+    int last_a = a->ndim - 1, last_b = b->ndim - 1;
+    if (gt__needs_grad(node, 0) &&
+        !(grad_in[0] = gt_matmul(tape, g, gt_transpose(tape, b, last_b - 1, last_b))))
+        return gt_last_status();
+    if (!gt__needs_grad(node, 1))
+        return GT_OK;
+    if (b->ndim == 2 && a->ndim == 3) { /* shared b: [B*M,K]^T @ [B*M,N] */
+        int64_t rows = a->shape[0] * a->shape[1];
+        gt_tensor *a2 = gt_reshape(tape, a, 2, (int64_t[]){rows, a->shape[2]});
+        gt_tensor *g2 = gt_reshape(tape, g, 2, (int64_t[]){rows, g->shape[2]});
+        grad_in[1] = gt_matmul(tape, gt_transpose(tape, a2, 0, 1), g2);
+    } else {
+        grad_in[1] = gt_matmul(tape, gt_transpose(tape, a, last_a - 1, last_a), g);
+    }
+    return grad_in[1] ? GT_OK : gt_last_status();
+}
+
+// grad_x = g @ w; grad_w = g^T @ x; grad_b = sum_n g
+static gt_status linear_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                   gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0], *w = node->in[1];
+    if (gt__needs_grad(node, 0) && !(grad_in[0] = gt_matmul(tape, g, w)))
+        return gt_last_status();
+    if (gt__needs_grad(node, 1) &&
+        !(grad_in[1] = gt_matmul(tape, gt_transpose(tape, g, 0, 1), x)))
+        return gt_last_status();
+    if (gt__needs_grad(node, 2) && !(grad_in[2] = gt_sum(tape, g, 0)))
+        return gt_last_status();
+    return GT_OK;
+}
+
 const gt_op_def gt_op_matmul = {
     .name = "matmul",
     .doc = "matrix product; 3-D inputs are batched",
@@ -126,6 +161,7 @@ const gt_op_def gt_op_matmul = {
     .inputs = {{"input"}, {"other"}},
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .grad_graph = matmul_grad_graph,
     GT__CASES("3x5 5x4", "1x1 1x7", "2x3x4 2x4x5", "2x3x4 4x2",
               "2x3 4x5 => matmul: inner dimensions differ: [2, 3] @ [4, 5]",
               "3 3 => matmul: expects 2-D or 3-D inputs: [3] @ [3]",
@@ -140,6 +176,7 @@ const gt_op_def gt_op_linear = {
                {"bias", .optional = true, .alias = "b"}},
     .forward = linear_forward,
     .backward = linear_backward,
+    .grad_graph = linear_grad_graph,
     GT__CASES("4x5 3x5 3", "1x7 2x7",
               "4x5 3x6 => linear: x[N,IN] and w[OUT,IN] do not fit: [4, 5] vs [3, 6]",
               "4x5 3x5 4 => linear: bias must be [OUT] for w[OUT,IN]: [4] vs [3, 5]"),

@@ -111,6 +111,46 @@ static gt_status reduce_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* grad_x = g (kept dims back as size 1) broadcast to x's shape, / count for mean */
+static gt_status reduce_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                   gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0];
+    reduction r;
+    gt_status status = reduction_of(node->name, x, node->attrs, &r);
+    if (status != GT_OK)
+        return status;
+    int64_t kept[GT_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        kept[d] = r.reduced[d] ? 1 : x->shape[d];
+    gt_tensor *shaped = x->ndim ? gt_reshape(tape, g, x->ndim, kept) : g;
+    gt_tensor *ones = gt__const_like(tape, x, gt__node_variant(node) == REDUCE_MEAN
+                                                  ? (gt_real)(1.0 / (double)r.count)
+                                                  : 1);
+    grad_in[0] = gt_mul(tape, shaped, ones);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
+gt_tensor *gt__const_like(gt_tape *tape, const gt_tensor *like, gt_real value) {
+    gt_tensor *out = gt_tape_tensor(tape, like->ndim, like->shape);
+    for (int64_t i = 0; out && i < out->numel; i++)
+        out->data[i] = value;
+    return out;
+}
+
+gt_tensor *gt__sum_to(gt_tape *tape, gt_tensor *g, const gt_tensor *like) {
+    if (!g || gt_shape_equal(g->ndim, g->shape, like->ndim, like->shape))
+        return g;
+    gt_reduce_args args = {.keepdim = true};
+    int lead = g->ndim - like->ndim;
+    for (int d = 0; d < g->ndim; d++)
+        if (d < lead || (like->shape[d - lead] == 1 && g->shape[d] != 1))
+            args.dim.v[args.dim.n++] = d;
+    gt_tensor *summed = args.dim.n ? gt_op_call(tape, &gt_op_sum, &g, 1, &args) : g;
+    if (!summed || like->ndim == 0)
+        return summed && like->ndim == 0 ? gt_sum(tape, summed, GT_ALL_AXES) : summed;
+    return gt_reshape(tape, summed, like->ndim, like->shape);
+}
+
 static const gt_attr_def reduce_attrs[] = {
     {"dim", GT_ATTR_INTS, offsetof(gt_reduce_args, dim), .flags = GT_ATTR_OPTIONAL,
      .alias = "axis"},
@@ -124,6 +164,7 @@ static const gt_attr_def reduce_attrs[] = {
     {.name = op_name, .doc = op_doc, .shapes = REDUCE_SHAPES, .inputs = {{"input"}},       \
      GT__ATTRS(reduce_attrs), .args_size = sizeof(gt_reduce_args),                        \
      .forward = reduce_forward, .backward = reduce_backward, .variant = kind,             \
+     .grad_graph = reduce_grad_graph,                                                     \
      GT__CASES(__VA_ARGS__)}
 
 const gt_op_def gt_op_sum = REDUCE_OP_DEF(

@@ -172,6 +172,21 @@ static gt_status transpose_backward(gt_node *node) {
     return GT_OK;
 }
 
+// reshape, flatten: grad_x = g viewed with x's shape
+static gt_status view_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                 gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0];
+    grad_in[0] = x->ndim ? gt_reshape(tape, g, x->ndim, x->shape) : gt_sum(tape, g, GT_ALL_AXES);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
+// grad_x = g with the same two dims swapped back
+static gt_status transpose_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                      gt_tensor **grad_in) {
+    grad_in[0] = gt_op_call(tape, &gt_op_transpose, &g, 1, node->attrs);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 static const gt_attr_def reshape_attrs[] = {
     {"shape", GT_ATTR_INTS, offsetof(reshape_args, shape),
      .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN,
@@ -187,6 +202,7 @@ const gt_op_def gt_op_reshape = {
     .args_size = sizeof(reshape_args),
     .forward = reshape_forward,
     .backward = reshape_backward,
+    .grad_graph = view_grad_graph,
     GT__CASES("2x6; shape=[3, -1, 2]", "4; shape=[2, 2]", "(); shape=[1, 1]",
               "2x3; shape=[4, 2] => reshape: cannot view [2, 3] (6 elements) as [4, 2]",
               "2x3; shape=[-1, 4] => reshape: cannot view [2, 3] (6 elements) as [-1, 4]",
@@ -207,6 +223,7 @@ const gt_op_def gt_op_flatten = {
     .args_size = sizeof(flatten_args),
     .forward = flatten_forward,
     .backward = flatten_backward,
+    .grad_graph = view_grad_graph,
     GT__CASES("2x3x2x2; start_dim=1", "3x2", "2x3x4x5; start_dim=1, end_dim=2",
               "2x3x4; end_dim=-2", "()",
               "2x3; start_dim=2 => flatten: start_dim 2 or end_dim -1 is out of range for "
@@ -230,6 +247,7 @@ const gt_op_def gt_op_transpose = {
     .args_size = sizeof(transpose_args),
     .forward = transpose_forward,
     .backward = transpose_backward,
+    .grad_graph = transpose_grad_graph,
     GT__CASES("3x5", "2x3x4; dim0=0, dim1=2", "2x3x4x5; dim0=-1, dim1=1", "2x3; dim0=1, dim1=1",
               "2x3x4 => transpose: expects a 2-D tensor when dim0 and dim1 are not given, got "
               "[2, 3, 4]",

@@ -482,6 +482,7 @@ gt_tensor *gt__op_finish(gt_tape *tape, const gt_op_def *op, gt_tensor *out,
         return NULL;
     if (recorded) {
         recorded->op = op;
+        recorded->grad_graph = op->grad_graph;
         recorded->attrs = attrs;
     }
     if (node)

@@ -564,4 +564,32 @@ GT_TEST(gradcheck_failing_restores_inputs) {
     gt_test_alloc_uninstall(&alloc);
 }
 
+/* gt_grad with create_graph (its map in the arena, the ops it records) and gt_gradgradcheck
+ * (its random directions on the heap) under every failure. */
+GT_TEST(gradgradcheck_failing_restores_inputs_and_frees_its_directions) {
+    gt_test_alloc_install(&alloc);
+    gt_tensor *w = filled(GT_SHAPE(3), 1), *before = gt_tensor_clone(w);
+    gt_tensor_set_requires_grad(w, true);
+    int64_t baseline = alloc.live, points = 0;
+    for (int64_t at = 1;; at++) {
+        gt_gradcheck_result result;
+        gt_test_alloc_fail_nth(&alloc, at);
+        gt_status status = gt_gradgradcheck(sum_of_squares, NULL, &w, 1, NULL, 9, &result);
+        bool injected = gt_test_alloc_disarm(&alloc);
+        CHECK(alloc.live == baseline && same_values(w, before) && gt_tensor_grad(w)[0] == 0);
+        if (!injected) {
+            CHECK(status == GT_OK && result.passed);
+            break;
+        }
+        points++;
+        CHECK(status == GT_ERR_NOMEM);
+        CHECK_NOMEM();
+    }
+    CHECK(points >= 3); /* a direction, the tape and its arena */
+    gt_tensor_free(w);
+    gt_tensor_free(before);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+}
+
 GT_TEST_MAIN()
