@@ -26,7 +26,7 @@ struct gt_node {
     double args[GT_NODE_MAX_ARGS]; /* the op's scalar arguments */
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
     unsigned overwrites;           /* bit i: the backward writes input i's whole gradient when
-                                      it is stale (gt__grad_take_stale) instead of adding */
+                                      it is stale instead of adding (gt__grad_mark_stale) */
     size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
     void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
 };

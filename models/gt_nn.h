@@ -102,9 +102,7 @@ const char *gt_model_param_name(const gt_model *model, int i);
 int64_t gt_model_numel(const gt_model *model);
 gt_real *gt_model_data(gt_model *model);
 gt_real *gt_model_grad(gt_model *model);
-/* Zeroes every gradient as gt_tensor_zero_grad does: without a pass over memory, the next
- * backward writing the gradients of linear layers rather than adding to them; gt_model_grad
- * and gt_tensor_grad return zeros for any gradient no backward has written since. */
+/* Zeroes every gradient as gt_tensor_zero_grad does, without a pass over memory. */
 void gt_model_zero_grad(gt_model *model);
 /* Multiply-adds of one sample's forward pass (LeNet-5: 416,520; MLP 784-100-10: 79,400). */
 int64_t gt_model_flops(const gt_model *model);

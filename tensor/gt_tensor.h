@@ -129,9 +129,8 @@ bool gt_tensor_requires_grad(const gt_tensor *t);
  * buffer if it has none. Fails on tape tensors (their gradient comes from the tape). */
 gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad);
 /* Sets every element of the gradient to zero (no-op when there is no grad buffer). On a
- * leaf this costs no pass over memory: the next backward writes the gradient rather than
- * adding to it where it can, and gt_tensor_grad zeroes it when read first (PyTorch's
- * zero_grad(set_to_none=True), with the buffer kept). */
+ * leaf this costs no pass over memory (PyTorch's zero_grad(set_to_none=True), with the
+ * buffer kept): the gradient reads as zeros until a backward writes it. */
 void gt_tensor_zero_grad(gt_tensor *t);
 /* Value of element i (flat, row-major), or NAN when i is out of range or t is NULL. */
 gt_real gt_tensor_item(const gt_tensor *t, int64_t i);
