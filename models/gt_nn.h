@@ -124,12 +124,14 @@ gt_status gt_model_evaluate(gt_model *model, gt_tape *tape, const gt_dataset *da
 /* ---- optimizers ----------------------------------------------------------------------- */
 
 /* torch.optim.SGD. For each parameter p with gradient g, at step t (from 0):
- *     g = g + weight_decay * p                      (the notes' L2 term, lambda/2 |W|^2)
+ *     g = g + weight_decay * p                      (the L2 term lambda/2 |W|^2's gradient)
  *     if momentum != 0:
  *         buf = t == 0 ? g : momentum * buf + (1 - dampening) * g
  *         g = nesterov ? g + momentum * buf : buf
  *     p = p - lr * g
- * nesterov needs momentum > 0 and dampening 0. */
+ * nesterov needs momentum > 0 and dampening 0. Every field's zero is PyTorch's default
+ * (momentum, dampening and weight_decay 0, nesterov off); lr, which PyTorch requires, has
+ * none: set it. */
 typedef struct gt_sgd_config {
     double lr, momentum, dampening, weight_decay;
     bool nesterov;
@@ -138,15 +140,34 @@ typedef struct gt_sgd_config {
 /* torch.optim.Adam (amsgrad off). At step t (from 1):
  *     g = g + weight_decay * p
  *     m = beta1 * m + (1 - beta1) * g          v = beta2 * v + (1 - beta2) * g^2
- *     p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps) */
+ *     p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+ * torch.optim.AdamW (gt_adamw_new) takes the same config, its weight decay decoupled from
+ * the gradient: p = p * (1 - lr * weight_decay) first, then the update above without the
+ * first line.
+ *
+ * A field left 0 takes PyTorch's default, so that &(gt_adam_config){.lr = 0.01} is Adam
+ * with betas (0.9, 0.999) and eps 1e-8, not sign descent dividing by zero: lr 1e-3, beta1
+ * 0.9, beta2 0.999, eps 1e-8, weight_decay 0 (Adam) or 1e-2 (AdamW). For a real 0, which
+ * a beta, eps or AdamW's weight_decay may be, write GT_OPTIM_ZERO:
+ *     &(gt_adam_config){.lr = 0.01, .beta1 = GT_OPTIM_ZERO}   // RMSprop-like, no momentum
+ * Any other negative value is refused. */
 typedef struct gt_adam_config {
     double lr, beta1, beta2, eps, weight_decay;
 } gt_adam_config;
 
+/* Stands for 0 in an optimizer config field whose own 0 means "PyTorch's default". */
+#define GT_OPTIM_ZERO (-1.0)
+
 /* PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0. */
 gt_adam_config gt_adam_defaults(void);
+/* AdamW's: the same, with weight_decay 1e-2. */
+gt_adam_config gt_adamw_defaults(void);
 
-typedef enum gt_optimizer_kind { GT_OPTIM_SGD = 1, GT_OPTIM_ADAM = 2 } gt_optimizer_kind;
+typedef enum gt_optimizer_kind {
+    GT_OPTIM_SGD = 1,
+    GT_OPTIM_ADAM = 2,
+    GT_OPTIM_ADAMW = 3
+} gt_optimizer_kind;
 
 typedef struct gt_optimizer gt_optimizer;
 
@@ -156,6 +177,8 @@ typedef struct gt_optimizer gt_optimizer;
 gt_optimizer *gt_sgd_new(gt_tensor *const *params, int n_params, const gt_sgd_config *config);
 gt_optimizer *gt_adam_new(gt_tensor *const *params, int n_params,
                           const gt_adam_config *config);
+gt_optimizer *gt_adamw_new(gt_tensor *const *params, int n_params,
+                           const gt_adam_config *config);
 void gt_optimizer_free(gt_optimizer *opt);
 
 /* One update of every parameter from its gradient (parameters without a gradient buffer
@@ -164,7 +187,7 @@ gt_status gt_optimizer_step(gt_optimizer *opt);
 /* Zeroes the gradients of the optimizer's parameters. */
 void gt_optimizer_zero_grad(gt_optimizer *opt);
 gt_optimizer_kind gt_optimizer_get_kind(const gt_optimizer *opt);
-/* "sgd" or "adam". */
+/* "sgd", "adam" or "adamw". */
 const char *gt_optimizer_kind_name(gt_optimizer_kind kind);
 int64_t gt_optimizer_steps(const gt_optimizer *opt);
 double gt_optimizer_lr(const gt_optimizer *opt);
