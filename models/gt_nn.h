@@ -70,9 +70,9 @@ typedef struct gt_model gt_model;
 
 /* An MLP: linear layers sizes[0] -> sizes[1] -> ... -> sizes[n-1], `act` after every one
  * but the last. Its input is x[N, sizes[0]] or any x[N, ...] with sizes[0] values per
- * sample (images are flattened). The notes' default is {784, 100, 10} with ReLU. */
+ * sample (images are flattened). gradtape-train's --model mlp is {784, 100, 10} with ReLU. */
 gt_model *gt_mlp_new(const int *sizes, int n_sizes, gt_activation act, uint64_t seed);
-/* LeNet-5 as in the notes, on x[N,1,28,28] zero-padded by 2 (the paper's 32x32):
+/* LeNet-5 (with max-pooling) on x[N,1,28,28] zero-padded by 2 (the paper's 32x32):
  *   C1 conv 6@5x5 -> [N,6,28,28]   S2 max-pool 2x2/2 -> [N,6,14,14]
  *   C3 conv 16@5x5 -> [N,16,10,10] S4 max-pool 2x2/2 -> [N,16,5,5]
  *   C5 conv 120@5x5 -> [N,120,1,1] F6 linear 84, tanh   output linear `classes`
