@@ -33,7 +33,7 @@ static void free_case(model_case *c) {
 
 /* ---- models ---------------------------------------------------------------------------- */
 
-GT_TEST(lenet_has_the_notes_shapes_names_and_flop_count) {
+GT_TEST(lenet_has_its_shapes_names_and_flop_count) {
     gt_model *m = gt_lenet_new(GT_ACT_TANH, 10, 1);
     CHECK(gt_model_param_count(m) == 10);
     CHECK(gt_model_numel(m) == 61706);
