@@ -105,7 +105,10 @@ const char *gt__gemm_path_name(void) { return path_labels[path_in_use()]; }
 
 /* ---- threads -------------------------------------------------------------------------- */
 
-static GT__ATOMIC int threads_set; /* 0: never set, OpenMP's default */
+/* The thread count of gt_set_threads: a process-wide setting, shared by every tape and
+ * thread. Atomic, so it may be set from any thread at any time: a product already running
+ * keeps the count it read when it started. 0: never set, OpenMP's default. */
+static GT__ATOMIC int threads_set;
 
 int gt_set_threads(int n) {
     if (n < 0) {

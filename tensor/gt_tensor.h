@@ -74,15 +74,22 @@ const char *gt_status_name(gt_status status);
 
 /* ---- allocation -------------------------------------------------------------------- */
 
-/* Every byte gradtape allocates goes through this hook. Passing NULL restores malloc.
- * alloc returns NULL on failure; free accepts NULL. */
+/* Every byte gradtape allocates goes through this hook. alloc returns NULL on failure;
+ * free accepts NULL.
+ *
+ * A process-wide setting: one hook serves every thread and tape. It may be changed at any
+ * time, from any thread, while others allocate: each allocation uses the hook current when
+ * it starts, and every block goes back to the hook that allocated it, so a hook's ctx must
+ * stay valid while blocks it allocated live. Passing NULL restores malloc. A process may
+ * install up to 64 different hooks (alloc, free, ctx); installing one again reuses it.
+ * GT_ERR_ARG beyond that, the current hook kept. */
 typedef struct gt_allocator {
     void *(*alloc)(size_t size, void *ctx);
     void (*free)(void *ptr, void *ctx);
     void *ctx;
 } gt_allocator;
 
-void gt_set_allocator(const gt_allocator *allocator);
+gt_status gt_set_allocator(const gt_allocator *allocator);
 /* Allocate through the hook; on failure sets a GT_ERR_NOMEM message naming `what`. */
 void *gt_malloc(size_t size, const char *what);
 void *gt_calloc(size_t count, size_t size, const char *what);
