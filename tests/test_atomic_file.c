@@ -5,9 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "gt_test.h"
+#include "gt_test_files.h"
 
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,14 +36,19 @@ static bool temporary_exists(const char *path) {
     return access(tmp, F_OK) == 0;
 }
 
+/* `path` holding "old", and af open over it with "new contents" written, not committed. */
+static void new_contents_over_old(const char *path, gt_atomic_file *af) {
+    put_text(path, "old");
+    CHECK(gt_atomic_file_open(af, path, "test") == GT_OK);
+    CHECK(temporary_exists(path));
+    fputs("new contents", af->file);
+    CHECK(!strcmp(text_of(path), "old")); /* nothing changes before the commit */
+}
+
 GT_TEST(commit_replaces_the_file_whole) {
     const char *path = SCRATCH "_replace.txt";
-    put_text(path, "old");
     gt_atomic_file af;
-    CHECK(gt_atomic_file_open(&af, path, "test") == GT_OK);
-    CHECK(temporary_exists(path));
-    fputs("new contents", af.file);
-    CHECK(!strcmp(text_of(path), "old")); /* nothing changes before the commit */
+    new_contents_over_old(path, &af);
     CHECK(gt_atomic_file_commit(&af) == GT_OK);
     CHECK(!strcmp(text_of(path), "new contents"));
     CHECK(!temporary_exists(path) && af.file == NULL && af.tmp_path == NULL);
@@ -53,10 +57,8 @@ GT_TEST(commit_replaces_the_file_whole) {
 
 GT_TEST(discard_leaves_the_old_file_and_no_temporary) {
     const char *path = SCRATCH "_discard.txt";
-    put_text(path, "old");
     gt_atomic_file af;
-    CHECK(gt_atomic_file_open(&af, path, "test") == GT_OK);
-    fputs("half of something", af.file);
+    new_contents_over_old(path, &af);
     gt_atomic_file_discard(&af);
     CHECK(!strcmp(text_of(path), "old") && !temporary_exists(path));
     remove(path);
@@ -67,18 +69,12 @@ GT_TEST(write_failing_midway_leaves_the_old_file_intact) {
     put_text(path, "old");
     gt_atomic_file af;
     CHECK(gt_atomic_file_open(&af, path, "test") == GT_OK);
-    /* A file size limit makes a write fail part way through, as a full disk would. */
-    struct rlimit old_limit, small;
-    CHECK(getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
-    small = old_limit;
-    small.rlim_cur = 4096;
-    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
-    CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    gt_test_file_limit limit = gt_test_limit_file_size(4096); /* a full disk */
+    CHECK(limit.set);
     for (int i = 0; i < 1000; i++)
         fputs("0123456789abcdef0123456789abcdef\n", af.file); /* 33 kB, past the limit */
     gt_status st = gt_atomic_file_commit(&af);
-    setrlimit(RLIMIT_FSIZE, &old_limit);
-    signal(SIGXFSZ, old_handler);
+    gt_test_unlimit_file_size(&limit);
     CHECK(st == GT_ERR_IO);
     CHECK_ERROR_HAS("test: cannot write '" SCRATCH "_midway.txt': a write failed: File too large");
     CHECK_ERROR_HAS("(the previous file, if any, is unchanged)");
