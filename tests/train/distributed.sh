@@ -30,12 +30,16 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # on the same code.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
 mpi=("$mpirun" --oversubscribe --mca btl self,vader)
+# A job that hangs (a rank waiting for a peer that is gone) is ended after this many
+# seconds: a safety net, not a time any run should take (a sanitizer build on a loaded
+# machine is several times slower than a plain one).
+hang=900
 
 # ranks NAME P ARGS...: like run, with P ranks under mpirun.
 ranks() {
   local name=$1 p=$2 status
   shift 2
-  timeout 120 "${mpi[@]}" -np "$p" "$train" --distributed --data "$data" "$@" \
+  timeout $hang "${mpi[@]}" -np "$p" "$train" --distributed --data "$data" "$@" \
     >"$name.out" 2>"$name.err"
   status=$?
   if [ $status -ne 0 ]; then
@@ -91,7 +95,7 @@ echo "ok: 1 rank equals a plain run"
 
 # A bad --data on rank 1 alone (two app contexts): every rank stops at start-up.
 args=(--distributed --limit 1000 --epochs 1)
-timeout 60 "${mpi[@]}" -np 1 "$train" "${args[@]}" --data "$data" : \
+timeout $hang "${mpi[@]}" -np 1 "$train" "${args[@]}" --data "$data" : \
   -np 1 "$train" "${args[@]}" --data "$work/nowhere" >bad.out 2>bad.err
 status=$?
 cat bad.err
@@ -102,7 +106,7 @@ echo "ok: a rank with a bad --data stops the job at start-up"
 
 # A failure in the middle of training (a NaN loss) ends every rank, naming the one that
 # saw it (MPI_Abort: the others may be waiting for it).
-timeout 60 "${mpi[@]}" -np 2 "$train" --distributed --data "$data" --limit 1000 \
+timeout $hang "${mpi[@]}" -np 2 "$train" --distributed --data "$data" --limit 1000 \
   --test-limit 100 --lr 1e8 >nan.out 2>nan.err
 status=$?
 [ $status -eq 1 ] || { cat nan.err; fail "a NaN loss: exit status $status, not 1"; }
