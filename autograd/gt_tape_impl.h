@@ -28,7 +28,7 @@ struct gt_node {
     const void *attrs;             /* the op's attributes (its args struct, in the arena) */
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
     unsigned overwrites;           /* bit i: the backward writes input i's whole gradient when
-                                      it is stale (gt__grad_take_stale) instead of adding */
+                                      it is stale instead of adding (gt__grad_mark_stale) */
     size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
     void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
 };

@@ -393,7 +393,7 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */
-        for (int i = 0; i < n->n_in; i++) /* a stale leaf this step only adds into: zero it */
+        for (int i = 0; i < n->n_in; i++) /* stale gradients: see gt__grad_mark_stale */
             if (!(n->overwrites & (1u << i)))
                 gt__grad_fresh(n->in[i]);
         gt_status status = n->backward(n);

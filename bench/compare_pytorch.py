@@ -51,8 +51,9 @@ TARGET_ROWS = [
     ("LeNet-5 inference, batch 1000", "lenet", "inference", 1000, "rate", 2.0),
     ("MLP inference, batch 1000", "mlp", "inference", 1000, "rate", 1.2),
 ]
-# The earlier measurement of PyTorch's best on this machine (images/s, or us per
-# step): today's PyTorch against it says how loaded the machine was during this run.
+# PyTorch's best on this machine as measured once, quiet, when the targets above were set
+# (images/s, or us per step): today's PyTorch against it says how loaded the machine was
+# during this run.
 REFERENCE = {
     ("lenet", "train_step", 64): ("rate", 16700), ("lenet", "train_step", 1): ("time", 440),
     ("lenet", "inference", 1000): ("rate", 19000), ("mlp", "train_step", 64): ("rate", 250000),
@@ -503,7 +504,7 @@ def main():
             speed = today / ref if kind == "rate" else ref / today
             drift.append(f"{key[0]} {key[1]} {key[2]}: {speed:.2f}")
     if drift:
-        print("note: PyTorch's best today as a fraction of the issue's earlier measurement "
+        print("note: PyTorch's best today as a fraction of its reference measurement "
               "(1.00 = as fast; lower = a busier machine or a slower setup): " + ", ".join(drift))
     print("note: ratios read as 'gradtape is Nx faster' (images/s over images/s, or PyTorch's "
           "step time over gradtape's); PyTorch's LeNet runs conv-tanh-pool as written, "

@@ -5,10 +5,8 @@
 #include "gt_tensor_impl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 static const unsigned char ckpt_magic[8] = {'G', 'T', 'C', 'K', 'P', 'T', 0, 0};
@@ -177,42 +175,8 @@ static void write_checkpoint(ckpt_writer *w, const char *kind, const gt_ckpt_con
         w->ok = false;
 }
 
-/* Flushes, syncs and closes the temporary file; the failed step or NULL. */
-static const char *finish_file(ckpt_writer *w, int *saved_errno) {
-    const char *failed = NULL;
-    if (!w->ok)
-        failed = "cannot write";
-    else if (fflush(w->file) != 0)
-        failed = "cannot flush";
-    else if (fsync(fileno(w->file)) != 0)
-        failed = "cannot sync";
-    *saved_errno = errno;
-    if (fclose(w->file) != 0 && !failed) {
-        failed = "cannot close";
-        *saved_errno = errno;
-    }
-    w->file = NULL;
-    return failed;
-}
-
-/* Makes the rename itself durable; a failure here loses nothing already written. */
-static void sync_folder(const char *path, char *scratch) {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        strcpy(scratch, ".");
-    else if (slash == path)
-        strcpy(scratch, "/");
-    else {
-        memcpy(scratch, path, (size_t)(slash - path));
-        scratch[slash - path] = '\0';
-    }
-    int fd = open(scratch, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
+/* Written through gt_atomic_file (tensor/atomic_file.c): the checkpoint at `path` is
+ * either the old one or the new one, never half of either. */
 gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_config *config,
                              int n_config, const gt_ckpt_entry *entries, int n_entries) {
     if (!path)
@@ -220,36 +184,13 @@ gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_c
     gt_status st = check_save_args(path, kind, config, n_config, entries, n_entries);
     if (st != GT_OK)
         return st;
-    size_t tmp_size = strlen(path) + 32;
-    char *tmp = gt_malloc(tmp_size, "checkpoint_save");
-    if (!tmp)
-        return gt_set_error(GT_ERR_NOMEM, "%s: cannot allocate %zu bytes for the temporary "
-                            "file's name (the previous file, if any, is unchanged)", path,
-                            tmp_size);
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    ckpt_writer w = {fopen(tmp, "wb"), crc32(0L, Z_NULL, 0), true};
-    if (!w.file) {
-        st = gt_set_error(GT_ERR_IO, "%s: cannot create the temporary file %s: %s", path,
-                          tmp, strerror(errno));
-        gt_free(tmp);
+    gt_atomic_file af;
+    st = gt_atomic_file_open(&af, path, "checkpoint_save");
+    if (st != GT_OK)
         return st;
-    }
+    ckpt_writer w = {af.file, crc32(0L, Z_NULL, 0), true};
     write_checkpoint(&w, kind, config, n_config, entries, n_entries);
-    int saved_errno = 0;
-    const char *failed = finish_file(&w, &saved_errno);
-    if (!failed && rename(tmp, path) != 0) {
-        failed = "cannot rename the temporary file over it";
-        saved_errno = errno;
-    }
-    if (failed) {
-        unlink(tmp);
-        st = gt_set_error(GT_ERR_IO, "%s: %s: %s (the previous file, if any, is unchanged)",
-                          path, failed, strerror(saved_errno));
-    } else {
-        sync_folder(path, tmp);
-    }
-    gt_free(tmp);
-    return st;
+    return gt_atomic_file_commit(&af);
 }
 
 /* ---- reading and verifying --------------------------------------------------------- */

@@ -70,9 +70,9 @@ typedef struct gt_model gt_model;
 
 /* An MLP: linear layers sizes[0] -> sizes[1] -> ... -> sizes[n-1], `act` after every one
  * but the last. Its input is x[N, sizes[0]] or any x[N, ...] with sizes[0] values per
- * sample (images are flattened). The notes' default is {784, 100, 10} with ReLU. */
+ * sample (images are flattened). gradtape-train's --model mlp is {784, 100, 10} with ReLU. */
 gt_model *gt_mlp_new(const int *sizes, int n_sizes, gt_activation act, uint64_t seed);
-/* LeNet-5 as in the notes, on x[N,1,28,28] zero-padded by 2 (the paper's 32x32):
+/* LeNet-5 (with max-pooling) on x[N,1,28,28] zero-padded by 2 (the paper's 32x32):
  *   C1 conv 6@5x5 -> [N,6,28,28]   S2 max-pool 2x2/2 -> [N,6,14,14]
  *   C3 conv 16@5x5 -> [N,16,10,10] S4 max-pool 2x2/2 -> [N,16,5,5]
  *   C5 conv 120@5x5 -> [N,120,1,1] F6 linear 84, tanh   output linear `classes`
@@ -102,9 +102,7 @@ const char *gt_model_param_name(const gt_model *model, int i);
 int64_t gt_model_numel(const gt_model *model);
 gt_real *gt_model_data(gt_model *model);
 gt_real *gt_model_grad(gt_model *model);
-/* Zeroes every gradient as gt_tensor_zero_grad does: without a pass over memory, the next
- * backward writing the gradients of linear layers rather than adding to them; gt_model_grad
- * and gt_tensor_grad return zeros for any gradient no backward has written since. */
+/* Zeroes every gradient as gt_tensor_zero_grad does, without a pass over memory. */
 void gt_model_zero_grad(gt_model *model);
 /* Multiply-adds of one sample's forward pass (LeNet-5: 416,520; MLP 784-100-10: 79,400). */
 int64_t gt_model_flops(const gt_model *model);
@@ -126,12 +124,14 @@ gt_status gt_model_evaluate(gt_model *model, gt_tape *tape, const gt_dataset *da
 /* ---- optimizers ----------------------------------------------------------------------- */
 
 /* torch.optim.SGD. For each parameter p with gradient g, at step t (from 0):
- *     g = g + weight_decay * p                      (the notes' L2 term, lambda/2 |W|^2)
+ *     g = g + weight_decay * p                      (the L2 term lambda/2 |W|^2's gradient)
  *     if momentum != 0:
  *         buf = t == 0 ? g : momentum * buf + (1 - dampening) * g
  *         g = nesterov ? g + momentum * buf : buf
  *     p = p - lr * g
- * nesterov needs momentum > 0 and dampening 0. */
+ * nesterov needs momentum > 0 and dampening 0. Every field's zero is PyTorch's default
+ * (momentum, dampening and weight_decay 0, nesterov off); lr, which PyTorch requires, has
+ * none: set it. */
 typedef struct gt_sgd_config {
     double lr, momentum, dampening, weight_decay;
     bool nesterov;
@@ -140,15 +140,34 @@ typedef struct gt_sgd_config {
 /* torch.optim.Adam (amsgrad off). At step t (from 1):
  *     g = g + weight_decay * p
  *     m = beta1 * m + (1 - beta1) * g          v = beta2 * v + (1 - beta2) * g^2
- *     p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps) */
+ *     p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+ * torch.optim.AdamW (gt_adamw_new) takes the same config, its weight decay decoupled from
+ * the gradient: p = p * (1 - lr * weight_decay) first, then the update above without the
+ * first line.
+ *
+ * A field left 0 takes PyTorch's default, so that &(gt_adam_config){.lr = 0.01} is Adam
+ * with betas (0.9, 0.999) and eps 1e-8, not sign descent dividing by zero: lr 1e-3, beta1
+ * 0.9, beta2 0.999, eps 1e-8, weight_decay 0 (Adam) or 1e-2 (AdamW). For a real 0, which
+ * a beta, eps or AdamW's weight_decay may be, write GT_OPTIM_ZERO:
+ *     &(gt_adam_config){.lr = 0.01, .beta1 = GT_OPTIM_ZERO}   // RMSprop-like, no momentum
+ * Any other negative value is refused. */
 typedef struct gt_adam_config {
     double lr, beta1, beta2, eps, weight_decay;
 } gt_adam_config;
 
+/* Stands for 0 in an optimizer config field whose own 0 means "PyTorch's default". */
+#define GT_OPTIM_ZERO (-1.0)
+
 /* PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0. */
 gt_adam_config gt_adam_defaults(void);
+/* AdamW's: the same, with weight_decay 1e-2. */
+gt_adam_config gt_adamw_defaults(void);
 
-typedef enum gt_optimizer_kind { GT_OPTIM_SGD = 1, GT_OPTIM_ADAM = 2 } gt_optimizer_kind;
+typedef enum gt_optimizer_kind {
+    GT_OPTIM_SGD = 1,
+    GT_OPTIM_ADAM = 2,
+    GT_OPTIM_ADAMW = 3
+} gt_optimizer_kind;
 
 typedef struct gt_optimizer gt_optimizer;
 
@@ -158,6 +177,8 @@ typedef struct gt_optimizer gt_optimizer;
 gt_optimizer *gt_sgd_new(gt_tensor *const *params, int n_params, const gt_sgd_config *config);
 gt_optimizer *gt_adam_new(gt_tensor *const *params, int n_params,
                           const gt_adam_config *config);
+gt_optimizer *gt_adamw_new(gt_tensor *const *params, int n_params,
+                           const gt_adam_config *config);
 void gt_optimizer_free(gt_optimizer *opt);
 
 /* One update of every parameter from its gradient (parameters without a gradient buffer
@@ -166,7 +187,7 @@ gt_status gt_optimizer_step(gt_optimizer *opt);
 /* Zeroes the gradients of the optimizer's parameters. */
 void gt_optimizer_zero_grad(gt_optimizer *opt);
 gt_optimizer_kind gt_optimizer_get_kind(const gt_optimizer *opt);
-/* "sgd" or "adam". */
+/* "sgd", "adam" or "adamw". */
 const char *gt_optimizer_kind_name(gt_optimizer_kind kind);
 int64_t gt_optimizer_steps(const gt_optimizer *opt);
 double gt_optimizer_lr(const gt_optimizer *opt);

@@ -3,9 +3,9 @@
  * guarantees are those of gt_checkpoint_save/load (docs/checkpoint.md):
  *   mlp:   act, layers (number of sizes), size0 .. size<layers-1>
  *   lenet: act, classes
- *   with an optimizer: optimizer (1 sgd, 2 adam), optimizer.steps, and the tensors
+ *   with an optimizer: optimizer (1 sgd, 2 adam, 3 adamw), optimizer.steps, and the tensors
  *   optimizer.momentum_buffer.<i> (sgd with momentum) or optimizer.exp_avg.<i> and
- *   optimizer.exp_avg_sq.<i> (adam), i counting the optimizer's parameters. */
+ *   optimizer.exp_avg_sq.<i> (adam, adamw), i counting the optimizer's parameters. */
 #include "gt_nn_impl.h"
 
 #include <limits.h>

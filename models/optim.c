@@ -1,5 +1,5 @@
-/* optim.c - SGD (momentum, dampening, Nesterov, weight decay) and Adam, with the update
- * rules of torch.optim written out in gt_nn.h. State lives in heap tensors of each
+/* optim.c - SGD (momentum, dampening, Nesterov, weight decay), Adam and AdamW, with the
+ * update rules of torch.optim written out in gt_nn.h. State lives in heap tensors of each
  * parameter's shape, allocated once at creation: a step allocates nothing. */
 #include "gt_nn_impl.h"
 #include "gt_ops_impl.h" /* gt__parallel_ranges */
@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#define OPTIM_MAX_STATE 2 /* SGD: momentum buffer; Adam: exp_avg, exp_avg_sq */
+#define OPTIM_MAX_STATE 2 /* SGD: momentum buffer; Adam, AdamW: exp_avg, exp_avg_sq */
 
 struct gt_optimizer {
     gt_optimizer_kind kind;
@@ -24,6 +24,7 @@ struct gt_optimizer {
 static const char *const state_names[][OPTIM_MAX_STATE] = {
     [GT_OPTIM_SGD] = {"momentum_buffer", NULL},
     [GT_OPTIM_ADAM] = {"exp_avg", "exp_avg_sq"},
+    [GT_OPTIM_ADAMW] = {"exp_avg", "exp_avg_sq"},
 };
 
 static gt_status check_params(const char *who, gt_tensor *const *params, int n) {
@@ -102,31 +103,62 @@ gt_adam_config gt_adam_defaults(void) {
     return (gt_adam_config){.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
 }
 
+gt_adam_config gt_adamw_defaults(void) {
+    gt_adam_config c = gt_adam_defaults();
+    c.weight_decay = 1e-2;
+    return c;
+}
+
+/* A config field as the optimizer uses it: 0 is PyTorch's default, GT_OPTIM_ZERO a real 0. */
+static double field_or_default(double value, double default_value) {
+    return value == GT_OPTIM_ZERO ? 0 : value == 0 ? default_value : value;
+}
+
+/* Adam and AdamW share their config and its checks; `kind` picks the weight decay. */
+static gt_optimizer *adam_new(gt_optimizer_kind kind, gt_tensor *const *params, int n_params,
+                              const gt_adam_config *config) {
+    const char *who = gt_optimizer_kind_name(kind);
+    if (!config) {
+        gt_set_error(GT_ERR_ARG, "%s: config is NULL", who);
+        return NULL;
+    }
+    gt_adam_config d = kind == GT_OPTIM_ADAMW ? gt_adamw_defaults() : gt_adam_defaults();
+    gt_adam_config c = {
+        .lr = field_or_default(config->lr, d.lr),
+        .beta1 = field_or_default(config->beta1, d.beta1),
+        .beta2 = field_or_default(config->beta2, d.beta2),
+        .eps = field_or_default(config->eps, d.eps),
+        .weight_decay = field_or_default(config->weight_decay, d.weight_decay),
+    };
+    const char *bad = !finite_at_least(c.lr, 0)                   ? "lr"
+                      : !finite_at_least(c.eps, 0)                ? "eps"
+                      : !finite_at_least(c.weight_decay, 0)       ? "weight_decay"
+                      : !(c.beta1 >= 0 && c.beta1 < 1)            ? "beta1"
+                      : !(c.beta2 >= 0 && c.beta2 < 1)            ? "beta2"
+                                                                  : NULL;
+    if (bad) {
+        gt_set_error(GT_ERR_ARG, "%s: bad %s (lr %g and eps, weight_decay >= 0; betas in "
+                     "[0, 1): beta1 %g, beta2 %g, eps %g, weight_decay %g; GT_OPTIM_ZERO "
+                     "asks for a real 0)", who, bad, c.lr, c.beta1, c.beta2, c.eps,
+                     c.weight_decay);
+        return NULL;
+    }
+    if (check_params(who, params, n_params) != GT_OK)
+        return NULL;
+    gt_optimizer *opt = optimizer_new(kind, params, n_params, 2);
+    if (opt)
+        opt->adam = c;
+    return opt;
+}
+
 gt_optimizer *gt_adam_new(gt_tensor *const *params, int n_params,
                           const gt_adam_config *config) {
-    if (!config) {
-        gt_set_error(GT_ERR_ARG, "adam: config is NULL");
-        return NULL;
-    }
-    const gt_adam_config *c = config;
-    const char *bad = !finite_at_least(c->lr, 0)                     ? "lr"
-                      : !finite_at_least(c->eps, 0)                  ? "eps"
-                      : !finite_at_least(c->weight_decay, 0)         ? "weight_decay"
-                      : !(c->beta1 >= 0 && c->beta1 < 1)             ? "beta1"
-                      : !(c->beta2 >= 0 && c->beta2 < 1)             ? "beta2"
-                                                                     : NULL;
-    if (bad) {
-        gt_set_error(GT_ERR_ARG, "adam: bad %s (lr %g and eps, weight_decay >= 0; betas in "
-                     "[0, 1): beta1 %g, beta2 %g, eps %g, weight_decay %g)", bad, c->lr,
-                     c->beta1, c->beta2, c->eps, c->weight_decay);
-        return NULL;
-    }
-    if (check_params("adam", params, n_params) != GT_OK)
-        return NULL;
-    gt_optimizer *opt = optimizer_new(GT_OPTIM_ADAM, params, n_params, 2);
-    if (opt)
-        opt->adam = *c;
-    return opt;
+    return adam_new(GT_OPTIM_ADAM, params, n_params, config);
+}
+
+gt_optimizer *gt_adamw_new(gt_tensor *const *params, int n_params,
+                           const gt_adam_config *config) {
+    return adam_new(GT_OPTIM_ADAMW, params, n_params, config);
 }
 
 void gt_optimizer_free(gt_optimizer *opt) {
@@ -171,19 +203,24 @@ static void sgd_update(const gt_sgd_config *c, bool first, int64_t n, gt_real *r
     }
 }
 
-// p[n], g[n], m[n], v[n]: one torch.optim.Adam update at step t (from 1)
+// p[n], g[n], m[n], v[n]: one torch.optim.Adam update at step t (from 1), or AdamW's when
+// `decoupled` (the weight decay shrinks p before the update instead of adding to g)
 GT__MULTIVERSION
-static void adam_update(const gt_adam_config *c, int64_t t, int64_t n, gt_real *restrict p,
-                        const gt_real *restrict g, gt_real *restrict m, gt_real *restrict v) {
+static void adam_update(const gt_adam_config *c, bool decoupled, int64_t t, int64_t n,
+                        gt_real *restrict p, const gt_real *restrict g, gt_real *restrict m,
+                        gt_real *restrict v) {
     /* complements in double, as PyTorch passes 1 - beta from Python: 1 - 0.999f would be
      * 4.7e-5 off in float */
-    const gt_real b1 = (gt_real)c->beta1, b2 = (gt_real)c->beta2, wd = (gt_real)c->weight_decay;
+    const gt_real b1 = (gt_real)c->beta1, b2 = (gt_real)c->beta2;
+    const gt_real wd = decoupled ? 0 : (gt_real)c->weight_decay;
+    const gt_real shrink = decoupled ? (gt_real)(1 - c->lr * c->weight_decay) : 1;
     const gt_real keep1 = (gt_real)(1 - c->beta1), keep2 = (gt_real)(1 - c->beta2);
     const gt_real step_size = (gt_real)(c->lr / (1 - pow(c->beta1, (double)t)));
     const gt_real correction2_sqrt = (gt_real)sqrt(1 - pow(c->beta2, (double)t));
     const gt_real eps = (gt_real)c->eps;
     for (int64_t i = 0; i < n; i++) {
         gt_real d = g[i] + wd * p[i];
+        p[i] *= shrink;
         m[i] = b1 * m[i] + keep1 * d;
         v[i] = b2 * v[i] + keep2 * d * d;
         p[i] -= step_size * m[i] / (gt__sqrt(v[i]) / correction2_sqrt + eps);
@@ -215,8 +252,8 @@ static void update_range(void *ctx, int64_t from, int64_t to) {
         sgd_update(&opt->sgd, opt->steps == 0, to - from, data, g,
                    opt->n_state ? gt_tensor_data(opt->state[0][i]) + from : NULL);
     else
-        adam_update(&opt->adam, opt->steps + 1, to - from, data, g,
-                    gt_tensor_data(opt->state[0][i]) + from,
+        adam_update(&opt->adam, opt->kind == GT_OPTIM_ADAMW, opt->steps + 1, to - from, data,
+                    g, gt_tensor_data(opt->state[0][i]) + from,
                     gt_tensor_data(opt->state[1][i]) + from);
 }
 
@@ -244,7 +281,10 @@ gt_optimizer_kind gt_optimizer_get_kind(const gt_optimizer *opt) {
 }
 
 const char *gt_optimizer_kind_name(gt_optimizer_kind kind) {
-    return kind == GT_OPTIM_SGD ? "sgd" : kind == GT_OPTIM_ADAM ? "adam" : "?";
+    return kind == GT_OPTIM_SGD     ? "sgd"
+           : kind == GT_OPTIM_ADAM  ? "adam"
+           : kind == GT_OPTIM_ADAMW ? "adamw"
+                                    : "?";
 }
 
 int64_t gt_optimizer_steps(const gt_optimizer *opt) { return opt ? opt->steps : 0; }

@@ -23,7 +23,7 @@
 
 /* A product goes parallel only above this many flops (2*M*N*K): below it, waking and
  * joining the second thread costs about what it saves. Two threads' time over one
- * thread's on the 2-core Zen 4 machine (bench_gemm --threads, best of 200, threads warm /
+ * thread's on the 2-core Zen 5 machine (bench_gemm --threads, best of 200, threads warm /
  * after 1 ms idle): 0.24 MFLOP 0.84-1.13 / 0.90-1.29, 0.48 MFLOP 0.84 / 0.77-1.06,
  * 1.3 MFLOP 0.67 / 0.65, 1.9 MFLOP 0.52 / 0.52, >= 3.8 MFLOP 0.50-0.56. */
 #define PARALLEL_MIN_FLOPS (1 << 20)
@@ -105,7 +105,10 @@ const char *gt__gemm_path_name(void) { return path_labels[path_in_use()]; }
 
 /* ---- threads -------------------------------------------------------------------------- */
 
-static GT__ATOMIC int threads_set; /* 0: never set, OpenMP's default */
+/* The thread count of gt_set_threads: a process-wide setting, shared by every tape and
+ * thread. Atomic, so it may be set from any thread at any time: a product already running
+ * keeps the count it read when it started. 0: never set, OpenMP's default. */
+static GT__ATOMIC int threads_set;
 
 int gt_set_threads(int n) {
     if (n < 0) {

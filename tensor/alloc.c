@@ -1,6 +1,15 @@
-/* alloc.c - the one allocator hook every allocation in gradtape goes through. */
+/* alloc.c - the one allocator hook every allocation in gradtape goes through.
+ *
+ * The hook is process-wide, and safe to change while other threads allocate and free:
+ *  - every hook ever installed is kept, unchanged, in `hooks` for the life of the process,
+ *    and `current` points at one of them, swapped atomically: a thread reads a whole hook
+ *    (its alloc, free and ctx together), never half of two;
+ *  - every block starts with a header naming the hook that allocated it, and gt_free gives
+ *    the block back to that hook, whatever hook is current by then. */
 #include "gt_tensor_impl.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 static void *default_alloc(size_t size, void *ctx) {
@@ -13,21 +22,52 @@ static void default_free(void *ptr, void *ctx) {
     free(ptr);
 }
 
-static gt_allocator current = {default_alloc, default_free, NULL};
+#define MAX_HOOKS 64 /* distinct hooks a process may install */
 
-void gt_set_allocator(const gt_allocator *allocator) {
-    if (allocator && allocator->alloc && allocator->free)
-        current = *allocator;
-    else
-        current = (gt_allocator){default_alloc, default_free, NULL};
+static gt_allocator hooks[MAX_HOOKS] = {{default_alloc, default_free, NULL}};
+static int n_hooks = 1;                           /* written only while `installing` is held */
+static atomic_flag installing = ATOMIC_FLAG_INIT; /* serialises gt_set_allocator */
+static _Atomic(const gt_allocator *) current = &hooks[0];
+
+/* The header before every block: the hook to give it back to, in malloc's alignment. */
+typedef union block_header {
+    max_align_t align;
+    const gt_allocator *hook;
+} block_header;
+
+gt_status gt_set_allocator(const gt_allocator *allocator) {
+    if (!allocator || !allocator->alloc || !allocator->free) {
+        atomic_store_explicit(&current, &hooks[0], memory_order_release);
+        return GT_OK;
+    }
+    while (atomic_flag_test_and_set_explicit(&installing, memory_order_acquire))
+        ; /* another thread is installing a hook: a few instructions */
+    int k = 0;
+    while (k < n_hooks && (hooks[k].alloc != allocator->alloc ||
+                           hooks[k].free != allocator->free || hooks[k].ctx != allocator->ctx))
+        k++;
+    if (k == n_hooks && k < MAX_HOOKS)
+        hooks[n_hooks++] = *allocator;
+    atomic_flag_clear_explicit(&installing, memory_order_release);
+    if (k == MAX_HOOKS)
+        return gt_set_error(GT_ERR_ARG, "set_allocator: %d different hooks installed already, "
+                            "the most a process may (the current one stays)", MAX_HOOKS);
+    atomic_store_explicit(&current, &hooks[k], memory_order_release);
+    return GT_OK;
 }
 
 void *gt_malloc(size_t size, const char *what) {
-    void *ptr = size == SIZE_MAX ? NULL : current.alloc(size ? size : 1, current.ctx);
-    if (!ptr)
+    const gt_allocator *hook = atomic_load_explicit(&current, memory_order_acquire);
+    block_header *block = size > SIZE_MAX - sizeof *block
+                              ? NULL
+                              : hook->alloc(sizeof *block + size, hook->ctx);
+    if (!block) {
         gt_set_error(GT_ERR_NOMEM, "%s: cannot allocate %zu bytes", what ? what : "alloc",
                      size);
-    return ptr;
+        return NULL;
+    }
+    block->hook = hook;
+    return block + 1;
 }
 
 /* count x size zeroed bytes from `alloc` (gt_malloc or gt__malloc_aligned). */
@@ -49,8 +89,10 @@ void *gt_calloc(size_t count, size_t size, const char *what) {
 }
 
 void gt_free(void *ptr) {
-    if (ptr)
-        current.free(ptr, current.ctx);
+    if (!ptr)
+        return;
+    block_header *block = (block_header *)ptr - 1;
+    block->hook->free(block, block->hook->ctx);
 }
 
 void *gt__malloc_aligned(size_t size, const char *what) {

@@ -74,15 +74,22 @@ const char *gt_status_name(gt_status status);
 
 /* ---- allocation -------------------------------------------------------------------- */
 
-/* Every byte gradtape allocates goes through this hook. Passing NULL restores malloc.
- * alloc returns NULL on failure; free accepts NULL. */
+/* Every byte gradtape allocates goes through this hook. alloc returns NULL on failure;
+ * free accepts NULL.
+ *
+ * A process-wide setting: one hook serves every thread and tape. It may be changed at any
+ * time, from any thread, while others allocate: each allocation uses the hook current when
+ * it starts, and every block goes back to the hook that allocated it, so a hook's ctx must
+ * stay valid while blocks it allocated live. Passing NULL restores malloc. A process may
+ * install up to 64 different hooks (alloc, free, ctx); installing one again reuses it.
+ * GT_ERR_ARG beyond that, the current hook kept. */
 typedef struct gt_allocator {
     void *(*alloc)(size_t size, void *ctx);
     void (*free)(void *ptr, void *ctx);
     void *ctx;
 } gt_allocator;
 
-void gt_set_allocator(const gt_allocator *allocator);
+gt_status gt_set_allocator(const gt_allocator *allocator);
 /* Allocate through the hook; on failure sets a GT_ERR_NOMEM message naming `what`. */
 void *gt_malloc(size_t size, const char *what);
 void *gt_calloc(size_t count, size_t size, const char *what);
@@ -129,9 +136,8 @@ bool gt_tensor_requires_grad(const gt_tensor *t);
  * buffer if it has none. Fails on tape tensors (their gradient comes from the tape). */
 gt_status gt_tensor_set_requires_grad(gt_tensor *t, bool requires_grad);
 /* Sets every element of the gradient to zero (no-op when there is no grad buffer). On a
- * leaf this costs no pass over memory: the next backward writes the gradient rather than
- * adding to it where it can, and gt_tensor_grad zeroes it when read first (PyTorch's
- * zero_grad(set_to_none=True), with the buffer kept). */
+ * leaf this costs no pass over memory (PyTorch's zero_grad(set_to_none=True), with the
+ * buffer kept): the gradient reads as zeros until a backward writes it. */
 void gt_tensor_zero_grad(gt_tensor *t);
 /* Value of element i (flat, row-major), or NAN when i is out of range or t is NULL. */
 gt_real gt_tensor_item(const gt_tensor *t, int64_t i);
@@ -179,6 +185,42 @@ gt_tensor *gt_randn(int ndim, const int64_t *shape, gt_real mean, gt_real stddev
  * Returns the number of characters written, or -1 with the error set. */
 int gt_tensor_print(FILE *out, const gt_tensor *t, int digits);
 
+/* ---- replacing a file atomically --------------------------------------------------- */
+
+/* Replaces `path` so that it always holds either the complete old file or the complete new
+ * one, whatever happens in between (a full disk, a crash, a kill -9): the new contents go
+ * to a temporary file "<path>.tmp.<pid>" in the same folder; commit flushes and fsyncs it,
+ * renames it over `path` and fsyncs the folder. On any failure the temporary file is
+ * removed and `path` is untouched. Checkpoints, .npy saves and gradtape-train's CSV and
+ * plot are all written this way.
+ *
+ *     gt_atomic_file af;
+ *     if (gt_atomic_file_open(&af, "run.csv", "history") != GT_OK)
+ *         return gt_last_status();           // nothing was created
+ *     fprintf(af.file, "epoch,loss\n1,0.25\n");
+ *     return gt_atomic_file_commit(&af);      // or gt_atomic_file_discard(&af)
+ *
+ * A program that writes the file by name (a plotter) writes to `tmp_path` and commits as
+ * well. Two threads of one process must not replace the same path at once (they would
+ * share the temporary name). */
+typedef struct gt_atomic_file {
+    FILE *file;         /* the temporary file, open for writing (binary) */
+    char *tmp_path;     /* its name, "<path>.tmp.<pid>" */
+    const char *path;   /* the caller's string: it must live until commit or discard */
+    const char *what;   /* the caller's name for the operation, which starts each message */
+} gt_atomic_file;
+
+/* Creates the temporary file. GT_ERR_IO ("<what>: cannot write '<path>': <reason>"),
+ * GT_ERR_NOMEM or GT_ERR_ARG (NULL or empty path), with nothing left behind. */
+gt_status gt_atomic_file_open(gt_atomic_file *af, const char *path, const char *what);
+/* Puts the new file in place; always closes it. On failure GT_ERR_IO, the temporary file
+ * removed, and "<what>: cannot write '<path>': <step> failed: <reason> (the previous file,
+ * if any, is unchanged)", the step being "a write" (any earlier write to af->file),
+ * "fflush", "fsync", "fclose" or "renaming the temporary file over it". */
+gt_status gt_atomic_file_commit(gt_atomic_file *af);
+/* Gives up: closes and removes the temporary file; `path` is untouched. */
+void gt_atomic_file_discard(gt_atomic_file *af);
+
 /* ---- NumPy .npy files -------------------------------------------------------------- */
 
 /* Reads a .npy file (versions 1-3; little-endian float32, float64, int8..int64,
@@ -186,8 +228,8 @@ int gt_tensor_print(FILE *out, const gt_tensor *t, int digits);
  * the file and the problem on big-endian data, Fortran order, an unsupported dtype or a
  * truncated file. */
 gt_tensor *gt_npy_load(const char *path);
-/* Writes t as a .npy file of the library's real type (<f4 or <f8), atomically: a temporary
- * file renamed over `path` once complete. */
+/* Writes t as a .npy file of the library's real type (<f4 or <f8), atomically (through
+ * gt_atomic_file: `path` keeps its old contents if anything fails). */
 gt_status gt_npy_save(const char *path, const gt_tensor *t);
 
 #ifdef __cplusplus

@@ -82,10 +82,22 @@ gt_status gt__shape_resolve(const char *op, int from_ndim, const int64_t *from, 
 void *gt__malloc_aligned(size_t size, const char *what);
 void *gt__calloc_aligned(size_t count, size_t size, const char *what);
 void gt__free_aligned(void *ptr);
-/* A stale gradient (GT__GRAD_STALE: PyTorch's zero_grad(set_to_none)) is zero without a pass
- * over memory: the first backward step to reach it writes it instead of adding, or it is
- * zeroed when anything else needs it. Every reader outside a backward kernel that takes
- * stale gradients gets the buffer through gt__grad_fresh. */
+/* Stale gradients: zeroing a gradient without a pass over memory (PyTorch's
+ * zero_grad(set_to_none=True), keeping the buffer). This is the one description of the
+ * mechanism; the places that take part point here.
+ *  - gt_tensor_zero_grad (and gt_model_zero_grad, gt_optimizer_zero_grad) on a leaf only
+ *    sets GT__GRAD_STALE (gt__grad_mark_stale): the gradient is zero by contract, whatever
+ *    its buffer holds. A tensor on a tape is zeroed at once instead.
+ *  - gt_backward (autograd/tape.c), before each node's backward, zeroes the stale
+ *    gradients of the inputs that backward adds into (gt__grad_fresh), and leaves stale
+ *    those the node overwrites whole (bit i of gt_node.overwrites).
+ *  - A backward that overwrites (linear's, ops/matmul.c: the weight's gradient by a GEMM
+ *    with beta 0, the bias's zeroed before its sum) calls gt__grad_take_stale, which
+ *    clears the flag, and writes instead of adding when it was set.
+ *  - Every other reader gets the buffer through gt__grad_fresh, which zeroes a stale one
+ *    first: gt_tensor_grad, gt_model_grad, the optimizers (through gt_tensor_grad),
+ *    gradcheck.
+ * Training with it gives the parameters of eager zeroing bit for bit (tests/test_nn.c). */
 void gt__grad_mark_stale(gt_tensor *t);
 /* t's gradient, zeroed first if it was stale. */
 gt_real *gt__grad_fresh(gt_tensor *t);

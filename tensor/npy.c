@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const char NPY_MAGIC[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -407,39 +406,16 @@ static size_t format_preamble(const gt_tensor *t, char out[NPY_SAVE_PREAMBLE]) {
     return total;
 }
 
-/* Writes the whole file to tmp; false (errno set) on any failure. */
-static bool write_file(const char *tmp, const gt_tensor *t) {
-    char preamble[NPY_SAVE_PREAMBLE];
-    size_t pre_len = format_preamble(t, preamble);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return false;
-    size_t n = (size_t)t->numel;
-    bool ok = fwrite(preamble, 1, pre_len, f) == pre_len &&
-              fwrite(t->data, sizeof(gt_real), n, f) == n && fflush(f) == 0 &&
-              fsync(fileno(f)) == 0;
-    int saved_errno = errno;
-    if (fclose(f) != 0 && ok)
-        return false;
-    errno = saved_errno;
-    return ok;
-}
-
 gt_status gt_npy_save(const char *path, const gt_tensor *t) {
     if (!path || !t)
         return gt_set_error(GT_ERR_ARG, "npy_save: %s is NULL", path ? "tensor" : "path");
-    size_t tmp_size = strlen(path) + 32;
-    char *tmp = gt_malloc(tmp_size, "npy_save");
-    if (!tmp)
-        return gt_set_error(GT_ERR_NOMEM, "npy_save: cannot write '%s': cannot allocate %zu "
-                            "bytes for the temporary file's name", path, tmp_size);
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    gt_status status = GT_OK;
-    if (!write_file(tmp, t) || rename(tmp, path) != 0) {
-        status = gt_set_error(GT_ERR_IO, "npy_save: cannot write '%s': %s", path,
-                              strerror(errno));
-        remove(tmp);
-    }
-    gt_free(tmp);
-    return status;
+    char preamble[NPY_SAVE_PREAMBLE];
+    size_t pre_len = format_preamble(t, preamble);
+    gt_atomic_file af;
+    gt_status status = gt_atomic_file_open(&af, path, "npy_save");
+    if (status != GT_OK)
+        return status;
+    if (fwrite(preamble, 1, pre_len, af.file) == pre_len)
+        fwrite(t->data, sizeof(gt_real), (size_t)t->numel, af.file);
+    return gt_atomic_file_commit(&af);
 }

@@ -283,7 +283,7 @@ void gt_tensor_zero_grad(gt_tensor *t) {
     if (t->flags & GT__ON_TAPE)
         memset(t->grad, 0, gt__real_bytes(t->numel));
     else
-        gt__grad_mark_stale(t); /* zeroed by the next backward's first write, or when read */
+        gt__grad_mark_stale(t); /* no pass over memory: see gt__grad_mark_stale */
 }
 
 gt_real gt_tensor_item(const gt_tensor *t, int64_t i) {

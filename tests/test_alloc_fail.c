@@ -353,6 +353,42 @@ GT_TEST(checkpoint_peek_failing_writes_nothing) {
 
 #define NPY_PATH SCRATCH "/x.npy"
 
+GT_TEST(atomic_file_fails_cleanly_at_every_allocation) {
+    make_scratch();
+    gt_test_alloc_install(&alloc);
+    const char *path = SCRATCH "/atomic.txt";
+    FILE *f = fopen(path, "w");
+    fputs("old", f);
+    fclose(f);
+    int64_t baseline = alloc.live, points = 0;
+    for (int64_t at = 1;; at++) {
+        gt_test_alloc_fail_nth(&alloc, at);
+        gt_atomic_file af;
+        gt_status status = gt_atomic_file_open(&af, path, "atomic");
+        if (status == GT_OK) {
+            fputs("new", af.file);
+            status = gt_atomic_file_commit(&af);
+        }
+        bool injected = gt_test_alloc_disarm(&alloc);
+        CHECK(alloc.live == baseline && no_temporary_files());
+        char text[8] = {0};
+        f = fopen(path, "r");
+        CHECK(f && fread(text, 1, sizeof text - 1, f) == 3);
+        fclose(f);
+        if (!injected) {
+            CHECK(status == GT_OK && !strcmp(text, "new"));
+            break;
+        }
+        points++;
+        CHECK(status == GT_ERR_NOMEM && !strcmp(text, "old"));
+        CHECK_NOMEM();
+        CHECK_ERROR_HAS(path);
+    }
+    CHECK(points >= 1); /* the temporary file's name */
+    remove(path);
+    gt_test_alloc_uninstall(&alloc);
+}
+
 GT_TEST(npy_save_and_load_fail_cleanly_at_every_allocation) {
     make_scratch();
     gt_test_alloc_install(&alloc);

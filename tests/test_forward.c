@@ -1,4 +1,5 @@
-/* test_forward.c - forward values worked by hand or taken from the course notes. */
+/* test_forward.c - forward values of each op on inputs small enough to work out by hand (the
+ * working is in a comment where it is not obvious). */
 #include "gt_test.h"
 
 static gt_tape *tape;
@@ -37,8 +38,8 @@ static void setup(void) {
     gt_tape_reset(tape);
 }
 
-GT_TEST(conv2d_of_the_notes_3x3_input_2x2_kernel) {
-    setup(); /* a[i][j] = sum_pq x[i+p][j+q] w[p][q]: cross-correlation, as in the notes */
+GT_TEST(conv2d_3x3_input_2x2_kernel_by_hand) {
+    setup(); /* a[i][j] = sum_pq x[i+p][j+q] w[p][q]: cross-correlation, as PyTorch's conv2d */
     gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9), 1, 1, 3, 3);
     gt_tensor *w = T(V(1, 2, 3, 4), 1, 1, 2, 2);
     gt_tensor *y = gt_conv2d(tape, x, w, NULL, 1, 0);

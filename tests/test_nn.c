@@ -33,7 +33,7 @@ static void free_case(model_case *c) {
 
 /* ---- models ---------------------------------------------------------------------------- */
 
-GT_TEST(lenet_has_the_notes_shapes_names_and_flop_count) {
+GT_TEST(lenet_has_its_shapes_names_and_flop_count) {
     gt_model *m = gt_lenet_new(GT_ACT_TANH, 10, 1);
     CHECK(gt_model_param_count(m) == 10);
     CHECK(gt_model_numel(m) == 61706);
@@ -58,7 +58,7 @@ GT_TEST(lenet_has_the_notes_shapes_names_and_flop_count) {
     gt_model_free(m);
 }
 
-GT_TEST(mlp_default_of_the_notes_has_79510_parameters) {
+GT_TEST(mlp_784_100_10_has_79510_parameters) {
     gt_model *m = gt_mlp_new((int[]){784, 100, 10}, 3, GT_ACT_RELU, 1);
     CHECK(gt_model_numel(m) == 784 * 100 + 100 + 100 * 10 + 10);
     CHECK(gt_model_flops(m) == 79400);

@@ -1,6 +1,10 @@
 /* progress.c - a live progress bar per epoch on a terminal, redrawn in place:
  *     epoch 3/10 [=========>          ]  45%  27008/60000  loss 0.4123  2345 img/s  ETA 0:14
- * and, when no output is a terminal (a log file, a pipe), a plain line now and then. */
+ * and, when no output is a terminal (a log file, a pipe), a plain line now and then, indented
+ * by two spaces:
+ *       epoch 3/10  45%  27008/60000  loss 0.4123  2345 img/s  ETA 0:14
+ * so that only the epoch's summary line ("epoch 3/10  train loss ...") starts with "epoch":
+ * scripts that wait for an epoch to end, or count the epochs, grep for that. */
 #define _DEFAULT_SOURCE /* TIOCGWINSZ and struct winsize */
 #include "train.h"
 
@@ -64,7 +68,7 @@ void progress_update(progress *p, int64_t done, double mean_loss) {
     char head[32];
     snprintf(head, sizeof head, "epoch %d/%d ", p->epoch, p->epochs);
     if (!p->bar) {
-        printf("%s%s\n", head, tail);
+        printf("  %s%s\n", head, tail);
         fflush(stdout);
         return;
     }

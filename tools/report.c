@@ -1,7 +1,7 @@
 /* report.c - the per-epoch history of a run, written as CSV (one row per epoch, with a
  * header) and drawn as loss and accuracy curves by gnuplot. Both files are replaced
- * atomically (a temporary file renamed over the old one), so that a run killed at any
- * moment leaves the previous complete file. */
+ * through gt_atomic_file (a temporary file renamed over the old one), so that a run
+ * killed at any moment leaves the previous complete file. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
@@ -53,49 +53,23 @@ void history_read_csv(history *h, const char *path, int epochs_done) {
     fclose(f);
 }
 
-/* "<path>.tmp.<pid>", the name the library's checkpoints use too. */
-static char *temp_name(const char *path) {
-    size_t size = strlen(path) + 32;
-    char *tmp = malloc(size);
-    if (tmp)
-        snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
-    return tmp;
-}
-
-static bool finish(const char *path, char *tmp, bool ok) {
-    if (ok && rename(tmp, path) != 0) {
-        complain("%s: cannot rename %s over it: %s", path, tmp, strerror(errno));
-        ok = false;
-    }
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    return ok;
-}
-
 bool history_write_csv(const history *h, const char *path) {
-    char *tmp = temp_name(path);
-    if (!tmp) {
-        complain("%s: no memory", path);
+    gt_atomic_file af;
+    if (gt_atomic_file_open(&af, path, "--csv") != GT_OK) {
+        complain("%s", gt_last_error());
         return false;
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        complain("%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    fprintf(f, CSV_HEADER "\n");
+    fprintf(af.file, CSV_HEADER "\n");
     for (int i = 0; i < h->count; i++) {
         const epoch_record *r = &h->rows[i];
-        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.2f\n", r->epoch, r->train_loss, r->train_accuracy,
-                r->test_loss, r->test_accuracy, r->images_per_s, r->seconds);
+        fprintf(af.file, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.2f\n", r->epoch, r->train_loss,
+                r->train_accuracy, r->test_loss, r->test_accuracy, r->images_per_s, r->seconds);
     }
-    bool ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok)
-        complain("%s: cannot write %s: %s", path, tmp, strerror(errno));
-    return finish(path, tmp, ok);
+    if (gt_atomic_file_commit(&af) != GT_OK) {
+        complain("%s", gt_last_error());
+        return false;
+    }
+    return true;
 }
 
 bool gnuplot_available(void) {
@@ -132,16 +106,17 @@ static void put_quoted(FILE *f, const char *text) {
 }
 
 bool history_plot(const history *h, const char *path, const char *title) {
-    char *tmp = temp_name(path);
-    if (!tmp) {
-        complain("%s: no memory", path);
+    /* gnuplot writes the temporary file by its name; the commit syncs and renames it */
+    gt_atomic_file af;
+    if (gt_atomic_file_open(&af, path, "--plot") != GT_OK) {
+        complain("%s", gt_last_error());
         return false;
     }
     /* the script on gnuplot's standard input; its messages go to our standard error */
     FILE *gp = popen("gnuplot 1>&2", "w"); /* our standard output stays the report's */
     if (!gp) {
         complain("%s: cannot run gnuplot: %s", path, strerror(errno));
-        free(tmp);
+        gt_atomic_file_discard(&af);
         return false;
     }
     fprintf(gp, "$history << EOD\n");
@@ -153,7 +128,7 @@ bool history_plot(const history *h, const char *path, const char *title) {
     fprintf(gp, "EOD\n"
                 "set terminal pngcairo noenhanced size 1000,440 font ',10'\n"
                 "set output ");
-    put_quoted(gp, tmp);
+    put_quoted(gp, af.tmp_path);
     fprintf(gp, "\nset multiplot layout 1,2 title ");
     put_quoted(gp, title);
     fprintf(gp, "\n"
@@ -176,10 +151,17 @@ bool history_plot(const history *h, const char *path, const char *title) {
     int status = pclose(gp);
     bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     struct stat st;
-    if (ok && (stat(tmp, &st) != 0 || st.st_size == 0))
+    if (ok && (stat(af.tmp_path, &st) != 0 || st.st_size == 0))
         ok = false;
-    if (!ok)
+    if (!ok) {
         complain("%s: gnuplot failed to draw the plot (exit status %d)", path,
                  status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return finish(path, tmp, ok);
+        gt_atomic_file_discard(&af);
+        return false;
+    }
+    if (gt_atomic_file_commit(&af) != GT_OK) {
+        complain("%s", gt_last_error());
+        return false;
+    }
+    return true;
 }

@@ -4,6 +4,7 @@
  * target tensors untouched; a file peek accepts must load with the kind and configuration
  * peek reported; what loads must save and load back the same. A file peek accepts is also
  * given to gt_model_load and gt_optimizer_load (gt_nn.h). */
+#define FUZZ_SCRATCH_INITIALIZE /* LLVMFuzzerInitialize makes the scratch folder */
 #include "fuzz_support.h"
 
 #include <zlib.h>
@@ -147,13 +148,6 @@ static void check_file(const uint8_t *data, size_t size) {
     }
     gt_tensor_free(t.weight);
     gt_tensor_free(t.bias);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc;
-    (void)argv;
-    fuzz_scratch();
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

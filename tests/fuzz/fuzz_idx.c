@@ -3,6 +3,7 @@
  * its dimensions claim; a failure must leave *bytes NULL and name the file. The bytes are
  * also the images file of an MNIST folder whose labels file agrees with the count they
  * claim: what gt_mnist_load accepts then goes through a shuffled loader for one epoch. */
+#define FUZZ_SCRATCH_INITIALIZE /* LLVMFuzzerInitialize makes the scratch folder */
 #include "fuzz_support.h"
 
 #include <zlib.h>
@@ -108,13 +109,6 @@ static void check_mnist(const uint8_t *data, size_t size) {
     FUZZ_ASSERT(set.count == claimed && set.classes >= 1 && set.classes <= 10);
     check_loader(&set, 1 + claimed % 5);
     gt_dataset_free(&set);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc;
-    (void)argv;
-    fuzz_scratch();
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,5 +1,6 @@
 /* fuzz_npy.c - gt_npy_load on any bytes. A success must be a tensor whose shape and data
  * agree, and that saves and loads back bit for bit; a failure must name the file. */
+#define FUZZ_SCRATCH_INITIALIZE /* LLVMFuzzerInitialize makes the scratch folder */
 #include "fuzz_support.h"
 
 /* A .npy file is checked against its size before the tensor is allocated, so a claim never
@@ -23,13 +24,6 @@ static void check_round_trip(const gt_tensor *t) {
     FUZZ_ASSERT(memcmp(gt_tensor_cdata(t), gt_tensor_cdata(back),
                        (size_t)gt_tensor_numel(t) * sizeof(gt_real)) == 0);
     gt_tensor_free(back);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc;
-    (void)argv;
-    fuzz_scratch();
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -102,4 +102,15 @@ static inline void fuzz_alloc_end(gt_test_alloc *alloc) {
     }
 }
 
+#ifdef FUZZ_SCRATCH_INITIALIZE
+/* The start-up of a harness that defines FUZZ_SCRATCH_INITIALIZE before including this
+ * header (the file readers): its scratch folder, made once. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    fuzz_scratch();
+    return 0;
+}
+#endif
+
 #endif

@@ -19,11 +19,15 @@ fail() {
   exit 1
 }
 keys() { tmux -L "$sock" send-keys -t repl "$@"; }
-# Waits until the screen shows the fixed string $1 (up to 10 s).
+# Waits until the screen shows the fixed string $1; fails when the session has ended
+# without showing it. No clock decides: a slow build only waits longer (the 5 minutes
+# below are a safety net for a session that hangs, not a time anything should take).
 wait_for() {
   i=0
-  while [ $i -lt 100 ]; do
-    tmux -L "$sock" capture-pane -p -t repl | grep -qF -- "$1" && return 0
+  while [ $i -lt 3000 ]; do
+    screen=$(tmux -L "$sock" capture-pane -p -t repl)
+    printf '%s\n' "$screen" | grep -qF -- "$1" && return 0
+    printf '%s\n' "$screen" | grep -q '^EXITED' && fail "the session ended without showing: $1"
     sleep 0.1
     i=$((i + 1))
   done
@@ -51,7 +55,8 @@ wait_for "42"
 # Up recalls the previous line
 wait_for "42"
 keys Up Enter
-sleep 0.5
+keys '1000 + 1' Enter # its answer shows that the recalled line has been run
+wait_for "1001"
 i=$(tmux -L "$sock" capture-pane -p -t repl | grep -c '^gt> 40 + 2$')
 [ "$i" -eq 2 ] || fail "Up did not recall '40 + 2'"
 # an error shows a caret under its column
@@ -70,8 +75,8 @@ env -u TMUX tmux -L "$sock" -f /dev/null new-session -d -s repl -x 100 -y 40 \
 wait_for "gradtape "
 keys 'weights = [5, 6]' Enter
 wait_for "gt> "
-keys Up Up Up Enter # the new line, then the last session's 'weights @ 1' and '40 + 2'
-wait_for "gt> 40 + 2"
+keys Up Up Up Enter # the new line, then the last session's 'weights @ 1' and '1000 + 1'
+wait_for "gt> 1000 + 1"
 keys C-d
 wait_for "EXITED 0"
 echo "terminal session: ok"

@@ -47,6 +47,37 @@ results() {
   tail -n 1 "$1" | sed 's/ train_images_per_s=[^ ]*//; s/ seconds=[^ ]*//'
 }
 
+# The summary line that ends an epoch: "epoch 3/10  train loss ...". The plain progress
+# lines of a run whose output is not a terminal are indented, so they never match.
+summary_line='^epoch *[0-9]*/[0-9]*  train loss'
+
+# summaries FILE: how many epochs FILE says have ended.
+summaries() {
+  grep -c "$summary_line" "$1"
+}
+
+# wait_for FILE PID PATTERN WHAT: waits until FILE holds a line matching the grep
+# PATTERN, written by the background process PID; fails, saying that WHAT never happened,
+# when PID ends first. No clock: a slow build (sanitizers, a loaded machine) only waits
+# longer, and ctest's TIMEOUT ends a run that hangs.
+wait_for() {
+  local file=$1 pid=$2 pattern=$3 what=$4
+  until grep -q "$pattern" "$file" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      grep -q "$pattern" "$file" 2>/dev/null && return 0 # written just before it ended
+      cat "$file"
+      fail "$what never happened: the run ended first"
+    fi
+    sleep 0.05
+  done
+}
+
+# wait_for_epoch EPOCH FILE PID: waits until the run PID, whose output is FILE, has
+# printed the summary line of epoch EPOCH.
+wait_for_epoch() {
+  wait_for "$2" "$3" "^epoch *$1/[0-9]*  train loss" "the end of epoch $1"
+}
+
 # above A B: true when the number A > B.
 above() {
   awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'

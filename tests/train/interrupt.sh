@@ -9,17 +9,14 @@ for signal in INT TERM; do
   "$train" --data "$data" --limit 2000 --test-limit 200 --epochs 1000 --save ck.gtc \
     >$signal.out 2>$signal.err &
   pid=$!
-  for _ in $(seq 300); do # until the second epoch has been saved, within 30 s
-    grep -q '^epoch *2/' $signal.out && break
-    sleep 0.1
-  done
+  wait_for_epoch 2 $signal.out $pid # the signal comes during epoch 2's save or after it
   kill -$signal $pid
   wait $pid
   status=$?
   cat $signal.err
   want=$((128 + $(kill -l $signal)))
   [ $status -eq $want ] || fail "SIG$signal: exit status $status, not $want"
-  epoch=$(grep -c '^epoch ' $signal.out)
+  epoch=$(summaries $signal.out)
   grep -q "in epoch $((epoch + 1)): training stopped; ck.gtc keeps epoch $epoch: resume with --load ck.gtc" \
     $signal.err || fail "SIG$signal: the message does not name the epoch and the checkpoint"
   run eval-$signal --eval --load ck.gtc --test-limit 200
