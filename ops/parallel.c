@@ -139,6 +139,8 @@ typedef struct pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     _Atomic int started;  /* members running, the caller counted (changed under lock) */
+    int serial_left;      /* jobs to run on the caller alone after a stall (under busy) */
+    int backoff;          /* what serial_left is set to at the next stall (under busy) */
     pthread_t workers[MAX_THREADS];
     int64_t spin_ns;
 } pool;
@@ -162,12 +164,14 @@ static int64_t claim(pool *p, uint32_t gen) {
     }
 }
 
-/* Runs parts of job `gen` until none is left. */
-static void run_parts(pool *p, uint32_t gen, int tid) {
-    for (int64_t part; (part = claim(p, gen)) >= 0;) {
+/* Runs parts of job `gen` until none is left; returns how many it ran. */
+static int64_t run_parts(pool *p, uint32_t gen, int tid) {
+    int64_t ran = 0;
+    for (int64_t part; (part = claim(p, gen)) >= 0; ran++) {
         p->fn(p->ctx, part, tid);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
+    return ran;
 }
 
 static int64_t now_ns(void) {
@@ -276,13 +280,44 @@ static int ensure_workers(pool *p, int threads) {
 }
 
 /* The caller waits for parts other members are computing: spins, then gives its core
- * away (a member computing a part may be waiting for one). */
-static void wait_done(pool *p, int64_t parts) {
+ * away (a member computing a part may be waiting for one). Returns the nanoseconds it
+ * waited (0 when it did not). */
+static int64_t wait_done(pool *p, int64_t parts) {
+    if (atomic_load_explicit(&p->done, memory_order_acquire) >= parts)
+        return 0;
+    int64_t start = now_ns();
     for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < parts; i++) {
         if (i < 4096)
             cpu_relax();
         else
             sched_yield();
+    }
+    return now_ns() - start;
+}
+
+/* A stall: the caller waited for another member's part longer than two of its own parts
+ * took, plus STALL_SLACK_NS. A member that merely started late costs at most one part; this
+ * is a member that lost its core in the middle of a part (another program wants the
+ * cores), which costs a scheduler time slice, milliseconds. After a stall the next
+ * `backoff` jobs run on the caller alone (BACKOFF_FIRST, doubling at each stall up to
+ * BACKOFF_MAX); each job that runs in parallel without one halves it. The same parts run
+ * either way, so the results do not change. */
+#define STALL_SLACK_NS 20000
+#define BACKOFF_FIRST 4
+#define BACKOFF_MAX 4096
+
+static bool stalled(int64_t waited_ns, int64_t own_ns, int64_t own_parts) {
+    return waited_ns > STALL_SLACK_NS + 2 * own_ns / (own_parts > 0 ? own_parts : 1);
+}
+
+static void note_job(pool *p, bool stall) {
+    if (stall) {
+        p->backoff = p->backoff < BACKOFF_FIRST ? BACKOFF_FIRST
+                   : p->backoff < BACKOFF_MAX  ? 2 * p->backoff
+                                               : BACKOFF_MAX;
+        p->serial_left = p->backoff;
+    } else {
+        p->backoff /= 2;
     }
 }
 
@@ -299,8 +334,10 @@ static void run_job(pool *p, int64_t parts, int threads, gt__part_fn *fn, const 
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
     }
-    run_parts(p, gen, 0);
-    wait_done(p, parts);
+    int64_t start = now_ns();
+    int64_t own_parts = run_parts(p, gen, 0);
+    int64_t own_ns = now_ns() - start;
+    note_job(p, stalled(wait_done(p, parts), own_ns, own_parts));
 }
 #endif
 
@@ -310,7 +347,7 @@ void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void 
     pool *p = &the_pool;
     threads = parts < threads ? (int)parts : threads;
     if (threads > 1 && !in_team && parts <= UINT32_MAX && !atomic_flag_test_and_set(&p->busy)) {
-        int members = ensure_workers(p, threads);
+        int members = p->serial_left > 0 ? (p->serial_left--, 1) : ensure_workers(p, threads);
         if (members > 1) {
             in_team = true;
             run_job(p, parts, members, fn, ctx);
