@@ -59,6 +59,10 @@ static _Atomic int threads_set;        /* 0: never set, the default */
 static _Atomic int64_t parallel_min_flops = PARALLEL_MIN_FLOPS;
 static _Thread_local bool in_team;     /* a worker, or a caller running a job */
 
+#ifdef GT_THREADS
+static void forget_stalls(void);
+#endif
+
 /* ---- thread count ----------------------------------------------------------------- */
 
 static int cores_available(void) {
@@ -95,6 +99,7 @@ int gt_set_threads(int n) {
 #ifdef GT_THREADS
     n = n == 0 ? cores_available() : n;
     atomic_store(&threads_set, n < MAX_THREADS ? n : MAX_THREADS);
+    forget_stalls();
 #endif
     return gt_get_threads();
 }
@@ -146,8 +151,9 @@ typedef struct pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     _Atomic int started;  /* members running, the caller counted (changed under lock) */
-    int serial_left;      /* jobs to run on the caller alone after a stall (under busy) */
-    int backoff;          /* what serial_left is set to at the next stall (under busy) */
+    _Atomic int serial_left; /* jobs to run on the caller alone after a stall */
+    _Atomic int backoff;     /* what serial_left is set to at the next stall */
+    uint32_t created_gen;    /* the generation when the newest worker was created */
     pthread_t workers[MAX_THREADS];
     int64_t spin_ns;
 } pool;
@@ -219,7 +225,7 @@ static void *worker_main(void *arg) {
     pool *p = &the_pool;
     int tid = (int)(intptr_t)arg;
     in_team = true;
-    uint32_t seen = generation_of(atomic_load(&p->ticket));
+    uint32_t seen = p->created_gen; /* a job published before this thread ran is its first */
     for (;;) {
         uint64_t t = wait_for_job(p, seen);
         if (atomic_load(&p->stop))
@@ -279,6 +285,7 @@ static int ensure_workers(pool *p, int threads) {
         }
         p->started = 1; /* tid 0 is the caller */
     }
+    p->created_gen = generation_of(atomic_load(&p->ticket)); /* no job runs: we hold busy */
     for (int at = p->started; at < threads; at++) {
         if (pthread_create(&p->workers[at], NULL, worker_main, (void *)(intptr_t)at) != 0)
             break;
@@ -321,14 +328,31 @@ static bool stalled(int64_t waited_ns, int64_t own_ns, int64_t own_parts) {
 }
 
 static void note_job(pool *p, bool stall) {
+    int backoff = atomic_load_explicit(&p->backoff, memory_order_relaxed);
     if (stall) {
-        p->backoff = p->backoff < BACKOFF_FIRST ? BACKOFF_FIRST
-                   : p->backoff < BACKOFF_MAX  ? 2 * p->backoff
-                                               : BACKOFF_MAX;
-        p->serial_left = p->backoff;
+        backoff = backoff < BACKOFF_FIRST ? BACKOFF_FIRST
+                : backoff < BACKOFF_MAX  ? 2 * backoff
+                                         : BACKOFF_MAX;
+        atomic_store_explicit(&p->serial_left, backoff, memory_order_relaxed);
     } else {
-        p->backoff /= 2;
+        backoff /= 2;
     }
+    atomic_store_explicit(&p->backoff, backoff, memory_order_relaxed);
+}
+
+/* A new thread count starts without the backoff of earlier stalls. */
+static void forget_stalls(void) {
+    atomic_store(&the_pool.serial_left, 0);
+    atomic_store(&the_pool.backoff, 0);
+}
+
+/* Whether this job runs on the caller alone, counting it. */
+static bool serial_after_stall(pool *p) {
+    int left = atomic_load_explicit(&p->serial_left, memory_order_relaxed);
+    if (left <= 0)
+        return false;
+    atomic_store_explicit(&p->serial_left, left - 1, memory_order_relaxed);
+    return true;
 }
 
 static void run_job(pool *p, int64_t parts, int threads, gt__part_fn *fn, const void *ctx) {
@@ -357,7 +381,7 @@ void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void 
     pool *p = &the_pool;
     threads = parts < threads ? (int)parts : threads;
     if (threads > 1 && !in_team && parts <= UINT32_MAX && !atomic_flag_test_and_set(&p->busy)) {
-        int members = p->serial_left > 0 ? (p->serial_left--, 1) : ensure_workers(p, threads);
+        int members = serial_after_stall(p) ? 1 : ensure_workers(p, threads);
         if (members > 1) {
             in_team = true;
             run_job(p, parts, members, fn, ctx);
