@@ -153,8 +153,8 @@ typedef struct pool {
     _Atomic int started;  /* members running, the caller counted (changed under lock) */
     _Atomic int serial_left; /* jobs to run on the caller alone after a stall */
     _Atomic int backoff;     /* what serial_left is set to at the next stall */
-    uint32_t created_gen;    /* the generation when the newest worker was created */
     pthread_t workers[MAX_THREADS];
+    uint32_t first_gen[MAX_THREADS]; /* per worker: the generation when it was created */
     int64_t spin_ns;
 } pool;
 
@@ -225,7 +225,7 @@ static void *worker_main(void *arg) {
     pool *p = &the_pool;
     int tid = (int)(intptr_t)arg;
     in_team = true;
-    uint32_t seen = p->created_gen; /* a job published before this thread ran is its first */
+    uint32_t seen = p->first_gen[tid]; /* a job published before this thread ran is its first */
     for (;;) {
         uint64_t t = wait_for_job(p, seen);
         if (atomic_load(&p->stop))
@@ -285,8 +285,8 @@ static int ensure_workers(pool *p, int threads) {
         }
         p->started = 1; /* tid 0 is the caller */
     }
-    p->created_gen = generation_of(atomic_load(&p->ticket)); /* no job runs: we hold busy */
     for (int at = p->started; at < threads; at++) {
+        p->first_gen[at] = generation_of(atomic_load(&p->ticket)); /* we hold busy: no job */
         if (pthread_create(&p->workers[at], NULL, worker_main, (void *)(intptr_t)at) != 0)
             break;
         atomic_store(&p->started, at + 1);
