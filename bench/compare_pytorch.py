@@ -69,7 +69,8 @@ def worker(args):
     import torch
     from torch import nn
 
-    torch.set_num_threads(args.torch_threads)
+    if args.torch_threads > 0:  # 0: PyTorch's own default (every core)
+        torch.set_num_threads(args.torch_threads)
     torch.manual_seed(args.seed)
 
     def make(model):
@@ -127,7 +128,7 @@ def worker(args):
 
     loss_fn = nn.CrossEntropyLoss()
     for model_name in args.models:
-        for batch in args.batches + [args.inference_batch]:
+        for batch in args.batches + ([args.inference_batch] if args.inference_batch else []):
             model = make(model_name)
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
             x, y = data(model_name, batch)
@@ -145,7 +146,8 @@ def worker(args):
             if batch == args.inference_batch:
                 emit("inference", model_name, batch, measure(forward))
                 continue
-            emit("forward", model_name, batch, measure(forward))
+            if not args.train_only:
+                emit("forward", model_name, batch, measure(forward))
             model.train()
             emit("train_step", model_name, batch, measure(step))
 
@@ -201,14 +203,35 @@ def loadavg():
 
 
 def cpu_model():
+    """'model name (family F, model M)' from /proc/cpuinfo: the name alone may not say which
+    core it is (a hypervisor may show only "AMD EPYC")."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip() and fields:
+                    break
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    name = fields.get("model name") or platform.processor() or "unknown"
+    if "cpu family" in fields:
+        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')})"
+    return name
+
+
+def cpu_caches():
+    """L1d and L2 per core, as lscpu prints them, or ''."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    except OSError:
+        return ""
+    sizes = [line.split(":", 1)[1].strip() for line in out.splitlines()
+             if line.startswith(("L1d cache:", "L2 cache:"))]
+    return "L1d " + sizes[0] + ", L2 " + sizes[1] if len(sizes) == 2 else ""
 
 
 def torch_python(explicit):
@@ -268,6 +291,12 @@ def main():
                     "the same rounds, one more column in the table of all cells")
     ap.add_argument("--json-out", help="also write every measurement to this file")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--load", type=int, default=0, metavar="N",
+                    help="instead of the usual table: start N CPU-bound processes of this "
+                    "script's own, time training steps (MLP and LeNet-5, batches 1 and 64) on "
+                    "both sides at their defaults and at each thread setup while they run, "
+                    "stop them, and print one table (--load 2 on a 2-core machine: one busy "
+                    "process per core)")
     # the worker: one thread setup of PyTorch in this process
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -275,6 +304,7 @@ def main():
     ap.add_argument("--batches", type=int, nargs="+", default=BATCHES, help=argparse.SUPPRESS)
     ap.add_argument("--inference-batch", type=int, default=INFERENCE_BATCH,
                     help=argparse.SUPPRESS)
+    ap.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.budget, args.warmup, args.min_reps = 0.1, 2, 2
@@ -284,6 +314,8 @@ def main():
     if args.worker:
         worker(args)
         return 0
+    if args.load < 0:
+        die("--load must be >= 0")
 
     here = os.path.dirname(os.path.abspath(__file__))
     bench = args.bench
@@ -303,6 +335,8 @@ def main():
               "--min-reps", str(args.min_reps)]
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     loads = {"start": loadavg()}
+    if args.load:
+        return run_loaded(args, bench, torch_python(args.python), timing, started)
 
     # Rounds alternate the two sides (gradtape, then each PyTorch setup), so that a burst
     # of load from another user of the machine does not land on one side only; each cell
@@ -387,7 +421,7 @@ def main():
     print("Environment")
     print(f"  date              {started}")
     print(f"  CPU               {cpu_model()}, {os.cpu_count()} logical cores; "
-          f"{platform.system()} {platform.release()}")
+          f"{cpu_caches()}; {platform.system()} {platform.release()}")
     peak = gt_env.get("peak_gflops")
     per_core = gt_env.get("peak_gflops_per_core")
     if peak:
@@ -550,6 +584,122 @@ def main():
                        "pytorch": {s: {"env": pt_envs[s], "cells": list(c.values())}
                                    for s, c in pt_runs.items()},
                        "rss": rss, "table": rows}, f, indent=1)
+    return 0
+
+
+# ---- --load N: the same steps while N busy processes compete for the cores ---------------
+
+LOAD_BATCHES = [1, 64]
+GT_SETUPS = [("default", ["--threads", "0"]), ("1 thread", ["--threads", "1"]),
+             ("2 threads", ["--threads", "2"])]
+PT_LOAD_SETUPS = [("default", None, None), ("1x1", 1, 1), ("2x1", 2, 1), ("1x2", 1, 2)]
+LOADED_VS_ONE_TARGET = 0.8
+LOADED_VS_TORCH_TARGET = 3.0
+
+
+def start_load(n):
+    """N processes that spin on the CPU until stopped (plain Python loops)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                             stdin=subprocess.DEVNULL) for _ in range(n)]
+
+
+def stop_load(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait()
+
+
+def run_loaded(args, bench, py, timing, started):
+    """Times training steps with args.load busy processes running: gradtape at --threads
+    0 (its default), 1 and 2; PyTorch at its default (no thread variables set) and at each
+    setup. Rounds alternate the setups; each cell keeps its median round."""
+    gt_cmd = ["--json", "--cells", "train", "--batches", ",".join(map(str, LOAD_BATCHES)),
+              "--inference-batch", "0"] + timing
+    gt_rounds = {name: [] for name, _ in GT_SETUPS}
+    pt_rounds = {name: [] for name, _, _ in PT_LOAD_SETUPS} if py else {}
+    gt_env, loads = {}, {"before": loadavg()}
+    procs = start_load(args.load)
+    try:
+        time.sleep(1.0)  # let the scheduler spread them
+        for round_no in range(1, args.rounds + 1):
+            for name, flags in GT_SETUPS:
+                print(f"round {round_no}/{args.rounds} under load {args.load}: gradtape {name}",
+                      file=sys.stderr)
+                recs = run_json([bench] + gt_cmd + flags, what=f"gradtape-bench {name}")
+                gt_env = gt_env or next((r for r in recs if r.get("type") == "env"), {})
+                gt_rounds[name].append(cells_of(recs))
+            for name, torch_threads, blas_threads in PT_LOAD_SETUPS if py else []:
+                print(f"round {round_no}/{args.rounds} under load {args.load}: PyTorch {name}",
+                      file=sys.stderr)
+                env = dict(os.environ)
+                for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+                    env.pop(var, None)
+                if torch_threads:
+                    env.update(OPENBLAS_NUM_THREADS=str(blas_threads),
+                               OMP_NUM_THREADS=str(torch_threads))
+                recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
+                                 str(torch_threads or 0), "--seed", str(args.seed),
+                                 "--batches"] + [str(b) for b in LOAD_BATCHES] +
+                                ["--inference-batch", "0", "--train-only"] + timing,
+                                env=env, what=f"PyTorch worker {name}")
+                pt_rounds[name].append(cells_of(recs))
+        loads["during"] = loadavg()
+    finally:
+        stop_load(procs)
+    gt = {name: median_of_rounds(r) for name, r in gt_rounds.items()}
+    pt = {name: median_of_rounds(r) for name, r in pt_rounds.items()}
+
+    print("Environment")
+    print(f"  date              {started}")
+    print(f"  CPU               {cpu_model()}, {os.cpu_count()} logical cores; "
+          f"{cpu_caches()}; {platform.system()} {platform.release()}")
+    print(f"  load              {args.load} busy processes of this script's own during every "
+          f"measurement; load average " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
+    print(f"  gradtape          default threads {gt_env.get('threads')}")
+    print(f"  method            training steps (forward, loss, backward, SGD momentum), medians "
+          f"of reps, {args.budget:g} s per cell, {args.rounds} round(s), median round kept")
+    print()
+    header = (["model", "batch"] + [f"gt {n}" for n, _ in GT_SETUPS] +
+              [f"torch {n}" for n in pt] + ["default vs 1 thread", "vs torch default"])
+    rows, verdicts = [], []
+    for model in ("mlp", "lenet"):
+        for batch in LOAD_BATCHES:
+            key = (model, "train_step", batch)
+            rate = {f"gt {n}": gt[n].get(key, {}).get("images_per_s") for n, _ in GT_SETUPS}
+            rate.update({f"torch {n}": pt[n].get(key, {}).get("images_per_s") for n in pt})
+            own = (rate["gt default"] / rate["gt 1 thread"]
+                   if rate["gt default"] and rate["gt 1 thread"] else None)
+            vs_torch = (rate["gt default"] / rate["torch default"]
+                        if rate.get("torch default") and rate["gt default"] else None)
+            rows.append([model, str(batch)] +
+                        [fmt_rate(rate[h]) if rate.get(h) else "n/a" for h in header[2:-2]] +
+                        [f"{own:.2f}x" if own else "n/a", f"{vs_torch:.3g}x" if vs_torch else "n/a"])
+            if batch == 64 and own:
+                verdicts.append(f"{model} batch 64: default {own:.2f}x of 1 thread (target >= "
+                                f"{LOADED_VS_ONE_TARGET:g}x) "
+                                f"{'PASS' if own >= LOADED_VS_ONE_TARGET else 'FAIL'}" +
+                                (f"; {vs_torch:.3g}x PyTorch's default (target >= "
+                                 f"{LOADED_VS_TORCH_TARGET:g}x) "
+                                 f"{'PASS' if vs_torch >= LOADED_VS_TORCH_TARGET else 'FAIL'}"
+                                 if vs_torch else ""))
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    print("  ".join(f"{h:<{w}}" if i < 2 else f"{h:>{w}}" for i, (h, w) in
+                    enumerate(zip(header, widths))))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in
+                        enumerate(zip(r, widths))))
+    print()
+    print("images/s of training steps; torch AxB = torch threads x OpenBLAS threads")
+    for v in verdicts:
+        print(v)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"date": started, "cpu": cpu_model(), "load": args.load,
+                       "loadavg": loads, "gradtape": {n: list(c.values()) for n, c in gt.items()},
+                       "pytorch": {n: list(c.values()) for n, c in pt.items()},
+                       "table": [header] + rows}, f, indent=1)
     return 0
 
 

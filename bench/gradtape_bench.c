@@ -109,23 +109,33 @@ static void usage_error(const char *fmt, ...) {
     exit(2);
 }
 
-/* The CPU's model name from /proc/cpuinfo, or "unknown". */
+/* The CPU from /proc/cpuinfo: "model name (family F, model M)", or "unknown". Tuning
+ * depends on the core, and a model name alone ("AMD EPYC" under some hypervisors) may not
+ * say which. */
 static void cpu_model(char *buf, size_t size) {
-    snprintf(buf, size, "unknown");
+    char name[256] = "unknown", family[32] = "", model[32] = "";
     FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (!strncmp(line, "model name", 10) && colon) {
-            colon += 1 + (colon[1] == ' ');
-            colon[strcspn(colon, "\n")] = 0;
-            snprintf(buf, size, "%s", colon);
-            break;
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f) && !(*family && *model && strcmp(name, "unknown"))) {
+            char *colon = strchr(line, ':');
+            if (!colon)
+                continue;
+            char *value = colon + 1 + (colon[1] == ' ');
+            value[strcspn(value, "\n")] = 0;
+            if (!strncmp(line, "model name", 10))
+                snprintf(name, sizeof name, "%s", value);
+            else if (!strncmp(line, "cpu family", 10))
+                snprintf(family, sizeof family, "%s", value);
+            else if (!strncmp(line, "model\t", 6))
+                snprintf(model, sizeof model, "%s", value);
         }
+        fclose(f);
     }
-    fclose(f);
+    if (*family)
+        snprintf(buf, size, "%s (family %s, model %s)", name, family, *model ? model : "?");
+    else
+        snprintf(buf, size, "%s", name);
 }
 
 /* Writes s as a JSON string (quotes and escapes). */

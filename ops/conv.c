@@ -20,9 +20,6 @@
 
 #include <stddef.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define CONV_GROUP_BYTES (512 * 1024) /* patches of one group: about an L2 cache */
 #define CONV_GROUP_MAX 16
@@ -288,14 +285,6 @@ static int group_threads(const conv_dims *d) {
                            : 1;
 }
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* What a recorded conv2d keeps for its backward. */
 typedef struct conv_saved {
     conv_dims dims;
@@ -412,20 +401,9 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
     scatter_images(d, count, y, job->b, job->out + first * d->o * d->p);
 }
 
-/* Runs fn over the groups, on `threads` threads (groups split in order), or in a plain
- * loop: a parallel region of one thread still costs a team. */
-static void run_groups(int64_t n_groups, int threads,
-                       void (*fn)(const void *job, int64_t g, int tid), const void *job) {
-    if (threads <= 1) {
-        for (int64_t g = 0; g < n_groups; g++)
-            fn(job, g, 0);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-    for (int64_t g = 0; g < n_groups; g++)
-        fn(job, g, thread_id());
+/* Runs fn over the groups on up to `threads` threads of the library's pool. */
+static void run_groups(int64_t n_groups, int threads, gt__part_fn *fn, const void *job) {
+    gt__parallel_parts(n_groups, threads, fn, job);
 }
 
 // x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]

@@ -1,15 +1,13 @@
 /* gemm.c - the one GEMM entry point behind matmul, linear and conv2d: sizes that need no
  * arithmetic, the path (portable, AVX2, AVX-512 or CBLAS) chosen once from the CPU or from
- * GT_CPU, and the split of a large product over OpenMP threads. The loops are in
- * gemm_driver.c, the register tiles in gemm_portable.c, gemm_avx2.c and gemm_avx512.c. */
+ * GT_CPU, and the split of a large product over the library's threads (parallel.c). The
+ * loops are in gemm_driver.c, the register tiles in gemm_portable.c, gemm_avx2.c and
+ * gemm_avx512.c. */
 #include "gemm_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if !defined(__STDC_NO_ATOMICS__)
 #include <stdatomic.h>
 #define GT__ATOMIC _Atomic
@@ -20,14 +18,6 @@
 #define atomic_get(x) (x)
 #define atomic_put(x, v) ((x) = (v))
 #endif
-
-/* A product goes parallel only above this many flops (2*M*N*K): below it, waking and
- * joining the second thread costs about what it saves. Two threads' time over one
- * thread's on the 2-core Zen 5 machine (bench_gemm --threads, best of 200, threads warm /
- * after 1 ms idle): 0.24 MFLOP 0.84-1.13 / 0.90-1.29, 0.48 MFLOP 0.84 / 0.77-1.06,
- * 1.3 MFLOP 0.67 / 0.65, 1.9 MFLOP 0.52 / 0.52, >= 3.8 MFLOP 0.50-0.56. */
-#define PARALLEL_MIN_FLOPS (1 << 20)
-#define MAX_THREADS 256
 
 /* ---- paths ---------------------------------------------------------------------------- */
 
@@ -102,36 +92,6 @@ bool gt__gemm_set_path(gt__gemm_path path) {
 }
 
 const char *gt__gemm_path_name(void) { return path_labels[path_in_use()]; }
-
-/* ---- threads -------------------------------------------------------------------------- */
-
-/* The thread count of gt_set_threads: a process-wide setting, shared by every tape and
- * thread. Atomic, so it may be set from any thread at any time: a product already running
- * keeps the count it read when it started. 0: never set, OpenMP's default. */
-static GT__ATOMIC int threads_set;
-
-int gt_set_threads(int n) {
-    if (n < 0) {
-        gt_set_error(GT_ERR_ARG, "set_threads: expects 0 (every core) or a count >= 1, got %d", n);
-        return -1;
-    }
-#ifdef _OPENMP
-    n = n == 0 ? omp_get_num_procs() : n;
-    atomic_put(threads_set, n < MAX_THREADS ? n : MAX_THREADS);
-#else
-    atomic_put(threads_set, 1);
-#endif
-    return gt_get_threads();
-}
-
-int gt_get_threads(void) {
-#ifdef _OPENMP
-    int n = atomic_get(threads_set);
-    return n > 0 ? n : omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
 /* ---- the entry point ------------------------------------------------------------------ */
 
@@ -217,43 +177,16 @@ static const gt__gemm_kernels *kernels_of(gt__gemm_path path) {
     }
 }
 
-static GT__ATOMIC int64_t parallel_min_flops = PARALLEL_MIN_FLOPS;
+typedef struct gemm_job {
+    const gt__gemm_split *split;
+    const gt__gemm_args *g;
+    int parts;
+} gemm_job;
 
-int64_t gt__gemm_set_parallel_min_flops(int64_t flops) {
-    int64_t old = atomic_get(parallel_min_flops);
-    atomic_put(parallel_min_flops, flops < 0 ? PARALLEL_MIN_FLOPS : flops);
-    return old;
-}
-
-/* The threads a product of this size gets: 1 when it is small or already runs inside a
- * parallel region. */
-int gt__threads_for_flops(double flops) {
-#ifdef _OPENMP
-    if (omp_in_parallel() || flops < (double)atomic_get(parallel_min_flops))
-        return 1;
-    return gt_get_threads();
-#else
-    (void)flops;
-    return 1;
-#endif
-}
-
-void gt__parallel_ranges(int64_t n, int64_t align, double flops,
-                         void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx) {
-    int parts = n > align ? gt__threads_for_flops(flops) : 1;
-    if (parts <= 1) { /* no parallel region at all: one of a single thread still costs a team */
-        fn(ctx, 0, n);
-        return;
-    }
-    int64_t units = (n + align - 1) / align; /* ranges start at multiples of align */
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(parts)
-#endif
-    for (int part = 0; part < parts; part++) {
-        int64_t from = units * part / parts * align, to = units * (part + 1) / parts * align;
-        if (from < n)
-            fn(ctx, from, to < n ? to : n);
-    }
+static void run_gemm_part(const void *job_ptr, int64_t part, int tid) {
+    const gemm_job *job = job_ptr;
+    (void)tid;
+    run_part(job->split, job->g, (int)part, job->parts);
 }
 
 static int threads_for(const gt__gemm_args *g) {
@@ -277,7 +210,9 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
                             1};
     int threads = threads_for(&g);
     if (threads <= 1) {
+        gt__fp_scope fp = gt__fp_enter();
         run_part(&split, &g, 0, 1);
+        gt__fp_leave(fp);
         return;
     }
     const gt__gemm_kernels *k = split.plan.kernels;
@@ -286,8 +221,6 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
     int64_t row_tiles = (g.M + tile_m - 1) / tile_m, col_tiles = (g.N + tile_n - 1) / tile_n;
     split.by_rows = row_tiles >= 2 * threads || row_tiles >= col_tiles;
     split.unit = split.by_rows ? tile_m : tile_n;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-    run_part(&split, &g, omp_get_thread_num(), omp_get_num_threads());
-#endif
+    gemm_job job = {&split, &g, threads};
+    gt__parallel_parts(threads, threads, run_gemm_part, &job);
 }

@@ -10,8 +10,8 @@
 
 bool gt__gemm_blas_available(void) { return true; }
 
-/* OpenBLAS runs single-threaded inside gradtape's partition, so OpenMP stays the one pool
- * doing work. Debian's default OpenBLAS (pthreads) starts its own pool when it is loaded;
+/* OpenBLAS runs single-threaded inside gradtape's partition, so the library's own pool
+ * (parallel.c) stays the one doing work. Debian's default OpenBLAS (pthreads) starts its own pool when it is loaded;
  * told to use one thread, that pool stays idle (libopenblas-openmp-dev or -serial-dev have
  * no second pool at all). */
 void gt__gemm_blas_prepare(void) {

@@ -1,12 +1,19 @@
 /* gemm_driver.c - the blocked loops around a path's register tiles: which method a product
  * takes, the cache blocks, the row and column tiles, and the transposing pack of op(B) into
  * a stack buffer when B cannot be read in place. The same loops serve every path. */
+#define _GNU_SOURCE /* sysconf(_SC_LEVEL2_CACHE_SIZE) */
 #include "gemm_impl.h"
 
-/* Cache blocks (L1 32-48 KB, L2 1 MB on the machines this was tuned on). */
+#include <stdatomic.h>
+#include <unistd.h>
+
+/* Cache blocks (L1 32-48 KB, L2 1-2 MB on the machines this was tuned on). The k blocks
+ * decide the order in which an element's sum is rounded, so they stay the same on every
+ * machine (a product gives the same bits on any CPU of the same path); the column block of
+ * B, which changes no sum, is half the L2 cache this CPU reports (l2_block_bytes). */
 #define OUTER_KC 256               /* k per pass of an outer tile: its A panel stays in L1 */
-#define OUTER_B_BLOCK (512 * 1024) /* bytes of a kc x nc block of B, reused by every row tile */
 #define DOT_ROW_BYTES 4096         /* bytes of k per pass of a dot tile (its 10 rows in L1) */
+#define B_BLOCK_DEFAULT (512 * 1024) /* when the L2 size is unknown */
 #define PACK_BYTES (64 * 1024)     /* the packing buffer, on the stack */
 #define PACK_MAX_NC 256            /* columns of B^T per packed block */
 
@@ -18,6 +25,23 @@ static void split(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *
 }
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Bytes of a kc x nc block of B, reused by every row tile: half of one core's L2 (read once
+ * from the C library, which asks CPUID), between 256 KB and 4 MB. */
+static int64_t l2_block_bytes(void) {
+    static _Atomic int64_t bytes;
+    int64_t b = atomic_load_explicit(&bytes, memory_order_relaxed);
+    if (b == 0) {
+        long l2 = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        b = l2 > 0 ? l2 / 2 : B_BLOCK_DEFAULT;
+        b = b < 256 * 1024 ? 256 * 1024 : b > 4096 * 1024 ? 4096 * 1024 : b;
+        atomic_store_explicit(&bytes, b, memory_order_relaxed);
+    }
+    return b;
+}
 
 /* A @ B^T: dot tiles read both in place but pay a horizontal sum per element of C, so they
  * win when packing B^T is not repaid (few rows of A), when the sums are long (K >= 256) or
@@ -59,7 +83,7 @@ gt__gemm_plan gt__gemm_plan_for(const gt__gemm_kernels *k, const gt__gemm_args *
 static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
     int64_t nr = (int64_t)k->nv * k->vlen;
     int64_t kc_max = ceil_div(g->K, k_blocks);
-    int64_t nc_max = OUTER_B_BLOCK / ((int64_t)sizeof(gt_real) * kc_max) / nr * nr;
+    int64_t nc_max = l2_block_bytes() / ((int64_t)sizeof(gt_real) * kc_max) / nr * nr;
     if (nc_max < nr)
         nc_max = nr;
     int64_t row_tiles = ceil_div(g->M, k->mr);

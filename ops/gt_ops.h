@@ -219,15 +219,17 @@ gt_status gt_gradgradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *input
                            gt_gradcheck_result *result);
 
 /* ---- threads ------------------------------------------------------------------------ */
-/* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
- * always uses 1). 0 means every core; until set, OpenMP's default (OMP_NUM_THREADS, else
- * every core). Only products large enough to gain go parallel (about 1 MFLOP), and a
- * product gives the same bits run after run whatever the number of threads (with the
- * optional OpenBLAS path, GT_CPU=blas, for the same number). Call it between steps, not
- * while another thread is inside the library. Returns the count now in use, or -1 (and an
- * error) for a negative n, changing nothing. On a machine whose cores are busy with other
- * work, a thread that must wait for a core stalls every product it shares: use 1 thread
- * there, or OMP_DYNAMIC=true, which lets OpenMP shrink the team by the load average.
+/* The number of threads the library's kernels use: the caller's thread plus workers of
+ * the library's own pool (POSIX threads; a build without them always uses 1). 0 means
+ * every core this process may run on; until set, GT_NUM_THREADS, else OMP_NUM_THREADS, else
+ * every core. Only work large enough to gain goes parallel (about 1 MFLOP), and a product
+ * gives the same bits run after run whatever the number of threads (with the optional
+ * OpenBLAS path, GT_CPU=blas, for the same number). On a machine whose cores are busy with
+ * other programs the default stays about as fast as 1 thread: a worker that is not running
+ * when work comes takes no part of it, and after a worker kept the caller waiting the next
+ * products run on the caller alone for a while. Call it between steps, not while another
+ * thread is inside the library. Returns the count now in use, or -1 (and an error) for a
+ * negative n, changing nothing.
  *
  *     gt_set_threads(1);  // single-threaded, e.g. when the caller runs its own threads
  */

@@ -51,7 +51,7 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
               gt_real *C, int64_t ldc);
 
 /* The threads work of this many flops gets: 1 below the GEMM's parallel threshold or
- * inside a parallel region, else gt_get_threads(). Ops that split their own work over
+ * on a thread already running a job of the pool (ops/parallel.c), else gt_get_threads(). Ops that split their own work over
  * threads (conv2d's image groups) ask here, so one rule decides for the whole library. */
 int gt__threads_for_flops(double flops);
 
@@ -65,5 +65,14 @@ int gt__threads_for_flops(double flops);
  * result does not depend on the thread count. */
 void gt__parallel_ranges(int64_t n, int64_t align, double flops,
                          void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx);
+
+/* One part of a job; tid < the job's threads names the member running it (0 is the
+ * caller), for per-thread scratch. Which member runs which part varies from run to run. */
+typedef void gt__part_fn(const void *ctx, int64_t part, int tid);
+/* Runs fn over parts 0..parts-1 (parts < 2^32) on up to `threads` members of the library's
+ * pool, the calling thread one of them, each part once; returns when all are done. Every
+ * part runs with the library's floating-point mode (gt__fp_enter). One thread, a call from
+ * inside a job, or a call while another thread runs a job: the parts in order, here. */
+void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void *ctx);
 
 #endif

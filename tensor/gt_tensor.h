@@ -72,6 +72,23 @@ gt_status gt_set_error(gt_status status, const char *fmt, ...)
 /* A short name of a status, e.g. "shape error". */
 const char *gt_status_name(gt_status status);
 
+/* ---- subnormal numbers ------------------------------------------------------------ */
+/* The library's kernels run with subnormal (denormal) numbers flushed to zero, inputs and
+ * results alike (x86: MXCSR FTZ + DAZ; aarch64: FPCR FZ), because arithmetic on them takes
+ * a slow path on many CPUs: SGD's momentum for a weight whose gradient stays zero decays
+ * into that range, and a batch-1 MLP step ran 5.6x slower on an Intel Xeon for it. Values
+ * below FLT_MIN (DBL_MIN in the double build) become 0; the result is the same run after
+ * run. Each thread that runs a kernel is set for it, and the calling thread gets its own
+ * mode back when the call returns. GT_DENORMALS=keep in the environment, or
+ * gt_set_flush_denormal(false), keeps subnormals (IEEE gradual underflow, as PyTorch's
+ * default). gt_set_flush_denormal returns false when this CPU has no such mode (nothing
+ * changes), as torch.set_flush_denormal does. Call it between steps.
+ *
+ *     gt_set_flush_denormal(false);  // bit-exact IEEE arithmetic, slow on subnormals
+ */
+bool gt_set_flush_denormal(bool flush);
+bool gt_get_flush_denormal(void);
+
 /* ---- allocation -------------------------------------------------------------------- */
 
 /* Every byte gradtape allocates goes through this hook. alloc returns NULL on failure;

@@ -106,4 +106,18 @@ bool gt__grad_take_stale(gt_tensor *t);
 /* Bytes for numel reals, or SIZE_MAX when it overflows. */
 size_t gt__real_bytes(int64_t numel);
 
+/* The floating-point mode of the library's kernels (fpmode.c): a kernel driver calls
+ * gt__fp_enter before its loops, which flushes subnormals on this thread when the library
+ * does (gt_get_flush_denormal), and gt__fp_leave with what it returned, which puts the
+ * caller's mode back if it was changed. Cost: a read of the control register, plus two
+ * writes when the caller's mode differs. */
+typedef struct gt__fp_scope {
+    unsigned saved;
+    bool changed;
+} gt__fp_scope;
+gt__fp_scope gt__fp_enter(void);
+void gt__fp_leave(gt__fp_scope scope);
+/* Whether this thread now flushes subnormals (for tests). */
+bool gt__fp_thread_flushes(void);
+
 #endif

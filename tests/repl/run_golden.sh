@@ -1,7 +1,8 @@
 #!/bin/sh
 # run_golden.sh GRADTAPE SCRIPT.gt - runs a script in a scratch directory and compares its
 # stdout, stderr and exit status with SCRIPT.out. A first line "# run: -k" passes -k;
-# "# run: stdin" feeds the script on standard input. "time: N ms" lines are normalised.
+# "# run: stdin" feeds the script on standard input; a line "# env: NAME=VALUE" sets that
+# variable for the run. "time: N ms" lines are normalised.
 # With UPDATE=1 the .out file is rewritten instead. GT_RUN_PREFIX, when set, is a command
 # that runs gradtape (run_valgrind.sh sets it to valgrind and its options).
 set -u
@@ -13,6 +14,8 @@ work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 cp "$script" "$work/$name"
 mode=$(sed -n '1s/^# run: //p' "$script")
+setting=$(sed -n 's/^# env: //p' "$script")
+[ -n "$setting" ] && export "$setting"
 cd "$work" || exit 1
 prefix=${GT_RUN_PREFIX:-}
 case $mode in

@@ -3,7 +3,7 @@
 # (--leak-check=full --error-exitcode=1): the script must still print its golden output, and
 # valgrind must report nothing, neither an invalid access nor a leak. A script that exits 1
 # on purpose would hide valgrind's exit status, so its report (-q: errors only) is read too.
-# tests/valgrind.supp drops what OpenMP's worker threads still hold at exit.
+# tests/valgrind.supp holds suppressions for what is not gradtape's to free (none today).
 # Exits 77 (skipped) when valgrind is not installed.
 set -u
 if ! command -v valgrind >/dev/null 2>&1; then

@@ -24,7 +24,7 @@ memcheck() {
   [ $status -ne 99 ] || { cat "$name.vg"; fail "$name: valgrind found errors or leaks"; }
   [ $status -eq "$want" ] || { cat "$name.err"; fail "$name: exit status $status, not $want"; }
   grep -q "ERROR SUMMARY: 0 errors" "$name.vg" || { cat "$name.vg"; fail "$name: errors"; }
-  # OpenMP's worker threads keep a few blocks reachable until exit: anything lost is a leak
+  # anything lost is a leak (the library's worker threads are joined at exit)
   ! grep -Eq "(definitely|indirectly|possibly) lost: [1-9]" "$name.vg" ||
     { cat "$name.vg"; fail "$name: leaks"; }
 }
