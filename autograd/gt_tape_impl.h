@@ -29,6 +29,7 @@ struct gt_node {
                                       it is stale (gt__grad_take_stale) instead of adding */
     size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
     void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
+    double backward_flops;         /* the profiler's count for the backward (0: unknown) */
 };
 
 /* Checks that t is usable by `op` on `tape`: not NULL, not released by a reset, not from
@@ -54,5 +55,20 @@ bool gt__tape_detect_anomaly(const gt_tape *tape);
  * non-finite number. */
 gt_status gt__check_finite(const char *op, const char *what, const gt_real *values,
                            int64_t n);
+
+/* The custom op a node was recorded by (gt_custom_apply), NULL for a built-in op: the
+ * node's name, and whether it declared itself once_differentiable. */
+const gt_custom_op *gt__node_custom_op(const gt_node *node);
+
+/* The profiler's hooks around one op's forward (the tape times backward steps itself):
+ *     int64_t start = gt__profile_begin(tape);       // 0 when profiling is off
+ *     out = forward(...);
+ *     if (start)
+ *         gt__profile_end(tape, start, name, out, flops, backward_flops);
+ * `out` may be NULL (the op failed: it is counted, without bytes). When out was recorded,
+ * backward_flops goes with its node for the backward step's count. */
+int64_t gt__profile_begin(gt_tape *tape);
+void gt__profile_end(gt_tape *tape, int64_t start, const char *name, const gt_tensor *out,
+                     double flops, double backward_flops);
 
 #endif

@@ -15,6 +15,9 @@ gt_tensor *gt__op_output(gt_tape *tape, gt_op op, int ndim, const int64_t *shape
  * the output. Returns `out`, or NULL on failure. *node is NULL when nothing was recorded. */
 gt_tensor *gt__op_finish(gt_tape *tape, gt_op op, gt_tensor *out, gt_tensor *const *in,
                          int n_in, gt_node **node);
+/* The profiler's flop counts of one application of op (flops.c); 0 where not known. */
+double gt__op_flops(gt_op op, gt_tensor *const *in, int n_in, const gt_tensor *out,
+                    double *backward);
 /* "[2, 3]" for messages; uses one of a few rotating thread-local buffers. */
 const char *gt__shape_of(const gt_tensor *t);
 /* Sets a GT_ERR_SHAPE message "op: what: [a] vs [b]" and returns NULL. */

@@ -128,7 +128,12 @@ gt_tensor *gt_op_apply(gt_tape *tape, gt_op op, gt_tensor *const *in, int n_in,
     for (int i = 0; i < given; i++)
         full.v[i] = args->v[i];
     full.count = variadic ? given : total;
+    int64_t profile_start = gt__profile_begin(tape);
     gt_tensor *out = info->forward(tape, in, n_in, &full);
+    if (profile_start) {
+        double backward_flops, flops = gt__op_flops(op, in, n_in, out, &backward_flops);
+        gt__profile_end(tape, profile_start, info->name, out, flops, backward_flops);
+    }
     if (out)
         gt__note_success();
     return out;
