@@ -26,15 +26,18 @@ struct gt_custom_ctx {
 static gt_status custom_backward(gt_node *node);
 
 const gt_custom_op *gt__node_custom_op(const gt_node *node) {
-    return node && node->backward == custom_backward
-               ? ((const gt_custom_ctx *)node->saved)->op
-               : NULL;
+    return node && node->backward == custom_backward ? ((const gt_custom_ctx *)node->saved)->op
+                                                     : NULL;
 }
 
 /* The tensor a gradient buffer is seen through: t's shape over `grad`. */
 static void view_grad(gt_tensor *view, const gt_tensor *t, gt_real *grad) {
-    *view = (gt_tensor){.ndim = t->ndim, .numel = t->numel, .flags = GT__ON_TAPE,
-                        .data = grad, .tape = t->tape, .epoch = t->epoch};
+    *view = (gt_tensor){.ndim = t->ndim,
+                        .numel = t->numel,
+                        .flags = GT__ON_TAPE,
+                        .data = grad,
+                        .tape = t->tape,
+                        .epoch = t->epoch};
     memcpy(view->shape, t->shape, sizeof view->shape);
 }
 
@@ -67,9 +70,9 @@ static gt_status custom_backward(gt_node *node) {
     gt__note_success(); /* so that an error the callback sets can be told apart */
     gt_status status = ctx->op->backward(ctx, &ctx->grad_out_view, grad_in);
     gt_tape_set_grad_enabled(ctx->tape, was);
-    return status == GT_OK ? GT_OK
-                           : fail_naming(ctx->op->name, "backward failed", status,
-                                         gt__failed_since_success());
+    return status == GT_OK
+               ? GT_OK
+               : fail_naming(ctx->op->name, "backward failed", status, gt__failed_since_success());
 }
 
 static gt_status check_op(const gt_tape *tape, const gt_custom_op *op, gt_tensor *const *in,
@@ -77,8 +80,7 @@ static gt_status check_op(const gt_tape *tape, const gt_custom_op *op, gt_tensor
     if (!op || !op->name || !op->name[0])
         return gt_set_error(GT_ERR_ARG, "custom_apply: the op or its name is NULL");
     if (!op->forward || !op->backward)
-        return gt_set_error(GT_ERR_ARG, "%s: a custom op needs a forward and a backward",
-                            op->name);
+        return gt_set_error(GT_ERR_ARG, "%s: a custom op needs a forward and a backward", op->name);
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "%s: tape is NULL", op->name);
     if (n_in < 1 || n_in > GT_CUSTOM_MAX_INPUTS || !in)
@@ -105,8 +107,7 @@ static gt_status check_output(gt_custom_ctx *ctx, gt_tensor *out) {
     return GT_OK;
 }
 
-gt_tensor *gt_custom_apply(gt_tape *tape, const gt_custom_op *op, gt_tensor *const *in,
-                           int n_in) {
+gt_tensor *gt_custom_apply(gt_tape *tape, const gt_custom_op *op, gt_tensor *const *in, int n_in) {
     if (check_op(tape, op, in, n_in) != GT_OK)
         return NULL;
     for (int i = 0; i < n_in; i++)
@@ -137,8 +138,7 @@ gt_tensor *gt_custom_apply(gt_tape *tape, const gt_custom_op *op, gt_tensor *con
         gt__check_finite(op->name, "output", out->data, out->numel) != GT_OK)
         return NULL;
     ctx->out = out;
-    if (gt__tape_record(tape, op->name, custom_backward, out, ctx->in, n_in, &ctx->node) !=
-        GT_OK)
+    if (gt__tape_record(tape, op->name, custom_backward, out, ctx->in, n_in, &ctx->node) != GT_OK)
         return NULL;
     if (ctx->node) {
         ctx->node->saved = ctx;
@@ -154,8 +154,7 @@ static gt_status forward_only(const gt_custom_ctx *ctx, const char *call) {
     if (!ctx)
         return gt_set_error(GT_ERR_ARG, "%s: the context is NULL", call);
     if (!ctx->in_forward)
-        return gt_set_error(GT_ERR_STATE, "%s: %s is for the forward only", ctx->op->name,
-                            call);
+        return gt_set_error(GT_ERR_STATE, "%s: %s is for the forward only", ctx->op->name, call);
     return GT_OK;
 }
 
@@ -181,8 +180,8 @@ gt_status gt_custom_save_tensors(gt_custom_ctx *ctx, gt_tensor *const *tensors, 
                             ctx->op->name, GT_CUSTOM_MAX_SAVED, n);
     for (int i = 0; i < n; i++)
         if (!tensors[i])
-            return gt_set_error(GT_ERR_ARG, "%s: save_tensors: tensor %d is NULL",
-                                ctx->op->name, i);
+            return gt_set_error(GT_ERR_ARG, "%s: save_tensors: tensor %d is NULL", ctx->op->name,
+                                i);
     memcpy(ctx->saved, tensors, (size_t)n * sizeof *tensors);
     ctx->n_saved = n;
     return GT_OK;

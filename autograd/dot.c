@@ -81,8 +81,8 @@ static void put_leaf(FILE *out, const gt_tape *tape, int64_t k, const gt_tensor 
     char shape[160];
     const char *name = gt__tape_name_of(tape, t);
     bool param = t->flags & GT__REQUIRES_GRAD;
-    fprintf(out, "  t%lld [shape=ellipse, style=filled, fillcolor=\"%s\", label=\"",
-            (long long)k, param ? "#cfe2ff" : "#eeeeee");
+    fprintf(out, "  t%lld [shape=ellipse, style=filled, fillcolor=\"%s\", label=\"", (long long)k,
+            param ? "#cfe2ff" : "#eeeeee");
     put_escaped(out, name ? name : param ? "parameter" : "input");
     fprintf(out, "\\n%s\\n%s\"];\n", gt_shape_str(t->ndim, t->shape, shape, sizeof shape),
             param ? "requires grad" : "no grad");
@@ -92,7 +92,7 @@ static void put_op(FILE *out, const gt_tape *tape, int64_t i, const gt_node *nod
     char shape[160];
     const gt_tensor *t = node->out;
     const char *name = gt__tape_name_of(tape, t);
-    const char *anomaly = node == tape->anomaly_node         ? "non-finite gradient"
+    const char *anomaly = node == tape->anomaly_node          ? "non-finite gradient"
                           : any_non_finite(t->data, t->numel) ? "non-finite output"
                                                               : NULL;
     fprintf(out, "  op%lld [shape=box, style=\"filled%s\", fillcolor=\"%s\", label=\"",

@@ -49,8 +49,7 @@ void gt__tape_notes_free(gt_tape *tape) {
     tape->n_notes = tape->cap_notes = tape->n_hooks = 0;
 }
 
-static gt_status check_hook_args(const char *call, gt_tape *tape, const gt_tensor *t,
-                                 bool has_fn) {
+static gt_status check_hook_args(const char *call, gt_tape *tape, const gt_tensor *t, bool has_fn) {
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "%s: tape is NULL", call);
     if (!has_fn)
@@ -83,8 +82,10 @@ gt_hook_id gt_tape_register_post_accumulate_hook(gt_tape *tape, gt_tensor *leaf,
     if (check_hook_args(call, tape, leaf, fn) != GT_OK)
         return 0;
     if (leaf->flags & GT__ON_TAPE) {
-        gt_set_error(GT_ERR_ARG, "%s: the tensor is made by an op; a gradient accumulates "
-                     "only into a leaf (a tensor made outside the tape)", call);
+        gt_set_error(GT_ERR_ARG,
+                     "%s: the tensor is made by an op; a gradient accumulates "
+                     "only into a leaf (a tensor made outside the tape)",
+                     call);
         return 0;
     }
     gt__tape_note *note = note_add(tape, GT__NOTE_POST_HOOK, leaf, call);
@@ -145,9 +146,9 @@ typedef struct hook_target {
     gt_node *producer;      /* an intermediate: the node that made it */
     gt_node *last_consumer; /* a leaf: the last node of the walk to add into its gradient */
     bool has_grad_hooks;
-    gt_real *leaf_grad;     /* a leaf with gradient hooks: its .grad, while this backward's */
-    gt_real *buffer;        /* contributions go to `buffer` */
-    gt_tensor view;         /* the gradient the hooks see */
+    gt_real *leaf_grad; /* a leaf with gradient hooks: its .grad, while this backward's */
+    gt_real *buffer;    /* contributions go to `buffer` */
+    gt_tensor view;     /* the gradient the hooks see */
 } hook_target;
 
 struct gt__walk_hooks {
@@ -203,8 +204,7 @@ gt_status gt__hooks_prepare(gt_tape *tape, gt__walk_hooks **hooks) {
     for (int j = 0; j < h->n_targets; j++) {
         hook_target *target = &targets[j];
         if (target->last_consumer && target->has_grad_hooks &&
-            !(target->buffer = gt__tape_alloc(tape, gt__real_bytes(target->t->numel),
-                                              "backward")))
+            !(target->buffer = gt__tape_alloc(tape, gt__real_bytes(target->t->numel), "backward")))
             return GT_ERR_NOMEM;
     }
     *hooks = h;
@@ -233,12 +233,15 @@ static gt_status hook_failed(gt_status status, const gt_tensor *t) {
 }
 
 /* Runs the hooks of `kind` on target's tensor, in the order they were registered. */
-static gt_status run_hooks(gt_tape *tape, hook_target *target, gt__note_kind kind,
-                           gt_real *grad) {
+static gt_status run_hooks(gt_tape *tape, hook_target *target, gt__note_kind kind, gt_real *grad) {
     gt_tensor *t = target->t;
     if (kind == GT__NOTE_GRAD_HOOK) {
-        target->view = (gt_tensor){.ndim = t->ndim, .numel = t->numel, .flags = GT__ON_TAPE,
-                                   .data = grad, .tape = tape, .epoch = tape->epoch};
+        target->view = (gt_tensor){.ndim = t->ndim,
+                                   .numel = t->numel,
+                                   .flags = GT__ON_TAPE,
+                                   .data = grad,
+                                   .tape = tape,
+                                   .epoch = tape->epoch};
         memcpy(target->view.shape, t->shape, sizeof t->shape);
     }
     for (size_t i = 0; i < tape->n_notes; i++) {

@@ -181,9 +181,13 @@ int gt_tape_profile_rows(const gt_tape *tape, gt_profile_row *rows, int max) {
             if (!taken && (!best || by_time(&row, &best) < 0))
                 best = row;
         }
-        rows[k] = (gt_profile_row){best->name, best->forward_calls, best->backward_calls,
-                                   best->forward_ns * 1e-9, best->backward_ns * 1e-9,
-                                   best->forward_bytes, best->flops};
+        rows[k] = (gt_profile_row){best->name,
+                                   best->forward_calls,
+                                   best->backward_calls,
+                                   best->forward_ns * 1e-9,
+                                   best->backward_ns * 1e-9,
+                                   best->forward_bytes,
+                                   best->flops};
     }
     return n;
 }
@@ -204,15 +208,15 @@ void gt_tape_profile_print(const gt_tape *tape, FILE *out) {
         total_bytes += rows[i].forward_bytes;
         calls += rows[i].forward_calls + rows[i].backward_calls;
     }
-    fprintf(out, "%-16s %7s %10s %7s %10s %10s %6s %10s %9s %8s\n", "op", "calls",
-            "forward ms", "calls", "backwd ms", "total ms", "%", "arena MB", "MFLOP", "GFLOP/s");
+    fprintf(out, "%-16s %7s %10s %7s %10s %10s %6s %10s %9s %8s\n", "op", "calls", "forward ms",
+            "calls", "backwd ms", "total ms", "%", "arena MB", "MFLOP", "GFLOP/s");
     for (int i = 0; i < n; i++) {
         const gt_profile_row *r = &rows[i];
         double seconds = r->forward_seconds + r->backward_seconds;
         fprintf(out, "%-16.16s %7lld %10.3f %7lld %10.3f %10.3f %6.1f %10.3f ", r->name,
-                (long long)r->forward_calls, r->forward_seconds * 1e3,
-                (long long)r->backward_calls, r->backward_seconds * 1e3, seconds * 1e3,
-                total > 0 ? 100 * seconds / total : 0, r->forward_bytes / 1e6);
+                (long long)r->forward_calls, r->forward_seconds * 1e3, (long long)r->backward_calls,
+                r->backward_seconds * 1e3, seconds * 1e3, total > 0 ? 100 * seconds / total : 0,
+                r->forward_bytes / 1e6);
         if (r->flops > 0)
             fprintf(out, "%9.1f %8.2f\n", r->flops / 1e6,
                     seconds > 0 ? r->flops / seconds / 1e9 : 0);

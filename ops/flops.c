@@ -33,8 +33,7 @@ double gt__op_flops(gt_op op, gt_tensor *const *in, int n_in, const gt_tensor *o
         forward = outputs;
         *backward = op == GT_OP_MUL || op == GT_OP_DIV ? 2 * outputs : outputs;
         break;
-    default:
-        break;
+    default: break;
     }
     return forward;
 }

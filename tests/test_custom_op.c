@@ -54,8 +54,10 @@ static gt_status cube_backward(gt_custom_ctx *ctx, const gt_tensor *grad_out,
     return GT_OK;
 }
 
-static const gt_custom_op cube = {.name = "cube", .forward = cube_forward,
-                                  .backward = cube_backward, .once_differentiable = true};
+static const gt_custom_op cube = {.name = "cube",
+                                  .forward = cube_forward,
+                                  .backward = cube_backward,
+                                  .once_differentiable = true};
 
 GT_TEST(a_custom_op_computes_its_output_and_gradient) {
     gt_tape *tape = gt_tape_new();
@@ -75,8 +77,7 @@ GT_TEST(a_custom_op_computes_its_output_and_gradient) {
 static gt_tensor *cube_then_mean(gt_tape *tape, gt_tensor *const *inputs, void *ctx) {
     (void)ctx;
     gt_tensor *x = inputs[0];
-    return gt_mean(tape, gt_mul(tape, gt_custom_apply(tape, &cube, &x, 1), inputs[1]),
-                   GT_ALL_AXES);
+    return gt_mean(tape, gt_mul(tape, gt_custom_apply(tape, &cube, &x, 1), inputs[1]), GT_ALL_AXES);
 }
 
 GT_TEST(a_custom_op_passes_gradcheck) {
@@ -100,8 +101,8 @@ static gt_status wrong_cube_backward(gt_custom_ctx *ctx, const gt_tensor *grad_o
     return GT_OK;
 }
 
-static const gt_custom_op wrong_cube = {.name = "wrong_cube", .forward = cube_forward,
-                                        .backward = wrong_cube_backward};
+static const gt_custom_op wrong_cube = {
+    .name = "wrong_cube", .forward = cube_forward, .backward = wrong_cube_backward};
 
 static gt_tensor *wrong_cube_sum(gt_tape *tape, gt_tensor *const *inputs, void *ctx) {
     (void)ctx;
@@ -146,15 +147,16 @@ static gt_status muladd_backward(gt_custom_ctx *ctx, const gt_tensor *grad_out,
     gt_tensor *a = gt_custom_input(ctx, 0), *b = gt_custom_input(ctx, 1);
     for (int64_t i = 0; i < gt_tensor_numel(a); i++) {
         if (grad_in[0])
-            gt_tensor_data(grad_in[0])[i] += gt_tensor_item(grad_out, i) * (gt_tensor_item(b, i) + 1);
+            gt_tensor_data(grad_in[0])[i] +=
+                gt_tensor_item(grad_out, i) * (gt_tensor_item(b, i) + 1);
         if (grad_in[1])
             gt_tensor_data(grad_in[1])[i] += gt_tensor_item(grad_out, i) * gt_tensor_item(a, i);
     }
     return GT_OK;
 }
 
-static const gt_custom_op muladd = {.name = "muladd", .forward = muladd_forward,
-                                    .backward = muladd_backward};
+static const gt_custom_op muladd = {
+    .name = "muladd", .forward = muladd_forward, .backward = muladd_backward};
 
 GT_TEST(a_custom_op_may_build_its_output_from_ops_and_skip_inputs_without_grad) {
     gt_tape *tape = gt_tape_new();
@@ -249,8 +251,8 @@ static gt_status reciprocal_backward(gt_custom_ctx *ctx, const gt_tensor *grad_o
     return GT_OK;
 }
 
-static const gt_custom_op my_log = {.name = "my_log", .forward = log_forward,
-                                    .backward = reciprocal_backward};
+static const gt_custom_op my_log = {
+    .name = "my_log", .forward = log_forward, .backward = reciprocal_backward};
 
 GT_TEST(anomaly_mode_names_a_custom_op_in_forward_and_backward) {
     gt_tape *tape = gt_tape_new();

@@ -88,8 +88,8 @@ GT_TEST(a_leaf_hook_sees_this_backward_alone_and_its_change_lands_in_grad) {
     hook_arg halving = {&log, 'a', 0.5};
     gt_tape_register_hook(tape, w, scaling_hook, &halving);
     /* y = sum(w * w) + sum(w): two contributions, 2w + 1 = 7 in all, before the hook */
-    gt_tensor *y = gt_add(tape, gt_sum(tape, gt_mul(tape, w, w), GT_ALL_AXES),
-                          gt_sum(tape, w, GT_ALL_AXES));
+    gt_tensor *y =
+        gt_add(tape, gt_sum(tape, gt_mul(tape, w, w), GT_ALL_AXES), gt_sum(tape, w, GT_ALL_AXES));
     CHECK(gt_backward(tape, y) == GT_OK);
     CHECK(gt_backward(tape, y) == GT_OK); /* accumulates: the hook sees 7 again, not 10.5 */
     CHECK(log.n == 2);
@@ -143,13 +143,13 @@ GT_TEST(post_accumulate_hooks_run_once_the_gradient_is_complete_in_backward_orde
     /* y = sum(w1 * w1 * w2) + sum(w1): w1 is used first and last; w2 only in the middle.
      * The walk finishes w2 first, then w1 (after its last contribution, the first op). */
     gt_tensor *a = gt_mul(tape, w1, w1);
-    gt_tensor *y = gt_add(tape, gt_sum(tape, gt_mul(tape, a, w2), GT_ALL_AXES),
-                          gt_sum(tape, w1, GT_ALL_AXES));
+    gt_tensor *y =
+        gt_add(tape, gt_sum(tape, gt_mul(tape, a, w2), GT_ALL_AXES), gt_sum(tape, w1, GT_ALL_AXES));
     CHECK(gt_backward(tape, y) == GT_OK);
     CHECK(log.n == 3 && !strncmp(log.order, "2g1", 3));
-    CHECK_CLOSE(log.seen[0], 4, GT_TEST_TOL);            /* w2: w1^2 */
+    CHECK_CLOSE(log.seen[0], 4, GT_TEST_TOL);             /* w2: w1^2 */
     CHECK_CLOSE(log.seen[1], 2 * 2 * 5 + 1, GT_TEST_TOL); /* w1 before its grad hook */
-    CHECK_CLOSE(log.seen[2], 210, GT_TEST_TOL);          /* and in .grad after it */
+    CHECK_CLOSE(log.seen[2], 210, GT_TEST_TOL);           /* and in .grad after it */
     CHECK(gt_tape_register_post_accumulate_hook(tape, a, post_hook, &first) == 0);
     CHECK_ERROR_HAS("only into a leaf");
     gt_tensor *constant = gt_ones(GT_SHAPE(2));
@@ -298,8 +298,8 @@ static gt_status identity_backward(gt_custom_ctx *ctx, const gt_tensor *grad_out
 }
 
 GT_TEST(the_profiler_shows_custom_ops_by_name_without_counting_nested_ops_twice) {
-    static const gt_custom_op outer = {.name = "outer", .forward = relu_forward_by_ops,
-                                       .backward = identity_backward};
+    static const gt_custom_op outer = {
+        .name = "outer", .forward = relu_forward_by_ops, .backward = identity_backward};
     gt_tape *tape = gt_tape_new();
     gt_tensor *w = param(GT_SHAPE(1000), 1);
     gt_tape_set_profiling(tape, true);
