@@ -226,7 +226,7 @@ void gt_tape_profile_print(const gt_tape *tape, FILE *out) {
     fprintf(out, "%-16s %7lld %10s %7s %10s %10.3f %6.1f %10.3f %9.1f %8.2f\n", "total",
             (long long)calls, "", "", "", total * 1e3, n ? 100.0 : 0, total_bytes / 1e6,
             total_flops / 1e6, total > 0 ? total_flops / total / 1e9 : 0);
-    if (tape->profile->dropped)
+    if (tape && tape->profile && tape->profile->dropped)
         fprintf(out, "(%lld samples of ops without room in the table were dropped)\n",
                 (long long)tape->profile->dropped);
     gt_free(rows);
