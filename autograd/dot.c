@@ -8,6 +8,7 @@
 typedef struct graph_tensor {
     const gt_tensor *t;
     int64_t producer; /* -1: a leaf (a parameter, an input, a constant) */
+    bool written;     /* a leaf: written, just before the first op that reads it */
 } graph_tensor;
 
 typedef struct graph {
@@ -40,7 +41,7 @@ static gt_status graph_build(const gt_tape *tape, const gt_tensor *root, graph *
     g->n_nodes = n;
     for (const gt_node *node = tape->last; node; node = node->prev)
         g->nodes[--n] = node;
-    g->tensors[g->n_tensors++] = (graph_tensor){root, -1};
+    g->tensors[g->n_tensors++] = (graph_tensor){root, -1, false};
     for (int64_t i = g->n_nodes; i-- > 0;) {
         const gt_node *node = g->nodes[i];
         int64_t k = tensor_index(g, node->out);
@@ -50,7 +51,7 @@ static gt_status graph_build(const gt_tape *tape, const gt_tensor *root, graph *
         g->drawn[i] = true;
         for (int j = 0; j < node->n_in; j++)
             if (tensor_index(g, node->in[j]) < 0)
-                g->tensors[g->n_tensors++] = (graph_tensor){node->in[j], -1};
+                g->tensors[g->n_tensors++] = (graph_tensor){node->in[j], -1, false};
     }
     return GT_OK;
 }
@@ -125,13 +126,19 @@ gt_status gt_tape_write_dot(const gt_tape *tape, const gt_tensor *root, FILE *ou
           "  node [fontname=\"Helvetica\", fontsize=10];\n"
           "  edge [fontname=\"Helvetica\", fontsize=8];\n",
           out);
-    for (int64_t k = 0; k < g.n_tensors; k++)
-        if (g.tensors[k].producer < 0)
-            put_leaf(out, tape, k, g.tensors[k].t);
+    if (g.tensors[0].producer < 0) /* the root is a leaf */
+        put_leaf(out, tape, 0, root);
     for (int64_t i = 0; i < g.n_nodes; i++) {
         if (!g.drawn[i])
             continue;
         const gt_node *node = g.nodes[i];
+        for (int j = 0; j < node->n_in; j++) {
+            graph_tensor *from = &g.tensors[tensor_index(&g, node->in[j])];
+            if (from->producer < 0 && !from->written) {
+                put_leaf(out, tape, from - g.tensors, from->t);
+                from->written = true;
+            }
+        }
         put_op(out, tape, i, node, node->out == root);
         for (int j = 0; j < node->n_in; j++) {
             const graph_tensor *from = &g.tensors[tensor_index(&g, node->in[j])];

@@ -208,22 +208,22 @@ void gt_tape_profile_print(const gt_tape *tape, FILE *out) {
         total_bytes += rows[i].forward_bytes;
         calls += rows[i].forward_calls + rows[i].backward_calls;
     }
-    fprintf(out, "%-16s %7s %10s %7s %10s %10s %6s %10s %9s %8s\n", "op", "calls", "forward ms",
-            "calls", "backwd ms", "total ms", "%", "arena MB", "MFLOP", "GFLOP/s");
+    fprintf(out, "%-16s %7s %11s %7s %11s %10s %6s %9s %9s %8s\n", "op", "calls", "forward ms",
+            "calls", "backward ms", "total ms", "%", "arena MB", "MFLOP", "GFLOP/s");
     for (int i = 0; i < n; i++) {
         const gt_profile_row *r = &rows[i];
         double seconds = r->forward_seconds + r->backward_seconds;
-        fprintf(out, "%-16.16s %7lld %10.3f %7lld %10.3f %10.3f %6.1f %10.3f ", r->name,
+        fprintf(out, "%-16.16s %7lld %11.3f %7lld %11.3f %10.3f %6.1f %9.3f ", r->name,
                 (long long)r->forward_calls, r->forward_seconds * 1e3, (long long)r->backward_calls,
                 r->backward_seconds * 1e3, seconds * 1e3, total > 0 ? 100 * seconds / total : 0,
                 r->forward_bytes / 1e6);
         if (r->flops > 0)
-            fprintf(out, "%9.1f %8.2f\n", r->flops / 1e6,
+            fprintf(out, "%9.4g %8.2f\n", r->flops / 1e6,
                     seconds > 0 ? r->flops / seconds / 1e9 : 0);
         else
             fprintf(out, "%9s %8s\n", "-", "-");
     }
-    fprintf(out, "%-16s %7lld %10s %7s %10s %10.3f %6.1f %10.3f %9.1f %8.2f\n", "total",
+    fprintf(out, "%-16s %7lld %11s %7s %11s %10.3f %6.1f %9.3f %9.4g %8.2f\n", "total",
             (long long)calls, "", "", "", total * 1e3, n ? 100.0 : 0, total_bytes / 1e6,
             total_flops / 1e6, total > 0 ? total_flops / total / 1e9 : 0);
     if (tape && tape->profile && tape->profile->dropped)

@@ -49,6 +49,7 @@ typedef enum option_id {
     OPT_CSV,
     OPT_PLOT,
     OPT_DETECT_ANOMALY,
+    OPT_PROFILE,
     OPT_DISTRIBUTED,
     OPT_HELP,
 } option_id;
@@ -81,6 +82,7 @@ static const option_spec specs[] = {
     {OPT_CSV, "csv", "FILE"},
     {OPT_PLOT, "plot", "FILE.png"},
     {OPT_DETECT_ANOMALY, "detect-anomaly", NULL},
+    {OPT_PROFILE, "profile", "N"},
     {OPT_DISTRIBUTED, "distributed", NULL},
     {OPT_HELP, "help", NULL},
 };
@@ -134,6 +136,8 @@ void options_print_help(FILE *out) {
 "  --threads N            worker threads, 0 = all cores (default 0)\n"
 "  --detect-anomaly       stop at the first non-finite value of a forward or backward\n"
 "                         pass, naming the op that made it\n"
+"  --profile N            time steps 2 to N+1 op by op (forward and backward) and print\n"
+"                         a table by op name, then train on\n"
 "  --distributed          data-parallel training over MPI, as one of the processes of\n"
 "                         mpirun -np P " TRAIN_NAME " --distributed ...: each computes\n"
 "                         the gradient of 1/P of every batch (--batch stays the whole\n"
@@ -349,6 +353,7 @@ static bool set_option(train_options *o, option_id id, const char *v) {
         return true;
     case OPT_EVAL: o->eval_only = true; return true;
     case OPT_DETECT_ANOMALY: o->detect_anomaly = true; return true;
+    case OPT_PROFILE: return parse_int("profile", v, 1, 1000000, &o->profile_steps);
     case OPT_DISTRIBUTED:
         o->distributed = true;
         o->given |= GIVEN_DISTRIBUTED;

@@ -30,6 +30,8 @@ typedef struct run {
     int saved_epoch; /* the epoch the file of --save holds, 0: none yet */
     int threads;     /* in use by the library */
     bool has_optimizer_state;
+    int64_t steps_taken;    /* in this run, over every epoch */
+    int64_t steps_profiled; /* --profile: steps timed so far */
     char description[160]; /* the model, e.g. "lenet(act=tanh, classes=10): ..." */
     char recipe[160];      /* the optimizer and its settings, batch and seed */
 } run;
@@ -300,6 +302,32 @@ static double learning_rate(const run *r, int epoch, int64_t step) {
     return r->o.lr * 0.5 * (1 + cos(pi * t / total));
 }
 
+/* --profile N: the first step grows the arena and warms the caches; the next N are timed
+ * op by op, and rank 0 prints the table when they are done (or the epoch ends first). */
+static void profile_after_step(run *r, bool epoch_done) {
+    if (!r->o.profile_steps || r->steps_profiled > r->o.profile_steps)
+        return;
+    if (!epoch_done && r->steps_taken == 1) {
+        if (gt_tape_set_profiling(r->tape, true) != GT_OK)
+            complain("--profile: %s; training on without it", gt_last_error());
+        return;
+    }
+    if (!gt_tape_profiling(r->tape))
+        return;
+    r->steps_profiled += !epoch_done;
+    if (r->steps_profiled < r->o.profile_steps && !epoch_done)
+        return;
+    gt_tape_set_profiling(r->tape, false);
+    if (r->dist.rank == 0) {
+        printf("profile of %lld training steps (steps 2 to %lld, batch %lld):\n",
+               (long long)r->steps_profiled, (long long)r->steps_profiled + 1,
+               (long long)r->o.batch);
+        gt_tape_profile_print(r->tape, stdout);
+        fflush(stdout);
+    }
+    r->steps_profiled = r->o.profile_steps + 1; /* printed once */
+}
+
 static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
     gt_loader_start_epoch(&r->loader);
     progress_begin(&r->progress, epoch, r->o.epochs, r->loader.limit);
@@ -319,10 +347,13 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
         seen += batch.size;
         gt_model_zero_grad(r->model);
         gt_tape_reset(r->tape);
+        r->steps_taken++;
+        profile_after_step(r, false);
         if (stop_signal)
             return interrupted(r, epoch);
         progress_update(&r->progress, r->loader.next, seen ? loss_sum / (double)seen : 0);
     }
+    profile_after_step(r, true);
     /* Sums over the ranks: rank 0 prints what one process would. */
     double sums[3] = {loss_sum, (double)correct, (double)seen};
     distributed_sum(&r->dist, sums, 3);
