@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -266,6 +267,30 @@ static int interrupted(run *r, int epoch) {
     return 128 + stop_signal;
 }
 
+/* --graph FILE: the graph of the first step, parameters and data named, as DOT. */
+static int write_graph(run *r, const gt_batch *batch, const gt_tensor *loss) {
+    FILE *out = fopen(r->o.graph_path, "w");
+    if (!out) {
+        complain("--graph %s: cannot write it: %s", r->o.graph_path, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    gt_tensor *const *params = gt_model_params(r->model);
+    bool named = gt_tape_set_name(r->tape, batch->x, "images") == GT_OK &&
+                 gt_tape_set_name(r->tape, batch->y, "labels") == GT_OK;
+    for (int i = 0; named && i < gt_model_param_count(r->model); i++)
+        named = gt_tape_set_name(r->tape, params[i], gt_model_param_name(r->model, i)) == GT_OK;
+    bool written = named && gt_tape_write_dot(r->tape, loss, out) == GT_OK;
+    for (int i = 0; i < gt_model_param_count(r->model); i++)
+        gt_tape_set_name(r->tape, params[i], NULL);
+    gt_tape_set_name(r->tape, batch->x, NULL);
+    gt_tape_set_name(r->tape, batch->y, NULL);
+    if (fclose(out) != 0 || !written) {
+        complain("--graph %s: %s", r->o.graph_path, written ? strerror(errno) : gt_last_error());
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
 /* Forward and backward over this rank's rows of a batch: the gradient lands in the model's
  * block; the loss times the rows and the rows classified right are added to the sums. */
 static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, double *loss_sum,
@@ -286,6 +311,9 @@ static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, do
     }
     if (gt_backward(r->tape, loss) != GT_OK)
         return step_failed(r, epoch, step, NULL);
+    if (r->o.graph_path && r->steps_taken == 0 && r->dist.rank == 0 &&
+        write_graph(r, batch, loss) != EXIT_SUCCESS)
+        return EXIT_FAILURE;
     *correct += gt_count_correct(logits, batch->y);
     *loss_sum += value * (double)batch->size;
     return EXIT_SUCCESS;
