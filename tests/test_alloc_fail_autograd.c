@@ -9,13 +9,6 @@
 
 static gt_test_alloc alloc;
 
-#define CHECK_NOMEM()                                                                      \
-    do {                                                                                   \
-        CHECK(gt_last_status() == GT_ERR_NOMEM);                                           \
-        CHECK(strstr(gt_last_error(), "cannot allocate") ||                                \
-              strstr(gt_last_error(), "cannot grow the tape's arena"));                    \
-    } while (0)
-
 /* square(x) = x^2, saving bytes and reserving scratch, so that every path allocates. */
 static gt_tensor *square_forward(gt_custom_ctx *ctx, gt_tensor *const *in, int n_in) {
     (void)n_in;
