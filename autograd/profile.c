@@ -62,11 +62,11 @@ gt_status gt_tape_set_profiling(gt_tape *tape, bool on) {
         tape->profile->rows = rows;
         tape->profile->cap_rows = PROFILE_FIRST_ROWS;
     }
-    tape->profiling = on;
+    tape->head.profiling = on;
     return GT_OK;
 }
 
-bool gt_tape_profiling(const gt_tape *tape) { return tape && tape->profiling; }
+bool gt_tape_profiling(const gt_tape *tape) { return tape && tape->head.profiling; }
 
 void gt__profile_free(gt_tape *tape) {
     if (tape->profile)
@@ -100,9 +100,7 @@ static profile_entry *row_for(gt__profile *p, const char *name) {
     return row;
 }
 
-int64_t gt__profile_begin(gt_tape *tape) {
-    if (!tape || !tape->profiling)
-        return 0;
+int64_t gt__profile_start(gt_tape *tape) {
     gt__profile *p = tape->profile;
     int64_t start = now_ns();
     if (p->depth < PROFILE_MAX_DEPTH)
@@ -129,7 +127,7 @@ static int64_t frame_end(gt_tape *tape, int64_t start, size_t *bytes) {
 
 void gt__profile_end(gt_tape *tape, int64_t start, const char *name, const gt_tensor *out,
                      double flops, double backward_flops) {
-    if (!start || !tape->profiling || tape->profile->depth == 0)
+    if (!start || !tape->head.profiling || tape->profile->depth == 0)
         return; /* off, or turned on inside this op */
     size_t bytes;
     int64_t self = frame_end(tape, start, &bytes);
@@ -145,7 +143,7 @@ void gt__profile_end(gt_tape *tape, int64_t start, const char *name, const gt_te
 }
 
 void gt__profile_backward_end(gt_tape *tape, int64_t start, const gt_node *node) {
-    if (!start || !tape->profiling || tape->profile->depth == 0)
+    if (!start || !tape->head.profiling || tape->profile->depth == 0)
         return;
     size_t bytes;
     int64_t self = frame_end(tape, start, &bytes);

@@ -319,7 +319,7 @@ static gt_status restore_leaf_grads(const leaf_grads *lg, gt_status status) {
 /* One node of the walk: its output's hooks, its backward (timed when profiling), the
  * anomaly check of the gradients it made, the hooks of the leaves it finished. */
 static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
-    gt_status status = gt__hooks_before_node(hooks, n);
+    gt_status status = hooks ? gt__hooks_before_node(hooks, n) : GT_OK;
     if (status != GT_OK)
         return status;
     for (int i = 0; i < n->n_in; i++) /* a stale leaf this step only adds into: zero it */
@@ -327,7 +327,8 @@ static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
             gt__grad_fresh(n->in[i]);
     int64_t profile_start = gt__profile_begin(tape);
     status = n->backward(n);
-    gt__profile_backward_end(tape, profile_start, n);
+    if (profile_start)
+        gt__profile_backward_end(tape, profile_start, n);
     if (status != GT_OK)
         return status;
     if (tape->detect_anomaly)
@@ -344,7 +345,7 @@ static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
                     return status;
                 }
             }
-    return gt__hooks_after_node(hooks, n);
+    return hooks ? gt__hooks_after_node(hooks, n) : GT_OK;
 }
 
 gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root) {

@@ -33,6 +33,7 @@ typedef struct gt__tape_note {
 typedef struct gt__profile gt__profile;
 
 struct gt_tape {
+    gt__tape_head head; /* first: ops read it through gt_tape_impl.h */
     gt_chunk *first;
     gt_chunk *current;
     gt_node *last;
@@ -41,7 +42,6 @@ struct gt_tape {
     uint64_t epoch;
     bool grad_enabled;
     bool detect_anomaly;
-    bool profiling;             /* ops and backward steps are timed into `profile` */
     gt__tape_note *notes;       /* names and hooks, in the order they were given */
     size_t n_notes, cap_notes;
     size_t n_hooks;             /* notes that are hooks: the walk looks for them only then */
