@@ -123,8 +123,9 @@ typedef struct gt_custom_op {
      * grad_in[i], from grad_out (the output's shape). Returns GT_OK, or an error (set). */
     gt_status (*backward)(gt_custom_ctx *ctx, const gt_tensor *grad_out,
                           gt_tensor *const *grad_in);
-    /* The backward is not itself differentiable (PyTorch's @once_differentiable): asking for
-     * a gradient of its gradient is an error naming the op. */
+    /* The backward is not itself differentiable (PyTorch's @once_differentiable): a
+     * gradient of its gradient (a backward that records itself) is to be refused with an
+     * error naming the op. Today's first-order backward ignores it. */
     bool once_differentiable;
     void *user; /* for the callbacks: gt_custom_user(ctx) */
 } gt_custom_op;
