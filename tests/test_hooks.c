@@ -234,6 +234,13 @@ GT_TEST(the_graph_marks_the_op_whose_gradient_failed_the_anomaly_check) {
     free(dot);
     gt_tape_reset(tape);
     CHECK(gt_tape_write_dot(tape, y, stdout) == GT_ERR_STATE);
+    /* anomaly mode off: the op whose output holds the infinity is marked all the same */
+    gt_tape_set_detect_anomaly(tape, false);
+    y = gt_sum(tape, gt_exp(tape, gt_log(tape, w)), GT_ALL_AXES);
+    dot = dot_of(tape, y);
+    CHECK(strstr(dot, "label=\"log\\n[2]\\nnon-finite output\""));
+    CHECK(strstr(dot, "label=\"exp\\n[2]\"")); /* exp(-inf) = 0: finite */
+    free(dot);
     gt_tensor_free(w);
     gt_tape_free(tape);
 }
