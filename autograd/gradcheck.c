@@ -1,5 +1,5 @@
 /* gradcheck.c - analytic gradients against central differences. */
-#include "gt_tape_impl.h"
+#include "tape_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -30,6 +30,27 @@ static gt_status eval_scalar(gt_gradcheck_fn f, void *ctx, gt_tape *tape,
     return GT_OK;
 }
 
+/* The names of the ops f recorded, each once, in the order they ran; custom ops marked
+ * (a wrong backward is most often theirs). */
+static void list_ops(const gt_tape *tape, char *buf, size_t size) {
+    const gt_node *nodes[64];
+    int n = 0;
+    for (const gt_node *node = tape->last; node && n < 64; node = node->prev)
+        nodes[n++] = node;
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = n; i-- > 0;) {
+        bool seen = false;
+        for (int j = n - 1; j > i && !seen; j--)
+            seen = strcmp(nodes[j]->name, nodes[i]->name) == 0;
+        if (seen || len >= size)
+            continue;
+        int wrote = snprintf(buf + len, size - len, "%s%s%s", len ? ", " : "", nodes[i]->name,
+                             gt__node_custom_op(nodes[i]) ? " (custom)" : "");
+        len += wrote > 0 ? (size_t)wrote : 0;
+    }
+}
+
 gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, int n_inputs,
                        const gt_gradcheck_opts *opts, gt_gradcheck_result *result) {
     if (!f || !result || (n_inputs > 0 && !inputs))
@@ -58,6 +79,8 @@ gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, i
     status = gt_backward(tape, y);
     if (status != GT_OK)
         goto done;
+    char ops[160];
+    list_ops(tape, ops, sizeof ops);
     double worst_ratio = -1;
     bool any_zero_input = false;
     int zero_input = -1;
@@ -122,10 +145,11 @@ gt_status gt_gradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs, i
         result->passed = worst_ratio <= 1.0;
         snprintf(result->message, sizeof result->message,
                  "%s: max abs err %.3g, max rel err %.3g; worst: input %d element %lld "
-                 "analytic %.9g numeric %.9g",
+                 "analytic %.9g numeric %.9g%s%s",
                  result->passed ? "PASS" : "FAIL", result->max_abs_err, result->max_rel_err,
                  result->worst_input, (long long)result->worst_index, result->worst_analytic,
-                 result->worst_numeric);
+                 result->worst_numeric, result->passed ? "" : "; ops of f: ",
+                 result->passed ? "" : ops);
     }
 done:
     for (int k = 0; k < n_inputs; k++)

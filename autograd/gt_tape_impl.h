@@ -31,6 +31,7 @@ struct gt_node {
                                       it is stale instead of adding (gt__grad_mark_stale) */
     size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
     void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
+    double backward_flops;         /* the profiler's count for the backward (0: unknown) */
 };
 
 /* Checks that t is usable by `op` on `tape`: not NULL, not released by a reset, not from
@@ -58,5 +59,28 @@ bool gt__tape_detect_anomaly(const gt_tape *tape);
  * non-finite number. */
 gt_status gt__check_finite(const char *op, const char *what, const gt_real *values,
                            int64_t n);
+
+/* The custom op a node was recorded by (gt_custom_apply), NULL for a built-in op: the
+ * node's name, and whether it declared itself once_differentiable. */
+const gt_custom_op *gt__node_custom_op(const gt_node *node);
+
+/* The profiler's hooks around one op's forward (the tape times backward steps itself):
+ *     int64_t start = gt__profile_begin(tape);       // 0 when profiling is off
+ *     out = forward(...);
+ *     if (start)
+ *         gt__profile_end(tape, start, name, out, flops, backward_flops);
+ * `out` may be NULL (the op failed: it is counted, without bytes). When out was recorded,
+ * backward_flops goes with its node for the backward step's count. */
+int64_t gt__profile_start(gt_tape *tape);
+/* What ops may read of the tape without a call: the tape struct starts with it. */
+typedef struct gt__tape_head {
+    bool profiling;
+} gt__tape_head;
+static inline int64_t gt__profile_begin(gt_tape *tape) {
+    return tape && ((const gt__tape_head *)(const void *)tape)->profiling ? gt__profile_start(tape)
+                                                                          : 0;
+}
+void gt__profile_end(gt_tape *tape, int64_t start, const char *name, const gt_tensor *out,
+                     double flops, double backward_flops);
 
 #endif

@@ -1,30 +1,9 @@
 /* tape.c - the tape: a chunked arena that grows and is reused, and the list of nodes. */
-#include "gt_tape_impl.h"
+#include "tape_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-#define GT_ARENA_ALIGN GT__ALIGN
-#define GT_ARENA_FIRST_CHUNK (256u * 1024u)
-
-typedef struct gt_chunk {
-    struct gt_chunk *next;
-    size_t capacity;
-    size_t used;
-    unsigned char *mem; /* GT_ARENA_ALIGN-aligned start inside the allocation */
-} gt_chunk;
-
-struct gt_tape {
-    gt_chunk *first;
-    gt_chunk *current;
-    gt_node *last;
-    size_t n_nodes;
-    size_t chunk_allocs;
-    uint64_t epoch;
-    bool grad_enabled;
-    bool detect_anomaly;
-};
 
 static gt_chunk *chunk_new(size_t capacity) {
     if (capacity > SIZE_MAX - sizeof(gt_chunk) - GT_ARENA_ALIGN) {
@@ -64,6 +43,8 @@ void gt_tape_free(gt_tape *tape) {
     if (!tape)
         return;
     free_chunks(tape->first);
+    gt__tape_notes_free(tape);
+    gt__profile_free(tape);
     gt_free(tape);
 }
 
@@ -95,6 +76,8 @@ void gt_tape_reset(gt_tape *tape) {
     tape->current = tape->first;
     tape->last = NULL;
     tape->n_nodes = 0;
+    tape->anomaly_node = NULL;
+    gt__tape_notes_reset(tape);
     tape->epoch++;
 }
 
@@ -335,6 +318,38 @@ static gt_status restore_leaf_grads(const leaf_grads *lg, gt_status status) {
     return status;
 }
 
+/* One node of the walk: its output's hooks, its backward (timed when profiling), the
+ * anomaly check of the gradients it made, the hooks of the leaves it finished. */
+static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
+    gt_status status = hooks ? gt__hooks_before_node(hooks, n) : GT_OK;
+    if (status != GT_OK)
+        return status;
+    for (int i = 0; i < n->n_in; i++) /* stale gradients: see gt__grad_mark_stale */
+        if (!(n->overwrites & (1u << i)))
+            gt__grad_fresh(n->in[i]);
+    int64_t profile_start = gt__profile_begin(tape);
+    status = n->backward(n);
+    if (profile_start)
+        gt__profile_backward_end(tape, profile_start, n);
+    if (status != GT_OK)
+        return status;
+    if (tape->detect_anomaly)
+        for (int i = 0; i < n->n_in; i++)
+            if (n->in[i]->grad) {
+                char what[160], shape[96];
+                gt_tensor *t = n->in[i];
+                snprintf(what, sizeof what, "gradient for its input %d of %d (%s, %s)", i + 1,
+                         n->n_in, gt_shape_str(t->ndim, t->shape, shape, sizeof shape),
+                         t->flags & GT__ON_TAPE ? "an intermediate" : "a parameter");
+                status = gt__check_finite(n->name, what, t->grad, t->numel);
+                if (status != GT_OK) {
+                    tape->anomaly_node = n;
+                    return status;
+                }
+            }
+    return hooks ? gt__hooks_after_node(hooks, n) : GT_OK;
+}
+
 gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root) {
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "backward: tape is NULL");
@@ -388,29 +403,21 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     leaf_grads kept = {0};
     if (tape->detect_anomaly && save_leaf_grads(tape, &kept) != GT_OK)
         return GT_ERR_NOMEM;
+    gt__walk_hooks *hooks = NULL;
+    if (gt__hooks_prepare(tape, &hooks) != GT_OK)
+        return GT_ERR_NOMEM;
+    tape->anomaly_node = NULL;
+    gt__hooks_start(hooks);
     for (int64_t i = 0; i < root->numel; i++)
         root->grad[i] = grad_root ? grad_root->data[i] : 1;
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */
-        for (int i = 0; i < n->n_in; i++) /* stale gradients: see gt__grad_mark_stale */
-            if (!(n->overwrites & (1u << i)))
-                gt__grad_fresh(n->in[i]);
-        gt_status status = n->backward(n);
-        if (status != GT_OK)
+        gt_status status = walk_step(tape, hooks, n);
+        if (status != GT_OK) {
+            gt__hooks_abandon(hooks);
             return restore_leaf_grads(&kept, status);
-        if (tape->detect_anomaly)
-            for (int i = 0; i < n->n_in; i++)
-                if (n->in[i]->grad) {
-                    char what[160], shape[96];
-                    gt_tensor *t = n->in[i];
-                    snprintf(what, sizeof what, "gradient for its input %d of %d (%s, %s)", i + 1,
-                             n->n_in, gt_shape_str(t->ndim, t->shape, shape, sizeof shape),
-                             t->flags & GT__ON_TAPE ? "an intermediate" : "a parameter");
-                    status = gt__check_finite(n->name, what, t->grad, t->numel);
-                    if (status != GT_OK)
-                        return restore_leaf_grads(&kept, status);
-                }
+        }
     }
     return GT_OK;
 }

@@ -38,6 +38,9 @@ static inline bool gt__needs_grad(const gt_node *node, int i) {
 #define GT__ATTRS(array) .attrs = (array), .n_attrs = (int)(sizeof(array) / sizeof((array)[0]))
 /* A gt_op_def's cases from a list of strings. */
 #define GT__CASES(...) .cases = (const char *const[]){__VA_ARGS__, NULL}
+/* The profiler's flop counts of one application of op (flops.c); 0 where not known. */
+double gt__op_flops(const gt_op_def *op, gt_tensor *const *in, int n_in, const gt_tensor *out,
+                    double *backward);
 /* "[2, 3]" for messages; uses one of a few rotating thread-local buffers. */
 const char *gt__shape_of(const gt_tensor *t);
 /* Sets a GT_ERR_SHAPE message "op: what: [a] vs [b]" and returns NULL. */

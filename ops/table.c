@@ -246,7 +246,12 @@ gt_tensor *gt_op_call(gt_tape *tape, const gt_op_def *op, gt_tensor *const *in, 
     }
     if (op->n_attrs && check_attrs(op, args) != GT_OK)
         return NULL;
+    int64_t profile_start = gt__profile_begin(tape);
     gt_tensor *out = op->forward(op, tape, in, n_in, args);
+    if (profile_start) {
+        double backward_flops, flops = gt__op_flops(op, in, n_in, out, &backward_flops);
+        gt__profile_end(tape, profile_start, op->name, out, flops, backward_flops);
+    }
     if (out)
         gt__note_success();
     return out;

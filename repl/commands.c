@@ -1,9 +1,15 @@
-/* commands.c - the colon commands: :help, :vars, :digits, :time, :anomaly, :reset, :quit. */
+/* commands.c - the colon commands: :help, :vars, :digits, :time, :anomaly, :graph,
+ * :profile, :reset, :quit. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "repl.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const struct {
     const char *name, *usage, *doc;
@@ -14,6 +20,9 @@ static const struct {
     {"time", ":time on|off", "print the time each line takes"},
     {"anomaly", ":anomaly on|off",
      "stop at the first NaN or infinity an op or backward() makes, naming the op"},
+    {"graph", ":graph NAME [FILE]",
+     "NAME's graph as Graphviz DOT, or into FILE (.png, .svg: drawn by dot)"},
+    {"profile", ":profile on|off|show", "time every op, forward and backward; show the table"},
     {"reset", ":reset", "forget every name, parameter and graph; seed 0 again"},
     {"quit", ":quit", "leave (Ctrl-D too)"},
 };
@@ -37,7 +46,7 @@ static void help_all(repl *r) {
     }
     printf("\nCommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
-        printf("  %-17s%s\n", commands[i].usage, commands[i].doc);
+        printf("  %-21s%s\n", commands[i].usage, commands[i].doc);
 }
 
 static bool help_one(repl *r, const char *name, int col) {
@@ -106,6 +115,122 @@ static bool vars(repl *r) {
     return true;
 }
 
+/* Gives every name that holds a tensor to the graph (set) or takes the names back. */
+static void name_tensors(repl *r, bool set) {
+    for (repl_var *var = repl_first_var(r); var; var = repl_next_var(var)) {
+        value v = *repl_var_value(var);
+        if (v.kind != V_TENSOR || !v.box->tensor || (v.box->tape && v.box->tape != r->tape))
+            continue;
+        /* a failure (out of memory) leaves that tensor unnamed in the picture */
+        (void)gt_tape_set_name(r->tape, v.box->tensor, set ? repl_var_name(var) : NULL);
+    }
+}
+
+/* True when `program` is an executable file in a directory of PATH. */
+static bool on_path(const char *program) {
+    const char *path = getenv("PATH");
+    char candidate[4096];
+    while (path && *path) {
+        size_t len = strcspn(path, ":");
+        if (len > 0 && len + strlen(program) + 2 <= sizeof candidate) {
+            snprintf(candidate, sizeof candidate, "%.*s/%s", (int)len, path, program);
+            if (access(candidate, X_OK) == 0)
+                return true;
+        }
+        path += len + (path[len] == ':');
+    }
+    return false;
+}
+
+/* Runs `dot -T<format> -o file` with the DOT text of root on its standard input. */
+static bool render(repl *r, gt_tensor *root, const char *format, const char *file, int col) {
+    if (!on_path("dot"))
+        return repl_fail(r, col,
+                         ":graph: drawing a .%s needs Graphviz's dot (Debian: apt-get "
+                         "install graphviz); FILE.dot writes the DOT text",
+                         format);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return repl_fail(r, col, ":graph: %s", strerror(errno));
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char type[16];
+        snprintf(type, sizeof type, "-T%s", format);
+        close(fds[1]);
+        dup2(fds[0], STDIN_FILENO);
+        close(fds[0]);
+        execlp("dot", "dot", type, "-o", file, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    if (child < 0) {
+        close(fds[1]);
+        return repl_fail(r, col, ":graph: %s", strerror(errno));
+    }
+    FILE *to_dot = fdopen(fds[1], "w");
+    gt_status status = to_dot ? gt_tape_write_dot(r->tape, root, to_dot) : GT_ERR_IO;
+    if (to_dot)
+        fclose(to_dot);
+    else
+        close(fds[1]);
+    int wstatus = 0;
+    waitpid(child, &wstatus, 0);
+    if (status != GT_OK)
+        return repl_fail_lib(r, col);
+    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+        return repl_fail(r, col, ":graph: dot could not draw %s", file);
+    return true;
+}
+
+/* :graph NAME [FILE] */
+static bool graph(repl *r, const char *name, const char *file, int name_col, int file_col) {
+    if (!name[0])
+        return repl_fail(r, name_col, ":graph takes a name: :graph NAME [FILE]");
+    repl_var *var = repl_lookup(r, name);
+    value *v = var ? repl_var_value(var) : NULL;
+    if (!v || v->kind != V_TENSOR || !v->box->tensor)
+        return repl_fail(r, name_col, ":graph: '%s' is not a name that holds a tensor", name);
+    gt_tensor *root = v->box->tensor;
+    if (v->box->tape != r->tape)
+        return repl_fail(r, name_col,
+                         ":graph: '%s' holds no graph (no op on a parameter made "
+                         "it since the last reset)",
+                         name);
+    const char *dot = file[0] ? strrchr(file, '.') : NULL;
+    const char *format = dot && (!strcmp(dot, ".png") || !strcmp(dot, ".svg")) ? dot + 1 : NULL;
+    name_tensors(r, true);
+    bool ok;
+    if (format) {
+        ok = render(r, root, format, file, file_col);
+    } else {
+        FILE *out = file[0] ? fopen(file, "w") : stdout;
+        if (!out) {
+            ok = repl_fail(r, file_col, ":graph: cannot write %s: %s", file, strerror(errno));
+        } else {
+            ok = gt_tape_write_dot(r->tape, root, out) == GT_OK || repl_fail_lib(r, name_col);
+            if (out != stdout && fclose(out) != 0 && ok)
+                ok = repl_fail(r, file_col, ":graph: cannot write %s", file);
+        }
+    }
+    name_tensors(r, false);
+    return ok;
+}
+
+/* :profile on|off|show */
+static bool profile(repl *r, const char *word, int col) {
+    if (!strcmp(word, "on") || !strcmp(word, "off")) {
+        if (gt_tape_set_profiling(r->tape, !strcmp(word, "on")) != GT_OK)
+            return repl_fail_lib(r, col);
+        return true;
+    }
+    if (!strcmp(word, "show")) {
+        gt_tape_profile_print(r->tape, stdout);
+        return true;
+    }
+    return repl_fail(r, col, ":profile takes on, off or show");
+}
+
 /* Splits ":name arg" into name and argument (both pointing into a copy in buf). */
 bool run_command(repl *r, const char *line) {
     r->err.col = 0;
@@ -124,18 +249,34 @@ bool run_command(repl *r, const char *line) {
     const char *rest = arg + arg_len;
     while (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n')
         rest++;
+    /* :graph takes a second word, the file */
+    bool two_words = name_len == 5 && !strncmp(p, "graph", 5);
+    const char *second = rest;
+    int second_col = (int)(second - line) + 1;
+    size_t second_len = two_words && *rest != '#' ? strcspn(second, " \t\r\n#") : 0;
+    if (second_len) {
+        rest = second + second_len;
+        while (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n')
+            rest++;
+    }
     if (*rest && *rest != '#')
         return repl_fail(r, (int)(rest - line) + 1, "unexpected text after the command");
-    char name[32], word[64];
-    if (name_len >= sizeof name || arg_len >= sizeof word)
-        return repl_fail(r, name_len >= sizeof name ? name_col : arg_col, "too long");
+    char name[32], word[64], file[1024];
+    if (name_len >= sizeof name || arg_len >= sizeof word || second_len >= sizeof file)
+        return repl_fail(r,
+                         name_len >= sizeof name  ? name_col
+                         : arg_len >= sizeof word ? arg_col
+                                                  : second_col,
+                         "too long");
+    memcpy(file, second, second_len);
+    file[second_len] = 0;
     memcpy(name, p, name_len);
     name[name_len] = 0;
     memcpy(word, arg, arg_len);
     word[arg_len] = 0;
     bool has_arg = arg_len > 0;
     bool takes_arg = !strcmp(name, "help") || !strcmp(name, "digits") || !strcmp(name, "time") ||
-                     !strcmp(name, "anomaly");
+                     !strcmp(name, "anomaly") || !strcmp(name, "graph") || !strcmp(name, "profile");
     if (has_arg && !takes_arg)
         return repl_fail(r, arg_col, ":%s takes no argument", name);
     if (!strcmp(name, "help"))
@@ -165,6 +306,10 @@ bool run_command(repl *r, const char *line) {
         }
         return repl_fail(r, has_arg ? arg_col : name_col, ":anomaly takes on or off");
     }
+    if (!strcmp(name, "graph"))
+        return graph(r, word, file, has_arg ? arg_col : name_col, second_col);
+    if (!strcmp(name, "profile"))
+        return profile(r, word, has_arg ? arg_col : name_col);
     if (!strcmp(name, "reset")) {
         repl_clear(r);
         return true;

@@ -96,4 +96,12 @@ static inline void gt_test_alloc_reset(gt_test_alloc *a) {
     a->fail_at = 0;
 }
 
+/* In a test (gt_test.h): the last error is an out-of-memory report with a message. */
+#define CHECK_NOMEM()                                                                      \
+    do {                                                                                   \
+        CHECK(gt_last_status() == GT_ERR_NOMEM);                                           \
+        CHECK(strstr(gt_last_error(), "cannot allocate") ||                                \
+              strstr(gt_last_error(), "cannot grow the tape's arena"));                    \
+    } while (0)
+
 #endif

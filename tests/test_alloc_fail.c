@@ -17,14 +17,6 @@
 
 static gt_test_alloc alloc;
 
-/* The last error is an out-of-memory report with a message. */
-#define CHECK_NOMEM()                                                                      \
-    do {                                                                                   \
-        CHECK(gt_last_status() == GT_ERR_NOMEM);                                           \
-        CHECK(strstr(gt_last_error(), "cannot allocate") ||                                \
-              strstr(gt_last_error(), "cannot grow the tape's arena"));                    \
-    } while (0)
-
 static bool same_values(const gt_tensor *a, const gt_tensor *b) {
     return gt_tensor_numel(a) == gt_tensor_numel(b) &&
            memcmp(gt_tensor_cdata(a), gt_tensor_cdata(b),

@@ -14,13 +14,6 @@
 
 static gt_test_alloc alloc;
 
-#define CHECK_NOMEM()                                                                      \
-    do {                                                                                   \
-        CHECK(gt_last_status() == GT_ERR_NOMEM);                                           \
-        CHECK(strstr(gt_last_error(), "cannot allocate") ||                                \
-              strstr(gt_last_error(), "cannot grow the tape's arena"));                    \
-    } while (0)
-
 static bool same_block(const gt_real *a, const gt_real *b, int64_t n) {
     return memcmp(a, b, (size_t)n * sizeof(gt_real)) == 0;
 }

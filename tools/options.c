@@ -49,6 +49,8 @@ typedef enum option_id {
     OPT_CSV,
     OPT_PLOT,
     OPT_DETECT_ANOMALY,
+    OPT_PROFILE,
+    OPT_GRAPH,
     OPT_DISTRIBUTED,
     OPT_HELP,
 } option_id;
@@ -81,6 +83,8 @@ static const option_spec specs[] = {
     {OPT_CSV, "csv", "FILE"},
     {OPT_PLOT, "plot", "FILE.png"},
     {OPT_DETECT_ANOMALY, "detect-anomaly", NULL},
+    {OPT_PROFILE, "profile", "N"},
+    {OPT_GRAPH, "graph", "FILE.dot"},
     {OPT_DISTRIBUTED, "distributed", NULL},
     {OPT_HELP, "help", NULL},
 };
@@ -134,6 +138,10 @@ void options_print_help(FILE *out) {
 "  --threads N            worker threads, 0 = all cores (default 0)\n"
 "  --detect-anomaly       stop at the first non-finite value of a forward or backward\n"
 "                         pass, naming the op that made it\n"
+"  --profile N            time steps 2 to N+1 op by op (forward and backward) and print\n"
+"                         a table by op name, then train on\n"
+"  --graph FILE.dot       the graph of the first training step as Graphviz DOT, its\n"
+"                         parameters named (dot -Tpng FILE.dot -o FILE.png draws it)\n"
 "  --distributed          data-parallel training over MPI, as one of the processes of\n"
 "                         mpirun -np P " TRAIN_NAME " --distributed ...: each computes\n"
 "                         the gradient of 1/P of every batch (--batch stays the whole\n"
@@ -349,6 +357,8 @@ static bool set_option(train_options *o, option_id id, const char *v) {
         return true;
     case OPT_EVAL: o->eval_only = true; return true;
     case OPT_DETECT_ANOMALY: o->detect_anomaly = true; return true;
+    case OPT_PROFILE: return parse_int("profile", v, 1, 1000000, &o->profile_steps);
+    case OPT_GRAPH: return parse_path("graph", v, &o->graph_path);
     case OPT_DISTRIBUTED:
         o->distributed = true;
         o->given |= GIVEN_DISTRIBUTED;
@@ -429,6 +439,11 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
                                             : NULL;
         if (output) {
             complain_usage("--%s writes per-epoch results, and --eval trains no epoch", output);
+            return PARSE_USAGE;
+        }
+        if (o->profile_steps || o->graph_path) {
+            complain_usage("--%s looks at training steps, and --eval trains none",
+                           o->profile_steps ? "profile" : "graph");
             return PARSE_USAGE;
         }
     }

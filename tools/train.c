@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ typedef struct run {
     int saved_epoch; /* the epoch the file of --save holds, 0: none yet */
     int threads;     /* in use by the library */
     bool has_optimizer_state;
+    int64_t steps_taken;    /* in this run, over every epoch */
+    int64_t steps_profiled; /* --profile: steps timed so far */
     char description[160]; /* the model, e.g. "lenet(act=tanh, classes=10): ..." */
     char recipe[160];      /* the optimizer and its settings, batch and seed */
 } run;
@@ -264,6 +267,30 @@ static int interrupted(run *r, int epoch) {
     return 128 + stop_signal;
 }
 
+/* --graph FILE: the graph of the first step, parameters and data named, as DOT. */
+static int write_graph(run *r, const gt_batch *batch, const gt_tensor *loss) {
+    FILE *out = fopen(r->o.graph_path, "w");
+    if (!out) {
+        complain("--graph %s: cannot write it: %s", r->o.graph_path, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    gt_tensor *const *params = gt_model_params(r->model);
+    bool named = gt_tape_set_name(r->tape, batch->x, "images") == GT_OK &&
+                 gt_tape_set_name(r->tape, batch->y, "labels") == GT_OK;
+    for (int i = 0; named && i < gt_model_param_count(r->model); i++)
+        named = gt_tape_set_name(r->tape, params[i], gt_model_param_name(r->model, i)) == GT_OK;
+    bool written = named && gt_tape_write_dot(r->tape, loss, out) == GT_OK;
+    for (int i = 0; i < gt_model_param_count(r->model); i++)
+        gt_tape_set_name(r->tape, params[i], NULL);
+    gt_tape_set_name(r->tape, batch->x, NULL);
+    gt_tape_set_name(r->tape, batch->y, NULL);
+    if (fclose(out) != 0 || !written) {
+        complain("--graph %s: %s", r->o.graph_path, written ? strerror(errno) : gt_last_error());
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
 /* Forward and backward over this rank's rows of a batch: the gradient lands in the model's
  * block; the loss times the rows and the rows classified right are added to the sums. */
 static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, double *loss_sum,
@@ -284,6 +311,9 @@ static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, do
     }
     if (gt_backward(r->tape, loss) != GT_OK)
         return step_failed(r, epoch, step, NULL);
+    if (r->o.graph_path && r->steps_taken == 0 && r->dist.rank == 0 &&
+        write_graph(r, batch, loss) != EXIT_SUCCESS)
+        return EXIT_FAILURE;
     *correct += gt_count_correct(logits, batch->y);
     *loss_sum += value * (double)batch->size;
     return EXIT_SUCCESS;
@@ -298,6 +328,32 @@ static double learning_rate(const run *r, int epoch, int64_t step) {
     double t = (double)((epoch - 1) * per_epoch + step - 1), total = (double)r->o.epochs * per_epoch;
     const double pi = 3.14159265358979323846;
     return r->o.lr * 0.5 * (1 + cos(pi * t / total));
+}
+
+/* --profile N: the first step grows the arena and warms the caches; the next N are timed
+ * op by op, and rank 0 prints the table when they are done (or the epoch ends first). */
+static void profile_after_step(run *r, bool epoch_done) {
+    if (!r->o.profile_steps || r->steps_profiled > r->o.profile_steps)
+        return;
+    if (!epoch_done && r->steps_taken == 1) {
+        if (gt_tape_set_profiling(r->tape, true) != GT_OK)
+            complain("--profile: %s; training on without it", gt_last_error());
+        return;
+    }
+    if (!gt_tape_profiling(r->tape))
+        return;
+    r->steps_profiled += !epoch_done;
+    if (r->steps_profiled < r->o.profile_steps && !epoch_done)
+        return;
+    gt_tape_set_profiling(r->tape, false);
+    if (r->dist.rank == 0) {
+        printf("profile of %lld training steps (steps 2 to %lld, batch %lld):\n",
+               (long long)r->steps_profiled, (long long)r->steps_profiled + 1,
+               (long long)r->o.batch);
+        gt_tape_profile_print(r->tape, stdout);
+        fflush(stdout);
+    }
+    r->steps_profiled = r->o.profile_steps + 1; /* printed once */
 }
 
 static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
@@ -319,10 +375,13 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
         seen += batch.size;
         gt_model_zero_grad(r->model);
         gt_tape_reset(r->tape);
+        r->steps_taken++;
+        profile_after_step(r, false);
         if (stop_signal)
             return interrupted(r, epoch);
         progress_update(&r->progress, r->loader.next, seen ? loss_sum / (double)seen : 0);
     }
+    profile_after_step(r, true);
     /* Sums over the ranks: rank 0 prints what one process would. */
     double sums[3] = {loss_sum, (double)correct, (double)seen};
     distributed_sum(&r->dist, sums, 3);

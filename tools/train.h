@@ -84,6 +84,8 @@ typedef struct train_options {
     int64_t test_limit; /* first N test images; 0: all */
     const char *save_path, *load_path, *csv_path, *plot_path;
     bool eval_only, detect_anomaly;
+    int64_t profile_steps; /* --profile N: steps 2..N+1 are profiled; 0: none */
+    const char *graph_path; /* --graph FILE: the first step's graph as DOT */
     bool distributed; /* --distributed: one of the processes mpirun started */
 } train_options;
 

@@ -17,9 +17,9 @@
 #define FUZZ_REPL_MAX_CALLS 10000
 
 
-/* save() writes where a script says: in every line that mentions save, '/' becomes '_', so
- * that files land in the scratch folder (the working directory) and nowhere else. Returns a
- * malloc'd copy of the script. */
+/* save() and :graph write where a script says: in every line that mentions save or graph,
+ * '/' becomes '_', so that files land in the scratch folder (the working directory) and
+ * nowhere else. Returns a malloc'd copy of the script. */
 static char *confine_saves(const uint8_t *data, size_t size) {
     char *text = malloc(size ? size : 1);
     FUZZ_ASSERT(text != NULL);
@@ -28,7 +28,8 @@ static char *confine_saves(const uint8_t *data, size_t size) {
         size_t end = start;
         bool saves = false;
         for (; end < size && text[end] != '\n'; end++)
-            saves = saves || (end + 4 <= size && memcmp(text + end, "save", 4) == 0);
+            saves = saves || (end + 4 <= size && memcmp(text + end, "save", 4) == 0) ||
+                    (end + 5 <= size && memcmp(text + end, "graph", 5) == 0);
         for (size_t i = start; saves && i < end; i++)
             text[i] = text[i] == '/' ? '_' : text[i];
         start = end + 1;
@@ -55,6 +56,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argv;
     FUZZ_ASSERT(freopen("/dev/null", "w", stdout) != NULL);
     FUZZ_ASSERT(chdir(fuzz_scratch()) == 0);
+    /* :graph NAME FILE.png would start Graphviz's dot: without it on the PATH it is the
+     * clean error the REPL gives when dot is not installed. */
+    FUZZ_ASSERT(setenv("PATH", "/nonexistent", 1) == 0);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh <build dir> <version> - installs that build into a fresh prefix and builds and runs
 # consumer.c against the installed copy, float and double, once through
-# find_package(gradtape) and once through pkg-config. Any failing step fails the test.
+# find_package(gradtape) and once through pkg-config, and docs/example_custom_op.c through
+# pkg-config. Any failing step fails the test.
 # CC and CFLAGS (the sanitizer flags of a sanitizer build) are used for the consumer.
 set -euo pipefail
 
@@ -31,5 +32,11 @@ for lib in gradtape gradtape_f64; do
     # shellcheck disable=SC2086 # CFLAGS and flags are lists of words
     "${CC:-cc}" ${CFLAGS:-} -o "$work/consumer-$lib" "$here/consumer.c" $flags
     "$work/consumer-$lib"
+
+    step "pkg-config $lib: the custom-op example, docs/example_custom_op.c"
+    # shellcheck disable=SC2086
+    "${CC:-cc}" ${CFLAGS:-} -o "$work/example_custom_op-$lib" \
+        "$here/../../docs/example_custom_op.c" $flags
+    "$work/example_custom_op-$lib"
 done
 step "install test passed"
