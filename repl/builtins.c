@@ -1,7 +1,8 @@
 /* builtins.c - the builtin table: every row of the library's op table, aliases, and the REPL's
  * own builtins; maps positional and keyword arguments onto an op row's args spec. */
+#include "builtins.h"
+#include "eval.h"
 #include "hash.h"
-#include "repl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +76,10 @@ bool builtins_init(repl *r) {
     const struct builtin_info *own = repl_builtin_table(&count);
     for (int i = 0; i < count; i++)
         if (!add_builtin(r, own[i].name, NULL, &own[i], NULL, NULL))
+            return false;
+    const struct builtin_info *lang = lang_builtin_table(&count);
+    for (int i = 0; i < count; i++)
+        if (!add_builtin(r, lang[i].name, NULL, &lang[i], NULL, NULL))
             return false;
     HASH_SRT(hh, r->builtins, by_name);
     return true;

@@ -10,7 +10,8 @@
  * Results go to /dev/null; files are saved only inside a scratch folder. A dictionary of
  * the language's words, repl.dict, helps libFuzzer write scripts that parse. */
 #include "fuzz_support.h"
-#include "repl.h"
+#include "script.h"
+#include "session.h"
 
 /* The tape's first arena chunk is 256 KiB and a merge holds old and new chunks at once. */
 #define FUZZ_REPL_MAX_LIVE_BYTES ((size_t)2 << 20)

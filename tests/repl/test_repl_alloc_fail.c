@@ -9,7 +9,9 @@
 
 #include "gt_test.h"
 #include "gt_test_alloc.h"
-#include "repl.h"
+#include "eval.h"
+#include "script.h"
+#include "session.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -103,7 +105,7 @@ static bool is_out_of_memory(const char *msg) {
 static void start(repl *r, int lines) {
     CHECK(repl_init(r));
     for (int i = 0; i < lines; i++)
-        if (!run_statement(r, script[i])) {
+        if (!run_statement(r, script[i], i + 1)) {
             fprintf(stderr, "  line %d (%s): %s\n", i + 1, script[i], r->err.msg);
             CHECK(0);
         }
@@ -130,7 +132,7 @@ GT_TEST(a_line_out_of_memory_keeps_the_session_as_it_was) {
             start(&r, line);
             char *before = describe(&r);
             gt_test_alloc_fail_nth(&alloc, at);
-            bool ok = run_statement(&r, script[line]);
+            bool ok = run_statement(&r, script[line], line + 1);
             bool injected = gt_test_alloc_disarm(&alloc);
             if (injected && !ok) {
                 points++;
@@ -142,11 +144,11 @@ GT_TEST(a_line_out_of_memory_keeps_the_session_as_it_was) {
                     CHECK(strcmp(before, after) == 0);
                 }
                 free(after);
-                ok = run_statement(&r, script[line]); /* the same line again, memory back */
+                ok = run_statement(&r, script[line], line + 1); /* the same line again, memory back */
             }
             CHECK(ok);
             for (int i = line + 1; i < SCRIPT_LINES; i++)
-                CHECK(run_statement(&r, script[i]));
+                CHECK(run_statement(&r, script[i], i + 1));
             char *end = describe(&r);
             if (strcmp(end, expected_end) != 0) {
                 fprintf(stderr, "  line %d (%s), allocation %lld: the script ends elsewhere\n",
@@ -183,7 +185,7 @@ GT_TEST(binding_a_thousand_names_survives_the_hash_table_failing_to_grow) {
         snprintf(line, sizeof line, "%s = %d", name, i);
         for (int64_t at = 1;; at++) {
             gt_test_alloc_fail_nth(&alloc, at);
-            bool ok = run_statement(&r, line);
+            bool ok = run_statement(&r, line, 1);
             if (!gt_test_alloc_disarm(&alloc)) {
                 CHECK(ok);
                 break;
