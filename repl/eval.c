@@ -67,23 +67,32 @@ static bool list_fill_level(repl *r, const node *n, int dim, list_fill *f) {
     return true;
 }
 
-/* [a, b, c] with any values: a tensor when all are numbers, a list otherwise. */
-static bool eval_flat_list(repl *r, const node *n, value *out) {
+bool eval_list_items(repl *r, const node *n, value *out) {
     value list;
     if (!value_list(r, n->n_kids, &list))
         return repl_fail_lib(r, n->col);
-    repl_list *l = list.box->list;
-    bool numbers = n->n_kids > 0;
     for (int i = 0; i < n->n_kids; i++) {
         value v;
-        bool ok = eval(r, n->kids[i], &v) && list_append(r, l, v, n->kids[i]->col);
+        bool ok = eval(r, n->kids[i], &v) && list_append(r, list.box->list, v, n->kids[i]->col);
         value_release(r, v);
         if (!ok) {
             value_release(r, list);
             return false;
         }
-        numbers = numbers && (v.kind == V_NUM || v.kind == V_BOOL);
     }
+    *out = list;
+    return true;
+}
+
+/* [a, b, c] with any values: a tensor when all are numbers, a list otherwise. */
+static bool eval_flat_list(repl *r, const node *n, value *out) {
+    value list;
+    if (!eval_list_items(r, n, &list))
+        return false;
+    repl_list *l = list.box->list;
+    bool numbers = l->n > 0;
+    for (int i = 0; i < l->n; i++)
+        numbers = numbers && (l->items[i].kind == V_NUM || l->items[i].kind == V_BOOL);
     if (!numbers) {
         *out = list;
         return true;

@@ -13,6 +13,8 @@ typedef enum exec_status { EXEC_OK, EXEC_ERROR, EXEC_BREAK, EXEC_CONTINUE, EXEC_
 
 bool eval_name(repl *r, const node *n, value *out);
 bool eval_call(repl *r, const node *n, value *out);
+/* The items of a list literal as a list, even when they are all numbers. */
+bool eval_list_items(repl *r, const node *n, value *out);
 /* Binds the name of an N_ASSIGN or N_FOR node (a local slot or a global); takes over v. */
 bool bind_name(repl *r, const node *n, value v);
 /* f"...{x:.4f}..." (format.c). */

@@ -164,11 +164,30 @@ static exec_status run_for(repl *r, const node *n) {
         return status;
     }
     value seq;
-    if (!eval(r, iter, &seq))
+    /* for v in [1, 2, 3]: a literal of numbers is a list here, not a tensor */
+    bool ok = iter->kind == N_LIST ? eval_list_items(r, iter, &seq) : eval(r, iter, &seq);
+    if (!ok)
         return EXEC_ERROR;
+    if (seq.kind == V_TENSOR && seq.box->tensor && gt_tensor_ndim(seq.box->tensor) == 1) {
+        /* a 1-D tensor gives its numbers */
+        const gt_tensor *t = seq.box->tensor;
+        for (int64_t i = 0; i < gt_tensor_numel(t); i++) {
+            if (!bind_name(r, n, value_num(gt_tensor_cdata(t)[i]))) {
+                status = EXEC_ERROR;
+                break;
+            }
+            status = exec_block(r, body);
+            r->line = n->line;
+            if (!loop_goes_on(r, &status, n->col))
+                break;
+        }
+        value_release(r, seq);
+        return status;
+    }
     if (seq.kind != V_LIST) {
-        repl_fail(r, iter->col, "a for loop goes over a list or range(...), not a %s",
-                  value_kind_name(seq));
+        repl_fail(r, iter->col, "a for loop goes over a list, range(...) or a 1-D tensor, "
+                  "not a %s%s", seq.kind == V_TENSOR ? "tensor of more dimensions (that needs "
+                  "the indexing ops, not there yet)" : value_kind_name(seq), "");
         value_release(r, seq);
         return EXEC_ERROR;
     }
