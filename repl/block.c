@@ -126,10 +126,13 @@ static node *parse_simple(parser *p) {
         node *name = bin ? new_node(p, N_NAME, target->col) : NULL;
         if (name && !(name->text = copy_text(target->text, strlen(target->text))))
             fail_at(p, col, "%s", gt_last_error());
-        if (!name || !name->text || !add_kid(p, bin, name, NULL) ||
-            !add_kid(p, bin, rhs, NULL)) {
-            if (!name || !name->text)
-                node_free(name), node_free(rhs);
+        bool ok = name && name->text;
+        if (!ok)
+            node_free(name);
+        ok = ok && add_kid(p, bin, name, NULL); /* frees name when it cannot */
+        if (!ok)
+            node_free(rhs);
+        if (!ok || !add_kid(p, bin, rhs, NULL)) { /* frees rhs when it cannot */
             node_free(bin);
             node_free(target);
             return NULL;

@@ -8,6 +8,9 @@
 volatile sig_atomic_t repl_interrupt;
 
 bool check_interrupt(repl *r, int col) {
+    if (r->step_limit && ++r->steps > r->step_limit)
+        return repl_fail(r, col, "stopped after %ld statements and loop turns (the session's "
+                         "step limit)", r->step_limit);
     if (!repl_interrupt)
         return true;
     repl_interrupt = 0;
@@ -121,11 +124,12 @@ static bool call_user(repl *r, value fnv, const value *args, const char *const *
     const repl_func *fn = fnv.box->func;
     const node *def = fn->def;
     const def_info *d = def->def;
-    char here;
+    /* the frame's address, not a local's: under AddressSanitizer locals may live elsewhere */
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (r->depth >= REPL_MAX_CALL_DEPTH ||
-        (r->stack_start && (size_t)(r->stack_start - &here) > r->stack_budget))
+        (r->stack_start && here < r->stack_start && r->stack_start - here > r->stack_budget))
         return repl_fail(r, call->col, "%s: recursion too deep (more than %d calls inside "
-                         "each other)", def->text, r->depth);
+                         "each other)", def->text, REPL_MAX_CALL_DEPTH);
     if (!check_interrupt(r, call->col) || !stack_reserve(r, d->n_locals, call->col))
         return false;
     int base = r->stack_top;

@@ -308,9 +308,9 @@ static void finish_error(repl *r) {
     size_t used = 0;
     int n = r->chain_len;
     for (int k = n - 1; k >= 0 && used < sizeof chain; k--) {
-        if (n > 8 && k == n - 5) { /* the outermost 4 and the innermost 4 */
-            used += (size_t)snprintf(chain + used, sizeof chain - used, " -> ... %d more",
-                                     n - 8);
+        if (n > 8 && k == n - 5) { /* the outermost 4 and the innermost 4 (how many between
+                                    * depends on the C stack a build's frames take) */
+            used += (size_t)snprintf(chain + used, sizeof chain - used, " -> ...");
             k = 3;
         }
         if (used < sizeof chain)
@@ -345,8 +345,8 @@ bool repl_run_line(repl *r, const char *text, long first_line) {
     chunk *code = parse_chunk(text, first_line, &r->err);
     if (!code)
         return r->err.msg[0] == 0;
-    char here;
-    r->stack_start = &here;
+    r->stack_start = (uintptr_t)__builtin_frame_address(0);
+    r->steps = 0;
     const node *block = code->block;
     bool ok = true;
     for (int i = 0; ok && i < block->n_kids; i++) {
@@ -362,7 +362,7 @@ bool repl_run_line(repl *r, const char *text, long first_line) {
         /* Intermediates no name holds are unreachable: give the arena back. */
         repl_reset_tape_if_unused(r);
     }
-    r->stack_start = NULL;
+    r->stack_start = 0;
     chunk_release(code);
     if (!ok)
         finish_error(r);

@@ -73,7 +73,7 @@ typedef struct fmt_spec {
 static bool parse_spec(repl *r, const char *s, int col, fmt_spec *f) {
     *f = (fmt_spec){.fill = ' ', .width = -1, .precision = -1};
     const char *start = s;
-    if (s[0] && strchr("<>^", s[1])) {
+    if (s[0] && s[1] && strchr("<>^", s[1])) {
         f->fill = s[0];
         f->align = s[1];
         s += 2;

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define REPL_MAX_CALL_DEPTH 1000 /* functions calling functions (Python's recursion limit) */
 #define REPL_MAX_SIZE 4e18       /* one size of a shape (the element count is checked after) */
@@ -48,9 +49,11 @@ typedef struct repl {
     int stack_top, stack_cap;
     int frame_base;     /* -1 at top level */
     int depth;          /* functions running */
-    char *stack_start;  /* the C stack where the statement started, for the depth check */
+    uintptr_t stack_start; /* the C stack where the statement started, for the depth check */
     size_t stack_budget;
     long line;          /* the script line of the statement running */
+    long step_limit;    /* statements and loop turns a top-level statement may run, 0: any */
+    long steps;
     value ret;          /* the value a return statement hands back */
     chunk *code;        /* the chunk running at the top level (a def keeps it alive) */
     repl_call_site *chain; /* the call chain of the last error, innermost first */
