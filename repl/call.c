@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#define REPL_MAX_STACK (1 << 24) /* the locals of every running function, together */
+
 volatile sig_atomic_t repl_interrupt;
 
 bool check_interrupt(repl *r, int col) {
@@ -95,9 +97,11 @@ void func_free(repl *r, repl_func *fn) {
 static bool stack_reserve(repl *r, int n, int col) {
     if (r->stack_top + n <= r->stack_cap)
         return true;
+    if (n > REPL_MAX_STACK - r->stack_top)
+        return repl_fail(r, col, "out of room for locals (%d values at most)", REPL_MAX_STACK);
     int cap = r->stack_cap ? r->stack_cap : 256;
     while (cap < r->stack_top + n)
-        cap *= 2;
+        cap = cap > REPL_MAX_STACK / 2 ? REPL_MAX_STACK : 2 * cap;
     value *grown = gt_malloc((size_t)cap * sizeof *grown, "repl: call stack");
     if (!grown)
         return repl_fail_lib(r, col);
@@ -124,6 +128,7 @@ static bool call_user(repl *r, value fnv, const value *args, const char *const *
     const repl_func *fn = fnv.box->func;
     const node *def = fn->def;
     const def_info *d = def->def;
+    *out = value_none(); /* the caller releases *out even when the call fails */
     /* the frame's address, not a local's: under AddressSanitizer locals may live elsewhere */
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (r->depth >= REPL_MAX_CALL_DEPTH ||
@@ -193,6 +198,7 @@ static bool call_user(repl *r, value fnv, const value *args, const char *const *
 }
 
 bool call_function(repl *r, value fn, const value *args, int n, const node *call, value *out) {
+    *out = value_none();
     if (fn.kind != V_FUNC)
         return repl_fail(r, call->col, "expected a function, got a %s", value_kind_name(fn));
     return call_user(r, fn, args, NULL, NULL, n, call, out);

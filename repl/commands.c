@@ -109,6 +109,16 @@ static void describe_var(repl *r, repl_var *var) {
         printf(" %.*g", r->digits, v.num);
     } else if (v.kind == V_STR) {
         printf(" \"%s\"", v.box->str);
+    } else if (v.kind == V_BOOL) {
+        printf(" %s", v.num != 0 ? "True" : "False");
+    } else if (v.kind == V_LIST) {
+        printf(" of %d item%s", v.box->list->n, v.box->list->n == 1 ? "" : "s");
+    } else if (v.kind == V_FUNC) {
+        const node *def = v.box->func->def;
+        printf(" %s(", def->text);
+        for (int i = 0; i < def->def->n_params; i++)
+            printf("%s%s", i ? ", " : "", def->def->locals[i]);
+        printf(")");
     } else if (v.kind == V_OPT) {
         putchar(' ');
         optim_describe(v.box->opt, stdout);

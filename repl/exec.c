@@ -144,8 +144,20 @@ static bool loop_goes_on(repl *r, exec_status *status, int col) {
     return true;
 }
 
+/* One turn of a for loop: binds v (taking it over) to the loop's name and runs the body;
+ * true to go on, false to leave with *status. */
+static bool for_turn(repl *r, const node *n, value v, exec_status *status) {
+    if (!bind_name(r, n, v)) {
+        *status = EXEC_ERROR;
+        return false;
+    }
+    *status = exec_block(r, n->kids[1]);
+    r->line = n->line;
+    return loop_goes_on(r, status, n->col);
+}
+
 static exec_status run_for(repl *r, const node *n) {
-    const node *iter = n->kids[0], *body = n->kids[1];
+    const node *iter = n->kids[0];
     exec_status status = EXEC_OK;
     /* for i in range(...): counts without making a list */
     if (iter->kind == N_CALL && !strcmp(iter->text, "range") &&
@@ -153,14 +165,9 @@ static exec_status run_for(repl *r, const node *n) {
         double start = 0, stop = 0, step = 1;
         if (!range_args(r, iter, &start, &stop, &step))
             return EXEC_ERROR;
-        for (double i = start; step > 0 ? i < stop : i > stop; i += step) {
-            if (!bind_name(r, n, value_num(i)))
-                return EXEC_ERROR;
-            status = exec_block(r, body);
-            r->line = n->line;
-            if (!loop_goes_on(r, &status, n->col))
+        for (double i = start; step > 0 ? i < stop : i > stop; i += step)
+            if (!for_turn(r, n, value_num(i), &status))
                 break;
-        }
         return status;
     }
     value seq;
@@ -169,37 +176,19 @@ static exec_status run_for(repl *r, const node *n) {
     if (!ok)
         return EXEC_ERROR;
     if (seq.kind == V_TENSOR && seq.box->tensor && gt_tensor_ndim(seq.box->tensor) == 1) {
-        /* a 1-D tensor gives its numbers */
-        const gt_tensor *t = seq.box->tensor;
-        for (int64_t i = 0; i < gt_tensor_numel(t); i++) {
-            if (!bind_name(r, n, value_num(gt_tensor_cdata(t)[i]))) {
-                status = EXEC_ERROR;
+        const gt_tensor *t = seq.box->tensor; /* a 1-D tensor gives its numbers */
+        for (int64_t i = 0; i < gt_tensor_numel(t); i++)
+            if (!for_turn(r, n, value_num(gt_tensor_cdata(t)[i]), &status))
                 break;
-            }
-            status = exec_block(r, body);
-            r->line = n->line;
-            if (!loop_goes_on(r, &status, n->col))
+    } else if (seq.kind == V_LIST) {
+        for (int i = 0; i < seq.box->list->n; i++) /* the list may change as it goes */
+            if (!for_turn(r, n, value_ref(seq.box->list->items[i]), &status))
                 break;
-        }
-        value_release(r, seq);
-        return status;
-    }
-    if (seq.kind != V_LIST) {
+    } else {
         repl_fail(r, iter->col, "a for loop goes over a list, range(...) or a 1-D tensor, "
-                  "not a %s%s", seq.kind == V_TENSOR ? "tensor of more dimensions (that needs "
-                  "the indexing ops, not there yet)" : value_kind_name(seq), "");
-        value_release(r, seq);
-        return EXEC_ERROR;
-    }
-    for (int i = 0; i < seq.box->list->n; i++) { /* the list may change as it goes */
-        if (!bind_name(r, n, value_ref(seq.box->list->items[i]))) {
-            status = EXEC_ERROR;
-            break;
-        }
-        status = exec_block(r, body);
-        r->line = n->line;
-        if (!loop_goes_on(r, &status, n->col))
-            break;
+                  "not a %s", seq.kind == V_TENSOR ? "tensor of more dimensions (that needs "
+                  "the indexing ops, not there yet)" : value_kind_name(seq));
+        status = EXEC_ERROR;
     }
     value_release(r, seq);
     return status;

@@ -55,6 +55,7 @@ static const char *const script[] = {
     "sum(x, 1) / n",
     "def mlp(v, gain=2):\n    h = tanh(v @ w) * gain\n    return sum(h)",
     "def energy(p):\n    return sum(p * p)",
+    "gradcheck(energy, w)", /* the first call: the locals' stack is made inside gradcheck */
     "acc = 0\nfor i in range(3):\n    if i == 1:\n        continue\n    acc += i",
     "losses = []\nfor k in range(2):\n    losses.append(item(mlp(x)))\n    losses[0] = k",
     "count = 0\nwhile count < 3:\n    count = count + 1\nelse_ = count > 2 and not False",
