@@ -1,6 +1,7 @@
 /* autograd.c - builtins for parameters and gradients: param, backward, grad, zero_grad,
  * gradcheck. */
-#include "repl.h"
+#include "builtins.h"
+#include "eval.h"
 
 #include <string.h>
 
@@ -108,7 +109,9 @@ bool b_zero_grad(repl *r, const call_args *a, value *out) {
 
 typedef struct gradcheck_ctx {
     repl *r;
-    const node *expr;
+    const node *expr; /* an expression, or a name holding a function of the parameters */
+    const value *params;
+    int n_params;
     bool failed; /* r->err holds the REPL's message */
 } gradcheck_ctx;
 
@@ -130,6 +133,11 @@ static gt_tensor *eval_expr(gt_tape *tape, gt_tensor *const *inputs, void *data)
     value v;
     gt_tensor *y = NULL;
     bool ok = eval(r, ctx->expr, &v);
+    if (ok && v.kind == V_FUNC) { /* gradcheck(f, w, b) calls f(w, b) */
+        value fn = v;
+        ok = call_function(r, fn, ctx->params, ctx->n_params, ctx->expr, &v);
+        value_release(r, fn);
+    }
     if (ok && (v.kind != V_TENSOR || v.box->tape != tape))
         ok = repl_fail(r, start_col(ctx->expr), "gradcheck: the expression must compute a tensor "
                        "from the parameters");
@@ -187,7 +195,7 @@ bool gradcheck_builtin(repl *r, const call_args *a, value *out) {
         gt_free(saved);
         return repl_fail_lib(r, a->call->col);
     }
-    gradcheck_ctx ctx = {r, a->call->kids[0], false};
+    gradcheck_ctx ctx = {r, a->call->kids[0], a->vals + 1, a->n - 1, false};
     gt_gradcheck_opts opts = gt_gradcheck_default_opts();
     gt_gradcheck_result res;
     gt_status status = gt_gradcheck(eval_expr, &ctx, inputs, a->n - 1, &opts, &res);

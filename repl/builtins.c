@@ -1,7 +1,8 @@
 /* builtins.c - the builtin table: every row of the library's op table, aliases, and the REPL's
  * own builtins; maps positional and keyword arguments onto an op row's args spec. */
+#include "builtins.h"
+#include "eval.h"
 #include "hash.h"
-#include "repl.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -87,6 +88,10 @@ bool builtins_init(repl *r) {
     for (int i = 0; i < count; i++)
         if (!add_builtin(r, own[i].name, NULL, &own[i], NULL, NULL))
             return false;
+    const struct builtin_info *lang = lang_builtin_table(&count);
+    for (int i = 0; i < count; i++)
+        if (!add_builtin(r, lang[i].name, NULL, &lang[i], NULL, NULL))
+            return false;
     HASH_SRT(hh, r->builtins, by_name);
     return true;
 }
@@ -133,14 +138,18 @@ typedef struct op_call {
     bool attr_set[GT_OP_MAX_ATTRS];
 } op_call;
 
-/* A REPL value as an attribute value: a list literal (a tensor of at most GT_MAX_DIMS whole
- * numbers, rank 0 or 1) is a list of ints. */
+/* A REPL value as an attribute value: a list of whole numbers (a literal [0, 2] is a 1-D
+ * tensor) is a list of ints. */
 static bool attr_value_of(repl *r, const builtin *b, value v, int col, const char *name,
                           gt_attr_value *out) {
     *out = (gt_attr_value){0};
     switch (v.kind) {
     case V_NUM:
         out->kind = GT_VALUE_NUMBER;
+        out->number = v.num;
+        return true;
+    case V_BOOL:
+        out->kind = GT_VALUE_BOOL;
         out->number = v.num;
         return true;
     case V_STR:
@@ -150,22 +159,10 @@ static bool attr_value_of(repl *r, const builtin *b, value v, int col, const cha
     case V_NONE:
         out->kind = GT_VALUE_NONE;
         return true;
-    case V_TENSOR: {
-        const gt_tensor *t = v.box->tensor;
-        int64_t n = t ? gt_tensor_numel(t) : 0;
-        bool ok = t && gt_tensor_ndim(t) <= 1 && n >= 1 && n <= GT_MAX_DIMS;
-        for (int64_t i = 0; ok && i < n; i++) {
-            double x = (double)gt_tensor_data(v.box->tensor)[i];
-            ok = x == floor(x) && fabs(x) < 1e15;
-            out->ints.v[i] = (int64_t)x;
-        }
-        if (!ok)
-            return repl_fail(r, col, "%s: %s takes a number or a list of 1 to %d integers, not "
-                             "a tensor", b->name, name, GT_MAX_DIMS);
+    case V_TENSOR:
+    case V_LIST: /* [0, 2] (a literal of numbers is a 1-D tensor) or a list of numbers */
         out->kind = GT_VALUE_INTS;
-        out->ints.n = (int)n;
-        return true;
-    }
+        return value_int_list(r, v, col, out->ints.v, GT_MAX_DIMS, &out->ints.n);
     default:
         return repl_fail(r, col, "%s: %s cannot be a %s", b->name, name, value_kind_name(v));
     }

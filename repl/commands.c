@@ -2,7 +2,9 @@
  * :profile, :reset, :quit. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "repl.h"
+#include "builtins.h"
+#include "eval.h"
+#include "script.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,10 +31,15 @@ static const struct {
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
 static void help_all(repl *r) {
-    printf("One statement a line; # starts a comment.\n"
-           "  name = expr    binds a name; a bare expression prints its value\n"
-           "  expressions    1.5  \"text\"  [[1, 2], [3, 4]]  name  f(a, key=value)\n"
+    printf("Python's syntax; # starts a comment. :help if (for, while, def, ...) tells more.\n"
+           "  name = expr    binds a name (x += 1 too); a bare expression prints its value\n"
+           "  expressions    1.5  \"text\"  f\"{x:.4f}\"  True False None  [1, 2] (a tensor)\n"
+           "                 [] [w, \"a\"] (lists)  l[i]  name  f(a, key=value)  l.append(x)\n"
            "                 a + b  a - b  a * b  a / b  (broadcasting)  a @ b  -a  (a)\n"
+           "                 a // b  a %% b  a ** b  == != < <= > >=  and or not\n"
+           "  blocks         if/elif/else, for NAME in range(n)/list, while, def f(a, b=1):\n"
+           "                 with break, continue, return, pass; indented below a line\n"
+           "                 ending in ':'; at the prompt an empty line ends the block\n"
            "Builtins (:help NAME tells more):\n");
     int width = 0;
     for (const builtin *b = builtin_first(r); b; b = builtin_next(b)) {
@@ -49,8 +56,45 @@ static void help_all(repl *r) {
         printf("  %-21s%s\n", commands[i].usage, commands[i].doc);
 }
 
+/* The language's keywords, for :help NAME. */
+static const struct {
+    const char *name, *usage, *doc;
+} keywords[] = {
+    {"if", "if cond:  /  elif cond:  /  else:",
+     "runs the indented block below the first true condition (0, False, None, \"\" and [] "
+     "are false)"},
+    {"elif", "elif cond:", "another condition of an if"},
+    {"else", "else:", "the block of an if that runs when no condition was true"},
+    {"for", "for i in range(n):  /  for x in list:",
+     "runs the block for each number or item; range() counts without making a list"},
+    {"while", "while cond:", "runs the block while cond is true; Ctrl-C stops it"},
+    {"break", "break", "leaves the innermost loop"},
+    {"continue", "continue", "goes on with the next turn of the innermost loop"},
+    {"def", "def name(a, b=1):",
+     "defines a function; names assigned in it are local; at most 1000 calls inside each "
+     "other"},
+    {"return", "return [expr]", "leaves the function with the value (None without one)"},
+    {"pass", "pass", "does nothing (a block that must hold a statement)"},
+    {"True", "True, False", "the booleans; they count as 1 and 0 in arithmetic"},
+    {"False", "True, False", "the booleans; they count as 1 and 0 in arithmetic"},
+    {"None", "None", "no value; a bare None prints nothing"},
+    {"and", "a and b, a or b, not a",
+     "Python's: and/or give the operand that decides, not gives True or False"},
+    {"or", "a and b, a or b, not a",
+     "Python's: and/or give the operand that decides, not gives True or False"},
+    {"not", "not a", "True when a is false"},
+    {"f-string", "f\"text {expr} {expr:.4f}\"",
+     "a string with the values of expressions, formatted with Python's specs"},
+};
+#define N_KEYWORDS ((int)(sizeof keywords / sizeof keywords[0]))
+
 static bool help_one(repl *r, const char *name, int col) {
     const char *bare = name[0] == ':' ? name + 1 : name;
+    for (int i = 0; i < N_KEYWORDS; i++)
+        if (strcmp(keywords[i].name, name) == 0) {
+            printf("%s\n  %s\n", keywords[i].usage, keywords[i].doc);
+            return true;
+        }
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, bare) == 0) {
             printf("%s\n  %s\n", commands[i].usage, commands[i].doc);
@@ -74,6 +118,16 @@ static void describe_var(repl *r, repl_var *var) {
         printf(" %.*g", r->digits, v.num);
     } else if (v.kind == V_STR) {
         printf(" \"%s\"", v.box->str);
+    } else if (v.kind == V_BOOL) {
+        printf(" %s", v.num != 0 ? "True" : "False");
+    } else if (v.kind == V_LIST) {
+        printf(" of %d item%s", v.box->list->n, v.box->list->n == 1 ? "" : "s");
+    } else if (v.kind == V_FUNC) {
+        const node *def = v.box->func->def;
+        printf(" %s(", def->text);
+        for (int i = 0; i < def->def->n_params; i++)
+            printf("%s%s", i ? ", " : "", def->def->locals[i]);
+        printf(")");
     } else if (v.kind == V_OPT) {
         putchar(' ');
         optim_describe(v.box->opt, stdout);

@@ -1,11 +1,15 @@
-/* eval.c - evaluates a syntax tree to a value, binds names and prints results. */
-#include "repl.h"
+/* eval.c - evaluates an expression's syntax tree to a value: literals, lists, operators on
+ * numbers, strings and tensors, comparisons, and/or/not, indexing, f-strings. Names and
+ * calls are in call.c, statements in exec.c. */
+#include "eval.h"
+#include "builtins.h"
+#include "eval_impl.h"
 
 #include <math.h>
 #include <string.h>
 
 bool value_to_tensor(repl *r, value v, int col, gt_tensor **out) {
-    if (v.kind == V_NUM) {
+    if (v.kind == V_NUM || v.kind == V_BOOL) {
         gt_tensor *t = gt_tape_tensor(r->eval_tape, 0, NULL);
         if (!t)
             return repl_fail_lib(r, col);
@@ -43,7 +47,7 @@ static bool list_fill_level(repl *r, const node *n, int dim, list_fill *f) {
         value v;
         if (!eval(r, n, &v))
             return false;
-        bool ok = v.kind == V_NUM;
+        bool ok = v.kind == V_NUM || v.kind == V_BOOL;
         if (ok)
             f->data[f->n++] = (gt_real)v.num;
         else
@@ -63,7 +67,57 @@ static bool list_fill_level(repl *r, const node *n, int dim, list_fill *f) {
     return true;
 }
 
+bool eval_list_items(repl *r, const node *n, value *out) {
+    value list;
+    if (!value_list(r, n->n_kids, &list))
+        return repl_fail_lib(r, n->col);
+    for (int i = 0; i < n->n_kids; i++) {
+        value v;
+        bool ok = eval(r, n->kids[i], &v) && list_append(r, list.box->list, v, n->kids[i]->col);
+        value_release(r, v);
+        if (!ok) {
+            value_release(r, list);
+            return false;
+        }
+    }
+    *out = list;
+    return true;
+}
+
+/* [a, b, c] with any values: a tensor when all are numbers, a list otherwise. */
+static bool eval_flat_list(repl *r, const node *n, value *out) {
+    value list;
+    if (!eval_list_items(r, n, &list))
+        return false;
+    repl_list *l = list.box->list;
+    bool numbers = l->n > 0;
+    for (int i = 0; i < l->n; i++)
+        numbers = numbers && (l->items[i].kind == V_NUM || l->items[i].kind == V_BOOL);
+    if (!numbers) {
+        *out = list;
+        return true;
+    }
+    int64_t shape[1] = {l->n};
+    gt_tensor *t = gt_zeros(1, shape);
+    for (int i = 0; t && i < l->n; i++)
+        gt_tensor_data(t)[i] = (gt_real)l->items[i].num;
+    value_release(r, list);
+    if (!t)
+        return repl_fail_lib(r, n->col);
+    return value_tensor(r, t, NULL, out);
+}
+
+/* A list of numbers only, [1, 2, 3] or [[1, 2], [3, 4]], is a tensor; [] and a flat list
+ * holding anything else ([loss, "a", w]) is a list. */
 static bool eval_list(repl *r, const node *n, value *out) {
+    bool nested = false, literal = true;
+    for (int i = 0; i < n->n_kids; i++) {
+        const node *k = n->kids[i];
+        nested = nested || k->kind == N_LIST;
+        literal = literal && (k->kind == N_NUM || (k->kind == N_NEG && k->kids[0]->kind == N_NUM));
+    }
+    if (n->n_kids == 0 || (!nested && !literal))
+        return eval_flat_list(r, n, out);
     list_fill f = {0};
     for (const node *level = n; level->kind == N_LIST; level = level->kids[0]) {
         if (f.ndim == GT_MAX_DIMS)
@@ -84,7 +138,62 @@ static bool eval_list(repl *r, const node *n, value *out) {
     return ok && value_tensor(r, t, NULL, out);
 }
 
+
 /* ---- operators ------------------------------------------------------------------------ */
+
+static bool compare_numbers(char op, double a, double b) {
+    switch (op) {
+    case '<':
+        return a < b;
+    case '>':
+        return a > b;
+    case OP_LE:
+        return a <= b;
+    case OP_GE:
+        return a >= b;
+    case OP_EQ:
+        return a == b;
+    default:
+        return a != b;
+    }
+}
+
+static bool is_comparison(char op) {
+    return op == '<' || op == '>' || op == OP_LE || op == OP_GE || op == OP_EQ || op == OP_NE;
+}
+
+static const char *op_text(char op) {
+    switch (op) {
+    case OP_EQ:
+        return "==";
+    case OP_NE:
+        return "!=";
+    case OP_LE:
+        return "<=";
+    case OP_GE:
+        return ">=";
+    case OP_POW:
+        return "**";
+    case OP_FLOORDIV:
+        return "//";
+    case '<':
+        return "<";
+    case '>':
+        return ">";
+    case '%':
+        return "%";
+    case '@':
+        return "@";
+    case '+':
+        return "+";
+    case '-':
+        return "-";
+    case '*':
+        return "*";
+    default:
+        return "/";
+    }
+}
 
 static bool eval_number_op(repl *r, const node *n, double a, double b, value *out) {
     switch (n->op) {
@@ -100,8 +209,20 @@ static bool eval_number_op(repl *r, const node *n, double a, double b, value *ou
     case '/':
         *out = value_num(a / b);
         return true;
-    default:
+    case '%': /* Python's: the sign of the divisor */
+        *out = value_num(a - b * floor(a / b));
+        return true;
+    case OP_FLOORDIV:
+        *out = value_num(floor(a / b));
+        return true;
+    case OP_POW:
+        *out = value_num(pow(a, b));
+        return true;
+    case '@':
         return repl_fail(r, n->col, "@ multiplies matrices: both sides must be tensors");
+    default:
+        *out = value_bool(compare_numbers(n->op, a, b));
+        return true;
     }
 }
 
@@ -109,6 +230,57 @@ static bool tensor_result(repl *r, gt_tensor *t, int col, value *out) {
     if (!t)
         return repl_fail_lib(r, col);
     return value_tensor(r, t, r->eval_tape, out);
+}
+
+static bool eval_tensor_op(repl *r, const node *n, value a, value b, value *out) {
+    if (n->op != '+' && n->op != '-' && n->op != '*' && n->op != '/' && n->op != '@') {
+        if (is_comparison(n->op))
+            return repl_fail(r, n->col, "%s on tensors gives a mask, which needs the mask ops "
+                             "(not there yet): compare numbers, such as item(t) %s 0.5",
+                             op_text(n->op), op_text(n->op));
+        return repl_fail(r, n->col, "%s works on numbers, not tensors%s", op_text(n->op),
+                         n->op == OP_POW ? " (write x * x for a square)" : "");
+    }
+    gt_tensor *ta, *tb;
+    if (!value_to_tensor(r, a, n->kids[0]->col, &ta) ||
+        !value_to_tensor(r, b, n->kids[1]->col, &tb))
+        return false;
+    gt_tape *tape = r->eval_tape;
+    gt_tensor *t = n->op == '+'   ? gt_add(tape, ta, tb)
+                   : n->op == '-' ? gt_sub(tape, ta, tb)
+                   : n->op == '*' ? gt_mul(tape, ta, tb)
+                   : n->op == '/' ? gt_div(tape, ta, tb)
+                                  : gt_matmul(tape, ta, tb);
+    return tensor_result(r, t, n->col, out);
+}
+
+/* Strings: + joins, comparisons compare; anything: == and != compare identity. */
+static bool eval_other_op(repl *r, const node *n, value a, value b, value *out) {
+    if (a.kind == V_STR && b.kind == V_STR) {
+        if (n->op == '+') {
+            size_t la = strlen(a.box->str), lb = strlen(b.box->str);
+            char *s = gt_malloc(la + lb + 1, "repl: string");
+            if (!s)
+                return repl_fail_lib(r, n->col);
+            memcpy(s, a.box->str, la);
+            memcpy(s + la, b.box->str, lb + 1);
+            bool ok = value_string(r, s, la + lb, out);
+            gt_free(s);
+            return ok;
+        }
+        if (is_comparison(n->op)) {
+            int c = strcmp(a.box->str, b.box->str);
+            *out = value_bool(compare_numbers(n->op, c, 0));
+            return true;
+        }
+    }
+    if (n->op == OP_EQ || n->op == OP_NE) {
+        bool same = a.kind == b.kind && (a.kind == V_NONE || a.box == b.box);
+        *out = value_bool(same == (n->op == OP_EQ));
+        return true;
+    }
+    return repl_fail(r, n->col, "%s cannot combine a %s and a %s", op_text(n->op),
+                     value_kind_name(a), value_kind_name(b));
 }
 
 static bool eval_binary(repl *r, const node *n, value *out) {
@@ -120,22 +292,13 @@ static bool eval_binary(repl *r, const node *n, value *out) {
         return false;
     }
     bool ok;
-    if (a.kind == V_NUM && b.kind == V_NUM) {
+    bool a_num = a.kind == V_NUM || a.kind == V_BOOL, b_num = b.kind == V_NUM || b.kind == V_BOOL;
+    if (a_num && b_num)
         ok = eval_number_op(r, n, a.num, b.num, out);
-    } else {
-        gt_tensor *ta, *tb;
-        ok = value_to_tensor(r, a, n->kids[0]->col, &ta) &&
-             value_to_tensor(r, b, n->kids[1]->col, &tb);
-        if (ok) {
-            gt_tape *tape = r->eval_tape;
-            gt_tensor *t = n->op == '+'   ? gt_add(tape, ta, tb)
-                           : n->op == '-' ? gt_sub(tape, ta, tb)
-                           : n->op == '*' ? gt_mul(tape, ta, tb)
-                           : n->op == '/' ? gt_div(tape, ta, tb)
-                                          : gt_matmul(tape, ta, tb);
-            ok = tensor_result(r, t, n->col, out);
-        }
-    }
+    else if ((a.kind == V_TENSOR || a_num) && (b.kind == V_TENSOR || b_num))
+        ok = eval_tensor_op(r, n, a, b, out);
+    else
+        ok = eval_other_op(r, n, a, b, out);
     value_release(r, a);
     value_release(r, b);
     return ok;
@@ -147,7 +310,7 @@ static bool eval_neg(repl *r, const node *n, value *out) {
         return false;
     bool ok;
     gt_tensor *t = NULL;
-    if (v.kind == V_NUM)
+    if (v.kind == V_NUM || v.kind == V_BOOL)
         ok = (*out = value_num(-v.num), true);
     else
         ok = value_to_tensor(r, v, n->kids[0]->col, &t) &&
@@ -156,57 +319,65 @@ static bool eval_neg(repl *r, const node *n, value *out) {
     return ok;
 }
 
-/* ---- names and calls -------------------------------------------------------------------- */
-
-static bool eval_name(repl *r, const node *n, value *out) {
-    repl_var *var = repl_lookup(r, n->text);
-    if (var) {
-        value v = *repl_var_value(var);
-        if (r->in_gradcheck && v.kind == V_TENSOR && v.box->tape && v.box->tape != r->eval_tape)
-            return repl_fail(r, n->col, "gradcheck: %s was computed before gradcheck and will "
-                             "not follow the nudged inputs; write the expression from the "
-                             "parameters themselves", n->text);
-        *out = value_ref(v);
+/* not x; x and y; x or y (the deciding operand, as in Python). */
+static bool eval_logic(repl *r, const node *n, value *out) {
+    value a;
+    bool truth;
+    if (!eval(r, n->kids[0], &a))
+        return false;
+    if (!value_truth(r, a, n->kids[0]->col, &truth)) {
+        value_release(r, a);
+        return false;
+    }
+    if (n->kind == N_NOT) {
+        value_release(r, a);
+        *out = value_bool(!truth);
         return true;
     }
-    if (builtin_find(r, n->text))
-        return repl_fail(r, n->col, "%s is a builtin: call it as %s(...) (see :help %s)",
-                         n->text, n->text, n->text);
-    return repl_fail(r, n->col, "unknown name '%s'", n->text);
+    if (truth == (n->kind == N_OR)) {
+        *out = a;
+        return true;
+    }
+    value_release(r, a);
+    return eval(r, n->kids[1], out);
 }
 
-static bool eval_call(repl *r, const node *n, value *out) {
-    const builtin *b = builtin_find(r, n->text);
-    if (!b) {
-        if (repl_lookup(r, n->text))
-            return repl_fail(r, n->col, "%s is a variable, not a function", n->text);
-        return repl_fail(r, n->col, "unknown function '%s' (:help lists them)", n->text);
+bool value_to_index(repl *r, value v, int col, const char *what, double *out) {
+    if (!value_as_number(v, out))
+        return repl_fail(r, col, "%s must be a whole number, not a %s", what, value_kind_name(v));
+    if (*out != floor(*out))
+        return repl_fail(r, col, "%s must be a whole number, not %g", what, *out);
+    return true;
+}
+
+/* l[i] on a list (i < 0 counts from the end). */
+static bool eval_index(repl *r, const node *n, value *out) {
+    value obj_v, index;
+    if (!eval(r, n->kids[0], &obj_v))
+        return false;
+    if (!eval(r, n->kids[1], &index)) {
+        value_release(r, obj_v);
+        return false;
     }
-    if (r->in_gradcheck && (builtin_flags(b) & B_IMPURE))
-        return repl_fail(r, n->col, "gradcheck: %s() cannot be used inside the expression",
-                         n->text);
-    value vals[REPL_MAX_ARGS];
-    int cols[REPL_MAX_ARGS];
-    int done = 0;
-    bool ok = true;
-    for (; ok && done < n->n_kids; done++) {
-        cols[done] = n->kids[done]->col;
-        if (done == 0 && (builtin_flags(b) & B_LAZY_FIRST))
-            vals[done] = value_none();
+    bool ok;
+    double i = 0;
+    if (obj_v.kind == V_TENSOR) {
+        ok = repl_fail(r, n->col, "indexing a tensor (x[i]) needs the indexing ops, not there "
+                       "yet");
+    } else if (obj_v.kind != V_LIST) {
+        ok = repl_fail(r, n->col, "a %s cannot be indexed (lists can: l[0], l[-1])",
+                       value_kind_name(obj_v));
+    } else if ((ok = value_to_index(r, index, n->kids[1]->col, "a list index", &i))) {
+        int len = obj_v.box->list->n;
+        double at = i < 0 ? i + len : i;
+        if (at < 0 || at >= len)
+            ok = repl_fail(r, n->kids[1]->col, "list index %.17g out of range (length %d)", i,
+                           len);
         else
-            ok = eval(r, n->kids[done], &vals[done]);
+            *out = value_ref(obj_v.box->list->items[(int)at]);
     }
-    if (ok) {
-        done = n->n_kids;
-        call_args a = {n, n->n_kids, vals, (const char *const *)n->kwnames, cols};
-        ok = builtin_call(r, b, &a, out);
-        if (!ok && r->err.col == 0)
-            r->err.col = n->col;
-    } else {
-        done--;
-    }
-    for (int i = 0; i < done; i++)
-        value_release(r, vals[i]);
+    value_release(r, obj_v);
+    value_release(r, index);
     return ok;
 }
 
@@ -215,6 +386,11 @@ bool eval(repl *r, const node *n, value *out) {
     switch (n->kind) {
     case N_NUM:
         *out = value_num(n->num);
+        return true;
+    case N_BOOL:
+        *out = value_bool(n->num != 0);
+        return true;
+    case N_NONE:
         return true;
     case N_STR:
         return value_string(r, n->text, strlen(n->text), out);
@@ -228,83 +404,15 @@ bool eval(repl *r, const node *n, value *out) {
         return eval_binary(r, n, out);
     case N_NEG:
         return eval_neg(r, n, out);
+    case N_NOT:
+    case N_AND:
+    case N_OR:
+        return eval_logic(r, n, out);
+    case N_INDEX:
+        return eval_index(r, n, out);
+    case N_FSTRING:
+        return eval_fstring(r, n, out);
     default:
-        return repl_fail(r, n->col, "cannot evaluate an assignment here");
+        return repl_fail(r, n->col, "a statement cannot be used as a value");
     }
-}
-
-/* ---- statements ------------------------------------------------------------------------- */
-
-void print_value(repl *r, FILE *out, value v) {
-    switch (v.kind) {
-    case V_NUM:
-        fprintf(out, "%.*g\n", r->digits, v.num);
-        break;
-    case V_STR:
-        fprintf(out, "%s\n", v.box->str);
-        break;
-    case V_TENSOR:
-        if (v.box->tensor)
-            gt_tensor_print(out, v.box->tensor, r->digits);
-        fputc('\n', out);
-        break;
-    case V_OPT:
-        optim_describe(v.box->opt, out);
-        fputc('\n', out);
-        break;
-    default:
-        break;
-    }
-}
-
-static bool run_assign(repl *r, const node *n) {
-    if (builtin_find(r, n->text))
-        return repl_fail(r, n->col, "cannot assign to %s: it names a builtin", n->text);
-    value v;
-    if (!eval(r, n->kids[0], &v))
-        return false;
-    if (v.kind == V_NONE)
-        return repl_fail(r, n->kids[0]->col, "this expression has no value to assign");
-    /* A tape tensor without a graph needs no tape: keep a heap copy, so the tape can reset. */
-    if (v.kind == V_TENSOR && v.box->tape && !gt_tensor_requires_grad(v.box->tensor) &&
-        !value_detach(r, v.box)) {
-        value_release(r, v);
-        return repl_fail_lib(r, n->kids[0]->col);
-    }
-    return repl_bind(r, n->text, v, n->col);
-}
-
-/* A line that fails makes no parameter and draws no random number: what it made goes. */
-static void undo_line(repl *r, int n_params, const gt_rng *rng) {
-    while (r->n_params > n_params)
-        value_release(r, (value){.kind = V_TENSOR, .box = r->params[--r->n_params]});
-    r->rng = *rng;
-}
-
-bool repl_run_line(repl *r, const char *line) {
-    r->err.col = 0;
-    r->err.msg[0] = 0;
-    gt_clear_error();
-    node *stmt = parse_line(line, &r->err);
-    if (!stmt)
-        return r->err.msg[0] == 0;
-    int n_params = r->n_params;
-    gt_rng rng = r->rng;
-    bool ok;
-    if (stmt->kind == N_ASSIGN) {
-        ok = run_assign(r, stmt);
-    } else {
-        value v;
-        ok = eval(r, stmt, &v);
-        if (ok) {
-            print_value(r, stdout, v);
-            value_release(r, v);
-        }
-    }
-    node_free(stmt);
-    if (!ok)
-        undo_line(r, n_params, &rng);
-    /* Intermediates no name holds are unreachable: give the arena back. */
-    repl_reset_tape_if_unused(r);
-    return ok;
 }

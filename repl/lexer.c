@@ -1,5 +1,5 @@
 /* lexer.c - splits a line into numbers, strings, names and punctuation. */
-#include "repl.h"
+#include "parser.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -51,21 +51,30 @@ static bool lex_number(lexer *lx, repl_error *err) {
     return true;
 }
 
-/* "..." with \" \\ \n; the token text includes the quotes. */
-static bool lex_string(lexer *lx, repl_error *err) {
-    const char *s = lx->line + lx->pos;
+/* "..." or '...' with \" \' \\ \n \t, after `prefix` characters (1 for an f-string's f);
+ * the token text includes the prefix and the quotes. */
+static bool lex_string(lexer *lx, size_t prefix, repl_error *err) {
+    const char *s = lx->line + lx->pos + prefix;
+    char quote = s[0];
     size_t n = 1;
-    while (s[n] && s[n] != '"') {
+    while (s[n] && s[n] != quote) {
         if (s[n] == '\\' && s[n + 1])
             n++;
         n++;
     }
     if (!s[n])
         return lex_fail(err, lx->pos, "unterminated string");
-    lx->tok.kind = TOK_STR;
-    lx->tok.len = n + 1;
+    lx->tok.kind = prefix ? TOK_FSTR : TOK_STR;
+    lx->tok.len = prefix + n + 1;
     return true;
 }
+
+/* The operators of two characters, and the punct code of each. */
+static const struct {
+    char text[3], code;
+} two_char_ops[] = {{"==", OP_EQ},     {"!=", OP_NE},     {"<=", OP_LE},     {">=", OP_GE},
+                    {"**", OP_POW},    {"//", OP_FLOORDIV}, {"+=", OP_ADD_TO}, {"-=", OP_SUB_FROM},
+                    {"*=", OP_MUL_BY}, {"/=", OP_DIV_BY}};
 
 bool lexer_next(lexer *lx, repl_error *err) {
     const char *line = lx->line;
@@ -83,18 +92,27 @@ bool lexer_next(lexer *lx, repl_error *err) {
     bool ok = true;
     if (isdigit((unsigned char)c) || (c == '.' && isdigit((unsigned char)line[lx->pos + 1]))) {
         ok = lex_number(lx, err);
-    } else if (c == '"') {
-        ok = lex_string(lx, err);
+    } else if (c == '"' || c == '\'') {
+        ok = lex_string(lx, 0, err);
+    } else if ((c == 'f' || c == 'F') && (line[lx->pos + 1] == '"' || line[lx->pos + 1] == '\'')) {
+        ok = lex_string(lx, 1, err);
     } else if (isalpha((unsigned char)c) || c == '_') {
         size_t n = 0;
         while (isalnum((unsigned char)t->text[n]) || t->text[n] == '_')
             n++;
         t->kind = TOK_NAME;
         t->len = n;
-    } else if (strchr("+-*/@()[],=", c)) {
+    } else if (c && strchr("+-*/%@()[]{},=:.<>!", c)) {
         t->kind = TOK_PUNCT;
         t->punct = c;
         t->len = 1;
+        for (size_t i = 0; i < sizeof two_char_ops / sizeof two_char_ops[0]; i++)
+            if (c == two_char_ops[i].text[0] && line[lx->pos + 1] == two_char_ops[i].text[1]) {
+                t->punct = two_char_ops[i].code;
+                t->len = 2;
+            }
+        if (t->punct == '!')
+            return lex_fail(err, lx->pos, "unexpected character '!' (not is written not)");
     } else if (isprint((unsigned char)c)) {
         char msg[64];
         snprintf(msg, sizeof msg, "unexpected character '%c'", c);

@@ -1,6 +1,7 @@
 /* lineedit.c - the terminal session: libedit line editing, history, Tab completion, Ctrl-C. */
 #define _POSIX_C_SOURCE 200809L
-#include "repl.h"
+#include "builtins.h"
+#include "script.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,15 +13,25 @@
 #include <editline/readline.h>
 
 #define PROMPT "gt> "
+#define MORE_PROMPT "... "
 #define HISTORY_FILE ".gradtape_history"
 #define HISTORY_MAX 1000
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, running;
 static repl *session; /* for the completion callback, which has no context argument */
 
+/* At the prompt Ctrl-C abandons the line; while a statement runs it stops it at its next
+ * statement or loop iteration (repl_interrupt); a second Ctrl-C before that (a library
+ * call that takes long) ends the program, as the default action would. */
 static void on_sigint(int sig) {
-    (void)sig;
     interrupted = 1;
+    if (!running)
+        return;
+    if (repl_interrupt) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    repl_interrupt = 1;
 }
 
 /* Reads one byte for libedit. Ctrl-C interrupts read(): answer with Enter, so libedit hands
@@ -84,9 +95,28 @@ static char *history_path(void) {
     return path;
 }
 
-static void show_error(const repl *r) {
+/* text + "\n" + line, as a new string (gt_free it); text may be NULL. */
+static char *join_lines(const char *text, const char *line) {
+    size_t a = text ? strlen(text) : 0, b = strlen(line);
+    if (a + b + 2 > REPL_MAX_CHUNK)
+        return NULL;
+    char *s = gt_malloc(a + b + 2, "repl: block");
+    if (s) {
+        if (a)
+            memcpy(s, text, a);
+        s[a] = '\n';
+        memcpy(s + (a ? a + 1 : 0), line, b + 1);
+    }
+    return s;
+}
+
+/* A caret under the error's column when it is on the line just typed; a block's error
+ * names its line instead. */
+static void show_error(const repl *r, bool block) {
     fflush(stdout);
-    if (r->err.col > 0)
+    if (block)
+        fprintf(stderr, "line %ld: ", r->err.line);
+    else if (r->err.col > 0)
         fprintf(stderr, "%*s^\n", (int)strlen(PROMPT) + r->err.col - 1, "");
     fprintf(stderr, "error: ");
     repl_write_message(stderr, r->err.msg);
@@ -114,26 +144,52 @@ int run_interactive(repl *r) {
         read_history(path);
     printf("gradtape %s (%s) - :help for help, Ctrl-D to leave\n", GT_REPL_VERSION,
            GT_REAL_NAME);
+    long lineno = 0, block_start = 0;
+    char *text = NULL;
     while (!r->quit) {
         interrupted = 0;
-        char *line = readline(PROMPT);
+        char *line = readline(text ? MORE_PROMPT : PROMPT);
         if (interrupted) {
             free(line);
+            gt_free(text);
+            text = NULL;
             printf("^C\n");
             continue;
         }
-        if (!line) {
-            printf("\n");
-            break;
-        }
-        if (line[strspn(line, " \t")]) {
+        lineno++;
+        bool blank = !line || !line[strspn(line, " \t")];
+        if (!blank) {
             add_history(line);
             if (path)
                 write_history(path);
         }
-        if (!run_statement(r, line))
-            show_error(r);
+        /* A block (if, for, while, def) goes on until an empty line, as in Python's REPL. */
+        if (line && (text || line_opens_block(line)) && !blank) {
+            if (!text)
+                block_start = lineno;
+            char *longer = join_lines(text, line);
+            free(line);
+            gt_free(text);
+            text = longer;
+            if (!text)
+                fprintf(stderr, "error: out of memory keeping the block\n");
+            continue;
+        }
+        const char *statement = text ? text : line;
+        if (statement) {
+            repl_interrupt = 0;
+            running = 1;
+            if (!run_statement(r, statement, text ? block_start : lineno))
+                show_error(r, text != NULL);
+            running = 0;
+        }
         free(line);
+        gt_free(text);
+        text = NULL;
+        if (!statement) {
+            printf("\n");
+            break;
+        }
     }
     gt_free(path);
     return 0;

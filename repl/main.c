@@ -1,7 +1,8 @@
 /* main.c - gradtape: an interactive session on a terminal, or a script from a file or stdin. */
 #define _POSIX_C_SOURCE 200809L
-#include "repl.h"
+#include "script.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,25 @@ static void cap_session_memory(void) {
 #endif
 }
 
+/* Ctrl-C while a script runs stops its statement (repl_interrupt, checked at each
+ * statement and loop iteration); a second one before that ends the program. */
+static void on_sigint(int sig) {
+    if (repl_interrupt) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    repl_interrupt = 1;
+}
+
+static void catch_interrupts(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 static void usage(FILE *out) {
     fprintf(out, "usage: gradtape [-k] [FILE | -]\n"
                  "  an interactive session on a terminal; otherwise runs FILE or stdin\n"
@@ -89,6 +109,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     int status;
+    if (file || !isatty(STDIN_FILENO))
+        catch_interrupts();
     if (file && strcmp(file, "-")) {
         FILE *in = fopen(file, "r");
         if (!in) {

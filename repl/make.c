@@ -1,14 +1,14 @@
 /* make.c - builtins that make, inspect, draw and exchange tensors, and the REPL's own table. */
-#include "repl.h"
+#include "builtins.h"
+#include "eval.h"
 
 #include <math.h>
 #include <string.h>
 
 bool arg_number(repl *r, const call_args *a, int i, double *x) {
-    if (a->vals[i].kind != V_NUM)
+    if (!value_as_number(a->vals[i], x))
         return repl_fail(r, a->cols[i], "%s: expected a number, got a %s", a->call->text,
                          value_kind_name(a->vals[i]));
-    *x = a->vals[i].num;
     return true;
 }
 
@@ -199,9 +199,10 @@ static const struct builtin_info own[] = {
     {"grad", b_grad, "grad(p)", "the gradient collected by parameter p, as a tensor", 0},
     {"zero_grad", b_zero_grad, "zero_grad(p...)",
      "sets the gradient of the given parameters, or of every parameter, to zero", B_IMPURE},
-    {"gradcheck", gradcheck_builtin, "gradcheck(expr, p1, p2, ...)",
-     "re-evaluates the scalar expr with each element of p1, p2, ... nudged and compares the "
-     "central differences with backward: prints the worst errors and PASS or FAIL",
+    {"gradcheck", gradcheck_builtin, "gradcheck(expr, p1, p2, ...) or gradcheck(f, p1, ...)",
+     "re-evaluates the scalar expr (or calls the function f(p1, p2, ...)) with each element of "
+     "p1, p2, ... nudged and compares the central differences with backward: prints the "
+     "worst errors and PASS or FAIL",
      B_IMPURE | B_LAZY_FIRST},
     {"sgd", b_sgd, "sgd(lr=0.01, momentum=0)",
      "an SGD optimizer over every parameter made so far", B_IMPURE},

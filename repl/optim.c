@@ -1,7 +1,7 @@
 /* optim.c - sgd() and step(): the library's torch.optim.SGD (gt_sgd_new) over the session's
  * parameters. The optimizer holds a reference to each parameter's box, so a parameter it
  * updates stays alive while the optimizer does. */
-#include "repl.h"
+#include "builtins.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,9 @@
 /* session.c - the session: its tape, named values, parameters and error slot. */
+#include "session.h"
+#include "builtins.h"
 #include "hash.h"
-#include "repl.h"
+
+#include <sys/resource.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -16,13 +19,28 @@ struct repl_var {
 #define REPL_DEFAULT_SEED 0
 #define REPL_DEFAULT_DIGITS 4
 
+/* How much C stack nested calls may use: half the stack's limit, at most 64 MB (a user
+ * function's call takes a few kilobytes of C frames). */
+static size_t stack_budget(void) {
+    struct rlimit rl;
+    size_t limit = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        limit = (size_t)rl.rlim_cur;
+    if (limit > (size_t)128 << 20)
+        limit = (size_t)128 << 20;
+    return limit / 2;
+}
+
 bool repl_init(repl *r) {
     memset(r, 0, sizeof *r);
     r->digits = REPL_DEFAULT_DIGITS;
+    r->frame_base = -1;
+    r->stack_budget = stack_budget();
     gt_rng_seed(&r->rng, REPL_DEFAULT_SEED);
     r->tape = gt_tape_new();
     r->eval_tape = r->tape;
-    if (!r->tape || !builtins_init(r)) {
+    r->chain = gt_malloc((REPL_MAX_CALL_DEPTH + 1) * sizeof *r->chain, "repl: call chain");
+    if (!r->tape || !r->chain || !builtins_init(r)) {
         repl_free(r);
         return false;
     }
@@ -37,6 +55,9 @@ void repl_clear(repl *r) {
         gt_free(v->name);
         gt_free(v);
     }
+    r->vars_gen++; /* the syntax trees' cached variables are gone */
+    value_release(r, r->ret);
+    r->ret = value_none();
     for (int i = 0; i < r->n_params; i++)
         value_release(r, (value){.kind = V_TENSOR, .box = r->params[i]});
     gt_free(r->params);
@@ -49,6 +70,10 @@ void repl_clear(repl *r) {
 void repl_free(repl *r) {
     repl_clear(r);
     builtins_free(r);
+    gt_free(r->stack);
+    gt_free(r->chain);
+    r->stack = NULL;
+    r->chain = NULL;
     gt_tape_free(r->tape);
     r->tape = r->eval_tape = NULL;
 }
@@ -59,6 +84,7 @@ bool repl_fail(repl *r, int col, const char *fmt, ...) {
     vsnprintf(r->err.msg, sizeof r->err.msg, fmt, ap);
     va_end(ap);
     r->err.col = col;
+    r->err.line = r->line;
     return false;
 }
 

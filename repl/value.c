@@ -1,9 +1,15 @@
 /* value.c - reference-counted values and the rule that keeps names valid across tape resets. */
-#include "repl.h"
+#include "value.h"
+#include "builtins.h"
+#include "eval.h"
+#include "session.h"
 
+#include <math.h>
 #include <string.h>
 
 value value_num(double x) { return (value){.kind = V_NUM, .num = x}; }
+
+value value_bool(bool b) { return (value){.kind = V_BOOL, .num = b}; }
 
 value value_none(void) { return (value){.kind = V_NONE}; }
 
@@ -37,6 +43,14 @@ void value_release(repl *r, value v) {
     gt_free(box->str);
     if (box->opt)
         optim_free(r, box->opt);
+    if (box->list) { /* its items are never lists: no deep recursion, no cycles */
+        for (int i = 0; i < box->list->n; i++)
+            value_release(r, box->list->items[i]);
+        gt_free(box->list->items);
+        gt_free(box->list);
+    }
+    if (box->func)
+        func_free(r, box->func);
     gt_free(box);
 }
 
@@ -93,6 +107,120 @@ bool value_opt(repl *r, repl_opt *opt, value *out) {
     box->opt = opt;
     *out = (value){.kind = V_OPT, .box = box};
     return true;
+}
+
+bool value_func(repl *r, repl_func *fn, value *out) {
+    obj *box = new_box(r, V_FUNC);
+    if (!box) {
+        func_free(r, fn);
+        return false;
+    }
+    box->func = fn;
+    *out = (value){.kind = V_FUNC, .box = box};
+    return true;
+}
+
+bool value_list(repl *r, int cap, value *out) {
+    obj *box = new_box(r, V_LIST);
+    repl_list *l = box ? gt_calloc(1, sizeof *l, "repl: list") : NULL;
+    value *items = l ? gt_malloc((size_t)(cap > 0 ? cap : 4) * sizeof *items, "repl: list")
+                     : NULL;
+    if (!items) {
+        gt_free(l);
+        gt_free(box);
+        return box ? repl_fail_lib(r, 0) : false;
+    }
+    *l = (repl_list){.cap = cap > 0 ? cap : 4, .items = items};
+    box->list = l;
+    *out = (value){.kind = V_LIST, .box = box};
+    return true;
+}
+
+bool list_append(repl *r, repl_list *l, value item, int col) {
+    if (item.kind == V_LIST || item.kind == V_FUNC)
+        return repl_fail(r, col, "a list holds numbers, booleans, None, strings, tensors and "
+                         "optimizers, not a %s", value_kind_name(item));
+    if (l->n == REPL_MAX_LIST)
+        return repl_fail(r, col, "a list holds at most %d items", REPL_MAX_LIST);
+    if (l->n == l->cap) {
+        int cap = l->cap > REPL_MAX_LIST / 2 ? REPL_MAX_LIST : 2 * l->cap;
+        value *grown = gt_malloc((size_t)cap * sizeof *grown, "repl: list");
+        if (!grown)
+            return repl_fail_lib(r, col);
+        memcpy(grown, l->items, (size_t)l->n * sizeof *grown);
+        gt_free(l->items);
+        l->items = grown;
+        l->cap = cap;
+    }
+    l->items[l->n++] = value_ref(item);
+    return true;
+}
+
+bool value_as_number(value v, double *x) {
+    if (v.kind != V_NUM && v.kind != V_BOOL)
+        return false;
+    *x = v.num;
+    return true;
+}
+
+bool value_int_list(repl *r, value v, int col, int64_t *out, int max, int *n) {
+    const gt_real *data = NULL;
+    int64_t count = 0;
+    if (v.kind == V_LIST) {
+        count = v.box->list->n;
+    } else if (v.kind == V_TENSOR && v.box->tensor && gt_tensor_ndim(v.box->tensor) == 1) {
+        count = gt_tensor_numel(v.box->tensor);
+        data = gt_tensor_cdata(v.box->tensor);
+    } else {
+        return repl_fail(r, col, "expected a list of whole numbers such as [2, 2], got a %s",
+                         value_kind_name(v));
+    }
+    if (count > max)
+        return repl_fail(r, col, "expected at most %d numbers, got %lld", max, (long long)count);
+    for (int64_t i = 0; i < count; i++) {
+        double x = 0;
+        if (data)
+            x = data[i];
+        else if (!value_as_number(v.box->list->items[i], &x))
+            return repl_fail(r, col, "expected a list of whole numbers, item %lld is a %s",
+                             (long long)i, value_kind_name(v.box->list->items[i]));
+        if (x != floor(x) || fabs(x) > REPL_MAX_SIZE)
+            return repl_fail(r, col, "expected whole numbers, item %lld is %g", (long long)i, x);
+        out[i] = (int64_t)x;
+    }
+    *n = (int)count;
+    return true;
+}
+
+bool value_truth(repl *r, value v, int col, bool *out) {
+    switch (v.kind) {
+    case V_NUM:
+    case V_BOOL:
+        *out = v.num != 0;
+        return true;
+    case V_NONE:
+        *out = false;
+        return true;
+    case V_STR:
+        *out = v.box->str[0] != 0;
+        return true;
+    case V_LIST:
+        *out = v.box->list->n > 0;
+        return true;
+    case V_TENSOR:
+        if (!v.box->tensor)
+            return repl_fail(r, col, "this value was lost when the tape was reset (out of "
+                             "memory)");
+        if (gt_tensor_numel(v.box->tensor) != 1)
+            return repl_fail(r, col, "the truth of a tensor of %lld elements is ambiguous (as "
+                             "in PyTorch): compare item(t) or a sum",
+                             (long long)gt_tensor_numel(v.box->tensor));
+        *out = gt_tensor_cdata(v.box->tensor)[0] != 0;
+        return true;
+    default:
+        *out = true;
+        return true;
+    }
 }
 
 bool value_detach(repl *r, obj *box) {
@@ -186,13 +314,19 @@ const char *value_kind_name(value v) {
     switch (v.kind) {
     case V_NUM:
         return "number";
+    case V_BOOL:
+        return "bool";
     case V_STR:
         return "string";
     case V_TENSOR:
         return "tensor";
+    case V_LIST:
+        return "list";
     case V_OPT:
         return "optimizer";
+    case V_FUNC:
+        return "function";
     default:
-        return "nothing";
+        return "None";
     }
 }

@@ -6,15 +6,19 @@
  * Budgets keep each input small and fast: allocations beyond FUZZ_REPL_MAX_LIVE_BYTES live
  * bytes or FUZZ_REPL_MAX_CALLS calls fail, so zeros(10000, 10000) is a clean out-of-memory
  * error (as it is on a machine that has not the memory) and a gradcheck over a big tensor
- * runs out of allocations (each evaluation makes values) instead of running for minutes.
+ * runs out of allocations (each evaluation makes values) instead of running for minutes;
+ * a loop or recursion stops after FUZZ_REPL_MAX_STEPS statements and turns (while 1:).
  * Results go to /dev/null; files are saved only inside a scratch folder. A dictionary of
  * the language's words, repl.dict, helps libFuzzer write scripts that parse. */
 #include "fuzz_support.h"
-#include "repl.h"
+#include "script.h"
+#include "session.h"
 
 /* The tape's first arena chunk is 256 KiB and a merge holds old and new chunks at once. */
 #define FUZZ_REPL_MAX_LIVE_BYTES ((size_t)2 << 20)
 #define FUZZ_REPL_MAX_CALLS 10000
+/* Statements and loop turns of one top-level statement: `while 1:` ends with a message. */
+#define FUZZ_REPL_MAX_STEPS 20000
 
 
 /* save() and :graph write where a script says: in every line that mentions save or graph,
@@ -72,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_ASSERT(errors != NULL);
     repl r;
     if (repl_init(&r)) {
+        r.step_limit = FUZZ_REPL_MAX_STEPS;
         repl_run_text(&r, script, size, "fuzz", true, errors);
         repl_free(&r);
     } else {

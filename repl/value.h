@@ -1,0 +1,97 @@
+/* value.h - the REPL's values: numbers, booleans, None, strings, tensors, lists, optimizers
+ * and functions, reference-counted, and the rule that keeps names valid across tape resets.
+ *
+ * Reading a value (for a builtin or an op's attribute):
+ *   V_NONE    None (also what a builtin without a result gives)
+ *   V_NUM     v.num, a double (whole numbers are integers)
+ *   V_BOOL    v.num, 1 for True and 0 for False; value_as_number() takes both kinds
+ *   V_STR     v.box->str, NUL-terminated
+ *   V_TENSOR  v.box->tensor (value_to_tensor() also turns a number into a 0-d tensor)
+ *   V_LIST    v.box->list->items[0 .. n-1]: numbers, booleans, None, strings, tensors,
+ *             optimizers (never lists or functions, so lists have no cycles);
+ *             a literal of numbers only, [2, 2], is a 1-D tensor: value_int_list() reads
+ *             either as a list of whole numbers
+ *   V_OPT     v.box->opt
+ *   V_FUNC    v.box->func, a def */
+#ifndef GT_REPL_VALUE_H
+#define GT_REPL_VALUE_H
+
+#include "gradtape.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum value_kind { V_NONE, V_NUM, V_BOOL, V_STR, V_TENSOR, V_LIST, V_OPT, V_FUNC } value_kind;
+
+typedef struct repl_opt repl_opt;
+typedef struct repl_func repl_func;
+typedef struct repl_list repl_list;
+struct repl;
+
+/* A reference-counted box shared by every name and temporary holding the same thing. */
+typedef struct obj {
+    int refs;
+    value_kind kind;
+    gt_tensor *tensor; /* V_TENSOR: NULL only if lost by a failed copy */
+    gt_tensor *copy;   /* V_TENSOR on the session tape: its heap copy, made ahead of a reset */
+    gt_tape *tape;     /* V_TENSOR: the tape that owns it, NULL for a heap tensor */
+    struct obj *prev, *next; /* boxes of the session tape, for detaching on reset */
+    char *str;         /* V_STR */
+    repl_opt *opt;     /* V_OPT */
+    repl_list *list;   /* V_LIST */
+    repl_func *func;   /* V_FUNC */
+} obj;
+
+typedef struct value {
+    value_kind kind;
+    double num; /* V_NUM, V_BOOL */
+    obj *box;   /* V_STR, V_TENSOR, V_LIST, V_OPT, V_FUNC */
+} value;
+
+struct repl_list {
+    int n, cap;
+    value *items;
+};
+
+#define REPL_MAX_LIST (1 << 24) /* elements of one list */
+
+value value_num(double x);
+value value_bool(bool b);
+value value_none(void);
+value value_ref(value v);
+void value_release(struct repl *r, value v);
+/* New boxes own what they are given (tensor on `tape` or on the heap, string, optimizer). */
+bool value_tensor(struct repl *r, gt_tensor *t, gt_tape *tape, value *out);
+bool value_string(struct repl *r, const char *s, size_t len, value *out);
+bool value_opt(struct repl *r, repl_opt *opt, value *out);
+bool value_func(struct repl *r, repl_func *fn, value *out);
+/* An empty list with room for `cap` items. */
+bool value_list(struct repl *r, int cap, value *out);
+/* Appends (takes a reference to) item; refuses lists and functions. */
+bool list_append(struct repl *r, repl_list *l, value item, int col);
+/* A number from V_NUM or V_BOOL. */
+bool value_as_number(value v, double *x);
+/* Whole numbers from a list of numbers or a 1-D tensor ([2, 2]); at most `max`. */
+bool value_int_list(struct repl *r, value v, int col, int64_t *out, int max, int *n);
+/* Python's truth: 0, False, None, "", [] are false; a tensor of one element by its value. */
+bool value_truth(struct repl *r, value v, int col, bool *out);
+/* Copies the tensor of a session-tape box to the heap (values kept, graph dropped). */
+bool value_detach(struct repl *r, obj *box);
+/* Detaches every box of the session tape, then resets the tape; a value that cannot be
+ * copied for lack of memory is lost (its box says so when used). */
+void repl_reset_tape(struct repl *r);
+/* The same in two steps, for a builtin that must change nothing when memory runs out:
+ * prepare copies every box of the session tape to the heap, all or nothing (false, with
+ * r->err set and nothing changed); commit swaps the copies in and resets the tape; cancel
+ * frees the copies when the work between the two failed. */
+bool repl_reset_tape_prepare(struct repl *r);
+void repl_reset_tape_commit(struct repl *r);
+void repl_reset_tape_cancel(struct repl *r);
+/* Resets the tape when no name holds a tensor on it (nothing reachable is lost). */
+void repl_reset_tape_if_unused(struct repl *r);
+/* Keeps a heap tensor's box alive until the next tape reset. */
+bool value_pin(struct repl *r, obj *box);
+const char *value_kind_name(value v);
+
+#endif
