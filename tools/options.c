@@ -49,6 +49,7 @@ typedef enum option_id {
     OPT_CSV,
     OPT_PLOT,
     OPT_DETECT_ANOMALY,
+    OPT_SUMMARY,
     OPT_DISTRIBUTED,
     OPT_HELP,
 } option_id;
@@ -60,7 +61,7 @@ typedef struct option_spec {
 } option_spec;
 
 static const option_spec specs[] = {
-    {OPT_MODEL, "model", "mlp|lenet"},
+    {OPT_MODEL, "model", "mlp|lenet|SPEC"},
     {OPT_ACT, "act", "relu|sigmoid|tanh"},
     {OPT_DATA, "data", "DIR"},
     {OPT_EPOCHS, "epochs", "N"},
@@ -81,6 +82,7 @@ static const option_spec specs[] = {
     {OPT_CSV, "csv", "FILE"},
     {OPT_PLOT, "plot", "FILE.png"},
     {OPT_DETECT_ANOMALY, "detect-anomaly", NULL},
+    {OPT_SUMMARY, "summary", NULL},
     {OPT_DISTRIBUTED, "distributed", NULL},
     {OPT_HELP, "help", NULL},
 };
@@ -109,9 +111,14 @@ void options_print_help(FILE *out) {
 "test_accuracy= test_loss= train_accuracy= train_loss= epochs= train_images_per_s= seconds=\n"
 "\n"
 "Model\n"
-"  --model mlp|lenet      mlp: 784-100-10; lenet: LeNet-5 (default mlp)\n"
+"  --model mlp|lenet|SPEC mlp: 784-100-10; lenet: LeNet-5 (default mlp); or a spec,\n"
+"                         torch.nn's layers with their arguments, in-sizes inferred:\n"
+"                         \"Conv2d(32, 5, padding=2) ReLU MaxPool2d(2) Flatten\n"
+"                         Linear(128) ReLU Linear(10)\" (docs/modules.md)\n"
 "  --act relu|sigmoid|tanh\n"
 "                         hidden activation (default relu for mlp, tanh for lenet)\n"
+"  --summary              print each layer's output shape, parameters and\n"
+"                         multiply-adds before training\n"
 "Data\n"
 "  --data DIR             folder with the four MNIST files, raw or .gz\n"
 "                         (default " GT_DEFAULT_DATA_DIR ",\n"
@@ -265,10 +272,20 @@ static bool set_option(train_options *o, option_id id, const char *v) {
     static const char *const schedules[] = {"constant", "cosine"};
     switch (id) {
     case OPT_MODEL:
-        if (!parse_choice("model", v, models, 2, "choose mlp or lenet", &choice))
-            return false;
-        o->model = choice ? GT_MODEL_LENET : GT_MODEL_MLP;
         o->given |= GIVEN_MODEL;
+        o->spec = NULL;
+        if (!strcmp(v, models[0]) || !strcmp(v, models[1])) {
+            o->model = !strcmp(v, models[1]) ? GT_MODEL_LENET : GT_MODEL_MLP;
+            return true;
+        }
+        gt_module *net = gt_spec_parse(v); /* checked now, built once the data's size is known */
+        if (!net) {
+            complain_usage("--model \"%s\": %s (or choose mlp or lenet)", v, gt_last_error());
+            return false;
+        }
+        gt_module_free(net);
+        o->model = GT_MODEL_SPEC;
+        o->spec = v;
         return true;
     case OPT_ACT:
         if (!parse_choice("act", v, acts, 3, "choose relu, sigmoid or tanh", &choice))
@@ -349,6 +366,7 @@ static bool set_option(train_options *o, option_id id, const char *v) {
         return true;
     case OPT_EVAL: o->eval_only = true; return true;
     case OPT_DETECT_ANOMALY: o->detect_anomaly = true; return true;
+    case OPT_SUMMARY: o->summary = true; return true;
     case OPT_DISTRIBUTED:
         o->distributed = true;
         o->given |= GIVEN_DISTRIBUTED;
@@ -397,6 +415,10 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
     if (help)
         return PARSE_HELP;
     /* What can be told from the command line alone. */
+    if (o->model == GT_MODEL_SPEC && (o->given & GIVEN_ACT)) {
+        complain_usage("--act is for --model mlp or lenet: a spec names its own activations");
+        return PARSE_USAGE;
+    }
     if (o->eval_only && !o->load_path) {
         complain_usage("--eval evaluates a saved model: give it with --load FILE");
         return PARSE_USAGE;

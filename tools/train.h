@@ -70,6 +70,7 @@ typedef enum lr_schedule { SCHEDULE_CONSTANT, SCHEDULE_COSINE } lr_schedule;
 typedef struct train_options {
     unsigned given; /* GIVEN_* */
     gt_model_kind model;
+    const char *spec; /* --model SPEC (GT_MODEL_SPEC): the layers, as gt_spec_parse reads them */
     gt_activation act;
     const char *data_dir;
     int epochs; /* the last epoch to train: a resumed run continues up to it */
@@ -84,6 +85,7 @@ typedef struct train_options {
     int64_t test_limit; /* first N test images; 0: all */
     const char *save_path, *load_path, *csv_path, *plot_path;
     bool eval_only, detect_anomaly;
+    bool summary; /* --summary: the per-layer table before training */
     bool distributed; /* --distributed: one of the processes mpirun started */
 } train_options;
 
