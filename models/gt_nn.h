@@ -27,6 +27,7 @@
 #include "gt_checkpoint.h"
 #include "gt_data.h"
 #include "gt_module.h"
+#include "gt_npz.h"
 #include "gt_ops.h"
 
 #ifdef __cplusplus
@@ -220,6 +221,12 @@ gt_model *gt_model_load(const char *path);
 /* Loads every parameter and buffer of a checkpoint into a model with the same names and
  * shapes (one built in C from modules, whose file holds no spec); nothing changes on failure. */
 gt_status gt_model_load_into(gt_model *model, const char *path);
+/* A model's parameters and buffers as a .npz keyed by state_dict names ("0.weight",
+ * "1.running_mean"), for numpy.load and torch's load_state_dict (gt_npz.h). */
+gt_status gt_model_export_npz(const gt_model *model, const char *path);
+/* The reverse, as load_state_dict(strict=True): the file must hold every parameter and
+ * buffer of the model with its shape, and nothing else; nothing changes on failure. */
+gt_status gt_model_import_npz(gt_model *model, const char *path);
 /* Restores the optimizer state saved with a model into opt, which must be of the same kind
  * and over that model's parameters. Fails, changing nothing, when the file holds no
  * optimizer state or another kind. */

@@ -10,6 +10,7 @@
  *   optimizer.exp_avg_sq.<i> (adam), i counting the optimizer's parameters. */
 #include "gt_module.h"
 #include "gt_nn_impl.h"
+#include "gt_npz.h"
 
 #include <limits.h>
 #include <string.h>
@@ -355,5 +356,78 @@ gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
     gt_free(names);
     if (st == GT_OK)
         gt__optimizer_set_steps(opt, steps);
+    return st;
+}
+
+/* ---- .npz: parameters and buffers by state_dict name ------------------------------------- */
+
+gt_status gt_model_export_npz(const gt_model *model, const char *path) {
+    if (!model || !path)
+        return gt_set_error(GT_ERR_ARG, "model_export_npz: needs a model and a path");
+    int n = gt_model_param_count(model) + gt_model_buffer_count(model);
+    gt_ckpt_entry *entries = gt_calloc((size_t)n + 1, sizeof *entries, "model_export_npz");
+    const char **keys = gt_calloc((size_t)n + 1, sizeof *keys, "model_export_npz");
+    const gt_tensor **tensors = gt_calloc((size_t)n + 1, sizeof *tensors, "model_export_npz");
+    gt_status st = entries && keys && tensors ? GT_OK : gt_last_status();
+    if (st == GT_OK) {
+        state_entries(model, entries);
+        for (int i = 0; i < n; i++) {
+            keys[i] = entries[i].name;
+            tensors[i] = entries[i].tensor;
+        }
+        st = gt_npz_save(path, keys, tensors, n);
+    }
+    gt_free(entries);
+    gt_free(keys);
+    gt_free(tensors);
+    return st;
+}
+
+/* Like torch's load_state_dict(strict=True): the file holds exactly the model's keys. */
+static gt_status check_npz(const gt_model *model, const gt_ckpt_entry *entries, int n,
+                           const gt_npz *npz, const char *path) {
+    for (int i = 0; i < n; i++) {
+        const gt_tensor *t = gt_npz_find(npz, entries[i].name), *want = entries[i].tensor;
+        char a[96], b[96];
+        if (!t)
+            return gt_set_error(GT_ERR_FORMAT, "%s: no '%s' for the model's %s", path,
+                                entries[i].name,
+                                gt_shape_str(gt_tensor_ndim(want), gt_tensor_shape(want), a,
+                                             sizeof a));
+        if (!gt_shape_equal(gt_tensor_ndim(t), gt_tensor_shape(t), gt_tensor_ndim(want),
+                            gt_tensor_shape(want)))
+            return gt_set_error(GT_ERR_SHAPE, "%s: '%s' has shape %s in the file, %s expected",
+                                path, entries[i].name,
+                                gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), a, sizeof a),
+                                gt_shape_str(gt_tensor_ndim(want), gt_tensor_shape(want), b,
+                                             sizeof b));
+    }
+    for (int i = 0; i < gt_npz_count(npz); i++) {
+        bool known = false;
+        for (int k = 0; k < n && !known; k++)
+            known = !strcmp(gt_npz_key(npz, i), entries[k].name);
+        if (!known)
+            return gt_set_error(GT_ERR_FORMAT, "%s: '%s' is no parameter or buffer of the model "
+                                "(%s)", path, gt_npz_key(npz, i),
+                                gt_model_spec(model) ? gt_model_spec(model) : "built in C");
+    }
+    return GT_OK;
+}
+
+gt_status gt_model_import_npz(gt_model *model, const char *path) {
+    if (!model || !path)
+        return gt_set_error(GT_ERR_ARG, "model_import_npz: needs a model and a path");
+    int n = gt_model_param_count(model) + gt_model_buffer_count(model);
+    gt_ckpt_entry *entries = gt_calloc((size_t)n + 1, sizeof *entries, "model_import_npz");
+    if (!entries)
+        return gt_last_status();
+    state_entries(model, entries);
+    gt_npz *npz = gt_npz_load(path);
+    gt_status st = npz ? check_npz(model, entries, n, npz, path) : gt_last_status();
+    for (int i = 0; st == GT_OK && i < n; i++) /* all checked: only now copy */
+        memcpy(gt_tensor_data(entries[i].tensor), gt_tensor_cdata(gt_npz_find(npz, entries[i].name)),
+               (size_t)gt_tensor_numel(entries[i].tensor) * sizeof(gt_real));
+    gt_npz_free(npz);
+    gt_free(entries);
     return st;
 }

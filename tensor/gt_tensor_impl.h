@@ -94,4 +94,11 @@ bool gt__grad_take_stale(gt_tensor *t);
 /* Bytes for numel reals, or SIZE_MAX when it overflows. */
 size_t gt__real_bytes(int64_t numel);
 
+/* .npy in pieces, for the .npz files of models/: a tensor from the `size` bytes of a .npy
+ * file that f reads (messages name `name`), and the preamble gt_npy_save writes before the
+ * data (its length, at most GT__NPY_PREAMBLE_MAX). */
+#define GT__NPY_PREAMBLE_MAX 256
+gt_tensor *gt__npy_read(FILE *f, const char *name, int64_t size);
+size_t gt__npy_preamble(const gt_tensor *t, char out[GT__NPY_PREAMBLE_MAX]);
+
 #endif
