@@ -497,7 +497,7 @@ static void summary_rows(FILE *out, const gt_module *m, const char *prefix, int 
         snprintf(full + 4, sizeof full - 4, "%s", shape + 1); /* "[N, " + "6, 28, 28]" */
         gt_module_describe(c, layer, sizeof layer);
         bool container = gt_module_child_count(c) > 0;
-        fprintf(out, "%*s%-*s %-52.52s %-20s %12lld %14lld\n", 2 * depth, "", 12 - 2 * depth,
+        fprintf(out, "%*s%-*s %-64.64s %-20s %12lld %14lld\n", 2 * depth, "", 12 - 2 * depth,
                 name, layer, full, container ? 0LL : (long long)gt_module_param_numel(c),
                 container ? 0LL : (long long)gt_module_flops(c));
         if (container) {
@@ -512,9 +512,9 @@ gt_status gt_model_summary(const gt_model *model, FILE *out) {
     if (!model || !out)
         return gt_set_error(GT_ERR_ARG, "model_summary: %s is NULL", model ? "out" : "the model");
     char input[96];
-    fprintf(out, "%-12s %-52s %-20s %12s %14s\n", "name", "layer", "output shape", "parameters",
+    fprintf(out, "%-12s %-64s %-20s %12s %14s\n", "name", "layer", "output shape", "parameters",
             "multiply-adds");
-    fprintf(out, "%-12s %-52s [N, %-16s %12s %14s\n", "", "(input)",
+    fprintf(out, "%-12s %-64s [N, %-16s %12s %14s\n", "", "(input)",
             gt__sample_shape_str(&model->input, input, sizeof input) + 1, "", "");
     summary_rows(out, model->root, "", 0);
     fprintf(out, "total: %lld parameters, %lld buffer values, %lld multiply-adds per sample "

@@ -405,6 +405,21 @@ GT_TEST(weights_trained_in_pytorch_give_pytorchs_logits) {
     gt_model_free(m);
 }
 
+/* Python's zipfile as numpy.savez (with zip64 extra fields) and savez_compressed use it. */
+GT_TEST(npz_reads_stored_deflated_and_zip64_members) {
+    const char *files[] = {"two.npz", "two_deflated.npz", "two_zip64.npz"};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/../fuzz/corpus/npz/%s", GT_TEST_DATA_DIR, files[i]);
+        gt_npz *npz = gt_npz_load(path);
+        CHECK(npz && gt_npz_count(npz) == 2 && !strcmp(gt_npz_key(npz, 1), "fc.bias"));
+        const gt_tensor *w = gt_npz_find(npz, "fc.weight"), *b = gt_npz_find(npz, "fc.bias");
+        CHECK(w && gt_tensor_numel(w) == 6 && gt_tensor_item(w, 3) == (gt_real)3.25);
+        CHECK(b && gt_tensor_item(b, 1) == -1);
+        gt_npz_free(npz);
+    }
+}
+
 GT_TEST(npz_import_is_strict_and_changes_nothing_on_failure) {
     gt_model *m = gt_model_from_spec("Flatten Linear(5)", 1, (int64_t[]){6}, 0);
     gt_real before = gt_model_data(m)[0];
