@@ -462,6 +462,21 @@ static parse_result check_unique_keys(const ckpt_file *f, size_t end, char *why,
     return PARSE_OK;
 }
 
+/* A u32 count of at most max entries of `what`. */
+static parse_result take_count(ckpt_cursor *c, uint64_t max, const char *what, uint32_t *count,
+                               char *why, size_t size) {
+    uint64_t n;
+    if (!take_uint(c, 4, &n))
+        return PARSE_SHORT;
+    if (n > max) {
+        snprintf(why, size, "%llu %s (at most %llu)", (unsigned long long)n, what,
+                 (unsigned long long)max);
+        return PARSE_BAD;
+    }
+    *count = (uint32_t)n;
+    return PARSE_OK;
+}
+
 /* Walks the header and every tensor descriptor within bytes [0, end). */
 static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) {
     ckpt_cursor c = {f->bytes, sizeof ckpt_magic + 4, end};
@@ -472,14 +487,9 @@ static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) 
     parse_result r = take_string(&c, &f->kind, why, size, "a model kind");
     if (r != PARSE_OK)
         return r;
-    if (!take_uint(&c, 4, &count))
-        return PARSE_SHORT;
-    if (count > CKPT_MAX_CONFIG) {
-        snprintf(why, size, "%llu config entries (at most %d)", (unsigned long long)count,
-                 CKPT_MAX_CONFIG);
-        return PARSE_BAD;
-    }
-    f->n_config = (uint32_t)count;
+    if ((r = take_count(&c, CKPT_MAX_CONFIG, "config entries", &f->n_config, why, size)) !=
+        PARSE_OK)
+        return r;
     f->config_at = c.pos;
     for (uint32_t i = 0; i < f->n_config; i++) {
         ckpt_string key;
@@ -488,14 +498,9 @@ static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) 
             return r;
     }
     if (f->version >= 2) {
-        if (!take_uint(&c, 4, &count))
-            return PARSE_SHORT;
-        if (count > CKPT_MAX_TEXTS) {
-            snprintf(why, size, "%llu text entries (at most %d)", (unsigned long long)count,
-                     CKPT_MAX_TEXTS);
-            return PARSE_BAD;
-        }
-        f->n_texts = (uint32_t)count;
+        if ((r = take_count(&c, CKPT_MAX_TEXTS, "text entries", &f->n_texts, why, size)) !=
+            PARSE_OK)
+            return r;
         f->texts_at = c.pos;
         for (uint32_t i = 0; i < f->n_texts; i++) {
             ckpt_string key, text, earlier, ignored;

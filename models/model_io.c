@@ -15,7 +15,7 @@
 #include <limits.h>
 #include <string.h>
 
-#define IO_KEY_SIZE 16
+#define IO_KEY_SIZE 24
 #define IO_MAX_MODEL_CONFIG (2 + GT_MLP_MAX_SIZES)
 
 typedef struct model_entries {
