@@ -91,7 +91,8 @@ gt_module *gt_module_new(const gt_module_class *cls, const void *state, size_t s
 /* Frees m and its children. A module given to a model or to a parent belongs to it. */
 void gt_module_free(gt_module *m);
 
-/* Appends a child, which m then owns (it is freed with m, also when this fails). `name`
+/* Appends a child, which m then owns (it is freed with m, also when this fails, unless it
+ * belongs to another parent already, which is refused: a module has one parent). `name`
  * (letters, digits and '_', at most 31 bytes, unique among m's children) or NULL for its
  * index, as nn.Sequential numbers its children. */
 gt_status gt_module_add_child(gt_module *m, const char *name, gt_module *child);

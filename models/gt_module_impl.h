@@ -30,6 +30,7 @@ struct gt_module {
     gt_sample_shape out;
     int64_t flops;
     bool built, training;
+    bool has_parent; /* a child of another module: freed with it, never added twice */
 };
 
 /* Visits m's own parameters, then its buffers, then its children's (recursively), as

@@ -56,6 +56,9 @@ gt_status gt_module_add_child(gt_module *m, const char *name, gt_module *child) 
                           "parent");
     else if (m->built)
         st = gt_set_error(GT_ERR_ARG, "module_add_child: %s is already built", m->cls->type);
+    else if (child->has_parent || child == m)
+        st = gt_set_error(GT_ERR_ARG, "module_add_child: this %s belongs to a parent already "
+                          "(a module has one parent: make another)", child->cls->type);
     else if (name && !valid_name(name))
         st = gt_set_error(GT_ERR_ARG, "module_add_child: the name '%.40s' must have 1..%d "
                           "letters, digits or '_'", name, GT__MODULE_NAME_SIZE - 1);
@@ -83,10 +86,11 @@ gt_status gt_module_add_child(gt_module *m, const char *name, gt_module *child) 
         }
     }
     if (st != GT_OK) {
-        if (m != child)
+        if (child && m != child && !child->has_parent)
             gt_module_free(child);
         return st;
     }
+    child->has_parent = true;
     snprintf(child->name, sizeof child->name, "%s", name);
     m->children[m->n_children++] = child;
     return GT_OK;
@@ -125,9 +129,10 @@ gt_status gt_module_build(gt_module *m, const gt_sample_shape *in, gt_sample_sha
     if (st != GT_OK) {
         char shape[96], why[512];
         snprintf(why, sizeof why, "%s", gt_last_error());
-        /* A child's failure already names the child: say which layer it is in once. */
+        /* A child's failure names the child: its path grows by this module's name. */
         if (strncmp(why, "layer ", 6) == 0)
-            return gt_set_error(st, "%s", why);
+            return m->name[0] ? gt_set_error(st, "layer %s.%s", m->name, why + 6)
+                              : gt_set_error(st, "%s", why);
         return gt_set_error(st, "layer %s%s%s (input %s): %s", m->name[0] ? m->name : "",
                             m->name[0] ? " " : "", m->cls->type,
                             gt__sample_shape_str(in, shape, sizeof shape), why);

@@ -122,6 +122,9 @@ GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
     CHECK(!image_model("Conv2d(4, 29)", 0));
     CHECK_ERROR_HAS("layer 0 Conv2d (input [1, 28, 28]): a 29x29 kernel with padding 0 does not "
                     "fit in 28x28");
+    CHECK(!image_model("Flatten Sequential(Linear(4) inner=Sequential(Tanh Conv2d(3, 3)))", 0));
+    CHECK_ERROR_HAS("layer 1.inner.1 Conv2d (input [4]): expects samples of [C, H, W] (rank 3), "
+                    "got rank 1");
     CHECK(!image_model("Residual(Conv2d(4, 3, padding=1))", 0));
     CHECK_ERROR_HAS("layer 0 Residual (input [1, 28, 28]): its layers map [1, 28, 28] to [4, 28, "
                     "28], but x + f(x) needs the shape kept");
@@ -188,6 +191,12 @@ GT_TEST(a_custom_module_holds_sub_modules_and_trains) {
     for (int i = 0; i < 7; i++)
         CHECK(!strcmp(gt_model_param_name(m, i), names[i]));
     CHECK(gt_tensor_item(gt_model_params(m)[0], 0) == 1);
+    /* a module has one parent */
+    gt_module *twice = gt_nn_sequential(), *child = gt_nn_flatten();
+    CHECK(gt_module_add_child(twice, NULL, child) == GT_OK);
+    CHECK(gt_module_add_child(twice, NULL, child) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("belongs to a parent already");
+    gt_module_free(twice);
     /* a few steps of SGD lower the loss */
     gt_tensor *x, *y;
     gt_test_random_batch(GT_SHAPE(16, 2, 4), 3, 11, &x, &y);

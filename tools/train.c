@@ -90,8 +90,10 @@ static int load_checkpoint(run *r) {
     }
     if ((o->given & GIVEN_MODEL) && c->kind != o->model) {
         complain("%s: holds %s %s model, but --model %s was given", o->load_path,
-                 c->kind == GT_MODEL_MLP ? "an" : "a", gt_model_kind_name(c->kind),
-                 gt_model_kind_name(o->model));
+                 c->kind == GT_MODEL_MLP ? "an" : "a",
+                 c->kind == GT_MODEL_SPEC ? saved_spec ? saved_spec : "(built in C)"
+                                          : gt_model_kind_name(c->kind),
+                 o->model == GT_MODEL_SPEC ? o->spec : gt_model_kind_name(o->model));
         return EXIT_FAILURE;
     }
     if ((o->given & GIVEN_ACT) && c->act != o->act) {
