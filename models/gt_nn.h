@@ -206,6 +206,13 @@ int64_t gt_optimizer_steps(const gt_optimizer *opt);
 double gt_optimizer_lr(const gt_optimizer *opt);
 void gt_optimizer_set_lr(gt_optimizer *opt, double lr);
 
+/* torch.nn.utils.clip_grad_norm_(max_norm, norm_type=2): the 2-norm of all the gradients of
+ * params[n] together into *total_norm (may be NULL); when it exceeds max_norm, every
+ * gradient is multiplied by max_norm / (total_norm + 1e-6). A non-finite norm is returned
+ * and the gradients are left alone. */
+gt_status gt_clip_grad_norm(gt_tensor *const *params, int n, double max_norm,
+                            double *total_norm);
+
 /* ---- checkpoints of models ------------------------------------------------------------- */
 
 /* Saves the model (kind "mlp" or "lenet" with its configuration, or "module" with its spec

@@ -312,6 +312,25 @@ GT_TEST(summary_prints_a_row_per_layer) {
     gt_model_free(m);
 }
 
+GT_TEST(clip_grad_norm_scales_gradients_above_the_norm_only) {
+    gt_model *m = gt_model_from_spec("Flatten Linear(2)", 1, (int64_t[]){3}, 1);
+    gt_real *g = gt_model_grad(m); /* weight [2, 3], bias [2]: a gradient of norm 5 */
+    for (int i = 0; i < 8; i++)
+        g[i] = 0;
+    g[0] = 3;
+    g[7] = -4;
+    double norm = 0;
+    CHECK(gt_clip_grad_norm(gt_model_params(m), 2, 10, &norm) == GT_OK);
+    CHECK_CLOSE(norm, 5, 1e-12);
+    CHECK(g[0] == 3 && g[7] == -4);
+    CHECK(gt_clip_grad_norm(gt_model_params(m), 2, 1, &norm) == GT_OK);
+    CHECK_CLOSE(g[0], 3 / (5 + 1e-6), GT_TEST_TOL);
+    CHECK_CLOSE(g[7], -4 / (5 + 1e-6), GT_TEST_TOL);
+    CHECK(gt_clip_grad_norm(gt_model_params(m), 2, 0, &norm) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("finite max_norm > 0");
+    gt_model_free(m);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------------ */
 
 GT_TEST(spec_model_checkpoint_round_trip_with_optimizer_state) {

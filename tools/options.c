@@ -35,6 +35,8 @@ typedef enum option_id {
     OPT_BATCH,
     OPT_LR,
     OPT_SCHEDULE,
+    OPT_WARMUP,
+    OPT_CLIP,
     OPT_MOMENTUM,
     OPT_NESTEROV,
     OPT_WEIGHT_DECAY,
@@ -68,6 +70,8 @@ static const option_spec specs[] = {
     {OPT_BATCH, "batch", "N"},
     {OPT_LR, "lr", "F"},
     {OPT_SCHEDULE, "schedule", "constant|cosine"},
+    {OPT_WARMUP, "warmup-epochs", "N"},
+    {OPT_CLIP, "clip-grad-norm", "F"},
     {OPT_MOMENTUM, "momentum", "F"},
     {OPT_NESTEROV, "nesterov", NULL},
     {OPT_WEIGHT_DECAY, "weight-decay", "F"},
@@ -134,6 +138,10 @@ void options_print_help(FILE *out) {
 "  --schedule constant|cosine\n"
 "                         the learning rate: constant, or from --lr down to 0 along\n"
 "                         half a cosine over every step of the run (default cosine)\n"
+"  --warmup-epochs N      the learning rate rises linearly from lr/steps to lr over\n"
+"                         the first N epochs, then follows --schedule (default 0)\n"
+"  --clip-grad-norm F     scale the gradients down to a total 2-norm of F when above\n"
+"                         it (torch.nn.utils.clip_grad_norm_; default off)\n"
 "  --momentum F           sgd momentum, 0 <= F < 1 (default %g)\n"
 "  --nesterov             Nesterov momentum (sgd)\n"
 "  --weight-decay F       L2 penalty added to the gradient (default 0)\n"
@@ -280,7 +288,8 @@ static bool set_option(train_options *o, option_id id, const char *v) {
         }
         gt_module *net = gt_spec_parse(v); /* checked now, built once the data's size is known */
         if (!net) {
-            complain_usage("--model \"%s\": %s (or choose mlp or lenet)", v, gt_last_error());
+            complain_usage("--model %s: choose mlp or lenet, or give a spec of layers: %s", v,
+                           gt_last_error());
             return false;
         }
         gt_module_free(net);
@@ -304,6 +313,17 @@ static bool set_option(train_options *o, option_id id, const char *v) {
             return false;
         o->schedule = choice ? SCHEDULE_COSINE : SCHEDULE_CONSTANT;
         o->given |= GIVEN_SCHEDULE;
+        return true;
+    case OPT_WARMUP:
+        if (!parse_int("warmup-epochs", v, 0, MAX_EPOCHS - 1, &n))
+            return false;
+        o->warmup_epochs = (int)n;
+        o->given |= GIVEN_WARMUP;
+        return true;
+    case OPT_CLIP:
+        if (!parse_real("clip-grad-norm", v, REAL_POSITIVE, &o->clip_grad_norm))
+            return false;
+        o->given |= GIVEN_CLIP;
         return true;
     case OPT_DATA: return parse_path("data", v, &o->data_dir);
     case OPT_EPOCHS:
@@ -431,6 +451,8 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
             {GIVEN_EPOCHS, "epochs"},
             {GIVEN_LR, "lr"},
             {GIVEN_SCHEDULE, "schedule"},
+            {GIVEN_WARMUP, "warmup-epochs"},
+            {GIVEN_CLIP, "clip-grad-norm"},
             {GIVEN_MOMENTUM, "momentum"},
             {GIVEN_NESTEROV, "nesterov"},
             {GIVEN_WEIGHT_DECAY, "weight-decay"},
@@ -486,6 +508,9 @@ bool options_check(const train_options *o) {
                        o->momentum);
     else if (o->optimizer == GT_OPTIM_ADAM && o->nesterov)
         complain_usage("--nesterov is for --optimizer sgd, not adam");
+    else if (o->warmup_epochs >= o->epochs)
+        complain_usage("--warmup-epochs %d must be less than --epochs %d", o->warmup_epochs,
+                       o->epochs);
     else if (o->nesterov && o->momentum == 0)
         complain_usage("--nesterov needs a momentum > 0, and --momentum is 0");
     else

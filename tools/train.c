@@ -255,6 +255,12 @@ static void describe_recipe(run *r) {
     const train_options *o = &r->o;
     int n = snprintf(r->recipe, sizeof r->recipe, "%s lr=%g%s", gt_optimizer_kind_name(o->optimizer),
                      o->lr, o->schedule == SCHEDULE_COSINE ? " cosine" : "");
+    if (o->warmup_epochs && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " warmup=%d",
+                      o->warmup_epochs);
+    if (o->clip_grad_norm > 0 && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " clip=%g",
+                      o->clip_grad_norm);
     if (o->optimizer == GT_OPTIM_SGD && n > 0 && (size_t)n < sizeof r->recipe)
         n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " momentum=%g%s", o->momentum,
                       o->nesterov ? " nesterov" : "");
@@ -334,12 +340,15 @@ static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, do
 /* One pass over the training images; the loss and accuracy over every rank go into *rec. */
 /* The learning rate of step `step` (from 1) of epoch `epoch` (from 1) under the schedule. */
 static double learning_rate(const run *r, int epoch, int64_t step) {
-    if (r->o.schedule == SCHEDULE_CONSTANT)
-        return r->o.lr;
     int64_t per_epoch = (r->loader.limit + r->loader.batch_size - 1) / r->loader.batch_size;
     double t = (double)((epoch - 1) * per_epoch + step - 1), total = (double)r->o.epochs * per_epoch;
+    double warmup = (double)r->o.warmup_epochs * per_epoch;
+    if (t < warmup)
+        return r->o.lr * (t + 1) / warmup;
+    if (r->o.schedule == SCHEDULE_CONSTANT)
+        return r->o.lr;
     const double pi = 3.14159265358979323846;
-    return r->o.lr * 0.5 * (1 + cos(pi * t / total));
+    return r->o.lr * 0.5 * (1 + cos(pi * (t - warmup) / (total - warmup)));
 }
 
 static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
@@ -356,6 +365,10 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
             return EXIT_FAILURE;
         distributed_average_gradients(&r->dist, gt_model_grad(r->model), gt_model_numel(r->model),
                                       batch.size, batch.global_size);
+        if (r->o.clip_grad_norm > 0 && /* of the whole batch's gradient: after averaging */
+            gt_clip_grad_norm(gt_model_params(r->model), gt_model_param_count(r->model),
+                              r->o.clip_grad_norm, NULL) != GT_OK)
+            return step_failed(r, epoch, step, NULL);
         gt_optimizer_set_lr(r->opt, learning_rate(r, epoch, step));
         if (gt_optimizer_step(r->opt) != GT_OK)
             return step_failed(r, epoch, step, NULL);

@@ -61,10 +61,14 @@ enum {
     GIVEN_LIMIT = 1u << 10,
     GIVEN_DISTRIBUTED = 1u << 11,
     GIVEN_SCHEDULE = 1u << 12,
+    GIVEN_CLIP = 1u << 13,
+    GIVEN_WARMUP = 1u << 14,
 };
 
 /* How the learning rate moves over a run: constant, or from --lr down to 0 along half a
- * cosine over every step of every epoch (lr_t = lr * (1 + cos(pi * t / T)) / 2). */
+ * cosine over every step of every epoch (lr_t = lr * (1 + cos(pi * t / T)) / 2). With
+ * --warmup-epochs W it first rises linearly over the steps of W epochs, lr * (t + 1) / W_t,
+ * and the schedule then runs over the steps that remain. */
 typedef enum lr_schedule { SCHEDULE_CONSTANT, SCHEDULE_COSINE } lr_schedule;
 
 typedef struct train_options {
@@ -77,6 +81,8 @@ typedef struct train_options {
     int64_t batch;
     double lr, momentum, weight_decay;
     lr_schedule schedule;
+    int warmup_epochs;     /* 0: none */
+    double clip_grad_norm; /* 0: no clipping */
     bool nesterov;
     gt_optimizer_kind optimizer;
     int threads; /* 0: all cores */

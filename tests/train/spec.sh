@@ -35,4 +35,14 @@ grep -q "holds the model \"$spec\", but --model \"Flatten Linear(10)\" was given
 run eval --eval --load spec.gtc --test-limit 200
 [ "$(value test_accuracy first.out)" = "$(value test_accuracy eval.out)" ] ||
   fail "--eval: $(value test_accuracy eval.out), trained: $(value test_accuracy first.out)"
+"$train" --model "$spec" --warmup-epochs 2 --epochs 2 >warm.out 2>warm.err &&
+  fail "--warmup-epochs as long as the run"
+grep -q -- "--warmup-epochs 2 must be less than --epochs 2" warm.err || fail "$(cat warm.err)"
+run clipped --model "$spec" "${common[@]}" --epochs 2 --warmup-epochs 1 --clip-grad-norm 0.5 \
+  --save clipped.gtc
+grep -q "warmup=1 clip=0.5" clipped.out || fail "the recipe line: $(sed -n 2p clipped.out)"
+run clipped-eval --eval --load clipped.gtc --test-limit 200
+grep -q "warmup=1 clip=0.5" clipped-eval.out ||
+  grep -q "test_accuracy=$(value test_accuracy clipped.out)" clipped-eval.out ||
+  fail "the clipped run's checkpoint: $(cat clipped-eval.out)"
 echo "ok: spec models train, summarise, resume and evaluate"
