@@ -60,12 +60,14 @@ typedef struct gt_sample_shape {
  *   KAIMING_UNIFORM  kaiming_uniform_(a = sqrt(5)) over fan_in = numel / dim 0: U(-b, b),
  *                    b = 1 / sqrt(fan_in) (nn.Linear's and nn.Conv2d's weight)
  *   FAN_IN_UNIFORM   U(-1 / sqrt(fan_in), 1 / sqrt(fan_in)) with the given fan_in (biases)
- *   ZEROS, ONES      constants (batch norm's shift and scale, running statistics) */
+ *   ZEROS, ONES      constants (batch norm's shift and scale, running statistics)
+ *   NORMAL           N(0, 1) (nn.Embedding's weight) */
 typedef enum gt_init {
     GT_INIT_KAIMING_UNIFORM,
     GT_INIT_FAN_IN_UNIFORM,
     GT_INIT_ZEROS,
-    GT_INIT_ONES
+    GT_INIT_ONES,
+    GT_INIT_NORMAL
 } gt_init;
 
 typedef struct gt_module gt_module;
@@ -127,6 +129,10 @@ gt_tensor *gt_module_param(const gt_module *m, int slot);
 gt_tensor *gt_module_buffer(const gt_module *m, int slot);
 /* True in train mode (the default), false in eval mode (gt_model_train in gt_nn.h). */
 bool gt_module_training(const gt_module *m);
+/* The model's generator for what a forward pass draws (dropout's masks): one stream per
+ * model, seeded from its seed after the initialisation, shared by its modules in the order
+ * they run. NULL before the model exists. */
+gt_rng *gt_module_rng(const gt_module *m);
 
 /* ---- after build -------------------------------------------------------------------------- */
 

@@ -31,6 +31,7 @@ struct gt_module {
     int64_t flops;
     bool built, training;
     bool has_parent; /* a child of another module: freed with it, never added twice */
+    gt_rng *rng;     /* the model's, for the forward pass (gt_module_rng) */
 };
 
 /* Visits m's own parameters, then its buffers, then its children's (recursively), as
@@ -42,6 +43,8 @@ gt_status gt__module_visit(gt_module *m, const char *prefix, gt__tensor_visitor 
                            void *ctx);
 /* Sets train (true) or eval mode on m and every descendant. */
 void gt__module_set_training(gt_module *m, bool training);
+/* Gives m and every descendant the model's generator. */
+void gt__module_set_rng(gt_module *m, gt_rng *rng);
 /* "[1, 28, 28]" */
 const char *gt__sample_shape_str(const gt_sample_shape *s, char *buf, size_t size);
 

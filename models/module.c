@@ -214,6 +214,14 @@ gt_tensor *gt_module_buffer(const gt_module *m, int slot) {
 
 bool gt_module_training(const gt_module *m) { return m && m->training; }
 
+gt_rng *gt_module_rng(const gt_module *m) { return m ? m->rng : NULL; }
+
+void gt__module_set_rng(gt_module *m, gt_rng *rng) {
+    m->rng = rng;
+    for (int i = 0; i < m->n_children; i++)
+        gt__module_set_rng(m->children[i], rng);
+}
+
 void gt__module_set_training(gt_module *m, bool training) {
     m->training = training;
     for (int i = 0; i < m->n_children; i++)

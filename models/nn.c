@@ -78,6 +78,7 @@ struct gt_model {
     gt_sample_shape input; /* one sample */
     bool first_flattens;   /* takes any x[N, ...] with as many values per sample */
     bool training;
+    gt_rng rng; /* what forward passes draw (gt_module_rng) */
     int n_params, n_buffers;
     gt_tensor **params, **buffers;
     model_name *param_names, *buffer_names;
@@ -158,6 +159,10 @@ static void init_tensor(gt_tensor *t, const gt__module_tensor *d, gt_rng *rng) {
             gt_tensor_data(t)[i] = 1;
         break;
     case GT_INIT_ZEROS: break; /* the blocks start zeroed */
+    case GT_INIT_NORMAL:
+        for (int64_t i = 0; i < gt_tensor_numel(t); i++)
+            gt_tensor_data(t)[i] = (gt_real)gt_rng_normal(rng);
+        break;
     }
 }
 
@@ -272,6 +277,8 @@ gt_model *gt_model_from_module(gt_module *root, int in_ndim, const int64_t *in_s
         gt_model_free(m);
         return NULL;
     }
+    m->rng = l.rng; /* continues after the initialisation's draws */
+    gt__module_set_rng(root, &m->rng);
     m->flops = tree_flops(root);
     m->first_flattens = starts_with_flatten(root);
     return m;

@@ -253,8 +253,9 @@ GT_TEST(residual_adds_its_input) {
     gt_model_free(m);
 }
 
-/* A module that reports the mode it ran in. */
+/* A module that reports the mode it ran in, and draws from the model's generator. */
 static int mode_seen = -1;
+static double drawn = -1;
 
 static gt_status probe_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
     (void)m;
@@ -265,6 +266,7 @@ static gt_status probe_build(gt_module *m, const gt_sample_shape *in, gt_sample_
 static gt_tensor *probe_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
     (void)tape;
     mode_seen = gt_module_training(m);
+    drawn = gt_module_rng(m) ? gt_rng_uniform(gt_module_rng(m)) : -1;
     return x;
 }
 
@@ -280,7 +282,7 @@ GT_TEST(train_and_eval_mode_reach_every_module_and_evaluate_switches) {
     gt_tensor *x = gt_zeros(GT_SHAPE(2, 1, 4, 4));
     CHECK(m && gt_model_is_training(m));
     gt_model_forward(tape, m, x);
-    CHECK(mode_seen == 1);
+    CHECK(mode_seen == 1 && drawn >= 0 && drawn < 1);
     gt_model_train(m, false);
     gt_model_forward(tape, m, x);
     CHECK(mode_seen == 0 && !gt_model_is_training(m));
