@@ -6,7 +6,9 @@
  *   gt_ops.h      the ops and their table
  *   gt_data.h     MNIST-format data sets and minibatches
  *   gt_checkpoint.h  saving and loading models
- *   gt_nn.h       layers, MLP, LeNet-5, optimizers
+ *   gt_module.h   modules: layers that compose, the layer registry, model specs
+ *   gt_npz.h      NumPy .npz archives
+ *   gt_nn.h       models (MLP, LeNet-5, any spec), optimizers, saving them
  */
 #ifndef GRADTAPE_H
 #define GRADTAPE_H
@@ -16,6 +18,8 @@
 #include "gt_ops.h"
 #include "gt_data.h"
 #include "gt_checkpoint.h"
+#include "gt_module.h"
+#include "gt_npz.h"
 #include "gt_nn.h"
 
 #endif

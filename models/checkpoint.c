@@ -10,7 +10,9 @@
 #include <zlib.h>
 
 static const unsigned char ckpt_magic[8] = {'G', 'T', 'C', 'K', 'P', 'T', 0, 0};
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u                 /* 2 adds text entries; files without any are 1 */
+#define CKPT_MAX_TEXTS 64               /* text entries */
+#define CKPT_MAX_TEXT 65536             /* bytes of one text */
 #define CKPT_MAX_NAME 255               /* bytes of a kind, key or tensor name */
 #define CKPT_MAX_CONFIG 4096            /* config entries */
 #define CKPT_MAX_TENSORS 65536          /* tensors */
@@ -112,6 +114,24 @@ static gt_status check_name(const char *path, const char *what, const char *name
     return GT_OK;
 }
 
+static gt_status check_texts(const char *path, const gt_ckpt_text *texts, int n_texts) {
+    if (n_texts < 0 || n_texts > CKPT_MAX_TEXTS || (n_texts && !texts))
+        return gt_set_error(GT_ERR_ARG, "%s: %d text entries (at most %d, texts not NULL)",
+                            path, n_texts, CKPT_MAX_TEXTS);
+    gt_status st = GT_OK;
+    for (int i = 0; st == GT_OK && i < n_texts; i++) {
+        st = check_name(path, "text key", texts[i].key);
+        if (st == GT_OK && (!texts[i].text || strlen(texts[i].text) > CKPT_MAX_TEXT))
+            st = gt_set_error(GT_ERR_ARG, "%s: text '%s' must be a string of at most %d bytes",
+                              path, texts[i].key, CKPT_MAX_TEXT);
+        for (int j = 0; st == GT_OK && j < i; j++)
+            if (strcmp(texts[i].key, texts[j].key) == 0)
+                st = gt_set_error(GT_ERR_ARG, "%s: text key '%s' appears twice", path,
+                                  texts[i].key);
+    }
+    return st;
+}
+
 static gt_status check_save_args(const char *path, const char *kind,
                                  const gt_ckpt_config *config, int n_config,
                                  const gt_ckpt_entry *entries, int n_entries) {
@@ -141,23 +161,37 @@ static gt_status check_save_args(const char *path, const char *kind,
     return st;
 }
 
-static uint32_t header_bytes(const char *kind, const gt_ckpt_config *config, int n_config) {
+static uint32_t header_bytes(const char *kind, const gt_ckpt_config *config, int n_config,
+                             const gt_ckpt_text *texts, int n_texts) {
     size_t bytes = 2 + strlen(kind) + 4 + 4;
     for (int i = 0; i < n_config; i++)
         bytes += 2 + strlen(config[i].key) + 8;
-    return (uint32_t)bytes; /* <= 2 + 255 + 8 + 4096 * 265 */
+    if (n_texts)
+        bytes += 4;
+    for (int i = 0; i < n_texts; i++)
+        bytes += 2 + strlen(texts[i].key) + 4 + strlen(texts[i].text);
+    return (uint32_t)bytes; /* <= 2 + 255 + 8 + 4096 * 265 + 4 + 64 * (261 + 65536) */
 }
 
+/* Version 1 when there are no texts: the bytes an older build writes and reads. */
 static void write_checkpoint(ckpt_writer *w, const char *kind, const gt_ckpt_config *config,
-                             int n_config, const gt_ckpt_entry *entries, int n_entries) {
+                             int n_config, const gt_ckpt_text *texts, int n_texts,
+                             const gt_ckpt_entry *entries, int n_entries) {
     put_bytes(w, ckpt_magic, sizeof ckpt_magic);
-    put_uint(w, CKPT_VERSION, 4);
-    put_uint(w, header_bytes(kind, config, n_config), 4);
+    put_uint(w, n_texts ? 2 : 1, 4);
+    put_uint(w, header_bytes(kind, config, n_config, texts, n_texts), 4);
     put_string(w, kind);
     put_uint(w, (uint32_t)n_config, 4);
     for (int i = 0; i < n_config; i++) {
         put_string(w, config[i].key);
         put_uint(w, (uint64_t)config[i].value, 8);
+    }
+    if (n_texts)
+        put_uint(w, (uint32_t)n_texts, 4);
+    for (int i = 0; i < n_texts; i++) {
+        put_string(w, texts[i].key);
+        put_uint(w, strlen(texts[i].text), 4);
+        put_bytes(w, texts[i].text, strlen(texts[i].text));
     }
     put_uint(w, (uint32_t)n_entries, 4);
     for (int i = 0; i < n_entries; i++) {
@@ -179,9 +213,18 @@ static void write_checkpoint(ckpt_writer *w, const char *kind, const gt_ckpt_con
  * either the old one or the new one, never half of either. */
 gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_config *config,
                              int n_config, const gt_ckpt_entry *entries, int n_entries) {
+    return gt_checkpoint_save_texts(path, kind, config, n_config, NULL, 0, entries, n_entries);
+}
+
+gt_status gt_checkpoint_save_texts(const char *path, const char *kind,
+                                   const gt_ckpt_config *config, int n_config,
+                                   const gt_ckpt_text *texts, int n_texts,
+                                   const gt_ckpt_entry *entries, int n_entries) {
     if (!path)
         return gt_set_error(GT_ERR_ARG, "checkpoint_save: path is NULL");
     gt_status st = check_save_args(path, kind, config, n_config, entries, n_entries);
+    if (st == GT_OK)
+        st = check_texts(path, texts, n_texts);
     if (st != GT_OK)
         return st;
     gt_atomic_file af;
@@ -189,7 +232,7 @@ gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_c
     if (st != GT_OK)
         return st;
     ckpt_writer w = {af.file, crc32(0L, Z_NULL, 0), true};
-    write_checkpoint(&w, kind, config, n_config, entries, n_entries);
+    write_checkpoint(&w, kind, config, n_config, texts, n_texts, entries, n_entries);
     return gt_atomic_file_commit(&af);
 }
 
@@ -232,9 +275,10 @@ typedef struct ckpt_file {
     const char *path;
     unsigned char *bytes;
     size_t size;
+    uint32_t version;
     ckpt_string kind;
-    uint32_t n_config, n_tensors;
-    size_t config_at, tensors_at; /* offsets of the first entry of each list */
+    uint32_t n_config, n_texts, n_tensors;
+    size_t config_at, texts_at, tensors_at; /* offsets of the first entry of each list */
 } ckpt_file;
 
 typedef enum { PARSE_OK, PARSE_SHORT, PARSE_BAD } parse_result;
@@ -306,6 +350,31 @@ static parse_result take_tensor(ckpt_cursor *c, ckpt_tensor *t, char *why, size_
     return PARSE_OK;
 }
 
+/* A text entry: u16 key length, key, u32 text length, text (no NUL byte). */
+static parse_result take_text(ckpt_cursor *c, ckpt_string *key, ckpt_string *text, char *why,
+                              size_t size) {
+    parse_result r = take_string(c, key, why, size, "a text key");
+    uint64_t len;
+    if (r != PARSE_OK)
+        return r;
+    if (!take_uint(c, 4, &len))
+        return PARSE_SHORT;
+    if (len > CKPT_MAX_TEXT) {
+        snprintf(why, size, "text '%.*s' of %llu bytes (at most %d)", key->len, key->text,
+                 (unsigned long long)len, CKPT_MAX_TEXT);
+        return PARSE_BAD;
+    }
+    const unsigned char *bytes = take(c, (size_t)len);
+    if (!bytes)
+        return PARSE_SHORT;
+    *text = (ckpt_string){(const char *)bytes, (int)len};
+    if (memchr(bytes, 0, (size_t)len)) {
+        snprintf(why, size, "text '%.*s' holds a NUL byte", key->len, key->text);
+        return PARSE_BAD;
+    }
+    return PARSE_OK;
+}
+
 static bool string_is(ckpt_string s, const char *text) {
     return strlen(text) == (size_t)s.len && memcmp(s.text, text, (size_t)s.len) == 0;
 }
@@ -334,6 +403,21 @@ static parse_result check_unique_keys(const ckpt_file *f, size_t end, char *why,
     return PARSE_OK;
 }
 
+/* A u32 count of at most max entries of `what`. */
+static parse_result take_count(ckpt_cursor *c, uint64_t max, const char *what, uint32_t *count,
+                               char *why, size_t size) {
+    uint64_t n;
+    if (!take_uint(c, 4, &n))
+        return PARSE_SHORT;
+    if (n > max) {
+        snprintf(why, size, "%llu %s (at most %llu)", (unsigned long long)n, what,
+                 (unsigned long long)max);
+        return PARSE_BAD;
+    }
+    *count = (uint32_t)n;
+    return PARSE_OK;
+}
+
 /* Walks the header and every tensor descriptor within bytes [0, end). */
 static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) {
     ckpt_cursor c = {f->bytes, sizeof ckpt_magic + 4, end};
@@ -344,20 +428,34 @@ static parse_result ckpt_walk(ckpt_file *f, size_t end, char *why, size_t size) 
     parse_result r = take_string(&c, &f->kind, why, size, "a model kind");
     if (r != PARSE_OK)
         return r;
-    if (!take_uint(&c, 4, &count))
-        return PARSE_SHORT;
-    if (count > CKPT_MAX_CONFIG) {
-        snprintf(why, size, "%llu config entries (at most %d)", (unsigned long long)count,
-                 CKPT_MAX_CONFIG);
-        return PARSE_BAD;
-    }
-    f->n_config = (uint32_t)count;
+    if ((r = take_count(&c, CKPT_MAX_CONFIG, "config entries", &f->n_config, why, size)) !=
+        PARSE_OK)
+        return r;
     f->config_at = c.pos;
     for (uint32_t i = 0; i < f->n_config; i++) {
         ckpt_string key;
         int64_t value;
         if ((r = take_config(&c, &key, &value, why, size)) != PARSE_OK)
             return r;
+    }
+    if (f->version >= 2) {
+        if ((r = take_count(&c, CKPT_MAX_TEXTS, "text entries", &f->n_texts, why, size)) !=
+            PARSE_OK)
+            return r;
+        f->texts_at = c.pos;
+        for (uint32_t i = 0; i < f->n_texts; i++) {
+            ckpt_string key, text, earlier, ignored;
+            if ((r = take_text(&c, &key, &text, why, size)) != PARSE_OK)
+                return r;
+            ckpt_cursor inner = {f->bytes, f->texts_at, end};
+            for (uint32_t j = 0; j < i; j++) {
+                take_text(&inner, &earlier, &ignored, why, size);
+                if (same_string(key, earlier)) {
+                    snprintf(why, size, "text key '%.*s' appears twice", key.len, key.text);
+                    return PARSE_BAD;
+                }
+            }
+        }
     }
     if (!take_uint(&c, 4, &count))
         return PARSE_SHORT;
@@ -428,6 +526,7 @@ static gt_status ckpt_verify(ckpt_file *f) {
                             path, (unsigned)version, CKPT_VERSION);
     if (version == 0)
         return gt_set_error(GT_ERR_FORMAT, "%s: version 0 is not a valid version", path);
+    f->version = version;
     char why[CKPT_WHY] = "";
     size_t end = f->size >= magic_len + 8 ? f->size - 4 : magic_len + 4;
     parse_result r = ckpt_walk(f, end, why, sizeof why);
@@ -618,6 +717,38 @@ gt_status gt_checkpoint_peek(const char *path, char *kind, size_t kind_size,
             storage += key.len + 1;
         }
     }
+    gt_free(f.bytes);
+    return st;
+}
+
+gt_status gt_checkpoint_get_text(const char *path, const char *key, char *text, size_t size) {
+    if (!path || !key || !text || !size)
+        return gt_set_error(GT_ERR_ARG, "checkpoint_get_text: needs a path, a key and room for "
+                            "the text");
+    ckpt_file f;
+    gt_status st = ckpt_open(path, &f);
+    if (st != GT_OK)
+        return st;
+    ckpt_cursor c = {f.bytes, f.texts_at, f.size - 4};
+    char why[CKPT_WHY];
+    bool found = false;
+    for (uint32_t i = 0; i < f.n_texts && !found; i++) {
+        ckpt_string k, t;
+        if (take_text(&c, &k, &t, why, sizeof why) != PARSE_OK)
+            break;
+        if (!string_is(k, key))
+            continue;
+        found = true;
+        if ((size_t)t.len >= size)
+            st = gt_set_error(GT_ERR_ARG, "%s: text '%s' needs %d bytes, %zu given", path, key,
+                              t.len + 1, size);
+        else {
+            memcpy(text, t.text, (size_t)t.len);
+            text[t.len] = '\0';
+        }
+    }
+    if (!found)
+        st = gt_set_error(GT_ERR_FORMAT, "%s: has no text '%s'", path, key);
     gt_free(f.bytes);
     return st;
 }

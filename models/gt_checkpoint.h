@@ -1,9 +1,11 @@
 /* gt_checkpoint.h - floor 4: saving and loading named tensors with a model's description.
  *
- * Format (little-endian, version 1), documented in docs/checkpoint.md:
+ * Format (little-endian, version 2), documented in docs/checkpoint.md:
  *   magic "GTCKPT\0\0" | u32 version | u32 header bytes | header | tensors | u32 CRC32
  *   header: kind (u16 length + bytes), u32 config count, config entries (u16 key length,
- *           key, i64 value), u32 tensor count
+ *           key, i64 value), [version 2: u32 text count, text entries (u16 key length,
+ *           key, u32 text length, text)], u32 tensor count
+ *   A file without text entries is written as version 1 (what older builds read).
  *   each tensor: u16 name length, name, u32 ndim, i64 dims[ndim], u32 dtype (1 = f32,
  *                2 = f64), data
  *   CRC32 (zlib's) of every byte before it.
@@ -41,10 +43,26 @@ typedef struct gt_ckpt_config {
     int64_t value;
 } gt_ckpt_config;
 
+/* A text entry (a model's spec): a key and a string of at most 65536 bytes. */
+typedef struct gt_ckpt_text {
+    const char *key;
+    const char *text;
+} gt_ckpt_text;
+
 /* Kind, config keys and tensor names must be unique and 1..255 bytes long. On failure the
  * temporary file is removed and an existing file at `path` is untouched. */
 gt_status gt_checkpoint_save(const char *path, const char *kind, const gt_ckpt_config *config,
                              int n_config, const gt_ckpt_entry *entries, int n_entries);
+
+/* The same with text entries (at most 64, keys unique): a version 2 file. */
+gt_status gt_checkpoint_save_texts(const char *path, const char *kind,
+                                   const gt_ckpt_config *config, int n_config,
+                                   const gt_ckpt_text *texts, int n_texts,
+                                   const gt_ckpt_entry *entries, int n_entries);
+/* Copies the text entry `key` of a verified file into text[size] (NUL-terminated).
+ * GT_ERR_FORMAT naming the key when the file has none (every version 1 file); GT_ERR_ARG
+ * when it does not fit. */
+gt_status gt_checkpoint_get_text(const char *path, const char *key, char *text, size_t size);
 
 /* Checks that the file holds `kind` with exactly these config values (a mismatch names the
  * key and both values) and a tensor of the right shape for every entry, then copies the

@@ -26,6 +26,8 @@
 
 #include "gt_checkpoint.h"
 #include "gt_data.h"
+#include "gt_module.h"
+#include "gt_npz.h"
 #include "gt_ops.h"
 
 #ifdef __cplusplus
@@ -54,7 +56,9 @@ gt_status gt_init_bias_uniform(gt_tensor *b, int64_t fan_in, gt_rng *rng);
 
 /* ---- models --------------------------------------------------------------------------- */
 
-typedef enum gt_model_kind { GT_MODEL_MLP, GT_MODEL_LENET } gt_model_kind;
+/* MLP and LeNet-5 are specs with names of their own (and checkpoints as before); any other
+ * model, made from a spec or from modules, is GT_MODEL_SPEC. */
+typedef enum gt_model_kind { GT_MODEL_MLP, GT_MODEL_LENET, GT_MODEL_SPEC } gt_model_kind;
 
 #define GT_MLP_MAX_SIZES 17 /* input, up to 15 hidden layers, output */
 
@@ -63,7 +67,8 @@ typedef struct gt_model_config {
     gt_activation act; /* hidden activations; LeNet's F6 is tanh whatever this says */
     int n_sizes;       /* MLP: 2..GT_MLP_MAX_SIZES */
     int sizes[GT_MLP_MAX_SIZES]; /* MLP: input features, hidden sizes, classes */
-    int classes;       /* LeNet: outputs (10); for an MLP, sizes[n_sizes - 1] */
+    int classes;       /* LeNet: outputs (10); for an MLP, sizes[n_sizes - 1]; for a spec
+                          whose samples come out as [K], K (else 0) */
 } gt_model_config;
 
 typedef struct gt_model gt_model;
@@ -82,10 +87,34 @@ gt_model *gt_mlp_new(const int *sizes, int n_sizes, gt_activation act, uint64_t 
 gt_model *gt_lenet_new(gt_activation act, int classes, uint64_t seed);
 /* Either of the above from a configuration. */
 gt_model *gt_model_new(const gt_model_config *config, uint64_t seed);
+/* A model of any module tree (gt_module.h), which it takes (freed on failure too), for
+ * input samples of shape in_shape[in_ndim] (without the batch dimension: {1, 28, 28}): the
+ * modules are built for that shape, their parameters and buffers laid out in the blocks and
+ * initialised from `seed` in state_dict order. NULL with a message naming the layer when a
+ * layer does not fit the shape it gets, e.g. "layer 3 Linear (input [6, 14, 14]): expects
+ * samples of [in_features] (put Flatten before it), got rank 3". */
+gt_model *gt_model_from_module(gt_module *root, int in_ndim, const int64_t *in_shape,
+                               uint64_t seed);
+/* The model of a spec (gt_spec_parse), which it keeps for checkpoints:
+ *     gt_model_from_spec("Conv2d(32, 5, padding=2) ReLU MaxPool2d(2) Flatten Linear(10)",
+ *                        3, (int64_t[]){1, 28, 28}, seed) */
+gt_model *gt_model_from_spec(const char *spec, int in_ndim, const int64_t *in_shape,
+                             uint64_t seed);
 void gt_model_free(gt_model *model);
+/* Its spec (NULL for a model built from modules in C), root module and input sample shape. */
+const char *gt_model_spec(const gt_model *model);
+gt_module *gt_model_module(gt_model *model);
+const gt_sample_shape *gt_model_input_shape(const gt_model *model);
+/* Train mode (the default) or eval mode, for every module (nn.Module.train / .eval);
+ * gt_model_evaluate switches to eval mode and back. */
+void gt_model_train(gt_model *model, bool training);
+bool gt_model_is_training(const gt_model *model);
+/* Prints one row per layer (name, layer, output shape, parameters, multiply-adds of one
+ * sample) and the totals. */
+gt_status gt_model_summary(const gt_model *model, FILE *out);
 
 const gt_model_config *gt_model_get_config(const gt_model *model);
-/* "mlp" or "lenet" (the checkpoint's kind). */
+/* "mlp", "lenet" or "module" (the checkpoint's kind). */
 const char *gt_model_kind_name(gt_model_kind kind);
 /* A one-line description, e.g. "lenet(act=tanh, classes=10): 61706 parameters". */
 const char *gt_model_describe(const gt_model *model, char *buf, size_t size);
@@ -96,8 +125,13 @@ gt_tensor *gt_model_forward(gt_tape *tape, gt_model *model, gt_tensor *x);
 /* The parameters, in layer order, each a leaf that requires a gradient. */
 int gt_model_param_count(const gt_model *model);
 gt_tensor *const *gt_model_params(gt_model *model);
-/* "c1.weight", "c1.bias", ..., "fc1.weight", ... */
+/* PyTorch's state_dict names: "0.weight", "3.bias"; the MLP's "fc1.weight", LeNet's
+ * "c1.weight", ... */
 const char *gt_model_param_name(const gt_model *model, int i);
+/* Buffers (state without a gradient, e.g. running statistics), in their own block. */
+int gt_model_buffer_count(const gt_model *model);
+gt_tensor *const *gt_model_buffers(gt_model *model);
+const char *gt_model_buffer_name(const gt_model *model, int i);
 /* The contiguous blocks: numel values each, parameters in layer order. */
 int64_t gt_model_numel(const gt_model *model);
 gt_real *gt_model_data(gt_model *model);
@@ -193,9 +227,17 @@ int64_t gt_optimizer_steps(const gt_optimizer *opt);
 double gt_optimizer_lr(const gt_optimizer *opt);
 void gt_optimizer_set_lr(gt_optimizer *opt, double lr);
 
+/* torch.nn.utils.clip_grad_norm_(max_norm, norm_type=2): the 2-norm of all the gradients of
+ * params[n] together into *total_norm (may be NULL); when it exceeds max_norm, every
+ * gradient is multiplied by max_norm / (total_norm + 1e-6). A non-finite norm is returned
+ * and the gradients are left alone. */
+gt_status gt_clip_grad_norm(gt_tensor *const *params, int n, double max_norm,
+                            double *total_norm);
+
 /* ---- checkpoints of models ------------------------------------------------------------- */
 
-/* Saves the model (kind "mlp" or "lenet", its configuration and parameters) and, when opt
+/* Saves the model (kind "mlp" or "lenet" with its configuration, or "module" with its spec
+ * and input shape; then every parameter and buffer by name) and, when opt
  * is not NULL, the optimizer's kind, step count and state (momentum buffers, Adam's
  * moments), so that training resumes where it stopped; `extra` adds the caller's integer
  * entries (e.g. {"epoch", 3}). Atomic, as gt_checkpoint_save. */
@@ -204,6 +246,15 @@ gt_status gt_model_save(const gt_model *model, const gt_optimizer *opt,
 /* Rebuilds a model from a checkpoint: its configuration from the file, then every
  * parameter, all checked before anything is used. NULL with a message naming the file. */
 gt_model *gt_model_load(const char *path);
+/* Loads every parameter and buffer of a checkpoint into a model with the same names and
+ * shapes (one built in C from modules, whose file holds no spec); nothing changes on failure. */
+gt_status gt_model_load_into(gt_model *model, const char *path);
+/* A model's parameters and buffers as a .npz keyed by state_dict names ("0.weight",
+ * "1.running_mean"), for numpy.load and torch's load_state_dict (gt_npz.h). */
+gt_status gt_model_export_npz(const gt_model *model, const char *path);
+/* The reverse, as load_state_dict(strict=True): the file must hold every parameter and
+ * buffer of the model with its shape, and nothing else; nothing changes on failure. */
+gt_status gt_model_import_npz(gt_model *model, const char *path);
 /* Restores the optimizer state saved with a model into opt, which must be of the same kind
  * and over that model's parameters. Fails, changing nothing, when the file holds no
  * optimizer state or another kind. */

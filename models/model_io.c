@@ -1,19 +1,22 @@
-/* model_io.c - models (and their optimizer's state) in checkpoints: kind "mlp" or "lenet",
- * the configuration as integer entries, parameters by name. The file format and its
+/* model_io.c - models (and their optimizer's state) in checkpoints: kind "mlp" or "lenet"
+ * (the configuration as integer entries), or "module" (the spec as the text entry "spec",
+ * input.ndim and input.<d>, the shape of one sample); parameters and buffers by their
+ * state_dict names. The file format and its
  * guarantees are those of gt_checkpoint_save/load (docs/checkpoint.md):
  *   mlp:   act, layers (number of sizes), size0 .. size<layers-1>
  *   lenet: act, classes
  *   with an optimizer: optimizer (1 sgd, 2 adam, 3 adamw), optimizer.steps, and the tensors
  *   optimizer.momentum_buffer.<i> (sgd with momentum) or optimizer.exp_avg.<i> and
  *   optimizer.exp_avg_sq.<i> (adam, adamw), i counting the optimizer's parameters. */
+#include "gt_module.h"
 #include "gt_nn_impl.h"
+#include "gt_npz.h"
 
 #include <limits.h>
 #include <string.h>
 
-#define IO_KEY_SIZE 16
+#define IO_KEY_SIZE 24
 #define IO_MAX_MODEL_CONFIG (2 + GT_MLP_MAX_SIZES)
-#define IO_MAX_STATE (2 * 2 * (GT_MLP_MAX_SIZES - 1))
 
 typedef struct model_entries {
     int n_config;
@@ -42,46 +45,86 @@ static void param_entries(const gt_model *model, gt_ckpt_entry *entries) {
         entries[i] = (gt_ckpt_entry){gt_model_param_name(model, i), params[i]};
 }
 
+/* Room for every optimizer state tensor: no optimizer keeps more than 4 per parameter. */
+#define IO_STATE_PER_PARAM 4
+#define IO_MAX_SPEC 65536 /* bytes of a spec (the checkpoint's limit for a text) */
+#define IO_MAX_INPUT_DIMS (GT_MAX_DIMS - 1)
+
+/* A spec model's configuration: input.ndim and input.<d> for each dimension of a sample. */
+static int describe_input(const gt_model *model, model_entries *e) {
+    const gt_sample_shape *in = gt_model_input_shape(model);
+    int n = 0;
+    e->config[n++] = (gt_ckpt_config){"input.ndim", in->ndim};
+    for (int d = 0; d < in->ndim; d++, n++) {
+        snprintf(e->keys[n], IO_KEY_SIZE, "input.%d", d);
+        e->config[n] = (gt_ckpt_config){e->keys[n], in->dims[d]};
+    }
+    return e->n_config = n;
+}
+
+/* Parameters then buffers, by state_dict name; returns their number. */
+static int state_entries(const gt_model *model, gt_ckpt_entry *entries) {
+    gt_model *m = (gt_model *)model;
+    int n = gt_model_param_count(model);
+    param_entries(model, entries);
+    for (int i = 0; i < gt_model_buffer_count(model); i++)
+        entries[n + i] = (gt_ckpt_entry){gt_model_buffer_name(model, i), gt_model_buffers(m)[i]};
+    return n + gt_model_buffer_count(model);
+}
+
 gt_status gt_model_save(const gt_model *model, const gt_optimizer *opt,
                         const gt_ckpt_config *extra, int n_extra, const char *path) {
     if (!model || !path || n_extra < 0 || (n_extra && !extra))
         return gt_set_error(GT_ERR_ARG, "model_save: needs a model, a path and, with n_extra "
                             "> 0, the extra entries");
-    model_entries me;
-    describe_config(gt_model_get_config(model), &me);
-    int n_config = me.n_config + (opt ? 2 : 0) + n_extra;
-    gt_ckpt_config *config = gt_calloc((size_t)n_config, sizeof *config, "model_save");
+    const gt_model_config *c = gt_model_get_config(model);
     int n_params = gt_model_param_count(model);
-    gt_ckpt_entry entries[2 * (GT_MLP_MAX_SIZES - 1) + IO_MAX_STATE];
-    char state_names[IO_MAX_STATE][GT__STATE_NAME_SIZE];
-    if (!config)
-        return GT_ERR_NOMEM;
-    memcpy(config, me.config, (size_t)me.n_config * sizeof *config);
-    int k = me.n_config;
-    param_entries(model, entries);
-    int n_entries = n_params;
-    if (opt && !gt__optimizer_is_over(opt, gt_model_params((gt_model *)model), n_params)) {
-        gt_free(config);
+    if (opt && !gt__optimizer_is_over(opt, gt_model_params((gt_model *)model), n_params))
         return gt_set_error(GT_ERR_ARG, "%s: the optimizer is not over this model's "
                             "parameters", path);
+    model_entries me;
+    if (c->kind == GT_MODEL_SPEC)
+        describe_input(model, &me);
+    else
+        describe_config(c, &me);
+    int n_config = me.n_config + (opt ? 2 : 0) + n_extra;
+    int max_state = IO_STATE_PER_PARAM * n_params;
+    int max_entries = n_params + gt_model_buffer_count(model) + max_state;
+    gt_ckpt_config *config = gt_calloc((size_t)n_config, sizeof *config, "model_save");
+    gt_ckpt_entry *entries = gt_calloc((size_t)max_entries + 1, sizeof *entries, "model_save");
+    char(*state_names)[GT__STATE_NAME_SIZE] =
+        gt_calloc((size_t)max_state + 1, sizeof *state_names, "model_save");
+    gt_status st = GT_OK;
+    if (!config || !entries || !state_names)
+        st = gt_last_status();
+    int k = me.n_config, n_entries = 0;
+    if (st == GT_OK) {
+        memcpy(config, me.config, (size_t)me.n_config * sizeof *config);
+        n_entries = state_entries(model, entries);
     }
-    if (opt) {
+    if (st == GT_OK && opt) {
         config[k++] = (gt_ckpt_config){"optimizer", gt_optimizer_get_kind(opt)};
         config[k++] = (gt_ckpt_config){"optimizer.steps", gt_optimizer_steps(opt)};
-        int n_state = gt__optimizer_state_entries(opt, entries + n_params, state_names,
-                                                  IO_MAX_STATE);
-        if (n_state < 0) {
-            gt_free(config);
-            return gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than a model of "
-                                "%d parameters", path, n_params);
-        }
-        n_entries += n_state;
+        int n_state = gt__optimizer_state_entries(opt, entries + n_entries, state_names,
+                                                  max_state);
+        if (n_state < 0)
+            st = gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than %d tensors "
+                              "per parameter", path, IO_STATE_PER_PARAM);
+        else
+            n_entries += n_state;
     }
-    if (n_extra)
-        memcpy(config + k, extra, (size_t)n_extra * sizeof *config);
-    gt_status st = gt_checkpoint_save(path, gt_model_kind_name(gt_model_get_config(model)->kind),
-                                      config, n_config, entries, n_entries);
+    if (st == GT_OK) {
+        if (n_extra)
+            memcpy(config + k, extra, (size_t)n_extra * sizeof *config);
+        const char *spec = gt_model_spec(model);
+        gt_ckpt_text text = {"spec", spec};
+        st = gt_checkpoint_save_texts(path, gt_model_kind_name(c->kind), config, n_config, &text,
+                                      c->kind == GT_MODEL_SPEC && spec ? 1 : 0, entries,
+                                      n_entries);
+    }
     gt_free(config);
+    gt_free(entries);
+    gt_free(state_names);
     return st;
 }
 
@@ -164,7 +207,7 @@ static gt_status read_model_config(const char *path, const char *kind,
         c->kind = GT_MODEL_MLP;
     else
         return gt_set_error(GT_ERR_FORMAT, "%s: holds a \"%s\", not a model this build knows "
-                            "(mlp, lenet)", path, kind);
+                            "(mlp, lenet, module)", path, kind);
     if ((st = config_int(path, kind, config, n, "act", 0, GT_ACT_COUNT - 1, &act)) != GT_OK)
         return st;
     c->act = (gt_activation)act;
@@ -182,6 +225,48 @@ static gt_status read_model_config(const char *path, const char *kind,
     return GT_OK;
 }
 
+/* Every parameter and buffer of model from the file (kind, config checked as given). */
+static gt_status load_state(gt_model *model, const char *path, const char *kind,
+                            const gt_ckpt_config *config, int n_config) {
+    int n = gt_model_param_count(model) + gt_model_buffer_count(model);
+    gt_ckpt_entry *entries = gt_calloc((size_t)n + 1, sizeof *entries, "model_load");
+    if (!entries)
+        return gt_last_status();
+    state_entries(model, entries);
+    gt_status st = gt_checkpoint_load(path, kind, config, n_config, entries, n);
+    gt_free(entries);
+    return st;
+}
+
+/* A "module" checkpoint: the model of its spec for its input shape, then its tensors. */
+static gt_model *load_spec_model(const char *path, const peeked *p) {
+    gt_sample_shape in = {0};
+    if (config_int(path, p->kind, p->config, p->n, "input.ndim", 0, IO_MAX_INPUT_DIMS,
+                   &in.ndim) != GT_OK)
+        return NULL;
+    for (int d = 0; d < in.ndim; d++) {
+        char key[IO_KEY_SIZE];
+        int size = 0;
+        snprintf(key, sizeof key, "input.%d", d);
+        if (config_int(path, p->kind, p->config, p->n, key, 1, INT_MAX, &size) != GT_OK)
+            return NULL;
+        in.dims[d] = size;
+    }
+    char *spec = gt_malloc(IO_MAX_SPEC + 1, "model_load");
+    if (!spec)
+        return NULL;
+    gt_model *model = NULL;
+    gt_status st = gt_checkpoint_get_text(path, "spec", spec, IO_MAX_SPEC + 1);
+    if (st == GT_ERR_FORMAT)
+        gt_set_error(st, "%s: holds a model built from modules in C, without a spec: build it "
+                     "and load its tensors with gt_model_load_into", path);
+    else if (st == GT_OK && !(model = gt_model_from_spec(spec, in.ndim, in.dims, 0)) &&
+             gt_last_status() != GT_ERR_NOMEM)
+        gt_set_error(gt_last_status(), "%s: %.400s", path, gt_last_error());
+    gt_free(spec);
+    return model;
+}
+
 gt_model *gt_model_load(const char *path) {
     if (!path) {
         gt_set_error(GT_ERR_ARG, "model_load: path is NULL");
@@ -190,26 +275,36 @@ gt_model *gt_model_load(const char *path) {
     peeked p;
     if (peek_all(path, &p) != GT_OK)
         return NULL;
-    gt_model_config c;
-    gt_status st = read_model_config(path, p.kind, p.config, p.n, &c);
-    peeked_free(&p);
-    if (st != GT_OK)
-        return NULL;
-    gt_model *model = gt_model_new(&c, 0);
-    if (!model) {
-        gt_set_error(gt_last_status(), "%s: %s", path, gt_last_error());
-        return NULL;
+    gt_model *model = NULL;
+    model_entries me = {0};
+    if (!strcmp(p.kind, gt_model_kind_name(GT_MODEL_SPEC))) {
+        model = load_spec_model(path, &p);
+        if (model)
+            describe_input(model, &me);
+    } else {
+        gt_model_config c;
+        if (read_model_config(path, p.kind, p.config, p.n, &c) == GT_OK) {
+            model = gt_model_new(&c, 0);
+            if (!model && gt_last_status() != GT_ERR_NOMEM)
+                gt_set_error(gt_last_status(), "%s: %.400s", path, gt_last_error());
+            describe_config(&c, &me);
+        }
     }
-    model_entries me;
-    describe_config(&c, &me);
-    gt_ckpt_entry entries[2 * (GT_MLP_MAX_SIZES - 1)];
-    param_entries(model, entries);
-    if (gt_checkpoint_load(path, p.kind, me.config, me.n_config, entries,
-                           gt_model_param_count(model)) != GT_OK) {
+    if (model && load_state(model, path, p.kind, me.config, me.n_config) != GT_OK) {
         gt_model_free(model);
-        return NULL;
+        model = NULL;
     }
+    peeked_free(&p);
     return model;
+}
+
+gt_status gt_model_load_into(gt_model *model, const char *path) {
+    if (!model || !path)
+        return gt_set_error(GT_ERR_ARG, "model_load_into: needs a model and a path");
+    char kind[256];
+    int n = 0;
+    gt_status st = gt_checkpoint_peek(path, kind, sizeof kind, NULL, 0, &n, NULL, 0);
+    return st == GT_OK ? load_state(model, path, kind, NULL, 0) : st;
 }
 
 gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
@@ -234,15 +329,105 @@ gt_status gt_optimizer_load(gt_optimizer *opt, const char *path) {
     peeked_free(&p);
     if (st != GT_OK)
         return st;
-    gt_ckpt_entry entries[IO_MAX_STATE];
-    char names[IO_MAX_STATE][GT__STATE_NAME_SIZE];
-    int n_state = gt__optimizer_state_entries(opt, entries, names, IO_MAX_STATE);
-    if (n_state < 0)
-        return gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than any model",
-                            path);
+    /* Room for its state tensors, doubled until they fit (a checkpoint holds at most 65536). */
+    gt_ckpt_entry *entries = NULL;
+    char(*names)[GT__STATE_NAME_SIZE] = NULL;
+    int n_state = -1;
+    for (int max = 64; n_state == -1 && max <= 65536; max *= 2) {
+        gt_free(entries);
+        gt_free(names);
+        entries = gt_calloc((size_t)max, sizeof *entries, "optimizer_load");
+        names = gt_calloc((size_t)max, sizeof *names, "optimizer_load");
+        if (!entries || !names) {
+            n_state = -2;
+            break;
+        }
+        n_state = gt__optimizer_state_entries(opt, entries, names, max);
+    }
     gt_ckpt_config expect = {"optimizer", want};
-    st = gt_checkpoint_load(path, p.kind, &expect, 1, entries, n_state);
+    if (n_state == -2)
+        st = gt_last_status();
+    else if (n_state < 0)
+        st = gt_set_error(GT_ERR_ARG, "%s: the optimizer has more state than a checkpoint "
+                          "holds", path);
+    else
+        st = gt_checkpoint_load(path, p.kind, &expect, 1, entries, n_state);
+    gt_free(entries);
+    gt_free(names);
     if (st == GT_OK)
         gt__optimizer_set_steps(opt, steps);
+    return st;
+}
+
+/* ---- .npz: parameters and buffers by state_dict name ------------------------------------- */
+
+gt_status gt_model_export_npz(const gt_model *model, const char *path) {
+    if (!model || !path)
+        return gt_set_error(GT_ERR_ARG, "model_export_npz: needs a model and a path");
+    int n = gt_model_param_count(model) + gt_model_buffer_count(model);
+    gt_ckpt_entry *entries = gt_calloc((size_t)n + 1, sizeof *entries, "model_export_npz");
+    const char **keys = gt_calloc((size_t)n + 1, sizeof *keys, "model_export_npz");
+    const gt_tensor **tensors = gt_calloc((size_t)n + 1, sizeof *tensors, "model_export_npz");
+    gt_status st = entries && keys && tensors ? GT_OK : gt_last_status();
+    if (st == GT_OK) {
+        state_entries(model, entries);
+        for (int i = 0; i < n; i++) {
+            keys[i] = entries[i].name;
+            tensors[i] = entries[i].tensor;
+        }
+        st = gt_npz_save(path, keys, tensors, n);
+    }
+    gt_free(entries);
+    gt_free(keys);
+    gt_free(tensors);
+    return st;
+}
+
+/* Like torch's load_state_dict(strict=True): the file holds exactly the model's keys. */
+static gt_status check_npz(const gt_model *model, const gt_ckpt_entry *entries, int n,
+                           const gt_npz *npz, const char *path) {
+    for (int i = 0; i < n; i++) {
+        const gt_tensor *t = gt_npz_find(npz, entries[i].name), *want = entries[i].tensor;
+        char a[96], b[96];
+        if (!t)
+            return gt_set_error(GT_ERR_FORMAT, "%s: no '%s' for the model's %s", path,
+                                entries[i].name,
+                                gt_shape_str(gt_tensor_ndim(want), gt_tensor_shape(want), a,
+                                             sizeof a));
+        if (!gt_shape_equal(gt_tensor_ndim(t), gt_tensor_shape(t), gt_tensor_ndim(want),
+                            gt_tensor_shape(want)))
+            return gt_set_error(GT_ERR_SHAPE, "%s: '%s' has shape %s in the file, %s expected",
+                                path, entries[i].name,
+                                gt_shape_str(gt_tensor_ndim(t), gt_tensor_shape(t), a, sizeof a),
+                                gt_shape_str(gt_tensor_ndim(want), gt_tensor_shape(want), b,
+                                             sizeof b));
+    }
+    for (int i = 0; i < gt_npz_count(npz); i++) {
+        bool known = false;
+        for (int k = 0; k < n && !known; k++)
+            known = !strcmp(gt_npz_key(npz, i), entries[k].name);
+        if (!known)
+            return gt_set_error(GT_ERR_FORMAT, "%s: '%s' is no parameter or buffer of the model "
+                                "(%s)", path, gt_npz_key(npz, i),
+                                gt_model_spec(model) ? gt_model_spec(model) : "built in C");
+    }
+    return GT_OK;
+}
+
+gt_status gt_model_import_npz(gt_model *model, const char *path) {
+    if (!model || !path)
+        return gt_set_error(GT_ERR_ARG, "model_import_npz: needs a model and a path");
+    int n = gt_model_param_count(model) + gt_model_buffer_count(model);
+    gt_ckpt_entry *entries = gt_calloc((size_t)n + 1, sizeof *entries, "model_import_npz");
+    if (!entries)
+        return gt_last_status();
+    state_entries(model, entries);
+    gt_npz *npz = gt_npz_load(path);
+    gt_status st = npz ? check_npz(model, entries, n, npz, path) : gt_last_status();
+    for (int i = 0; st == GT_OK && i < n; i++) /* all checked: only now copy */
+        memcpy(gt_tensor_data(entries[i].tensor), gt_tensor_cdata(gt_npz_find(npz, entries[i].name)),
+               (size_t)gt_tensor_numel(entries[i].tensor) * sizeof(gt_real));
+    gt_npz_free(npz);
+    gt_free(entries);
     return st;
 }

@@ -1,6 +1,8 @@
-/* nn.c - activations, PyTorch's initialisation, the MLP and LeNet-5 over one parameter
- * block, accuracy and evaluation. Built only from the public ops of gt_ops.h. */
-#include "gt_nn.h"
+/* nn.c - activations, PyTorch's initialisation, models (a module tree over one parameter
+ * block; the MLP and LeNet-5 are two specs), the per-layer summary, accuracy and evaluation.
+ * Built only from the public ops of gt_ops.h. */
+#include "gt_module_impl.h"
+#include "gt_nn_impl.h"
 #include "gt_tensor_impl.h" /* gt__calloc_aligned: the blocks start on a cache line */
 
 #include <math.h>
@@ -61,41 +63,31 @@ gt_status gt_init_bias_uniform(gt_tensor *b, int64_t fan_in, gt_rng *rng) {
     return GT_OK;
 }
 
-/* ---- models ------------------------------------------------------------------------------ */
+/* ---- models: a module tree over one parameter block ---------------------------------------- */
 
-#define MODEL_MAX_PARAMS (2 * (GT_MLP_MAX_SIZES - 1))
 #define MODEL_MAX_SIZE (1 << 24) /* features of one layer */
-#define MODEL_NAME_SIZE 24
+#define MODEL_NAME_SIZE 256      /* a dotted state_dict name (the checkpoint's limit + 1) */
 
-/* What a parameter is before the block exists. */
-typedef struct param_spec {
-    char name[MODEL_NAME_SIZE];
-    int ndim;
-    int64_t shape[4];
-} param_spec;
+typedef char model_name[MODEL_NAME_SIZE];
 
 struct gt_model {
     gt_model_config config;
-    int n_params;
-    gt_tensor *params[MODEL_MAX_PARAMS];
-    char names[MODEL_MAX_PARAMS][MODEL_NAME_SIZE];
-    int64_t numel;
-    gt_real *data; /* every parameter, in layer order */
-    gt_real *grad; /* their gradients, in the same order */
+    const char *label; /* "mlp", "lenet" or "model": the start of its messages */
+    char *spec;        /* the spec it was made from, or NULL (modules built in C) */
+    gt_module *root;
+    gt_sample_shape input; /* one sample */
+    bool first_flattens;   /* takes any x[N, ...] with as many values per sample */
+    bool training;
+    gt_rng rng; /* what forward passes draw (gt_module_rng) */
+    int n_params, n_buffers;
+    gt_tensor **params, **buffers;
+    model_name *param_names, *buffer_names;
+    int64_t numel, buffer_numel;
+    gt_real *data;        /* every parameter, in state_dict order */
+    gt_real *grad;        /* their gradients, in the same order */
+    gt_real *buffer_data; /* every buffer */
     int64_t flops;
 };
-
-/* A layer's weight and bias: "<layer>.weight" [out, in...] and "<layer>.bias" [out]. */
-static void add_layer(param_spec *specs, int *n, const char *layer, int ndim,
-                      const int64_t *shape) {
-    param_spec *w = &specs[(*n)++], *b = &specs[(*n)++];
-    snprintf(w->name, sizeof w->name, "%s.weight", layer);
-    snprintf(b->name, sizeof b->name, "%s.bias", layer);
-    w->ndim = ndim;
-    memcpy(w->shape, shape, (size_t)ndim * sizeof *shape);
-    b->ndim = 1;
-    b->shape[0] = shape[0];
-}
 
 static gt_status check_config(const gt_model_config *c) {
     if ((unsigned)c->act >= GT_ACT_COUNT)
@@ -118,26 +110,198 @@ static gt_status check_config(const gt_model_config *c) {
     return GT_OK;
 }
 
-static int model_specs(const gt_model_config *c, param_spec *specs, int64_t *flops) {
-    int n = 0;
+static const char *const activation_layers[GT_ACT_COUNT] = {"ReLU", "Sigmoid", "Tanh"};
+
+/* The MLP and LeNet-5 as specs. LeNet's C1 and C3 apply the activation after the pool:
+ * max-pooling commutes with these monotonic functions, so the values and gradients are
+ * those of conv -> act -> pool at a quarter of the cost; the names keep the checkpoints'. */
+void gt__model_config_spec(const gt_model_config *c, char *buf, size_t size) {
+    const char *act = activation_layers[c->act];
     if (c->kind == GT_MODEL_LENET) {
-        add_layer(specs, &n, "c1", 4, (int64_t[]){6, 1, 5, 5});
-        add_layer(specs, &n, "c3", 4, (int64_t[]){16, 6, 5, 5});
-        add_layer(specs, &n, "c5", 4, (int64_t[]){120, 16, 5, 5});
-        add_layer(specs, &n, "f6", 2, (int64_t[]){84, 120});
-        add_layer(specs, &n, "out", 2, (int64_t[]){c->classes, 84});
-        *flops = 6 * 25 * 28 * 28 + 16 * 150 * 10 * 10 + 120 * 400 + 84 * 120 +
-                 (int64_t)c->classes * 84;
-        return n;
+        snprintf(buf, size,
+                 "c1=Conv2d(6, 5, padding=2) MaxPool2d(2) %s c3=Conv2d(16, 5) MaxPool2d(2) %s "
+                 "c5=Conv2d(120, 5) %s Flatten f6=Linear(84) Tanh out=Linear(%d)",
+                 act, act, act, c->classes);
+        return;
     }
-    *flops = 0;
-    for (int i = 0; i + 1 < c->n_sizes; i++) {
-        char layer[16];
-        snprintf(layer, sizeof layer, "fc%d", i + 1);
-        add_layer(specs, &n, layer, 2, (int64_t[]){c->sizes[i + 1], c->sizes[i]});
-        *flops += (int64_t)c->sizes[i] * c->sizes[i + 1];
+    size_t used = (size_t)snprintf(buf, size, "Flatten");
+    for (int i = 1; i < c->n_sizes && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, " fc%d=Linear(%d)%s%s", i,
+                                 c->sizes[i], i + 1 < c->n_sizes ? " " : "",
+                                 i + 1 < c->n_sizes ? act : "");
+}
+
+bool gt__model_alias_spec(const char *spec, char *buf, size_t size) {
+    gt_model_config c = {.kind = GT_MODEL_MLP, .act = GT_ACT_RELU, .n_sizes = 3,
+                         .sizes = {784, 100, 10}, .classes = 10};
+    if (!strcmp(spec, "lenet"))
+        c = (gt_model_config){.kind = GT_MODEL_LENET, .act = GT_ACT_TANH, .classes = 10};
+    else if (strcmp(spec, "mlp"))
+        return false;
+    gt__model_config_spec(&c, buf, size);
+    return true;
+}
+
+/* Counts (first pass) or lays out and initialises (second pass) every tensor. */
+typedef struct layout {
+    gt_model *m;
+    bool place;
+    int64_t offset, buffer_offset;
+    gt_rng rng;
+} layout;
+
+static void init_tensor(gt_tensor *t, const gt__module_tensor *d, gt_rng *rng) {
+    switch (d->init) {
+    case GT_INIT_KAIMING_UNIFORM: gt_init_kaiming_uniform(t, sqrt(5.0), rng); break;
+    case GT_INIT_FAN_IN_UNIFORM: gt_init_bias_uniform(t, d->fan_in, rng); break;
+    case GT_INIT_ONES:
+        for (int64_t i = 0; i < gt_tensor_numel(t); i++)
+            gt_tensor_data(t)[i] = 1;
+        break;
+    case GT_INIT_ZEROS: break; /* the blocks start zeroed */
+    case GT_INIT_NORMAL:
+        for (int64_t i = 0; i < gt_tensor_numel(t); i++)
+            gt_tensor_data(t)[i] = (gt_real)gt_rng_normal(rng);
+        break;
     }
-    return n;
+}
+
+static gt_status layout_tensor(void *ctx, const char *name, gt__module_tensor *d,
+                               bool is_param) {
+    layout *l = ctx;
+    gt_model *m = l->m;
+    int64_t numel = gt_shape_numel(d->ndim, d->shape);
+    if (strlen(name) >= MODEL_NAME_SIZE)
+        return gt_set_error(GT_ERR_ARG, "model: the name '%.60s...' is longer than %d bytes",
+                            name, MODEL_NAME_SIZE - 1);
+    if (!l->place) {
+        if (is_param) {
+            m->n_params++;
+            m->numel += numel;
+        } else {
+            m->n_buffers++;
+            m->buffer_numel += numel;
+        }
+        return m->numel + m->buffer_numel > ((int64_t)1 << 40)
+                   ? gt_set_error(GT_ERR_ARG, "model: more than 2^40 parameters")
+                   : GT_OK;
+    }
+    gt_tensor *t;
+    if (is_param) {
+        t = gt_tensor_wrap(d->ndim, d->shape, m->data + l->offset, m->grad + l->offset);
+        if (!t)
+            return gt_last_status();
+        snprintf(m->param_names[m->n_params], MODEL_NAME_SIZE, "%s", name);
+        m->params[m->n_params++] = t;
+        l->offset += numel;
+    } else {
+        t = gt_tensor_wrap(d->ndim, d->shape, m->buffer_data + l->buffer_offset, NULL);
+        if (!t)
+            return gt_last_status();
+        snprintf(m->buffer_names[m->n_buffers], MODEL_NAME_SIZE, "%s", name);
+        m->buffers[m->n_buffers++] = t;
+        l->buffer_offset += numel;
+    }
+    d->tensor = t;
+    init_tensor(t, d, &l->rng);
+    return GT_OK;
+}
+
+static int64_t tree_flops(const gt_module *m) {
+    int64_t flops = gt_module_flops(m);
+    for (int i = 0; i < gt_module_child_count(m); i++)
+        flops += tree_flops(gt_module_child(m, i));
+    return flops;
+}
+
+static bool starts_with_flatten(const gt_module *m) {
+    while (m && !strcmp(gt_module_type(m), "Sequential"))
+        m = gt_module_child(m, 0);
+    return m && !strcmp(gt_module_type(m), "Flatten");
+}
+
+gt_model *gt_model_from_module(gt_module *root, int in_ndim, const int64_t *in_shape,
+                               uint64_t seed) {
+    if (!root || in_ndim < 0 || in_ndim > GT_MAX_DIMS - 1 || (in_ndim && !in_shape)) {
+        gt_module_free(root);
+        gt_set_error(GT_ERR_ARG, "model_from_module: needs a module and the shape of one input "
+                     "sample (rank 0..%d)", GT_MAX_DIMS - 1);
+        return NULL;
+    }
+    gt_model *m = gt_calloc(1, sizeof *m, "model");
+    if (!m) {
+        gt_module_free(root);
+        return NULL;
+    }
+    m->root = root;
+    m->label = "model";
+    m->training = true;
+    m->config.kind = GT_MODEL_SPEC;
+    m->input.ndim = in_ndim;
+    for (int d = 0; d < in_ndim; d++)
+        m->input.dims[d] = in_shape[d];
+    for (int d = 0; d < in_ndim; d++)
+        if (in_shape[d] < 1) {
+            gt_set_error(GT_ERR_SHAPE, "model: input size %lld in dim %d", (long long)in_shape[d],
+                         d);
+            gt_model_free(m);
+            return NULL;
+        }
+    gt_sample_shape out;
+    layout l = {.m = m};
+    if (gt_module_build(root, &m->input, &out) != GT_OK ||
+        gt__module_visit(root, "", layout_tensor, &l) != GT_OK) {
+        gt_model_free(m);
+        return NULL;
+    }
+    if (out.ndim == 1)
+        m->config.classes = out.dims[0] > INT32_MAX ? INT32_MAX : (int)out.dims[0];
+    int n_params = m->n_params, n_buffers = m->n_buffers;
+    m->params = gt_calloc((size_t)n_params + 1, sizeof *m->params, "model parameters");
+    m->param_names = gt_calloc((size_t)n_params + 1, sizeof *m->param_names, "model names");
+    m->buffers = gt_calloc((size_t)n_buffers + 1, sizeof *m->buffers, "model buffers");
+    m->buffer_names = gt_calloc((size_t)n_buffers + 1, sizeof *m->buffer_names, "model names");
+    m->data = gt__calloc_aligned((size_t)m->numel + 1, sizeof(gt_real), "model parameters");
+    m->grad = gt__calloc_aligned((size_t)m->numel + 1, sizeof(gt_real), "model gradients");
+    m->buffer_data = gt__calloc_aligned((size_t)m->buffer_numel + 1, sizeof(gt_real),
+                                        "model buffers");
+    m->n_params = m->n_buffers = 0; /* counted again as they are laid out */
+    if (!m->params || !m->param_names || !m->buffers || !m->buffer_names || !m->data ||
+        !m->grad || !m->buffer_data) {
+        gt_model_free(m);
+        return NULL;
+    }
+    l.place = true;
+    gt_rng_seed(&l.rng, seed);
+    if (gt__module_visit(root, "", layout_tensor, &l) != GT_OK) {
+        gt_model_free(m);
+        return NULL;
+    }
+    m->rng = l.rng; /* continues after the initialisation's draws */
+    gt__module_set_rng(root, &m->rng);
+    m->flops = tree_flops(root);
+    m->first_flattens = starts_with_flatten(root);
+    return m;
+}
+
+static char *copy_text(const char *text) {
+    char *copy = gt_malloc(strlen(text) + 1, "model spec");
+    if (copy)
+        strcpy(copy, text);
+    return copy;
+}
+
+gt_model *gt_model_from_spec(const char *spec, int in_ndim, const int64_t *in_shape,
+                             uint64_t seed) {
+    gt_module *root = gt_spec_parse(spec);
+    if (!root)
+        return NULL;
+    gt_model *m = gt_model_from_module(root, in_ndim, in_shape, seed);
+    if (m && !(m->spec = copy_text(spec))) {
+        gt_model_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 gt_model *gt_model_new(const gt_model_config *config, uint64_t seed) {
@@ -147,43 +311,17 @@ gt_model *gt_model_new(const gt_model_config *config, uint64_t seed) {
     }
     if (check_config(config) != GT_OK)
         return NULL;
-    gt_model *m = gt_calloc(1, sizeof *m, "model");
+    char spec[64 + GT_MLP_MAX_SIZES * 40];
+    gt__model_config_spec(config, spec, sizeof spec);
+    gt_model *m = config->kind == GT_MODEL_LENET
+                      ? gt_model_from_spec(spec, 3, (int64_t[]){1, 28, 28}, seed)
+                      : gt_model_from_spec(spec, 1, (int64_t[]){config->sizes[0]}, seed);
     if (!m)
         return NULL;
     m->config = *config;
     if (config->kind == GT_MODEL_MLP)
         m->config.classes = config->sizes[config->n_sizes - 1];
-    param_spec specs[MODEL_MAX_PARAMS];
-    m->n_params = model_specs(&m->config, specs, &m->flops);
-    for (int i = 0; i < m->n_params; i++)
-        m->numel += gt_shape_numel(specs[i].ndim, specs[i].shape); /* < 2^53: sizes <= 2^24 */
-    m->data = gt__calloc_aligned((size_t)m->numel, sizeof(gt_real), "model parameters");
-    m->grad = gt__calloc_aligned((size_t)m->numel, sizeof(gt_real), "model gradients");
-    if (!m->data || !m->grad) {
-        gt_model_free(m);
-        return NULL;
-    }
-    gt_rng rng;
-    gt_rng_seed(&rng, seed);
-    int64_t offset = 0;
-    for (int i = 0; i < m->n_params; i++) {
-        param_spec *s = &specs[i];
-        m->params[i] = gt_tensor_wrap(s->ndim, s->shape, m->data + offset, m->grad + offset);
-        if (!m->params[i]) {
-            m->n_params = i;
-            gt_model_free(m);
-            return NULL;
-        }
-        memcpy(m->names[i], s->name, sizeof s->name);
-        offset += gt_tensor_numel(m->params[i]);
-        /* weight then bias: the bias's fan-in is its weight's */
-        if (i % 2 == 0)
-            gt_init_kaiming_uniform(m->params[i], sqrt(5.0), &rng);
-        else
-            gt_init_bias_uniform(m->params[i],
-                                 gt_tensor_numel(m->params[i - 1]) / gt_tensor_dim(m->params[i], 0),
-                                 &rng);
-    }
+    m->label = gt_model_kind_name(config->kind);
     return m;
 }
 
@@ -208,8 +346,17 @@ void gt_model_free(gt_model *model) {
         return;
     for (int i = 0; i < model->n_params; i++)
         gt_tensor_free(model->params[i]);
+    for (int i = 0; i < model->n_buffers; i++)
+        gt_tensor_free(model->buffers[i]);
+    gt_free(model->params);
+    gt_free(model->param_names);
+    gt_free(model->buffers);
+    gt_free(model->buffer_names);
     gt__free_aligned(model->data);
     gt__free_aligned(model->grad);
+    gt__free_aligned(model->buffer_data);
+    gt_module_free(model->root);
+    gt_free(model->spec);
     gt_free(model);
 }
 
@@ -218,7 +365,18 @@ const gt_model_config *gt_model_get_config(const gt_model *model) {
 }
 
 const char *gt_model_kind_name(gt_model_kind kind) {
-    return kind == GT_MODEL_MLP ? "mlp" : kind == GT_MODEL_LENET ? "lenet" : "?";
+    return kind == GT_MODEL_MLP     ? "mlp"
+           : kind == GT_MODEL_LENET ? "lenet"
+           : kind == GT_MODEL_SPEC  ? "module"
+                                    : "?";
+}
+
+const char *gt_model_spec(const gt_model *model) { return model ? model->spec : NULL; }
+
+gt_module *gt_model_module(gt_model *model) { return model ? model->root : NULL; }
+
+const gt_sample_shape *gt_model_input_shape(const gt_model *model) {
+    return model ? &model->input : NULL;
 }
 
 const char *gt_model_describe(const gt_model *model, char *buf, size_t size) {
@@ -233,55 +391,48 @@ const char *gt_model_describe(const gt_model *model, char *buf, size_t size) {
     if (c->kind == GT_MODEL_LENET) {
         used = snprintf(buf, size, "lenet(act=%s, classes=%d)", gt_activation_name(c->act),
                         c->classes);
-    } else {
+    } else if (c->kind == GT_MODEL_MLP) {
         used = snprintf(buf, size, "mlp(");
         for (int i = 0; i < c->n_sizes && used >= 0 && (size_t)used < size; i++)
             used += snprintf(buf + used, size - (size_t)used, "%s%d", i ? "-" : "", c->sizes[i]);
         if (used >= 0 && (size_t)used < size)
             used += snprintf(buf + used, size - (size_t)used, ", act=%s)",
                              gt_activation_name(c->act));
+    } else {
+        used = snprintf(buf, size, "%s", model->spec ? model->spec : gt_module_type(model->root));
+        if (used >= 0 && (size_t)used >= size && size > 4) /* "...": too long to show whole */
+            used = (int)(size - 4) + snprintf(buf + size - 4, 4, "...");
     }
     if (used >= 0 && (size_t)used < size)
         snprintf(buf + used, size - (size_t)used, ": %lld parameters", (long long)model->numel);
     return buf;
 }
 
-static gt_tensor *mlp_forward(gt_tape *tape, gt_model *m, gt_tensor *x) {
-    const gt_model_config *c = &m->config;
-    char shape[96];
-    if (gt_tensor_ndim(x) < 2 || gt_tensor_dim(x, 0) < 1 ||
-        gt_tensor_numel(x) / gt_tensor_dim(x, 0) != c->sizes[0]) {
-        gt_set_error(GT_ERR_SHAPE, "mlp: expects x[N, %d] (or N samples of %d values), got %s",
-                     c->sizes[0], c->sizes[0],
-                     gt_shape_str(gt_tensor_ndim(x), gt_tensor_shape(x), shape, sizeof shape));
-        return NULL;
-    }
-    gt_tensor *h = gt_tensor_ndim(x) == 2 ? x : gt_flatten(tape, x, 1);
-    for (int layer = 0; layer + 1 < c->n_sizes; layer++) {
-        h = gt_linear(tape, h, m->params[2 * layer], m->params[2 * layer + 1]);
-        if (layer + 2 < c->n_sizes)
-            h = gt_activate(tape, h, c->act);
-    }
-    return h;
+/* x must be [N, input...], or N samples of as many values when the first layer flattens. */
+static bool input_fits(const gt_model *m, const gt_tensor *x) {
+    int ndim = gt_tensor_ndim(x);
+    if (ndim < 1 || gt_tensor_dim(x, 0) < 1)
+        return false;
+    if (m->first_flattens)
+        return ndim >= 2 &&
+               gt_tensor_numel(x) / gt_tensor_dim(x, 0) == gt_shape_numel(m->input.ndim,
+                                                                          m->input.dims);
+    return gt_shape_equal(ndim - 1, gt_tensor_shape(x) + 1, m->input.ndim, m->input.dims);
 }
 
-static gt_tensor *lenet_forward(gt_tape *tape, gt_model *m, gt_tensor *x) {
-    gt_activation act = m->config.act;
-    gt_tensor *const *p = m->params;
-    char shape[96];
-    if (gt_tensor_ndim(x) != 4 || gt_tensor_dim(x, 0) < 1 || gt_tensor_dim(x, 1) != 1 ||
-        gt_tensor_dim(x, 2) != 28 || gt_tensor_dim(x, 3) != 28) {
-        gt_set_error(GT_ERR_SHAPE, "lenet: expects x[N,1,28,28], got %s",
-                     gt_shape_str(gt_tensor_ndim(x), gt_tensor_shape(x), shape, sizeof shape));
-        return NULL;
+static void input_error(const gt_model *m, const gt_tensor *x) {
+    char got[96], want[96] = "";
+    gt_shape_str(gt_tensor_ndim(x), gt_tensor_shape(x), got, sizeof got);
+    int64_t values = gt_shape_numel(m->input.ndim, m->input.dims);
+    if (m->first_flattens) {
+        gt_set_error(GT_ERR_SHAPE, "%s: expects x[N, %lld] (or N samples of %lld values), got %s",
+                     m->label, (long long)values, (long long)values, got);
+        return;
     }
-    gt_tensor *h = gt_conv2d(tape, x, p[0], p[1], 1, 2);            /* C1 [N,6,28,28] */
-    h = gt_activate(tape, gt_maxpool2d(tape, h, 2, 2), act);         /* S2 [N,6,14,14] */
-    h = gt_conv2d(tape, h, p[2], p[3], 1, 0);                        /* C3 [N,16,10,10] */
-    h = gt_activate(tape, gt_maxpool2d(tape, h, 2, 2), act);         /* S4 [N,16,5,5] */
-    h = gt_activate(tape, gt_conv2d(tape, h, p[4], p[5], 1, 0), act); /* C5 [N,120,1,1] */
-    h = gt_tanh(tape, gt_linear(tape, gt_flatten(tape, h, 1), p[6], p[7])); /* F6 [N,84] */
-    return gt_linear(tape, h, p[8], p[9]);                          /* [N,classes] */
+    for (int d = 0; d < m->input.ndim; d++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), ",%lld",
+                 (long long)m->input.dims[d]);
+    gt_set_error(GT_ERR_SHAPE, "%s: expects x[N%s], got %s", m->label, want, got);
 }
 
 gt_tensor *gt_model_forward(gt_tape *tape, gt_model *model, gt_tensor *x) {
@@ -292,16 +443,36 @@ gt_tensor *gt_model_forward(gt_tape *tape, gt_model *model, gt_tensor *x) {
                      !model ? "the model" : !tape ? "the tape" : "the input");
         return NULL;
     }
-    return model->config.kind == GT_MODEL_LENET ? lenet_forward(tape, model, x)
-                                                : mlp_forward(tape, model, x);
+    if (!input_fits(model, x)) {
+        input_error(model, x);
+        return NULL;
+    }
+    return gt_module_forward(model->root, tape, x);
 }
+
+void gt_model_train(gt_model *model, bool training) {
+    if (model) {
+        model->training = training;
+        gt__module_set_training(model->root, training);
+    }
+}
+
+bool gt_model_is_training(const gt_model *model) { return model && model->training; }
 
 int gt_model_param_count(const gt_model *model) { return model ? model->n_params : 0; }
 
 gt_tensor *const *gt_model_params(gt_model *model) { return model ? model->params : NULL; }
 
 const char *gt_model_param_name(const gt_model *model, int i) {
-    return model && i >= 0 && i < model->n_params ? model->names[i] : NULL;
+    return model && i >= 0 && i < model->n_params ? model->param_names[i] : NULL;
+}
+
+int gt_model_buffer_count(const gt_model *model) { return model ? model->n_buffers : 0; }
+
+gt_tensor *const *gt_model_buffers(gt_model *model) { return model ? model->buffers : NULL; }
+
+const char *gt_model_buffer_name(const gt_model *model, int i) {
+    return model && i >= 0 && i < model->n_buffers ? model->buffer_names[i] : NULL;
 }
 
 int64_t gt_model_numel(const gt_model *model) { return model ? model->numel : 0; }
@@ -320,6 +491,44 @@ void gt_model_zero_grad(gt_model *model) {
 }
 
 int64_t gt_model_flops(const gt_model *model) { return model ? model->flops : 0; }
+
+/* ---- the per-layer summary -------------------------------------------------------------------- */
+
+static void summary_rows(FILE *out, const gt_module *m, const char *prefix, int depth) {
+    for (int i = 0; i < gt_module_child_count(m); i++) {
+        const gt_module *c = gt_module_child(m, i);
+        char name[128], layer[200], shape[96], full[160];
+        snprintf(name, sizeof name, "%.90s%.31s", prefix, gt_module_name(c));
+        snprintf(full, sizeof full, "[N, ");
+        gt__sample_shape_str(gt_module_out_shape(c), shape, sizeof shape);
+        snprintf(full + 4, sizeof full - 4, "%s", shape + 1); /* "[N, " + "6, 28, 28]" */
+        gt_module_describe(c, layer, sizeof layer);
+        bool container = gt_module_child_count(c) > 0;
+        fprintf(out, "%*s%-*s %-64.64s %-20s %12lld %14lld\n", 2 * depth, "", 12 - 2 * depth,
+                name, layer, full, container ? 0LL : (long long)gt_module_param_numel(c),
+                container ? 0LL : (long long)gt_module_flops(c));
+        if (container) {
+            char inner[128];
+            snprintf(inner, sizeof inner, "%.120s.", name);
+            summary_rows(out, c, inner, depth + 1);
+        }
+    }
+}
+
+gt_status gt_model_summary(const gt_model *model, FILE *out) {
+    if (!model || !out)
+        return gt_set_error(GT_ERR_ARG, "model_summary: %s is NULL", model ? "out" : "the model");
+    char input[96];
+    fprintf(out, "%-12s %-64s %-20s %12s %14s\n", "name", "layer", "output shape", "parameters",
+            "multiply-adds");
+    fprintf(out, "%-12s %-64s [N, %-16s %12s %14s\n", "", "(input)",
+            gt__sample_shape_str(&model->input, input, sizeof input) + 1, "", "");
+    summary_rows(out, model->root, "", 0);
+    fprintf(out, "total: %lld parameters, %lld buffer values, %lld multiply-adds per sample "
+            "forward\n", (long long)model->numel, (long long)model->buffer_numel,
+            (long long)model->flops);
+    return ferror(out) ? gt_set_error(GT_ERR_IO, "model_summary: cannot write") : GT_OK;
+}
 
 /* ---- accuracy and evaluation ---------------------------------------------------------------- */
 
@@ -352,6 +561,8 @@ gt_status gt_model_evaluate(gt_model *model, gt_tape *tape, const gt_dataset *da
     if (status != GT_OK)
         return status;
     bool was = gt_tape_set_grad_enabled(tape, false);
+    bool training = gt_model_is_training(model);
+    gt_model_train(model, false); /* dropout off, batch norm on its running statistics */
     double loss_sum = 0;
     int64_t correct = 0;
     gt_batch batch;
@@ -370,6 +581,7 @@ gt_status gt_model_evaluate(gt_model *model, gt_tape *tape, const gt_dataset *da
     }
     gt_tape_reset(tape);
     gt_tape_set_grad_enabled(tape, was);
+    gt_model_train(model, training);
     gt_loader_free(&loader);
     if (status == GT_OK && result->count > 0) {
         result->loss = loss_sum / (double)result->count;

@@ -119,5 +119,11 @@ gt__fp_scope gt__fp_enter(void);
 void gt__fp_leave(gt__fp_scope scope);
 /* Whether this thread now flushes subnormals (for tests). */
 bool gt__fp_thread_flushes(void);
+/* .npy in pieces, for the .npz files of models/: a tensor from the `size` bytes of a .npy
+ * file that f reads (messages name `name`), and the preamble gt_npy_save writes before the
+ * data (its length, at most GT__NPY_PREAMBLE_MAX). */
+#define GT__NPY_PREAMBLE_MAX 256
+gt_tensor *gt__npy_read(FILE *f, const char *name, int64_t size);
+size_t gt__npy_preamble(const gt_tensor *t, char out[GT__NPY_PREAMBLE_MAX]);
 
 #endif

@@ -360,6 +360,11 @@ static gt_tensor *load_body(FILE *f, const char *path, int64_t file_size,
     return t;
 }
 
+gt_tensor *gt__npy_read(FILE *f, const char *name, int64_t size) {
+    npy_header h = {0};
+    return read_header(f, name, size, &h) == GT_OK ? load_body(f, name, size, &h) : NULL;
+}
+
 gt_tensor *gt_npy_load(const char *path) {
     if (!path) {
         gt_set_error(GT_ERR_ARG, "npy_load: path is NULL");
@@ -384,7 +389,7 @@ gt_tensor *gt_npy_load(const char *path) {
 /* ---- saving ---------------------------------------------------------------------------- */
 
 /* The v1.0 preamble (magic, version, length, dict, padding, '\n'); returns its length. */
-static size_t format_preamble(const gt_tensor *t, char out[NPY_SAVE_PREAMBLE]) {
+size_t gt__npy_preamble(const gt_tensor *t, char out[GT__NPY_PREAMBLE_MAX]) {
     char dict[256];
     int n = snprintf(dict, sizeof dict, "{'descr': '<%s', 'fortran_order': False, 'shape': (",
                      sizeof(gt_real) == 4 ? "f4" : "f8");
@@ -410,7 +415,7 @@ gt_status gt_npy_save(const char *path, const gt_tensor *t) {
     if (!path || !t)
         return gt_set_error(GT_ERR_ARG, "npy_save: %s is NULL", path ? "tensor" : "path");
     char preamble[NPY_SAVE_PREAMBLE];
-    size_t pre_len = format_preamble(t, preamble);
+    size_t pre_len = gt__npy_preamble(t, preamble);
     gt_atomic_file af;
     gt_status status = gt_atomic_file_open(&af, path, "npy_save");
     if (status != GT_OK)

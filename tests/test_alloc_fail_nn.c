@@ -188,4 +188,59 @@ GT_TEST(model_save_and_load_fail_cleanly_at_every_allocation) {
     gt_test_alloc_uninstall(&alloc);
 }
 
+/* ---- spec models and .npz files ------------------------------------------------------------ */
+
+#define SPEC "Conv2d(3, 3, padding=1) ReLU MaxPool2d(2) Flatten r=Residual(Linear(18) Tanh) " \
+             "Linear(4) LogSoftmax(dim=-1)"
+#define SPEC_PATH SCRATCH "/spec.gtc"
+#define NPZ_PATH SCRATCH "/spec.npz"
+
+static gt_model *spec_model(uint64_t seed) {
+    return gt_model_from_spec(SPEC, 3, (int64_t[]){1, 4, 6}, seed);
+}
+
+GT_TEST(spec_models_and_npz_fail_cleanly_at_every_allocation) {
+    mkdir(SCRATCH, 0755);
+    gt_model *ref = spec_model(3);
+    CHECK(ref && gt_model_save(ref, NULL, NULL, 0, SPEC_PATH) == GT_OK &&
+          gt_model_export_npz(ref, NPZ_PATH) == GT_OK);
+    if (!ref)
+        return;
+    int64_t n = gt_model_numel(ref), points = 0;
+    gt_test_alloc_install(&alloc);
+    for (int what = 0; what < 4; what++)
+        for (int64_t at = 1;; at++) {
+            gt_model *into = what == 3 ? spec_model(9) : NULL;
+            gt_real *before = into ? copy_block(gt_model_data(into), n) : NULL;
+            int64_t baseline = alloc.live;
+            gt_test_alloc_fail_nth(&alloc, at);
+            gt_module *parsed = what == 0 ? gt_spec_parse(SPEC) : NULL;
+            gt_model *m = what == 1 ? spec_model(3) : what == 2 ? gt_model_load(SPEC_PATH) : NULL;
+            gt_status st = what == 3 ? gt_model_import_npz(into, NPZ_PATH) : GT_OK;
+            bool injected = gt_test_alloc_disarm(&alloc);
+            bool made = what == 0 ? parsed != NULL : what == 3 ? st == GT_OK : m != NULL;
+            if (!injected) {
+                CHECK(made);
+                CHECK(!m || same_block(gt_model_data(m), gt_model_data(ref), n));
+                CHECK(!into || same_block(gt_model_data(into), gt_model_data(ref), n));
+            } else {
+                points++;
+                CHECK(!made);
+                CHECK_NOMEM();
+                CHECK(alloc.live == baseline);
+                CHECK(!into || same_block(gt_model_data(into), before, n));
+            }
+            gt_module_free(parsed);
+            gt_model_free(m);
+            gt_model_free(into);
+            free(before);
+            if (!injected)
+                break;
+        }
+    CHECK(points >= 20);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+    gt_model_free(ref);
+}
+
 GT_TEST_MAIN()

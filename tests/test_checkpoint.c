@@ -382,7 +382,7 @@ GT_TEST(checkpoint_of_newer_version_is_refused) {
     gt_ckpt_entry entries[] = {{"w", w}};
     CHECK(gt_checkpoint_load(SCRATCH "_v7.gtc", "mlp", NULL, 0, entries, 1) ==
           GT_ERR_UNSUPPORTED);
-    CHECK_ERROR_HAS("_v7.gtc: version 7 is newer than this build (1)");
+    CHECK_ERROR_HAS("_v7.gtc: version 7 is newer than this build (2)");
     gt_tensor_free(w);
 }
 
@@ -422,6 +422,40 @@ GT_TEST(checkpoint_peek_without_room_for_config_fails) {
           GT_OK);
     CHECK(n == 2);
     model_free(m);
+}
+
+GT_TEST(checkpoint_text_entries_make_a_version_2_file) {
+    gt_tensor *w = gt_from_array(GT_SHAPE(2), (const gt_real[]){1.5, -2});
+    gt_ckpt_entry entries[] = {{"w", w}};
+    gt_ckpt_text texts[] = {{"spec", "Flatten Linear(10)"}, {"empty", ""}};
+    CHECK(gt_checkpoint_save_texts(SCRATCH "_texts.gtc", "module", NULL, 0, texts, 2, entries,
+                                   1) == GT_OK);
+    unsigned char head[12];
+    CHECK(read_file(SCRATCH "_texts.gtc", head, sizeof head) == 12 && head[8] == 2);
+    char text[64];
+    CHECK(gt_checkpoint_get_text(SCRATCH "_texts.gtc", "spec", text, sizeof text) == GT_OK &&
+          !strcmp(text, "Flatten Linear(10)"));
+    CHECK(gt_checkpoint_get_text(SCRATCH "_texts.gtc", "empty", text, sizeof text) == GT_OK &&
+          !strcmp(text, ""));
+    CHECK(gt_checkpoint_get_text(SCRATCH "_texts.gtc", "spec", text, 5) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("text 'spec' needs 19 bytes, 5 given");
+    CHECK(gt_checkpoint_get_text(SCRATCH "_texts.gtc", "other", text, sizeof text) ==
+          GT_ERR_FORMAT);
+    CHECK_ERROR_HAS("has no text 'other'");
+    gt_tensor *back = gt_zeros(GT_SHAPE(2));
+    gt_ckpt_entry back_entries[] = {{"w", back}};
+    CHECK(gt_checkpoint_load(SCRATCH "_texts.gtc", "module", NULL, 0, back_entries, 1) == GT_OK);
+    CHECK(gt_tensor_item(back, 1) == -2);
+    gt_ckpt_text twice[] = {{"a", "x"}, {"a", "y"}};
+    CHECK(gt_checkpoint_save_texts(SCRATCH "_texts2.gtc", "module", NULL, 0, twice, 2, entries,
+                                   1) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("text key 'a' appears twice");
+    /* a version 1 file has no texts */
+    CHECK(gt_checkpoint_save(SCRATCH "_notext.gtc", "mlp", NULL, 0, entries, 1) == GT_OK);
+    CHECK(gt_checkpoint_get_text(SCRATCH "_notext.gtc", "spec", text, sizeof text) ==
+          GT_ERR_FORMAT);
+    gt_tensor_free(w);
+    gt_tensor_free(back);
 }
 
 GT_TEST_MAIN()

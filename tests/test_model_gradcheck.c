@@ -54,6 +54,20 @@ GT_TEST(mlp_gradient_matches_finite_differences_for_every_activation) {
                           GT_SHAPE(3, 1, 6, 6), 20 + act));
 }
 
+/* A spec with every layer kind the registry has: conv with stride and padding, both pools,
+ * a residual block, each activation. */
+GT_TEST(spec_model_gradient_matches_finite_differences) {
+    CHECK(check_model(gt_model_from_spec("Conv2d(3, 3, stride=2, padding=1) Sigmoid "
+                                         "MaxPool2d(2) Conv2d(4, 1, bias=False) AvgPool2d(1) "
+                                         "Flatten r=Residual(Linear(24) Tanh Linear(24) ReLU) "
+                                         "Linear(5) Softmax",
+                                         3, (int64_t[]){1, 10, 12}, 50),
+                      GT_SHAPE(3, 1, 10, 12), 51));
+    CHECK(check_model(gt_model_from_spec("Flatten Linear(6) LogSoftmax(dim=-1) Linear(4)", 3,
+                                         (int64_t[]){2, 3, 3}, 52),
+                      GT_SHAPE(2, 2, 3, 3), 53));
+}
+
 GT_TEST(lenet_gradient_matches_finite_differences) {
     CHECK(check_model(gt_lenet_new(GT_ACT_TANH, 10, 30), GT_SHAPE(2, 1, 28, 28), 40));
     CHECK(check_model(gt_lenet_new(GT_ACT_RELU, 10, 31), GT_SHAPE(2, 1, 28, 28), 41));

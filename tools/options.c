@@ -35,6 +35,8 @@ typedef enum option_id {
     OPT_BATCH,
     OPT_LR,
     OPT_SCHEDULE,
+    OPT_WARMUP,
+    OPT_CLIP,
     OPT_MOMENTUM,
     OPT_NESTEROV,
     OPT_WEIGHT_DECAY,
@@ -51,6 +53,7 @@ typedef enum option_id {
     OPT_DETECT_ANOMALY,
     OPT_PROFILE,
     OPT_GRAPH,
+    OPT_SUMMARY,
     OPT_DISTRIBUTED,
     OPT_HELP,
 } option_id;
@@ -62,13 +65,15 @@ typedef struct option_spec {
 } option_spec;
 
 static const option_spec specs[] = {
-    {OPT_MODEL, "model", "mlp|lenet"},
+    {OPT_MODEL, "model", "mlp|lenet|SPEC"},
     {OPT_ACT, "act", "relu|sigmoid|tanh"},
     {OPT_DATA, "data", "DIR"},
     {OPT_EPOCHS, "epochs", "N"},
     {OPT_BATCH, "batch", "N"},
     {OPT_LR, "lr", "F"},
     {OPT_SCHEDULE, "schedule", "constant|cosine"},
+    {OPT_WARMUP, "warmup-epochs", "N"},
+    {OPT_CLIP, "clip-grad-norm", "F"},
     {OPT_MOMENTUM, "momentum", "F"},
     {OPT_NESTEROV, "nesterov", NULL},
     {OPT_WEIGHT_DECAY, "weight-decay", "F"},
@@ -85,6 +90,7 @@ static const option_spec specs[] = {
     {OPT_DETECT_ANOMALY, "detect-anomaly", NULL},
     {OPT_PROFILE, "profile", "N"},
     {OPT_GRAPH, "graph", "FILE.dot"},
+    {OPT_SUMMARY, "summary", NULL},
     {OPT_DISTRIBUTED, "distributed", NULL},
     {OPT_HELP, "help", NULL},
 };
@@ -113,9 +119,14 @@ void options_print_help(FILE *out) {
 "test_accuracy= test_loss= train_accuracy= train_loss= epochs= train_images_per_s= seconds=\n"
 "\n"
 "Model\n"
-"  --model mlp|lenet      mlp: 784-100-10; lenet: LeNet-5 (default mlp)\n"
+"  --model mlp|lenet|SPEC mlp: 784-100-10; lenet: LeNet-5 (default mlp); or a spec,\n"
+"                         torch.nn's layers with their arguments, in-sizes inferred:\n"
+"                         \"Conv2d(32, 5, padding=2) ReLU MaxPool2d(2) Flatten\n"
+"                         Linear(128) ReLU Linear(10)\" (docs/modules.md)\n"
 "  --act relu|sigmoid|tanh\n"
 "                         hidden activation (default relu for mlp, tanh for lenet)\n"
+"  --summary              print each layer's output shape, parameters and\n"
+"                         multiply-adds before training\n"
 "Data\n"
 "  --data DIR             folder with the four MNIST files, raw or .gz\n"
 "                         (default " GT_DEFAULT_DATA_DIR ",\n"
@@ -131,6 +142,10 @@ void options_print_help(FILE *out) {
 "  --schedule constant|cosine\n"
 "                         the learning rate: constant, or from --lr down to 0 along\n"
 "                         half a cosine over every step of the run (default cosine)\n"
+"  --warmup-epochs N      the learning rate rises linearly from lr/steps to lr over\n"
+"                         the first N epochs, then follows --schedule (default 0)\n"
+"  --clip-grad-norm F     scale the gradients down to a total 2-norm of F when above\n"
+"                         it (torch.nn.utils.clip_grad_norm_; default off)\n"
 "  --momentum F           sgd momentum, 0 <= F < 1 (default %g)\n"
 "  --nesterov             Nesterov momentum (sgd)\n"
 "  --weight-decay F       L2 penalty added to the gradient (default 0)\n"
@@ -273,10 +288,21 @@ static bool set_option(train_options *o, option_id id, const char *v) {
     static const char *const schedules[] = {"constant", "cosine"};
     switch (id) {
     case OPT_MODEL:
-        if (!parse_choice("model", v, models, 2, "choose mlp or lenet", &choice))
-            return false;
-        o->model = choice ? GT_MODEL_LENET : GT_MODEL_MLP;
         o->given |= GIVEN_MODEL;
+        o->spec = NULL;
+        if (!strcmp(v, models[0]) || !strcmp(v, models[1])) {
+            o->model = !strcmp(v, models[1]) ? GT_MODEL_LENET : GT_MODEL_MLP;
+            return true;
+        }
+        gt_module *net = gt_spec_parse(v); /* checked now, built once the data's size is known */
+        if (!net) {
+            complain_usage("--model %s: choose mlp or lenet, or give a spec of layers: %s", v,
+                           gt_last_error());
+            return false;
+        }
+        gt_module_free(net);
+        o->model = GT_MODEL_SPEC;
+        o->spec = v;
         return true;
     case OPT_ACT:
         if (!parse_choice("act", v, acts, 3, "choose relu, sigmoid or tanh", &choice))
@@ -295,6 +321,17 @@ static bool set_option(train_options *o, option_id id, const char *v) {
             return false;
         o->schedule = choice ? SCHEDULE_COSINE : SCHEDULE_CONSTANT;
         o->given |= GIVEN_SCHEDULE;
+        return true;
+    case OPT_WARMUP:
+        if (!parse_int("warmup-epochs", v, 0, MAX_EPOCHS - 1, &n))
+            return false;
+        o->warmup_epochs = (int)n;
+        o->given |= GIVEN_WARMUP;
+        return true;
+    case OPT_CLIP:
+        if (!parse_real("clip-grad-norm", v, REAL_POSITIVE, &o->clip_grad_norm))
+            return false;
+        o->given |= GIVEN_CLIP;
         return true;
     case OPT_DATA: return parse_path("data", v, &o->data_dir);
     case OPT_EPOCHS:
@@ -359,6 +396,7 @@ static bool set_option(train_options *o, option_id id, const char *v) {
     case OPT_DETECT_ANOMALY: o->detect_anomaly = true; return true;
     case OPT_PROFILE: return parse_int("profile", v, 1, 1000000, &o->profile_steps);
     case OPT_GRAPH: return parse_path("graph", v, &o->graph_path);
+    case OPT_SUMMARY: o->summary = true; return true;
     case OPT_DISTRIBUTED:
         o->distributed = true;
         o->given |= GIVEN_DISTRIBUTED;
@@ -407,6 +445,10 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
     if (help)
         return PARSE_HELP;
     /* What can be told from the command line alone. */
+    if (o->model == GT_MODEL_SPEC && (o->given & GIVEN_ACT)) {
+        complain_usage("--act is for --model mlp or lenet: a spec names its own activations");
+        return PARSE_USAGE;
+    }
     if (o->eval_only && !o->load_path) {
         complain_usage("--eval evaluates a saved model: give it with --load FILE");
         return PARSE_USAGE;
@@ -419,6 +461,8 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
             {GIVEN_EPOCHS, "epochs"},
             {GIVEN_LR, "lr"},
             {GIVEN_SCHEDULE, "schedule"},
+            {GIVEN_WARMUP, "warmup-epochs"},
+            {GIVEN_CLIP, "clip-grad-norm"},
             {GIVEN_MOMENTUM, "momentum"},
             {GIVEN_NESTEROV, "nesterov"},
             {GIVEN_WEIGHT_DECAY, "weight-decay"},
@@ -479,6 +523,9 @@ bool options_check(const train_options *o) {
                        o->momentum);
     else if (o->optimizer == GT_OPTIM_ADAM && o->nesterov)
         complain_usage("--nesterov is for --optimizer sgd, not adam");
+    else if (o->warmup_epochs >= o->epochs)
+        complain_usage("--warmup-epochs %d must be less than --epochs %d", o->warmup_epochs,
+                       o->epochs);
     else if (o->nesterov && o->momentum == 0)
         complain_usage("--nesterov needs a momentum > 0, and --momentum is 0");
     else

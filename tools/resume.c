@@ -9,6 +9,8 @@
  *                          the doubles' IEEE-754 bits (checkpoint entries are integers)
  *   train.nesterov         0 or 1
  *   train.schedule         0 constant, 1 cosine
+ *   train.warmup_epochs    epochs of linear warm-up (0: none)
+ *   train.clip_bits        the gradient norm clipped to, as bits (0: no clipping)
  * A checkpoint written by another program may lack them: the defaults apply then. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
@@ -48,6 +50,8 @@ gt_status resume_save(const char *path, const gt_model *model, const gt_optimize
         {"train.weight_decay_bits", real_bits(o->weight_decay)},
         {"train.nesterov", o->nesterov},
         {"train.schedule", o->schedule},
+        {"train.warmup_epochs", o->warmup_epochs},
+        {"train.clip_bits", real_bits(o->clip_grad_norm)},
     };
     return gt_model_save(model, opt, extra, (int)(sizeof extra / sizeof extra[0]), path);
 }
@@ -134,6 +138,12 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
         st = read_int(e, "train.schedule", SCHEDULE_CONSTANT, SCHEDULE_COSINE,
                       o->given & GIVEN_SCHEDULE, &value);
     o->schedule = (lr_schedule)value;
+    value = o->warmup_epochs;
+    if (st == GT_OK)
+        st = read_int(e, "train.warmup_epochs", 0, 100000, o->given & GIVEN_WARMUP, &value);
+    o->warmup_epochs = (int)value;
+    if (st == GT_OK)
+        st = read_real(e, "train.clip_bits", 0, 0, o->given & GIVEN_CLIP, &o->clip_grad_norm);
     if (o->optimizer == GT_OPTIM_SGD) { /* adam has neither */
         if (st == GT_OK)
             st = read_real(e, "train.momentum_bits", 0, 1, o->given & GIVEN_MOMENTUM, &o->momentum);
@@ -155,6 +165,8 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
         {"train.schedule", GIVEN_SCHEDULE},
         {"train.weight_decay_bits", GIVEN_WEIGHT_DECAY},
         {"train.momentum_bits", GIVEN_MOMENTUM},
+        {"train.warmup_epochs", GIVEN_WARMUP},
+        {"train.clip_bits", GIVEN_CLIP},
     };
     for (size_t i = 0; st == GT_OK && i < sizeof marks / sizeof marks[0]; i++)
         if (lookup(e, marks[i].key, &value) &&

@@ -84,10 +84,19 @@ static int load_checkpoint(run *r) {
     if (!r->model)
         return fail(NULL); /* the message starts with the file's name */
     const gt_model_config *c = gt_model_get_config(r->model);
+    const char *saved_spec = gt_model_spec(r->model);
+    if ((o->given & GIVEN_MODEL) && c->kind == GT_MODEL_SPEC && o->model == GT_MODEL_SPEC &&
+        (!saved_spec || strcmp(saved_spec, o->spec))) {
+        complain("%s: holds the model \"%s\", but --model \"%s\" was given", o->load_path,
+                 saved_spec ? saved_spec : "(built in C)", o->spec);
+        return EXIT_FAILURE;
+    }
     if ((o->given & GIVEN_MODEL) && c->kind != o->model) {
         complain("%s: holds %s %s model, but --model %s was given", o->load_path,
-                 c->kind == GT_MODEL_MLP ? "an" : "a", gt_model_kind_name(c->kind),
-                 gt_model_kind_name(o->model));
+                 c->kind == GT_MODEL_MLP ? "an" : "a",
+                 c->kind == GT_MODEL_SPEC ? saved_spec ? saved_spec : "(built in C)"
+                                          : gt_model_kind_name(c->kind),
+                 o->model == GT_MODEL_SPEC ? o->spec : gt_model_kind_name(o->model));
         return EXIT_FAILURE;
     }
     if ((o->given & GIVEN_ACT) && c->act != o->act) {
@@ -96,6 +105,7 @@ static int load_checkpoint(run *r) {
         return EXIT_FAILURE;
     }
     o->model = c->kind;
+    o->spec = saved_spec;
     o->act = c->act;
     o->given |= GIVEN_MODEL | GIVEN_ACT;
     if (resume_read(o->load_path, o, &r->epochs_done, &r->has_optimizer_state) != GT_OK)
@@ -111,14 +121,44 @@ static void derive_seeds(uint64_t seed, uint64_t *model_seed, uint64_t *data_see
     *data_seed = gt_rng_next(&rng);
 }
 
-static int new_model(run *r, int64_t pixels, int64_t classes) {
+static int new_model(run *r, int64_t rows, int64_t cols, int64_t classes) {
     uint64_t model_seed, data_seed;
+    int64_t pixels = rows * cols;
     derive_seeds(r->o.seed, &model_seed, &data_seed);
-    if (r->o.model == GT_MODEL_LENET)
+    if (r->o.model == GT_MODEL_SPEC)
+        r->model = gt_model_from_spec(r->o.spec, 3, (int64_t[]){1, rows, cols}, model_seed);
+    else if (r->o.model == GT_MODEL_LENET)
         r->model = gt_lenet_new(r->o.act, (int)classes, model_seed);
     else
         r->model = gt_mlp_new((int[]){(int)pixels, 100, (int)classes}, 3, r->o.act, model_seed);
-    return r->model ? EXIT_SUCCESS : fail("cannot build the model");
+    return r->model ? EXIT_SUCCESS : fail("--model");
+}
+
+/* A spec's model takes one image [1, rows, cols] (or its values, when it flattens first) and
+ * gives a score per class. */
+static int check_spec_fits_data(run *r, int64_t classes, const char *what) {
+    const gt_sample_shape *in = gt_model_input_shape(r->model);
+    const gt_dataset *d = &r->test;
+    int64_t values = 1;
+    for (int i = 0; i < in->ndim; i++)
+        values *= in->dims[i];
+    bool image = in->ndim == 3 && in->dims[0] == 1 && in->dims[1] == d->rows &&
+                 in->dims[2] == d->cols;
+    char shape[96];
+    if (!image && !(in->ndim == 1 && values == d->rows * d->cols)) {
+        complain("--data %s: holds 1x%lldx%lld images, but %s takes %s", r->o.data_dir,
+                 (long long)d->rows, (long long)d->cols, what,
+                 gt_shape_str(in->ndim, in->dims, shape, sizeof shape));
+        return EXIT_FAILURE;
+    }
+    const gt_sample_shape *out = gt_module_out_shape(gt_model_module(r->model));
+    if (out->ndim != 1 || out->dims[0] < classes) {
+        complain("%s gives samples of %s, but --data %s has %lld classes: end it with "
+                 "Linear(%lld)", what, gt_shape_str(out->ndim, out->dims, shape, sizeof shape),
+                 r->o.data_dir, (long long)classes, (long long)classes);
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
 }
 
 /* The model must take the data's images and have an output for each of its labels. */
@@ -128,6 +168,8 @@ static int check_model_fits_data(run *r) {
     int64_t classes =
         r->train.count && r->train.classes > d->classes ? r->train.classes : d->classes;
     const char *what = r->o.load_path ? r->o.load_path : "the model";
+    if (c->kind == GT_MODEL_SPEC)
+        return check_spec_fits_data(r, classes, what);
     if (c->kind == GT_MODEL_LENET && (d->rows != 28 || d->cols != 28)) {
         complain("--data %s: holds %lldx%lld images, LeNet-5 takes 28x28", r->o.data_dir,
                  (long long)d->rows, (long long)d->cols);
@@ -216,6 +258,12 @@ static void describe_recipe(run *r) {
     const train_options *o = &r->o;
     int n = snprintf(r->recipe, sizeof r->recipe, "%s lr=%g%s", gt_optimizer_kind_name(o->optimizer),
                      o->lr, o->schedule == SCHEDULE_COSINE ? " cosine" : "");
+    if (o->warmup_epochs && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " warmup=%d",
+                      o->warmup_epochs);
+    if (o->clip_grad_norm > 0 && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " clip=%g",
+                      o->clip_grad_norm);
     if (o->optimizer == GT_OPTIM_SGD && n > 0 && (size_t)n < sizeof r->recipe)
         n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " momentum=%g%s", o->momentum,
                       o->nesterov ? " nesterov" : "");
@@ -322,12 +370,15 @@ static int learn_from(run *r, const gt_batch *batch, int epoch, int64_t step, do
 /* One pass over the training images; the loss and accuracy over every rank go into *rec. */
 /* The learning rate of step `step` (from 1) of epoch `epoch` (from 1) under the schedule. */
 static double learning_rate(const run *r, int epoch, int64_t step) {
-    if (r->o.schedule == SCHEDULE_CONSTANT)
-        return r->o.lr;
     int64_t per_epoch = (r->loader.limit + r->loader.batch_size - 1) / r->loader.batch_size;
     double t = (double)((epoch - 1) * per_epoch + step - 1), total = (double)r->o.epochs * per_epoch;
+    double warmup = (double)r->o.warmup_epochs * per_epoch;
+    if (t < warmup)
+        return r->o.lr * (t + 1) / warmup;
+    if (r->o.schedule == SCHEDULE_CONSTANT)
+        return r->o.lr;
     const double pi = 3.14159265358979323846;
-    return r->o.lr * 0.5 * (1 + cos(pi * t / total));
+    return r->o.lr * 0.5 * (1 + cos(pi * (t - warmup) / (total - warmup)));
 }
 
 /* --profile N: the first step grows the arena and warms the caches; the next N are timed
@@ -357,6 +408,7 @@ static void profile_after_step(run *r, bool epoch_done) {
 }
 
 static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
+    gt_model_train(r->model, true); /* evaluation switches to eval mode and back */
     gt_loader_start_epoch(&r->loader);
     progress_begin(&r->progress, epoch, r->o.epochs, r->loader.limit);
     double start = now_seconds(), loss_sum = 0;
@@ -369,6 +421,10 @@ static int train_epoch(run *r, int epoch, epoch_record *rec, double *seconds) {
             return EXIT_FAILURE;
         distributed_average_gradients(&r->dist, gt_model_grad(r->model), gt_model_numel(r->model),
                                       batch.size, batch.global_size);
+        if (r->o.clip_grad_norm > 0 && /* of the whole batch's gradient: after averaging */
+            gt_clip_grad_norm(gt_model_params(r->model), gt_model_param_count(r->model),
+                              r->o.clip_grad_norm, NULL) != GT_OK)
+            return step_failed(r, epoch, step, NULL);
         gt_optimizer_set_lr(r->opt, learning_rate(r, epoch, step));
         if (gt_optimizer_step(r->opt) != GT_OK)
             return step_failed(r, epoch, step, NULL);
@@ -567,13 +623,15 @@ static int prepare(run *r) {
     if (load_data(r) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (!r->model &&
-        new_model(r, r->test.rows * r->test.cols,
+        new_model(r, r->test.rows, r->test.cols,
                   r->train.classes > r->test.classes ? r->train.classes : r->test.classes) !=
             EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (check_model_fits_data(r) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     gt_model_describe(r->model, r->description, sizeof r->description);
+    if (o->summary && gt_model_summary(r->model, stdout) != GT_OK)
+        return fail("--summary");
     describe_recipe(r);
     if (!o->eval_only && new_optimizer(r) != EXIT_SUCCESS)
         return EXIT_FAILURE;

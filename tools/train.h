@@ -61,21 +61,28 @@ enum {
     GIVEN_LIMIT = 1u << 10,
     GIVEN_DISTRIBUTED = 1u << 11,
     GIVEN_SCHEDULE = 1u << 12,
+    GIVEN_CLIP = 1u << 13,
+    GIVEN_WARMUP = 1u << 14,
 };
 
 /* How the learning rate moves over a run: constant, or from --lr down to 0 along half a
- * cosine over every step of every epoch (lr_t = lr * (1 + cos(pi * t / T)) / 2). */
+ * cosine over every step of every epoch (lr_t = lr * (1 + cos(pi * t / T)) / 2). With
+ * --warmup-epochs W it first rises linearly over the steps of W epochs, lr * (t + 1) / W_t,
+ * and the schedule then runs over the steps that remain. */
 typedef enum lr_schedule { SCHEDULE_CONSTANT, SCHEDULE_COSINE } lr_schedule;
 
 typedef struct train_options {
     unsigned given; /* GIVEN_* */
     gt_model_kind model;
+    const char *spec; /* --model SPEC (GT_MODEL_SPEC): the layers, as gt_spec_parse reads them */
     gt_activation act;
     const char *data_dir;
     int epochs; /* the last epoch to train: a resumed run continues up to it */
     int64_t batch;
     double lr, momentum, weight_decay;
     lr_schedule schedule;
+    int warmup_epochs;     /* 0: none */
+    double clip_grad_norm; /* 0: no clipping */
     bool nesterov;
     gt_optimizer_kind optimizer;
     int threads; /* 0: all cores */
@@ -86,6 +93,7 @@ typedef struct train_options {
     bool eval_only, detect_anomaly;
     int64_t profile_steps; /* --profile N: steps 2..N+1 are profiled; 0: none */
     const char *graph_path; /* --graph FILE: the first step's graph as DOT */
+    bool summary; /* --summary: the per-layer table before training */
     bool distributed; /* --distributed: one of the processes mpirun started */
 } train_options;
 

@@ -82,10 +82,14 @@ def string(s):
     return struct.pack("<H", len(s)) + s
 
 
-def checkpoint(kind, config, tensors, version=1, crc=True):
+def checkpoint(kind, config, tensors, version=1, crc=True, texts=None):
     header = string(kind) + struct.pack("<I", len(config))
     for key, value in config:
         header += string(key) + struct.pack("<q", value)
+    if texts is not None:  # version 2
+        header += struct.pack("<I", len(texts))
+        for key, text in texts:
+            header += string(key) + struct.pack("<I", len(text)) + text
     header += struct.pack("<I", len(tensors))
     body = b""
     for name, dims, dtype, values in tensors:
@@ -107,7 +111,8 @@ write("checkpoint", "mlp_extra.gtc", checkpoint(b"mlp", mlp_config + [(b"epoch",
 write("checkpoint", "empty.gtc", checkpoint(b"x", [], []))
 write("checkpoint", "truncated.gtc", checkpoint(b"mlp", mlp_config, [weight, bias])[:-7])
 write("checkpoint", "bad_crc.gtc", checkpoint(b"mlp", mlp_config, [weight, bias], crc=False))
-write("checkpoint", "version_2.gtc", checkpoint(b"mlp", mlp_config, [weight, bias], version=2))
+write("checkpoint", "version_3.gtc", checkpoint(b"mlp", mlp_config, [weight, bias], version=3,
+                                                texts=[]))
 write("checkpoint", "duplicate_tensor.gtc", checkpoint(b"mlp", mlp_config, [weight, weight]))
 write("checkpoint", "rank_9.gtc", checkpoint(b"mlp", [], [(b"t", [1] * 9, 1, [1])]))
 write("checkpoint", "wrong_shape.gtc", checkpoint(b"mlp", mlp_config, [
@@ -129,3 +134,51 @@ write("checkpoint", "model_mlp_adam.gtc", checkpoint(b"mlp", mlp_model + [
     (b"optimizer.exp_avg_sq.1", [2], 1, [0, 1])]))
 write("checkpoint", "model_lenet_no_tensors.gtc", checkpoint(b"lenet", [(b"act", 2),
                                                                       (b"classes", 10)], []))
+
+# Version 2: a model of a spec (kind "module"), its text entry "spec" and input shape, with
+# its tensors by state_dict name; and one whose spec is not a spec.
+spec_model = [(b"input.ndim", 3), (b"input.0", 1), (b"input.1", 2), (b"input.2", 2)]
+spec_tensors = [(b"1.weight", [2, 4], 1, [0.5, -1, 2, 0, 1e-3, 7, 1, 1]),
+                (b"1.bias", [2], 1, [1, -1])]
+write("checkpoint", "model_spec.gtc", checkpoint(b"module", spec_model + [(b"optimizer", 1), (
+    b"optimizer.steps", 1)], spec_tensors + [
+    (b"optimizer.momentum_buffer.0", [2, 4], 1, [1] * 8),
+    (b"optimizer.momentum_buffer.1", [2], 1, [1, 2])], version=2,
+    texts=[(b"spec", b"Flatten Linear(2) ReLU")]))
+write("checkpoint", "model_bad_spec.gtc", checkpoint(b"module", spec_model, spec_tensors,
+                                                     version=2,
+                                                     texts=[(b"spec", b"Flatten Linear(2")]))
+write("checkpoint", "model_no_spec.gtc", checkpoint(b"module", spec_model, spec_tensors,
+                                                    version=2, texts=[(b"other", b"")]))
+
+# ---- .npz: zip archives of .npy members (numpy.savez, numpy.savez_compressed) -------------
+
+def npz(members, compress=False, zip64=False):
+    """A zip of (name, bytes) members, as Python's zipfile writes them (zip64: the local
+    headers carry zip64 extra fields, as numpy's savez asks for with force_zip64)."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            with z.open(info, "w", force_zip64=zip64) as f:
+                f.write(data)
+    return buf.getvalue()
+
+
+w_npy = npy("<f4", [2, 3], f4)
+b_npy = npy("<f8", [2], struct.pack("<2d", 1, -1))
+write("npz", "two.npz", npz([("fc.weight.npy", w_npy), ("fc.bias.npy", b_npy)]))
+write("npz", "two_deflated.npz", npz([("fc.weight.npy", w_npy), ("fc.bias.npy", b_npy)], True))
+write("npz", "two_zip64.npz", npz([("fc.weight.npy", w_npy), ("fc.bias.npy", b_npy)], False,
+                                   True))
+write("npz", "empty.npz", npz([]))
+write("npz", "not_npy_member.npz", npz([("x.txt", b"hello")]))
+write("npz", "bad_npy_member.npz", npz([("x.npy", npy("<f4", [2, 3], f4[:-2]))]))
+write("npz", "duplicate.npz", npz([("a.npy", b_npy), ("a.npy", b_npy)]))
+good = npz([("fc.weight.npy", w_npy)])
+write("npz", "truncated.npz", good[:-30])
+write("npz", "bad_crc.npz", good[:60] + bytes([good[60] ^ 1]) + good[61:])

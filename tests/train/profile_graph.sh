@@ -13,7 +13,7 @@ grep -q "^profile of 4 training steps (steps 2 to 5, batch 32):" lenet.out ||
 # LeNet-5 runs conv2d 3 times a step, forward and backward: 12 calls each in 4 steps
 grep -Eq "^conv2d +12 +[0-9.]+ +12 " lenet.out || fail "conv2d is not 12 calls each way"
 grep -Eq "^cross_entropy +4 +[0-9.]+ +4 " lenet.out || fail "cross_entropy is not 4 each way"
-for op in maxpool2d tanh linear flatten total; do
+for op in max_pool2d tanh linear flatten total; do
   grep -q "^$op " lenet.out || fail "no row for $op"
 done
 # rows sorted by total time (column 6)

@@ -1,0 +1,479 @@
+/* test_module.c - the module API (gt_module.h): specs and their errors, shape inference,
+ * state_dict names, PyTorch's initialisation, a custom module holding sub-modules, Residual,
+ * train/eval mode, the summary, checkpoints of spec models (and of the old MLP files), and
+ * the .npz exchange with PyTorch (tests/data/make_modules_oracle.py). */
+#include "gt_test.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SCRATCH GT_BINARY_DIR "/module_" GT_REAL_NAME
+#define ORACLE_SPEC                                                                        \
+    "Conv2d(4, 3, padding=1) ReLU MaxPool2d(2) Conv2d(6, 3, bias=False) Tanh AvgPool2d(2) " \
+    "Flatten Linear(16) Sigmoid Linear(5) LogSoftmax(dim=-1)"
+
+static gt_model *image_model(const char *spec, uint64_t seed) {
+    return gt_model_from_spec(spec, 3, (int64_t[]){1, 28, 28}, seed);
+}
+
+static bool has_error_for(const char *spec, const char *needle) {
+    gt_module *m = gt_spec_parse(spec);
+    bool ok = !m && gt_last_status() == GT_ERR_ARG && strstr(gt_last_error(), needle);
+    if (!ok)
+        fprintf(stderr, "  spec \"%s\": got \"%s\", expected \"%s\"\n", spec,
+                m ? "(parsed)" : gt_last_error(), needle);
+    gt_module_free(m);
+    return ok;
+}
+
+GT_TEST(spec_infers_in_sizes_and_names_parameters_as_pytorch) {
+    gt_model *m = image_model("Conv2d(32, 5, padding=2) ReLU MaxPool2d(2) Flatten Linear(128) "
+                              "ReLU Linear(10)", 1);
+    CHECK(m && gt_model_param_count(m) == 6);
+    if (!m)
+        return;
+    const char *names[] = {"0.weight", "0.bias", "4.weight", "4.bias", "6.weight", "6.bias"};
+    int64_t numel[] = {32 * 25, 32, 128 * 32 * 14 * 14, 128, 10 * 128, 10};
+    for (int i = 0; i < 6; i++) {
+        CHECK(!strcmp(gt_model_param_name(m, i), names[i]));
+        CHECK(gt_tensor_numel(gt_model_params(m)[i]) == numel[i]);
+    }
+    CHECK(gt_model_get_config(m)->kind == GT_MODEL_SPEC && gt_model_get_config(m)->classes == 10);
+    CHECK(gt_model_flops(m) == 32 * 25 * 28 * 28 + 128 * 6272 + 1280);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_zeros(GT_SHAPE(3, 1, 28, 28));
+    gt_tensor *y = gt_model_forward(tape, m, x);
+    CHECK(y && gt_tensor_ndim(y) == 2 && gt_tensor_dim(y, 0) == 3 && gt_tensor_dim(y, 1) == 10);
+    CHECK(!gt_model_forward(tape, m, gt_tensor_wrap(GT_SHAPE(3, 28, 28), gt_tensor_data(x),
+                                                    NULL)) ||
+          0);
+    gt_tensor_free(x);
+    gt_tape_free(tape);
+    gt_model_free(m);
+}
+
+GT_TEST(spec_initialisation_follows_pytorch_default_bounds) {
+    gt_model *m = image_model("Conv2d(8, 3, stride=2) Flatten Linear(7)", 3);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    /* weight and bias of a layer are within 1 / sqrt(fan_in), and not all tiny */
+    int64_t fan_in[] = {9, 9, 8 * 13 * 13, 8 * 13 * 13};
+    for (int i = 0; i < 4; i++) {
+        const gt_tensor *t = gt_model_params(m)[i];
+        double bound = 1 / sqrt((double)fan_in[i]), largest = 0;
+        for (int64_t k = 0; k < gt_tensor_numel(t); k++)
+            largest = fmax(largest, fabs(gt_tensor_cdata(t)[k]));
+        CHECK(largest <= bound && largest > 0.5 * bound);
+    }
+    gt_model_free(m);
+}
+
+GT_TEST(mlp_and_lenet_are_specs_with_their_names_and_seeded_values) {
+    char spec_mlp[] = "mlp", spec_lenet[] = "lenet";
+    gt_model *a = gt_mlp_new((int[]){784, 100, 10}, 3, GT_ACT_RELU, 5);
+    gt_model *b = gt_model_from_spec(spec_mlp, 1, (int64_t[]){784}, 5);
+    gt_model *c = gt_lenet_new(GT_ACT_TANH, 10, 6);
+    gt_model *d = image_model(spec_lenet, 6);
+    CHECK(a && b && c && d);
+    if (a && b && c && d) {
+        CHECK(gt_model_numel(a) == gt_model_numel(b) &&
+              !memcmp(gt_model_data(a), gt_model_data(b),
+                      (size_t)gt_model_numel(a) * sizeof(gt_real)));
+        CHECK(gt_model_numel(c) == 61706 && gt_model_flops(c) == 416520);
+        CHECK(!memcmp(gt_model_data(c), gt_model_data(d),
+                      (size_t)gt_model_numel(c) * sizeof(gt_real)));
+        CHECK(!strcmp(gt_model_param_name(b, 0), "fc1.weight"));
+        CHECK(!strcmp(gt_model_param_name(d, 9), "out.bias"));
+    }
+    gt_model_free(a);
+    gt_model_free(b);
+    gt_model_free(c);
+    gt_model_free(d);
+}
+
+GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
+    CHECK(has_error_for("Conv2d(32, x)", "column 12: 'x': expected a number, True or False for "
+                                         "kernel_size"));
+    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv2d"));
+    CHECK(has_error_for("Flatten relu", "column 9: 'relu': expected a layer of torch.nn: did you "
+                                        "mean ReLU?"));
+    CHECK(has_error_for("Linear", "column 1: 'Linear': expected '(' and a value for "
+                                  "out_features"));
+    CHECK(has_error_for("Linear(10", "expected ')' to close Linear("));
+    CHECK(has_error_for("Linear(10, 2)", "Linear: bias must be an integer in 0..1, got 2"));
+    CHECK(has_error_for("Linear(10, bias=True, bias=False)", "'bias': bias is given twice"));
+    CHECK(has_error_for("Linear(out=3)", "'out': expected an argument of Linear (out_features, "
+                                         "bias)"));
+    CHECK(has_error_for("Linear(bias=False, 3)", "expected a keyword argument"));
+    CHECK(has_error_for("Linear(2.5)", "out_features must be an integer"));
+    CHECK(has_error_for("ReLU(1)", "expected ')': ReLU takes 0 arguments"));
+    CHECK(has_error_for("", "expected at least one layer"));
+    CHECK(has_error_for("ReLU )", "column 6: ')': expected a layer, not a ')'"));
+    CHECK(has_error_for("Residual(ReLU", "column 9: '(': expected ')' to close it"));
+    CHECK(has_error_for("Residual()", "expected at least one layer inside"));
+    CHECK(has_error_for("a=ReLU a=Tanh", "already has a child called 'a'"));
+    CHECK(has_error_for("MaxPool2d((2, 3))", "expected equal sizes for kernel_size"));
+    CHECK(has_error_for("Linear(3)ReLU", "expected a space before the next layer"));
+    /* what does not fit the input shape is found at build, naming the layer */
+    CHECK(!image_model("Conv2d(4, 5) Linear(10)", 0));
+    CHECK_ERROR_HAS("layer 1 Linear (input [4, 24, 24]): expects samples of [in_features] (put "
+                    "Flatten before it), got rank 3");
+    CHECK(!image_model("Conv2d(4, 29)", 0));
+    CHECK_ERROR_HAS("layer 0 Conv2d (input [1, 28, 28]): a 29x29 kernel with padding 0 does not "
+                    "fit in 28x28");
+    CHECK(!image_model("Flatten Sequential(Linear(4) inner=Sequential(Tanh Conv2d(3, 3)))", 0));
+    CHECK_ERROR_HAS("layer 1.inner.1 Conv2d (input [4]): expects samples of [C, H, W] (rank 3), "
+                    "got rank 1");
+    CHECK(!image_model("Residual(Conv2d(4, 3, padding=1))", 0));
+    CHECK_ERROR_HAS("layer 0 Residual (input [1, 28, 28]): its layers map [1, 28, 28] to [4, 28, "
+                    "28], but x + f(x) needs the shape kept");
+}
+
+GT_TEST(spec_accepts_torch_spellings) {
+    gt_module *m = gt_spec_parse("  Conv2d(3, kernel_size=(5, 5), stride=1, padding = 2 ,"
+                                 " bias=True)\tMaxPool2d(2, None) Flatten(1, -1)  "
+                                 "head=Linear(out_features=10, bias=False) ");
+    CHECK(m && gt_module_child_count(m) == 4);
+    CHECK(m && !strcmp(gt_module_name(gt_module_child(m, 3)), "head"));
+    gt_module_free(m);
+    for (int i = 0; i < gt_layer_count(); i++)
+        CHECK(gt_layer_find(gt_layer_get(i)->type) == gt_layer_get(i));
+}
+
+/* ---- a module of one's own: y = second(act(first(x))) + first(x), with its own scale ---- */
+
+typedef struct gated_state {
+    int scale; /* the slot of its parameter "scale" [features] */
+} gated_state;
+
+static gt_status gated_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
+    gt_sample_shape mid;
+    gated_state *s = gt_module_state(m);
+    if (gt_module_build(gt_module_child(m, 0), in, &mid) != GT_OK ||
+        gt_module_build(gt_module_child(m, 1), &mid, out) != GT_OK)
+        return gt_last_status();
+    s->scale = gt_module_add_param(m, "scale", 1, out->dims, GT_INIT_ONES, 0);
+    return s->scale < 0 ? gt_last_status() : GT_OK;
+}
+
+static gt_tensor *gated_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+    const gated_state *s = gt_module_cstate(m);
+    gt_tensor *h = gt_module_forward(gt_module_child(m, 0), tape, x);
+    gt_tensor *y = gt_module_forward(gt_module_child(m, 1), tape, gt_tanh(tape, h));
+    return gt_mul(tape, gt_add(tape, y, h), gt_module_param(m, s->scale));
+}
+
+static const gt_module_class gated_class = {"Gated", gated_build, gated_forward, NULL};
+
+static gt_module *gated_new(int64_t features) {
+    gt_module *m = gt_module_new(&gated_class, NULL, sizeof(gated_state));
+    if (m && (gt_module_add_child(m, "first", gt_nn_linear(features, true)) != GT_OK ||
+              gt_module_add_child(m, "second", gt_nn_linear(features, true)) != GT_OK)) {
+        gt_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+GT_TEST(a_custom_module_holds_sub_modules_and_trains) {
+    gt_module *root = gt_nn_sequential();
+    CHECK(gt_module_add_child(root, NULL, gt_nn_flatten()) == GT_OK);
+    CHECK(gt_module_add_child(root, "block", gated_new(6)) == GT_OK);
+    CHECK(gt_module_add_child(root, NULL, gt_nn_linear(3, true)) == GT_OK);
+    gt_model *m = gt_model_from_module(root, 2, (int64_t[]){2, 4}, 7);
+    CHECK(m && gt_model_param_count(m) == 7 && gt_model_spec(m) == NULL);
+    if (!m)
+        return;
+    /* own parameters first, then the children's: PyTorch's state_dict order */
+    const char *names[] = {"block.scale", "block.first.weight", "block.first.bias",
+                           "block.second.weight", "block.second.bias", "2.weight", "2.bias"};
+    for (int i = 0; i < 7; i++)
+        CHECK(!strcmp(gt_model_param_name(m, i), names[i]));
+    CHECK(gt_tensor_item(gt_model_params(m)[0], 0) == 1);
+    /* a module has one parent */
+    gt_module *twice = gt_nn_sequential(), *child = gt_nn_flatten();
+    CHECK(gt_module_add_child(twice, NULL, child) == GT_OK);
+    CHECK(gt_module_add_child(twice, NULL, child) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("belongs to a parent already");
+    gt_module_free(twice);
+    /* a few steps of SGD lower the loss */
+    gt_tensor *x, *y;
+    gt_test_random_batch(GT_SHAPE(16, 2, 4), 3, 11, &x, &y);
+    gt_optimizer *opt = gt_sgd_new(gt_model_params(m), gt_model_param_count(m),
+                                   &(gt_sgd_config){.lr = 0.3});
+    gt_tape *tape = gt_tape_new();
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; step++) {
+        gt_tensor *loss = gt_cross_entropy(tape, gt_model_forward(tape, m, x), y);
+        CHECK(loss && gt_backward(tape, loss) == GT_OK && gt_optimizer_step(opt) == GT_OK);
+        last = loss ? gt_tensor_item(loss, 0) : 0;
+        first = step ? first : last;
+        gt_model_zero_grad(m);
+        gt_tape_reset(tape);
+    }
+    CHECK(last < 0.8 * first);
+    /* saved without a spec: loads only into a model built the same way */
+    CHECK(gt_model_save(m, opt, NULL, 0, SCRATCH "_custom.gtc") == GT_OK);
+    CHECK(!gt_model_load(SCRATCH "_custom.gtc"));
+    CHECK_ERROR_HAS("holds a model built from modules in C, without a spec");
+    gt_module *again = gt_nn_sequential();
+    gt_module_add_child(again, NULL, gt_nn_flatten());
+    gt_module_add_child(again, "block", gated_new(6));
+    gt_module_add_child(again, NULL, gt_nn_linear(3, true));
+    gt_model *back = gt_model_from_module(again, 2, (int64_t[]){2, 4}, 99);
+    CHECK(back && gt_model_load_into(back, SCRATCH "_custom.gtc") == GT_OK);
+    CHECK(back && !memcmp(gt_model_data(back), gt_model_data(m),
+                          (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    gt_model_free(back);
+    gt_tape_free(tape);
+    gt_optimizer_free(opt);
+    gt_tensor_free(x);
+    gt_tensor_free(y);
+    gt_model_free(m);
+}
+
+GT_TEST(residual_adds_its_input) {
+    gt_model *m = gt_model_from_spec("Flatten res=Residual(Linear(4) Tanh Linear(4))", 1,
+                                     (int64_t[]){4}, 2);
+    CHECK(m && !strcmp(gt_model_param_name(m, 0), "res.0.weight") &&
+          !strcmp(gt_model_param_name(m, 3), "res.2.bias"));
+    if (!m)
+        return;
+    /* with the last layer zeroed, f(x) = 0 and the output is x */
+    memset(gt_tensor_data(gt_model_params(m)[2]), 0, 16 * sizeof(gt_real));
+    memset(gt_tensor_data(gt_model_params(m)[3]), 0, 4 * sizeof(gt_real));
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_from_array(GT_SHAPE(1, 4), (const gt_real[]){1, -2, 3, 0.5});
+    gt_tensor *y = gt_model_forward(tape, m, x);
+    for (int i = 0; y && i < 4; i++)
+        CHECK(gt_tensor_item(y, i) == gt_tensor_item(x, i));
+    gt_tensor_free(x);
+    gt_tape_free(tape);
+    gt_model_free(m);
+}
+
+/* A module that reports the mode it ran in, and draws from the model's generator. */
+static int mode_seen = -1;
+static double drawn = -1;
+
+static gt_status probe_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
+    (void)m;
+    *out = *in;
+    return GT_OK;
+}
+
+static gt_tensor *probe_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+    (void)tape;
+    mode_seen = gt_module_training(m);
+    drawn = gt_module_rng(m) ? gt_rng_uniform(gt_module_rng(m)) : -1;
+    return x;
+}
+
+static const gt_module_class probe_class = {"Probe", probe_build, probe_forward, NULL};
+
+GT_TEST(train_and_eval_mode_reach_every_module_and_evaluate_switches) {
+    gt_module *root = gt_nn_sequential();
+    gt_module_add_child(root, NULL, gt_nn_flatten());
+    gt_module_add_child(root, NULL, gt_module_new(&probe_class, NULL, 0));
+    gt_module_add_child(root, NULL, gt_nn_linear(10, true));
+    gt_model *m = gt_model_from_module(root, 3, (int64_t[]){1, 4, 4}, 1);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_zeros(GT_SHAPE(2, 1, 4, 4));
+    CHECK(m && gt_model_is_training(m));
+    gt_model_forward(tape, m, x);
+    CHECK(mode_seen == 1 && drawn >= 0 && drawn < 1);
+    gt_model_train(m, false);
+    gt_model_forward(tape, m, x);
+    CHECK(mode_seen == 0 && !gt_model_is_training(m));
+    gt_model_train(m, true);
+    uint8_t images[32] = {0}, labels[2] = {1, 2};
+    gt_dataset data = {2, 4, 4, 3, images, labels};
+    gt_eval_result result;
+    mode_seen = -1;
+    CHECK(gt_model_evaluate(m, tape, &data, 2, 0, &result) == GT_OK);
+    CHECK(mode_seen == 0 && gt_model_is_training(m));
+    gt_tensor_free(x);
+    gt_tape_free(tape);
+    gt_model_free(m);
+}
+
+GT_TEST(summary_prints_a_row_per_layer) {
+    gt_model *m = image_model("lenet", 1);
+    FILE *out = tmpfile();
+    CHECK(m && out && gt_model_summary(m, out) == GT_OK);
+    char text[4096] = "";
+    if (out) {
+        rewind(out);
+        text[fread(text, 1, sizeof text - 1, out)] = '\0';
+        fclose(out);
+    }
+    CHECK(strstr(text, "c1") && strstr(text, "[N, 6, 28, 28]") && strstr(text, "117600"));
+    CHECK(strstr(text, "out") && strstr(text, "[N, 10]") && strstr(text, "850"));
+    CHECK(strstr(text, "total: 61706 parameters, 0 buffer values, 416520 multiply-adds"));
+    gt_model_free(m);
+}
+
+GT_TEST(clip_grad_norm_scales_gradients_above_the_norm_only) {
+    gt_model *m = gt_model_from_spec("Flatten Linear(2)", 1, (int64_t[]){3}, 1);
+    gt_real *g = gt_model_grad(m); /* weight [2, 3], bias [2]: a gradient of norm 5 */
+    for (int i = 0; i < 8; i++)
+        g[i] = 0;
+    g[0] = 3;
+    g[7] = -4;
+    double norm = 0;
+    CHECK(gt_clip_grad_norm(gt_model_params(m), 2, 10, &norm) == GT_OK);
+    CHECK_CLOSE(norm, 5, 1e-12);
+    CHECK(g[0] == 3 && g[7] == -4);
+    CHECK(gt_clip_grad_norm(gt_model_params(m), 2, 1, &norm) == GT_OK);
+    CHECK_CLOSE(g[0], 3 / (5 + 1e-6), GT_TEST_TOL);
+    CHECK_CLOSE(g[7], -4 / (5 + 1e-6), GT_TEST_TOL);
+    CHECK(gt_clip_grad_norm(gt_model_params(m), 2, 0, &norm) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("finite max_norm > 0");
+    gt_model_free(m);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------ */
+
+GT_TEST(spec_model_checkpoint_round_trip_with_optimizer_state) {
+    const char *spec = "Conv2d(3, 3, stride=2, padding=1) ReLU Flatten Linear(5)";
+    gt_model *m = gt_model_from_spec(spec, 3, (int64_t[]){1, 6, 6}, 4);
+    gt_optimizer *opt = gt_adam_new(gt_model_params(m), gt_model_param_count(m),
+                                    &(gt_adam_config){0.01, 0.9, 0.999, 1e-8, 0});
+    gt_tensor *x, *y;
+    gt_test_random_batch(GT_SHAPE(4, 1, 6, 6), 5, 3, &x, &y);
+    gt_tape *tape = gt_tape_new();
+    for (int step = 0; step < 3; step++) {
+        gt_backward(tape, gt_cross_entropy(tape, gt_model_forward(tape, m, x), y));
+        gt_optimizer_step(opt);
+        gt_model_zero_grad(m);
+        gt_tape_reset(tape);
+    }
+    CHECK(gt_model_save(m, opt, (gt_ckpt_config[]){{"epoch", 2}}, 1, SCRATCH "_spec.gtc") ==
+          GT_OK);
+    char text[256];
+    CHECK(gt_checkpoint_get_text(SCRATCH "_spec.gtc", "spec", text, sizeof text) == GT_OK &&
+          !strcmp(text, spec));
+    gt_model *back = gt_model_load(SCRATCH "_spec.gtc");
+    CHECK(back && !strcmp(gt_model_spec(back), spec));
+    CHECK(back && gt_model_input_shape(back)->ndim == 3 && gt_model_input_shape(back)->dims[2] == 6);
+    CHECK(back && !memcmp(gt_model_data(back), gt_model_data(m),
+                          (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    if (back) {
+        gt_optimizer *opt2 = gt_adam_new(gt_model_params(back), gt_model_param_count(back),
+                                         &(gt_adam_config){0.01, 0.9, 0.999, 1e-8, 0});
+        CHECK(gt_optimizer_load(opt2, SCRATCH "_spec.gtc") == GT_OK &&
+              gt_optimizer_steps(opt2) == 3);
+        /* one more step each: the same parameters */
+        gt_backward(tape, gt_cross_entropy(tape, gt_model_forward(tape, m, x), y));
+        gt_optimizer_step(opt);
+        gt_tape_reset(tape);
+        gt_backward(tape, gt_cross_entropy(tape, gt_model_forward(tape, back, x), y));
+        gt_optimizer_step(opt2);
+        gt_tape_reset(tape);
+        CHECK(!memcmp(gt_model_data(back), gt_model_data(m),
+                      (size_t)gt_model_numel(m) * sizeof(gt_real)));
+        gt_optimizer_free(opt2);
+    }
+    gt_model_free(back);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_tensor_free(y);
+    gt_optimizer_free(opt);
+    gt_model_free(m);
+}
+
+GT_TEST(old_version_1_model_checkpoints_still_load) {
+    const char *dir = GT_TEST_DATA_DIR "/../fuzz/corpus/checkpoint/";
+    char path[512];
+    snprintf(path, sizeof path, "%smodel_mlp_sgd.gtc", dir);
+    gt_model *m = gt_model_load(path);
+    CHECK(m && gt_model_get_config(m)->kind == GT_MODEL_MLP);
+    if (m) {
+        gt_optimizer *opt = gt_sgd_new(gt_model_params(m), gt_model_param_count(m),
+                                       &(gt_sgd_config){.lr = 0.1, .momentum = 0.9});
+        CHECK(gt_optimizer_load(opt, path) == GT_OK);
+        gt_optimizer_free(opt);
+        /* saved again: still a version 1 file, as older builds read it */
+        CHECK(gt_model_save(m, NULL, NULL, 0, SCRATCH "_v1.gtc") == GT_OK);
+        FILE *f = fopen(SCRATCH "_v1.gtc", "rb");
+        unsigned char head[12] = {0};
+        CHECK(f && fread(head, 1, 12, f) == 12 && head[8] == 1);
+        if (f)
+            fclose(f);
+    }
+    gt_model_free(m);
+}
+
+/* ---- .npz with PyTorch ----------------------------------------------------------------------- */
+
+GT_TEST(weights_trained_in_pytorch_give_pytorchs_logits) {
+    gt_model *m = gt_model_from_spec(ORACLE_SPEC, 3, (int64_t[]){2, 8, 8}, 0);
+    gt_npz *io = gt_npz_load(GT_TEST_DATA_DIR "/modules/torch_io.npz");
+    CHECK(m && io && gt_npz_count(io) == 2);
+    if (!m || !io) {
+        gt_model_free(m);
+        gt_npz_free(io);
+        return;
+    }
+    CHECK(gt_model_import_npz(m, GT_TEST_DATA_DIR "/modules/torch_weights.npz") == GT_OK);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *logits = gt_model_forward(tape, m, gt_npz_find(io, "x"));
+    const gt_tensor *want = gt_npz_find(io, "logits");
+    CHECK(logits && want && gt_tensor_numel(logits) == 15);
+    for (int64_t i = 0; logits && want && i < 15; i++)
+        CHECK_CLOSE(gt_tensor_item(logits, i), gt_tensor_item(want, i), 10 * GT_TEST_TOL);
+    /* and back: exported, it imports into a fresh model unchanged */
+    CHECK(gt_model_export_npz(m, SCRATCH "_out.npz") == GT_OK);
+    gt_model *again = gt_model_from_spec(ORACLE_SPEC, 3, (int64_t[]){2, 8, 8}, 1);
+    CHECK(again && gt_model_import_npz(again, SCRATCH "_out.npz") == GT_OK);
+    CHECK(again && !memcmp(gt_model_data(again), gt_model_data(m),
+                           (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    gt_model_free(again);
+    gt_tape_free(tape);
+    gt_npz_free(io);
+    gt_model_free(m);
+}
+
+/* Python's zipfile as numpy.savez (with zip64 extra fields) and savez_compressed use it. */
+GT_TEST(npz_reads_stored_deflated_and_zip64_members) {
+    const char *files[] = {"two.npz", "two_deflated.npz", "two_zip64.npz"};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/../fuzz/corpus/npz/%s", GT_TEST_DATA_DIR, files[i]);
+        gt_npz *npz = gt_npz_load(path);
+        CHECK(npz && gt_npz_count(npz) == 2 && !strcmp(gt_npz_key(npz, 1), "fc.bias"));
+        const gt_tensor *w = gt_npz_find(npz, "fc.weight"), *b = gt_npz_find(npz, "fc.bias");
+        CHECK(w && gt_tensor_numel(w) == 6 && gt_tensor_item(w, 3) == (gt_real)3.25);
+        CHECK(b && gt_tensor_item(b, 1) == -1);
+        gt_npz_free(npz);
+    }
+}
+
+GT_TEST(npz_import_is_strict_and_changes_nothing_on_failure) {
+    gt_model *m = gt_model_from_spec("Flatten Linear(5)", 1, (int64_t[]){6}, 0);
+    gt_real before = gt_model_data(m)[0];
+    CHECK(gt_model_import_npz(m, GT_TEST_DATA_DIR "/modules/torch_weights.npz") != GT_OK);
+    CHECK_ERROR_HAS("no '1.weight' for the model's [5, 6]");
+    gt_model *wider = gt_model_from_spec(ORACLE_SPEC " Flatten Linear(2)", 3, (int64_t[]){2, 8, 8},
+                                         0);
+    CHECK(gt_model_import_npz(wider, GT_TEST_DATA_DIR "/modules/torch_weights.npz") ==
+          GT_ERR_FORMAT);
+    CHECK_ERROR_HAS("no '12.weight'");
+    gt_model *other = gt_model_from_spec("Conv2d(4, 3, padding=1) ReLU MaxPool2d(2) "
+                                         "Conv2d(6, 3, bias=False) Tanh AvgPool2d(2) Flatten "
+                                         "Linear(16) Sigmoid Linear(6)", 3,
+                                         (int64_t[]){2, 8, 8}, 0);
+    CHECK(gt_model_import_npz(other, GT_TEST_DATA_DIR "/modules/torch_weights.npz") ==
+          GT_ERR_SHAPE);
+    CHECK_ERROR_HAS("'9.weight' has shape [5, 16] in the file, [6, 16] expected");
+    CHECK(gt_model_import_npz(m, GT_TEST_DATA_DIR "/modules/torch_io.npz") != GT_OK);
+    CHECK(gt_model_data(m)[0] == before);
+    CHECK(!gt_npz_load(GT_TEST_DATA_DIR "/oracle.txt"));
+    CHECK_ERROR_HAS("not a zip archive (.npz)");
+    gt_model_free(m);
+    gt_model_free(wider);
+    gt_model_free(other);
+}
+
+GT_TEST_MAIN()
