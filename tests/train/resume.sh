@@ -36,11 +36,14 @@ cosine=(--model lenet --limit 10000 --test-limit 500 --threads 1)
 run cosine-straight "${cosine[@]}" --epochs 2
 "$train" --data "$data" "${cosine[@]}" --epochs 2 --save cosine.gtc >cosine-first.out 2>&1 &
 pid=$!
+# (On a loaded machine an epoch lasts more than 20 s, and a plain progress line, which also
+# starts "epoch 1/2", comes first: the wait is for the epoch's summary line.)
 for _ in $(seq 12000); do # until epoch 1 is saved (10 minutes at most, for sanitizer builds)
-  grep -q '^epoch 1/' cosine-first.out && break
+  grep -q '^epoch 1/2  train loss' cosine-first.out && break # not a progress line
   sleep 0.05
 done
-grep -q '^epoch 1/' cosine-first.out || { kill -KILL $pid; fail "cosine: epoch 1 never ended"; }
+grep -q '^epoch 1/2  train loss' cosine-first.out ||
+  { kill -KILL $pid; fail "cosine: epoch 1 never ended"; }
 kill -TERM $pid
 wait $pid
 status=$?
