@@ -430,27 +430,16 @@ gt_status gt_npz_save(const char *path, const char *const *keys, const gt_tensor
     gt_status st = check_save(path, keys, tensors, n);
     if (st != GT_OK)
         return st;
-    size_t tmp_size = strlen(path) + 32;
-    char *tmp = gt_malloc(tmp_size, "npz_save");
     npz_entry *entries = gt_calloc((size_t)n + 1, sizeof *entries, "npz_save");
-    if (!tmp || !entries) {
-        gt_free(tmp);
-        gt_free(entries);
+    if (!entries)
         return gt_last_status();
-    }
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    npz_writer w = {fopen(tmp, "wb"), 0, true};
-    if (w.file) {
+    gt_atomic_file af; /* the old file stays whole until the new one is complete */
+    st = gt_atomic_file_open(&af, path, "npz_save");
+    if (st == GT_OK) {
+        npz_writer w = {af.file, 0, true};
         write_archive(&w, keys, tensors, n, entries);
-        w.ok = w.ok && fflush(w.file) == 0 && fsync(fileno(w.file)) == 0;
-        w.ok = fclose(w.file) == 0 && w.ok;
+        st = gt_atomic_file_commit(&af); /* a failed write fails it, naming the step */
     }
-    if (!w.file || !w.ok || rename(tmp, path) != 0) {
-        st = gt_set_error(GT_ERR_IO, "npz_save: cannot write '%s': %s (the previous file, if "
-                          "any, is unchanged)", path, strerror(errno));
-        remove(tmp);
-    }
-    gt_free(tmp);
     gt_free(entries);
     return st;
 }
