@@ -190,7 +190,8 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
 extern const gt_op_def gt_op_elu, gt_op_selu, gt_op_gelu, gt_op_silu, gt_op_softplus,
     gt_op_hardtanh, gt_op_hardsigmoid, gt_op_sqrt, gt_op_rsqrt, gt_op_abs, gt_op_erf,
     gt_op_pow, gt_op_maximum, gt_op_minimum, gt_op_eq, gt_op_ne, gt_op_lt, gt_op_le, gt_op_gt,
-    gt_op_ge, gt_op_where, gt_op_masked_fill, gt_op_clamp;
+    gt_op_ge, gt_op_where, gt_op_masked_fill, gt_op_clamp, gt_op_amax, gt_op_amin,
+    gt_op_logsumexp, gt_op_var, gt_op_std, gt_op_max, gt_op_argmax;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -302,6 +303,21 @@ typedef struct gt_reduce_args {
  */
 gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int dim);
 gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int dim);
+/* Over dim (a list; (gt_ints){0} = every element), keeping reduced dims as size 1 with
+ * keepdim. amax and amin split the gradient evenly among ties, as PyTorch; reducing over a
+ * dim of size 0 is an error. logsumexp is max-shifted. */
+gt_tensor *gt_amax(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim);
+gt_tensor *gt_amin(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim);
+gt_tensor *gt_logsumexp(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim);
+/* Sum of squared deviations / (count - correction) (PyTorch's default correction: 1), and
+ * its square root. */
+gt_tensor *gt_var(gt_tape *tape, gt_tensor *x, gt_ints dim, double correction, bool keepdim);
+gt_tensor *gt_std(gt_tape *tape, gt_tensor *x, gt_ints dim, double correction, bool keepdim);
+/* The maximum's values over one dim (the gradient to the first maximum, as torch.max with
+ * dim) or GT_ALL_AXES (split among ties); argmax: the index of the first maximum along dim,
+ * or in the flattened input for GT_ALL_AXES, as reals, with no gradient. */
+gt_tensor *gt_max(gt_tape *tape, gt_tensor *x, int dim, bool keepdim);
+gt_tensor *gt_argmax(gt_tape *tape, gt_tensor *x, int dim, bool keepdim);
 
 /* ---- shape -------------------------------------------------------------------------- */
 /* Same data, new shape (no copy); one size may be -1 (inferred). */

@@ -22,7 +22,8 @@ static const gt_op_def *const op_list[] = {
     &gt_op_elu, &gt_op_selu, &gt_op_gelu, &gt_op_silu, &gt_op_softplus, &gt_op_hardtanh,
     &gt_op_hardsigmoid, &gt_op_sqrt, &gt_op_rsqrt, &gt_op_abs, &gt_op_erf, &gt_op_clamp,
     &gt_op_pow, &gt_op_maximum, &gt_op_minimum, &gt_op_eq, &gt_op_ne, &gt_op_lt, &gt_op_le, &gt_op_gt,
-    &gt_op_ge, &gt_op_where, &gt_op_masked_fill,
+    &gt_op_ge, &gt_op_where, &gt_op_masked_fill, &gt_op_amax, &gt_op_amin, &gt_op_logsumexp,
+    &gt_op_var, &gt_op_std, &gt_op_max, &gt_op_argmax,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))
@@ -156,6 +157,9 @@ gt_status gt_op_args_set(const gt_op_def *op, void *args, int index, const gt_at
             list = (gt_ints){1, {(int64_t)v->number}};
         } else if (v->kind == GT_VALUE_INTS && v->ints.n >= 1 && v->ints.n <= max_len) {
             list = v->ints;
+        } else if (v->kind == GT_VALUE_INTS && max_len == 1) {
+            return gt_set_error(GT_ERR_ARG, "%s: %s takes one integer, got a list of %d",
+                                op->name, a->name, v->ints.n);
         } else if (v->kind == GT_VALUE_INTS) {
             return gt_set_error(GT_ERR_ARG, "%s: %s takes 1 to %d integers, got %d", op->name,
                                 a->name, max_len, v->ints.n);

@@ -75,6 +75,18 @@ SPECIAL = {
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
+    "amax": reduce(torch.amax),
+    "amin": reduce(torch.amin),
+    "logsumexp": lambda x, dim=None, keepdim=False: torch.logsumexp(
+        x, tuple(range(x.dim())) or 0 if dim is None else dim, keepdim),
+    "var": lambda x, dim=None, unbiased=True, keepdim=False, correction=1: torch.var(
+        x, dim=dim, correction=correction if unbiased else 0, keepdim=keepdim),
+    "std": lambda x, dim=None, unbiased=True, keepdim=False, correction=1: torch.std(
+        x, dim=dim, correction=correction if unbiased else 0, keepdim=keepdim),
+    "argmax": lambda x, dim=None, keepdim=False: torch.argmax(x.to(D), dim, keepdim),  # masks
+    # gradtape's max over every element (dim None) may keep dims, as amax does
+    "max": lambda x, dim=None, keepdim=False: (
+        torch.amax(x, (), keepdim) if dim is None else torch.max(x, dim, keepdim).values),
     # torch 1.13's hardsigmoid backward scales by 1/6 rounded to float (1.2e-8 off in float64)
     "hardsigmoid": lambda x: F.relu6(x + 3) / 6,
 }
