@@ -34,7 +34,9 @@ static inline gt_real compare_apply(compare_kind kind, gt_real x, gt_real y) {
     return 0;
 }
 
-// input[...], other[...] broadcast -> out[broadcast shape]
+// input[...], other[...] broadcast -> out[broadcast shape]. The same walk as elementwise.c's
+// binary_forward, kept apart so that add, sub, mul and div keep their short switch (their
+// loops are the hot ones) rather than share one with pow and the comparisons.
 static gt_tensor *compare_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                   int n_in, const void *args) {
     (void)n_in, (void)args;
