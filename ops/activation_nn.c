@@ -57,7 +57,20 @@ typedef struct act_params {
 #ifdef GT_REAL_DOUBLE
 #define REAL_ERF erf
 #else
-#define REAL_ERF erff
+/* erf for gelu in the float build, branch-free so that the loop vectorises (libm's erff
+ * does not: gelu over [64,32,28,28] took 39 ms forward and backward with it, 10x PyTorch):
+ * Abramowitz and Stegun 7.1.26, absolute error below 1.5e-7, odd by symmetry. */
+static inline float gelu_erf(float x) {
+    float a = fabsf(x), t = 1.0f / (1.0f + 0.3275911f * a);
+    float p = 1.061405429f;
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    float y = 1.0f - p * t * gt__exp(-a * a);
+    return x < 0 ? -y : y;
+}
+#define REAL_ERF gelu_erf
 #endif
 
 // x[n] -> y[n] = f(x)
