@@ -1,12 +1,24 @@
-/* activation.c - relu, leaky_relu, sigmoid, tanh, exp, log; softmax and log_softmax over one
- * dim. */
+/* activation.c - relu, leaky_relu, sigmoid, tanh, exp, log, and the pointwise math sqrt,
+ * rsqrt, abs, erf; softmax and log_softmax over one dim. (elu, gelu, ...: activation_nn.c) */
 #include "gt_ops_impl.h"
 #include "gt_vmath.h"
 
 #include <math.h>
 #include <stddef.h>
 
-typedef enum unary_kind { UN_RELU, UN_SIGMOID, UN_TANH, UN_EXP, UN_LOG } unary_kind;
+typedef enum unary_kind {
+    UN_RELU,
+    UN_SIGMOID,
+    UN_TANH,
+    UN_EXP,
+    UN_LOG,
+    UN_SQRT,
+    UN_RSQRT,
+    UN_ABS,
+    UN_ERF
+} unary_kind;
+
+#define TWO_OVER_SQRT_PI ((gt_real)1.1283791670955125738961589031215)
 
 
 /* One loop per function, so that each vectorises (a switch inside the loop would not). */
@@ -36,6 +48,22 @@ static void unary_kernel(unary_kind kind, int64_t n, gt_real *restrict y,
         for (int64_t i = 0; i < n; i++)
             y[i] = log(x[i]);
         break;
+    case UN_SQRT:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = sqrt(x[i]);
+        break;
+    case UN_RSQRT:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = 1 / sqrt(x[i]);
+        break;
+    case UN_ABS:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = fabs(x[i]);
+        break;
+    case UN_ERF:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = (gt_real)erf((double)x[i]);
+        break;
     }
 }
 
@@ -64,6 +92,22 @@ static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
     case UN_LOG:
         for (int64_t i = 0; i < n; i++)
             gx[i] += g[i] / x[i];
+        break;
+    case UN_SQRT:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += g[i] / (2 * y[i]);
+        break;
+    case UN_RSQRT: /* d/dx x^(-1/2) = -y^3 / 2 */
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += (gt_real)-0.5 * g[i] * y[i] * y[i] * y[i];
+        break;
+    case UN_ABS: /* sign(x), 0 at 0 as in PyTorch */
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0;
+        break;
+    case UN_ERF:
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += g[i] * TWO_OVER_SQRT_PI * gt__exp(-x[i] * x[i]);
         break;
     }
 }
@@ -134,6 +178,16 @@ static gt_status unary_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     case UN_TANH: d = gt_sub(tape, gt__const_like(tape, y, 1), gt_mul(tape, y, y)); break;
     case UN_EXP: d = y; break;
     case UN_LOG: d = gt_div(tape, gt__const_like(tape, x, 1), x); break;
+    case UN_SQRT: d = gt_div(tape, gt__const_like(tape, y, (gt_real)0.5), y); break;
+    case UN_RSQRT: d = gt_scale(tape, gt_mul(tape, gt_mul(tape, y, y), y), -0.5); break;
+    case UN_ABS: /* the sign of x, 0 at 0 as in PyTorch: a constant */
+        d = gt__const_like(tape, x, 0);
+        for (int64_t i = 0; d && i < d->numel; i++)
+            d->data[i] = (gt_real)((x->data[i] > 0) - (x->data[i] < 0));
+        break;
+    case UN_ERF: /* 2 / sqrt(pi) * exp(-x^2) */
+        d = gt_scale(tape, gt_exp(tape, gt_neg(tape, gt_mul(tape, x, x))), 1.1283791670955126);
+        break;
     }
     grad_in[0] = gt_mul(tape, g, d);
     return grad_in[0] ? GT_OK : gt_last_status();
@@ -295,6 +349,18 @@ const gt_op_def gt_op_exp = UNARY_OP_DEF(
 const gt_op_def gt_op_log = UNARY_OP_DEF(
     "log", "natural logarithm (inputs <= 0 give -inf or NaN, as in C)", GT_DOMAIN_POSITIVE,
     UN_LOG, "3x3", "2 2 => log: takes 1 tensor input, got 2");
+const gt_op_def gt_op_sqrt = UNARY_OP_DEF(
+    "sqrt", "square root (inputs < 0 give NaN; the gradient at 0 is inf, as in PyTorch)",
+    GT_DOMAIN_POSITIVE, UN_SQRT, "3x4", "()", "2 2 => sqrt: takes 1 tensor input, got 2");
+const gt_op_def gt_op_rsqrt = UNARY_OP_DEF(
+    "rsqrt", "1 / sqrt(input) (inf at 0, NaN below)", GT_DOMAIN_POSITIVE, UN_RSQRT, "3x4",
+    "1x5", "2 2 => rsqrt: takes 1 tensor input, got 2");
+const gt_op_def gt_op_abs = UNARY_OP_DEF(
+    "abs", "|input|; the gradient at 0 is 0", GT_DOMAIN_SPREAD, UN_ABS, "3x5", "2x1x2",
+    "2 2 => abs: takes 1 tensor input, got 2");
+const gt_op_def gt_op_erf = UNARY_OP_DEF(
+    "erf", "the error function 2 / sqrt(pi) * integral of exp(-t^2) from 0 to input",
+    GT_DOMAIN_NORMAL, UN_ERF, "3x5", "()", "2 2 => erf: takes 1 tensor input, got 2");
 
 // grad_x = g * (x > 0 ? 1 : negative_slope)
 static gt_status leaky_relu_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
@@ -382,6 +448,22 @@ gt_tensor *gt_exp(gt_tape *tape, gt_tensor *x) {
 
 gt_tensor *gt_log(gt_tape *tape, gt_tensor *x) {
     return gt_op_call(tape, &gt_op_log, &x, 1, NULL);
+}
+
+gt_tensor *gt_sqrt(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_sqrt, &x, 1, NULL);
+}
+
+gt_tensor *gt_rsqrt(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_rsqrt, &x, 1, NULL);
+}
+
+gt_tensor *gt_abs(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_abs, &x, 1, NULL);
+}
+
+gt_tensor *gt_erf(gt_tape *tape, gt_tensor *x) {
+    return gt_op_call(tape, &gt_op_erf, &x, 1, NULL);
 }
 
 gt_tensor *gt_softmax(gt_tape *tape, gt_tensor *x, int dim) {

@@ -1,18 +1,9 @@
-/* elementwise.c - add, sub, mul, div with NumPy broadcasting; neg and scale. */
-#include "gt_ops_impl.h"
+/* elementwise.c - add, sub, mul, div with NumPy broadcasting (the broadcasting that
+ * compare.c shares: gt_broadcast_impl.h); neg and scale. */
+#include "gt_broadcast_impl.h"
 
 #include <stddef.h>
 #include <string.h>
-
-/* Where each output element reads its operands: strides of a and b aligned to the output's
- * dimensions, 0 along broadcast dimensions. */
-typedef struct broadcast {
-    int ndim;
-    int64_t shape[GT_MAX_DIMS];
-    int64_t stride_a[GT_MAX_DIMS];
-    int64_t stride_b[GT_MAX_DIMS];
-    bool same_shape;
-} broadcast;
 
 static void strides_for(const gt_tensor *t, int ndim, int64_t *stride) {
     int64_t step = 1;
@@ -24,43 +15,42 @@ static void strides_for(const gt_tensor *t, int ndim, int64_t *stride) {
     }
 }
 
-static gt_status broadcast_shapes(const char *op, const gt_tensor *a, const gt_tensor *b,
-                                  broadcast *bc) {
-    int ndim = a->ndim > b->ndim ? a->ndim : b->ndim;
+gt_status gt__broadcast_shapes(const char *op, int n, const gt_tensor *const *t,
+                               gt__broadcast *bc) {
+    memset(bc, 0, sizeof *bc);
+    int ndim = 0;
+    for (int k = 0; k < n; k++)
+        ndim = t[k]->ndim > ndim ? t[k]->ndim : ndim;
     bc->ndim = ndim;
     for (int d = 0; d < ndim; d++) {
-        int64_t sa = d >= ndim - a->ndim ? a->shape[d - (ndim - a->ndim)] : 1;
-        int64_t sb = d >= ndim - b->ndim ? b->shape[d - (ndim - b->ndim)] : 1;
-        if (sa != sb && sa != 1 && sb != 1)
-            return gt_set_error(GT_ERR_SHAPE, "%s: shapes %s and %s cannot be broadcast",
-                                op, gt__shape_of(a), gt__shape_of(b));
-        bc->shape[d] = sa == 1 ? sb : sa;
+        bc->shape[d] = 1;
+        for (int k = 0; k < n; k++) {
+            int64_t size = d >= ndim - t[k]->ndim ? t[k]->shape[d - (ndim - t[k]->ndim)] : 1;
+            if (size != bc->shape[d] && size != 1 && bc->shape[d] != 1) {
+                if (n == 2)
+                    return gt_set_error(GT_ERR_SHAPE, "%s: shapes %s and %s cannot be broadcast",
+                                        op, gt__shape_of(t[0]), gt__shape_of(t[1]));
+                return gt_set_error(GT_ERR_SHAPE, "%s: shapes %s, %s and %s cannot be broadcast",
+                                    op, gt__shape_of(t[0]), gt__shape_of(t[1]),
+                                    gt__shape_of(t[2]));
+            }
+            if (size != 1)
+                bc->shape[d] = size;
+        }
     }
-    strides_for(a, ndim, bc->stride_a);
-    strides_for(b, ndim, bc->stride_b);
-    bc->same_shape = gt_shape_equal(a->ndim, a->shape, b->ndim, b->shape);
+    bc->same_shape = true;
+    for (int k = 0; k < n; k++) {
+        strides_for(t[k], ndim, bc->stride[k]);
+        bc->same_shape = bc->same_shape &&
+                         gt_shape_equal(t[k]->ndim, t[k]->shape, t[0]->ndim, t[0]->shape);
+    }
     return GT_OK;
 }
 
-/* Visits every output element i with the offsets ia, ib of its operands (an odometer
- * over the output's index). */
-#define FOR_EACH_BROADCAST(bc, n, BODY)                                                   \
-    do {                                                                                  \
-        int64_t index_[GT_MAX_DIMS] = {0};                                                \
-        int64_t ia = 0, ib = 0;                                                           \
-        for (int64_t i = 0; i < (n); i++) {                                               \
-            BODY;                                                                         \
-            for (int d_ = (bc)->ndim - 1; d_ >= 0; d_--) {                                \
-                ia += (bc)->stride_a[d_];                                                 \
-                ib += (bc)->stride_b[d_];                                                 \
-                if (++index_[d_] < (bc)->shape[d_])                                       \
-                    break;                                                                \
-                ia -= (bc)->stride_a[d_] * (bc)->shape[d_];                               \
-                ib -= (bc)->stride_b[d_] * (bc)->shape[d_];                               \
-                index_[d_] = 0;                                                           \
-            }                                                                             \
-        }                                                                                 \
-    } while (0)
+static gt_status broadcast_shapes(const char *op, const gt_tensor *a, const gt_tensor *b,
+                                  gt__broadcast *bc) {
+    return gt__broadcast_shapes(op, 2, (const gt_tensor *const[]){a, b}, bc);
+}
 
 typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind;
 
@@ -83,7 +73,7 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     const char *name = op->name;
     if (gt__check_inputs(name, tape, in, 2, 2) != GT_OK)
         return NULL;
-    broadcast bc;
+    gt__broadcast bc;
     if (broadcast_shapes(name, in[0], in[1], &bc) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, op, bc.ndim, bc.shape);
@@ -95,7 +85,7 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
         for (int64_t i = 0; i < out->numel; i++)
             y[i] = apply(kind, a[i], b[i]);
     } else {
-        FOR_EACH_BROADCAST(&bc, out->numel, y[i] = apply(kind, a[ia], b[ib]));
+        GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = apply(kind, a[ia], b[ib]));
     }
     return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
 }
@@ -104,7 +94,7 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
 static gt_status binary_backward(gt_node *node) {
     binary_kind kind = (binary_kind)gt__node_variant(node);
     gt_tensor *ta = node->in[0], *tb = node->in[1];
-    broadcast bc;
+    gt__broadcast bc;
     gt_status status = broadcast_shapes(node->name, ta, tb, &bc);
     if (status != GT_OK)
         return status;
@@ -115,7 +105,7 @@ static gt_status binary_backward(gt_node *node) {
     case BIN_ADD:
     case BIN_SUB: {
         gt_real sign = kind == BIN_ADD ? 1 : -1;
-        FOR_EACH_BROADCAST(&bc, n, {
+        GT__FOR_EACH_BROADCAST(&bc, n, {
             if (ga)
                 ga[ia] += g[i];
             if (gb)
@@ -124,7 +114,7 @@ static gt_status binary_backward(gt_node *node) {
         break;
     }
     case BIN_MUL:
-        FOR_EACH_BROADCAST(&bc, n, {
+        GT__FOR_EACH_BROADCAST(&bc, n, {
             if (ga)
                 ga[ia] += g[i] * b[ib];
             if (gb)
@@ -132,7 +122,7 @@ static gt_status binary_backward(gt_node *node) {
         });
         break;
     case BIN_DIV:
-        FOR_EACH_BROADCAST(&bc, n, {
+        GT__FOR_EACH_BROADCAST(&bc, n, {
             gt_real inv = 1 / b[ib];
             if (ga)
                 ga[ia] += g[i] * inv;

@@ -94,7 +94,8 @@ typedef enum gt_domain {
     GT_DOMAIN_SPREAD,   /* distinct values, gaps of 0.05, none near 0: away from kinks and
                            ties (relu, max-pool) */
     GT_DOMAIN_CLASSES,  /* class indices 0..C-1, C = input 0's size at dim 1 (dim 0 if 1-D) */
-    GT_DOMAIN_PROBS     /* rows (last dim) of probabilities */
+    GT_DOMAIN_PROBS,    /* rows (last dim) of probabilities */
+    GT_DOMAIN_MASK      /* 0 and 1 in turn, shuffled: masks, conditions */
 } gt_domain;
 
 typedef struct gt_input_def {
@@ -124,7 +125,8 @@ struct gt_op_def {
     int n_attrs;
     size_t args_size;                      /* sizeof its args struct (0 without attributes) */
     gt_op_forward_fn forward;
-    gt_backward_fn backward;
+    gt_backward_fn backward;  /* NULL: the op has no gradient (comparisons, argmax); its
+                                 output never requires one, whatever its inputs */
     /* The backward written with ops, for gt_grad with create_graph (gradients of
      * gradients); NULL when the op has none yet (gt_grad then says so). */
     gt_grad_graph_fn grad_graph;
@@ -186,6 +188,13 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+/* ... elementwise math, comparisons, reductions and activations (ops/activation.c,
+ * activation_nn.c, elementwise.c, compare.c, reduce.c) */
+extern const gt_op_def gt_op_elu, gt_op_selu, gt_op_gelu, gt_op_silu, gt_op_softplus,
+    gt_op_hardtanh, gt_op_hardsigmoid, gt_op_sqrt, gt_op_rsqrt, gt_op_abs, gt_op_erf,
+    gt_op_pow, gt_op_maximum, gt_op_minimum, gt_op_eq, gt_op_ne, gt_op_lt, gt_op_le, gt_op_gt,
+    gt_op_ge, gt_op_where, gt_op_masked_fill, gt_op_clamp, gt_op_amax, gt_op_amin,
+    gt_op_logsumexp, gt_op_var, gt_op_std, gt_op_max, gt_op_argmax;
 
 /* ---- gradients as tensors, gradients of gradients (ops/grad.c) ---------------------- */
 /* They live here, not in autograd/, because summing the gradients that reach a tensor
@@ -264,6 +273,54 @@ gt_tensor *gt_log(gt_tape *tape, gt_tensor *x);
  * finite for logits of any size. */
 gt_tensor *gt_softmax(gt_tape *tape, gt_tensor *x, int dim);
 gt_tensor *gt_log_softmax(gt_tape *tape, gt_tensor *x, int dim);
+/* x where x > 0, else alpha * (exp(x) - 1) (PyTorch's default alpha: 1). */
+gt_tensor *gt_elu(gt_tape *tape, gt_tensor *x, double alpha);
+/* scale * elu(x, alpha) with PyTorch's fixed alpha 1.6732632423543772, scale 1.0507009873554805. */
+gt_tensor *gt_selu(gt_tape *tape, gt_tensor *x);
+/* gelu's `approximate`: the exact form x * Phi(x) ("none") or the tanh form ("tanh"). */
+typedef enum gt_gelu_approximate { GT_GELU_NONE, GT_GELU_TANH } gt_gelu_approximate;
+gt_tensor *gt_gelu(gt_tape *tape, gt_tensor *x, gt_gelu_approximate approximate);
+/* x * sigmoid(x) */
+gt_tensor *gt_silu(gt_tape *tape, gt_tensor *x);
+/* log(1 + exp(beta x)) / beta, x itself where beta x > threshold (PyTorch: 1, 20). */
+gt_tensor *gt_softplus(gt_tape *tape, gt_tensor *x, double beta, double threshold);
+/* x clamped to [min_val, max_val] (PyTorch: -1, 1); max_val < min_val is an error. */
+gt_tensor *gt_hardtanh(gt_tape *tape, gt_tensor *x, double min_val, double max_val);
+/* 0 below -3, 1 above 3, x / 6 + 1/2 between. */
+gt_tensor *gt_hardsigmoid(gt_tape *tape, gt_tensor *x);
+
+/* ---- pointwise math ----------------------------------------------------------------- */
+/* As in C: sqrt and rsqrt of a negative give NaN, of 0 give 0 and inf. */
+gt_tensor *gt_sqrt(gt_tape *tape, gt_tensor *x);
+gt_tensor *gt_rsqrt(gt_tape *tape, gt_tensor *x);
+/* |x|; the gradient at 0 is 0, as in PyTorch. */
+gt_tensor *gt_abs(gt_tape *tape, gt_tensor *x);
+gt_tensor *gt_erf(gt_tape *tape, gt_tensor *x);
+/* min(max(x, min), max); NAN for a bound leaves it out (PyTorch's None), not both. The
+ * gradient passes where min <= x <= max. */
+gt_tensor *gt_clamp(gt_tape *tape, gt_tensor *x, double min, double max);
+
+/* ---- pow, maximum, minimum, comparisons, where, masked_fill (broadcasting) ----------- */
+/* x ^ exponent; the exponent is a tensor (gt_pow) or a number (gt_pow_scalar: a 0-d tensor
+ * on the tape, as the REPL makes of `pow(x, 2)`). */
+gt_tensor *gt_pow(gt_tape *tape, gt_tensor *x, gt_tensor *exponent);
+gt_tensor *gt_pow_scalar(gt_tape *tape, gt_tensor *x, double exponent);
+/* The larger (smaller) of a and b; at a tie each gets half the gradient, as in PyTorch. */
+gt_tensor *gt_maximum(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+gt_tensor *gt_minimum(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+/* Masks: 1 where a == b (!=, <, <=, >, >=), else 0. No gradient: the result never requires
+ * one (an op whose entry has no backward). Compare with a number through a 0-d tensor. */
+gt_tensor *gt_eq(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+gt_tensor *gt_ne(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+gt_tensor *gt_lt(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+gt_tensor *gt_le(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+gt_tensor *gt_gt(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+gt_tensor *gt_ge(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+/* x where condition is nonzero, else other, all three broadcast; condition takes no
+ * gradient. */
+gt_tensor *gt_where(gt_tape *tape, gt_tensor *condition, gt_tensor *x, gt_tensor *other);
+/* value where mask (broadcast to x's shape) is nonzero, else x. */
+gt_tensor *gt_masked_fill(gt_tape *tape, gt_tensor *x, gt_tensor *mask, double value);
 
 /* ---- reductions --------------------------------------------------------------------- */
 /* sum/mean over every element: the `dim` of gt_sum and gt_mean. */
@@ -282,6 +339,21 @@ typedef struct gt_reduce_args {
  */
 gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int dim);
 gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int dim);
+/* Over dim (a list; (gt_ints){0} = every element), keeping reduced dims as size 1 with
+ * keepdim. amax and amin split the gradient evenly among ties, as PyTorch; reducing over a
+ * dim of size 0 is an error. logsumexp is max-shifted. */
+gt_tensor *gt_amax(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim);
+gt_tensor *gt_amin(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim);
+gt_tensor *gt_logsumexp(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim);
+/* Sum of squared deviations / (count - correction) (PyTorch's default correction: 1), and
+ * its square root. */
+gt_tensor *gt_var(gt_tape *tape, gt_tensor *x, gt_ints dim, double correction, bool keepdim);
+gt_tensor *gt_std(gt_tape *tape, gt_tensor *x, gt_ints dim, double correction, bool keepdim);
+/* The maximum's values over one dim (the gradient to the first maximum, as torch.max with
+ * dim) or GT_ALL_AXES (split among ties); argmax: the index of the first maximum along dim,
+ * or in the flattened input for GT_ALL_AXES, as reals, with no gradient. */
+gt_tensor *gt_max(gt_tape *tape, gt_tensor *x, int dim, bool keepdim);
+gt_tensor *gt_argmax(gt_tape *tape, gt_tensor *x, int dim, bool keepdim);
 
 /* ---- shape -------------------------------------------------------------------------- */
 /* Same data, new shape (no copy); one size may be -1 (inferred). */

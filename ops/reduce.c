@@ -1,6 +1,8 @@
-/* reduce.c - sum and mean over every element or over some dims, with keepdim. */
+/* reduce.c - sum, mean, amax, amin, var, std, logsumexp, max and argmax over every element
+ * or over some dims, with keepdim. */
 #include "gt_ops_impl.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -51,12 +53,13 @@ static gt_status reduction_of(const char *op, const gt_tensor *x, const gt_reduc
     return GT_OK;
 }
 
-/* Visits every input element i with the offset o of the output element it sums into. */
-#define FOR_EACH_REDUCED(x, r, BODY)                                                      \
+/* Visits every input element i with the offset o of the output element it sums into;
+ * index_[d] is its index along dim d. */
+#define FOR_EACH_REDUCED(x, r, ...)                                                       \
     do {                                                                                  \
         int64_t index_[GT_MAX_DIMS] = {0}, o = 0;                                         \
         for (int64_t i = 0; i < (x)->numel; i++) {                                        \
-            BODY;                                                                         \
+            __VA_ARGS__;                                                                  \
             for (int d_ = (x)->ndim - 1; d_ >= 0; d_--) {                                 \
                 o += (r)->out_stride[d_];                                                 \
                 if (++index_[d_] < (x)->shape[d_])                                        \
@@ -151,6 +154,221 @@ gt_tensor *gt__sum_to(gt_tape *tape, gt_tensor *g, const gt_tensor *like) {
     return gt_reshape(tape, summed, like->ndim, like->shape);
 }
 
+/* ---- amax, amin, max, argmax: the extremes ---------------------------------------------- */
+
+enum { EXTREME_AMAX, EXTREME_AMIN, EXTREME_MAX, EXTREME_ARGMAX }; /* their variants */
+
+/* Whether v replaces best as the maximum (largest) or minimum: a NaN wins, as in PyTorch,
+ * and a tie keeps the first. */
+static inline bool beats(gt_real v, gt_real best, bool largest) {
+    if (best != best)
+        return false;
+    return v != v || (largest ? v > best : v < best);
+}
+
+static inline bool ties(gt_real v, gt_real y) { return v == y || (v != v && y != y); }
+
+/* Reducing over no element has no extreme: an error, as in PyTorch. */
+static gt_status check_not_empty(const char *op, const gt_tensor *x, const reduction *r) {
+    if (r->count == 0)
+        return gt_set_error(GT_ERR_SHAPE, "%s: cannot reduce over a dim of size 0 (shape %s)",
+                            op, gt__shape_of(x));
+    return GT_OK;
+}
+
+// x[...] -> y[kept dims] = max (min) over the reduced dims; argmax: the index of the first
+// maximum along dim, or in the flattened input for dim None
+static gt_tensor *extreme_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                  int n_in, const void *args) {
+    (void)n_in;
+    gt_tensor *x = in[0];
+    const gt_reduce_args *a = args;
+    int kind = op->variant;
+    reduction r;
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
+        reduction_of(op->name, x, a, &r) != GT_OK || check_not_empty(op->name, x, &r) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, r.out_ndim, r.out_shape);
+    if (!out)
+        return NULL;
+    bool largest = kind != EXTREME_AMIN, argmax = kind == EXTREME_ARGMAX;
+    gt_real *y = out->data, *best = y;
+    if (argmax && !(best = gt__tape_alloc(tape, (size_t)(out->numel ? out->numel : 1) *
+                                                     sizeof(gt_real), op->name)))
+        return NULL;
+    for (int64_t o = 0; o < out->numel; o++) {
+        best[o] = largest ? (gt_real)-INFINITY : (gt_real)INFINITY;
+        y[o] = argmax ? 0 : best[o];
+    }
+    int axis = a->dim.n == 1 && x->ndim ? (int)(a->dim.v[0] < 0 ? a->dim.v[0] + x->ndim
+                                                               : a->dim.v[0])
+                                        : -1;
+    const gt_real *v = x->data;
+    FOR_EACH_REDUCED(x, &r, if (beats(v[i], best[o], largest)) {
+        best[o] = v[i];
+        if (argmax)
+            y[o] = (gt_real)(axis < 0 ? i : index_[axis]);
+    });
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, &x, 1, args, &node);
+    if (node) /* the backward's count of ties (or marks of the first maximum) per output */
+        node->scratch_bytes = (size_t)out->numel * sizeof(double);
+    return out;
+}
+
+// grad_out[kept dims] -> grad_x[...] += grad_out split evenly among the elements equal to
+// the extreme (amax, amin, max over every element), or to the first of them (max over dim)
+static gt_status extreme_backward(gt_node *node) {
+    gt_tensor *x = node->in[0], *out = node->out;
+    const gt_reduce_args *a = node->attrs;
+    reduction r;
+    gt_status status = reduction_of(node->name, x, a, &r);
+    if (status != GT_OK || !x->grad || out->numel == 0)
+        return status;
+    const gt_real *v = x->data, *y = out->data, *g = out->grad;
+    double *seen = node->scratch;
+    memset(seen, 0, (size_t)out->numel * sizeof(double));
+    if (gt__node_variant(node) == EXTREME_MAX && a->dim.n) {
+        FOR_EACH_REDUCED(x, &r, if (!seen[o] && ties(v[i], y[o])) {
+            seen[o] = 1;
+            x->grad[i] += g[o];
+        });
+    } else {
+        FOR_EACH_REDUCED(x, &r, seen[o] += ties(v[i], y[o]));
+        FOR_EACH_REDUCED(x, &r, if (ties(v[i], y[o])) x->grad[i] += g[o] / (gt_real)seen[o]);
+    }
+    return GT_OK;
+}
+
+/* ---- var, std ------------------------------------------------------------------------- */
+
+enum { SPREAD_VAR, SPREAD_STD }; /* the variants of var and std */
+
+/* The arguments of var and std: the divisor is count - correction, with correction 0 when
+ * unbiased is False (PyTorch 1.13's older keyword). */
+typedef struct var_args {
+    gt_ints dim;
+    bool unbiased, keepdim;
+    double correction;
+} var_args;
+
+static gt_status var_reduction(const char *op, const gt_tensor *x, const var_args *a,
+                               reduction *r, double *divisor) {
+    gt_reduce_args dims = {a->dim, a->keepdim};
+    gt_status status = reduction_of(op, x, &dims, r);
+    *divisor = (double)r->count - (a->unbiased ? a->correction : 0);
+    return status;
+}
+
+/* mean[o] over the reduced dims, in double. */
+static void reduced_means(const gt_tensor *x, const reduction *r, int64_t n_out, double *mean) {
+    memset(mean, 0, (size_t)n_out * sizeof(double));
+    FOR_EACH_REDUCED(x, r, mean[o] += (double)x->data[i]);
+    for (int64_t o = 0; o < n_out; o++)
+        mean[o] /= (double)r->count;
+}
+
+// x[...] -> y[kept dims] = sum((x - mean)^2) / (count - correction), its sqrt for std
+static gt_tensor *var_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                              int n_in, const void *args) {
+    (void)n_in;
+    gt_tensor *x = in[0];
+    reduction r;
+    double divisor;
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
+        var_reduction(op->name, x, args, &r, &divisor) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, r.out_ndim, r.out_shape);
+    if (!out)
+        return NULL;
+    int64_t n_out = out->numel ? out->numel : 1;
+    double *mean = gt__tape_alloc(tape, 2 * (size_t)n_out * sizeof(double), op->name);
+    if (!mean)
+        return NULL;
+    double *squares = mean + n_out;
+    reduced_means(x, &r, out->numel, mean);
+    memset(squares, 0, (size_t)n_out * sizeof(double));
+    FOR_EACH_REDUCED(x, &r, {
+        double d = (double)x->data[i] - mean[o];
+        squares[o] += d * d;
+    });
+    bool take_sqrt = op->variant == SPREAD_STD;
+    for (int64_t o = 0; o < out->numel; o++) /* a divisor <= 0 gives inf or NaN, as PyTorch */
+        out->data[o] = (gt_real)(take_sqrt ? sqrt(squares[o] / divisor) : squares[o] / divisor);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, &x, 1, args, &node);
+    if (node) /* the backward's means */
+        node->scratch_bytes = (size_t)out->numel * sizeof(double);
+    return out;
+}
+
+// var: grad_x += grad_out * 2 (x - mean) / (count - correction);
+// std: grad_x += grad_out * (x - mean) / ((count - correction) * std)
+static gt_status var_backward(gt_node *node) {
+    gt_tensor *x = node->in[0], *out = node->out;
+    reduction r;
+    double divisor;
+    gt_status status = var_reduction(node->name, x, node->attrs, &r, &divisor);
+    if (status != GT_OK || !x->grad || out->numel == 0)
+        return status;
+    double *mean = node->scratch;
+    reduced_means(x, &r, out->numel, mean);
+    const gt_real *g = out->grad, *y = out->data;
+    if (gt__node_variant(node) == SPREAD_STD)
+        FOR_EACH_REDUCED(x, &r, x->grad[i] += (gt_real)((double)g[o] *
+                                                        ((double)x->data[i] - mean[o]) /
+                                                        (divisor * (double)y[o])));
+    else
+        FOR_EACH_REDUCED(x, &r, x->grad[i] += (gt_real)((double)g[o] * 2 *
+                                                        ((double)x->data[i] - mean[o]) /
+                                                        divisor));
+    return GT_OK;
+}
+
+/* ---- logsumexp ------------------------------------------------------------------------ */
+
+// x[...] -> y[kept dims] = m + log(sum(exp(x - m))) over the reduced dims, m their maximum
+// (0 when it is infinite, so that all -inf gives -inf and an inf gives inf)
+static gt_tensor *logsumexp_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                    int n_in, const void *args) {
+    (void)n_in;
+    gt_tensor *x = in[0];
+    reduction r;
+    if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
+        reduction_of(op->name, x, args, &r) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, r.out_ndim, r.out_shape);
+    if (!out)
+        return NULL;
+    int64_t n_out = out->numel ? out->numel : 1;
+    double *shift = gt__tape_alloc(tape, 2 * (size_t)n_out * sizeof(double), op->name);
+    if (!shift)
+        return NULL;
+    double *total = shift + n_out;
+    for (int64_t o = 0; o < out->numel; o++)
+        shift[o] = -INFINITY, total[o] = 0;
+    FOR_EACH_REDUCED(x, &r, shift[o] = (double)x->data[i] > shift[o] ? (double)x->data[i]
+                                                                      : shift[o]);
+    for (int64_t o = 0; o < out->numel; o++)
+        shift[o] = isinf(shift[o]) ? 0 : shift[o];
+    FOR_EACH_REDUCED(x, &r, total[o] += exp((double)x->data[i] - shift[o]));
+    for (int64_t o = 0; o < out->numel; o++)
+        out->data[o] = (gt_real)(shift[o] + log(total[o]));
+    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
+}
+
+// grad_x[...] += grad_out * exp(x - y): the softmax over the reduced dims
+static gt_status logsumexp_backward(gt_node *node) {
+    gt_tensor *x = node->in[0], *out = node->out;
+    reduction r;
+    gt_status status = reduction_of(node->name, x, node->attrs, &r);
+    if (status != GT_OK || !x->grad)
+        return status;
+    const gt_real *g = out->grad, *y = out->data;
+    FOR_EACH_REDUCED(x, &r, x->grad[i] += g[o] * (gt_real)exp((double)(x->data[i] - y[o])));
+    return GT_OK;
+}
+
 static const gt_attr_def reduce_attrs[] = {
     {"dim", GT_ATTR_INTS, offsetof(gt_reduce_args, dim), .flags = GT_ATTR_OPTIONAL,
      .alias = "axis"},
@@ -159,13 +377,17 @@ static const gt_attr_def reduce_attrs[] = {
 
 #define REDUCE_SHAPES "input[...] -> the kept dims (size 1 where reduced with keepdim)"
 
-/* The entry of sum or mean. */
-#define REDUCE_OP_DEF(op_name, op_doc, kind, ...)                                          \
+/* The entry of a reduction over dim (a list) with keepdim; grad_graph_fn may be NULL. */
+#define REDUCE_OP_DEF_WITH(op_name, op_doc, forward_fn, backward_fn, grad_graph_fn, kind, ...) \
     {.name = op_name, .doc = op_doc, .shapes = REDUCE_SHAPES, .inputs = {{"input"}},       \
      GT__ATTRS(reduce_attrs), .args_size = sizeof(gt_reduce_args),                        \
-     .forward = reduce_forward, .backward = reduce_backward, .variant = kind,             \
-     .grad_graph = reduce_grad_graph,                                                     \
-     GT__CASES(__VA_ARGS__)}
+     .forward = forward_fn, .backward = backward_fn, .grad_graph = grad_graph_fn,         \
+     .variant = kind, GT__CASES(__VA_ARGS__)}
+
+/* The entry of sum or mean. */
+#define REDUCE_OP_DEF(op_name, op_doc, kind, ...)                                          \
+    REDUCE_OP_DEF_WITH(op_name, op_doc, reduce_forward, reduce_backward, reduce_grad_graph, \
+                       kind, __VA_ARGS__)
 
 const gt_op_def gt_op_sum = REDUCE_OP_DEF(
     "sum", "sum of every element, or over dim (an int or a list)", REDUCE_SUM, "3x4",
@@ -177,6 +399,88 @@ const gt_op_def gt_op_mean = REDUCE_OP_DEF(
     "mean", "mean of every element, or over dim (an int or a list)", REDUCE_MEAN, "5x3",
     "2x3x4; dim=1", "2x3x4; dim=[-1, 0], keepdim=True",
     "2x3; dim=-3 => mean: dim -3 is out of range for shape [2, 3]");
+
+const gt_op_def gt_op_amax = REDUCE_OP_DEF_WITH(
+    "amax", "maximum over dim (an int or a list; None: every element); the gradient split "
+    "evenly among ties", extreme_forward, extreme_backward, NULL, EXTREME_AMAX, "3x4:spread",
+    "3x4x2:spread; dim=0", "2x3x4:spread; dim=[0, 2], keepdim=True", "3x5:spread; dim=-1",
+    "(); dim=0", "3x4:spread; keepdim=True",
+    "0x3; dim=0 => amax: cannot reduce over a dim of size 0 (shape [0, 3])",
+    "2x3; dim=2 => amax: dim 2 is out of range for shape [2, 3]");
+const gt_op_def gt_op_amin = REDUCE_OP_DEF_WITH(
+    "amin", "minimum over dim (an int or a list; None: every element); the gradient split "
+    "evenly among ties", extreme_forward, extreme_backward, NULL, EXTREME_AMIN, "3x4:spread",
+    "2x3x4:spread; dim=[-1, 1]", "3x4:spread; dim=1, keepdim=True",
+    "0 => amin: cannot reduce over a dim of size 0 (shape [0])",
+    "2x3; dim=[0, 0] => amin: dim 0 appears more than once");
+const gt_op_def gt_op_logsumexp = REDUCE_OP_DEF_WITH(
+    "logsumexp", "log(sum(exp(input))) over dim (an int or a list; None: every element), "
+    "max-shifted", logsumexp_forward, logsumexp_backward, NULL, 0, "3x4", "3x4; dim=1",
+    "2x3x4; dim=[0, -1], keepdim=True", "5; dim=0",
+    "2x3; dim=-3 => logsumexp: dim -3 is out of range for shape [2, 3]");
+
+static const gt_attr_def one_dim_attrs[] = {
+    {"dim", GT_ATTR_INTS, offsetof(gt_reduce_args, dim), .flags = GT_ATTR_OPTIONAL,
+     .max_len = 1},
+    {"keepdim", GT_ATTR_BOOL, offsetof(gt_reduce_args, keepdim), .dflt = 0},
+};
+
+const gt_op_def gt_op_max = {
+    .name = "max",
+    .doc = "the values of the maximum over one dim (the gradient to the first maximum, as "
+           "torch.max with dim), or over every element (dim None: split among ties)",
+    .shapes = REDUCE_SHAPES,
+    .inputs = {{"input", GT_DOMAIN_SPREAD}},
+    GT__ATTRS(one_dim_attrs),
+    .args_size = sizeof(gt_reduce_args),
+    .forward = extreme_forward,
+    .backward = extreme_backward,
+    .variant = EXTREME_MAX,
+    GT__CASES("3x4; dim=1", "2x3x4; dim=-2, keepdim=True", "4x3; dim=0", "3x4",
+              "2x3; keepdim=True",
+              "2x3; dim=[0, 1] => max: dim takes one integer, got a list of 2",
+              "0x3; dim=0 => max: cannot reduce over a dim of size 0 (shape [0, 3])"),
+};
+
+const gt_op_def gt_op_argmax = {
+    .name = "argmax",
+    .doc = "the index of the first maximum along dim, or in the flattened input (dim None); "
+           "indices as reals",
+    .shapes = REDUCE_SHAPES,
+    .inputs = {{"input", GT_DOMAIN_SPREAD}},
+    GT__ATTRS(one_dim_attrs),
+    .args_size = sizeof(gt_reduce_args),
+    .forward = extreme_forward,
+    .variant = EXTREME_ARGMAX,
+    GT__CASES("3x4", "3x4; dim=1", "2x3x4; dim=0, keepdim=True", "3x4; keepdim=True",
+              "5:mask; dim=0",
+              "0x3 => argmax: cannot reduce over a dim of size 0 (shape [0, 3])",
+              "2x3; dim=2 => argmax: dim 2 is out of range for shape [2, 3]"),
+};
+
+static const gt_attr_def var_attrs[] = {
+    {"dim", GT_ATTR_INTS, offsetof(var_args, dim), .flags = GT_ATTR_OPTIONAL},
+    {"unbiased", GT_ATTR_BOOL, offsetof(var_args, unbiased), .dflt = 1},
+    {"keepdim", GT_ATTR_BOOL, offsetof(var_args, keepdim), .dflt = 0},
+    {"correction", GT_ATTR_FLOAT, offsetof(var_args, correction), .dflt = 1},
+};
+
+/* The entry of var or std. */
+#define VAR_OP_DEF(op_name, op_doc, kind, ...)                                             \
+    {.name = op_name, .doc = op_doc, .shapes = REDUCE_SHAPES, .inputs = {{"input"}},       \
+     GT__ATTRS(var_attrs), .args_size = sizeof(var_args), .forward = var_forward,         \
+     .backward = var_backward, .variant = kind, GT__CASES(__VA_ARGS__)}
+
+const gt_op_def gt_op_var = VAR_OP_DEF(
+    "var", "variance over dim (an int or a list; None: every element): the sum of squared "
+    "deviations / (count - correction); unbiased=False means correction 0", SPREAD_VAR, "3x4",
+    "3x4; dim=1", "2x3x4; dim=[0, 2], keepdim=True", "5; correction=0",
+    "3x4; dim=0, unbiased=False", "4x3; dim=-1, correction=2",
+    "2x3; dim=3 => var: dim 3 is out of range for shape [2, 3]");
+const gt_op_def gt_op_std = VAR_OP_DEF(
+    "std", "the square root of var, with the same arguments", SPREAD_STD, "3x4", "3x4; dim=0",
+    "2x3x4; dim=[1, 2], keepdim=True, correction=0", "6; unbiased=False",
+    "2x3; correction=\"one\" => std: correction must be a number");
 
 /* GT_ALL_AXES: every element; else one dim, removed. */
 static gt_reduce_args one_dim(int dim) {
@@ -191,4 +495,34 @@ gt_tensor *gt_sum(gt_tape *tape, gt_tensor *x, int dim) {
 gt_tensor *gt_mean(gt_tape *tape, gt_tensor *x, int dim) {
     gt_reduce_args args = one_dim(dim);
     return gt_op_call(tape, &gt_op_mean, &x, 1, &args);
+}
+
+gt_tensor *gt_amax(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim) {
+    return gt_op_call(tape, &gt_op_amax, &x, 1, &(gt_reduce_args){dim, keepdim});
+}
+
+gt_tensor *gt_amin(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim) {
+    return gt_op_call(tape, &gt_op_amin, &x, 1, &(gt_reduce_args){dim, keepdim});
+}
+
+gt_tensor *gt_logsumexp(gt_tape *tape, gt_tensor *x, gt_ints dim, bool keepdim) {
+    return gt_op_call(tape, &gt_op_logsumexp, &x, 1, &(gt_reduce_args){dim, keepdim});
+}
+
+gt_tensor *gt_var(gt_tape *tape, gt_tensor *x, gt_ints dim, double correction, bool keepdim) {
+    return gt_op_call(tape, &gt_op_var, &x, 1, &(var_args){dim, true, keepdim, correction});
+}
+
+gt_tensor *gt_std(gt_tape *tape, gt_tensor *x, gt_ints dim, double correction, bool keepdim) {
+    return gt_op_call(tape, &gt_op_std, &x, 1, &(var_args){dim, true, keepdim, correction});
+}
+
+gt_tensor *gt_max(gt_tape *tape, gt_tensor *x, int dim, bool keepdim) {
+    gt_reduce_args args = {dim == GT_ALL_AXES ? (gt_ints){0} : GT_INTS(dim), keepdim};
+    return gt_op_call(tape, &gt_op_max, &x, 1, &args);
+}
+
+gt_tensor *gt_argmax(gt_tape *tape, gt_tensor *x, int dim, bool keepdim) {
+    gt_reduce_args args = {dim == GT_ALL_AXES ? (gt_ints){0} : GT_INTS(dim), keepdim};
+    return gt_op_call(tape, &gt_op_argmax, &x, 1, &args);
 }

@@ -18,6 +18,12 @@ static const gt_op_def *const op_list[] = {
     &gt_op_sum,         &gt_op_mean,         &gt_op_reshape,    &gt_op_flatten,
     &gt_op_transpose,   &gt_op_conv2d,       &gt_op_max_pool2d, &gt_op_avg_pool2d,
     &gt_op_cross_entropy, &gt_op_mse_loss,
+    /* elementwise math, comparisons, reductions and activations */
+    &gt_op_elu, &gt_op_selu, &gt_op_gelu, &gt_op_silu, &gt_op_softplus, &gt_op_hardtanh,
+    &gt_op_hardsigmoid, &gt_op_sqrt, &gt_op_rsqrt, &gt_op_abs, &gt_op_erf, &gt_op_clamp,
+    &gt_op_pow, &gt_op_maximum, &gt_op_minimum, &gt_op_eq, &gt_op_ne, &gt_op_lt, &gt_op_le, &gt_op_gt,
+    &gt_op_ge, &gt_op_where, &gt_op_masked_fill, &gt_op_amax, &gt_op_amin, &gt_op_logsumexp,
+    &gt_op_var, &gt_op_std, &gt_op_max, &gt_op_argmax,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))
@@ -151,6 +157,9 @@ gt_status gt_op_args_set(const gt_op_def *op, void *args, int index, const gt_at
             list = (gt_ints){1, {(int64_t)v->number}};
         } else if (v->kind == GT_VALUE_INTS && v->ints.n >= 1 && v->ints.n <= max_len) {
             list = v->ints;
+        } else if (v->kind == GT_VALUE_INTS && max_len == 1) {
+            return gt_set_error(GT_ERR_ARG, "%s: %s takes one integer, got a list of %d",
+                                op->name, a->name, v->ints.n);
         } else if (v->kind == GT_VALUE_INTS) {
             return gt_set_error(GT_ERR_ARG, "%s: %s takes 1 to %d integers, got %d", op->name,
                                 a->name, max_len, v->ints.n);
@@ -477,6 +486,8 @@ gt_tensor *gt__op_finish(gt_tape *tape, const gt_op_def *op, gt_tensor *out,
     if (gt__tape_detect_anomaly(tape) &&
         gt__check_finite(op->name, "output", out->data, out->numel) != GT_OK)
         return NULL;
+    if (!op->backward) /* an op without a gradient: its output never requires one */
+        n_in = 0;
     void *attrs = NULL; /* the backward's copy, taken first: a failure records nothing */
     if (args && op->args_size && gt__tape_will_record(tape, in, n_in)) {
         if (!(attrs = gt__tape_alloc(tape, op->args_size, op->name)))

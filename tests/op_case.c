@@ -5,7 +5,8 @@
 
 #include <ctype.h>
 
-static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs"};
+static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs",
+                                             "mask"};
 
 static bool parse_shape(const char *text, size_t len, int *ndim, int64_t *shape) {
     *ndim = 0;
@@ -43,9 +44,11 @@ static gt_tensor *draw_input(int ndim, const int64_t *shape, gt_domain domain,
             x[i] = (gt_real)gt_rng_below(rng, (uint64_t)(classes > 0 ? classes : 1));
             break;
         case GT_DOMAIN_PROBS: x[i] = (gt_real)gt_rng_uniform(rng); break;
+        case GT_DOMAIN_MASK: x[i] = (gt_real)(i % 2); break;
         }
     }
-    if (domain == GT_DOMAIN_SPREAD) /* shuffled, so that maxima land anywhere in a window */
+    if (domain == GT_DOMAIN_SPREAD || domain == GT_DOMAIN_MASK) /* shuffled, so that maxima
+                                                      (and a mask's ones) land anywhere */
         for (int64_t i = n - 1; i > 0; i--) {
             int64_t j = (int64_t)gt_rng_below(rng, (uint64_t)i + 1);
             gt_real tmp = x[i];
@@ -120,6 +123,7 @@ bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
             }
             c->in[index] = draw_input(ndim, shape, domain, c->in[0], &rng);
             bool grad = domain != GT_DOMAIN_CLASSES && domain != GT_DOMAIN_PROBS &&
+                        domain != GT_DOMAIN_MASK &&
                         !(def && def->no_grad);
             if (c->in[index] && grad)
                 gt_tensor_set_requires_grad(c->in[index], true);

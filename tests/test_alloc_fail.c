@@ -150,6 +150,75 @@ GT_TEST(forward_pass_fails_cleanly_at_every_allocation) {
     gt_test_alloc_uninstall(&alloc);
 }
 
+/* ---- every case of the op table ------------------------------------------------------ */
+
+/* True when t has no gradient or an all-zero one. */
+static bool grad_is_zero(gt_tensor *t) {
+    if (!t || !gt_tensor_requires_grad(t))
+        return true;
+    const gt_real *g = gt_tensor_grad(t);
+    for (int64_t i = 0; g && i < gt_tensor_numel(t); i++)
+        if (g[i] != 0)
+            return false;
+    return true;
+}
+
+/* One case, forward and backward (of the sum of its output, when it requires a gradient),
+ * with each allocation failing in turn: a clean out-of-memory report, nothing leaked, the
+ * inputs' gradients untouched; returns the number of allocations walked. */
+static int64_t walk_op_case(const gt_op_def *op, const char *text, uint64_t seed) {
+    gt_test_op_case c;
+    bool made = gt_test_op_case_make(op, text, seed, &c);
+    CHECK(made);
+    int64_t baseline = alloc.live, at = 1;
+    for (; made; at++) {
+        gt_test_alloc_fail_nth(&alloc, at);
+        gt_tape *tape = gt_tape_new();
+        gt_tensor *y = tape ? gt_test_op_case_run(tape, &c, c.in) : NULL;
+        gt_tensor *root = y && gt_tensor_requires_grad(y) ? gt_sum(tape, y, GT_ALL_AXES) : NULL;
+        gt_status status = root ? gt_backward(tape, root) : GT_OK;
+        bool injected = gt_test_alloc_disarm(&alloc);
+        bool failed = !y || (gt_tensor_requires_grad(y) && (!root || status != GT_OK));
+        if (!injected) {
+            if (failed)
+                printf("  %s \"%s\": %s\n", op->name, text, gt_last_error());
+            CHECK(!failed);
+        } else {
+            CHECK(failed);
+            CHECK_NOMEM();
+            for (int k = 0; k < c.n_in; k++)
+                CHECK(grad_is_zero(c.in[k]));
+        }
+        gt_tape_free(tape);
+        CHECK(alloc.live == baseline);
+        for (int k = 0; k < c.n_in; k++)
+            if (c.in[k] && gt_tensor_requires_grad(c.in[k]))
+                gt_tensor_zero_grad(c.in[k]);
+        if (!injected)
+            break;
+    }
+    gt_test_op_case_free(&c);
+    return at - 1;
+}
+
+GT_TEST(every_op_of_the_table_fails_cleanly_at_every_allocation) {
+    gt_test_alloc_install(&alloc);
+    int count;
+    const gt_op_def *const *ops = gt_op_list(&count);
+    uint64_t seed = 5000;
+    for (int i = 0; i < count; i++) {
+        int64_t points = 0;
+        for (const char *const *text = ops[i]->cases; text && *text; text++, seed++)
+            if (!strstr(*text, "=>"))
+                points += walk_op_case(ops[i], *text, seed);
+        if (points < 2) /* at least the tape and its arena */
+            printf("  %s: only %lld allocations walked\n", ops[i]->name, (long long)points);
+        CHECK(points >= 2);
+    }
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+}
+
 GT_TEST(failed_backward_leaves_gradients_as_they_were) {
     gt_test_alloc_install(&alloc);
     net n = net_new();

@@ -75,7 +75,7 @@ GT_TEST(op_table_entries_are_complete_and_found_by_name) {
     CHECK(count > 0);
     for (int i = 0; i < count; i++) {
         const gt_op_def *op = ops[i];
-        CHECK(op->name && op->doc && op->shapes && op->forward && op->backward);
+        CHECK(op->name && op->doc && op->shapes && op->forward); /* backward NULL: no gradient */
         CHECK(gt_op_min_inputs(op) >= 1 && gt_op_max_inputs(op) >= gt_op_min_inputs(op));
         CHECK(gt_op_find(op->name) == op);
         CHECK(!op->alias || gt_op_find(op->alias) == op);

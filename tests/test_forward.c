@@ -27,6 +27,16 @@ static void check_values(gt_tensor *t, const double *expected, int64_t n, double
     check_values((t), (const double[]){__VA_ARGS__},                                       \
                  (int64_t)(sizeof((const double[]){__VA_ARGS__}) / sizeof(double)), (tol))
 
+/* Checks n values at p (a gradient) against the numbers given. */
+#define CHECK_VALUES_OF(p, n, ...)                                                         \
+    do {                                                                                   \
+        const gt_real *p_ = (p);                                                           \
+        const double want_[] = {__VA_ARGS__};                                              \
+        CHECK(p_ != NULL);                                                                 \
+        for (int k_ = 0; p_ && k_ < (n); k_++)                                             \
+            CHECK_CLOSE(p_[k_], want_[k_], 1e-6);                                          \
+    } while (0)
+
 static void free_tape(void) { gt_tape_free(tape); }
 
 /* One tape for the file, reset before each test and freed at exit. */
@@ -356,6 +366,64 @@ GT_TEST(heap_tensors_reshape_in_place_and_transpose_into_a_copy) {
     CHECK(view && gt_tensor_reshape(view, GT_SHAPE(3, 2)) == GT_ERR_STATE);
     gt_tensor_free(y);
     gt_tensor_free(t);
+}
+
+/* Ties, where the gradient splits as PyTorch 1.13's does (values from torch): maximum
+ * halves it, amax and max over every element share it evenly, max over a dim sends it to
+ * the first maximum; argmax takes the first. */
+static gt_tensor *leaf_of(int ndim, const int64_t *shape, const double *values) {
+    gt_tensor *t = gt_zeros(ndim, shape);
+    for (int64_t i = 0; i < gt_tensor_numel(t); i++)
+        gt_tensor_data(t)[i] = (gt_real)values[i];
+    gt_tensor_set_requires_grad(t, true);
+    return t;
+}
+
+GT_TEST(ties_split_the_gradient_as_pytorch_does) {
+    setup();
+    const double ab[] = {1, 2, 3, 1, 3, 2}, x6[] = {1, 3, 3, 2, 2, 0};
+    gt_tensor *a = leaf_of(GT_SHAPE(3), ab), *b = leaf_of(GT_SHAPE(3), ab + 3);
+    CHECK(gt_backward(tape, gt_sum(tape, gt_maximum(tape, a, b), GT_ALL_AXES)) == GT_OK);
+    CHECK_VALUES_OF(gt_tensor_grad(a), 3, 0.5, 0, 1);
+    CHECK_VALUES_OF(gt_tensor_grad(b), 3, 0.5, 1, 0);
+    gt_tensor *x = leaf_of(GT_SHAPE(2, 3), x6);
+    gt_tape_reset(tape);
+    CHECK(gt_backward(tape, gt_sum(tape, gt_amax(tape, x, GT_INTS(1), false), GT_ALL_AXES)) ==
+          GT_OK);
+    CHECK_VALUES_OF(gt_tensor_grad(x), 6, 0, 0.5, 0.5, 0.5, 0.5, 0);
+    gt_tensor_zero_grad(x);
+    gt_tape_reset(tape);
+    CHECK(gt_backward(tape, gt_sum(tape, gt_max(tape, x, 1, false), GT_ALL_AXES)) == GT_OK);
+    CHECK_VALUES_OF(gt_tensor_grad(x), 6, 0, 1, 0, 1, 0, 0);
+    gt_tensor_zero_grad(x);
+    gt_tape_reset(tape);
+    CHECK(gt_backward(tape, gt_max(tape, x, GT_ALL_AXES, false)) == GT_OK);
+    CHECK_VALUES_OF(gt_tensor_grad(x), 6, 0, 0.5, 0.5, 0, 0, 0);
+    gt_tensor *index = gt_argmax(tape, x, 1, false);
+    CHECK_VALUES(index, 0, 1, 0);
+    CHECK(index && !gt_tensor_requires_grad(index));
+    gt_tensor_free(a);
+    gt_tensor_free(b);
+    gt_tensor_free(x);
+}
+
+/* gelu's exact form in the float build uses a vectorising erf (A&S 7.1.26): within a few
+ * float ulps of x * Phi(x) in double over [-8, 8]. */
+GT_TEST(gelu_matches_the_exact_form_over_a_range) {
+    setup();
+    enum { N = 1601 };
+    gt_tensor *x = gt_tape_tensor(tape, GT_SHAPE(N));
+    for (int i = 0; i < N; i++)
+        gt_tensor_data(x)[i] = (gt_real)(-8.0 + 0.01 * i);
+    gt_tensor *y = gt_gelu(tape, x, GT_GELU_NONE);
+    CHECK(y != NULL);
+    double worst = 0;
+    for (int i = 0; y && i < N; i++) {
+        double v = (double)gt_tensor_data(x)[i];
+        double exact = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+        worst = fmax(worst, fabs((double)gt_tensor_data(y)[i] - exact) / fmax(1.0, fabs(exact)));
+    }
+    CHECK(worst < 5e-7);
 }
 
 GT_TEST_MAIN()

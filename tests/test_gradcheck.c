@@ -20,6 +20,21 @@ static gt_tensor *weighted_output(gt_tape *tape, gt_tensor *const *inputs, void 
     return gt_sum(tape, gt_mul(tape, y, ctx->upstream), GT_ALL_AXES);
 }
 
+/* An op without a gradient (comparisons, argmax): recorded on a tape, from inputs that
+ * require a gradient, its output does not require one and records no node. */
+static bool no_gradient_case(gt_test_op_case *c, const char *text) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_test_op_case_run(tape, c, c->in);
+    bool ok = y && !gt_tensor_requires_grad(y) && gt_tape_get_stats(tape).nodes == 0;
+    printf("  %-14s %-44s no gradient: output requires none   %s\n", c->op->name, text,
+           ok ? "PASS" : "FAIL");
+    if (!y)
+        printf("    %s\n", gt_last_error());
+    gt_tape_free(tape);
+    gt_test_op_case_free(c);
+    return ok;
+}
+
 static bool run_case(const gt_op_def *op, const char *text, uint64_t seed) {
     gt_test_op_case c;
     if (!gt_test_op_case_make(op, text, seed, &c)) {
@@ -37,6 +52,10 @@ static bool run_case(const gt_op_def *op, const char *text, uint64_t seed) {
     if (y)
         ctx.upstream = gt_randn(gt_tensor_ndim(y), gt_tensor_shape(y), 0, 1, &rng);
     gt_tape_free(tape);
+    if (!op->backward) { /* no gradient: the output must not require one, whatever the inputs */
+        gt_tensor_free(ctx.upstream);
+        return no_gradient_case(&c, text);
+    }
     /* absent optional inputs (NULL) stay out of the check; the rest keep their places */
     gt_gradcheck_result result = {0};
     if (ok)

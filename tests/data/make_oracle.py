@@ -41,6 +41,8 @@ def draw(shape, domain, first):
     if domain == "classes":
         classes = first.shape[1] if first.dim() >= 2 else first.shape[0]
         return torch.randint(0, classes, shape).to(D)
+    if domain == "mask":  # as many ones as zeros (give or take one), shuffled
+        return (torch.arange(n) % 2).to(D)[torch.randperm(n)].reshape(shape)
     if domain == "probs":
         p = torch.rand(shape, dtype=D)
         return p / p.sum(-1, keepdim=True)
@@ -73,6 +75,20 @@ SPECIAL = {
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
+    "amax": reduce(torch.amax),
+    "amin": reduce(torch.amin),
+    "logsumexp": lambda x, dim=None, keepdim=False: torch.logsumexp(
+        x, tuple(range(x.dim())) or 0 if dim is None else dim, keepdim),
+    "var": lambda x, dim=None, unbiased=True, keepdim=False, correction=1: torch.var(
+        x, dim=dim, correction=correction if unbiased else 0, keepdim=keepdim),
+    "std": lambda x, dim=None, unbiased=True, keepdim=False, correction=1: torch.std(
+        x, dim=dim, correction=correction if unbiased else 0, keepdim=keepdim),
+    "argmax": lambda x, dim=None, keepdim=False: torch.argmax(x.to(D), dim, keepdim),  # masks
+    # gradtape's max over every element (dim None) may keep dims, as amax does
+    "max": lambda x, dim=None, keepdim=False: (
+        torch.amax(x, (), keepdim) if dim is None else torch.max(x, dim, keepdim).values),
+    # torch 1.13's hardsigmoid backward scales by 1/6 rounded to float (1.2e-8 off in float64)
+    "hardsigmoid": lambda x: F.relu6(x + 3) / 6,
 }
 
 
@@ -116,11 +132,14 @@ def main():
                 leaves.append(None)
             elif domain == "classes":
                 leaves.append(t.long())
+            elif domain == "mask":
+                leaves.append(t.bool())
             else:
                 leaves.append(t.clone().requires_grad_(bool(grad)))
         y = torch_op(op)(*leaves, **kwargs)
         upstream = torch.randn(y.shape, dtype=D)
-        y.backward(upstream)
+        if y.requires_grad:  # ops without a gradient (comparisons) have no backward
+            y.backward(upstream)
         out.append("case %s" % op)
         out.append("text %s" % text)
         for t, grad, _ in inputs:
@@ -129,7 +148,7 @@ def main():
         out.append("upstream %s %s" % (shape_of(upstream), fmt(upstream)))
         out.append("output %s %s" % (shape_of(y), fmt(y)))
         for i, leaf in enumerate(leaves):
-            if leaf is not None and leaf.requires_grad:
+            if leaf is not None and leaf.grad is not None:
                 out.append("grad %d %s" % (i, fmt(leaf.grad)))
         out.append("end")
     with open(os.path.join(here, "oracle.txt"), "w") as f:

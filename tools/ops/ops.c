@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs"};
+static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs",
+                                             "mask"};
 
 static const char *type_name(const gt_attr_def *a) {
     switch (a->type) {
@@ -45,6 +46,8 @@ static void print_markdown(void) {
                 printf(" (also `%s`)", in->alias);
         }
         printf("\n");
+        if (!op->backward)
+            printf("\nNo gradient: the output never requires one.\n");
         for (int a = 0; a < op->n_attrs; a++) {
             const gt_attr_def *attr = &op->attrs[a];
             printf("%s- `%s`: %s", a ? "" : "\n", attr->name, type_name(attr));
@@ -130,11 +133,12 @@ static int print_cases(void) {
                     gt_domain domain = def ? def->domain : GT_DOMAIN_NORMAL;
                     const char *colon = memchr(p, ':', len);
                     size_t shape_len = colon ? (size_t)(colon - p) : len;
-                    for (int d = 0; colon && d < 5; d++)
+                    for (int d = 0; colon && d < (int)(sizeof domain_names / sizeof domain_names[0]); d++)
                         if (strlen(domain_names[d]) == len - shape_len - 1 &&
                             strncmp(domain_names[d], colon + 1, len - shape_len - 1) == 0)
                             domain = (gt_domain)d;
                     bool grad = domain != GT_DOMAIN_CLASSES && domain != GT_DOMAIN_PROBS &&
+                        domain != GT_DOMAIN_MASK &&
                                 !(def && def->no_grad);
                     printf("\t%.*s:%s:%d", (int)shape_len, p, domain_names[domain], grad);
                 }
