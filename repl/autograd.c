@@ -1,5 +1,5 @@
 /* autograd.c - builtins for parameters and gradients: param, backward, grad, zero_grad,
- * gradcheck. */
+ * gradcheck, gradgradcheck. */
 #include "builtins.h"
 #include "eval.h"
 
@@ -78,7 +78,61 @@ bool b_backward(repl *r, const call_args *a, value *out) {
     return true;
 }
 
+/* grad(y, x1, x2, ..., create_graph=False): torch.autograd.grad, the gradients of y (one
+ * element) with respect to x1, x2, ... as new tensors on the session's tape, .grad untouched;
+ * with create_graph they are recorded, so that backward() or grad() can differentiate them
+ * again. One x gives a tensor, several a list. */
+static bool grad_of(repl *r, const call_args *a, value *out) {
+    bool create_graph = false;
+    gt_tensor *xs[REPL_MAX_ARGS];
+    int n = 0, y_at = -1;
+    for (int i = 0; i < a->n; i++) {
+        if (a->kw[i] && !strcmp(a->kw[i], "create_graph")) {
+            if (!value_truth(r, a->vals[i], a->cols[i], &create_graph))
+                return false;
+        } else if (a->kw[i]) {
+            return repl_fail(r, a->call->kwcols[i], "grad: no argument named %s "
+                             "(create_graph)", a->kw[i]);
+        } else if (a->vals[i].kind != V_TENSOR || !a->vals[i].box->tensor) {
+            return repl_fail(r, a->cols[i], "grad: expected a tensor, got a %s",
+                             value_kind_name(a->vals[i]));
+        } else if (y_at < 0) {
+            y_at = i;
+        } else {
+            xs[n++] = a->vals[i].box->tensor;
+        }
+    }
+    if (y_at < 0 || n == 0)
+        return repl_fail(r, a->call->col, "grad: grad(y, x1, ..., create_graph=False) needs y "
+                         "and at least one x");
+    value y = a->vals[y_at];
+    if (y.box->tape != r->tape || !gt_tensor_requires_grad(y.box->tensor))
+        return repl_fail(r, a->cols[y_at], "grad: y has no graph: it does not depend on a "
+                         "parameter, or backward() or step() freed its graph");
+    gt_tensor *grads[REPL_MAX_ARGS];
+    if (gt_grad(r->tape, &y.box->tensor, 1, xs, n, NULL, create_graph, grads) != GT_OK)
+        return repl_fail_lib(r, a->cols[y_at]);
+    if (n == 1)
+        return value_tensor(r, grads[0], r->tape, out);
+    if (!value_list(r, n, out))
+        return false;
+    for (int i = 0; i < n; i++) {
+        value g = value_none();
+        bool ok = value_tensor(r, grads[i], r->tape, &g) &&
+                  list_append(r, out->box->list, g, a->call->col);
+        value_release(r, g);
+        if (!ok) {
+            value_release(r, *out);
+            *out = value_none();
+            return false;
+        }
+    }
+    return true;
+}
+
 bool b_grad(repl *r, const call_args *a, value *out) {
+    if (a->n >= 2)
+        return grad_of(r, a, out);
     gt_tensor *p = NULL;
     if (!arity(r, a, 1, 1) || !arg_param(r, a, 0, &p))
         return false;
@@ -182,8 +236,8 @@ static bool keep_grads(repl *r, gt_real **saved, bool restore) {
     return true;
 }
 
-bool gradcheck_builtin(repl *r, const call_args *a, value *out) {
-    (void)out;
+/* gradcheck and gradgradcheck: first or second derivatives of expr against differences. */
+static bool check_builtin(repl *r, const call_args *a, bool second) {
     if (!arity(r, a, 2, REPL_MAX_ARGS))
         return false;
     gt_tensor *inputs[REPL_MAX_ARGS];
@@ -198,13 +252,15 @@ bool gradcheck_builtin(repl *r, const call_args *a, value *out) {
     gradcheck_ctx ctx = {r, a->call->kids[0], a->vals + 1, a->n - 1, false};
     gt_gradcheck_opts opts = gt_gradcheck_default_opts();
     gt_gradcheck_result res;
-    gt_status status = gt_gradcheck(eval_expr, &ctx, inputs, a->n - 1, &opts, &res);
+    gt_status status = second ? gt_gradgradcheck(eval_expr, &ctx, inputs, a->n - 1, &opts, 0,
+                                                  &res)
+                              : gt_gradcheck(eval_expr, &ctx, inputs, a->n - 1, &opts, &res);
     keep_grads(r, saved, true);
     gt_free(saved);
     if (status != GT_OK)
         return ctx.failed ? false : repl_fail_lib(r, a->call->col);
-    printf("gradcheck: %lld partials, max abs error %.2g, max rel error %.2g: %s\n",
-           (long long)res.checked, res.max_abs_err, res.max_rel_err,
+    printf("%s: %lld partials, max abs error %.2g, max rel error %.2g: %s\n",
+           second ? "gradgradcheck" : "gradcheck", (long long)res.checked, res.max_abs_err, res.max_rel_err,
            res.passed ? "PASS" : "FAIL");
     const char *why = res.message;
     if (!strncmp(why, "FAIL: ", 6))
@@ -212,4 +268,14 @@ bool gradcheck_builtin(repl *r, const call_args *a, value *out) {
     if (!res.passed)
         printf("  %s\n", why);
     return true;
+}
+
+bool gradcheck_builtin(repl *r, const call_args *a, value *out) {
+    (void)out;
+    return check_builtin(r, a, false);
+}
+
+bool gradgradcheck_builtin(repl *r, const call_args *a, value *out) {
+    (void)out;
+    return check_builtin(r, a, true);
 }

@@ -55,6 +55,7 @@ bool arity(repl *r, const call_args *a, int lo, int hi);
 bool b_param(repl *r, const call_args *a, value *out);
 bool b_backward(repl *r, const call_args *a, value *out);
 bool b_grad(repl *r, const call_args *a, value *out);
+bool gradgradcheck_builtin(repl *r, const call_args *a, value *out);
 bool b_zero_grad(repl *r, const call_args *a, value *out);
 bool gradcheck_builtin(repl *r, const call_args *a, value *out);
 bool b_sgd(repl *r, const call_args *a, value *out);

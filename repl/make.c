@@ -196,13 +196,21 @@ static const struct builtin_info own[] = {
     {"backward", b_backward, "backward(y, grad?)",
      "adds dy/dp into grad(p) of every parameter p; y has one element or grad has its shape; "
      "frees the graph as PyTorch does", B_IMPURE},
-    {"grad", b_grad, "grad(p)", "the gradient collected by parameter p, as a tensor", 0},
+    {"grad", b_grad, "grad(p) or grad(y, x1, ..., create_graph=False)",
+     "grad(p): the gradient collected by parameter p, as a tensor; grad(y, x, ...): "
+     "torch.autograd.grad, dy/dx as new tensors (a list for several x), .grad untouched; "
+     "with create_graph=True the gradient can itself be differentiated", 0},
     {"zero_grad", b_zero_grad, "zero_grad(p...)",
      "sets the gradient of the given parameters, or of every parameter, to zero", B_IMPURE},
     {"gradcheck", gradcheck_builtin, "gradcheck(expr, p1, p2, ...) or gradcheck(f, p1, ...)",
      "re-evaluates the scalar expr (or calls the function f(p1, p2, ...)) with each element of "
      "p1, p2, ... nudged and compares the central differences with backward: prints the "
      "worst errors and PASS or FAIL",
+     B_IMPURE | B_LAZY_FIRST},
+    {"gradgradcheck", gradgradcheck_builtin, "gradgradcheck(expr, p1, p2, ...)",
+     "checks second derivatives of the scalar expr as gradcheck checks first ones: the "
+     "gradient of <d expr / d p, u> for random directions u against central differences; "
+     "prints the worst errors and PASS or FAIL",
      B_IMPURE | B_LAZY_FIRST},
     {"sgd", b_sgd, "sgd(lr=0.01, momentum=0)",
      "an SGD optimizer over every parameter made so far", B_IMPURE},
