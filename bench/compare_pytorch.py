@@ -288,7 +288,8 @@ def main():
     ap.add_argument("--python", help="the Python that imports torch (default: this one, "
                     "else /usr/bin/python3)")
     ap.add_argument("--old", help="a gradtape-bench built from an older commit: timed in "
-                    "the same rounds, one more column in the table of all cells")
+                    "the same rounds, one more column in the table of all cells (with --load: "
+                    "two more columns, its default and 1 thread)")
     ap.add_argument("--json-out", help="also write every measurement to this file")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--load", type=int, default=0, metavar="N",
@@ -336,7 +337,10 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     loads = {"start": loadavg()}
     if args.load:
-        return run_loaded(args, bench, torch_python(args.python), timing, started)
+        old = os.path.abspath(args.old) if args.old else None
+        if old and not os.access(old, os.X_OK):
+            die(f"--old {args.old}: not an executable gradtape-bench")
+        return run_loaded(args, bench, old, torch_python(args.python), timing, started)
 
     # Rounds alternate the two sides (gradtape, then each PyTorch setup), so that a burst
     # of load from another user of the machine does not land on one side only; each cell
@@ -610,23 +614,27 @@ def stop_load(procs):
         p.wait()
 
 
-def run_loaded(args, bench, py, timing, started):
+def run_loaded(args, bench, old, py, timing, started):
     """Times training steps with args.load busy processes running: gradtape at --threads
-    0 (its default), 1 and 2; PyTorch at its default (no thread variables set) and at each
-    setup. Rounds alternate the setups; each cell keeps its median round."""
+    0 (its default), 1 and 2 (and the --old build at 0 and 1); PyTorch at its default (no
+    thread variables set) and at each setup. Rounds alternate the setups; each cell keeps
+    its median round."""
     gt_cmd = ["--json", "--cells", "train", "--batches", ",".join(map(str, LOAD_BATCHES)),
               "--inference-batch", "0"] + timing
-    gt_rounds = {name: [] for name, _ in GT_SETUPS}
+    gt_setups = [(name, bench, flags) for name, flags in GT_SETUPS]
+    if old:
+        gt_setups += [("old " + name, old, flags) for name, flags in GT_SETUPS[:2]]
+    gt_rounds = {name: [] for name, _, _ in gt_setups}
     pt_rounds = {name: [] for name, _, _ in PT_LOAD_SETUPS} if py else {}
     gt_env, loads = {}, {"before": loadavg()}
     procs = start_load(args.load)
     try:
         time.sleep(1.0)  # let the scheduler spread them
         for round_no in range(1, args.rounds + 1):
-            for name, flags in GT_SETUPS:
+            for name, exe, flags in gt_setups:
                 print(f"round {round_no}/{args.rounds} under load {args.load}: gradtape {name}",
                       file=sys.stderr)
-                recs = run_json([bench] + gt_cmd + flags, what=f"gradtape-bench {name}")
+                recs = run_json([exe] + gt_cmd + flags, what=f"gradtape-bench {name}")
                 gt_env = gt_env or next((r for r in recs if r.get("type") == "env"), {})
                 gt_rounds[name].append(cells_of(recs))
             for name, torch_threads, blas_threads in PT_LOAD_SETUPS if py else []:
@@ -660,13 +668,13 @@ def run_loaded(args, bench, py, timing, started):
     print(f"  method            training steps (forward, loss, backward, SGD momentum), medians "
           f"of reps, {args.budget:g} s per cell, {args.rounds} round(s), median round kept")
     print()
-    header = (["model", "batch"] + [f"gt {n}" for n, _ in GT_SETUPS] +
+    header = (["model", "batch"] + [f"gt {n}" for n in gt] +
               [f"torch {n}" for n in pt] + ["default vs 1 thread", "vs torch default"])
     rows, verdicts = [], []
     for model in ("mlp", "lenet"):
         for batch in LOAD_BATCHES:
             key = (model, "train_step", batch)
-            rate = {f"gt {n}": gt[n].get(key, {}).get("images_per_s") for n, _ in GT_SETUPS}
+            rate = {f"gt {n}": gt[n].get(key, {}).get("images_per_s") for n in gt}
             rate.update({f"torch {n}": pt[n].get(key, {}).get("images_per_s") for n in pt})
             own = (rate["gt default"] / rate["gt 1 thread"]
                    if rate["gt default"] and rate["gt 1 thread"] else None)
@@ -691,7 +699,8 @@ def run_loaded(args, bench, py, timing, started):
         print("  ".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in
                         enumerate(zip(r, widths))))
     print()
-    print("images/s of training steps; torch AxB = torch threads x OpenBLAS threads")
+    print("images/s of training steps; torch AxB = torch threads x OpenBLAS threads" +
+          ("; gt old: the --old build" if old else ""))
     for v in verdicts:
         print(v)
     if args.json_out:

@@ -24,6 +24,9 @@ function family(sym, f, base) {
         return "im2col/col2im"
     if (f ~ /ops\/gemm[^\/]*\.[ch]$/ || base ~ /^(gt__gemm|outer_[0-9]|dot_[0-9]|pack_)/)
         return "GEMM"
+    if (base ~ /^(worker_main|wait_for_job|wait_done|claim)$/ ||
+        (f ~ /ops\/parallel\.c$/ && base !~ /^(run_range|run_parts|gt__parallel_)/))
+        return "threads (a worker waiting for a job, the caller for parts)"
     if (f ~ /ops\/conv\.c$/ || sym ~ /^gt__conv2d_/)
         return "conv2d own loops (bias; col2im when inlined)"
     if (f ~ /ops\/pool\.c$/ || sym ~ /^gt__(max|avg)pool2d_/)

@@ -65,15 +65,24 @@ static void forget_stalls(void);
 
 /* ---- thread count ----------------------------------------------------------------- */
 
-static int cores_available(void) {
+/* n within what this build can run: 1 to MAX_THREADS, or 1 without worker threads. */
+static int capped(long n) {
 #ifdef GT_THREADS
-#if defined(__linux__) && defined(CPU_COUNT)
+    return n < 1 ? 1 : n < MAX_THREADS ? (int)n : MAX_THREADS;
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+static int cores_available(void) {
+#if defined(GT_THREADS) && defined(__linux__) && defined(CPU_COUNT)
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
+        return capped(CPU_COUNT(&set));
 #endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (n < MAX_THREADS ? (int)n : MAX_THREADS) : 1;
+#ifdef GT_THREADS
+    return capped(sysconf(_SC_NPROCESSORS_ONLN));
 #else
     return 1;
 #endif
@@ -86,7 +95,7 @@ static int default_threads(void) {
         const char *v = getenv(names[i]);
         long n = v ? strtol(v, NULL, 10) : 0;
         if (n >= 1)
-            return n < MAX_THREADS ? (int)n : MAX_THREADS;
+            return capped(n);
     }
     return cores_available();
 }
@@ -96,25 +105,20 @@ int gt_set_threads(int n) {
         gt_set_error(GT_ERR_ARG, "set_threads: expects 0 (every core) or a count >= 1, got %d", n);
         return -1;
     }
+    atomic_store(&threads_set, n == 0 ? cores_available() : capped(n));
 #ifdef GT_THREADS
-    n = n == 0 ? cores_available() : n;
-    atomic_store(&threads_set, n < MAX_THREADS ? n : MAX_THREADS);
     forget_stalls();
 #endif
     return gt_get_threads();
 }
 
 int gt_get_threads(void) {
-#ifdef GT_THREADS
     int n = atomic_load(&threads_set);
     if (n == 0) {
         n = default_threads();
         atomic_store(&threads_set, n);
     }
     return n;
-#else
-    return 1;
-#endif
 }
 
 int64_t gt__gemm_set_parallel_min_flops(int64_t flops) {

@@ -74,7 +74,10 @@ GT_TEST(a_worker_thread_flushes_subnormals_and_the_caller_gets_its_mode_back) {
         return;
     }
     int before = gt_get_threads();
-    gt_set_threads(2);
+    if (gt_set_threads(2) < 2) {
+        printf("  (skipped: this build has no worker threads)\n");
+        return;
+    }
     CHECK(!gt__fp_thread_flushes()); /* a program's default: IEEE gradual underflow */
     mode_job job = {false, {false, false}, {-1, -1}};
     gt__parallel_parts(2, 2, record_mode, &job);
