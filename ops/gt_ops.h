@@ -105,7 +105,7 @@ typedef struct gt_input_def {
     const char *alias; /* an older keyword accepted for it ("b" for "bias"), or NULL */
 } gt_input_def;
 
-#define GT_OP_MAX_INPUTS 4
+#define GT_OP_MAX_INPUTS 5 /* batch_norm: input, running_mean, running_var, weight, bias */
 #define GT_OP_MAX_ATTRS 16
 /* Bytes of the largest args struct: a buffer for callers that fill one generically. */
 #define GT_OP_ARGS_MAX 256
@@ -183,6 +183,8 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+/* layers as functional ops (ops/norm.c, ...) */
+extern const gt_op_def gt_op_batch_norm;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -269,6 +271,17 @@ gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
 /* mean((a - b)^2) over all elements; a and b of one shape. */
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+
+/* ---- normalisation (ops/norm.c) ------------------------------------------------------ */
+/* input[N,C,*] normalised per channel (dim 1), then * weight[C] + bias[C] (each may be
+ * NULL), as F.batch_norm. training: by the batch's mean and biased variance, and, when
+ * running_mean[C] and running_var[C] are given, these move in place toward the batch's mean
+ * and unbiased variance by momentum (PyTorch's default 0.1); not training: by the running
+ * statistics (both required). eps (1e-5) is added to the variance. No gradient flows into
+ * the running statistics. */
+gt_tensor *gt_batch_norm(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
+                         gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
+                         bool training, double momentum, double eps);
 
 #ifdef __cplusplus
 }

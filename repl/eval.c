@@ -169,6 +169,12 @@ static bool eval_name(repl *r, const node *n, value *out) {
         *out = value_ref(v);
         return true;
     }
+    /* Python's constants, for PyTorch's keywords: True and False are 1 and 0 */
+    if (strcmp(n->text, "None") == 0 || strcmp(n->text, "True") == 0 ||
+        strcmp(n->text, "False") == 0) {
+        *out = n->text[0] == 'N' ? value_none() : value_num(n->text[0] == 'T');
+        return true;
+    }
     if (builtin_find(r, n->text))
         return repl_fail(r, n->col, "%s is a builtin: call it as %s(...) (see :help %s)",
                          n->text, n->text, n->text);
