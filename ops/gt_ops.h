@@ -85,6 +85,9 @@ typedef struct gt_attr_def {
     int max_len;         /* INTS: at most this many values (0: GT_MAX_DIMS) */
     const char *choices; /* ENUM: "none|tanh" */
     const char *alias;   /* an older keyword accepted for it ("axis" for "dim"), or NULL */
+    int after_input;     /* its place among positional arguments: 0, after every tensor
+                            input (the usual); k, right after the first k inputs, as
+                            layer_norm(input, normalized_shape, weight, bias) with 1 */
 } gt_attr_def;
 
 /* The values gradient checks draw an input from. */
@@ -174,6 +177,12 @@ gt_status gt_op_args_parse(const gt_op_def *op, const char *text, void *args);
 gt_tensor *gt_op_call(gt_tape *tape, const gt_op_def *op, gt_tensor *const *in, int n_in,
                       const void *args);
 
+/* The op's positional arguments in order, into slots (room for GT_OP_MAX_INPUTS +
+ * GT_OP_MAX_ATTRS): k >= 0 is input k, GT_OP_SLOT_ATTR(i) attribute i (see after_input).
+ * Returns their number. */
+int gt_op_positional_order(const gt_op_def *op, int *slots);
+#define GT_OP_SLOT_ATTR(i) (-1 - (i)) /* and back: GT_OP_SLOT_ATTR(slot) is i */
+
 /* Writes "conv2d(input, weight, bias=None, stride=1, padding=0)" into buf. */
 const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size);
 
@@ -184,7 +193,7 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* layers as functional ops (ops/norm.c, ...) */
-extern const gt_op_def gt_op_batch_norm;
+extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -282,6 +291,15 @@ gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
 gt_tensor *gt_batch_norm(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
                          gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
                          bool training, double momentum, double eps);
+/* input[*, D...] normalised over its last dims D... = normalized_shape (each row by its own
+ * mean and biased variance), then * weight[D...] + bias[D...] (each may be NULL), as
+ * F.layer_norm: gt_layer_norm(tape, x, GT_INTS(64), w, b, 1e-5). */
+gt_tensor *gt_layer_norm(gt_tape *tape, gt_tensor *input, gt_ints normalized_shape,
+                         gt_tensor *weight, gt_tensor *bias, double eps);
+/* input[N,C,*] normalised over each group of C/num_groups channels of each sample, then *
+ * weight[C] + bias[C] per channel (each may be NULL), as F.group_norm. */
+gt_tensor *gt_group_norm(gt_tape *tape, gt_tensor *input, int64_t num_groups, gt_tensor *weight,
+                         gt_tensor *bias, double eps);
 
 #ifdef __cplusplus
 }

@@ -297,3 +297,277 @@ gt_tensor *gt_batch_norm(gt_tape *tape, gt_tensor *input, gt_tensor *running_mea
     return gt_op_call(tape, &gt_op_batch_norm,
                       (gt_tensor *[]){input, running_mean, running_var, weight, bias}, 5, &args);
 }
+
+/* ---- layer_norm and group_norm: statistics over contiguous rows ------------------------ */
+
+enum { ROW_LAYER, ROW_GROUP }; /* the variants of layer_norm and group_norm */
+
+/* The arguments of layer_norm and group_norm. */
+typedef struct row_norm_args {
+    gt_ints normalized_shape; /* layer_norm */
+    int64_t num_groups;       /* group_norm */
+    double eps;
+} row_norm_args;
+
+/* input seen as rows of `len` contiguous values, each normalised by its own mean and
+ * variance; the affine map's value changes every `seg` values of a row, and row r uses
+ * values (r % groups) * (len / seg) onward. layer_norm: rows [*], len = the normalized
+ * shape's size, seg 1, groups 1; group_norm on [N,C,*]: rows N*G, len C/G * inner,
+ * seg inner, groups G. */
+typedef struct row_dims {
+    int64_t rows, len, seg, groups;
+} row_dims;
+
+typedef struct row_saved {
+    row_dims d;
+    gt_real *mean, *invstd; /* [rows] each */
+    gt_tensor *w, *b;       /* weight, bias or NULL */
+} row_saved;
+
+typedef struct row_job {
+    row_dims d;
+    double eps;
+    const gt_real *x, *g, *w, *b;
+    gt_real *y, *gx, *mean, *invstd;
+} row_job;
+
+// x[rows,len] -> mean[rows], invstd[rows], y = (x - mean) invstd * w + b
+static void row_forward_range(void *ctx, int64_t from, int64_t to) {
+    const row_job *j = ctx;
+    row_dims d = j->d;
+    int64_t per_row = d.len / d.seg;
+    for (int64_t r = from; r < to; r++) {
+        const gt_real *restrict x = j->x + r * d.len;
+        gt_real *restrict y = j->y + r * d.len;
+        double shift = (double)x[0], sum = 0, sum_sq = 0;
+        sum_and_squares(d.len, x, (gt_real)shift, &sum, &sum_sq);
+        double mean = sum / (double)d.len, var = sum_sq / (double)d.len - mean * mean;
+        gt_real m = (gt_real)(shift + mean), inv = (gt_real)(1 / sqrt((var > 0 ? var : 0) + j->eps));
+        j->mean[r] = m;
+        j->invstd[r] = inv;
+        int64_t base = (r % d.groups) * per_row;
+        for (int64_t s = 0; s < per_row; s++) {
+            gt_real scale = inv * (j->w ? j->w[base + s] : 1);
+            gt_real offset = (j->b ? j->b[base + s] : 0) - m * scale;
+            for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
+                y[e] = x[e] * scale + offset;
+        }
+    }
+}
+
+// g[rows,len] -> gx += invstd (g w - mean(g w) - xhat mean(g w xhat)), xhat = (x - mean) invstd
+static void row_grad_range(void *ctx, int64_t from, int64_t to) {
+    const row_job *j = ctx;
+    row_dims d = j->d;
+    int64_t per_row = d.len / d.seg;
+    for (int64_t r = from; r < to; r++) {
+        const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
+        gt_real *restrict gx = j->gx + r * d.len;
+        gt_real mean = j->mean[r], inv = j->invstd[r];
+        int64_t base = (r % d.groups) * per_row;
+        double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
+        for (int64_t s = 0; s < per_row; s++) {
+            double sg = 0, sgx = 0, w = j->w ? (double)j->w[base + s] : 1;
+            sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
+            sum_gw += w * sg;
+            sum_gwx += w * sgx;
+        }
+        gt_real k1 = (gt_real)((double)inv * sum_gw / (double)d.len);
+        gt_real k2 = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
+        for (int64_t s = 0; s < per_row; s++) {
+            gt_real wi = inv * (j->w ? j->w[base + s] : 1);
+            for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
+                gx[e] += wi * g[e] - k1 - (x[e] - mean) * k2;
+        }
+    }
+}
+
+// g[rows,len] -> gw[...] += sum(g xhat), gb[...] += sum(g), over the rows sharing each value
+static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
+    row_dims d = j->d;
+    int64_t per_row = d.len / d.seg;
+    for (int64_t r = 0; r < d.rows; r++) {
+        const gt_real *x = j->x + r * d.len, *g = j->g + r * d.len;
+        int64_t base = (r % d.groups) * per_row;
+        for (int64_t s = 0; s < per_row; s++) {
+            double sg = 0, sgx = 0;
+            sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, j->mean[r], &sg, &sgx);
+            if (gw)
+                gw[base + s] += (gt_real)(sgx * (double)j->invstd[r]);
+            if (gb)
+                gb[base + s] += (gt_real)sg;
+        }
+    }
+}
+
+/* The shape rows of layer_norm or group_norm, checking the input, weight and bias. */
+static gt_status row_dims_of(const gt_op_def *op, const row_norm_args *args, const gt_tensor *x,
+                             const gt_tensor *w, const gt_tensor *b, row_dims *d) {
+    int64_t affine[GT_MAX_DIMS];
+    int affine_ndim;
+    if (op->variant == ROW_LAYER) {
+        const gt_ints *ns = &args->normalized_shape;
+        bool fits = ns->n <= x->ndim;
+        for (int i = 0; fits && i < ns->n; i++)
+            fits = x->shape[x->ndim - ns->n + i] == ns->v[i];
+        char text[160];
+        gt_shape_str(ns->n, ns->v, text, sizeof text);
+        if (!fits)
+            return gt_set_error(GT_ERR_SHAPE, "layer_norm: normalized_shape %s must be the last "
+                                "dims of input, got input %s", text, gt__shape_of(x));
+        *d = (row_dims){1, 1, 1, 1};
+        for (int i = 0; i < ns->n; i++)
+            d->len *= ns->v[i], affine[i] = ns->v[i];
+        d->rows = d->len ? x->numel / d->len : 0;
+        affine_ndim = ns->n;
+    } else {
+        if (x->ndim < 2)
+            return gt_set_error(GT_ERR_SHAPE, "group_norm: input must be [N,C,*] with at least "
+                                "2 dims, got %s", gt__shape_of(x));
+        int64_t c = x->shape[1], groups = args->num_groups, inner = 1;
+        if (c % groups)
+            return gt_set_error(GT_ERR_SHAPE, "group_norm: num_groups %lld must divide the %lld "
+                                "channels of input %s", (long long)groups, (long long)c,
+                                gt__shape_of(x));
+        for (int i = 2; i < x->ndim; i++)
+            inner *= x->shape[i];
+        *d = (row_dims){x->shape[0] * groups, c / groups * inner, inner, groups};
+        affine[0] = c;
+        affine_ndim = 1;
+    }
+    const gt_tensor *params[2] = {w, b};
+    for (int i = 0; i < 2; i++)
+        if (params[i] && !gt_shape_equal(params[i]->ndim, params[i]->shape, affine_ndim, affine)) {
+            char text[160];
+            gt_shape_str(affine_ndim, affine, text, sizeof text);
+            return gt_set_error(GT_ERR_SHAPE, "%s: %s must be %s for input %s, got %s", op->name,
+                                i ? "bias" : "weight", text, gt__shape_of(x),
+                                gt__shape_of(params[i]));
+        }
+    return GT_OK;
+}
+
+// layer_norm: input[*, D...], weight[D...], bias[D...] -> [*, D...];
+// group_norm: input[N,C,*], weight[C], bias[C] -> [N,C,*]
+static gt_tensor *row_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                   int n_in, const void *args_ptr) {
+    const row_norm_args *args = args_ptr;
+    gt_tensor *all[3] = {0};
+    for (int i = 0; i < n_in; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *w = all[1], *b = all[2];
+    row_dims d;
+    if (gt__check_inputs(op->name, tape, all, 3, 1) != GT_OK ||
+        row_dims_of(op, args, x, w, b, &d) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
+    gt_real *stats = out ? gt__tape_alloc(tape, gt__real_bytes(2 * d.rows + 1), op->name) : NULL;
+    if (!stats)
+        return NULL;
+    gt_tensor *grad_in[3] = {x};
+    int n_grad = 1;
+    if (w)
+        grad_in[n_grad++] = w;
+    if (b)
+        grad_in[n_grad++] = b;
+    row_saved *saved = NULL;
+    if (gt__tape_will_record(tape, grad_in, n_grad) &&
+        !(saved = gt__tape_alloc(tape, sizeof *saved, op->name)))
+        return NULL;
+    row_job job = {d, args->eps, x->data, NULL, w ? w->data : NULL, b ? b->data : NULL,
+                   out->data, NULL, stats, stats + d.rows};
+    if (d.len)
+        gt__parallel_ranges(d.rows, 1, 2 * pass_flops(x->numel), row_forward_range, &job);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, grad_in, n_grad, args, &node);
+    if (node) {
+        *saved = (row_saved){d, job.mean, job.invstd, w, b};
+        node->saved = saved;
+    }
+    return out;
+}
+
+static gt_status row_norm_backward(gt_node *node) {
+    const row_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *w = s->w, *b = s->b;
+    if (!s->d.len)
+        return GT_OK;
+    row_job job = {s->d, 0, x->data, node->out->grad, w ? w->data : NULL, NULL, NULL, x->grad,
+                   s->mean, s->invstd};
+    if (x->grad)
+        gt__parallel_ranges(s->d.rows, 1, 2 * pass_flops(x->numel), row_grad_range, &job);
+    if ((w && w->grad) || (b && b->grad))
+        row_affine_grad(&job, w ? w->grad : NULL, b ? b->grad : NULL);
+    return GT_OK;
+}
+
+static const gt_attr_def layer_norm_attrs[] = {
+    {"normalized_shape", GT_ATTR_INTS, offsetof(row_norm_args, normalized_shape),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 0, .after_input = 1},
+    {"eps", GT_ATTR_FLOAT, offsetof(row_norm_args, eps), .dflt = 1e-5,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
+};
+
+const gt_op_def gt_op_layer_norm = {
+    .name = "layer_norm",
+    .doc = "(input - mean) / sqrt(var + eps) * weight + bias, the statistics over the last "
+           "dims (normalized_shape), the variance biased",
+    .shapes = "input[*, D...], weight[D...], bias[D...] -> [*, D...] (D... = normalized_shape)",
+    .inputs = {{"input"}, {"weight", .optional = true}, {"bias", .optional = true}},
+    GT__ATTRS(layer_norm_attrs),
+    .args_size = sizeof(row_norm_args),
+    .forward = row_norm_forward,
+    .backward = row_norm_backward,
+    .variant = ROW_LAYER,
+    GT__CASES("3x5 5 5; normalized_shape=5", "2x3x4 3x4 3x4; normalized_shape=[3, 4]",
+              "2x3x4; normalized_shape=[2, 3, 4]", "4x6 _ 6; normalized_shape=6, eps=0.01",
+              "2x1x3 3; normalized_shape=3", "1x2 2 2; normalized_shape=2",
+              
+              "2x3 3 3; normalized_shape=2 => layer_norm: normalized_shape [2] must be the last "
+              "dims of input, got input [2, 3]",
+              "2x3 2 3; normalized_shape=3 => layer_norm: weight must be [3] for input [2, 3], "
+              "got [2]",
+              "2x3 3 3x1; normalized_shape=3 => layer_norm: bias must be [3] for input [2, 3], "
+              "got [3, 1]",
+              "2x3 => layer_norm: missing argument normalized_shape"),
+};
+
+static const gt_attr_def group_norm_attrs[] = {
+    {"num_groups", GT_ATTR_INT, offsetof(row_norm_args, num_groups),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 1, .after_input = 1},
+    {"eps", GT_ATTR_FLOAT, offsetof(row_norm_args, eps), .dflt = 1e-5,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
+};
+
+const gt_op_def gt_op_group_norm = {
+    .name = "group_norm",
+    .doc = "(input - mean) / sqrt(var + eps) * weight + bias, the statistics over each group "
+           "of C/num_groups channels of each sample, weight and bias per channel",
+    .shapes = "input[N,C,*], weight[C], bias[C] -> [N,C,*] (num_groups divides C)",
+    .inputs = {{"input"}, {"weight", .optional = true}, {"bias", .optional = true}},
+    GT__ATTRS(group_norm_attrs),
+    .args_size = sizeof(row_norm_args),
+    .forward = row_norm_forward,
+    .backward = row_norm_backward,
+    .variant = ROW_GROUP,
+    GT__CASES("2x4x3 4 4; num_groups=2", "2x6x2x2 6 6; num_groups=3, eps=0.001",
+              "3x4; num_groups=2", "2x4x5 _ 4; num_groups=1", "1x3x1x2 3; num_groups=3",
+              "2x3x4 3 3; num_groups=2 => group_norm: num_groups 2 must divide the 3 channels "
+              "of input [2, 3, 4]",
+              "2x4x3 3; num_groups=2 => group_norm: weight must be [4] for input [2, 4, 3], "
+              "got [3]",
+              "4; num_groups=1 => group_norm: input must be [N,C,*] with at least 2 dims, got [4]",
+              "2x4; num_groups=0 => group_norm: num_groups must be >= 1"),
+};
+
+gt_tensor *gt_layer_norm(gt_tape *tape, gt_tensor *input, gt_ints normalized_shape,
+                         gt_tensor *weight, gt_tensor *bias, double eps) {
+    row_norm_args args = {.normalized_shape = normalized_shape, .eps = eps};
+    return gt_op_call(tape, &gt_op_layer_norm, (gt_tensor *[]){input, weight, bias}, 3, &args);
+}
+
+gt_tensor *gt_group_norm(gt_tape *tape, gt_tensor *input, int64_t num_groups, gt_tensor *weight,
+                         gt_tensor *bias, double eps) {
+    row_norm_args args = {.num_groups = num_groups, .eps = eps};
+    return gt_op_call(tape, &gt_op_group_norm, (gt_tensor *[]){input, weight, bias}, 3, &args);
+}

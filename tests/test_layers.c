@@ -1,5 +1,5 @@
 /* test_layers.c - what the table's cases cannot see of the layer ops (ops/norm.c, ...):
- * batch_norm's running statistics, updated in place. */
+ * batch_norm's running statistics, updated in place; norms of empty inputs. */
 #include "gt_test.h"
 
 #include <math.h>
@@ -27,6 +27,23 @@ GT_TEST(batch_norm_training_moves_the_running_statistics_in_place) {
     gt_tensor_free(x);
     gt_tensor_free(rm);
     gt_tensor_free(rv);
+}
+
+GT_TEST(layer_norm_and_group_norm_of_empty_inputs_are_empty) {
+    gt_tensor *x = gt_zeros(GT_SHAPE(0, 3));
+    gt_tensor *w = gt_ones(GT_SHAPE(3));
+    gt_tensor_set_requires_grad(x, true);
+    gt_tensor_set_requires_grad(w, true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_layer_norm(tape, x, GT_INTS(3), w, NULL, 1e-5);
+    CHECK(y && gt_tensor_numel(y) == 0 && gt_tensor_shape(y)[1] == 3);
+    CHECK(y && gt_backward(tape, gt_sum(tape, y, GT_ALL_AXES)) == GT_OK);
+    CHECK(gt_tensor_grad(w)[0] == 0);
+    y = gt_group_norm(tape, x, 3, w, NULL, 1e-5);
+    CHECK(y && gt_tensor_numel(y) == 0);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_tensor_free(w);
 }
 
 GT_TEST_MAIN()
