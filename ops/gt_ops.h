@@ -193,7 +193,7 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* layers as functional ops (ops/norm.c, ...) */
-extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm;
+extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -280,6 +280,15 @@ gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
 /* mean((a - b)^2) over all elements; a and b of one shape. */
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+
+/* ---- dropout (ops/dropout.c) ---------------------------------------------------------- */
+/* Inverted dropout, as F.dropout: when training, each element of input is zeroed with
+ * probability p (0 <= p <= 1) and the others scaled by 1/(1-p) (p = 1 gives zeros); when not
+ * training, input unchanged. The masks come from the calling thread's dropout generator,
+ * which starts at seed 0 and which gt_manual_seed restarts (as torch.manual_seed): the same
+ * seed gives the same masks on every machine and thread count. */
+gt_tensor *gt_dropout(gt_tape *tape, gt_tensor *input, double p, bool training);
+void gt_manual_seed(uint64_t seed);
 
 /* ---- normalisation (ops/norm.c) ------------------------------------------------------ */
 /* input[N,C,*] normalised per channel (dim 1), then * weight[C] + bias[C] (each may be

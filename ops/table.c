@@ -19,7 +19,7 @@ static const gt_op_def *const op_list[] = {
     &gt_op_transpose,   &gt_op_conv2d,       &gt_op_max_pool2d, &gt_op_avg_pool2d,
     &gt_op_cross_entropy, &gt_op_mse_loss,
     /* layers as functional ops */
-    &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm,
+    &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))

@@ -20,6 +20,7 @@ bool repl_init(repl *r) {
     memset(r, 0, sizeof *r);
     r->digits = REPL_DEFAULT_DIGITS;
     gt_rng_seed(&r->rng, REPL_DEFAULT_SEED);
+    gt_manual_seed(REPL_DEFAULT_SEED);
     r->tape = gt_tape_new();
     r->eval_tape = r->tape;
     if (!r->tape || !builtins_init(r)) {
@@ -44,6 +45,7 @@ void repl_clear(repl *r) {
     r->n_params = r->cap_params = 0;
     repl_reset_tape(r);
     gt_rng_seed(&r->rng, REPL_DEFAULT_SEED);
+    gt_manual_seed(REPL_DEFAULT_SEED);
 }
 
 void repl_free(repl *r) {

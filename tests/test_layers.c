@@ -1,5 +1,5 @@
 /* test_layers.c - what the table's cases cannot see of the layer ops (ops/norm.c, ...):
- * batch_norm's running statistics, updated in place; norms of empty inputs. */
+ * batch_norm's running statistics, updated in place; norms of empty inputs; dropout's masks. */
 #include "gt_test.h"
 
 #include <math.h>
@@ -44,6 +44,66 @@ GT_TEST(layer_norm_and_group_norm_of_empty_inputs_are_empty) {
     gt_tape_free(tape);
     gt_tensor_free(x);
     gt_tensor_free(w);
+}
+
+/* dropout at a fixed seed: the mask is drawn again the same on every evaluation */
+static gt_tensor *dropout_at_seed_7(gt_tape *tape, gt_tensor *const *inputs, void *ctx) {
+    gt_tensor *upstream = ctx;
+    gt_manual_seed(7);
+    gt_tensor *y = gt_dropout(tape, inputs[0], 0.3, true);
+    return gt_sum(tape, gt_mul(tape, y, upstream), GT_ALL_AXES);
+}
+
+GT_TEST(dropout_masks_follow_the_seed_and_the_gradient_is_mask_over_keep) {
+    enum { N = 4000 };
+    gt_tensor *x = gt_ones(GT_SHAPE(N));
+    gt_tensor_set_requires_grad(x, true);
+    gt_tape *tape = gt_tape_new();
+    gt_manual_seed(42);
+    gt_tensor *y = gt_dropout(tape, x, 0.25, true);
+    CHECK(y && gt_backward(tape, gt_sum(tape, y, GT_ALL_AXES)) == GT_OK);
+    int kept = 0;
+    bool scaled = true, grad_is_mask = true;
+    for (int i = 0; y && i < N; i++) {
+        gt_real v = gt_tensor_data(y)[i];
+        kept += v != 0;
+        scaled = scaled && (v == 0 || NEAR(v, 1 / 0.75));
+        grad_is_mask = grad_is_mask && gt_tensor_grad(x)[i] == v; /* x = 1: y is mask/(1-p) */
+    }
+    CHECK(scaled && grad_is_mask);
+    CHECK(kept > 0.70 * N && kept < 0.80 * N);
+    /* the same seed, the same mask; another seed, another */
+    gt_manual_seed(42);
+    gt_tensor *again = gt_dropout(tape, x, 0.25, true);
+    gt_manual_seed(43);
+    gt_tensor *other = gt_dropout(tape, x, 0.25, true);
+    int same = 0, differ = 0;
+    for (int i = 0; again && other && i < N; i++) {
+        same += gt_tensor_data(again)[i] == gt_tensor_data(y)[i];
+        differ += gt_tensor_data(other)[i] != gt_tensor_data(y)[i];
+    }
+    CHECK(same == N && differ > 0);
+    /* p = 1: zeros, and no gradient; not training: the input */
+    gt_tensor *zeros = gt_dropout(tape, x, 1, true), *kept_all = gt_dropout(tape, x, 0.9, false);
+    bool as_expected = zeros && kept_all;
+    for (int i = 0; as_expected && i < N; i++)
+        as_expected = gt_tensor_data(zeros)[i] == 0 && gt_tensor_data(kept_all)[i] == 1;
+    CHECK(as_expected);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+}
+
+GT_TEST(dropout_in_training_passes_a_gradient_check_at_a_fixed_seed) {
+    gt_rng rng;
+    gt_rng_seed(&rng, 3);
+    gt_tensor *x = gt_randn(GT_SHAPE(3, 5), 0, 1, &rng);
+    gt_tensor *upstream = gt_randn(GT_SHAPE(3, 5), 0, 1, &rng);
+    gt_tensor_set_requires_grad(x, true);
+    gt_gradcheck_result result = {0};
+    CHECK(gt_gradcheck(dropout_at_seed_7, upstream, &x, 1, NULL, &result) == GT_OK &&
+          result.passed);
+    gt_tensor_free(x);
+    gt_tensor_free(upstream);
 }
 
 GT_TEST_MAIN()
