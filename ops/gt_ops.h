@@ -193,7 +193,8 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* layers as functional ops (ops/norm.c, ...) */
-extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout;
+extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout,
+    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -278,8 +279,22 @@ gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 /* logits[N,K]; target [N] class indices in 0..K-1, or [N,K] probabilities. Fused
  * log-sum-exp; no gradient flows into the target. */
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
-/* mean((a - b)^2) over all elements; a and b of one shape. */
+/* mean((a - b)^2) over all elements; a and b of one shape. Other reductions: gt_op_call
+ * with &gt_op_mse_loss and the reduction attribute. */
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+
+/* PyTorch's reduction of a loss: each element's (the input's shape), their mean, their sum. */
+typedef enum gt_reduction { GT_REDUCTION_NONE, GT_REDUCTION_MEAN, GT_REDUCTION_SUM } gt_reduction;
+/* |input - target|, reduced; input and target of one shape (as the three below). */
+gt_tensor *gt_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                      gt_reduction reduction);
+/* 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; d = input - target (PyTorch's beta
+ * 1; 0 gives l1). */
+gt_tensor *gt_smooth_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                             gt_reduction reduction, double beta);
+/* 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (PyTorch's delta 1). */
+gt_tensor *gt_huber_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                         gt_reduction reduction, double delta);
 
 /* ---- dropout (ops/dropout.c) ---------------------------------------------------------- */
 /* Inverted dropout, as F.dropout: when training, each element of input is zeroed with

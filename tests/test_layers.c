@@ -1,5 +1,6 @@
 /* test_layers.c - what the table's cases cannot see of the layer ops (ops/norm.c, ...):
- * batch_norm's running statistics, updated in place; norms of empty inputs; dropout's masks. */
+ * batch_norm's running statistics, updated in place; norms of empty inputs; dropout's masks;
+ * losses of empty inputs. */
 #include "gt_test.h"
 
 #include <math.h>
@@ -104,6 +105,20 @@ GT_TEST(dropout_in_training_passes_a_gradient_check_at_a_fixed_seed) {
           result.passed);
     gt_tensor_free(x);
     gt_tensor_free(upstream);
+}
+
+GT_TEST(losses_of_empty_inputs_sum_to_zero) {
+    gt_tensor *x = gt_zeros(GT_SHAPE(0)), *y = gt_zeros(GT_SHAPE(0));
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *sum = gt_l1_loss(tape, x, y, GT_REDUCTION_SUM);
+    gt_tensor *each = gt_huber_loss(tape, x, y, GT_REDUCTION_NONE, 1);
+    CHECK(sum && gt_tensor_ndim(sum) == 0 && gt_tensor_data(sum)[0] == 0);
+    CHECK(each && gt_tensor_numel(each) == 0);
+    CHECK(!gt_l1_loss(tape, x, y, GT_REDUCTION_MEAN));
+    CHECK_ERROR_HAS("l1_loss: inputs are empty: [0]");
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_tensor_free(y);
 }
 
 GT_TEST_MAIN()
