@@ -194,7 +194,7 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* layers as functional ops (ops/norm.c, ...) */
 extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout,
-    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss;
+    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -295,6 +295,13 @@ gt_tensor *gt_smooth_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
 /* 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (PyTorch's delta 1). */
 gt_tensor *gt_huber_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
                          gt_reduction reduction, double delta);
+/* weight (pos_weight target softplus(-input) + (1 - target) softplus(input)), reduced: the
+ * binary cross-entropy of sigmoid(input), computed stably; weight and pos_weight (NULL: 1)
+ * broadcast to input's shape. Gradients flow into input and target (not the weights, as in
+ * PyTorch). */
+gt_tensor *gt_binary_cross_entropy_with_logits(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                                               gt_tensor *weight, gt_reduction reduction,
+                                               gt_tensor *pos_weight);
 
 /* ---- dropout (ops/dropout.c) ---------------------------------------------------------- */
 /* Inverted dropout, as F.dropout: when training, each element of input is zeroed with

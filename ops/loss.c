@@ -195,6 +195,159 @@ static gt_status point_loss_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* ---- binary_cross_entropy_with_logits --------------------------------------------------- */
+
+/* The arguments of binary_cross_entropy_with_logits. */
+typedef struct bce_args {
+    int reduction; /* gt_reduction */
+} bce_args;
+
+/* Strides that read t (broadcast to x's shape, NumPy's rules) at x's multi-index: 0 along
+ * broadcast dims. False when t does not broadcast to x. */
+static bool broadcast_strides(const gt_tensor *t, const gt_tensor *x, int64_t *strides) {
+    int64_t stride = 1;
+    if (t->ndim > x->ndim)
+        return false;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        int td = d - (x->ndim - t->ndim);
+        int64_t size = td >= 0 ? t->shape[td] : 1;
+        if (size != 1 && size != x->shape[d])
+            return false;
+        strides[d] = size == 1 ? 0 : stride;
+        stride *= size;
+    }
+    return true;
+}
+
+/* The offset in a broadcast tensor (strides from broadcast_strides) of x's element i. */
+static int64_t broadcast_offset(const gt_tensor *x, const int64_t *strides, int64_t i) {
+    int64_t at = 0;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        at += (i % x->shape[d]) * strides[d];
+        i /= x->shape[d];
+    }
+    return at;
+}
+
+/* log(1 + exp(v)), without overflow */
+static double softplus(double v) {
+    return v > 0 ? v + log1p(exp(-v)) : log1p(exp(v));
+}
+
+/* What the backward needs: where weight and pos_weight are read for each element. */
+typedef struct bce_saved {
+    gt_tensor *weight, *pos_weight;
+    int64_t w_strides[GT_MAX_DIMS], pw_strides[GT_MAX_DIMS];
+} bce_saved;
+
+/* One element: x the logit, t the target, w the weight, pw the positive weight:
+ * loss = w (pw t softplus(-x) + (1 - t) softplus(x)) */
+static double bce_element(double x, double t, double w, double pw) {
+    return w * (pw * t * softplus(-x) + (1 - t) * softplus(x));
+}
+
+// input[...], target[...], weight[broadcast], pos_weight[broadcast] -> [] or [...] (none)
+static gt_tensor *bce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in, int n_in,
+                              const void *args_ptr) {
+    const bce_args *args = args_ptr;
+    gt_tensor *all[4] = {0};
+    for (int i = 0; i < n_in; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *t = all[1], *w = all[2], *pw = all[3];
+    if (gt__check_inputs(op->name, tape, all, 4, 2) != GT_OK)
+        return NULL;
+    if (!gt_shape_equal(x->ndim, x->shape, t->ndim, t->shape))
+        return gt__shape_error2(op->name, "input and target shapes differ", x, t);
+    bce_saved saved_now = {w, pw, {0}, {0}};
+    if (w && !broadcast_strides(w, x, saved_now.w_strides))
+        return gt__shape_error2(op->name, "weight does not broadcast to input", w, x);
+    if (pw && !broadcast_strides(pw, x, saved_now.pw_strides))
+        return gt__shape_error2(op->name, "pos_weight does not broadcast to input", pw, x);
+    if (x->numel == 0 && args->reduction == GT_REDUCTION_MEAN) {
+        gt_set_error(GT_ERR_SHAPE, "%s: inputs are empty: %s (the mean of nothing)", op->name,
+                     gt__shape_of(x));
+        return NULL;
+    }
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    gt_tensor *out = gt__op_output(tape, op, each ? x->ndim : 0, x->shape);
+    gt_tensor *grad_in[2] = {x, t}; /* weight and pos_weight take no gradient */
+    int n_grad = 2;
+    bce_saved *saved = NULL;
+    if (!out || (gt__tape_will_record(tape, grad_in, n_grad) &&
+                 !(saved = gt__tape_alloc(tape, sizeof *saved, op->name))))
+        return NULL;
+    double total = 0;
+    for (int64_t i = 0; i < x->numel; i++) {
+        double wi = w ? (double)w->data[broadcast_offset(x, saved_now.w_strides, i)] : 1;
+        double pwi = pw ? (double)pw->data[broadcast_offset(x, saved_now.pw_strides, i)] : 1;
+        double loss = bce_element((double)x->data[i], (double)t->data[i], wi, pwi);
+        if (each)
+            out->data[i] = (gt_real)loss;
+        total += loss;
+    }
+    if (!each)
+        out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / (double)x->numel
+                                                                      : total);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, grad_in, n_grad, args, &node);
+    if (node) {
+        *saved = saved_now;
+        node->saved = saved;
+    }
+    return out;
+}
+
+// g -> d/dx = w (-pw t sigmoid(-x) + (1 - t) sigmoid(x)), d/dt = w (pw softplus(-x) -
+// softplus(x)), each times g (/ numel for the mean); weight and pos_weight take no
+// gradient, as in PyTorch
+static gt_status bce_backward(gt_node *node) {
+    const bce_args *args = node->attrs;
+    const bce_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *t = node->in[1], *w = s->weight, *pw = s->pos_weight;
+    const gt_real *g = node->out->grad;
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)x->numel : 1;
+    for (int64_t i = 0; i < x->numel; i++) {
+        int64_t wi_at = w ? broadcast_offset(x, s->w_strides, i) : 0;
+        int64_t pw_at = pw ? broadcast_offset(x, s->pw_strides, i) : 0;
+        double xv = (double)x->data[i], tv = (double)t->data[i];
+        double wi = w ? (double)w->data[wi_at] : 1, pwi = pw ? (double)pw->data[pw_at] : 1;
+        double gi = (double)g[each ? i : 0] * scale;
+        double sp_neg = softplus(-xv), sp_pos = softplus(xv), sig = 1 / (1 + exp(-xv));
+        if (x->grad)
+            x->grad[i] += (gt_real)(gi * wi * (-pwi * tv * (1 - sig) + (1 - tv) * sig));
+        if (t->grad)
+            t->grad[i] += (gt_real)(gi * wi * (pwi * sp_neg - sp_pos));
+    }
+    return GT_OK;
+}
+
+static const gt_attr_def bce_attrs[] = {
+    {"reduction", GT_ATTR_ENUM, offsetof(bce_args, reduction), .dflt = GT_REDUCTION_MEAN,
+     .choices = "none|mean|sum", .after_input = 3},
+};
+
+const gt_op_def gt_op_binary_cross_entropy_with_logits = {
+    .name = "binary_cross_entropy_with_logits",
+    .doc = "weight (pos_weight target softplus(-input) + (1 - target) softplus(input)): "
+           "-log of sigmoid's likelihood, computed stably, reduced by reduction",
+    .shapes = "input[...], target[...], weight and pos_weight broadcast to input -> [] or [...]",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_PROBS}, {"weight", .optional = true, .no_grad = true},
+               {"pos_weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
+    GT__ATTRS(bce_attrs),
+    .args_size = sizeof(bce_args),
+    .forward = bce_forward,
+    .backward = bce_backward,
+    GT__CASES("3x4 3x4", "5 5:normal; reduction=\"sum\"", "2x3 2x3 3", "2x3 2x3 2x1 3",
+              "4x2 4x2 _ 2; reduction=\"none\"", "() ()",
+              "2x3 3x2 => binary_cross_entropy_with_logits: input and target shapes differ: "
+              "[2, 3] vs [3, 2]",
+              "2x3 2x3 4 => binary_cross_entropy_with_logits: weight does not broadcast to "
+              "input: [4] vs [2, 3]",
+              "2x3 2x3 _ 2 => binary_cross_entropy_with_logits: pos_weight does not broadcast "
+              "to input: [2] vs [2, 3]"),
+};
+
 const gt_op_def gt_op_cross_entropy = {
     .name = "cross_entropy",
     .doc = "mean softmax cross-entropy of logits; target holds class indices or probabilities",
@@ -283,4 +436,12 @@ gt_tensor *gt_huber_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
                          gt_reduction reduction, double delta) {
     return gt_op_call(tape, &gt_op_huber_loss, (gt_tensor *[]){input, target}, 2,
                       &(point_loss_args){(int)reduction, delta});
+}
+
+gt_tensor *gt_binary_cross_entropy_with_logits(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                                               gt_tensor *weight, gt_reduction reduction,
+                                               gt_tensor *pos_weight) {
+    return gt_op_call(tape, &gt_op_binary_cross_entropy_with_logits,
+                      (gt_tensor *[]){input, target, weight, pos_weight}, 4,
+                      &(bce_args){(int)reduction});
 }

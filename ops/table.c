@@ -21,6 +21,7 @@ static const gt_op_def *const op_list[] = {
     /* layers as functional ops */
     &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
     &gt_op_l1_loss, &gt_op_smooth_l1_loss, &gt_op_huber_loss,
+    &gt_op_binary_cross_entropy_with_logits,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))

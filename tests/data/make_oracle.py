@@ -86,6 +86,8 @@ SPECIAL = {
     "layer_norm": lambda x, weight=None, bias=None, normalized_shape=None, **kw: F.layer_norm(
         x, [normalized_shape] if isinstance(normalized_shape, int) else normalized_shape,
         weight=weight, bias=bias, **kw),
+    "binary_cross_entropy_with_logits": lambda x, t, weight=None, pos_weight=None, **kw:
+        F.binary_cross_entropy_with_logits(x, t, weight=weight, pos_weight=pos_weight, **kw),
     "group_norm": lambda x, weight=None, bias=None, **kw: F.group_norm(
         x, weight=ones_if_bias(x, weight, bias), bias=bias, **kw),
 }
