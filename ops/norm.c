@@ -168,6 +168,18 @@ static gt_status check_channel_vector(const char *op, const char *name, const gt
     return GT_OK;
 }
 
+/* The inputs a node records: x, then weight and bias when given (the tape's walk takes no
+ * NULL input, so the backward finds them in its saved state). Returns their number. */
+static int node_inputs(gt_tensor *x, gt_tensor *w, gt_tensor *b, gt_tensor **grad_in) {
+    int n = 0;
+    grad_in[n++] = x;
+    if (w)
+        grad_in[n++] = w;
+    if (b)
+        grad_in[n++] = b;
+    return n;
+}
+
 /* The flops of a pass over n elements, for the thread rule. */
 static double pass_flops(int64_t n) {
     return GT__FLOPS_PER_ELEMENT * (double)n;
@@ -218,13 +230,9 @@ static gt_tensor *batch_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     bn_job job = {d, args, x->data, NULL, w ? w->data : NULL, b ? b->data : NULL, out->data,
                   NULL, NULL, NULL, stats, stats + d.c, rm ? rm->data : NULL,
                   rv ? rv->data : NULL};
-    /* the node's inputs: the running statistics take no gradient, absent ones are left out */
-    gt_tensor *grad_in[3] = {x};
-    int n_grad = 1;
-    if (w)
-        grad_in[n_grad++] = w;
-    if (b)
-        grad_in[n_grad++] = b;
+    /* the running statistics take no gradient */
+    gt_tensor *grad_in[3];
+    int n_grad = node_inputs(x, w, b, grad_in);
     bn_saved *saved = NULL;
     if (gt__tape_will_record(tape, grad_in, n_grad) &&
         !(saved = gt__tape_alloc(tape, sizeof *saved, op->name)))
@@ -464,12 +472,8 @@ static gt_tensor *row_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tensor
     gt_real *stats = out ? gt__tape_alloc(tape, gt__real_bytes(2 * d.rows + 1), op->name) : NULL;
     if (!stats)
         return NULL;
-    gt_tensor *grad_in[3] = {x};
-    int n_grad = 1;
-    if (w)
-        grad_in[n_grad++] = w;
-    if (b)
-        grad_in[n_grad++] = b;
+    gt_tensor *grad_in[3];
+    int n_grad = node_inputs(x, w, b, grad_in);
     row_saved *saved = NULL;
     if (gt__tape_will_record(tape, grad_in, n_grad) &&
         !(saved = gt__tape_alloc(tape, sizeof *saved, op->name)))
@@ -522,7 +526,6 @@ const gt_op_def gt_op_layer_norm = {
     GT__CASES("3x5 5 5; normalized_shape=5", "2x3x4 3x4 3x4; normalized_shape=[3, 4]",
               "2x3x4; normalized_shape=[2, 3, 4]", "4x6 _ 6; normalized_shape=6, eps=0.01",
               "2x1x3 3; normalized_shape=3", "1x2 2 2; normalized_shape=2",
-              
               "2x3 3 3; normalized_shape=2 => layer_norm: normalized_shape [2] must be the last "
               "dims of input, got input [2, 3]",
               "2x3 2 3; normalized_shape=3 => layer_norm: weight must be [3] for input [2, 3], "
