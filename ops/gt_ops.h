@@ -85,6 +85,9 @@ typedef struct gt_attr_def {
     int max_len;         /* INTS: at most this many values (0: GT_MAX_DIMS) */
     const char *choices; /* ENUM: "none|tanh" */
     const char *alias;   /* an older keyword accepted for it ("axis" for "dim"), or NULL */
+    int after_input;     /* its place among positional arguments: 0, after every tensor
+                            input (the usual); k, right after the first k inputs, as
+                            layer_norm(input, normalized_shape, weight, bias) with 1 */
 } gt_attr_def;
 
 /* The values gradient checks draw an input from. */
@@ -106,7 +109,7 @@ typedef struct gt_input_def {
     const char *alias; /* an older keyword accepted for it ("b" for "bias"), or NULL */
 } gt_input_def;
 
-#define GT_OP_MAX_INPUTS 4
+#define GT_OP_MAX_INPUTS 5 /* batch_norm: input, running_mean, running_var, weight, bias */
 #define GT_OP_MAX_ATTRS 16
 /* Bytes of the largest args struct: a buffer for callers that fill one generically. */
 #define GT_OP_ARGS_MAX 256
@@ -179,6 +182,12 @@ gt_status gt_op_args_parse(const gt_op_def *op, const char *text, void *args);
 gt_tensor *gt_op_call(gt_tape *tape, const gt_op_def *op, gt_tensor *const *in, int n_in,
                       const void *args);
 
+/* The op's positional arguments in order, into slots (room for GT_OP_MAX_INPUTS +
+ * GT_OP_MAX_ATTRS): k >= 0 is input k, GT_OP_SLOT_ATTR(i) attribute i (see after_input).
+ * Returns their number. */
+int gt_op_positional_order(const gt_op_def *op, int *slots);
+#define GT_OP_SLOT_ATTR(i) (-1 - (i)) /* and back: GT_OP_SLOT_ATTR(slot) is i */
+
 /* Writes "conv2d(input, weight, bias=None, stride=1, padding=0)" into buf. */
 const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size);
 
@@ -226,6 +235,9 @@ gt_status gt_grad(gt_tape *tape, gt_tensor *const *outputs, int n_out, gt_tensor
 gt_status gt_gradgradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *inputs,
                            int n_inputs, const gt_gradcheck_opts *opts, uint64_t seed,
                            gt_gradcheck_result *result);
+/* layers as functional ops (ops/norm.c, ...) */
+extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout,
+    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use: the caller's thread plus workers of
@@ -375,8 +387,58 @@ gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 /* logits[N,K]; target [N] class indices in 0..K-1, or [N,K] probabilities. Fused
  * log-sum-exp; no gradient flows into the target. */
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
-/* mean((a - b)^2) over all elements; a and b of one shape. */
+/* mean((a - b)^2) over all elements; a and b of one shape. Other reductions: gt_op_call
+ * with &gt_op_mse_loss and the reduction attribute. */
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
+
+/* PyTorch's reduction of a loss: each element's (the input's shape), their mean, their sum. */
+typedef enum gt_reduction { GT_REDUCTION_NONE, GT_REDUCTION_MEAN, GT_REDUCTION_SUM } gt_reduction;
+/* |input - target|, reduced; input and target of one shape (as the three below). */
+gt_tensor *gt_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                      gt_reduction reduction);
+/* 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; d = input - target (PyTorch's beta
+ * 1; 0 gives l1). */
+gt_tensor *gt_smooth_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                             gt_reduction reduction, double beta);
+/* 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (PyTorch's delta 1). */
+gt_tensor *gt_huber_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                         gt_reduction reduction, double delta);
+/* weight (pos_weight target softplus(-input) + (1 - target) softplus(input)), reduced: the
+ * binary cross-entropy of sigmoid(input), computed stably; weight and pos_weight (NULL: 1)
+ * broadcast to input's shape. Gradients flow into input and target (not the weights, as in
+ * PyTorch). */
+gt_tensor *gt_binary_cross_entropy_with_logits(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                                               gt_tensor *weight, gt_reduction reduction,
+                                               gt_tensor *pos_weight);
+
+/* ---- dropout (ops/dropout.c) ---------------------------------------------------------- */
+/* Inverted dropout, as F.dropout: when training, each element of input is zeroed with
+ * probability p (0 <= p <= 1) and the others scaled by 1/(1-p) (p = 1 gives zeros); when not
+ * training, input unchanged. The masks come from the calling thread's dropout generator,
+ * which starts at seed 0 and which gt_manual_seed restarts (as torch.manual_seed): the same
+ * seed gives the same masks on every machine and thread count. */
+gt_tensor *gt_dropout(gt_tape *tape, gt_tensor *input, double p, bool training);
+void gt_manual_seed(uint64_t seed);
+
+/* ---- normalisation (ops/norm.c) ------------------------------------------------------ */
+/* input[N,C,*] normalised per channel (dim 1), then * weight[C] + bias[C] (each may be
+ * NULL), as F.batch_norm. training: by the batch's mean and biased variance, and, when
+ * running_mean[C] and running_var[C] are given, these move in place toward the batch's mean
+ * and unbiased variance by momentum (PyTorch's default 0.1); not training: by the running
+ * statistics (both required). eps (1e-5) is added to the variance. No gradient flows into
+ * the running statistics. */
+gt_tensor *gt_batch_norm(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
+                         gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
+                         bool training, double momentum, double eps);
+/* input[*, D...] normalised over its last dims D... = normalized_shape (each row by its own
+ * mean and biased variance), then * weight[D...] + bias[D...] (each may be NULL), as
+ * F.layer_norm: gt_layer_norm(tape, x, GT_INTS(64), w, b, 1e-5). */
+gt_tensor *gt_layer_norm(gt_tape *tape, gt_tensor *input, gt_ints normalized_shape,
+                         gt_tensor *weight, gt_tensor *bias, double eps);
+/* input[N,C,*] normalised over each group of C/num_groups channels of each sample, then *
+ * weight[C] + bias[C] per channel (each may be NULL), as F.group_norm. */
+gt_tensor *gt_group_norm(gt_tape *tape, gt_tensor *input, int64_t num_groups, gt_tensor *weight,
+                         gt_tensor *bias, double eps);
 
 #ifdef __cplusplus
 }

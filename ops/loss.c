@@ -1,8 +1,10 @@
-/* loss.c - cross-entropy (fused log-softmax) and mean squared error; both batch means. */
+/* loss.c - cross-entropy (fused log-softmax, the batch mean) and the pointwise losses mse, l1,
+ * smooth_l1 and huber, each with PyTorch's reduction. */
 #include "gt_ops_impl.h"
 
 #include <math.h>
 #include <string.h>
+#include <stddef.h>
 
 /* What cross_entropy's backward needs: softmax of the logits and the target. */
 typedef struct ce_saved {
@@ -104,42 +106,92 @@ static gt_status cross_entropy_backward(gt_node *node) {
     return GT_OK;
 }
 
-// a[...], b[...] (same shape) -> loss[] = mean((a - b)^2)
-static gt_tensor *mse_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
-                                   int n_in, const void *args) {
+/* ---- pointwise losses: mse, l1, smooth_l1, huber ----------------------------------------- */
+
+enum { POINT_MSE, POINT_L1, POINT_SMOOTH_L1, POINT_HUBER }; /* the variants */
+
+/* The arguments of mse_loss, l1_loss, smooth_l1_loss (beta) and huber_loss (delta). */
+typedef struct point_loss_args {
+    int reduction; /* gt_reduction */
+    double param;  /* beta or delta */
+} point_loss_args;
+
+/* The loss of one difference d = input - target, and its derivative in d. */
+static inline double point_loss(int kind, double d, double param, double *slope) {
+    double a = fabs(d), sign = (double)((d > 0) - (d < 0));
+    switch (kind) {
+    case POINT_MSE:
+        *slope = 2 * d;
+        return d * d;
+    case POINT_L1:
+        *slope = sign;
+        return a;
+    case POINT_SMOOTH_L1: /* 0.5 d^2 / beta below beta, else |d| - 0.5 beta */
+        if (a < param) {
+            *slope = d / param;
+            return 0.5 * d * d / param;
+        }
+        *slope = sign;
+        return a - 0.5 * param;
+    default: /* huber: 0.5 d^2 below delta, else delta (|d| - 0.5 delta) */
+        if (a < param) {
+            *slope = d;
+            return 0.5 * d * d;
+        }
+        *slope = param * sign;
+        return param * (a - 0.5 * param);
+    }
+}
+
+// input[...], target[...] (same shape) -> loss[...] (reduction "none"), or its mean or sum []
+static gt_tensor *point_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args_ptr) {
     (void)n_in;
-    (void)args;
+    const point_loss_args *args = args_ptr;
     gt_tensor *a = in[0], *b = in[1];
     if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK)
         return NULL;
     if (!gt_shape_equal(a->ndim, a->shape, b->ndim, b->shape))
-        return gt__shape_error2("mse_loss", "shapes differ", a, b);
-    if (a->numel == 0) {
-        gt_set_error(GT_ERR_SHAPE, "mse_loss: inputs are empty: %s", gt__shape_of(a));
+        return gt__shape_error2(op->name, "shapes differ", a, b);
+    if (a->numel == 0 && args->reduction == GT_REDUCTION_MEAN) {
+        gt_set_error(GT_ERR_SHAPE, "%s: inputs are empty: %s (the mean of nothing)", op->name,
+                     gt__shape_of(a));
         return NULL;
     }
-    gt_tensor *out = gt__op_output(tape, op, 0, NULL);
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    gt_tensor *out = gt__op_output(tape, op, each ? a->ndim : 0, a->shape);
     if (!out)
         return NULL;
-    double total = 0;
+    double total = 0, slope;
     for (int64_t i = 0; i < a->numel; i++) {
-        double diff = (double)a->data[i] - (double)b->data[i];
-        total += diff * diff;
+        double loss = point_loss(op->variant, (double)a->data[i] - (double)b->data[i],
+                                 args->param, &slope);
+        if (each)
+            out->data[i] = (gt_real)loss;
+        total += loss;
     }
-    out->data[0] = (gt_real)(total / (double)a->numel);
-    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
+    if (!each)
+        out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / (double)a->numel
+                                                                      : total);
+    return gt__op_finish(tape, op, out, in, 2, args, NULL);
 }
 
-// g[] -> grad_a += 2 g (a - b) / numel; grad_b -= the same
-static gt_status mse_loss_backward(gt_node *node) {
+// g[] or g[...] -> grad_input += g * loss'(input - target) (/ numel for the mean);
+// grad_target -= the same
+static gt_status point_loss_backward(gt_node *node) {
+    const point_loss_args *args = node->attrs;
     gt_tensor *a = node->in[0], *b = node->in[1];
-    gt_real scale = 2 * node->out->grad[0] / (gt_real)a->numel;
+    const gt_real *g = node->out->grad;
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)a->numel : 1, slope;
     for (int64_t i = 0; i < a->numel; i++) {
-        gt_real g = scale * (a->data[i] - b->data[i]);
+        point_loss(gt__node_variant(node), (double)a->data[i] - (double)b->data[i], args->param,
+                   &slope);
+        gt_real d = (gt_real)(slope * scale) * g[each ? i : 0];
         if (a->grad)
-            a->grad[i] += g;
+            a->grad[i] += d;
         if (b->grad)
-            b->grad[i] -= g;
+            b->grad[i] -= d;
     }
     return GT_OK;
 }
@@ -175,11 +227,13 @@ static gt_status cross_entropy_grad_graph(gt_tape *tape, gt_node *node, gt_tenso
     return grad_in[0] ? GT_OK : gt_last_status();
 }
 
-// grad_a = 2 g (a - b) / numel; grad_b = -grad_a
+// grad_a = 2 g (a - b) (/ numel for the mean; g broadcasts for "none"); grad_b = -grad_a
 static gt_status mse_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                      gt_tensor **grad_in) {
     gt_tensor *a = node->in[0], *b = node->in[1];
-    gt_tensor *ga = gt_scale(tape, gt_mul(tape, gt_sub(tape, a, b), g), 2.0 / (double)a->numel);
+    bool mean = ((const point_loss_args *)node->attrs)->reduction == GT_REDUCTION_MEAN;
+    gt_tensor *ga = gt_scale(tape, gt_mul(tape, gt_sub(tape, a, b), g),
+                             mean ? 2.0 / (double)a->numel : 2.0);
     if (!ga)
         return gt_last_status();
     grad_in[0] = gt__needs_grad(node, 0) ? ga : NULL;
@@ -187,6 +241,159 @@ static gt_status mse_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
         return gt_last_status();
     return GT_OK;
 }
+
+/* ---- binary_cross_entropy_with_logits --------------------------------------------------- */
+
+/* The arguments of binary_cross_entropy_with_logits. */
+typedef struct bce_args {
+    int reduction; /* gt_reduction */
+} bce_args;
+
+/* Strides that read t (broadcast to x's shape, NumPy's rules) at x's multi-index: 0 along
+ * broadcast dims. False when t does not broadcast to x. */
+static bool broadcast_strides(const gt_tensor *t, const gt_tensor *x, int64_t *strides) {
+    int64_t stride = 1;
+    if (t->ndim > x->ndim)
+        return false;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        int td = d - (x->ndim - t->ndim);
+        int64_t size = td >= 0 ? t->shape[td] : 1;
+        if (size != 1 && size != x->shape[d])
+            return false;
+        strides[d] = size == 1 ? 0 : stride;
+        stride *= size;
+    }
+    return true;
+}
+
+/* The offset in a broadcast tensor (strides from broadcast_strides) of x's element i. */
+static int64_t broadcast_offset(const gt_tensor *x, const int64_t *strides, int64_t i) {
+    int64_t at = 0;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        at += (i % x->shape[d]) * strides[d];
+        i /= x->shape[d];
+    }
+    return at;
+}
+
+/* log(1 + exp(v)), without overflow */
+static double softplus(double v) {
+    return v > 0 ? v + log1p(exp(-v)) : log1p(exp(v));
+}
+
+/* What the backward needs: where weight and pos_weight are read for each element. */
+typedef struct bce_saved {
+    gt_tensor *weight, *pos_weight;
+    int64_t w_strides[GT_MAX_DIMS], pw_strides[GT_MAX_DIMS];
+} bce_saved;
+
+/* One element: x the logit, t the target, w the weight, pw the positive weight:
+ * loss = w (pw t softplus(-x) + (1 - t) softplus(x)) */
+static double bce_element(double x, double t, double w, double pw) {
+    return w * (pw * t * softplus(-x) + (1 - t) * softplus(x));
+}
+
+// input[...], target[...], weight[broadcast], pos_weight[broadcast] -> [] or [...] (none)
+static gt_tensor *bce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in, int n_in,
+                              const void *args_ptr) {
+    const bce_args *args = args_ptr;
+    gt_tensor *all[4] = {0};
+    for (int i = 0; i < n_in; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *t = all[1], *w = all[2], *pw = all[3];
+    if (gt__check_inputs(op->name, tape, all, 4, 2) != GT_OK)
+        return NULL;
+    if (!gt_shape_equal(x->ndim, x->shape, t->ndim, t->shape))
+        return gt__shape_error2(op->name, "input and target shapes differ", x, t);
+    bce_saved saved_now = {w, pw, {0}, {0}};
+    if (w && !broadcast_strides(w, x, saved_now.w_strides))
+        return gt__shape_error2(op->name, "weight does not broadcast to input", w, x);
+    if (pw && !broadcast_strides(pw, x, saved_now.pw_strides))
+        return gt__shape_error2(op->name, "pos_weight does not broadcast to input", pw, x);
+    if (x->numel == 0 && args->reduction == GT_REDUCTION_MEAN) {
+        gt_set_error(GT_ERR_SHAPE, "%s: inputs are empty: %s (the mean of nothing)", op->name,
+                     gt__shape_of(x));
+        return NULL;
+    }
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    gt_tensor *out = gt__op_output(tape, op, each ? x->ndim : 0, x->shape);
+    gt_tensor *grad_in[2] = {x, t}; /* weight and pos_weight take no gradient */
+    int n_grad = 2;
+    bce_saved *saved = NULL;
+    if (!out || (gt__tape_will_record(tape, grad_in, n_grad) &&
+                 !(saved = gt__tape_alloc(tape, sizeof *saved, op->name))))
+        return NULL;
+    double total = 0;
+    for (int64_t i = 0; i < x->numel; i++) {
+        double wi = w ? (double)w->data[broadcast_offset(x, saved_now.w_strides, i)] : 1;
+        double pwi = pw ? (double)pw->data[broadcast_offset(x, saved_now.pw_strides, i)] : 1;
+        double loss = bce_element((double)x->data[i], (double)t->data[i], wi, pwi);
+        if (each)
+            out->data[i] = (gt_real)loss;
+        total += loss;
+    }
+    if (!each)
+        out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / (double)x->numel
+                                                                      : total);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, grad_in, n_grad, args, &node);
+    if (node) {
+        *saved = saved_now;
+        node->saved = saved;
+    }
+    return out;
+}
+
+// g -> d/dx = w (-pw t sigmoid(-x) + (1 - t) sigmoid(x)), d/dt = w (pw softplus(-x) -
+// softplus(x)), each times g (/ numel for the mean); weight and pos_weight take no
+// gradient, as in PyTorch
+static gt_status bce_backward(gt_node *node) {
+    const bce_args *args = node->attrs;
+    const bce_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *t = node->in[1], *w = s->weight, *pw = s->pos_weight;
+    const gt_real *g = node->out->grad;
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)x->numel : 1;
+    for (int64_t i = 0; i < x->numel; i++) {
+        int64_t wi_at = w ? broadcast_offset(x, s->w_strides, i) : 0;
+        int64_t pw_at = pw ? broadcast_offset(x, s->pw_strides, i) : 0;
+        double xv = (double)x->data[i], tv = (double)t->data[i];
+        double wi = w ? (double)w->data[wi_at] : 1, pwi = pw ? (double)pw->data[pw_at] : 1;
+        double gi = (double)g[each ? i : 0] * scale;
+        double sp_neg = softplus(-xv), sp_pos = softplus(xv), sig = 1 / (1 + exp(-xv));
+        if (x->grad)
+            x->grad[i] += (gt_real)(gi * wi * (-pwi * tv * (1 - sig) + (1 - tv) * sig));
+        if (t->grad)
+            t->grad[i] += (gt_real)(gi * wi * (pwi * sp_neg - sp_pos));
+    }
+    return GT_OK;
+}
+
+static const gt_attr_def bce_attrs[] = {
+    {"reduction", GT_ATTR_ENUM, offsetof(bce_args, reduction), .dflt = GT_REDUCTION_MEAN,
+     .choices = "none|mean|sum", .after_input = 3},
+};
+
+const gt_op_def gt_op_binary_cross_entropy_with_logits = {
+    .name = "binary_cross_entropy_with_logits",
+    .doc = "weight (pos_weight target softplus(-input) + (1 - target) softplus(input)): "
+           "-log of sigmoid's likelihood, computed stably, reduced by reduction",
+    .shapes = "input[...], target[...], weight and pos_weight broadcast to input -> [] or [...]",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_PROBS}, {"weight", .optional = true, .no_grad = true},
+               {"pos_weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
+    GT__ATTRS(bce_attrs),
+    .args_size = sizeof(bce_args),
+    .forward = bce_forward,
+    .backward = bce_backward,
+    GT__CASES("3x4 3x4", "5 5:normal; reduction=\"sum\"", "2x3 2x3 3", "2x3 2x3 2x1 3",
+              "4x2 4x2 _ 2; reduction=\"none\"", "() ()",
+              "2x3 3x2 => binary_cross_entropy_with_logits: input and target shapes differ: "
+              "[2, 3] vs [3, 2]",
+              "2x3 2x3 4 => binary_cross_entropy_with_logits: weight does not broadcast to "
+              "input: [4] vs [2, 3]",
+              "2x3 2x3 _ 2 => binary_cross_entropy_with_logits: pos_weight does not broadcast "
+              "to input: [2] vs [2, 3]"),
+};
 
 const gt_op_def gt_op_cross_entropy = {
     .name = "cross_entropy",
@@ -202,22 +409,88 @@ const gt_op_def gt_op_cross_entropy = {
               "2x3x4 2 => cross_entropy: logits must be [N,K] with N, K >= 1, got [2, 3, 4]"),
 };
 
-const gt_op_def gt_op_mse_loss = {
-    .name = "mse_loss",
-    .doc = "mean of (input - target)^2",
-    .shapes = "input[...], target[...] (same shape) -> []",
-    .inputs = {{"input"}, {"target"}},
-    .forward = mse_loss_forward,
-    .backward = mse_loss_backward,
-    .grad_graph = mse_loss_grad_graph,
-    GT__CASES("3x4 3x4", "5 5", "2x3 3x2 => mse_loss: shapes differ: [2, 3] vs [3, 2]",
-              "0 0 => mse_loss: inputs are empty: [0]"),
+#define REDUCTION_ATTR                                                                     \
+    {"reduction", GT_ATTR_ENUM, offsetof(point_loss_args, reduction), .dflt = GT_REDUCTION_MEAN, \
+     .choices = "none|mean|sum"}
+
+static const gt_attr_def reduction_attrs[] = {REDUCTION_ATTR};
+static const gt_attr_def smooth_l1_attrs[] = {
+    REDUCTION_ATTR,
+    {"beta", GT_ATTR_FLOAT, offsetof(point_loss_args, param), .dflt = 1,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
 };
+static const gt_attr_def huber_attrs[] = {
+    REDUCTION_ATTR,
+    {"delta", GT_ATTR_FLOAT, offsetof(point_loss_args, param), .dflt = 1,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
+};
+
+#define POINT_LOSS_SHAPES "input[...], target[...] (same shape) -> [] (mean, sum) or [...] (none)"
+
+/* The entry of a pointwise loss. */
+#define POINT_LOSS_DEF(op_name, op_doc, kind, attrs, grad_graph_fn, ...)                   \
+    {.name = op_name, .doc = op_doc, .shapes = POINT_LOSS_SHAPES,                          \
+     .inputs = {{"input"}, {"target"}}, GT__ATTRS(attrs),                                 \
+     .args_size = sizeof(point_loss_args), .forward = point_loss_forward,                 \
+     .backward = point_loss_backward, .grad_graph = grad_graph_fn, .variant = kind,       \
+     GT__CASES(__VA_ARGS__)}
+
+const gt_op_def gt_op_mse_loss = POINT_LOSS_DEF(
+    "mse_loss", "(input - target)^2, reduced by reduction (mean, sum or none)", POINT_MSE,
+    reduction_attrs, mse_loss_grad_graph, "3x4 3x4", "5 5", "2x3 2x3; reduction=\"sum\"",
+    "2x1x3 2x1x3; reduction=\"none\"", "() ()",
+    "2x3 3x2 => mse_loss: shapes differ: [2, 3] vs [3, 2]",
+    "0 0 => mse_loss: inputs are empty: [0]",
+    "3 3; reduction=\"max\" => mse_loss: reduction must be one of \"none|mean|sum\"");
+const gt_op_def gt_op_l1_loss = POINT_LOSS_DEF(
+    "l1_loss", "|input - target|, reduced by reduction (mean, sum or none)", POINT_L1,
+    reduction_attrs, NULL, "3x4 3x4", "2x3 2x3; reduction=\"sum\"", "4 4; reduction=\"none\"",
+    "2 3 => l1_loss: shapes differ: [2] vs [3]");
+const gt_op_def gt_op_smooth_l1_loss = POINT_LOSS_DEF(
+    "smooth_l1_loss", "0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - "
+    "target; beta 0 is l1_loss), reduced by reduction", POINT_SMOOTH_L1, smooth_l1_attrs, NULL,
+    "4x5 4x5", "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
+    "5 5; beta=0",
+    "3 3; beta=-1 => smooth_l1_loss: beta must be >= 0, got -1",
+    "2x2 4 => smooth_l1_loss: shapes differ: [2, 2] vs [4]");
+const gt_op_def gt_op_huber_loss = POINT_LOSS_DEF(
+    "huber_loss", "0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - "
+    "target), reduced by reduction", POINT_HUBER, huber_attrs, NULL,
+    "4x5 4x5", "3x4 3x4; delta=0.5, reduction=\"sum\"", "6 6; delta=2, reduction=\"none\"",
+    "3 3; delta=-1 => huber_loss: delta must be >= 0, got -1",
+    "2x2 4 => huber_loss: shapes differ: [2, 2] vs [4]");
 
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target) {
     return gt_op_call(tape, &gt_op_cross_entropy, (gt_tensor *[]){logits, target}, 2, NULL);
 }
 
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b) {
-    return gt_op_call(tape, &gt_op_mse_loss, (gt_tensor *[]){a, b}, 2, NULL);
+    return gt_op_call(tape, &gt_op_mse_loss, (gt_tensor *[]){a, b}, 2,
+                      &(point_loss_args){GT_REDUCTION_MEAN, 0});
+}
+
+gt_tensor *gt_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                      gt_reduction reduction) {
+    return gt_op_call(tape, &gt_op_l1_loss, (gt_tensor *[]){input, target}, 2,
+                      &(point_loss_args){(int)reduction, 0});
+}
+
+gt_tensor *gt_smooth_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                             gt_reduction reduction, double beta) {
+    return gt_op_call(tape, &gt_op_smooth_l1_loss, (gt_tensor *[]){input, target}, 2,
+                      &(point_loss_args){(int)reduction, beta});
+}
+
+gt_tensor *gt_huber_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                         gt_reduction reduction, double delta) {
+    return gt_op_call(tape, &gt_op_huber_loss, (gt_tensor *[]){input, target}, 2,
+                      &(point_loss_args){(int)reduction, delta});
+}
+
+gt_tensor *gt_binary_cross_entropy_with_logits(gt_tape *tape, gt_tensor *input, gt_tensor *target,
+                                               gt_tensor *weight, gt_reduction reduction,
+                                               gt_tensor *pos_weight) {
+    return gt_op_call(tape, &gt_op_binary_cross_entropy_with_logits,
+                      (gt_tensor *[]){input, target, weight, pos_weight}, 4,
+                      &(bce_args){(int)reduction});
 }

@@ -24,6 +24,10 @@ static const gt_op_def *const op_list[] = {
     &gt_op_pow, &gt_op_maximum, &gt_op_minimum, &gt_op_eq, &gt_op_ne, &gt_op_lt, &gt_op_le, &gt_op_gt,
     &gt_op_ge, &gt_op_where, &gt_op_masked_fill, &gt_op_amax, &gt_op_amin, &gt_op_logsumexp,
     &gt_op_var, &gt_op_std, &gt_op_max, &gt_op_argmax,
+    /* layers as functional ops */
+    &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
+    &gt_op_l1_loss, &gt_op_smooth_l1_loss, &gt_op_huber_loss,
+    &gt_op_binary_cross_entropy_with_logits,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))
@@ -433,21 +437,38 @@ static void append_default(char *buf, size_t size, size_t *used, const gt_attr_d
     }
 }
 
+int gt_op_positional_order(const gt_op_def *op, int *slots) {
+    int n = 0, n_in = gt_op_max_inputs(op);
+    for (int k = 0; k < n_in; k++) {
+        slots[n++] = k;
+        for (int i = 0; i < op->n_attrs; i++)
+            if (op->attrs[i].after_input == k + 1)
+                slots[n++] = GT_OP_SLOT_ATTR(i);
+    }
+    for (int i = 0; i < op->n_attrs; i++)
+        if (op->attrs[i].after_input == 0 || op->attrs[i].after_input > n_in)
+            slots[n++] = GT_OP_SLOT_ATTR(i);
+    return n;
+}
+
 const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size) {
     size_t used = 0;
     if (!size)
         return buf;
     buf[0] = 0;
     append(buf, size, &used, "%s(", op->name);
-    int n_in = gt_op_max_inputs(op);
-    for (int i = 0; i < n_in; i++)
-        append(buf, size, &used, "%s%s%s", i ? ", " : "", op->inputs[i].name,
-               op->inputs[i].optional ? "=None" : "");
-    for (int i = 0; i < op->n_attrs; i++) {
-        const gt_attr_def *a = &op->attrs[i];
-        bool required = a->flags & GT_ATTR_REQUIRED;
-        append(buf, size, &used, "%s%s", n_in || i ? ", " : "", a->name);
-        if (!required) {
+    int slots[GT_OP_MAX_INPUTS + GT_OP_MAX_ATTRS];
+    int n = gt_op_positional_order(op, slots);
+    for (int s = 0; s < n; s++) {
+        append(buf, size, &used, "%s", s ? ", " : "");
+        if (slots[s] >= 0) {
+            const gt_input_def *in = &op->inputs[slots[s]];
+            append(buf, size, &used, "%s%s", in->name, in->optional ? "=None" : "");
+            continue;
+        }
+        const gt_attr_def *a = &op->attrs[GT_OP_SLOT_ATTR(slots[s])];
+        append(buf, size, &used, "%s", a->name);
+        if (!(a->flags & GT_ATTR_REQUIRED)) {
             append(buf, size, &used, "=");
             append_default(buf, size, &used, a);
         }

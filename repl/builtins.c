@@ -181,7 +181,8 @@ static bool set_attr(repl *r, const builtin *b, op_call *c, int index, value v, 
 
 /* Positional numbers past the last attribute go into it when it is a list (reshape(x, 3,
  * -1, 2), as x.reshape(3, -1, 2) in PyTorch). */
-static bool set_trailing_list(repl *r, const builtin *b, const call_args *a, int i, op_call *c) {
+static bool set_trailing_list(repl *r, const builtin *b, const call_args *a, int i, op_call *c,
+                              int index) {
     const gt_op_def *op = b->op;
     gt_attr_value av = {.kind = GT_VALUE_INTS};
     for (; i < a->n && !a->kw[i]; i++) {
@@ -190,43 +191,51 @@ static bool set_trailing_list(repl *r, const builtin *b, const call_args *a, int
             return op_usage(r, b, a->cols[i], "too many arguments", NULL);
         av.ints.v[av.ints.n++] = (int64_t)v.num;
     }
-    if (gt_op_args_set(op, c->args, op->n_attrs - 1, &av) != GT_OK)
+    if (gt_op_args_set(op, c->args, index, &av) != GT_OK)
         return repl_fail_lib(r, a->cols[i - 1]);
-    c->attr_set[op->n_attrs - 1] = true;
+    c->attr_set[index] = true;
     return true;
 }
 
-/* Places the positional arguments: tensors (and None) fill the inputs in order, the rest
- * the attributes in order. Returns the index of the first keyword argument, or -1. */
+/* Places the positional arguments in the op's positional order (gt_op_positional_order):
+ * tensors (and None) fill the inputs, the rest the attributes; a value other than a tensor
+ * or None where an optional input comes moves on to the next attribute. Returns the index of
+ * the first keyword argument, or -1. */
 static int place_positionals(repl *r, const builtin *b, const call_args *a, op_call *c) {
     const gt_op_def *op = b->op;
-    int min_in = gt_op_min_inputs(op), max_in = gt_op_max_inputs(op);
-    int n_in = 0, n_attr = 0, i = 0;
+    int min_in = gt_op_min_inputs(op);
+    int slots[GT_OP_MAX_INPUTS + GT_OP_MAX_ATTRS];
+    int n_slots = gt_op_positional_order(op, slots), s = 0, i = 0;
     for (; i < a->n && !a->kw[i]; i++) {
         value v = a->vals[i];
-        bool input_like = v.kind == V_TENSOR || (v.kind == V_NONE && n_in >= min_in);
-        if (n_attr == 0 && n_in < max_in && (n_in < min_in || input_like)) {
-            c->in[n_in] = v;
-            c->in_col[n_in] = a->cols[i];
-            c->in_set[n_in++] = true;
-            continue;
-        }
-        if (n_attr >= op->n_attrs) {
+        bool input_like = v.kind == V_TENSOR || v.kind == V_NONE;
+        while (s < n_slots && slots[s] >= min_in && !input_like)
+            s++;
+        if (s >= n_slots) {
             op_usage(r, b, a->cols[i], "too many arguments", NULL);
             return -2;
         }
-        const gt_attr_def *def = &op->attrs[n_attr];
-        bool last = n_attr == op->n_attrs - 1;
+        if (slots[s] >= 0) {
+            int k = slots[s++];
+            c->in[k] = v;
+            c->in_col[k] = a->cols[i];
+            c->in_set[k] = true;
+            continue;
+        }
+        int index = GT_OP_SLOT_ATTR(slots[s]);
+        const gt_attr_def *def = &op->attrs[index];
+        bool last = s == n_slots - 1;
         bool more = i + 1 < a->n && !a->kw[i + 1];
         if (last && def->type == GT_ATTR_INTS && v.kind == V_NUM && more) {
-            if (!set_trailing_list(r, b, a, i, c))
+            if (!set_trailing_list(r, b, a, i, c, index))
                 return -2;
             while (i < a->n && !a->kw[i])
                 i++;
             break;
         }
-        if (!set_attr(r, b, c, n_attr++, v, a->cols[i]))
+        if (!set_attr(r, b, c, index, v, a->cols[i]))
             return -2;
+        s++;
     }
     return i < a->n ? i : -1;
 }

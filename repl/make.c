@@ -102,6 +102,7 @@ static bool b_seed(repl *r, const call_args *a, value *out) {
     if (s != floor(s) || s < 0 || s > 9e15)
         return repl_fail(r, a->cols[0], "seed: expected a whole number >= 0, not %g", s);
     gt_rng_seed(&r->rng, (uint64_t)s);
+    gt_manual_seed((uint64_t)s); /* dropout's generator too */
     return true;
 }
 
@@ -185,8 +186,8 @@ static const struct builtin_info own[] = {
     {"randn", b_randn, "randn(d0, d1, ...)",
      "standard normal samples from the session's generator (see seed)", B_IMPURE},
     {"rand", b_rand, "rand(d0, d1, ...)", "uniform samples in [0, 1) (see seed)", B_IMPURE},
-    {"seed", b_seed, "seed(n)", "restarts the random generator at seed n (0 at start)",
-     B_IMPURE},
+    {"seed", b_seed, "seed(n)",
+     "restarts the random generators (randn, rand, dropout) at seed n (0 at start)", B_IMPURE},
     {"param", b_param, "param(x)",
      "a copy of x that requires a gradient: a parameter that sgd() will train", B_IMPURE},
     {"load", b_load, "load(\"file.npy\")",

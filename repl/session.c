@@ -37,6 +37,7 @@ bool repl_init(repl *r) {
     r->frame_base = -1;
     r->stack_budget = stack_budget();
     gt_rng_seed(&r->rng, REPL_DEFAULT_SEED);
+    gt_manual_seed(REPL_DEFAULT_SEED);
     r->tape = gt_tape_new();
     r->eval_tape = r->tape;
     r->chain = gt_malloc((REPL_MAX_CALL_DEPTH + 1) * sizeof *r->chain, "repl: call chain");
@@ -65,6 +66,7 @@ void repl_clear(repl *r) {
     r->n_params = r->cap_params = 0;
     repl_reset_tape(r);
     gt_rng_seed(&r->rng, REPL_DEFAULT_SEED);
+    gt_manual_seed(REPL_DEFAULT_SEED);
 }
 
 void repl_free(repl *r) {

@@ -82,6 +82,9 @@ typedef struct gt_test_op_case {
     bool args_failed; /* the attribute text was refused (an error case may expect it) */
 } gt_test_op_case;
 
+/* A seed that belongs to one case (its op and text, FNV-1a), so that its random inputs stay
+ * the same when other cases or ops are added to the table. */
+uint64_t gt_test_case_seed(const gt_op_def *op, const char *text);
 /* False (with a message on stderr) when the case string itself is malformed. */
 bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
                           gt_test_op_case *c);

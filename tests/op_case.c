@@ -68,6 +68,14 @@ static gt_tensor *draw_input(int ndim, const int64_t *shape, gt_domain domain,
     return t;
 }
 
+uint64_t gt_test_case_seed(const gt_op_def *op, const char *text) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *parts[] = {op->name, "|", text}, **p = parts; p < parts + 3; p++)
+        for (const char *c = *p; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    return h;
+}
+
 bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
                           gt_test_op_case *c) {
     memset(c, 0, sizeof *c);

@@ -63,6 +63,14 @@ def transpose(x, dim0=None, dim1=None):
     return x.t() if dim0 is None else torch.transpose(x, dim0, dim1)
 
 
+def ones_if_bias(x, weight, bias):
+    """torch 1.13's group_norm backward fails without a weight but with a bias: a weight of
+    ones (no gradient) is the same map."""
+    if weight is None and bias is not None:
+        return torch.ones(x.shape[1], dtype=x.dtype)
+    return weight
+
+
 # gradtape's ops whose PyTorch form is not torch.nn.functional.NAME or torch.NAME with the
 # same arguments.
 SPECIAL = {
@@ -89,6 +97,15 @@ SPECIAL = {
         torch.amax(x, (), keepdim) if dim is None else torch.max(x, dim, keepdim).values),
     # torch 1.13's hardsigmoid backward scales by 1/6 rounded to float (1.2e-8 off in float64)
     "hardsigmoid": lambda x: F.relu6(x + 3) / 6,
+    # an attribute sits between the tensor inputs: the inputs go by keyword
+    # (and gradtape also takes an int for normalized_shape, as nn.LayerNorm does)
+    "layer_norm": lambda x, weight=None, bias=None, normalized_shape=None, **kw: F.layer_norm(
+        x, [normalized_shape] if isinstance(normalized_shape, int) else normalized_shape,
+        weight=weight, bias=bias, **kw),
+    "binary_cross_entropy_with_logits": lambda x, t, weight=None, pos_weight=None, **kw:
+        F.binary_cross_entropy_with_logits(x, t, weight=weight, pos_weight=pos_weight, **kw),
+    "group_norm": lambda x, weight=None, bias=None, **kw: F.group_norm(
+        x, weight=ones_if_bias(x, weight, bias), bias=bias, **kw),
 }
 
 

@@ -1,0 +1,576 @@
+/* norm.c - batch_norm, layer_norm and group_norm: normalise by a mean and a variance (biased,
+ * as PyTorch), then an optional per-channel (or per-element) affine map. */
+#include "gt_ops_impl.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* Sums in LANES independent partial sums, which the compiler vectorises (one running sum
+ * would not: floating-point addition is not reassociated). */
+#define LANES 16
+
+// x[n] -> *s1 += sum(x - shift), *s2 += sum((x - shift)^2)
+GT__MULTIVERSION
+static void sum_and_squares(int64_t n, const gt_real *restrict x, gt_real shift, double *s1,
+                            double *s2) {
+    gt_real a[LANES] = {0}, q[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            gt_real v = x[i + k] - shift;
+            a[k] += v;
+            q[k] += v * v;
+        }
+    for (; i < n; i++) {
+        gt_real v = x[i] - shift;
+        a[0] += v;
+        q[0] += v * v;
+    }
+    for (int k = 0; k < LANES; k++)
+        *s1 += (double)a[k], *s2 += (double)q[k];
+}
+
+// g[n], x[n] -> *sg += sum(g), *sgx += sum(g * (x - shift))
+GT__MULTIVERSION
+static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict x,
+                        gt_real shift, double *sg, double *sgx) {
+    gt_real a[LANES] = {0}, d[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            a[k] += g[i + k];
+            d[k] += g[i + k] * (x[i + k] - shift);
+        }
+    for (; i < n; i++) {
+        a[0] += g[i];
+        d[0] += g[i] * (x[i] - shift);
+    }
+    for (int k = 0; k < LANES; k++)
+        *sg += (double)a[k], *sgx += (double)d[k];
+}
+
+/* ---- batch_norm ----------------------------------------------------------------------- */
+
+/* The arguments of batch_norm. */
+typedef struct batch_norm_args {
+    bool training;
+    double momentum, eps;
+} batch_norm_args;
+
+/* input seen as [outer, C, inner]: C channels, each spread over outer planes of inner
+ * values (outer = N, inner = L or H*W). */
+typedef struct bn_dims {
+    int64_t outer, c, inner;
+} bn_dims;
+
+/* What the backward needs: each channel's mean and 1/sqrt(var + eps) that normalised it. */
+typedef struct bn_saved {
+    bn_dims d;
+    gt_real *mean, *invstd; /* [C] each */
+    gt_tensor *w, *b;       /* weight, bias or NULL (the node's inputs leave out absent ones) */
+} bn_saved;
+
+/* One pass over channels [from, to), for threads. */
+typedef struct bn_job {
+    bn_dims d;
+    const batch_norm_args *args;
+    const gt_real *x, *g, *w, *b;
+    gt_real *y, *gx, *gw, *gb, *mean, *invstd, *run_mean, *run_var;
+} bn_job;
+
+// x[outer,C,inner] -> mean[C], invstd[C] = 1/sqrt(biased var + eps) (training) and the
+// running statistics moved toward them; or mean, invstd from the running ones (eval)
+static void bn_stats_range(void *ctx, int64_t from, int64_t to) {
+    const bn_job *j = ctx;
+    int64_t outer = j->d.outer, c_count = j->d.c, inner = j->d.inner;
+    double count = (double)(outer * inner);
+    for (int64_t c = from; c < to; c++) {
+        if (!j->args->training) {
+            j->mean[c] = j->run_mean[c];
+            j->invstd[c] = (gt_real)(1 / sqrt((double)j->run_var[c] + j->args->eps));
+            continue;
+        }
+        /* one pass, shifted by the channel's first value so that a large mean does not
+         * cancel the variance away */
+        double shift = (double)j->x[c * inner], sum = 0, sum_sq = 0;
+        for (int64_t o = 0; o < outer; o++)
+            sum_and_squares(inner, j->x + (o * c_count + c) * inner, (gt_real)shift, &sum,
+                            &sum_sq);
+        double mean = sum / count, var = sum_sq / count - mean * mean;
+        var = var > 0 ? var : 0;
+        j->mean[c] = (gt_real)(shift + mean);
+        j->invstd[c] = (gt_real)(1 / sqrt(var + j->args->eps));
+        double m = j->args->momentum;
+        if (j->run_mean)
+            j->run_mean[c] = (gt_real)((1 - m) * (double)j->run_mean[c] + m * (shift + mean));
+        if (j->run_var) /* PyTorch's running variance is the unbiased one */
+            j->run_var[c] = (gt_real)((1 - m) * (double)j->run_var[c] +
+                                      m * var * count / (count - 1));
+    }
+}
+
+// x[outer,C,inner] -> y = (x - mean[c]) * invstd[c] * w[c] + b[c]
+static void bn_output_range(void *ctx, int64_t from, int64_t to) {
+    const bn_job *j = ctx;
+    int64_t outer = j->d.outer, c_count = j->d.c, inner = j->d.inner;
+    for (int64_t c = from; c < to; c++) {
+        gt_real scale = j->invstd[c] * (j->w ? j->w[c] : 1);
+        gt_real shift = (j->b ? j->b[c] : 0) - j->mean[c] * scale;
+        for (int64_t o = 0; o < outer; o++) {
+            const gt_real *restrict x = j->x + (o * c_count + c) * inner;
+            gt_real *restrict y = j->y + (o * c_count + c) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                y[i] = x[i] * scale + shift;
+        }
+    }
+}
+
+// g[outer,C,inner] -> gw[c] += sum(g * xhat), gb[c] += sum(g), and gx += in training
+// w invstd (g - mean(g) - xhat mean(g xhat)), in eval w invstd g; xhat = (x - mean) invstd
+static void bn_grad_range(void *ctx, int64_t from, int64_t to) {
+    const bn_job *j = ctx;
+    int64_t outer = j->d.outer, c_count = j->d.c, inner = j->d.inner;
+    double count = (double)(outer * inner);
+    for (int64_t c = from; c < to; c++) {
+        gt_real mean = j->mean[c], invstd = j->invstd[c];
+        double sum_g = 0, sum_gx = 0; /* sum(g), sum(g * (x - mean)) */
+        for (int64_t o = 0; o < outer; o++)
+            sum_and_dot(inner, j->g + (o * c_count + c) * inner,
+                        j->x + (o * c_count + c) * inner, mean, &sum_g, &sum_gx);
+        if (j->gw)
+            j->gw[c] += (gt_real)(sum_gx * (double)invstd);
+        if (j->gb)
+            j->gb[c] += (gt_real)sum_g;
+        if (!j->gx)
+            continue;
+        /* gx += a g + bx x + k */
+        double a = (double)invstd * (j->w ? (double)j->w[c] : 1), bx = 0, k = 0;
+        if (j->args->training) {
+            bx = -a * (double)invstd * (double)invstd * sum_gx / count;
+            k = -a * sum_g / count - bx * (double)mean;
+        }
+        gt_real ra = (gt_real)a, rb = (gt_real)bx, rk = (gt_real)k;
+        for (int64_t o = 0; o < outer; o++) {
+            const gt_real *restrict x = j->x + (o * c_count + c) * inner;
+            const gt_real *restrict g = j->g + (o * c_count + c) * inner;
+            gt_real *restrict gx = j->gx + (o * c_count + c) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                gx[i] += ra * g[i] + rb * x[i] + rk;
+        }
+    }
+}
+
+static gt_status check_channel_vector(const char *op, const char *name, const gt_tensor *t,
+                                      const gt_tensor *x, int64_t c) {
+    if (t && !(t->ndim == 1 && t->shape[0] == c))
+        return gt_set_error(GT_ERR_SHAPE, "%s: %s must be [%lld] for input %s, got %s", op, name,
+                            (long long)c, gt__shape_of(x), gt__shape_of(t));
+    return GT_OK;
+}
+
+/* The inputs a node records: x, then weight and bias when given (the tape's walk takes no
+ * NULL input, so the backward finds them in its saved state). Returns their number. */
+static int node_inputs(gt_tensor *x, gt_tensor *w, gt_tensor *b, gt_tensor **grad_in) {
+    int n = 0;
+    grad_in[n++] = x;
+    if (w)
+        grad_in[n++] = w;
+    if (b)
+        grad_in[n++] = b;
+    return n;
+}
+
+/* The flops of a pass over n elements, for the thread rule. */
+static double pass_flops(int64_t n) {
+    return GT__FLOPS_PER_ELEMENT * (double)n;
+}
+
+// input[N,C,*], running_mean[C], running_var[C], weight[C], bias[C] -> [N,C,*]
+static gt_tensor *batch_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args_ptr) {
+    const batch_norm_args *args = args_ptr;
+    gt_tensor *all[5] = {0};
+    for (int i = 0; i < n_in; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *rm = all[1], *rv = all[2], *w = all[3], *b = all[4];
+    if (gt__check_inputs(op->name, tape, all, 5, 1) != GT_OK)
+        return NULL;
+    if (x->ndim < 2) {
+        gt_set_error(GT_ERR_SHAPE, "batch_norm: input must be [N,C,*] with at least 2 dims, "
+                     "got %s", gt__shape_of(x));
+        return NULL;
+    }
+    bn_dims d = {x->shape[0], x->shape[1], 1};
+    for (int i = 2; i < x->ndim; i++)
+        d.inner *= x->shape[i];
+    if (check_channel_vector(op->name, "running_mean", rm, x, d.c) != GT_OK ||
+        check_channel_vector(op->name, "running_var", rv, x, d.c) != GT_OK ||
+        check_channel_vector(op->name, "weight", w, x, d.c) != GT_OK ||
+        check_channel_vector(op->name, "bias", b, x, d.c) != GT_OK)
+        return NULL;
+    if (!args->training && (!rm || !rv)) {
+        gt_set_error(GT_ERR_ARG, "batch_norm: running_mean and running_var must be given "
+                     "when training=False");
+        return NULL;
+    }
+    if (!rm != !rv) {
+        gt_set_error(GT_ERR_ARG, "batch_norm: running_mean and running_var must be both "
+                     "given or both None");
+        return NULL;
+    }
+    if (args->training && d.outer * d.inner <= 1) {
+        gt_set_error(GT_ERR_SHAPE, "batch_norm: expected more than 1 value per channel when "
+                     "training, got input %s", gt__shape_of(x));
+        return NULL;
+    }
+    gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
+    gt_real *stats = out ? gt__tape_alloc(tape, gt__real_bytes(2 * d.c), op->name) : NULL;
+    if (!stats)
+        return NULL;
+    bn_job job = {d, args, x->data, NULL, w ? w->data : NULL, b ? b->data : NULL, out->data,
+                  NULL, NULL, NULL, stats, stats + d.c, rm ? rm->data : NULL,
+                  rv ? rv->data : NULL};
+    /* the running statistics take no gradient */
+    gt_tensor *grad_in[3];
+    int n_grad = node_inputs(x, w, b, grad_in);
+    bn_saved *saved = NULL;
+    if (gt__tape_will_record(tape, grad_in, n_grad) &&
+        !(saved = gt__tape_alloc(tape, sizeof *saved, op->name)))
+        return NULL;
+    gt__parallel_ranges(d.c, 1, pass_flops(x->numel), bn_stats_range, &job);
+    gt__parallel_ranges(d.c, 1, pass_flops(x->numel), bn_output_range, &job);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, grad_in, n_grad, args, &node);
+    if (node) {
+        *saved = (bn_saved){d, job.mean, job.invstd, w, b};
+        node->saved = saved;
+    }
+    return out;
+}
+
+static gt_status batch_norm_backward(gt_node *node) {
+    const bn_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *w = s->w, *b = s->b;
+    bn_job job = {s->d, node->attrs, x->data, node->out->grad, w ? w->data : NULL, NULL,
+                  NULL, x->grad, w ? w->grad : NULL, b ? b->grad : NULL, s->mean, s->invstd,
+                  NULL, NULL};
+    gt__parallel_ranges(s->d.c, 1, 2 * pass_flops(x->numel), bn_grad_range, &job);
+    return GT_OK;
+}
+
+static const gt_attr_def batch_norm_attrs[] = {
+    {"training", GT_ATTR_BOOL, offsetof(batch_norm_args, training), .dflt = 0},
+    {"momentum", GT_ATTR_FLOAT, offsetof(batch_norm_args, momentum), .dflt = 0.1},
+    {"eps", GT_ATTR_FLOAT, offsetof(batch_norm_args, eps), .dflt = 1e-5,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
+};
+
+const gt_op_def gt_op_batch_norm = {
+    .name = "batch_norm",
+    .doc = "(input - mean) / sqrt(var + eps) * weight + bias per channel (dim 1): batch "
+           "statistics when training (the running ones move toward them, in place, the "
+           "variance unbiased), else the running statistics",
+    .shapes = "input[N,C,*], running_mean[C], running_var[C], weight[C], bias[C] -> [N,C,*]",
+    .inputs = {{"input"},
+               {"running_mean", .optional = true, .no_grad = true},
+               {"running_var", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true},
+               {"weight", .optional = true},
+               {"bias", .optional = true}},
+    GT__ATTRS(batch_norm_attrs),
+    .args_size = sizeof(batch_norm_args),
+    .forward = batch_norm_forward,
+    .backward = batch_norm_backward,
+    GT__CASES("4x3 3 3 3 3", "2x3x5 3 3 3 3; training=True", "2x3x4x5 3 3 3 3",
+              "2x3x4x5 3 3 3 3; training=True, momentum=0.3, eps=0.001",
+              "3x2x2x2 _ _ 2 2; training=True", "5x4 4 4 _ _; training=True",
+              "2x2x3 2 2 _ 2; training=True", "1x3x4 3 3 3; training=True",
+              "2x1x3x1 1 1 1 1; training=True", "6x3 3 3; momentum=0.5, eps=0.1",
+              "4x3 _ _ 3 3 => batch_norm: running_mean and running_var must be given when "
+              "training=False",
+              "4x3 3 _; training=True => batch_norm: running_mean and running_var must be "
+              "both given or both None",
+              "1x3 3 3 3 3; training=True => batch_norm: expected more than 1 value per "
+              "channel when training, got input [1, 3]",
+              "4x3 4 3 => batch_norm: running_mean must be [3] for input [4, 3], got [4]",
+              "4x3 3 3 3x1 => batch_norm: weight must be [3] for input [4, 3], got [3, 1]",
+              "4x3x2 3 3 3 2 => batch_norm: bias must be [3] for input [4, 3, 2], got [2]",
+              "4 4 4 => batch_norm: input must be [N,C,*] with at least 2 dims, got [4]",
+              "4x3 3 3; eps=-1 => batch_norm: eps must be >= 0"),
+};
+
+gt_tensor *gt_batch_norm(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
+                         gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
+                         bool training, double momentum, double eps) {
+    batch_norm_args args = {training, momentum, eps};
+    return gt_op_call(tape, &gt_op_batch_norm,
+                      (gt_tensor *[]){input, running_mean, running_var, weight, bias}, 5, &args);
+}
+
+/* ---- layer_norm and group_norm: statistics over contiguous rows ------------------------ */
+
+enum { ROW_LAYER, ROW_GROUP }; /* the variants of layer_norm and group_norm */
+
+/* The arguments of layer_norm and group_norm. */
+typedef struct row_norm_args {
+    gt_ints normalized_shape; /* layer_norm */
+    int64_t num_groups;       /* group_norm */
+    double eps;
+} row_norm_args;
+
+/* input seen as rows of `len` contiguous values, each normalised by its own mean and
+ * variance; the affine map's value changes every `seg` values of a row, and row r uses
+ * values (r % groups) * (len / seg) onward. layer_norm: rows [*], len = the normalized
+ * shape's size, seg 1, groups 1; group_norm on [N,C,*]: rows N*G, len C/G * inner,
+ * seg inner, groups G. */
+typedef struct row_dims {
+    int64_t rows, len, seg, groups;
+} row_dims;
+
+typedef struct row_saved {
+    row_dims d;
+    gt_real *mean, *invstd; /* [rows] each */
+    gt_tensor *w, *b;       /* weight, bias or NULL */
+} row_saved;
+
+typedef struct row_job {
+    row_dims d;
+    double eps;
+    const gt_real *x, *g, *w, *b;
+    gt_real *y, *gx, *mean, *invstd;
+} row_job;
+
+// x[rows,len] -> mean[rows], invstd[rows], y = (x - mean) invstd * w + b
+static void row_forward_range(void *ctx, int64_t from, int64_t to) {
+    const row_job *j = ctx;
+    row_dims d = j->d;
+    int64_t per_row = d.len / d.seg;
+    for (int64_t r = from; r < to; r++) {
+        const gt_real *restrict x = j->x + r * d.len;
+        gt_real *restrict y = j->y + r * d.len;
+        double shift = (double)x[0], sum = 0, sum_sq = 0;
+        sum_and_squares(d.len, x, (gt_real)shift, &sum, &sum_sq);
+        double mean = sum / (double)d.len, var = sum_sq / (double)d.len - mean * mean;
+        gt_real m = (gt_real)(shift + mean), inv = (gt_real)(1 / sqrt((var > 0 ? var : 0) + j->eps));
+        j->mean[r] = m;
+        j->invstd[r] = inv;
+        int64_t base = (r % d.groups) * per_row;
+        for (int64_t s = 0; s < per_row; s++) {
+            gt_real scale = inv * (j->w ? j->w[base + s] : 1);
+            gt_real offset = (j->b ? j->b[base + s] : 0) - m * scale;
+            for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
+                y[e] = x[e] * scale + offset;
+        }
+    }
+}
+
+// g[rows,len] -> gx += invstd (g w - mean(g w) - xhat mean(g w xhat)), xhat = (x - mean) invstd
+static void row_grad_range(void *ctx, int64_t from, int64_t to) {
+    const row_job *j = ctx;
+    row_dims d = j->d;
+    int64_t per_row = d.len / d.seg;
+    for (int64_t r = from; r < to; r++) {
+        const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
+        gt_real *restrict gx = j->gx + r * d.len;
+        gt_real mean = j->mean[r], inv = j->invstd[r];
+        int64_t base = (r % d.groups) * per_row;
+        double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
+        for (int64_t s = 0; s < per_row; s++) {
+            double sg = 0, sgx = 0, w = j->w ? (double)j->w[base + s] : 1;
+            sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
+            sum_gw += w * sg;
+            sum_gwx += w * sgx;
+        }
+        gt_real k1 = (gt_real)((double)inv * sum_gw / (double)d.len);
+        gt_real k2 = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
+        for (int64_t s = 0; s < per_row; s++) {
+            gt_real wi = inv * (j->w ? j->w[base + s] : 1);
+            for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
+                gx[e] += wi * g[e] - k1 - (x[e] - mean) * k2;
+        }
+    }
+}
+
+// g[rows,len] -> gw[...] += sum(g xhat), gb[...] += sum(g), over the rows sharing each value
+static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
+    row_dims d = j->d;
+    int64_t per_row = d.len / d.seg;
+    for (int64_t r = 0; r < d.rows; r++) {
+        const gt_real *x = j->x + r * d.len, *g = j->g + r * d.len;
+        int64_t base = (r % d.groups) * per_row;
+        for (int64_t s = 0; s < per_row; s++) {
+            double sg = 0, sgx = 0;
+            sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, j->mean[r], &sg, &sgx);
+            if (gw)
+                gw[base + s] += (gt_real)(sgx * (double)j->invstd[r]);
+            if (gb)
+                gb[base + s] += (gt_real)sg;
+        }
+    }
+}
+
+/* The shape rows of layer_norm or group_norm, checking the input, weight and bias. */
+static gt_status row_dims_of(const gt_op_def *op, const row_norm_args *args, const gt_tensor *x,
+                             const gt_tensor *w, const gt_tensor *b, row_dims *d) {
+    int64_t affine[GT_MAX_DIMS];
+    int affine_ndim;
+    if (op->variant == ROW_LAYER) {
+        const gt_ints *ns = &args->normalized_shape;
+        bool fits = ns->n <= x->ndim;
+        for (int i = 0; fits && i < ns->n; i++)
+            fits = x->shape[x->ndim - ns->n + i] == ns->v[i];
+        char text[160];
+        gt_shape_str(ns->n, ns->v, text, sizeof text);
+        if (!fits)
+            return gt_set_error(GT_ERR_SHAPE, "layer_norm: normalized_shape %s must be the last "
+                                "dims of input, got input %s", text, gt__shape_of(x));
+        *d = (row_dims){1, 1, 1, 1};
+        for (int i = 0; i < ns->n; i++)
+            d->len *= ns->v[i], affine[i] = ns->v[i];
+        d->rows = d->len ? x->numel / d->len : 0;
+        affine_ndim = ns->n;
+    } else {
+        if (x->ndim < 2)
+            return gt_set_error(GT_ERR_SHAPE, "group_norm: input must be [N,C,*] with at least "
+                                "2 dims, got %s", gt__shape_of(x));
+        int64_t c = x->shape[1], groups = args->num_groups, inner = 1;
+        if (c % groups)
+            return gt_set_error(GT_ERR_SHAPE, "group_norm: num_groups %lld must divide the %lld "
+                                "channels of input %s", (long long)groups, (long long)c,
+                                gt__shape_of(x));
+        for (int i = 2; i < x->ndim; i++)
+            inner *= x->shape[i];
+        *d = (row_dims){x->shape[0] * groups, c / groups * inner, inner, groups};
+        affine[0] = c;
+        affine_ndim = 1;
+    }
+    const gt_tensor *params[2] = {w, b};
+    for (int i = 0; i < 2; i++)
+        if (params[i] && !gt_shape_equal(params[i]->ndim, params[i]->shape, affine_ndim, affine)) {
+            char text[160];
+            gt_shape_str(affine_ndim, affine, text, sizeof text);
+            return gt_set_error(GT_ERR_SHAPE, "%s: %s must be %s for input %s, got %s", op->name,
+                                i ? "bias" : "weight", text, gt__shape_of(x),
+                                gt__shape_of(params[i]));
+        }
+    return GT_OK;
+}
+
+// layer_norm: input[*, D...], weight[D...], bias[D...] -> [*, D...];
+// group_norm: input[N,C,*], weight[C], bias[C] -> [N,C,*]
+static gt_tensor *row_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                   int n_in, const void *args_ptr) {
+    const row_norm_args *args = args_ptr;
+    gt_tensor *all[3] = {0};
+    for (int i = 0; i < n_in; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *w = all[1], *b = all[2];
+    row_dims d;
+    if (gt__check_inputs(op->name, tape, all, 3, 1) != GT_OK ||
+        row_dims_of(op, args, x, w, b, &d) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
+    gt_real *stats = out ? gt__tape_alloc(tape, gt__real_bytes(2 * d.rows + 1), op->name) : NULL;
+    if (!stats)
+        return NULL;
+    gt_tensor *grad_in[3];
+    int n_grad = node_inputs(x, w, b, grad_in);
+    row_saved *saved = NULL;
+    if (gt__tape_will_record(tape, grad_in, n_grad) &&
+        !(saved = gt__tape_alloc(tape, sizeof *saved, op->name)))
+        return NULL;
+    row_job job = {d, args->eps, x->data, NULL, w ? w->data : NULL, b ? b->data : NULL,
+                   out->data, NULL, stats, stats + d.rows};
+    if (d.len)
+        gt__parallel_ranges(d.rows, 1, 2 * pass_flops(x->numel), row_forward_range, &job);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, grad_in, n_grad, args, &node);
+    if (node) {
+        *saved = (row_saved){d, job.mean, job.invstd, w, b};
+        node->saved = saved;
+    }
+    return out;
+}
+
+static gt_status row_norm_backward(gt_node *node) {
+    const row_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *w = s->w, *b = s->b;
+    if (!s->d.len)
+        return GT_OK;
+    row_job job = {s->d, 0, x->data, node->out->grad, w ? w->data : NULL, NULL, NULL, x->grad,
+                   s->mean, s->invstd};
+    if (x->grad)
+        gt__parallel_ranges(s->d.rows, 1, 2 * pass_flops(x->numel), row_grad_range, &job);
+    if ((w && w->grad) || (b && b->grad))
+        row_affine_grad(&job, w ? w->grad : NULL, b ? b->grad : NULL);
+    return GT_OK;
+}
+
+static const gt_attr_def layer_norm_attrs[] = {
+    {"normalized_shape", GT_ATTR_INTS, offsetof(row_norm_args, normalized_shape),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 0, .after_input = 1},
+    {"eps", GT_ATTR_FLOAT, offsetof(row_norm_args, eps), .dflt = 1e-5,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
+};
+
+const gt_op_def gt_op_layer_norm = {
+    .name = "layer_norm",
+    .doc = "(input - mean) / sqrt(var + eps) * weight + bias, the statistics over the last "
+           "dims (normalized_shape), the variance biased",
+    .shapes = "input[*, D...], weight[D...], bias[D...] -> [*, D...] (D... = normalized_shape)",
+    .inputs = {{"input"}, {"weight", .optional = true}, {"bias", .optional = true}},
+    GT__ATTRS(layer_norm_attrs),
+    .args_size = sizeof(row_norm_args),
+    .forward = row_norm_forward,
+    .backward = row_norm_backward,
+    .variant = ROW_LAYER,
+    GT__CASES("3x5 5 5; normalized_shape=5", "2x3x4 3x4 3x4; normalized_shape=[3, 4]",
+              "2x3x4; normalized_shape=[2, 3, 4]", "4x6 _ 6; normalized_shape=6, eps=0.01",
+              "2x1x3 3; normalized_shape=3", "1x2 2 2; normalized_shape=2",
+              "2x3 3 3; normalized_shape=2 => layer_norm: normalized_shape [2] must be the last "
+              "dims of input, got input [2, 3]",
+              "2x3 2 3; normalized_shape=3 => layer_norm: weight must be [3] for input [2, 3], "
+              "got [2]",
+              "2x3 3 3x1; normalized_shape=3 => layer_norm: bias must be [3] for input [2, 3], "
+              "got [3, 1]",
+              "2x3 => layer_norm: missing argument normalized_shape"),
+};
+
+static const gt_attr_def group_norm_attrs[] = {
+    {"num_groups", GT_ATTR_INT, offsetof(row_norm_args, num_groups),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 1, .after_input = 1},
+    {"eps", GT_ATTR_FLOAT, offsetof(row_norm_args, eps), .dflt = 1e-5,
+     .flags = GT_ATTR_HAS_MIN, .min = 0},
+};
+
+const gt_op_def gt_op_group_norm = {
+    .name = "group_norm",
+    .doc = "(input - mean) / sqrt(var + eps) * weight + bias, the statistics over each group "
+           "of C/num_groups channels of each sample, weight and bias per channel",
+    .shapes = "input[N,C,*], weight[C], bias[C] -> [N,C,*] (num_groups divides C)",
+    .inputs = {{"input"}, {"weight", .optional = true}, {"bias", .optional = true}},
+    GT__ATTRS(group_norm_attrs),
+    .args_size = sizeof(row_norm_args),
+    .forward = row_norm_forward,
+    .backward = row_norm_backward,
+    .variant = ROW_GROUP,
+    GT__CASES("2x4x3 4 4; num_groups=2", "2x6x2x2 6 6; num_groups=3, eps=0.001",
+              "3x4; num_groups=2", "2x4x5 _ 4; num_groups=1", "1x3x1x2 3; num_groups=3",
+              "2x3x4 3 3; num_groups=2 => group_norm: num_groups 2 must divide the 3 channels "
+              "of input [2, 3, 4]",
+              "2x4x3 3; num_groups=2 => group_norm: weight must be [4] for input [2, 4, 3], "
+              "got [3]",
+              "4; num_groups=1 => group_norm: input must be [N,C,*] with at least 2 dims, got [4]",
+              "2x4; num_groups=0 => group_norm: num_groups must be >= 1"),
+};
+
+gt_tensor *gt_layer_norm(gt_tape *tape, gt_tensor *input, gt_ints normalized_shape,
+                         gt_tensor *weight, gt_tensor *bias, double eps) {
+    row_norm_args args = {.normalized_shape = normalized_shape, .eps = eps};
+    return gt_op_call(tape, &gt_op_layer_norm, (gt_tensor *[]){input, weight, bias}, 3, &args);
+}
+
+gt_tensor *gt_group_norm(gt_tape *tape, gt_tensor *input, int64_t num_groups, gt_tensor *weight,
+                         gt_tensor *bias, double eps) {
+    row_norm_args args = {.num_groups = num_groups, .eps = eps};
+    return gt_op_call(tape, &gt_op_group_norm, (gt_tensor *[]){input, weight, bias}, 3, &args);
+}
