@@ -183,6 +183,9 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+/* Shape and indexing. */
+extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
+    gt_op_narrow;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -254,6 +257,19 @@ gt_tensor *gt_reshape(gt_tape *tape, gt_tensor *x, int ndim, const int64_t *shap
 gt_tensor *gt_flatten(gt_tape *tape, gt_tensor *x, int start_dim);
 /* dims dim0 and dim1 swapped (a copy), as torch.transpose: x[M,N] with 0, 1 -> [N,M]. */
 gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x, int dim0, int dim1);
+/* A size-1 dim inserted at dim (a view), as torch.unsqueeze: x[A,B] with 1 -> [A,1,B]. */
+gt_tensor *gt_unsqueeze(gt_tape *tape, gt_tensor *x, int dim);
+/* Size-1 dims removed (a view), as torch.squeeze: every one when dim is (gt_ints){0},
+ * else those among dim (dims of another size stay). */
+gt_tensor *gt_squeeze(gt_tape *tape, gt_tensor *x, gt_ints dim);
+/* Output dim d is x's dim dims.v[d] (a copy), as torch.permute: GT_INTS(0, 2, 1). */
+gt_tensor *gt_permute(gt_tape *tape, gt_tensor *x, gt_ints dims);
+/* Size-1 dims repeated to size, new dims leading (a copy; -1 keeps a size), as
+ * Tensor.expand: x[3,1] with GT_INTS(2, -1, 4) -> [2,3,4]. The backward sums the repeats. */
+gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
+/* length entries of dim from start (a copy; start < 0 counts from the end), as
+ * torch.narrow. */
+gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
 
 /* ---- convolution and pooling --------------------------------------------------------- */
 /* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL. */

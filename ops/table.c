@@ -18,6 +18,8 @@ static const gt_op_def *const op_list[] = {
     &gt_op_sum,         &gt_op_mean,         &gt_op_reshape,    &gt_op_flatten,
     &gt_op_transpose,   &gt_op_conv2d,       &gt_op_max_pool2d, &gt_op_avg_pool2d,
     &gt_op_cross_entropy, &gt_op_mse_loss,
+    /* shape and indexing */
+    &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))

@@ -61,6 +61,15 @@ def transpose(x, dim0=None, dim1=None):
     return x.t() if dim0 is None else torch.transpose(x, dim0, dim1)
 
 
+def squeeze(x, dim=None):
+    if dim is None:
+        return torch.squeeze(x)
+    for d in sorted([dim] if isinstance(dim, int) else
+                    [d % max(x.dim(), 1) for d in dim], reverse=True):
+        x = torch.squeeze(x, d)  # torch 1.13 takes one dim at a time
+    return x
+
+
 # gradtape's ops whose PyTorch form is not torch.nn.functional.NAME or torch.NAME with the
 # same arguments.
 SPECIAL = {
@@ -72,6 +81,8 @@ SPECIAL = {
     "softmax": lambda x, dim=-1: F.softmax(x, dim),
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
+    "squeeze": squeeze,
+    "expand": lambda x, size: x.expand(size),
     "tanh": torch.tanh,
 }
 
