@@ -204,7 +204,10 @@ int gt_set_threads(int n);
 int gt_get_threads(void);
 
 /* ---- matmul ------------------------------------------------------------------------- */
-/* a[M,K] @ b[K,N] -> [M,N]; a[B,M,K] @ b[B,K,N] -> [B,M,N]; a[B,M,K] @ b[K,N] -> [B,M,N]. */
+/* torch.matmul: a[M,K] @ b[K,N] -> [M,N]; dims before the last two are batch dims and
+ * broadcast (a[B,H,T,D] @ b[B,H,D,T] -> [B,H,T,T], a[B,1,M,K] @ b[H,K,N] -> [B,H,M,N]); a
+ * 1-D a is a row and a 1-D b a column whose dim the result drops ([K] @ [K] -> [], [M,K] @
+ * [K] -> [M], [K] @ [K,N] -> [N]). The backward sums over broadcast batch dims. */
 gt_tensor *gt_matmul(gt_tape *tape, gt_tensor *a, gt_tensor *b);
 /* x[N,IN] @ w[OUT,IN]^T + b[OUT] -> [N,OUT]; b may be NULL (PyTorch's F.linear). */
 gt_tensor *gt_linear(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b);
