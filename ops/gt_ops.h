@@ -103,6 +103,9 @@ typedef struct gt_input_def {
     bool optional;     /* may be NULL (then every later input is optional too) */
     bool no_grad;      /* never receives a gradient (class-index targets) */
     const char *alias; /* an older keyword accepted for it ("b" for "bias"), or NULL */
+    bool variadic;     /* the last input only: takes one or more tensors (cat's `tensors`);
+                          gt_op_call's n_in counts each one, the REPL gives it every
+                          positional tensor */
 } gt_input_def;
 
 #define GT_OP_MAX_INPUTS 4
@@ -139,9 +142,15 @@ struct gt_op_def {
 const gt_op_def *const *gt_op_list(int *count);
 /* The op with this name or alias, or NULL. */
 const gt_op_def *gt_op_find(const char *name);
-/* The number of tensor inputs it takes at least and at most. */
+/* The number of tensor inputs it takes at least and the number of its input defs (a
+ * variadic last input counts once here: it takes any number from 1 up). */
 int gt_op_min_inputs(const gt_op_def *op);
 int gt_op_max_inputs(const gt_op_def *op);
+/* True when the op's last input is variadic (cat, stack). */
+bool gt_op_variadic(const gt_op_def *op);
+/* The def of tensor input number `index` of a call (a variadic input's def for every index
+ * from its own on), or NULL past the last. */
+const gt_input_def *gt_op_input(const gt_op_def *op, int index);
 /* The index of the attribute called `name` (or its alias), or -1. */
 int gt_op_attr_index(const gt_op_def *op, const char *name);
 
@@ -185,7 +194,7 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
-    gt_op_narrow;
+    gt_op_narrow, gt_op_cat, gt_op_stack;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -273,6 +282,21 @@ gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
 /* length entries of dim from start (a copy; start < 0 counts from the end), as
  * torch.narrow. */
 gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
+/* The n tensors joined along dim (every other size equal), as torch.cat:
+ *     gt_tensor *parts[] = {a, b, c};  gt_tensor *y = gt_cat(tape, parts, 3, 1);
+ * Any n >= 1 (gt_op_cat's input is variadic). */
+gt_tensor *gt_cat(gt_tape *tape, gt_tensor *const *tensors, int n, int dim);
+/* The n tensors, of one shape, joined along a new dim, as torch.stack. */
+gt_tensor *gt_stack(gt_tape *tape, gt_tensor *const *tensors, int n, int dim);
+/* x cut along dim into pieces of split_size (the last may be smaller), as torch.split with
+ * an int (named gt_split_into: gt_split is the data loader's train/test enum);
+ * each piece a gt_narrow of x, into out[0..]. Returns the number of pieces, or -1
+ * (and an error) when they would be more than max_out or an argument is wrong. */
+int gt_split_into(gt_tape *tape, gt_tensor *x, int64_t split_size, int dim, gt_tensor **out,
+                  int max_out);
+/* x cut along dim into at most `chunks` pieces of ceil(size / chunks), as torch.chunk;
+ * returns their number (which may be fewer than chunks), or -1. */
+int gt_chunk(gt_tape *tape, gt_tensor *x, int chunks, int dim, gt_tensor **out, int max_out);
 
 /* ---- convolution and pooling --------------------------------------------------------- */
 /* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL. */

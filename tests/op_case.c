@@ -88,12 +88,12 @@ bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
             len = (size_t)(end - p);
         if (!len)
             break;
-        if (c->n_in == GT_OP_MAX_INPUTS) {
+        if (c->n_in == GT_TEST_MAX_INPUTS) {
             fprintf(stderr, "  %s case \"%s\": too many inputs\n", op->name, text);
             return false;
         }
         int index = c->n_in++;
-        const gt_input_def *def = index < gt_op_max_inputs(op) ? &op->inputs[index] : NULL;
+        const gt_input_def *def = gt_op_input(op, index);
         gt_domain domain = def ? def->domain : GT_DOMAIN_NORMAL;
         const char *colon = memchr(p, ':', len);
         size_t shape_len = colon ? (size_t)(colon - p) : len;

@@ -17,7 +17,7 @@ GT_TEST(every_op_names_itself_and_the_shapes_on_bad_input) {
             gt_test_op_case c;
             CHECK(gt_test_op_case_make(ops[i], *text, 1, &c));
             gt_tape *tape = gt_tape_new();
-            gt_tensor *in[GT_OP_MAX_INPUTS] = {0};
+            gt_tensor *in[GT_TEST_MAX_INPUTS] = {0};
             for (int k = 0; k < c.n_in; k++) /* tape tensors, as a step's inputs are */
                 in[k] = c.in[k] ? gt_tape_tensor(tape, gt_tensor_ndim(c.in[k]),
                                                  gt_tensor_shape(c.in[k]))

@@ -10,7 +10,7 @@
 #define ORACLE_TOL 2e-4
 #endif
 
-#define MAX_INPUTS 4
+#define MAX_INPUTS GT_TEST_MAX_INPUTS
 
 typedef struct oracle_case {
     char op[32], text[256];

@@ -82,6 +82,8 @@ SPECIAL = {
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
     "squeeze": squeeze,
+    "cat": lambda *tensors, dim=0: torch.cat(tensors, dim),
+    "stack": lambda *tensors, dim=0: torch.stack(tensors, dim),
     "expand": lambda x, size: x.expand(size),
     "tanh": torch.tanh,
 }

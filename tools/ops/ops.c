@@ -39,8 +39,9 @@ static void print_markdown(void) {
         printf("\n\n%s.\n\nShapes: `%s`\n\nInputs:", op->doc, op->shapes);
         for (int k = 0; k < gt_op_max_inputs(op); k++) {
             const gt_input_def *in = &op->inputs[k];
-            printf("%s `%s`%s%s", k ? "," : "", in->name, in->optional ? " (optional)" : "",
-                   in->no_grad ? " (no gradient)" : "");
+            printf("%s `%s`%s%s%s", k ? "," : "", in->name, in->optional ? " (optional)" : "",
+                   in->no_grad ? " (no gradient)" : "",
+                   in->variadic ? " (one or more tensors)" : "");
             if (in->alias)
                 printf(" (also `%s`)", in->alias);
         }
@@ -126,7 +127,7 @@ static int print_cases(void) {
                 if (len == 1 && *p == '_') {
                     printf("\t_");
                 } else {
-                    const gt_input_def *def = k < gt_op_max_inputs(op) ? &op->inputs[k] : NULL;
+                    const gt_input_def *def = gt_op_input(op, k);
                     gt_domain domain = def ? def->domain : GT_DOMAIN_NORMAL;
                     const char *colon = memchr(p, ':', len);
                     size_t shape_len = colon ? (size_t)(colon - p) : len;
