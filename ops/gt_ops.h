@@ -94,7 +94,10 @@ typedef enum gt_domain {
     GT_DOMAIN_SPREAD,   /* distinct values, gaps of 0.05, none near 0: away from kinks and
                            ties (relu, max-pool) */
     GT_DOMAIN_CLASSES,  /* class indices 0..C-1, C = input 0's size at dim 1 (dim 0 if 1-D) */
-    GT_DOMAIN_PROBS     /* rows (last dim) of probabilities */
+    GT_DOMAIN_PROBS,    /* rows (last dim) of probabilities */
+    GT_DOMAIN_INDEX     /* an index tensor: whole numbers 0..n-1, n = the size of input
+                           `bound_input` at the dim the op's attribute `dim` names (dim 0
+                           when the op has none): gt_op_index_bound */
 } gt_domain;
 
 typedef struct gt_input_def {
@@ -103,6 +106,7 @@ typedef struct gt_input_def {
     bool optional;     /* may be NULL (then every later input is optional too) */
     bool no_grad;      /* never receives a gradient (class-index targets) */
     const char *alias; /* an older keyword accepted for it ("b" for "bias"), or NULL */
+    int bound_input;   /* GT_DOMAIN_INDEX: the input whose size bounds the values */
     bool variadic;     /* the last input only: takes one or more tensors (cat's `tensors`);
                           gt_op_call's n_in counts each one, the REPL gives it every
                           positional tensor */
@@ -136,6 +140,9 @@ struct gt_op_def {
     const char *alias;     /* an older name that still calls it ("maxpool2d"), or NULL */
     int variant;           /* which kernel, for ops of a family that share one forward and
                               backward (add, sub, mul, div) */
+    int attr0_at;          /* > 0: positionally, attribute 0 comes before input number
+                              attr0_at, as torch.index_select(input, dim, index); 0: every
+                              attribute after every input */
 };
 
 /* Every op, in a fixed order; *count gets their number. */
@@ -151,6 +158,11 @@ bool gt_op_variadic(const gt_op_def *op);
 /* The def of tensor input number `index` of a call (a variadic input's def for every index
  * from its own on), or NULL past the last. */
 const gt_input_def *gt_op_input(const gt_op_def *op, int index);
+/* For a GT_DOMAIN_INDEX input: the number of values an index may take, given the shape of
+ * its def's bound_input and the op's args (the size at attribute `dim`, else at dim 0; 1
+ * for a 0-d or an out-of-range dim). For the test suites' drawing of cases. */
+int64_t gt_op_index_bound(const gt_op_def *op, int ndim, const int64_t *shape,
+                          const void *args);
 /* The index of the attribute called `name` (or its alias), or -1. */
 int gt_op_attr_index(const gt_op_def *op, const char *name);
 
@@ -194,7 +206,7 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
-    gt_op_narrow, gt_op_cat, gt_op_stack;
+    gt_op_narrow, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -297,6 +309,19 @@ int gt_split_into(gt_tape *tape, gt_tensor *x, int64_t split_size, int dim, gt_t
 /* x cut along dim into at most `chunks` pieces of ceil(size / chunks), as torch.chunk;
  * returns their number (which may be fewer than chunks), or -1. */
 int gt_chunk(gt_tape *tape, gt_tensor *x, int chunks, int dim, gt_tensor **out, int max_out);
+
+/* Index tensors: an index is a whole number held in a gt_real tensor (as cross_entropy's
+ * class indices), checked whole and in range at the call with an error naming the op, the
+ * position and the value; an index tensor never takes a gradient. */
+/* The entries of dim that index[n] (1-D or 0-d) lists, as torch.index_select:
+ * x[A,B,C] with dim 1 -> [A,n,C]. */
+gt_tensor *gt_index_select(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index);
+/* out[i][j][k] = x[i][index[i][j][k]][k] (dim 1; likewise for any dim), as torch.gather:
+ * index has x's rank, no size larger than x's outside dim; out has index's shape. */
+gt_tensor *gt_gather(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index);
+/* The rows of weight[V,E] that input[...] lists -> [..., E], as F.embedding(input,
+ * weight) (PyTorch's order: the indices first). */
+gt_tensor *gt_embedding(gt_tape *tape, gt_tensor *input, gt_tensor *weight);
 
 /* ---- convolution and pooling --------------------------------------------------------- */
 /* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL. */

@@ -20,7 +20,7 @@ static const gt_op_def *const op_list[] = {
     &gt_op_cross_entropy, &gt_op_mse_loss,
     /* shape and indexing */
     &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow,
-    &gt_op_cat, &gt_op_stack,
+    &gt_op_cat, &gt_op_stack, &gt_op_index_select, &gt_op_gather, &gt_op_embedding,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))
@@ -63,6 +63,17 @@ const gt_input_def *gt_op_input(const gt_op_def *op, int index) {
     if (index >= n && gt_op_variadic(op))
         index = n - 1;
     return index >= 0 && index < n ? &op->inputs[index] : NULL;
+}
+
+int64_t gt_op_index_bound(const gt_op_def *op, int ndim, const int64_t *shape,
+                          const void *args) {
+    int at = gt_op_attr_index(op, "dim");
+    int64_t dim = at >= 0 && op->attrs[at].type == GT_ATTR_INT
+                      ? *(const int64_t *)((const char *)args + op->attrs[at].offset)
+                      : 0;
+    if (dim < 0)
+        dim += ndim;
+    return ndim > 0 && dim >= 0 && dim < ndim ? shape[dim] : 1;
 }
 
 int gt_op_attr_index(const gt_op_def *op, const char *name) {
@@ -445,14 +456,19 @@ const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size) {
     buf[0] = 0;
     append(buf, size, &used, "%s(", op->name);
     int n_in = gt_op_max_inputs(op);
-    for (int i = 0; i < n_in; i++)
-        append(buf, size, &used, "%s%s%s", i ? ", " : "", op->inputs[i].name,
-               op->inputs[i].optional ? "=None" : "");
-    for (int i = 0; i < op->n_attrs; i++) {
-        const gt_attr_def *a = &op->attrs[i];
-        bool required = a->flags & GT_ATTR_REQUIRED;
-        append(buf, size, &used, "%s%s", n_in || i ? ", " : "", a->name);
-        if (!required) {
+    /* positional order: the inputs, then the attributes; attribute 0 before input
+     * attr0_at when that is set (index_select(input, dim, index)) */
+    int at = op->attr0_at > 0 && op->n_attrs ? op->attr0_at : -1;
+    for (int k = 0, i = 0, j = 0; i < n_in || j < op->n_attrs; k++) {
+        if (i < n_in && !(i == at && j == 0)) {
+            append(buf, size, &used, "%s%s%s", k ? ", " : "", op->inputs[i].name,
+                   op->inputs[i].optional ? "=None" : "");
+            i++;
+            continue;
+        }
+        const gt_attr_def *a = &op->attrs[j++];
+        append(buf, size, &used, "%s%s", k ? ", " : "", a->name);
+        if (!(a->flags & GT_ATTR_REQUIRED)) {
             append(buf, size, &used, "=");
             append_default(buf, size, &used, a);
         }

@@ -217,7 +217,12 @@ static int place_positionals(repl *r, const builtin *b, const call_args *a, op_c
     for (; i < a->n && !a->kw[i]; i++) {
         value v = a->vals[i];
         bool input_like = v.kind == V_TENSOR || (v.kind == V_NONE && n_in >= min_in);
-        if (n_attr == 0 && n_in < max_in && (n_in < min_in || input_like)) {
+        if (op->attr0_at && n_in == op->attr0_at && n_attr == 0 && op->n_attrs) {
+            if (!set_attr(r, b, c, n_attr++, v, a->cols[i])) /* index_select(x, dim, index) */
+                return -2;
+            continue;
+        }
+        if (n_attr <= (op->attr0_at > 0) && n_in < max_in && (n_in < min_in || input_like)) {
             c->in[n_in] = v;
             c->in_col[n_in] = a->cols[i];
             c->in_set[n_in++] = true;

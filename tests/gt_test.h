@@ -67,12 +67,13 @@ void gt_test_register(const char *name, gt_test_fn fn);
 void gt_test_random_batch(int ndim, const int64_t *shape, int classes, uint64_t seed,
                           gt_tensor **x, gt_tensor **y);
 
+/* Inputs a case may give: more than an op's defs for a variadic op (cat, stack). */
+#define GT_TEST_MAX_INPUTS 8
+
 /* One case of an op's table entry (gt_op_def.cases), made ready to run: inputs drawn from
  * each input's domain with a generator seeded by `seed` (those that take a gradient
  * require one), the attributes parsed into args. error holds the fragment an error case
  * ("... => message") expects, "" for a valid case. */
-/* Inputs a case may give: more than an op's defs for a variadic op (cat, stack). */
-#define GT_TEST_MAX_INPUTS 8
 
 typedef struct gt_test_op_case {
     const gt_op_def *op;

@@ -181,4 +181,25 @@ GT_TEST(a_chain_checked_at_its_end_names_the_op_that_failed) {
     gt_tape_free(tape);
 }
 
+/* An index tensor holds whole numbers in range; the message names the op, the position and
+ * the value. */
+GT_TEST(index_tensors_are_checked_whole_and_in_range) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_tape_tensor(tape, 2, (int64_t[]){4, 3});
+    gt_tensor *out_of_range = gt_tape_tensor(tape, 1, (int64_t[]){3});
+    gt_tensor *fraction = gt_tape_tensor(tape, 1, (int64_t[]){2});
+    gt_tensor *negative = gt_tape_tensor(tape, 2, (int64_t[]){1, 3});
+    gt_tensor_data(out_of_range)[2] = 4;
+    gt_tensor_data(fraction)[1] = 1.5;
+    gt_tensor_data(negative)[1] = -1;
+    CHECK(gt_index_select(tape, x, 0, out_of_range) == NULL);
+    CHECK_ERROR_HAS("index_select: index holds 4 at position 2: an index is a whole number in "
+                    "0..3");
+    CHECK(gt_embedding(tape, fraction, x) == NULL);
+    CHECK_ERROR_HAS("embedding: index holds 1.5 at position 1");
+    CHECK(gt_gather(tape, x, 1, negative) == NULL);
+    CHECK_ERROR_HAS("gather: index holds -1 at position 1: an index is a whole number in 0..2");
+    gt_tape_free(tape);
+}
+
 GT_TEST_MAIN()

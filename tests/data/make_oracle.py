@@ -41,6 +41,8 @@ def draw(shape, domain, first):
     if domain == "classes":
         classes = first.shape[1] if first.dim() >= 2 else first.shape[0]
         return torch.randint(0, classes, shape).to(D)
+    if domain.startswith("index"):  # "index5": whole numbers 0..4
+        return torch.randint(0, int(domain[5:]), shape).to(D)
     if domain == "probs":
         p = torch.rand(shape, dtype=D)
         return p / p.sum(-1, keepdim=True)
@@ -82,6 +84,8 @@ SPECIAL = {
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
     "squeeze": squeeze,
+    "index_select": lambda x, index, dim: torch.index_select(x, dim, index),
+    "gather": lambda x, index, dim: torch.gather(x, dim, index),
     "cat": lambda *tensors, dim=0: torch.cat(tensors, dim),
     "stack": lambda *tensors, dim=0: torch.stack(tensors, dim),
     "expand": lambda x, size: x.expand(size),
@@ -127,7 +131,7 @@ def main():
         for t, grad, domain in inputs:
             if t is None:
                 leaves.append(None)
-            elif domain == "classes":
+            elif domain == "classes" or domain.startswith("index"):
                 leaves.append(t.long())
             else:
                 leaves.append(t.clone().requires_grad_(bool(grad)))
