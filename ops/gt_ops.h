@@ -206,7 +206,7 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
-    gt_op_narrow, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
+    gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use (through OpenMP; a build without OpenMP
@@ -294,6 +294,10 @@ gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
 /* length entries of dim from start (a copy; start < 0 counts from the end), as
  * torch.narrow. */
 gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
+/* value around x, as F.pad(x, pad, value=value) in constant mode: pad lists (left, right)
+ * pairs from the last dim back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2
+ * and 0); negative entries crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. */
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value);
 /* The n tensors joined along dim (every other size equal), as torch.cat:
  *     gt_tensor *parts[] = {a, b, c};  gt_tensor *y = gt_cat(tape, parts, 3, 1);
  * Any n >= 1 (gt_op_cat's input is variadic). */

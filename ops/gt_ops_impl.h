@@ -45,6 +45,8 @@ typedef struct gt__region {
     int64_t src_off, dst_off;
 } gt__region;
 void gt__region_copy(const gt__region *r, const gt_real *src, gt_real *dst, bool add);
+/* The same region read the other way (src and dst swapped): a copy's backward. */
+gt__region gt__region_reversed(const gt__region *r);
 /* The row-major strides of a contiguous tensor of `shape`. */
 void gt__contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
 /* dim (negative counts from the end) as an index in 0..rank-1, or -1 (and an error

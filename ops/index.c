@@ -114,13 +114,7 @@ static gt_status join_backward(gt_node *node) {
         return status;
     bool stack = op->variant == JOIN_STACK;
     for (int i = 0, at = 0; i < node->n_in; i++) {
-        gt__region r = join_region(&j, node->in[i], stack, at), back = r;
-        for (int d = 0; d < r.ndim; d++) {
-            back.src_stride[d] = r.dst_stride[d];
-            back.dst_stride[d] = r.src_stride[d];
-        }
-        back.src_off = r.dst_off;
-        back.dst_off = 0;
+        gt__region r = join_region(&j, node->in[i], stack, at), back = gt__region_reversed(&r);
         if (node->in[i]->grad)
             gt__region_copy(&back, node->out->grad, node->in[i]->grad, true);
         at += (int)r.shape[j.dim];

@@ -2,6 +2,7 @@
  * expand and narrow (copies through one strided region, gt__region_copy). */
 #include "gt_ops_impl.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -22,6 +23,17 @@ int gt__dim_index(const char *op, int64_t dim, int rank, const gt_tensor *x) {
         return -1;
     }
     return (int)(dim < 0 ? dim + rank : dim);
+}
+
+gt__region gt__region_reversed(const gt__region *r) {
+    gt__region back = *r;
+    for (int d = 0; d < r->ndim; d++) {
+        back.src_stride[d] = r->dst_stride[d];
+        back.dst_stride[d] = r->src_stride[d];
+    }
+    back.src_off = r->dst_off;
+    back.dst_off = r->src_off;
+    return back;
 }
 
 // region[shape]: dst[dst_off + i . dst_stride] (+)= src[src_off + i . src_stride]
@@ -318,6 +330,121 @@ gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x, int dim0, int dim1) {
     return gt_op_call(tape, &gt_op_transpose, &x, 1, &args);
 }
 
+/* ---- pad ------------------------------------------------------------------------------- */
+
+/* The arguments of pad: pad as F.pad's list (last dim first: left, right, then the dim
+ * before, ...; negative entries crop); mode an index into pad_modes; value NAN = None = 0. */
+typedef struct pad_args {
+    gt_ints pad;
+    int mode;
+    double value;
+} pad_args;
+
+static const char pad_modes[] = "constant|reflect|replicate|circular";
+
+// the part of x[...] that lands in out[..., lo + size + hi, ...] (the rest is `value`)
+static gt_status pad_region(const gt_tensor *x, const pad_args *a, int64_t *out_shape,
+                            gt__region *r) {
+    char buf[160];
+    gt_shape_str(a->pad.n, a->pad.v, buf, sizeof buf);
+    if (a->mode != 0)
+        return gt_set_error(GT_ERR_ARG, "pad: only mode \"constant\" is supported, got mode "
+                            "number %d", a->mode);
+    if (a->pad.n % 2)
+        return gt_set_error(GT_ERR_ARG, "pad: pad %s has an odd length; it takes (left, right) "
+                            "pairs from the last dim", buf);
+    if (a->pad.n / 2 > x->ndim)
+        return gt_set_error(GT_ERR_SHAPE, "pad: pad %s pads %d dims, more than %s has", buf,
+                            a->pad.n / 2, gt__shape_of(x));
+    *r = (gt__region){.ndim = x->ndim};
+    int64_t lo[GT_MAX_DIMS] = {0}, hi[GT_MAX_DIMS] = {0};
+    for (int d = 0; d < x->ndim; d++) {
+        int k = x->ndim - 1 - d;
+        if (k < a->pad.n / 2) {
+            lo[d] = a->pad.v[2 * k];
+            hi[d] = a->pad.v[2 * k + 1];
+        }
+        out_shape[d] = x->shape[d] + lo[d] + hi[d];
+        if (out_shape[d] < 0)
+            return gt_set_error(GT_ERR_SHAPE, "pad: pad %s leaves dim %d of %s with size %lld",
+                                buf, d, gt__shape_of(x), (long long)out_shape[d]);
+        int64_t len = x->shape[d] - (lo[d] < 0 ? -lo[d] : 0) - (hi[d] < 0 ? -hi[d] : 0);
+        r->shape[d] = len > 0 ? len : 0;
+    }
+    gt__contiguous_strides(x->ndim, x->shape, r->src_stride);
+    gt__contiguous_strides(x->ndim, out_shape, r->dst_stride);
+    for (int d = 0; d < x->ndim; d++) {
+        r->src_off += (lo[d] < 0 ? -lo[d] : 0) * r->src_stride[d];
+        r->dst_off += (lo[d] > 0 ? lo[d] : 0) * r->dst_stride[d];
+    }
+    return GT_OK;
+}
+
+// x[..., size, ...] -> out[..., lo + size + hi, ...]: value around x (negative lo/hi crop)
+static gt_tensor *pad_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                              int n_in, const void *args_ptr) {
+    (void)n_in;
+    const pad_args *args = args_ptr;
+    int64_t shape[GT_MAX_DIMS];
+    gt__region r;
+    if (gt__check_inputs(op->name, tape, in, 1, 1) != GT_OK ||
+        pad_region(in[0], args, shape, &r) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, in[0]->ndim, shape);
+    if (!out)
+        return NULL;
+    gt_real value = isnan(args->value) ? 0 : (gt_real)args->value;
+    for (int64_t i = 0; i < out->numel; i++)
+        out->data[i] = value;
+    gt__region_copy(&r, in[0]->data, out->data, false);
+    return gt__op_finish(tape, op, out, in, 1, args, NULL);
+}
+
+// grad_x += the part of grad_out that x filled
+static gt_status pad_backward(gt_node *node) {
+    int64_t shape[GT_MAX_DIMS];
+    gt__region r;
+    gt_status status = pad_region(node->in[0], node->attrs, shape, &r);
+    if (status != GT_OK)
+        return status;
+    gt__region back = gt__region_reversed(&r);
+    gt__region_copy(&back, node->out->grad, node->in[0]->grad, true);
+    return GT_OK;
+}
+
+static const gt_attr_def pad_attrs[] = {
+    {"pad", GT_ATTR_INTS, offsetof(pad_args, pad), .flags = GT_ATTR_REQUIRED},
+    {"mode", GT_ATTR_ENUM, offsetof(pad_args, mode), .dflt = 0, .choices = pad_modes},
+    {"value", GT_ATTR_FLOAT, offsetof(pad_args, value), .dflt = NAN, .flags = GT_ATTR_OPTIONAL},
+};
+
+const gt_op_def gt_op_pad = {
+    .name = "pad",
+    .doc = "value around input, as torch.nn.functional.pad: pad lists (left, right) pairs "
+           "from the last dim back; negative entries crop; mode \"constant\" only (value None "
+           "is 0)",
+    .shapes = "input[A, B] with pad [l, r, t, b] -> [A + t + b, B + l + r]",
+    .inputs = {{"input"}},
+    GT__ATTRS(pad_attrs),
+    .args_size = sizeof(pad_args),
+    .forward = pad_forward,
+    .backward = pad_backward,
+    GT__CASES("2x3; pad=[1, 2]", "2x3x4; pad=[1, 0, 2, 1], value=0.5", "2x3; pad=[-1, 1]",
+              "2x3x4; pad=[0, -2, -1, 0, 1, 1]", "3; pad=[2, 2], mode=\"constant\"",
+              "2x3; pad=[-3, 0]", "2x3; pad=[0, 0, 0, 0], value=None",
+              "2x3; pad=[1] => pad: pad [1] has an odd length",
+              "2x3; pad=[1, 1, 1, 1, 1, 1] => pad: pad [1, 1, 1, 1, 1, 1] pads 3 dims, more than "
+              "[2, 3] has",
+              "2x3; pad=[-3, -1] => pad: pad [-3, -1] leaves dim 1 of [2, 3] with size -1",
+              "2x3; pad=[1, 1], mode=\"reflect\" => pad: only mode \"constant\" is supported",
+              "2x3; pad=[1, 1], mode=\"wrap\" => pad: mode must be one of "
+              "\"constant|reflect|replicate|circular\", got \"wrap\""),
+};
+
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value) {
+    return gt_op_call(tape, &gt_op_pad, &x, 1, &(pad_args){pad, 0, value});
+}
+
 /* ---- unsqueeze and squeeze (views) ------------------------------------------------------ */
 
 /* The arguments of unsqueeze. */
@@ -510,13 +637,7 @@ static gt_status strided_backward(gt_node *node) {
     gt_status status = strided_region(node->op, node->in[0], node->attrs, &r);
     if (status != GT_OK)
         return status;
-    gt__region back = r;
-    for (int d = 0; d < r.ndim; d++) {
-        back.src_stride[d] = r.dst_stride[d];
-        back.dst_stride[d] = r.src_stride[d];
-    }
-    back.src_off = r.dst_off;
-    back.dst_off = r.src_off;
+    gt__region back = gt__region_reversed(&r);
     gt__region_copy(&back, node->out->grad, node->in[0]->grad, true);
     return GT_OK;
 }

@@ -19,7 +19,7 @@ static const gt_op_def *const op_list[] = {
     &gt_op_transpose,   &gt_op_conv2d,       &gt_op_max_pool2d, &gt_op_avg_pool2d,
     &gt_op_cross_entropy, &gt_op_mse_loss,
     /* shape and indexing */
-    &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow,
+    &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow, &gt_op_pad,
     &gt_op_cat, &gt_op_stack, &gt_op_index_select, &gt_op_gather, &gt_op_embedding,
 };
 

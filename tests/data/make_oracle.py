@@ -84,6 +84,7 @@ SPECIAL = {
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
     "squeeze": squeeze,
+    "pad": lambda x, pad, mode="constant", value=None: F.pad(x, pad, mode, value or 0.0),
     "index_select": lambda x, index, dim: torch.index_select(x, dim, index),
     "gather": lambda x, index, dim: torch.gather(x, dim, index),
     "cat": lambda *tensors, dim=0: torch.cat(tensors, dim),
