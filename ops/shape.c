@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* ---- strided regions -------------------------------------------------------------------- */
 
@@ -347,9 +348,13 @@ static gt_status pad_region(const gt_tensor *x, const pad_args *a, int64_t *out_
                             gt__region *r) {
     char buf[160];
     gt_shape_str(a->pad.n, a->pad.v, buf, sizeof buf);
-    if (a->mode != 0)
-        return gt_set_error(GT_ERR_ARG, "pad: only mode \"constant\" is supported, got mode "
-                            "number %d", a->mode);
+    if (a->mode != 0) {
+        const char *name = pad_modes;
+        for (int k = 0; k < a->mode && strchr(name, '|'); k++)
+            name = strchr(name, '|') + 1;
+        return gt_set_error(GT_ERR_ARG, "pad: only mode \"constant\" is supported, got \"%.*s\"",
+                            (int)strcspn(name, "|"), name);
+    }
     if (a->pad.n % 2)
         return gt_set_error(GT_ERR_ARG, "pad: pad %s has an odd length; it takes (left, right) "
                             "pairs from the last dim", buf);
@@ -436,7 +441,8 @@ const gt_op_def gt_op_pad = {
               "2x3; pad=[1, 1, 1, 1, 1, 1] => pad: pad [1, 1, 1, 1, 1, 1] pads 3 dims, more than "
               "[2, 3] has",
               "2x3; pad=[-3, -1] => pad: pad [-3, -1] leaves dim 1 of [2, 3] with size -1",
-              "2x3; pad=[1, 1], mode=\"reflect\" => pad: only mode \"constant\" is supported",
+              "2x3; pad=[1, 1], mode=\"reflect\" => pad: only mode \"constant\" is supported, got "
+              "\"reflect\"",
               "2x3; pad=[1, 1], mode=\"wrap\" => pad: mode must be one of "
               "\"constant|reflect|replicate|circular\", got \"wrap\""),
 };
