@@ -7,6 +7,8 @@
 #include "../tensor/gt_tensor_impl.h"
 #include "gt_autograd.h"
 
+/* A node holds this many inputs in itself; one with more (cat, stack) holds them in an
+ * array in the arena. */
 #define GT_NODE_MAX_INPUTS 4
 
 /* A backward adds d(loss)/d(in[i]) into in[i]->grad for every input whose grad is
@@ -20,7 +22,8 @@ struct gt_node {
     const char *name;
     gt_backward_fn backward;
     gt_tensor *out;
-    gt_tensor *in[GT_NODE_MAX_INPUTS];
+    gt_tensor **in;                /* n_in inputs: in_inline, or an arena array */
+    gt_tensor *in_inline[GT_NODE_MAX_INPUTS];
     int n_in;
     const void *op;                /* the op's definition (ops/: a gt_op_def), opaque here */
     gt_grad_graph_fn grad_graph;   /* the backward as recorded ops (gt_grad with create_graph),

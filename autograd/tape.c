@@ -231,11 +231,15 @@ gt_status gt__tape_record(gt_tape *tape, const char *name, gt_backward_fn backwa
     *node = NULL;
     if (!gt__tape_will_record(tape, in, n_in))
         return GT_OK;
-    GT_ASSERT(n_in <= GT_NODE_MAX_INPUTS);
+    gt_tensor **inputs = NULL; /* more inputs than a node holds: an array beside it */
+    if (n_in > GT_NODE_MAX_INPUTS &&
+        !(inputs = gt__tape_alloc(tape, (size_t)n_in * sizeof *inputs, name)))
+        return GT_ERR_NOMEM;
     gt_node *n = gt__tape_alloc(tape, sizeof *n, name);
     if (!n)
         return GT_ERR_NOMEM;
     memset(n, 0, sizeof *n);
+    n->in = inputs ? inputs : n->in_inline;
     n->name = name;
     n->backward = backward;
     n->out = out;

@@ -98,7 +98,10 @@ typedef enum gt_domain {
                            ties (relu, max-pool) */
     GT_DOMAIN_CLASSES,  /* class indices 0..C-1, C = input 0's size at dim 1 (dim 0 if 1-D) */
     GT_DOMAIN_PROBS,    /* rows (last dim) of probabilities */
-    GT_DOMAIN_MASK      /* 0 and 1 in turn, shuffled: masks, conditions */
+    GT_DOMAIN_MASK,     /* 0 and 1 in turn, shuffled: masks, conditions */
+    GT_DOMAIN_INDEX     /* an index tensor: whole numbers 0..n-1, n = the size of input
+                           `bound_input` at the dim the op's attribute `dim` names (dim 0
+                           when the op has none): gt_op_index_bound */
 } gt_domain;
 
 typedef struct gt_input_def {
@@ -107,6 +110,10 @@ typedef struct gt_input_def {
     bool optional;     /* may be NULL (then every later input is optional too) */
     bool no_grad;      /* never receives a gradient (class-index targets) */
     const char *alias; /* an older keyword accepted for it ("b" for "bias"), or NULL */
+    int bound_input;   /* GT_DOMAIN_INDEX: the input whose size bounds the values */
+    bool variadic;     /* the last input only: takes one or more tensors (cat's `tensors`);
+                          gt_op_call's n_in counts each one, the REPL gives it every
+                          positional tensor */
 } gt_input_def;
 
 #define GT_OP_MAX_INPUTS 5 /* batch_norm: input, running_mean, running_var, weight, bias */
@@ -147,9 +154,20 @@ struct gt_op_def {
 const gt_op_def *const *gt_op_list(int *count);
 /* The op with this name or alias, or NULL. */
 const gt_op_def *gt_op_find(const char *name);
-/* The number of tensor inputs it takes at least and at most. */
+/* The number of tensor inputs it takes at least and the number of its input defs (a
+ * variadic last input counts once here: it takes any number from 1 up). */
 int gt_op_min_inputs(const gt_op_def *op);
 int gt_op_max_inputs(const gt_op_def *op);
+/* True when the op's last input is variadic (cat, stack). */
+bool gt_op_variadic(const gt_op_def *op);
+/* The def of tensor input number `index` of a call (a variadic input's def for every index
+ * from its own on), or NULL past the last. */
+const gt_input_def *gt_op_input(const gt_op_def *op, int index);
+/* For a GT_DOMAIN_INDEX input: the number of values an index may take, given the shape of
+ * its def's bound_input and the op's args (the size at attribute `dim`, else at dim 0; 1
+ * for a 0-d or an out-of-range dim). For the test suites' drawing of cases. */
+int64_t gt_op_index_bound(const gt_op_def *op, int ndim, const int64_t *shape,
+                          const void *args);
 /* The index of the attribute called `name` (or its alias), or -1. */
 int gt_op_attr_index(const gt_op_def *op, const char *name);
 
@@ -238,6 +256,9 @@ gt_status gt_gradgradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *input
 /* layers as functional ops (ops/norm.c, ...) */
 extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout,
     gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits;
+/* Shape and indexing. */
+extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
+    gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use: the caller's thread plus workers of
@@ -258,7 +279,10 @@ int gt_set_threads(int n);
 int gt_get_threads(void);
 
 /* ---- matmul ------------------------------------------------------------------------- */
-/* a[M,K] @ b[K,N] -> [M,N]; a[B,M,K] @ b[B,K,N] -> [B,M,N]; a[B,M,K] @ b[K,N] -> [B,M,N]. */
+/* torch.matmul: a[M,K] @ b[K,N] -> [M,N]; dims before the last two are batch dims and
+ * broadcast (a[B,H,T,D] @ b[B,H,D,T] -> [B,H,T,T], a[B,1,M,K] @ b[H,K,N] -> [B,H,M,N]); a
+ * 1-D a is a row and a 1-D b a column whose dim the result drops ([K] @ [K] -> [], [M,K] @
+ * [K] -> [M], [K] @ [K,N] -> [N]). The backward sums over broadcast batch dims. */
 gt_tensor *gt_matmul(gt_tape *tape, gt_tensor *a, gt_tensor *b);
 /* x[N,IN] @ w[OUT,IN]^T + b[OUT] -> [N,OUT]; b may be NULL (PyTorch's F.linear). */
 gt_tensor *gt_linear(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b);
@@ -374,6 +398,51 @@ gt_tensor *gt_reshape(gt_tape *tape, gt_tensor *x, int ndim, const int64_t *shap
 gt_tensor *gt_flatten(gt_tape *tape, gt_tensor *x, int start_dim);
 /* dims dim0 and dim1 swapped (a copy), as torch.transpose: x[M,N] with 0, 1 -> [N,M]. */
 gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x, int dim0, int dim1);
+/* A size-1 dim inserted at dim (a view), as torch.unsqueeze: x[A,B] with 1 -> [A,1,B]. */
+gt_tensor *gt_unsqueeze(gt_tape *tape, gt_tensor *x, int dim);
+/* Size-1 dims removed (a view), as torch.squeeze: every one when dim is (gt_ints){0},
+ * else those among dim (dims of another size stay). */
+gt_tensor *gt_squeeze(gt_tape *tape, gt_tensor *x, gt_ints dim);
+/* Output dim d is x's dim dims.v[d] (a copy), as torch.permute: GT_INTS(0, 2, 1). */
+gt_tensor *gt_permute(gt_tape *tape, gt_tensor *x, gt_ints dims);
+/* Size-1 dims repeated to size, new dims leading (a copy; -1 keeps a size), as
+ * Tensor.expand: x[3,1] with GT_INTS(2, -1, 4) -> [2,3,4]. The backward sums the repeats. */
+gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
+/* length entries of dim from start (a copy; start < 0 counts from the end), as
+ * torch.narrow. */
+gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
+/* value around x, as F.pad(x, pad, value=value) in constant mode: pad lists (left, right)
+ * pairs from the last dim back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2
+ * and 0); negative entries crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. */
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value);
+/* The n tensors joined along dim (every other size equal), as torch.cat:
+ *     gt_tensor *parts[] = {a, b, c};  gt_tensor *y = gt_cat(tape, parts, 3, 1);
+ * Any n >= 1 (gt_op_cat's input is variadic). */
+gt_tensor *gt_cat(gt_tape *tape, gt_tensor *const *tensors, int n, int dim);
+/* The n tensors, of one shape, joined along a new dim, as torch.stack. */
+gt_tensor *gt_stack(gt_tape *tape, gt_tensor *const *tensors, int n, int dim);
+/* x cut along dim into pieces of split_size (the last may be smaller), as torch.split with
+ * an int (named gt_split_into: gt_split is the data loader's train/test enum);
+ * each piece a gt_narrow of x, into out[0..]. Returns the number of pieces, or -1
+ * (and an error) when they would be more than max_out or an argument is wrong. */
+int gt_split_into(gt_tape *tape, gt_tensor *x, int64_t split_size, int dim, gt_tensor **out,
+                  int max_out);
+/* x cut along dim into at most `chunks` pieces of ceil(size / chunks), as torch.chunk;
+ * returns their number (which may be fewer than chunks), or -1. */
+int gt_chunk(gt_tape *tape, gt_tensor *x, int chunks, int dim, gt_tensor **out, int max_out);
+
+/* Index tensors: an index is a whole number held in a gt_real tensor (as cross_entropy's
+ * class indices), checked whole and in range at the call with an error naming the op, the
+ * position and the value; an index tensor never takes a gradient. */
+/* The entries of dim that index[n] (1-D or 0-d) lists, as torch.index_select:
+ * x[A,B,C] with dim 1 -> [A,n,C]. */
+gt_tensor *gt_index_select(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index);
+/* out[i][j][k] = x[i][index[i][j][k]][k] (dim 1; likewise for any dim), as torch.gather:
+ * index has x's rank, no size larger than x's outside dim; out has index's shape. */
+gt_tensor *gt_gather(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index);
+/* The rows of weight[V,E] that input[...] lists -> [..., E], as F.embedding(input,
+ * weight) (PyTorch's order: the indices first). */
+gt_tensor *gt_embedding(gt_tape *tape, gt_tensor *input, gt_tensor *weight);
 
 /* ---- convolution and pooling --------------------------------------------------------- */
 /* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL. */

@@ -47,6 +47,26 @@ const char *gt__shape_of(const gt_tensor *t);
 gt_tensor *gt__shape_error2(const char *op, const char *what, const gt_tensor *a,
                             const gt_tensor *b);
 
+/* A copy between two strided layouts of one region: for every index i of `shape`,
+ * dst[dst_off + sum i_d * dst_stride_d] (+)= src[src_off + sum i_d * src_stride_d]. A stride
+ * of 0 repeats an element (expand's forward; its backward adds every repeat into one). The
+ * strided ops (permute, expand, narrow, cat, stack, pad) are each one or a few of these. */
+typedef struct gt__region {
+    int ndim;
+    int64_t shape[GT_MAX_DIMS];
+    int64_t src_stride[GT_MAX_DIMS], dst_stride[GT_MAX_DIMS];
+    int64_t src_off, dst_off;
+} gt__region;
+void gt__region_copy(const gt__region *r, const gt_real *src, gt_real *dst, bool add);
+/* The same region read the other way (src and dst swapped): a copy's backward. */
+gt__region gt__region_reversed(const gt__region *r);
+/* The row-major strides of a contiguous tensor of `shape`. */
+void gt__contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
+/* dim (negative counts from the end) as an index in 0..rank-1, or -1 (and an error
+ * "op: dim D is out of range for shape S") when it is outside -rank..rank-1. A 0-d tensor
+ * has rank 1 here, as in PyTorch. */
+int gt__dim_index(const char *op, int64_t dim, int rank, const gt_tensor *x);
+
 /* The single GEMM entry point: C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, with
  * op(X) = X or X^T; row-major, leading dimensions in elements. */
 void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_real alpha,

@@ -1,34 +1,121 @@
-/* matmul.c - matrix products: matmul (2-D and batched 3-D) and linear (x @ w^T + b). */
+/* matmul.c - matrix products: matmul (torch.matmul's rules: 1-D operands, batched N-D with
+ * broadcast batch dims) and linear (x @ w^T + b). */
 #include "gt_ops_impl.h"
 
 #include <string.h>
 
-/* Batched view of a matmul: y[b] = a[b] @ w[b or shared]. */
+/* A matmul as torch.matmul sees it: out[batch..., M, N] = a[batch_a..., M, K] @
+ * b[batch_b..., K, N], the batch dims broadcast (NumPy's rules), a 1-D a a row [1, K] and a
+ * 1-D b a column [K, 1] whose size-1 dim the output drops. The data of a 1-D operand is
+ * already that row or column, so every product is one GEMM per output batch. */
 typedef struct matmul_dims {
     int64_t batch, m, k, n;
-    bool shared_b; /* b is 2-D and used by every batch */
+    int batch_ndim;
+    int64_t batch_shape[GT_MAX_DIMS];
+    int64_t a_stride[GT_MAX_DIMS], b_stride[GT_MAX_DIMS]; /* per batch dim, 0 when broadcast */
+    bool a_broadcast, b_broadcast; /* an operand's matrix is used by several output batches */
+    int out_ndim;
+    int64_t out_shape[GT_MAX_DIMS];
 } matmul_dims;
 
 static gt_status matmul_dims_of(const gt_tensor *a, const gt_tensor *b, matmul_dims *d) {
-    bool ok = (a->ndim == 2 && b->ndim == 2) || (a->ndim == 3 && (b->ndim == 2 || b->ndim == 3));
-    if (!ok)
-        return gt_set_error(GT_ERR_SHAPE, "matmul: expects 2-D or 3-D inputs: %s @ %s",
+    if (a->ndim == 0 || b->ndim == 0)
+        return gt_set_error(GT_ERR_SHAPE, "matmul: both inputs need at least 1 dim: %s @ %s",
                             gt__shape_of(a), gt__shape_of(b));
-    d->batch = a->ndim == 3 ? a->shape[0] : 1;
-    d->m = a->shape[a->ndim - 2];
+    *d = (matmul_dims){0};
+    d->m = a->ndim >= 2 ? a->shape[a->ndim - 2] : 1;
     d->k = a->shape[a->ndim - 1];
-    d->n = b->shape[b->ndim - 1];
-    d->shared_b = b->ndim == 2;
-    if (b->shape[b->ndim - 2] != d->k)
+    d->n = b->ndim >= 2 ? b->shape[b->ndim - 1] : 1;
+    if (b->shape[b->ndim >= 2 ? b->ndim - 2 : 0] != d->k)
         return gt_set_error(GT_ERR_SHAPE, "matmul: inner dimensions differ: %s @ %s",
                             gt__shape_of(a), gt__shape_of(b));
-    if (b->ndim == 3 && b->shape[0] != d->batch)
-        return gt_set_error(GT_ERR_SHAPE, "matmul: batch sizes differ: %s @ %s",
-                            gt__shape_of(a), gt__shape_of(b));
+    int a_nb = a->ndim > 2 ? a->ndim - 2 : 0, b_nb = b->ndim > 2 ? b->ndim - 2 : 0;
+    d->batch_ndim = a_nb > b_nb ? a_nb : b_nb;
+    if (d->batch_ndim + (a->ndim >= 2) + (b->ndim >= 2) > GT_MAX_DIMS)
+        return gt_set_error(GT_ERR_SHAPE, "matmul: %s @ %s has more than %d dims",
+                            gt__shape_of(a), gt__shape_of(b), GT_MAX_DIMS);
+    int64_t a_step = d->m * d->k, b_step = d->k * d->n;
+    d->batch = 1;
+    for (int i = d->batch_ndim - 1; i >= 0; i--) { /* i counts batch dims from the right */
+        int ai = i - (d->batch_ndim - a_nb), bi = i - (d->batch_ndim - b_nb);
+        int64_t as = ai >= 0 ? a->shape[ai] : 1, bs = bi >= 0 ? b->shape[bi] : 1;
+        if (as != bs && as != 1 && bs != 1)
+            return gt_set_error(GT_ERR_SHAPE, "matmul: batch dims do not broadcast: %s @ %s",
+                                gt__shape_of(a), gt__shape_of(b));
+        int64_t size = as > bs ? as : bs;
+        if (as == 0 || bs == 0)
+            size = 0;
+        d->batch_shape[i] = size;
+        d->a_stride[i] = as == size ? a_step : 0;
+        d->b_stride[i] = bs == size ? b_step : 0;
+        d->a_broadcast = d->a_broadcast || (as != size && size > 1);
+        d->b_broadcast = d->b_broadcast || (bs != size && size > 1);
+        a_step *= as;
+        b_step *= bs;
+        d->batch *= size;
+    }
+    for (int i = 0; i < d->batch_ndim; i++)
+        d->out_shape[d->out_ndim++] = d->batch_shape[i];
+    if (a->ndim >= 2)
+        d->out_shape[d->out_ndim++] = d->m;
+    if (b->ndim >= 2)
+        d->out_shape[d->out_ndim++] = d->n;
     return GT_OK;
 }
 
-// a[B,M,K] @ b[B,K,N] (or b[K,N]) -> y[B,M,N]; 2-D is B = 1
+/* The offsets of output batch s's matrices in a and b. */
+static void matmul_batch_offsets(const matmul_dims *d, int64_t s, int64_t *a_off,
+                                 int64_t *b_off) {
+    *a_off = *b_off = 0;
+    for (int i = d->batch_ndim - 1; i >= 0; i--) {
+        int64_t idx = s % d->batch_shape[i];
+        s /= d->batch_shape[i];
+        *a_off += idx * d->a_stride[i];
+        *b_off += idx * d->b_stride[i];
+    }
+}
+
+/* One pass of the batched products over output batches [from, to). */
+typedef struct matmul_pass {
+    const matmul_dims *d;
+    const gt_real *a, *b, *g;
+    gt_real *out, *grad_a, *grad_b;
+} matmul_pass;
+
+// out[s] = a[s] @ b[s]: a[M,K] b[K,N] out[M,N]
+static void matmul_forward_range(void *ctx, int64_t from, int64_t to) {
+    const matmul_pass *p = ctx;
+    const matmul_dims *d = p->d;
+    for (int64_t s = from; s < to; s++) {
+        int64_t ao, bo;
+        matmul_batch_offsets(d, s, &ao, &bo);
+        gt__gemm(false, false, d->m, d->n, d->k, 1, p->a + ao, d->k, p->b + bo, d->n, 0,
+                 p->out + s * d->m * d->n, d->n);
+    }
+}
+
+// grad_a[s] += g[s] @ b[s]^T (when grad_a); grad_b[s] += a[s]^T @ g[s] (when grad_b)
+static void matmul_backward_range(void *ctx, int64_t from, int64_t to) {
+    const matmul_pass *p = ctx;
+    const matmul_dims *d = p->d;
+    for (int64_t s = from; s < to; s++) {
+        int64_t ao, bo;
+        matmul_batch_offsets(d, s, &ao, &bo);
+        const gt_real *gs = p->g + s * d->m * d->n;
+        if (p->grad_a)
+            gt__gemm(false, true, d->m, d->k, d->n, 1, gs, d->n, p->b + bo, d->n, 1,
+                     p->grad_a + ao, d->k);
+        if (p->grad_b)
+            gt__gemm(true, false, d->k, d->n, d->m, 1, p->a + ao, d->k, gs, d->n, 1,
+                     p->grad_b + bo, d->n);
+    }
+}
+
+static double matmul_flops(const matmul_dims *d) {
+    return 2.0 * (double)d->batch * (double)d->m * (double)d->k * (double)d->n;
+}
+
+// a[..., M, K] @ b[..., K, N] -> [broadcast batch..., M, N] (1-D operands: see matmul_dims)
 static gt_tensor *matmul_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                  int n_in, const void *args) {
     (void)n_in;
@@ -37,36 +124,33 @@ static gt_tensor *matmul_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK ||
         matmul_dims_of(in[0], in[1], &d) != GT_OK)
         return NULL;
-    int64_t shape[3] = {d.batch, d.m, d.n};
-    bool batched = in[0]->ndim == 3;
-    gt_tensor *out = gt__op_output(tape, op, batched ? 3 : 2, batched ? shape : shape + 1);
+    gt_tensor *out = gt__op_output(tape, op, d.out_ndim, d.out_shape);
     if (!out)
         return NULL;
-    for (int64_t s = 0; s < d.batch; s++)
-        gt__gemm(false, false, d.m, d.n, d.k, 1, in[0]->data + s * d.m * d.k, d.k,
-                 in[1]->data + (d.shared_b ? 0 : s * d.k * d.n), d.n, 0,
-                 out->data + s * d.m * d.n, d.n);
+    matmul_pass pass = {&d, in[0]->data, in[1]->data, NULL, out->data, NULL, NULL};
+    if (d.k == 0)
+        memset(out->data, 0, gt__real_bytes(out->numel));
+    else if (d.batch == 1 || in[1]->ndim <= 2) /* one product, or a shared right side */
+        matmul_forward_range(&pass, 0, d.batch);
+    else /* batches in parallel, each product on one thread */
+        gt__parallel_ranges(d.batch, 1, matmul_flops(&d), matmul_forward_range, &pass);
     return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
 }
 
-// grad_a[M,K] += g[M,N] @ b^T; grad_b[K,N] += a^T @ g (summed over batches when shared)
+// grad_a += g @ b^T; grad_b += a^T @ g, per output batch, summed over broadcast batches
 static gt_status matmul_backward(gt_node *node) {
     gt_tensor *a = node->in[0], *b = node->in[1];
     matmul_dims d;
     gt_status status = matmul_dims_of(a, b, &d);
     if (status != GT_OK)
         return status;
-    const gt_real *g = node->out->grad;
-    for (int64_t s = 0; s < d.batch; s++) {
-        const gt_real *gs = g + s * d.m * d.n;
-        const gt_real *bs = b->data + (d.shared_b ? 0 : s * d.k * d.n);
-        if (a->grad)
-            gt__gemm(false, true, d.m, d.k, d.n, 1, gs, d.n, bs, d.n, 1,
-                     a->grad + s * d.m * d.k, d.k);
-        if (b->grad)
-            gt__gemm(true, false, d.k, d.n, d.m, 1, a->data + s * d.m * d.k, d.k, gs, d.n, 1,
-                     b->grad + (d.shared_b ? 0 : s * d.k * d.n), d.n);
-    }
+    matmul_pass pass = {&d, a->data, b->data, node->out->grad, NULL, a->grad, b->grad};
+    /* batches in parallel only when no gradient is shared by two of them */
+    bool shared = (a->grad && d.a_broadcast) || (b->grad && (d.b_broadcast || b->ndim <= 2));
+    if (d.batch == 1 || shared)
+        matmul_backward_range(&pass, 0, d.batch);
+    else
+        gt__parallel_ranges(d.batch, 1, 2 * matmul_flops(&d), matmul_backward_range, &pass);
     return GT_OK;
 }
 
@@ -123,21 +207,34 @@ static gt_status linear_backward(gt_node *node) {
 static gt_status matmul_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                    gt_tensor **grad_in) {
     gt_tensor *a = node->in[0], *b = node->in[1];
-    int last_a = a->ndim - 1, last_b = b->ndim - 1;
-    if (gt__needs_grad(node, 0) &&
-        !(grad_in[0] = gt_matmul(tape, g, gt_transpose(tape, b, last_b - 1, last_b))))
+    /* 1-D operands as matrices: a [K] as [1,K], b [K] as [K,1]; g gets their dims back */
+    int64_t shape[GT_MAX_DIMS + 2];
+    gt_tensor *a2 = a->ndim == 1 ? gt_reshape(tape, a, 2, (int64_t[]){1, a->shape[0]}) : a;
+    gt_tensor *b2 = b->ndim == 1 ? gt_reshape(tape, b, 2, (int64_t[]){b->shape[0], 1}) : b;
+    int nd = 0;
+    for (int d = 0; d < g->ndim - (b->ndim == 1 ? 0 : 1); d++)
+        shape[nd++] = g->shape[d];
+    if (a->ndim == 1)
+        shape[nd++] = 1;
+    shape[nd++] = b->ndim == 1 ? 1 : g->shape[g->ndim - 1];
+    if (a->ndim == 1 && b->ndim == 1)
+        nd = 2, shape[0] = shape[1] = 1;
+    gt_tensor *g2 = gt_reshape(tape, g, nd, shape);
+    if (!a2 || !b2 || !g2)
         return gt_last_status();
-    if (!gt__needs_grad(node, 1))
-        return GT_OK;
-    if (b->ndim == 2 && a->ndim == 3) { /* shared b: [B*M,K]^T @ [B*M,N] */
-        int64_t rows = a->shape[0] * a->shape[1];
-        gt_tensor *a2 = gt_reshape(tape, a, 2, (int64_t[]){rows, a->shape[2]});
-        gt_tensor *g2 = gt_reshape(tape, g, 2, (int64_t[]){rows, g->shape[2]});
-        grad_in[1] = gt_matmul(tape, gt_transpose(tape, a2, 0, 1), g2);
-    } else {
-        grad_in[1] = gt_matmul(tape, gt_transpose(tape, a, last_a - 1, last_a), g);
+    if (gt__needs_grad(node, 0)) { /* g @ b^T, summed over a's broadcast batch dims */
+        gt_tensor *ga = gt_matmul(tape, g2, gt_transpose(tape, b2, b2->ndim - 2, b2->ndim - 1));
+        ga = gt__sum_to(tape, ga, a2);
+        if (!(grad_in[0] = ga ? gt_reshape(tape, ga, a->ndim, a->shape) : NULL))
+            return gt_last_status();
     }
-    return grad_in[1] ? GT_OK : gt_last_status();
+    if (gt__needs_grad(node, 1)) { /* a^T @ g, summed over b's broadcast batch dims */
+        gt_tensor *gb = gt_matmul(tape, gt_transpose(tape, a2, a2->ndim - 2, a2->ndim - 1), g2);
+        gb = gt__sum_to(tape, gb, b2);
+        if (!(grad_in[1] = gb ? gt_reshape(tape, gb, b->ndim, b->shape) : NULL))
+            return gt_last_status();
+    }
+    return GT_OK;
 }
 
 // grad_x = g @ w; grad_w = g^T @ x; grad_b = sum_n g
@@ -156,16 +253,21 @@ static gt_status linear_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
 
 const gt_op_def gt_op_matmul = {
     .name = "matmul",
-    .doc = "matrix product; 3-D inputs are batched",
-    .shapes = "input[M,K] @ other[K,N] -> [M,N]; input[B,M,K] @ other[B,K,N] or [K,N] -> [B,M,N]",
+    .doc = "matrix product as torch.matmul: a 1-D input is a vector (dot, matrix-vector, "
+           "vector-matrix); dims before the last two are batch dims and broadcast",
+    .shapes = "input[M,K] @ other[K,N] -> [M,N]; input[B...,M,K] @ other[C...,K,N] -> "
+              "[broadcast(B, C)...,M,N]; [K] @ [K] -> []; [M,K] @ [K] -> [M]; [K] @ [K,N] -> [N]",
     .inputs = {{"input"}, {"other"}},
     .forward = matmul_forward,
     .backward = matmul_backward,
     .grad_graph = matmul_grad_graph,
-    GT__CASES("3x5 5x4", "1x1 1x7", "2x3x4 2x4x5", "2x3x4 4x2",
+    GT__CASES("3x5 5x4", "1x1 1x7", "2x3x4 2x4x5", "2x3x4 4x2", "4 4", "3x4 4", "4 4x3",
+              "2x3x4 4", "4 2x4x3", "2x3x3x4 2x3x4x2", "2x1x3x4 3x4x2", "2x1x3x4 1x5x4x2",
+              "3x4 2x4x5", "1x3x4 2x4x5", "0x3 3x2", "2x0 0x3", "0x2x3 3x4",
               "2x3 4x5 => matmul: inner dimensions differ: [2, 3] @ [4, 5]",
-              "3 3 => matmul: expects 2-D or 3-D inputs: [3] @ [3]",
-              "2x2x3 3x3x4 => matmul: batch sizes differ: [2, 2, 3] @ [3, 3, 4]"),
+              "3 4 => matmul: inner dimensions differ: [3] @ [4]",
+              "() 3 => matmul: both inputs need at least 1 dim: [] @ [3]",
+              "2x2x3 3x3x4 => matmul: batch dims do not broadcast: [2, 2, 3] @ [3, 3, 4]"),
 };
 
 const gt_op_def gt_op_linear = {

@@ -1,7 +1,80 @@
-/* shape.c - reshape and flatten (views, no copy) and transpose (a copy). */
+/* shape.c - reshape, flatten, unsqueeze and squeeze (views, no copy); transpose, permute,
+ * expand and narrow (copies through one strided region, gt__region_copy). */
 #include "gt_ops_impl.h"
 
+#include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- strided regions -------------------------------------------------------------------- */
+
+void gt__contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
+    int64_t step = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        stride[d] = step;
+        step *= shape[d];
+    }
+}
+
+int gt__dim_index(const char *op, int64_t dim, int rank, const gt_tensor *x) {
+    if (dim < -rank || dim >= rank) {
+        gt_set_error(GT_ERR_ARG, "%s: dim %lld is out of range for shape %s (expected %d..%d)",
+                     op, (long long)dim, gt__shape_of(x), -rank, rank - 1);
+        return -1;
+    }
+    return (int)(dim < 0 ? dim + rank : dim);
+}
+
+gt__region gt__region_reversed(const gt__region *r) {
+    gt__region back = *r;
+    for (int d = 0; d < r->ndim; d++) {
+        back.src_stride[d] = r->dst_stride[d];
+        back.dst_stride[d] = r->src_stride[d];
+    }
+    back.src_off = r->dst_off;
+    back.dst_off = r->src_off;
+    return back;
+}
+
+// region[shape]: dst[dst_off + i . dst_stride] (+)= src[src_off + i . src_stride]
+void gt__region_copy(const gt__region *r, const gt_real *src, gt_real *dst, bool add) {
+    int nd = r->ndim;
+    for (int d = 0; d < nd; d++)
+        if (r->shape[d] == 0)
+            return;
+    if (nd == 0) {
+        dst[r->dst_off] = add ? dst[r->dst_off] + src[r->src_off] : src[r->src_off];
+        return;
+    }
+    int64_t idx[GT_MAX_DIMS] = {0}, so = r->src_off, dof = r->dst_off;
+    int64_t inner = r->shape[nd - 1], ss = r->src_stride[nd - 1], ds = r->dst_stride[nd - 1];
+    for (;;) {
+        const gt_real *s = src + so;
+        gt_real *d = dst + dof;
+        if (add)
+            for (int64_t k = 0; k < inner; k++)
+                d[k * ds] += s[k * ss];
+        else if (ss == 1 && ds == 1)
+            for (int64_t k = 0; k < inner; k++)
+                d[k] = s[k];
+        else
+            for (int64_t k = 0; k < inner; k++)
+                d[k * ds] = s[k * ss];
+        int k = nd - 2;
+        for (; k >= 0; k--) {
+            so += r->src_stride[k];
+            dof += r->dst_stride[k];
+            if (++idx[k] < r->shape[k])
+                break;
+            so -= r->src_stride[k] * r->shape[k];
+            dof -= r->dst_stride[k] * r->shape[k];
+            idx[k] = 0;
+        }
+        if (k < 0)
+            return;
+    }
+}
 
 // x[...] -> view with shape[ndim] of the same numel
 static gt_tensor *view_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *x, int ndim,
@@ -274,4 +347,457 @@ gt_tensor *gt_flatten(gt_tape *tape, gt_tensor *x, int start_dim) {
 gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x, int dim0, int dim1) {
     transpose_args args = {{1, {dim0}}, {1, {dim1}}};
     return gt_op_call(tape, &gt_op_transpose, &x, 1, &args);
+}
+
+/* ---- pad ------------------------------------------------------------------------------- */
+
+/* The arguments of pad: pad as F.pad's list (last dim first: left, right, then the dim
+ * before, ...; negative entries crop); mode an index into pad_modes; value NAN = None = 0. */
+typedef struct pad_args {
+    gt_ints pad;
+    int mode;
+    double value;
+} pad_args;
+
+static const char pad_modes[] = "constant|reflect|replicate|circular";
+
+// the part of x[...] that lands in out[..., lo + size + hi, ...] (the rest is `value`)
+static gt_status pad_region(const gt_tensor *x, const pad_args *a, int64_t *out_shape,
+                            gt__region *r) {
+    char buf[160];
+    gt_shape_str(a->pad.n, a->pad.v, buf, sizeof buf);
+    if (a->mode != 0) {
+        const char *name = pad_modes;
+        for (int k = 0; k < a->mode && strchr(name, '|'); k++)
+            name = strchr(name, '|') + 1;
+        return gt_set_error(GT_ERR_ARG, "pad: only mode \"constant\" is supported, got \"%.*s\"",
+                            (int)strcspn(name, "|"), name);
+    }
+    if (a->pad.n % 2)
+        return gt_set_error(GT_ERR_ARG, "pad: pad %s has an odd length; it takes (left, right) "
+                            "pairs from the last dim", buf);
+    if (a->pad.n / 2 > x->ndim)
+        return gt_set_error(GT_ERR_SHAPE, "pad: pad %s pads %d dims, more than %s has", buf,
+                            a->pad.n / 2, gt__shape_of(x));
+    *r = (gt__region){.ndim = x->ndim};
+    int64_t lo[GT_MAX_DIMS] = {0}, hi[GT_MAX_DIMS] = {0};
+    for (int d = 0; d < x->ndim; d++) {
+        int k = x->ndim - 1 - d;
+        if (k < a->pad.n / 2) {
+            lo[d] = a->pad.v[2 * k];
+            hi[d] = a->pad.v[2 * k + 1];
+        }
+        out_shape[d] = x->shape[d] + lo[d] + hi[d];
+        if (out_shape[d] < 0)
+            return gt_set_error(GT_ERR_SHAPE, "pad: pad %s leaves dim %d of %s with size %lld",
+                                buf, d, gt__shape_of(x), (long long)out_shape[d]);
+        int64_t len = x->shape[d] - (lo[d] < 0 ? -lo[d] : 0) - (hi[d] < 0 ? -hi[d] : 0);
+        r->shape[d] = len > 0 ? len : 0;
+    }
+    gt__contiguous_strides(x->ndim, x->shape, r->src_stride);
+    gt__contiguous_strides(x->ndim, out_shape, r->dst_stride);
+    for (int d = 0; d < x->ndim; d++) {
+        r->src_off += (lo[d] < 0 ? -lo[d] : 0) * r->src_stride[d];
+        r->dst_off += (lo[d] > 0 ? lo[d] : 0) * r->dst_stride[d];
+    }
+    return GT_OK;
+}
+
+// x[..., size, ...] -> out[..., lo + size + hi, ...]: value around x (negative lo/hi crop)
+static gt_tensor *pad_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                              int n_in, const void *args_ptr) {
+    (void)n_in;
+    const pad_args *args = args_ptr;
+    int64_t shape[GT_MAX_DIMS];
+    gt__region r;
+    if (gt__check_inputs(op->name, tape, in, 1, 1) != GT_OK ||
+        pad_region(in[0], args, shape, &r) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, in[0]->ndim, shape);
+    if (!out)
+        return NULL;
+    gt_real value = isnan(args->value) ? 0 : (gt_real)args->value;
+    for (int64_t i = 0; i < out->numel; i++)
+        out->data[i] = value;
+    gt__region_copy(&r, in[0]->data, out->data, false);
+    return gt__op_finish(tape, op, out, in, 1, args, NULL);
+}
+
+// grad_x += the part of grad_out that x filled
+static gt_status pad_backward(gt_node *node) {
+    int64_t shape[GT_MAX_DIMS];
+    gt__region r;
+    gt_status status = pad_region(node->in[0], node->attrs, shape, &r);
+    if (status != GT_OK)
+        return status;
+    gt__region back = gt__region_reversed(&r);
+    gt__region_copy(&back, node->out->grad, node->in[0]->grad, true);
+    return GT_OK;
+}
+
+static const gt_attr_def pad_attrs[] = {
+    {"pad", GT_ATTR_INTS, offsetof(pad_args, pad), .flags = GT_ATTR_REQUIRED},
+    {"mode", GT_ATTR_ENUM, offsetof(pad_args, mode), .dflt = 0, .choices = pad_modes},
+    {"value", GT_ATTR_FLOAT, offsetof(pad_args, value), .dflt = NAN, .flags = GT_ATTR_OPTIONAL},
+};
+
+const gt_op_def gt_op_pad = {
+    .name = "pad",
+    .doc = "value around input, as torch.nn.functional.pad: pad lists (left, right) pairs "
+           "from the last dim back; negative entries crop; mode \"constant\" only (value None "
+           "is 0)",
+    .shapes = "input[A, B] with pad [l, r, t, b] -> [A + t + b, B + l + r]",
+    .inputs = {{"input"}},
+    GT__ATTRS(pad_attrs),
+    .args_size = sizeof(pad_args),
+    .forward = pad_forward,
+    .backward = pad_backward,
+    GT__CASES("2x3; pad=[1, 2]", "2x3x4; pad=[1, 0, 2, 1], value=0.5", "2x3; pad=[-1, 1]",
+              "2x3x4; pad=[0, -2, -1, 0, 1, 1]", "3; pad=[2, 2], mode=\"constant\"",
+              "2x3; pad=[-3, 0]", "2x3; pad=[0, 0, 0, 0], value=None",
+              "2x3; pad=[1] => pad: pad [1] has an odd length",
+              "2x3; pad=[1, 1, 1, 1, 1, 1] => pad: pad [1, 1, 1, 1, 1, 1] pads 3 dims, more than "
+              "[2, 3] has",
+              "2x3; pad=[-3, -1] => pad: pad [-3, -1] leaves dim 1 of [2, 3] with size -1",
+              "2x3; pad=[1, 1], mode=\"reflect\" => pad: only mode \"constant\" is supported, got "
+              "\"reflect\"",
+              "2x3; pad=[1, 1], mode=\"wrap\" => pad: mode must be one of "
+              "\"constant|reflect|replicate|circular\", got \"wrap\""),
+};
+
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value) {
+    return gt_op_call(tape, &gt_op_pad, &x, 1, &(pad_args){pad, 0, value});
+}
+
+/* ---- unsqueeze and squeeze (views) ------------------------------------------------------ */
+
+/* The arguments of unsqueeze. */
+typedef struct unsqueeze_args {
+    int64_t dim;
+} unsqueeze_args;
+
+// x[..., d_dim, ...] -> [..., 1, d_dim, ...] (a view)
+static gt_tensor *unsqueeze_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                    int n_in, const void *args_ptr) {
+    (void)n_in;
+    const unsqueeze_args *args = args_ptr;
+    gt_tensor *x = in[0];
+    if (gt__check_inputs(op->name, tape, in, 1, 1) != GT_OK)
+        return NULL;
+    if (x->ndim == GT_MAX_DIMS) {
+        gt_set_error(GT_ERR_SHAPE, "unsqueeze: %s already has the most dims (%d)",
+                     gt__shape_of(x), GT_MAX_DIMS);
+        return NULL;
+    }
+    int at = gt__dim_index(op->name, args->dim, x->ndim + 1, x);
+    if (at < 0)
+        return NULL;
+    int64_t shape[GT_MAX_DIMS];
+    for (int d = 0, k = 0; d <= x->ndim; d++)
+        shape[d] = d == at ? 1 : x->shape[k++];
+    return view_forward(op, tape, x, x->ndim + 1, shape, NULL);
+}
+
+static gt_status unsqueeze_backward(gt_node *node) { return view_backward(node); }
+
+/* The arguments of squeeze: dim None (n = 0) removes every size-1 dim. */
+typedef struct squeeze_args {
+    gt_ints dim;
+} squeeze_args;
+
+// x[..., 1, ...] -> [..., ...] (a view): the size-1 dims among `dim` (all when None) removed
+static gt_tensor *squeeze_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                  int n_in, const void *args_ptr) {
+    (void)n_in;
+    const squeeze_args *args = args_ptr;
+    gt_tensor *x = in[0];
+    if (gt__check_inputs(op->name, tape, in, 1, 1) != GT_OK)
+        return NULL;
+    bool chosen[GT_MAX_DIMS] = {0};
+    for (int k = 0; k < args->dim.n; k++) {
+        int d = gt__dim_index(op->name, args->dim.v[k], x->ndim ? x->ndim : 1, x);
+        if (d < 0)
+            return NULL;
+        chosen[d] = true;
+    }
+    int64_t shape[GT_MAX_DIMS];
+    int ndim = 0;
+    for (int d = 0; d < x->ndim; d++)
+        if (x->shape[d] != 1 || (args->dim.n && !chosen[d]))
+            shape[ndim++] = x->shape[d];
+    return view_forward(op, tape, x, ndim, shape, NULL);
+}
+
+static gt_status squeeze_backward(gt_node *node) { return view_backward(node); }
+
+/* ---- permute, expand, narrow (one strided region each) ---------------------------------- */
+
+enum { STRIDED_PERMUTE, STRIDED_EXPAND, STRIDED_NARROW };
+
+/* The arguments of permute. */
+typedef struct permute_args {
+    gt_ints dims;
+} permute_args;
+
+/* The arguments of expand: -1 keeps a size. */
+typedef struct expand_args {
+    gt_ints size;
+} expand_args;
+
+/* The arguments of narrow. */
+typedef struct narrow_args {
+    int64_t dim, start, length;
+} narrow_args;
+
+// out[i] = x[perm: i_d along x's dim dims[d]]
+static gt_status permute_region(const gt_tensor *x, const permute_args *a, gt__region *r,
+                                const int64_t *stride) {
+    if (a->dims.n != (x->ndim ? x->ndim : 1) || x->ndim == 0) {
+        char buf[160];
+        gt_shape_str(a->dims.n, a->dims.v, buf, sizeof buf);
+        return gt_set_error(GT_ERR_SHAPE, "permute: dims %s do not match the %d dims of %s",
+                            buf, x->ndim, gt__shape_of(x));
+    }
+    bool seen[GT_MAX_DIMS] = {0};
+    for (int d = 0; d < x->ndim; d++) {
+        int from = gt__dim_index("permute", a->dims.v[d], x->ndim, x);
+        if (from < 0)
+            return GT_ERR_ARG;
+        if (seen[from])
+            return gt_set_error(GT_ERR_ARG, "permute: dim %lld is repeated in dims",
+                                (long long)a->dims.v[d]);
+        seen[from] = true;
+        r->shape[d] = x->shape[from];
+        r->src_stride[d] = stride[from];
+    }
+    r->ndim = x->ndim;
+    return GT_OK;
+}
+
+// out[sizes] = x broadcast: new leading dims and size-1 dims repeat (stride 0)
+static gt_status expand_region(const gt_tensor *x, const expand_args *a, gt__region *r,
+                               const int64_t *stride) {
+    char buf[160];
+    if (a->size.n < x->ndim)
+        return gt_set_error(GT_ERR_SHAPE, "expand: size %s has fewer dims than %s",
+                            gt_shape_str(a->size.n, a->size.v, buf, sizeof buf), gt__shape_of(x));
+    int lead = a->size.n - x->ndim;
+    for (int d = 0; d < a->size.n; d++) {
+        int64_t want = a->size.v[d], have = d < lead ? 1 : x->shape[d - lead];
+        if (d < lead && want < 0)
+            return gt_set_error(GT_ERR_ARG, "expand: size %s: -1 is not allowed in a new "
+                                "leading dim (%d)", gt_shape_str(a->size.n, a->size.v, buf, sizeof buf), d);
+        if (want == -1)
+            want = have;
+        if (want != have && have != 1)
+            return gt_set_error(GT_ERR_SHAPE, "expand: cannot expand %s to %s: dim %d has size "
+                                "%lld, not 1", gt__shape_of(x),
+                                gt_shape_str(a->size.n, a->size.v, buf, sizeof buf), d, (long long)have);
+        r->shape[d] = want;
+        r->src_stride[d] = d < lead || have != want ? 0 : stride[d - lead];
+    }
+    r->ndim = a->size.n;
+    return GT_OK;
+}
+
+// out[..., length, ...] = x[..., start : start + length, ...] along dim
+static gt_status narrow_region(const gt_tensor *x, const narrow_args *a, gt__region *r,
+                               const int64_t *stride) {
+    if (x->ndim == 0)
+        return gt_set_error(GT_ERR_SHAPE, "narrow: cannot narrow a 0-d tensor");
+    int dim = gt__dim_index("narrow", a->dim, x->ndim, x);
+    if (dim < 0)
+        return GT_ERR_ARG;
+    int64_t size = x->shape[dim], start = a->start < 0 ? a->start + size : a->start;
+    if (start < 0 || start > size)
+        return gt_set_error(GT_ERR_ARG, "narrow: start %lld is out of range for dim %d of %s",
+                            (long long)a->start, dim, gt__shape_of(x));
+    if (start + a->length > size)
+        return gt_set_error(GT_ERR_ARG, "narrow: start %lld + length %lld exceeds dim %d of %s",
+                            (long long)start, (long long)a->length, dim, gt__shape_of(x));
+    r->ndim = x->ndim;
+    for (int d = 0; d < x->ndim; d++) {
+        r->shape[d] = d == dim ? a->length : x->shape[d];
+        r->src_stride[d] = stride[d];
+    }
+    r->src_off = start * stride[dim];
+    return GT_OK;
+}
+
+/* The region that reads the op's output from x (src: x, dst: the contiguous output). */
+static gt_status strided_region(const gt_op_def *op, const gt_tensor *x, const void *args,
+                                gt__region *r) {
+    int64_t stride[GT_MAX_DIMS];
+    gt__contiguous_strides(x->ndim, x->shape, stride);
+    *r = (gt__region){0};
+    gt_status status = GT_ERR_ARG;
+    switch (op->variant) {
+    case STRIDED_PERMUTE: status = permute_region(x, args, r, stride); break;
+    case STRIDED_EXPAND: status = expand_region(x, args, r, stride); break;
+    case STRIDED_NARROW: status = narrow_region(x, args, r, stride); break;
+    }
+    if (status == GT_OK)
+        gt__contiguous_strides(r->ndim, r->shape, r->dst_stride);
+    return status;
+}
+
+static gt_tensor *strided_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                  int n_in, const void *args) {
+    (void)n_in;
+    gt__region r;
+    if (gt__check_inputs(op->name, tape, in, 1, 1) != GT_OK ||
+        strided_region(op, in[0], args, &r) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, r.ndim, r.shape);
+    if (!out)
+        return NULL;
+    gt__region_copy(&r, in[0]->data, out->data, false);
+    return gt__op_finish(tape, op, out, in, 1, args, NULL);
+}
+
+// grad_x (x's strides) += grad_out (contiguous), summing the repeats of a stride-0 dim
+static gt_status strided_backward(gt_node *node) {
+    gt__region r;
+    gt_status status = strided_region(node->op, node->in[0], node->attrs, &r);
+    if (status != GT_OK)
+        return status;
+    gt__region back = gt__region_reversed(&r);
+    gt__region_copy(&back, node->out->grad, node->in[0]->grad, true);
+    return GT_OK;
+}
+
+static const gt_attr_def unsqueeze_attrs[] = {
+    {"dim", GT_ATTR_INT, offsetof(unsqueeze_args, dim), .flags = GT_ATTR_REQUIRED},
+};
+
+const gt_op_def gt_op_unsqueeze = {
+    .name = "unsqueeze",
+    .doc = "a size-1 dim inserted at dim (a view); dim counts from the end when negative",
+    .shapes = "input[A, B] with dim 1 -> [A, 1, B]",
+    .inputs = {{"input"}},
+    GT__ATTRS(unsqueeze_attrs),
+    .args_size = sizeof(unsqueeze_args),
+    .forward = unsqueeze_forward,
+    .backward = unsqueeze_backward,
+    GT__CASES("2x3; dim=1", "2x3; dim=0", "2x3; dim=2", "2x3; dim=-1", "2x3; dim=-3",
+              "(); dim=0", "0x3; dim=1",
+              "2x3; dim=3 => unsqueeze: dim 3 is out of range for shape [2, 3] (expected -3..2)",
+              "2x3; dim=-4 => unsqueeze: dim -4 is out of range for shape [2, 3]",
+              "2x1x1x1x1x1x1x1; dim=0 => unsqueeze: [2, 1, 1, 1, 1, 1, 1, 1] already has the "
+              "most dims (8)"),
+};
+
+static const gt_attr_def squeeze_attrs[] = {
+    {"dim", GT_ATTR_INTS, offsetof(squeeze_args, dim), .flags = GT_ATTR_OPTIONAL},
+};
+
+const gt_op_def gt_op_squeeze = {
+    .name = "squeeze",
+    .doc = "the size-1 dims removed (a view): all of them, or those among dim (an int or a "
+           "list; a dim of another size stays)",
+    .shapes = "input[A, 1, B, 1] -> [A, B]; with dim=1 -> [A, B, 1]",
+    .inputs = {{"input"}},
+    GT__ATTRS(squeeze_attrs),
+    .args_size = sizeof(squeeze_args),
+    .forward = squeeze_forward,
+    .backward = squeeze_backward,
+    GT__CASES("2x1x3x1", "2x1x3x1; dim=1", "2x1x3x1; dim=-1", "2x1x3x1; dim=0",
+              "2x1x3x1; dim=[1, 3]", "1x1", "(); dim=0", "3", "1x0x1",
+              "2x3; dim=2 => squeeze: dim 2 is out of range for shape [2, 3] (expected -2..1)",
+              "2x1; dim=[0, -3] => squeeze: dim -3 is out of range for shape [2, 1]"),
+};
+
+static const gt_attr_def permute_attrs[] = {
+    {"dims", GT_ATTR_INTS, offsetof(permute_args, dims), .flags = GT_ATTR_REQUIRED},
+};
+
+const gt_op_def gt_op_permute = {
+    .name = "permute",
+    .doc = "the dims reordered (a copy): output dim d is input dim dims[d]",
+    .shapes = "input[A, B, C] with dims [0, 2, 1] -> [A, C, B]",
+    .inputs = {{"input"}},
+    GT__ATTRS(permute_attrs),
+    .args_size = sizeof(permute_args),
+    .forward = strided_forward,
+    .backward = strided_backward,
+    .variant = STRIDED_PERMUTE,
+    GT__CASES("2x3x4; dims=[0, 2, 1]", "2x3x4; dims=[2, 0, 1]", "2x3x4x5; dims=[3, 1, 0, 2]",
+              "2x3; dims=[-1, -2]", "5; dims=[0]", "2x1x3; dims=[1, 2, 0]", "2x0x3; dims=[2, 1, 0]",
+              "2x3x4; dims=[0, 1] => permute: dims [0, 1] do not match the 3 dims of [2, 3, 4]",
+              "2x3; dims=[0, 0] => permute: dim 0 is repeated in dims",
+              "2x3; dims=[0, 2] => permute: dim 2 is out of range for shape [2, 3]"),
+};
+
+static const gt_attr_def expand_attrs[] = {
+    {"size", GT_ATTR_INTS, offsetof(expand_args, size), .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN,
+     .min = -1},
+};
+
+const gt_op_def gt_op_expand = {
+    .name = "expand",
+    .doc = "size-1 dims repeated to size (a copy; -1 keeps a size); new dims may lead",
+    .shapes = "input[3, 1] with size [2, 3, 4] -> [2, 3, 4]",
+    .inputs = {{"input"}},
+    GT__ATTRS(expand_attrs),
+    .args_size = sizeof(expand_args),
+    .forward = strided_forward,
+    .backward = strided_backward,
+    .variant = STRIDED_EXPAND,
+    GT__CASES("3x1; size=[3, 4]", "3x1; size=[2, 3, 4]", "3x1; size=[-1, 5]",
+              "1x2x1; size=[2, 3, -1, 4]", "(); size=[2, 3]", "2x3; size=[2, 3]",
+              "3x1; size=[3, 0]",
+              "2x3; size=[4, 3] => expand: cannot expand [2, 3] to [4, 3]: dim 0 has size 2, "
+              "not 1",
+              "2x3; size=[3] => expand: size [3] has fewer dims than [2, 3]",
+              "3; size=[-1, 3] => expand: size [-1, 3]: -1 is not allowed in a new leading dim",
+              "3; size=[-2] => expand: size must be >= -1, got -2"),
+};
+
+static const gt_attr_def narrow_attrs[] = {
+    {"dim", GT_ATTR_INT, offsetof(narrow_args, dim), .flags = GT_ATTR_REQUIRED},
+    {"start", GT_ATTR_INT, offsetof(narrow_args, start), .flags = GT_ATTR_REQUIRED},
+    {"length", GT_ATTR_INT, offsetof(narrow_args, length),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 0},
+};
+
+const gt_op_def gt_op_narrow = {
+    .name = "narrow",
+    .doc = "length entries of dim from start (a copy); a negative start counts from the end",
+    .shapes = "input[A, B] with dim 1 -> [A, length]",
+    .inputs = {{"input"}},
+    GT__ATTRS(narrow_attrs),
+    .args_size = sizeof(narrow_args),
+    .forward = strided_forward,
+    .backward = strided_backward,
+    .variant = STRIDED_NARROW,
+    GT__CASES("4x5; dim=1, start=1, length=3", "4x5; dim=0, start=0, length=4",
+              "4x5x2; dim=-2, start=-2, length=2", "4x5; dim=0, start=2, length=0",
+              "4x5; dim=1, start=5, length=0",
+              "4x5; dim=2, start=0, length=1 => narrow: dim 2 is out of range for shape [4, 5]",
+              "4x5; dim=1, start=3, length=3 => narrow: start 3 + length 3 exceeds dim 1 of "
+              "[4, 5]",
+              "4x5; dim=1, start=-6, length=1 => narrow: start -6 is out of range for dim 1 of "
+              "[4, 5]",
+              "4x5; dim=1, start=0, length=-1 => narrow: length must be >= 0, got -1",
+              "(); dim=0, start=0, length=1 => narrow: cannot narrow a 0-d tensor"),
+};
+
+gt_tensor *gt_unsqueeze(gt_tape *tape, gt_tensor *x, int dim) {
+    return gt_op_call(tape, &gt_op_unsqueeze, &x, 1, &(unsqueeze_args){dim});
+}
+
+gt_tensor *gt_squeeze(gt_tape *tape, gt_tensor *x, gt_ints dim) {
+    return gt_op_call(tape, &gt_op_squeeze, &x, 1, &(squeeze_args){dim});
+}
+
+gt_tensor *gt_permute(gt_tape *tape, gt_tensor *x, gt_ints dims) {
+    return gt_op_call(tape, &gt_op_permute, &x, 1, &(permute_args){dims});
+}
+
+gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size) {
+    return gt_op_call(tape, &gt_op_expand, &x, 1, &(expand_args){size});
+}
+
+gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length) {
+    return gt_op_call(tape, &gt_op_narrow, &x, 1, &(narrow_args){dim, start, length});
 }

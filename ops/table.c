@@ -28,6 +28,9 @@ static const gt_op_def *const op_list[] = {
     &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
     &gt_op_l1_loss, &gt_op_smooth_l1_loss, &gt_op_huber_loss,
     &gt_op_binary_cross_entropy_with_logits,
+    /* shape and indexing */
+    &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow, &gt_op_pad,
+    &gt_op_cat, &gt_op_stack, &gt_op_index_select, &gt_op_gather, &gt_op_embedding,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))
@@ -58,6 +61,29 @@ int gt_op_min_inputs(const gt_op_def *op) {
     while (n < GT_OP_MAX_INPUTS && op->inputs[n].name && !op->inputs[n].optional)
         n++;
     return n;
+}
+
+bool gt_op_variadic(const gt_op_def *op) {
+    int n = gt_op_max_inputs(op);
+    return n > 0 && op->inputs[n - 1].variadic;
+}
+
+const gt_input_def *gt_op_input(const gt_op_def *op, int index) {
+    int n = gt_op_max_inputs(op);
+    if (index >= n && gt_op_variadic(op))
+        index = n - 1;
+    return index >= 0 && index < n ? &op->inputs[index] : NULL;
+}
+
+int64_t gt_op_index_bound(const gt_op_def *op, int ndim, const int64_t *shape,
+                          const void *args) {
+    int at = gt_op_attr_index(op, "dim");
+    int64_t dim = at >= 0 && op->attrs[at].type == GT_ATTR_INT
+                      ? *(const int64_t *)((const char *)args + op->attrs[at].offset)
+                      : 0;
+    if (dim < 0)
+        dim += ndim;
+    return ndim > 0 && dim >= 0 && dim < ndim ? shape[dim] : 1;
 }
 
 int gt_op_attr_index(const gt_op_def *op, const char *name) {
@@ -243,8 +269,12 @@ gt_tensor *gt_op_call(gt_tape *tape, const gt_op_def *op, gt_tensor *const *in, 
     int min = gt_op_min_inputs(op), max = gt_op_max_inputs(op);
     while (n_in > min && !in[n_in - 1]) /* absent optional inputs at the end */
         n_in--;
-    if (n_in < min || n_in > max) {
-        if (min == max)
+    bool variadic = gt_op_variadic(op); /* any number from min up */
+    if (n_in < min || (!variadic && n_in > max)) {
+        if (variadic)
+            gt_set_error(GT_ERR_ARG, "%s: takes at least %d tensor input%s, got %d", op->name,
+                         min, min == 1 ? "" : "s", n_in);
+        else if (min == max)
             gt_set_error(GT_ERR_ARG, "%s: takes %d tensor input%s, got %d", op->name, min,
                          min == 1 ? "" : "s", n_in);
         else

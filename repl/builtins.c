@@ -130,10 +130,19 @@ static bool op_usage(repl *r, const builtin *b, int col, const char *what, const
                      name ? name : "", builtin_signature(b));
 }
 
+/* Tensor inputs of one call: an op's defs, or every positional tensor of a variadic op
+ * (cat(a, b, c, dim=1)). */
+#define CALL_MAX_INPUTS REPL_MAX_ARGS
+
+/* The number of tensor inputs a call may give op. */
+static int call_max_inputs(const gt_op_def *op) {
+    return gt_op_variadic(op) ? CALL_MAX_INPUTS : gt_op_max_inputs(op);
+}
+
 typedef struct op_call {
-    value in[GT_OP_MAX_INPUTS];
-    int in_col[GT_OP_MAX_INPUTS];
-    bool in_set[GT_OP_MAX_INPUTS];
+    value in[CALL_MAX_INPUTS];
+    int in_col[CALL_MAX_INPUTS];
+    bool in_set[CALL_MAX_INPUTS];
     _Alignas(max_align_t) unsigned char args[GT_OP_ARGS_MAX];
     bool attr_set[GT_OP_MAX_ATTRS];
 } op_call;
@@ -206,9 +215,21 @@ static int place_positionals(repl *r, const builtin *b, const call_args *a, op_c
     int min_in = gt_op_min_inputs(op);
     int slots[GT_OP_MAX_INPUTS + GT_OP_MAX_ATTRS];
     int n_slots = gt_op_positional_order(op, slots), s = 0, i = 0;
+    int n_var = 0; /* tensors given so far to a variadic input (cat's tensors) */
     for (; i < a->n && !a->kw[i]; i++) {
         value v = a->vals[i];
         bool input_like = v.kind == V_TENSOR || v.kind == V_NONE;
+        if (s < n_slots && slots[s] >= 0 && gt_op_input(op, slots[s])->variadic) {
+            if (input_like && slots[s] + n_var < CALL_MAX_INPUTS) {
+                int k = slots[s] + n_var++;
+                c->in[k] = v;
+                c->in_col[k] = a->cols[i];
+                c->in_set[k] = true;
+                continue;
+            }
+            if (n_var > 0)
+                s++;
+        }
         while (s < n_slots && slots[s] >= min_in && !input_like)
             s++;
         if (s >= n_slots) {
@@ -276,22 +297,22 @@ static bool call_op(repl *r, const builtin *b, const call_args *a, value *out) {
         if (!place_keyword(r, b, a, i, &c))
             return false;
     }
-    int min_in = gt_op_min_inputs(op), max_in = gt_op_max_inputs(op);
+    int min_in = gt_op_min_inputs(op), max_in = call_max_inputs(op);
     for (int k = 0; k < min_in; k++)
         if (!c.in_set[k] || c.in[k].kind == V_NONE)
             return op_usage(r, b, a->call->col, "missing the tensor argument", op->inputs[k].name);
     for (int k = 0; k < op->n_attrs; k++)
         if (!c.attr_set[k] && (op->attrs[k].flags & GT_ATTR_REQUIRED))
             return op_usage(r, b, a->call->col, "missing argument", op->attrs[k].name);
-    gt_tensor *in[GT_OP_MAX_INPUTS] = {0};
+    gt_tensor *in[CALL_MAX_INPUTS] = {0};
     int n_in = 0;
     for (int k = 0; k < max_in; k++) {
         if (!c.in_set[k] || c.in[k].kind == V_NONE)
             continue;
         for (int j = n_in; j < k; j++)
-            if (j >= min_in && !op->inputs[j].optional)
+            if (j >= min_in && !gt_op_input(op, j)->optional)
                 return op_usage(r, b, a->call->col, "missing the tensor argument",
-                                op->inputs[j].name);
+                                gt_op_input(op, j)->name);
         if (!value_to_tensor(r, c.in[k], c.in_col[k], &in[k]))
             return false;
         n_in = k + 1;

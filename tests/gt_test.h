@@ -67,17 +67,21 @@ void gt_test_register(const char *name, gt_test_fn fn);
 void gt_test_random_batch(int ndim, const int64_t *shape, int classes, uint64_t seed,
                           gt_tensor **x, gt_tensor **y);
 
+/* Inputs a case may give: more than an op's defs for a variadic op (cat, stack). */
+#define GT_TEST_MAX_INPUTS 8
+
 /* One case of an op's table entry (gt_op_def.cases), made ready to run: inputs drawn from
  * each input's domain with a generator seeded by `seed` (those that take a gradient
  * require one), the attributes parsed into args. error holds the fragment an error case
  * ("... => message") expects, "" for a valid case. */
+
 typedef struct gt_test_op_case {
     const gt_op_def *op;
     char text[256];
     char attrs[256];  /* the attribute text after ';', "" when none */
     char error[256];
     int n_in;
-    gt_tensor *in[GT_OP_MAX_INPUTS]; /* heap tensors; NULL for an absent optional ("_") */
+    gt_tensor *in[GT_TEST_MAX_INPUTS]; /* heap tensors; NULL for an absent optional ("_") */
     _Alignas(16) unsigned char args[GT_OP_ARGS_MAX];
     bool args_failed; /* the attribute text was refused (an error case may expect it) */
 } gt_test_op_case;

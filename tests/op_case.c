@@ -6,7 +6,7 @@
 #include <ctype.h>
 
 static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs",
-                                             "mask"};
+                                             "mask", "index"};
 
 static bool parse_shape(const char *text, size_t len, int *ndim, int64_t *shape) {
     *ndim = 0;
@@ -25,9 +25,10 @@ static bool parse_shape(const char *text, size_t len, int *ndim, int64_t *shape)
     return *ndim > 0;
 }
 
-/* Values for one input of `shape` from `domain`; classes bound from the first input. */
+/* Values for one input of `shape` from `domain`; classes bound from the first input,
+ * indices below `bound`. */
 static gt_tensor *draw_input(int ndim, const int64_t *shape, gt_domain domain,
-                             const gt_tensor *first, gt_rng *rng) {
+                             const gt_tensor *first, int64_t bound, gt_rng *rng) {
     gt_tensor *t = gt_zeros(ndim, shape);
     if (!t)
         return NULL;
@@ -45,6 +46,9 @@ static gt_tensor *draw_input(int ndim, const int64_t *shape, gt_domain domain,
             break;
         case GT_DOMAIN_PROBS: x[i] = (gt_real)gt_rng_uniform(rng); break;
         case GT_DOMAIN_MASK: x[i] = (gt_real)(i % 2); break;
+        case GT_DOMAIN_INDEX:
+            x[i] = (gt_real)gt_rng_below(rng, (uint64_t)(bound > 0 ? bound : 1));
+            break;
         }
     }
     if (domain == GT_DOMAIN_SPREAD || domain == GT_DOMAIN_MASK) /* shuffled, so that maxima
@@ -91,6 +95,18 @@ bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
         snprintf(c->attrs, sizeof c->attrs, "%.*s", (int)(body - inputs_len - 1), semi + 1);
     gt_rng rng;
     gt_rng_seed(&rng, seed);
+    if (op->n_attrs && gt_op_args_parse(op, c->attrs, c->args) != GT_OK) {
+        if (!c->error[0]) {
+            fprintf(stderr, "  %s case \"%s\": %s\n", op->name, text, gt_last_error());
+            return false;
+        }
+        c->args_failed = true; /* an error case may be about the attribute text itself */
+    }
+    /* the shapes first, then the values: an index input is bounded by another's size */
+    int ndims[GT_TEST_MAX_INPUTS];
+    int64_t shapes[GT_TEST_MAX_INPUTS][GT_MAX_DIMS];
+    gt_domain domains[GT_TEST_MAX_INPUTS];
+    bool present[GT_TEST_MAX_INPUTS] = {0};
     const char *p = text, *end = text + inputs_len;
     while (p < end) {
         p += strspn(p, " ");
@@ -99,12 +115,12 @@ bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
             len = (size_t)(end - p);
         if (!len)
             break;
-        if (c->n_in == GT_OP_MAX_INPUTS) {
+        if (c->n_in == GT_TEST_MAX_INPUTS) {
             fprintf(stderr, "  %s case \"%s\": too many inputs\n", op->name, text);
             return false;
         }
         int index = c->n_in++;
-        const gt_input_def *def = index < gt_op_max_inputs(op) ? &op->inputs[index] : NULL;
+        const gt_input_def *def = gt_op_input(op, index);
         gt_domain domain = def ? def->domain : GT_DOMAIN_NORMAL;
         const char *colon = memchr(p, ':', len);
         size_t shape_len = colon ? (size_t)(colon - p) : len;
@@ -121,29 +137,32 @@ bool gt_test_op_case_make(const gt_op_def *op, const char *text, uint64_t seed,
                 return false;
             }
         }
+        domains[index] = domain;
         if (!(shape_len == 1 && *p == '_')) {
-            int ndim;
-            int64_t shape[GT_MAX_DIMS];
-            if (!parse_shape(p, shape_len, &ndim, shape)) {
+            if (!parse_shape(p, shape_len, &ndims[index], shapes[index])) {
                 fprintf(stderr, "  %s case \"%s\": bad shape %.*s\n", op->name, text,
                         (int)shape_len, p);
                 return false;
             }
-            c->in[index] = draw_input(ndim, shape, domain, c->in[0], &rng);
-            bool grad = domain != GT_DOMAIN_CLASSES && domain != GT_DOMAIN_PROBS &&
-                        domain != GT_DOMAIN_MASK &&
-                        !(def && def->no_grad);
-            if (c->in[index] && grad)
-                gt_tensor_set_requires_grad(c->in[index], true);
+            present[index] = true;
         }
         p += len;
     }
-    if (op->n_attrs && gt_op_args_parse(op, c->attrs, c->args) != GT_OK) {
-        if (!c->error[0]) {
-            fprintf(stderr, "  %s case \"%s\": %s\n", op->name, text, gt_last_error());
-            return false;
-        }
-        c->args_failed = true; /* an error case may be about the attribute text itself */
+    for (int index = 0; index < c->n_in; index++) {
+        const gt_input_def *def = gt_op_input(op, index);
+        int from = def ? def->bound_input : 0;
+        int64_t bound = from < c->n_in && present[from]
+                            ? gt_op_index_bound(op, ndims[from], shapes[from], c->args)
+                            : 1;
+        if (!present[index])
+            continue;
+        c->in[index] = draw_input(ndims[index], shapes[index], domains[index], c->in[0], bound,
+                                  &rng);
+        bool grad = domains[index] != GT_DOMAIN_CLASSES && domains[index] != GT_DOMAIN_PROBS &&
+                    domains[index] != GT_DOMAIN_INDEX && domains[index] != GT_DOMAIN_MASK &&
+                    !(def && def->no_grad);
+        if (c->in[index] && grad)
+            gt_tensor_set_requires_grad(c->in[index], true);
     }
     return true;
 }

@@ -17,7 +17,7 @@ GT_TEST(every_op_names_itself_and_the_shapes_on_bad_input) {
             gt_test_op_case c;
             CHECK(gt_test_op_case_make(ops[i], *text, 1, &c));
             gt_tape *tape = gt_tape_new();
-            gt_tensor *in[GT_OP_MAX_INPUTS] = {0};
+            gt_tensor *in[GT_TEST_MAX_INPUTS] = {0};
             for (int k = 0; k < c.n_in; k++) /* tape tensors, as a step's inputs are */
                 in[k] = c.in[k] ? gt_tape_tensor(tape, gt_tensor_ndim(c.in[k]),
                                                  gt_tensor_shape(c.in[k]))
@@ -58,7 +58,7 @@ GT_TEST(a_stale_failure_is_not_blamed_for_a_null_input_and_backward_keeps_the_ca
     gt_tensor *a = gt_tape_tensor(tape, GT_SHAPE(2, 3)), *b = gt_tape_tensor(tape, GT_SHAPE(4));
     CHECK(gt_sum(tape, gt_matmul(tape, a, b), GT_ALL_AXES) == NULL);
     CHECK(gt_backward(tape, NULL) == GT_ERR_SHAPE); /* backward of a failed chain: its cause */
-    CHECK_ERROR_HAS("matmul: expects 2-D or 3-D inputs: [2, 3] @ [4]");
+    CHECK_ERROR_HAS("matmul: inner dimensions differ: [2, 3] @ [4]");
     /* once an op has succeeded, a NULL input is the caller's own mistake, not the old error */
     CHECK(gt_relu(tape, a) != NULL);
     CHECK(gt_relu(tape, NULL) == NULL && gt_last_status() == GT_ERR_ARG);
@@ -182,6 +182,27 @@ GT_TEST(a_chain_checked_at_its_end_names_the_op_that_failed) {
     gt_clear_error(); /* with no failure before it, a NULL input says so */
     CHECK(gt_relu(tape, NULL) == NULL);
     CHECK_ERROR_HAS("relu: an input tensor is NULL");
+    gt_tape_free(tape);
+}
+
+/* An index tensor holds whole numbers in range; the message names the op, the position and
+ * the value. */
+GT_TEST(index_tensors_are_checked_whole_and_in_range) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_tape_tensor(tape, 2, (int64_t[]){4, 3});
+    gt_tensor *out_of_range = gt_tape_tensor(tape, 1, (int64_t[]){3});
+    gt_tensor *fraction = gt_tape_tensor(tape, 1, (int64_t[]){2});
+    gt_tensor *negative = gt_tape_tensor(tape, 2, (int64_t[]){1, 3});
+    gt_tensor_data(out_of_range)[2] = 4;
+    gt_tensor_data(fraction)[1] = 1.5;
+    gt_tensor_data(negative)[1] = -1;
+    CHECK(gt_index_select(tape, x, 0, out_of_range) == NULL);
+    CHECK_ERROR_HAS("index_select: index holds 4 at position 2: an index is a whole number in "
+                    "0..3");
+    CHECK(gt_embedding(tape, fraction, x) == NULL);
+    CHECK_ERROR_HAS("embedding: index holds 1.5 at position 1");
+    CHECK(gt_gather(tape, x, 1, negative) == NULL);
+    CHECK_ERROR_HAS("gather: index holds -1 at position 1: an index is a whole number in 0..2");
     gt_tape_free(tape);
 }
 

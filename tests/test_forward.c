@@ -426,4 +426,26 @@ GT_TEST(gelu_matches_the_exact_form_over_a_range) {
     CHECK(worst < 5e-7);
 }
 
+/* split and chunk are narrows of x: the pieces hold x's rows in order, and their gradients
+ * add back into x. */
+GT_TEST(split_and_chunk_cut_along_a_dim) {
+    gt_tape *t = gt_tape_new();
+    gt_tensor *x = gt_tape_tensor(t, 2, (int64_t[]){5, 2});
+    for (int i = 0; i < 10; i++)
+        gt_tensor_data(x)[i] = (gt_real)i;
+    gt_tensor *pieces[4];
+    CHECK(gt_split_into(t, x, 2, 0, pieces, 4) == 3);
+    CHECK(gt_tensor_shape(pieces[2])[0] == 1 && gt_tensor_data(pieces[2])[1] == 9);
+    CHECK(gt_tensor_data(pieces[1])[0] == 4);
+    CHECK(gt_chunk(t, x, 2, -1, pieces, 4) == 2);
+    CHECK(gt_tensor_shape(pieces[1])[1] == 1 && gt_tensor_data(pieces[1])[4] == 9);
+    CHECK(gt_chunk(t, x, 4, 0, pieces, 4) == 3); /* ceil(5 / 4) = 2 rows each: 3 pieces */
+    CHECK(gt_split_into(t, x, 1, 0, pieces, 4) == -1);
+    CHECK(strstr(gt_last_error(), "split: [5, 2] along dim 0 gives 5 pieces, more than "
+                                   "max_out 4") != NULL);
+    CHECK(gt_chunk(t, x, 0, 0, pieces, 4) == -1);
+    CHECK(strstr(gt_last_error(), "chunk: chunks must be >= 1, got 0") != NULL);
+    gt_tape_free(t);
+}
+
 GT_TEST_MAIN()

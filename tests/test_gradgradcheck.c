@@ -24,6 +24,13 @@ static bool run_case(const gt_op_def *op, const char *text, uint64_t seed) {
         gt_test_op_case_free(&c);
         return false;
     }
+    int64_t elements = 0;
+    for (int k = 0; k < c.n_in; k++)
+        elements += c.in[k] ? gt_tensor_numel(c.in[k]) : 0;
+    if (elements == 0) { /* nothing to differentiate: the first-order suites run it */
+        gt_test_op_case_free(&c);
+        return true;
+    }
     gg_ctx ctx = {&c, NULL};
     gt_rng rng;
     gt_rng_seed(&rng, seed ^ 0x5eed);

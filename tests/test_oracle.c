@@ -10,7 +10,7 @@
 #define ORACLE_TOL 2e-4
 #endif
 
-#define MAX_INPUTS GT_OP_MAX_INPUTS
+#define MAX_INPUTS GT_TEST_MAX_INPUTS
 
 typedef struct oracle_case {
     char op[64], text[256];

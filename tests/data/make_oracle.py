@@ -43,6 +43,8 @@ def draw(shape, domain, first):
         return torch.randint(0, classes, shape).to(D)
     if domain == "mask":  # as many ones as zeros (give or take one), shuffled
         return (torch.arange(n) % 2).to(D)[torch.randperm(n)].reshape(shape)
+    if domain.startswith("index"):  # "index5": whole numbers 0..4
+        return torch.randint(0, int(domain[5:]), shape).to(D)
     if domain == "probs":
         p = torch.rand(shape, dtype=D)
         return p / p.sum(-1, keepdim=True)
@@ -69,6 +71,13 @@ def ones_if_bias(x, weight, bias):
     if weight is None and bias is not None:
         return torch.ones(x.shape[1], dtype=x.dtype)
     return weight
+def squeeze(x, dim=None):
+    if dim is None:
+        return torch.squeeze(x)
+    for d in sorted([dim] if isinstance(dim, int) else
+                    [d % max(x.dim(), 1) for d in dim], reverse=True):
+        x = torch.squeeze(x, d)  # torch 1.13 takes one dim at a time
+    return x
 
 
 # gradtape's ops whose PyTorch form is not torch.nn.functional.NAME or torch.NAME with the
@@ -82,6 +91,13 @@ SPECIAL = {
     "softmax": lambda x, dim=-1: F.softmax(x, dim),
     "log_softmax": lambda x, dim=-1: F.log_softmax(x, dim),
     "sigmoid": torch.sigmoid,
+    "squeeze": squeeze,
+    "pad": lambda x, pad, mode="constant", value=None: F.pad(x, pad, mode, value or 0.0),
+    "index_select": lambda x, index, dim: torch.index_select(x, dim, index),
+    "gather": lambda x, index, dim: torch.gather(x, dim, index),
+    "cat": lambda *tensors, dim=0: torch.cat(tensors, dim),
+    "stack": lambda *tensors, dim=0: torch.stack(tensors, dim),
+    "expand": lambda x, size: x.expand(size),
     "tanh": torch.tanh,
     "amax": reduce(torch.amax),
     "amin": reduce(torch.amin),
@@ -147,7 +163,7 @@ def main():
         for t, grad, domain in inputs:
             if t is None:
                 leaves.append(None)
-            elif domain == "classes":
+            elif domain == "classes" or domain.startswith("index"):
                 leaves.append(t.long())
             elif domain == "mask":
                 leaves.append(t.bool())

@@ -6,10 +6,12 @@
 #include "gradtape.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs",
-                                             "mask"};
+                                             "mask", "index"};
+#define N_DOMAINS ((int)(sizeof domain_names / sizeof domain_names[0]))
 
 static const char *type_name(const gt_attr_def *a) {
     switch (a->type) {
@@ -40,8 +42,9 @@ static void print_markdown(void) {
         printf("\n\n%s.\n\nShapes: `%s`\n\nInputs:", op->doc, op->shapes);
         for (int k = 0; k < gt_op_max_inputs(op); k++) {
             const gt_input_def *in = &op->inputs[k];
-            printf("%s `%s`%s%s", k ? "," : "", in->name, in->optional ? " (optional)" : "",
-                   in->no_grad ? " (no gradient)" : "");
+            printf("%s `%s`%s%s%s", k ? "," : "", in->name, in->optional ? " (optional)" : "",
+                   in->no_grad ? " (no gradient)" : "",
+                   in->variadic ? " (one or more tensors)" : "");
             if (in->alias)
                 printf(" (also `%s`)", in->alias);
         }
@@ -108,7 +111,34 @@ static void print_names(void) {
     }
 }
 
-/* "op<TAB>case text<TAB>attrs<TAB>input..." with input "SHAPE:DOMAIN:GRAD" or "_". */
+/* The shape of input `want` in a case's input text "2x3 4:index _", or false. */
+static bool case_shape(const char *p, const char *end, int want, int *ndim, int64_t *shape) {
+    for (int k = 0; p < end; k++) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ;:");
+        if (!len || p >= end)
+            return false;
+        if (k == want) {
+            *ndim = 0;
+            if (len == 1 && *p == '_')
+                return false;
+            for (const char *q = p; *ndim < GT_MAX_DIMS && q < p + len && *q != '(';) {
+                char *next;
+                shape[(*ndim)++] = strtoll(q, &next, 10);
+                q = *next == 'x' ? next + 1 : next;
+                if (next == q && *next != 'x')
+                    break;
+            }
+            return true;
+        }
+        p += len;
+        p += strcspn(p, " ;");
+    }
+    return false;
+}
+
+/* "op<TAB>case text<TAB>attrs<TAB>input..." with input "SHAPE:DOMAIN:GRAD" or "_"; an index
+ * input's domain carries its bound: "index5" (values 0..4). */
 static int print_cases(void) {
     int count;
     const gt_op_def *const *ops = gt_op_list(&count);
@@ -120,6 +150,9 @@ static int print_cases(void) {
             const char *semi = strchr(*text, ';');
             size_t inputs_len = semi ? (size_t)(semi - *text) : strlen(*text);
             printf("%s\t%s\t%s", op->name, *text, semi ? semi + 1 + strspn(semi + 1, " ") : "");
+            _Alignas(16) unsigned char args[GT_OP_ARGS_MAX];
+            if (op->n_attrs && gt_op_args_parse(op, semi ? semi + 1 : "", args) != GT_OK)
+                return fprintf(stderr, "%s: %s\n", *text, gt_last_error()), 1;
             const char *p = *text, *end = *text + inputs_len;
             for (int k = 0; p < end; k++) {
                 p += strspn(p, " ");
@@ -129,18 +162,26 @@ static int print_cases(void) {
                 if (len == 1 && *p == '_') {
                     printf("\t_");
                 } else {
-                    const gt_input_def *def = k < gt_op_max_inputs(op) ? &op->inputs[k] : NULL;
+                    const gt_input_def *def = gt_op_input(op, k);
                     gt_domain domain = def ? def->domain : GT_DOMAIN_NORMAL;
                     const char *colon = memchr(p, ':', len);
                     size_t shape_len = colon ? (size_t)(colon - p) : len;
-                    for (int d = 0; colon && d < (int)(sizeof domain_names / sizeof domain_names[0]); d++)
+                    for (int d = 0; colon && d < N_DOMAINS; d++)
                         if (strlen(domain_names[d]) == len - shape_len - 1 &&
                             strncmp(domain_names[d], colon + 1, len - shape_len - 1) == 0)
                             domain = (gt_domain)d;
                     bool grad = domain != GT_DOMAIN_CLASSES && domain != GT_DOMAIN_PROBS &&
-                        domain != GT_DOMAIN_MASK &&
+                                domain != GT_DOMAIN_INDEX && domain != GT_DOMAIN_MASK &&
                                 !(def && def->no_grad);
-                    printf("\t%.*s:%s:%d", (int)shape_len, p, domain_names[domain], grad);
+                    printf("\t%.*s:%s", (int)shape_len, p, domain_names[domain]);
+                    int ndim;
+                    int64_t shape[GT_MAX_DIMS];
+                    if (domain == GT_DOMAIN_INDEX)
+                        printf("%lld", case_shape(*text, end, def ? def->bound_input : 0, &ndim,
+                                                  shape)
+                                           ? (long long)gt_op_index_bound(op, ndim, shape, args)
+                                           : 1LL);
+                    printf(":%d", grad);
                 }
                 p += len;
             }
