@@ -17,7 +17,8 @@ double gt__op_flops(const gt_op_def *op, gt_tensor *const *in, int n_in, const g
         forward = 2 * outputs * (double)in[1]->shape[1] + (n_in > 2 && in[2] ? outputs : 0);
         *backward = 2 * forward;
     } else if (op == &gt_op_conv2d) { // x[N,C,H,W] w[O,C,KH,KW] -> [N,O,H',W']: 2 C KH KW each
-        forward = 2 * outputs * (double)(in[1]->numel / in[1]->shape[0]) +
+        int64_t per_output = in[1]->shape[0] ? in[1]->numel / in[1]->shape[0] : 0; /* C KH KW */
+        forward = 2 * outputs * (double)per_output +
                   (n_in > 2 && in[2] ? outputs : 0);
         *backward = 2 * forward;
     } else if (op == &gt_op_add || op == &gt_op_sub || op == &gt_op_mul || op == &gt_op_div ||
