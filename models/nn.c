@@ -344,9 +344,10 @@ gt_model *gt_lenet_new(gt_activation act, int classes, uint64_t seed) {
 void gt_model_free(gt_model *model) {
     if (!model)
         return;
-    for (int i = 0; i < model->n_params; i++)
+    /* a model whose build failed may have counted tensors it never got arrays for */
+    for (int i = 0; model->params && i < model->n_params; i++)
         gt_tensor_free(model->params[i]);
-    for (int i = 0; i < model->n_buffers; i++)
+    for (int i = 0; model->buffers && i < model->n_buffers; i++)
         gt_tensor_free(model->buffers[i]);
     gt_free(model->params);
     gt_free(model->param_names);
