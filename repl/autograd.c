@@ -146,6 +146,8 @@ bool b_grad(repl *r, const call_args *a, value *out) {
 
 bool b_zero_grad(repl *r, const call_args *a, value *out) {
     (void)out;
+    if (optim_zero_grad(r, a))
+        return true;
     if (!arity(r, a, 0, REPL_MAX_ARGS))
         return false;
     gt_tensor *p = NULL;

@@ -285,7 +285,7 @@ static bool add_local(parser *p, def_info *d, const node *at) {
 
 /* Python's rule: a name assigned anywhere in a function (or a for loop's name) is local. */
 static bool collect_locals(parser *p, def_info *d, const node *n) {
-    if ((n->kind == N_ASSIGN || n->kind == N_FOR) && !add_local(p, d, n))
+    if ((n->kind == N_ASSIGN || (n->kind == N_FOR && n->text)) && !add_local(p, d, n))
         return false;
     for (int i = 0; i < n->n_kids; i++)
         if (!collect_locals(p, d, n->kids[i]))
@@ -339,27 +339,71 @@ static node *parse_def(parser *p, int indent, int col) {
     return n;
 }
 
-/* for name in expr: block */
+/* One name a for loop binds: the token at p, into *text. */
+static bool loop_name(parser *p, char **text) {
+    if (p->lx.tok.kind != TOK_NAME || is_word(p, "in")) {
+        unexpected(p, "the loop's name");
+        return false;
+    }
+    if (!(*text = copy_text(p->lx.tok.text, p->lx.tok.len)))
+        return fail_at(p, p->lx.tok.col, "%s", gt_last_error());
+    return advance(p);
+}
+
+/* for name in expr: block, or for a, b in expr: block (Python's unpacking of each item, a
+ * list of as many values: the names become N_ASSIGN targets kids[2..] and text stays NULL). */
 static node *parse_for(parser *p, int indent, int col) {
     node *n = new_node(p, N_FOR, col);
     if (!n || !advance(p))
         return node_free(n), NULL;
-    if (p->lx.tok.kind != TOK_NAME || is_word(p, "in")) {
-        unexpected(p, "the loop's name");
+    int name_col = p->lx.tok.col;
+    char *first = NULL;
+    if (!loop_name(p, &first)) {
+        gt_free(first);
         return node_free(n), NULL;
     }
-    if (!(n->text = copy_text(p->lx.tok.text, p->lx.tok.len))) {
-        fail_at(p, col, "%s", gt_last_error());
-        return node_free(n), NULL;
+    enum { MAX_TARGETS = 16 };
+    node *targets[MAX_TARGETS];
+    int n_targets = 0;
+    while (is_punct(p, ',') && n_targets < MAX_TARGETS) {
+        if (n_targets == 0) { /* the first name becomes a target too */
+            if (!(targets[n_targets] = new_node(p, N_ASSIGN, name_col))) {
+                gt_free(first);
+                return node_free(n), NULL;
+            }
+            targets[n_targets++]->text = first;
+            first = NULL;
+        }
+        if (!advance(p))
+            break;
+        int at = p->lx.tok.col;
+        node *t = new_node(p, N_ASSIGN, at);
+        if (!t || !loop_name(p, &t->text)) {
+            node_free(t);
+            break;
+        }
+        targets[n_targets++] = t;
     }
-    if (!advance(p) || !is_word(p, "in")) {
+    n->text = first;
+    if (p->err->msg[0] || !is_word(p, "in")) {
         if (!p->err->msg[0])
-            unexpected(p, "'in'");
+            unexpected(p, n_targets ? "'in' (at most 16 names)" : "'in'");
+        for (int i = 0; i < n_targets; i++)
+            node_free(targets[i]);
         return node_free(n), NULL;
     }
     node *iter = advance(p) ? parse_test(p) : NULL;
-    if (!iter || !add_kid(p, n, iter, NULL) || !parse_loop_body(p, n, indent, "for"))
+    if (!iter || !add_kid(p, n, iter, NULL) || !parse_loop_body(p, n, indent, "for")) {
+        for (int i = 0; i < n_targets; i++)
+            node_free(targets[i]);
         return node_free(n), NULL;
+    }
+    for (int i = 0; i < n_targets; i++)
+        if (!add_kid(p, n, targets[i], NULL)) {
+            for (int j = i + 1; j < n_targets; j++)
+                node_free(targets[j]);
+            return node_free(n), NULL;
+        }
     return n;
 }
 

@@ -88,10 +88,14 @@ bool builtins_init(repl *r) {
     for (int i = 0; i < count; i++)
         if (!add_builtin(r, own[i].name, NULL, &own[i], NULL, NULL))
             return false;
-    const struct builtin_info *lang = lang_builtin_table(&count);
-    for (int i = 0; i < count; i++)
-        if (!add_builtin(r, lang[i].name, NULL, &lang[i], NULL, NULL))
-            return false;
+    const struct builtin_info *(*const tables[])(int *) = {
+        lang_builtin_table, models_builtin_table, data_builtin_table, optim_builtin_table};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        const struct builtin_info *rows = tables[t](&count);
+        for (int i = 0; i < count; i++)
+            if (!add_builtin(r, rows[i].name, NULL, &rows[i], NULL, NULL))
+                return false;
+    }
     HASH_SRT(hh, r->builtins, by_name);
     return true;
 }

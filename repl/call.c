@@ -227,7 +227,7 @@ bool eval_call(repl *r, const node *n, value *out) {
             return repl_fail(r, n->col, "unknown function '%s' (:help lists them)", n->text);
         fn = *repl_var_value(var);
     }
-    if (!b && fn.kind != V_FUNC)
+    if (!b && fn.kind != V_FUNC && !(fn.kind == V_OBJ && fn.box->cls->call))
         return repl_fail(r, n->col, "%s is a %s, not a function", n->text, value_kind_name(fn));
     fn = value_ref(fn); /* kept while the arguments are evaluated and the body runs */
     value small[SMALL_ARGS], *vals = small;
@@ -253,11 +253,14 @@ bool eval_call(repl *r, const node *n, value *out) {
             ok = eval(r, n->kids[done], &vals[done]);
     }
     if (ok) {
+        call_args a = {n, n->n_kids, vals, (const char *const *)n->kwnames, cols};
         if (b) {
-            call_args a = {n, n->n_kids, vals, (const char *const *)n->kwnames, cols};
             ok = builtin_call(r, b, &a, out);
             if (!ok && r->err.col == 0)
                 r->err.col = n->col;
+        } else if (fn.kind == V_OBJ) { /* m(x): a model */
+            *out = value_none();
+            ok = fn.box->cls->call(r, fn.box, &a, out);
         } else {
             ok = call_user(r, fn, vals, (const char *const *)n->kwnames, cols, n->n_kids, n,
                            out);

@@ -131,6 +131,9 @@ static void describe_var(repl *r, repl_var *var) {
     } else if (v.kind == V_OPT) {
         putchar(' ');
         optim_describe(v.box->opt, stdout);
+    } else if (v.kind == V_OBJ) {
+        putchar(' ');
+        v.box->cls->describe(r, v.box->self, stdout);
     } else if (v.kind == V_TENSOR && v.box->tensor) {
         gt_tensor *t = v.box->tensor;
         char buf[200];

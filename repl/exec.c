@@ -144,10 +144,29 @@ static bool loop_goes_on(repl *r, exec_status *status, int col) {
     return true;
 }
 
+/* for a, b in ...: binds the items of the list v (taking it over) to the targets kids[2..]. */
+static bool unpack(repl *r, const node *n, value v) {
+    int want = n->n_kids - 2;
+    if (v.kind != V_LIST || v.box->list->n != want) {
+        bool ok = v.kind == V_LIST
+                      ? repl_fail(r, n->kids[2]->col, "cannot unpack %d values into %d names",
+                                  v.box->list->n, want)
+                      : repl_fail(r, n->kids[2]->col, "cannot unpack a %s into %d names (a "
+                                  "list of %d is needed)", value_kind_name(v), want, want);
+        value_release(r, v);
+        return ok;
+    }
+    bool ok = true;
+    for (int i = 0; ok && i < want; i++)
+        ok = bind_name(r, n->kids[2 + i], value_ref(v.box->list->items[i]));
+    value_release(r, v);
+    return ok;
+}
+
 /* One turn of a for loop: binds v (taking it over) to the loop's name and runs the body;
  * true to go on, false to leave with *status. */
 static bool for_turn(repl *r, const node *n, value v, exec_status *status) {
-    if (!bind_name(r, n, v)) {
+    if (!(n->n_kids > 2 ? unpack(r, n, v) : bind_name(r, n, v))) {
         *status = EXEC_ERROR;
         return false;
     }
@@ -184,8 +203,27 @@ static exec_status run_for(repl *r, const node *n) {
         for (int i = 0; i < seq.box->list->n; i++) /* the list may change as it goes */
             if (!for_turn(r, n, value_ref(seq.box->list->items[i]), &status))
                 break;
+    } else if (seq.kind == V_OBJ && seq.box->cls->iter_start) { /* batches(x, y, 64) */
+        const repl_class *cls = seq.box->cls;
+        void *state = NULL;
+        if (!cls->iter_start(r, seq.box->self, iter->col, &state)) {
+            status = EXEC_ERROR;
+        } else {
+            for (;;) {
+                value item = value_none();
+                bool end = false;
+                if (!cls->iter_next(r, seq.box->self, state, iter->col, &item, &end)) {
+                    status = EXEC_ERROR;
+                    break;
+                }
+                if (end || !for_turn(r, n, item, &status))
+                    break;
+            }
+            cls->iter_end(state);
+        }
     } else {
-        repl_fail(r, iter->col, "a for loop goes over a list, range(...) or a 1-D tensor, "
+        repl_fail(r, iter->col, "a for loop goes over a list, range(...), a 1-D tensor or "
+                  "batches(...), "
                   "not a %s", seq.kind == V_TENSOR ? "tensor of more dimensions (that needs "
                   "the indexing ops, not there yet)" : value_kind_name(seq));
         status = EXEC_ERROR;

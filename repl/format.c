@@ -53,6 +53,9 @@ void write_value(repl *r, FILE *out, value v, bool quote_strings) {
     case V_FUNC:
         fprintf(out, "<function %s>", v.box->func->def->text);
         break;
+    case V_OBJ:
+        v.box->cls->describe(r, v.box->self, out);
+        break;
     }
 }
 

@@ -201,8 +201,9 @@ static const struct builtin_info own[] = {
      "grad(p): the gradient collected by parameter p, as a tensor; grad(y, x, ...): "
      "torch.autograd.grad, dy/dx as new tensors (a list for several x), .grad untouched; "
      "with create_graph=True the gradient can itself be differentiated", 0},
-    {"zero_grad", b_zero_grad, "zero_grad(p...)",
-     "sets the gradient of the given parameters, or of every parameter, to zero", B_IMPURE},
+    {"zero_grad", b_zero_grad, "zero_grad(p...), zero_grad(opt) or zero_grad(m)",
+     "sets the gradient of the given parameters, or of every parameter, to zero; of an "
+     "optimizer's or a model's parameters", B_IMPURE},
     {"gradcheck", gradcheck_builtin, "gradcheck(expr, p1, p2, ...) or gradcheck(f, p1, ...)",
      "re-evaluates the scalar expr (or calls the function f(p1, p2, ...)) with each element of "
      "p1, p2, ... nudged and compares the central differences with backward: prints the "
@@ -213,10 +214,6 @@ static const struct builtin_info own[] = {
      "gradient of <d expr / d p, u> for random directions u against central differences; "
      "prints the worst errors and PASS or FAIL",
      B_IMPURE | B_LAZY_FIRST},
-    {"sgd", b_sgd, "sgd(lr=0.01, momentum=0)",
-     "an SGD optimizer over every parameter made so far", B_IMPURE},
-    {"step", b_step, "step(opt)",
-     "one update of the optimizer's parameters from their gradients", B_IMPURE},
     {"shape", b_shape, "shape(x)", "the sizes of x, as text", 0},
     {"show", b_show, "show(x)",
      "draws a 2-D tensor (e.g. a 28x28 image) with ten shades from its min to its max",

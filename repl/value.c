@@ -37,9 +37,13 @@ void value_release(repl *r, value v) {
         if (box->tape == r->tape)
             unlink_live(r, box);
         gt_tensor_free(box->copy);
-        if (!box->tape)
+        if (!box->tape && !box->owner)
             gt_tensor_free(box->tensor);
     }
+    if (box->owner)
+        value_release(r, (value){.kind = box->owner->kind, .box = box->owner});
+    if (box->cls)
+        box->cls->free(r, box->self);
     gt_free(box->str);
     if (box->opt)
         optim_free(r, box->opt);
@@ -120,6 +124,29 @@ bool value_func(repl *r, repl_func *fn, value *out) {
     return true;
 }
 
+bool value_object(repl *r, const repl_class *cls, void *self, value *out) {
+    obj *box = new_box(r, V_OBJ);
+    if (!box) {
+        cls->free(r, self);
+        return false;
+    }
+    box->cls = cls;
+    box->self = self;
+    *out = (value){.kind = V_OBJ, .box = box};
+    return true;
+}
+
+bool value_owned_tensor(repl *r, gt_tensor *t, obj *owner, value *out) {
+    obj *box = new_box(r, V_TENSOR);
+    if (!box)
+        return false;
+    box->tensor = t;
+    box->owner = owner;
+    owner->refs++;
+    *out = (value){.kind = V_TENSOR, .box = box};
+    return true;
+}
+
 bool value_list(repl *r, int cap, value *out) {
     obj *box = new_box(r, V_LIST);
     repl_list *l = box ? gt_calloc(1, sizeof *l, "repl: list") : NULL;
@@ -138,8 +165,8 @@ bool value_list(repl *r, int cap, value *out) {
 
 bool list_append(repl *r, repl_list *l, value item, int col) {
     if (item.kind == V_LIST || item.kind == V_FUNC)
-        return repl_fail(r, col, "a list holds numbers, booleans, None, strings, tensors and "
-                         "optimizers, not a %s", value_kind_name(item));
+        return repl_fail(r, col, "a list holds numbers, booleans, None, strings, tensors, "
+                         "optimizers, models, batches and schedules, not a %s", value_kind_name(item));
     if (l->n == REPL_MAX_LIST)
         return repl_fail(r, col, "a list holds at most %d items", REPL_MAX_LIST);
     if (l->n == l->cap) {
@@ -326,6 +353,8 @@ const char *value_kind_name(value v) {
         return "optimizer";
     case V_FUNC:
         return "function";
+    case V_OBJ:
+        return v.box->cls->name;
     default:
         return "None";
     }

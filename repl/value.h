@@ -12,7 +12,12 @@
  *             a literal of numbers only, [2, 2], is a 1-D tensor: value_int_list() reads
  *             either as a list of whole numbers
  *   V_OPT     v.box->opt
- *   V_FUNC    v.box->func, a def */
+ *   V_FUNC    v.box->func, a def
+ *   V_OBJ     v.box->self, an object of class v.box->cls: a model, a batch iterator, a
+ *             learning-rate schedule (models.c, data.c, optim.c); the class frees and
+ *             describes it, and may make it callable (m(x)) or iterable (for b in it:)
+ * A tensor box with an owner (a model's parameter) does not own its tensor: it keeps a
+ * reference to the owner's box instead, which frees the tensor with itself. */
 #ifndef GT_REPL_VALUE_H
 #define GT_REPL_VALUE_H
 
@@ -21,13 +26,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-typedef enum value_kind { V_NONE, V_NUM, V_BOOL, V_STR, V_TENSOR, V_LIST, V_OPT, V_FUNC } value_kind;
+typedef enum value_kind {
+    V_NONE, V_NUM, V_BOOL, V_STR, V_TENSOR, V_LIST, V_OPT, V_FUNC, V_OBJ
+} value_kind;
 
 typedef struct repl_opt repl_opt;
 typedef struct repl_func repl_func;
 typedef struct repl_list repl_list;
 struct repl;
+struct call_args;
+struct value;
+struct obj;
+
+/* What an object (V_OBJ) is and does. free and describe are required; call and the
+ * iteration functions are NULL for an object that cannot be called or iterated. */
+typedef struct repl_class {
+    const char *name; /* "model": value_kind_name's answer */
+    void (*free)(struct repl *r, void *self);
+    void (*describe)(struct repl *r, const void *self, FILE *out);
+    /* self(args...), for `m(x)`: box is the object's own box */
+    bool (*call)(struct repl *r, struct obj *box, const struct call_args *a, struct value *out);
+    /* for v in self: iter_start makes the loop's state, iter_next gives the next item (false
+     * with r->err set on failure, *end true after the last), iter_end frees the state */
+    bool (*iter_start)(struct repl *r, void *self, int col, void **state);
+    bool (*iter_next)(struct repl *r, void *self, void *state, int col, struct value *item,
+                      bool *end);
+    void (*iter_end)(void *state);
+} repl_class;
 
 /* A reference-counted box shared by every name and temporary holding the same thing. */
 typedef struct obj {
@@ -41,6 +68,9 @@ typedef struct obj {
     repl_opt *opt;     /* V_OPT */
     repl_list *list;   /* V_LIST */
     repl_func *func;   /* V_FUNC */
+    const repl_class *cls; /* V_OBJ */
+    void *self;            /* V_OBJ */
+    struct obj *owner;     /* V_TENSOR: the box that owns the tensor (a model), or NULL */
 } obj;
 
 typedef struct value {
@@ -66,6 +96,10 @@ bool value_tensor(struct repl *r, gt_tensor *t, gt_tape *tape, value *out);
 bool value_string(struct repl *r, const char *s, size_t len, value *out);
 bool value_opt(struct repl *r, repl_opt *opt, value *out);
 bool value_func(struct repl *r, repl_func *fn, value *out);
+/* An object of class cls, which it owns (freed by cls->free on failure too). */
+bool value_object(struct repl *r, const repl_class *cls, void *self, value *out);
+/* A tensor that `owner` owns (a model's parameter): the box keeps owner alive. */
+bool value_owned_tensor(struct repl *r, gt_tensor *t, obj *owner, value *out);
 /* An empty list with room for `cap` items. */
 bool value_list(struct repl *r, int cap, value *out);
 /* Appends (takes a reference to) item; refuses lists and functions. */
