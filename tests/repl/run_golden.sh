@@ -2,7 +2,8 @@
 # run_golden.sh GRADTAPE SCRIPT.gt - runs a script in a scratch directory and compares its
 # stdout, stderr and exit status with SCRIPT.out. A first line "# run: -k" passes -k;
 # "# run: stdin" feeds the script on standard input; a line "# env: NAME=VALUE" sets that
-# variable for the run. "time: N ms" lines are normalised.
+# variable for the run; "# needs: PATH" skips the test (exit 77) when PATH does not exist
+# (a data set). "time: N ms" lines are normalised.
 # With UPDATE=1 the .out file is rewritten instead. GT_RUN_PREFIX, when set, is a command
 # that runs gradtape (run_valgrind.sh sets it to valgrind and its options).
 set -u
@@ -10,6 +11,11 @@ gradtape=$1
 script=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 expected=${script%.gt}.out
 name=$(basename "$script")
+need=$(sed -n 's/^# needs: //p' "$script")
+if [ -n "$need" ] && [ ! -e "$need" ]; then
+  echo "SKIP: $name needs $need"
+  exit 77
+fi
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 cp "$script" "$work/$name"
