@@ -40,11 +40,14 @@ gt_model *value_model(value v) {
     return v.kind == V_OBJ && v.box->cls == &model_class ? v.box->self : NULL;
 }
 
-/* A new model (NULL: the library's error) as a value. */
-static bool model_value(repl *r, const call_args *a, gt_model *model, value *out) {
-    if (!model)
-        return repl_fail(r, a->call->col, "%s: %s", a->call->text, gt_last_error());
-    return value_object(r, &model_class, model, out);
+/* A new model (NULL: the library's error) as a value. `saved` is the session's generator
+ * before the model's seed was drawn: a call that fails leaves it as it was. */
+static bool model_value(repl *r, const call_args *a, const gt_rng *saved, gt_model *model,
+                        value *out) {
+    if (model && value_object(r, &model_class, model, out))
+        return true;
+    r->rng = *saved;
+    return model ? false : repl_fail(r, a->call->col, "%s: %s", a->call->text, gt_last_error());
 }
 
 static bool arg_model(repl *r, const call_args *a, int i, gt_model **model) {
@@ -92,8 +95,9 @@ static bool b_mlp(repl *r, const call_args *a, value *out) {
     if (n < 2)
         return repl_fail(r, a->call->col, "mlp: needs at least the input and output sizes: "
                          "mlp(784, 100, 10)");
+    gt_rng saved = r->rng;
     return arg_act(r, a, act_at, &act) &&
-           model_value(r, a, gt_mlp_new(sizes, n, act, gt_rng_next(&r->rng)), out);
+           model_value(r, a, &saved, gt_mlp_new(sizes, n, act, gt_rng_next(&r->rng)), out);
 }
 
 /* lenet(act="tanh", classes=10): LeNet-5 on [N, 1, 28, 28], gradtape-train's defaults. */
@@ -108,7 +112,9 @@ static bool b_lenet(repl *r, const call_args *a, value *out) {
     if (classes != (int)classes || classes < 1)
         return repl_fail(r, a->cols[idx[1]], "lenet: classes must be a whole number >= 1, not "
                          "%g", classes);
-    return model_value(r, a, gt_lenet_new(act, (int)classes, gt_rng_next(&r->rng)), out);
+    gt_rng saved = r->rng;
+    return model_value(r, a, &saved, gt_lenet_new(act, (int)classes, gt_rng_next(&r->rng)),
+                       out);
 }
 
 /* sequential("Conv2d(8, 5) ReLU ...", input=[1, 28, 28]) */
@@ -131,7 +137,9 @@ static bool b_sequential(repl *r, const call_args *a, value *out) {
         if (shape[i] < 1)
             return repl_fail(r, a->cols[idx[1]], "sequential: input sizes must be >= 1, "
                              "got %lld", (long long)shape[i]);
-    return model_value(r, a, gt_model_from_spec(spec, ndim, shape, gt_rng_next(&r->rng)), out);
+    gt_rng saved = r->rng;
+    return model_value(r, a, &saved,
+                       gt_model_from_spec(spec, ndim, shape, gt_rng_next(&r->rng)), out);
 }
 
 /* parameters(m): its parameter tensors, in state_dict order. */

@@ -21,9 +21,33 @@
 
 static gt_test_alloc alloc;
 
+/* An IDX file: big-endian magic and sizes, then bytes i * 37 % 256 (labels: i % 10). */
+static void write_idx(const char *path, uint32_t magic, const uint32_t *dims, int ndim) {
+    FILE *f = fopen(path, "wb");
+    uint32_t n = 1;
+    CHECK(f != NULL);
+    for (int i = -1; i < ndim; i++) {
+        uint32_t v = i < 0 ? magic : dims[i];
+        unsigned char be[4] = {v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255};
+        fwrite(be, 1, 4, f);
+        n *= i < 0 ? 1 : v;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        fputc(ndim == 1 ? (int)(i % 10) : (int)(i * 37 % 256), f);
+    fclose(f);
+}
+
+/* The MNIST-format folder fashion_mnist(path=SCRATCH) reads: 4 training images of 4x4. */
+static void make_data(void) {
+    mkdir(SCRATCH, 0755);
+    write_idx(SCRATCH "/train-images-idx3-ubyte", 0x803, (const uint32_t[]){4, 4, 4}, 3);
+    write_idx(SCRATCH "/train-labels-idx1-ubyte", 0x801, (const uint32_t[]){4}, 1);
+}
+
 /* Every kind of value and statement: literals, names holding graphs, parameters, backward,
  * an optimizer and its step, gradcheck, files, commands; blocks (several lines in one
- * entry), functions, lists, f-strings, booleans. A block that fails keeps what its
+ * entry), functions, lists, f-strings, booleans; models, optimizers, schedules, data sets
+ * and batches. A block that fails keeps what its
  * completed statements did (as in Python), so the blocks here give the same end when run
  * again. */
 static const char *const script[] = {
@@ -61,16 +85,33 @@ static const char *const script[] = {
     ":profile off",
     "label = \"another\"",
     "sum(x, 1) / n",
-    "def mlp(v, gain=2):\n    h = tanh(v @ w) * gain\n    return sum(h)",
+    "def net(v, gain=2):\n    h = tanh(v @ w) * gain\n    return sum(h)",
     "def energy(p):\n    return sum(p * p)",
     "gradcheck(energy, w)", /* the first call: the locals' stack is made inside gradcheck */
     "acc = 0\nfor i in range(3):\n    if i == 1:\n        continue\n    acc += i",
-    "losses = []\nfor k in range(2):\n    losses.append(item(mlp(x)))\n    losses[0] = k",
+    "losses = []\nfor k in range(2):\n    losses.append(item(net(x)))\n    losses[0] = k",
     "count = 0\nwhile count < 3:\n    count = count + 1\nelse_ = count > 2 and not False",
-    "msg = f\"loss {item(mlp(x, gain=3)):.3f} {len(losses)} {losses[-1]:>8.2f} {None}\"",
+    "msg = f\"loss {item(net(x, gain=3)):.3f} {len(losses)} {losses[-1]:>8.2f} {None}\"",
     "gradcheck(energy, w)",
     "words = [\"a\", count, None, w]\nwords[1] = format(2.5, \".1f\")",
     "if count > 5:\n    big = True\nelif count > 2:\n    big = str(count)\nelse:\n    big = False",
+    /* models, optimizers, schedules, data (a 4-image MNIST-format folder made below) */
+    "m = sequential(\"Linear(3) ReLU Linear(2)\", input=[3])",
+    "ps = parameters(m)",
+    "mopt = adam(ps, lr=0.01, betas=[0.8, 0.9])",
+    "sopt = sgd(ps, lr=0.1, momentum=0.9, nesterov=True)",
+    "sched = cosine(mopt, 5)",
+    "every = step_lr(sopt, 2)",
+    "out = m(x)",
+    "backward(sum(out))\nstep(mopt)\nzero_grad(m)\nstep(sched)\nzero_grad(sopt)",
+    "eval(m)\ntrain(m)",
+    "summary(m)",
+    "save_model(m, \"" SCRATCH "/m.gtc\")",
+    "m2 = load_model(\"" SCRATCH "/m.gtc\")",
+    "small = mlp(16, 2, act=\"tanh\")",
+    "ln = lenet()",
+    "data = fashion_mnist(limit=3, path=\"" SCRATCH "\")",
+    "seed(5)\nk = 0\nfor xb, yb in batches(data[0], data[1], 2):\n    k = k + item(sum(small(xb)))",
 };
 enum { SCRIPT_LINES = sizeof script / sizeof script[0] };
 
@@ -142,7 +183,7 @@ static char *reference_end(void) {
 }
 
 GT_TEST(a_line_out_of_memory_keeps_the_session_as_it_was) {
-    mkdir(SCRATCH, 0755);
+    make_data();
     quiet(true);
     gt_test_alloc_install(&alloc);
     char *expected_end = reference_end();
@@ -243,7 +284,7 @@ static char *script_text(size_t *size) {
 }
 
 GT_TEST(a_session_out_of_memory_reports_it_first_and_frees_everything) {
-    mkdir(SCRATCH, 0755);
+    make_data();
     quiet(true);
     gt_test_alloc_install(&alloc);
     size_t size;
