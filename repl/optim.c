@@ -1,7 +1,7 @@
 /* optim.c - optimizers and learning-rate schedules: sgd(), adam(), adamw() are the library's
  * torch.optim.SGD, Adam and AdamW (models/optim.c, the ones gradtape-train uses) over the
- * given parameters or every parameter made so far; cosine() and step_lr() are
- * torch.optim.lr_scheduler's CosineAnnealingLR and StepLR; step() and zero_grad() drive
+ * given parameters or every parameter made so far; cosine() step_lr() and linear_lr() are
+ * torch.optim.lr_scheduler's CosineAnnealingLR, StepLR and LinearLR; step() and zero_grad() drive
  * them. An optimizer holds a reference to each parameter's box, so a parameter it updates
  * (and the model owning it) stays alive while the optimizer does. */
 #include "builtins.h"
@@ -15,6 +15,8 @@ struct repl_opt {
     gt_optimizer *opt;
     double momentum, dampening, beta1, beta2, eps, weight_decay; /* for describing it */
     bool nesterov;
+    bool has_initial_lr; /* set by its first schedule: the lr every schedule starts from */
+    double initial_lr;
 };
 
 void optim_free(repl *r, repl_opt *opt) {
@@ -212,13 +214,23 @@ static bool b_adamw(repl *r, const call_args *a, value *out) {
 
 /* ---- schedules ------------------------------------------------------------------------- */
 
-/* torch.optim.lr_scheduler's closed forms at epoch t (steps of the schedule so far):
- *   CosineAnnealingLR  eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
- *   StepLR             base_lr * gamma ^ floor(t / step_size) */
+/* torch.optim.lr_scheduler's CosineAnnealingLR, StepLR and LinearLR in PyTorch's chainable
+ * form: each step(s) computes the next lr from the optimizer's lr now (get_lr), so that two
+ * schedules on one optimizer compose as in PyTorch (a LinearLR warm-up with a cosine, both
+ * stepped), and the first schedule records the optimizer's lr as its initial_lr, the base
+ * every later one starts from. At epoch t (steps so far), lr the optimizer's lr:
+ *   cosine   (1 + cos(pi t / T)) / (1 + cos(pi (t - 1) / T)) * (lr - eta_min) + eta_min,
+ *            or lr + (base - eta_min) (1 - cos(pi / T)) / 2 when (t - 1 - T) % 2T == 0
+ *   step_lr  lr * gamma when t % step_size == 0, else lr
+ *   linear   lr * start_factor when made; then lr * (1 + (end - start) / (total * start +
+ *            (t - 1) (end - start))) while t <= total_iters */
+typedef enum schedule_kind { SCHED_COSINE, SCHED_STEP, SCHED_LINEAR } schedule_kind;
+
 typedef struct schedule {
     obj *opt; /* the optimizer's box, referenced */
-    bool cosine;
-    double base_lr, t_max, eta_min, step_size, gamma;
+    schedule_kind kind;
+    double base_lr, a, b, n; /* cosine: eta_min, -, T_max; step: gamma, -, step_size;
+                                linear: start_factor, end_factor, total_iters */
     int64_t epoch;
 } schedule;
 
@@ -228,67 +240,113 @@ static void schedule_free(repl *r, void *self) {
     gt_free(s);
 }
 
-static double schedule_lr(const schedule *s) {
-    if (s->cosine)
-        return s->eta_min + (s->base_lr - s->eta_min) *
-                                (1 + cos(3.14159265358979323846 * (double)s->epoch / s->t_max)) / 2;
-    return s->base_lr * pow(s->gamma, floor((double)s->epoch / s->step_size));
+static double schedule_next_lr(const schedule *s, double lr) {
+    const double pi = 3.14159265358979323846;
+    double t = (double)s->epoch;
+    switch (s->kind) {
+    case SCHED_COSINE:
+        if (fmod(t - 1 - s->n, 2 * s->n) == 0)
+            return lr + (s->base_lr - s->a) * (1 - cos(pi / s->n)) / 2;
+        return (1 + cos(pi * t / s->n)) / (1 + cos(pi * (t - 1) / s->n)) * (lr - s->a) + s->a;
+    case SCHED_STEP:
+        return fmod(t, s->n) == 0 ? lr * s->a : lr;
+    default:
+        if (t > s->n)
+            return lr;
+        return lr * (1 + (s->b - s->a) / (s->n * s->a + (t - 1) * (s->b - s->a)));
+    }
 }
 
 static void schedule_describe(repl *r, const void *self, FILE *out) {
     (void)r;
     const schedule *s = self;
-    if (s->cosine)
-        fprintf(out, "cosine(T_max=%g, eta_min=%g)", s->t_max, s->eta_min);
+    if (s->kind == SCHED_COSINE)
+        fprintf(out, "cosine(T_max=%g, eta_min=%g)", s->n, s->a);
+    else if (s->kind == SCHED_STEP)
+        fprintf(out, "step_lr(step_size=%g, gamma=%g)", s->n, s->a);
     else
-        fprintf(out, "step_lr(step_size=%g, gamma=%g)", s->step_size, s->gamma);
+        fprintf(out, "linear_lr(start_factor=%g, end_factor=%g, total_iters=%g)", s->a, s->b,
+                s->n);
     fprintf(out, ": epoch %lld, lr %g", (long long)s->epoch, gt_optimizer_lr(s->opt->opt->opt));
 }
 
 static const repl_class schedule_class = {"schedule", schedule_free, schedule_describe, NULL,
                                           NULL, NULL, NULL};
 
-/* cosine(opt, T_max, eta_min=0) and step_lr(opt, step_size, gamma=0.1). */
-static bool make_schedule(repl *r, const call_args *a, bool cosine, value *out) {
-    static const char *const cos_names[] = {"opt", "T_max", "eta_min"};
-    static const char *const step_names[] = {"opt", "step_size", "gamma"};
-    const char *usage = cosine ? "cosine(opt, T_max, eta_min=0)"
-                               : "step_lr(opt, step_size, gamma=0.1)";
-    int idx[3];
-    double x = 0, y = cosine ? 0 : 0.1;
-    if (!match_args(r, a, usage, cosine ? cos_names : step_names, 3, 0, idx))
+/* cosine(opt, T_max, eta_min=0), step_lr(opt, step_size, gamma=0.1),
+ * linear_lr(opt, start_factor=1/3, end_factor=1, total_iters=5) */
+static bool make_schedule(repl *r, const call_args *a, schedule_kind kind, value *out) {
+    static const char *const names[][4] = {{"opt", "T_max", "eta_min"},
+                                           {"opt", "step_size", "gamma"},
+                                           {"opt", "start_factor", "end_factor", "total_iters"}};
+    static const char *const usages[] = {
+        "cosine(opt, T_max, eta_min=0)", "step_lr(opt, step_size, gamma=0.1)",
+        "linear_lr(opt, start_factor=1/3, end_factor=1, total_iters=5)"};
+    const char *usage = usages[kind], *who = a->call->text;
+    int idx[4], n_names = kind == SCHED_LINEAR ? 4 : 3;
+    /* x[k]: the number named names[kind][k + 1], or its default */
+    double x[3] = {kind == SCHED_LINEAR ? 1.0 / 3 : 0, kind == SCHED_STEP ? 0.1
+                                                       : kind == SCHED_LINEAR ? 1 : 0, 5};
+    if (!match_args(r, a, usage, names[kind], n_names, 0, idx))
         return false;
-    if (idx[0] < 0 || idx[1] < 0)
-        return repl_fail(r, a->call->col, "%s: needs an optimizer and %s; usage: %s",
-                         a->call->text, cosine ? "T_max" : "step_size", usage);
+    if (idx[0] < 0 || (kind != SCHED_LINEAR && idx[1] < 0))
+        return repl_fail(r, a->call->col, "%s: needs an optimizer%s%s; usage: %s", who,
+                         kind == SCHED_LINEAR ? "" : " and ",
+                         kind == SCHED_LINEAR ? "" : names[kind][1], usage);
     if (a->vals[idx[0]].kind != V_OPT)
         return repl_fail(r, a->cols[idx[0]], "%s: expected an optimizer (sgd, adam, adamw), "
-                         "got a %s", a->call->text, value_kind_name(a->vals[idx[0]]));
-    if (!arg_number(r, a, idx[1], &x) || (idx[2] >= 0 && !arg_number(r, a, idx[2], &y)))
-        return false;
-    if (!(x >= 1 && x == floor(x) && x <= 1e15))
-        return repl_fail(r, a->cols[idx[1]], "%s: %s must be a whole number >= 1, not %g",
-                         a->call->text, cosine ? "T_max" : "step_size", x);
-    if (!isfinite(y) || (cosine ? y < 0 : y <= 0))
-        return repl_fail(r, a->cols[idx[2]], "%s: %s must be a finite number %s, not %g",
-                         a->call->text, cosine ? "eta_min" : "gamma", cosine ? ">= 0" : "> 0",
-                         y);
-    schedule *s = gt_calloc(1, sizeof *s, "schedule");
-    if (!s)
+                         "got a %s", who, value_kind_name(a->vals[idx[0]]));
+    for (int k = 1; k < n_names; k++)
+        if (idx[k] >= 0 && !arg_number(r, a, idx[k], &x[k - 1]))
+            return false;
+    /* the count (T_max, step_size, total_iters) and the factors */
+    double count = kind == SCHED_LINEAR ? x[2] : x[0], f = kind == SCHED_LINEAR ? x[0] : x[1];
+    int count_at = idx[kind == SCHED_LINEAR ? 3 : 1], f_at = idx[kind == SCHED_LINEAR ? 1 : 2];
+    if (!(count >= 1 && count == floor(count) && count <= 1e15))
+        return repl_fail(r, count_at >= 0 ? a->cols[count_at] : a->call->col,
+                         "%s: %s must be a whole number >= 1, not %g", who,
+                         names[kind][kind == SCHED_LINEAR ? 3 : 1], count);
+    bool f_ok = kind == SCHED_COSINE ? isfinite(f) && f >= 0
+                : kind == SCHED_STEP ? isfinite(f) && f > 0
+                                     : f > 0 && f <= 1;
+    if (!f_ok)
+        return repl_fail(r, f_at >= 0 ? a->cols[f_at] : a->call->col, "%s: %s must be %s, not "
+                         "%g", who, names[kind][kind == SCHED_LINEAR ? 1 : 2],
+                         kind == SCHED_COSINE ? "a finite number >= 0"
+                         : kind == SCHED_STEP ? "a finite number > 0"
+                                              : "in (0, 1]", f);
+    if (kind == SCHED_LINEAR && !(x[1] >= 0 && x[1] <= 1))
+        return repl_fail(r, idx[2] >= 0 ? a->cols[idx[2]] : a->call->col, "%s: end_factor "
+                         "must be in [0, 1], not %g", who, x[1]);
+    schedule *sc = gt_calloc(1, sizeof *sc, "schedule");
+    if (!sc)
         return repl_fail_lib(r, a->call->col);
-    obj *opt = a->vals[idx[0]].box;
-    *s = (schedule){.opt = opt, .cosine = cosine, .base_lr = gt_optimizer_lr(opt->opt->opt),
-                    .t_max = x, .eta_min = y, .step_size = x, .gamma = y};
-    opt->refs++;
-    return value_object(r, &schedule_class, s, out);
+    obj *box = a->vals[idx[0]].box;
+    repl_opt *opt = box->opt;
+    if (!opt->has_initial_lr) {
+        opt->initial_lr = gt_optimizer_lr(opt->opt);
+        opt->has_initial_lr = true;
+    }
+    *sc = (schedule){.opt = box, .kind = kind, .base_lr = opt->initial_lr, .a = f,
+                     .b = kind == SCHED_LINEAR ? x[1] : 0, .n = count};
+    box->refs++;
+    if (!value_object(r, &schedule_class, sc, out))
+        return false;
+    if (kind == SCHED_LINEAR) /* LinearLR starts at start_factor times the lr */
+        gt_optimizer_set_lr(opt->opt, gt_optimizer_lr(opt->opt) * f);
+    return true;
 }
 
 static bool b_cosine(repl *r, const call_args *a, value *out) {
-    return make_schedule(r, a, true, out);
+    return make_schedule(r, a, SCHED_COSINE, out);
 }
 
 static bool b_step_lr(repl *r, const call_args *a, value *out) {
-    return make_schedule(r, a, false, out);
+    return make_schedule(r, a, SCHED_STEP, out);
+}
+
+static bool b_linear_lr(repl *r, const call_args *a, value *out) {
+    return make_schedule(r, a, SCHED_LINEAR, out);
 }
 
 /* ---- step and zero_grad ----------------------------------------------------------------- */
@@ -300,13 +358,14 @@ static bool b_step(repl *r, const call_args *a, value *out) {
     value v = a->vals[0];
     if (v.kind == V_OBJ && v.box->cls == &schedule_class) { /* scheduler.step() */
         schedule *s = v.box->self;
+        gt_optimizer *opt = s->opt->opt->opt;
         s->epoch++;
-        gt_optimizer_set_lr(s->opt->opt->opt, schedule_lr(s));
+        gt_optimizer_set_lr(opt, schedule_next_lr(s, gt_optimizer_lr(opt)));
         return true;
     }
     if (v.kind != V_OPT)
         return repl_fail(r, a->cols[0], "step: expected an optimizer (sgd, adam, adamw) or a "
-                         "schedule (cosine, step_lr), got a %s", value_kind_name(v));
+                         "schedule (cosine, step_lr, linear_lr), got a %s", value_kind_name(v));
     /* Graphs recorded before the update would differentiate stale values: they go, and the
      * names holding them get heap copies, made first so that running out changes nothing. */
     if (!repl_reset_tape_prepare(r))
@@ -349,6 +408,10 @@ static const struct builtin_info rows[] = {
     {"step_lr", b_step_lr, "step_lr(opt, step_size, gamma=0.1)",
      "torch.optim.lr_scheduler.StepLR: the optimizer's lr times gamma every step_size "
      "step(s)", B_IMPURE},
+    {"linear_lr", b_linear_lr, "linear_lr(opt, start_factor=1/3, end_factor=1, total_iters=5)",
+     "torch.optim.lr_scheduler.LinearLR, a warm-up: the optimizer's lr times start_factor "
+     "at once, rising linearly to end_factor times it over total_iters step(s); schedules "
+     "chain as in PyTorch (step a linear_lr and a cosine of one optimizer both)", B_IMPURE},
     {"step", b_step, "step(opt) or step(schedule)",
      "one update of the optimizer's parameters from their gradients (optimizer.step()); "
      "or the next learning rate of a schedule (scheduler.step())", B_IMPURE},

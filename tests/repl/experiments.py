@@ -35,3 +35,13 @@ for _ in range(5):
     s.step()
     lrs.append(opt.param_groups[0]["lr"])
 print("step_lr", lrs)
+opt = torch.optim.SGD([w], lr=0.1)
+warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 6)
+lrs = [round(opt.param_groups[0]["lr"], 6)]
+for _ in range(8):
+    opt.step()
+    warm.step()
+    cos.step()
+    lrs.append(round(opt.param_groups[0]["lr"], 6))
+print("linear_lr + cosine", lrs)
