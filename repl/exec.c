@@ -356,6 +356,8 @@ static void undo_statement(repl *r, int n_params, const gt_rng *rng) {
     while (r->n_params > n_params)
         value_release(r, (value){.kind = V_TENSOR, .box = r->params[--r->n_params]});
     r->rng = *rng;
+    if (r->undo_lr)
+        gt_optimizer_set_lr(repl_opt_optimizer(r->undo_lr->opt), r->undo_lr_value);
 }
 
 static bool is_simple(const node *n) {
@@ -386,6 +388,11 @@ bool repl_run_line(repl *r, const char *text, long first_line) {
         ok = status == EXEC_OK;
         if (!ok && is_simple(stmt))
             undo_statement(r, n_params, &rng);
+        if (r->undo_lr) {
+            obj *box = r->undo_lr;
+            r->undo_lr = NULL;
+            value_release(r, (value){.kind = V_OPT, .box = box});
+        }
         /* Intermediates no name holds are unreachable: give the arena back. */
         repl_reset_tape_if_unused(r);
     }

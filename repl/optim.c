@@ -29,6 +29,8 @@ void optim_free(repl *r, repl_opt *opt) {
     gt_free(opt);
 }
 
+gt_optimizer *repl_opt_optimizer(const repl_opt *opt) { return opt->opt; }
+
 void optim_describe(const repl_opt *opt, FILE *out) {
     gt_optimizer_kind kind = gt_optimizer_get_kind(opt->opt);
     fprintf(out, "%s(lr=%g", gt_optimizer_kind_name(kind), gt_optimizer_lr(opt->opt));
@@ -332,8 +334,14 @@ static bool make_schedule(repl *r, const call_args *a, schedule_kind kind, value
     box->refs++;
     if (!value_object(r, &schedule_class, sc, out))
         return false;
-    if (kind == SCHED_LINEAR) /* LinearLR starts at start_factor times the lr */
+    if (kind == SCHED_LINEAR) { /* LinearLR starts at start_factor times the lr */
+        if (!r->undo_lr) { /* the statement's first change: what a failure puts back */
+            r->undo_lr = box;
+            r->undo_lr_value = gt_optimizer_lr(opt->opt);
+            box->refs++;
+        }
         gt_optimizer_set_lr(opt->opt, gt_optimizer_lr(opt->opt) * f);
+    }
     return true;
 }
 

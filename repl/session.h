@@ -60,6 +60,11 @@ typedef struct repl {
     int chain_len;
     repl_error err;
     bool hash_oom;
+    /* an optimizer (its box, referenced) whose lr the running top-level statement changed
+     * (linear_lr does at once, as PyTorch's LinearLR), and its lr before: put back if the
+     * statement fails, like the generator */
+    obj *undo_lr;
+    double undo_lr_value;
 } repl;
 
 bool repl_init(repl *r);
