@@ -59,6 +59,7 @@ typedef struct options {
     uint64_t seed;
     bool json, quick, epoch, batches_given, model_given;
     bool ops; /* --model ops: the op rows instead of the models */
+    const char *op; /* --op NAME: only the rows of that op (implies --model ops) */
     const char *data_dir;
     int64_t limit; /* --epoch: images (0: the whole training set) */
 } options;
@@ -454,6 +455,10 @@ static const struct op_row {
     {"softmax", "32x4x64x64; dim=-1"},
     {"gelu", "64x4096"},
     {"cross_entropy", "256x10 256"},
+    {"max_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},
+    {"max_pool2d", "64x6x28x28; kernel_size=2"}, /* LeNet-5's S2 */
+    {"avg_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},
+    {"adaptive_avg_pool2d", "64x64x7x7; output_size=1"},
 };
 
 #define MAX_ROW_INPUTS 8
@@ -585,7 +590,7 @@ static void report_op_cell(const options *opt, const struct op_row *row, const c
         json_number(stdout, t->min * 1e6);
         printf(",\"reps\":%d}\n", t->reps);
     } else {
-        printf("%-14s %-40s %-16s %12.1f %12.1f %6d\n", row->op, row->text, cell,
+        printf("%-19s %-48s %-16s %12.1f %12.1f %6d\n", row->op, row->text, cell,
                t->median * 1e6, t->min * 1e6, t->reps);
     }
     fflush(stdout);
@@ -623,10 +628,11 @@ static void bench_op_row(const options *opt, const struct op_row *row) {
 
 static void bench_op_rows(const options *opt) {
     if (!opt->json)
-        printf("\n%-14s %-40s %-16s %12s %12s %6s\n", "op", "case", "cell", "median us",
+        printf("\n%-19s %-48s %-16s %12s %12s %6s\n", "op", "case", "cell", "median us",
                "min us", "reps");
     for (size_t i = 0; i < sizeof op_rows / sizeof op_rows[0]; i++)
-        bench_op_row(opt, &op_rows[i]);
+        if (!opt->op || !strcmp(opt->op, op_rows[i].op))
+            bench_op_row(opt, &op_rows[i]);
 }
 
 /* ---- one epoch of Fashion-MNIST ----------------------------------------------------------- */
@@ -708,6 +714,7 @@ static void print_help(void) {
         "  --model mlp|lenet|all|ops models to time (default all: mlp and lenet); ops: one\n"
         "                            row per op family instead, forward and forward+backward\n"
         "                            at a realistic shape (the op_rows of gradtape_bench.c)\n"
+        "  --op NAME                 only the op rows of op NAME (implies --model ops)\n"
         "  --batches N[,N...]        batch sizes (default 1,64,256)\n"
         "  --inference-batch N       batch of the inference cell (default 1000; 0: none)\n"
         "  --cells LIST              forward,train,inference (default all three)\n"
@@ -829,6 +836,9 @@ static options parse_options(int argc, char **argv) {
             else
                 usage_error("--model: unknown model \"%s\": choose mlp, lenet, all or ops", v);
             o.ops = !o.n_models;
+        } else if (!strcmp(a, "--op")) {
+            o.op = VALUE();
+            o.n_models = 0, o.ops = true, o.model_given = true;
         } else if (!strcmp(a, "--batches") || !strcmp(a, "--batch")) {
             parse_batches(&o, VALUE());
             o.batches_given = true;

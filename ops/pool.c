@@ -48,8 +48,14 @@ static inline int64_t axis_window(const pool_axis *a, int64_t o, int64_t *first,
         *first = lo, *padded = hi - lo;
         return hi - lo;
     }
-    int64_t start = o * a->s - a->p, t0 = start < 0 ? (-start + a->d - 1) / a->d : 0;
-    int64_t t1 = (a->in - start + a->d - 1) / a->d;
+    int64_t start = o * a->s - a->p, t0, t1;
+    if (a->d == 1) { /* no division on the usual path */
+        t0 = start < 0 ? -start : 0;
+        t1 = a->in - start;
+    } else {
+        t0 = start < 0 ? (-start + a->d - 1) / a->d : 0;
+        t1 = (a->in - start + a->d - 1) / a->d;
+    }
     if (t1 > a->k)
         t1 = a->k;
     *first = start + t0 * a->d;
@@ -204,10 +210,10 @@ static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real
         pool_rows(q, ow, w, 0, ow, pair, right, y, argmax, base);
 }
 
-// x[planes,H,W] -> y[planes,OH,OW], argmax (indices into x), planes [from, to): any
-// window; taps in the padding never win, the first maximum (row-major) does
-static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_real *x, gt_real *y,
-                        int64_t *argmax) {
+// x[planes,H,W] -> y[planes,OH,OW], argmax, planes [from, to): adaptive windows, each
+// output's own; the first maximum (row-major) wins
+static void maxpool_adaptive(const pool_dims *d, int64_t from, int64_t to, const gt_real *x,
+                             gt_real *y, int64_t *argmax) {
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = x + p * h * w;
@@ -215,16 +221,65 @@ static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_r
             int64_t y0, ny = axis_window(&d->h, oy, &y0, &(int64_t){0});
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t x0, nx = axis_window(&d->w, ox, &x0, &(int64_t){0});
-                int64_t best = y0 * w + x0; /* a window holds at least one tap (pad <= k/2) */
+                int64_t best = y0 * w + x0;
                 for (int64_t i = 0; i < ny; i++)
-                    for (int64_t j = 0; j < nx; j++) {
-                        int64_t at = (y0 + i * d->h.d) * w + x0 + j * d->w.d;
-                        if (POOL_TAKES(plane[at], plane[best]))
-                            best = at;
-                    }
+                    for (int64_t j = 0; j < nx; j++)
+                        if (POOL_TAKES(plane[(y0 + i) * w + x0 + j], plane[best]))
+                            best = (y0 + i) * w + x0 + j;
                 int64_t o = (p * oh + oy) * ow + ox;
                 y[o] = plane[best];
                 argmax[o] = p * h * w + best;
+            }
+        }
+    }
+}
+
+#define POOL_CHUNK 64 /* outputs of a row that maxpool_any takes at once */
+
+// x[planes,H,W] -> y[planes,OH,OW], argmax (indices into x), planes [from, to): any
+// window; taps in the padding never win, the first maximum (row-major) does. The taps are
+// the outer loop and up to POOL_CHUNK outputs of a row the inner one, whose running maxima
+// are independent: no chain of dependent compares per output, no branch on the data
+GT__MULTIVERSION
+static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_real *x, gt_real *y,
+                        int64_t *argmax) {
+    const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
+    const int64_t sw = d->w.s, pw = d->w.p, dw = d->w.d, kw = d->w.k;
+    gt_real top[POOL_CHUNK];
+    int64_t best[POOL_CHUNK];
+    for (int64_t p = from; p < to; p++) {
+        const gt_real *plane = x + p * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0, ny = axis_window(&d->h, oy, &y0, &(int64_t){0});
+            for (int64_t c0 = 0; c0 < ow; c0 += POOL_CHUNK) {
+                int64_t n = ow - c0 < POOL_CHUNK ? ow - c0 : POOL_CHUNK;
+                for (int64_t k = 0; k < n; k++) { /* from each window's first tap */
+                    int64_t x0;
+                    axis_window(&d->w, c0 + k, &x0, &(int64_t){0});
+                    best[k] = y0 * w + x0, top[k] = plane[best[k]];
+                }
+                for (int64_t i = 0; i < ny; i++) {
+                    int64_t row = (y0 + i * d->h.d) * w;
+                    for (int64_t j = 0; j < kw; j++) {
+                        /* the outputs whose tap j is inside the row: 0 <= col < w */
+                        int64_t shift = j * dw - pw, lo = 0, hi = n;
+                        if (c0 * sw + shift < 0)
+                            lo = (-shift + sw - 1) / sw - c0;
+                        if ((c0 + n - 1) * sw + shift >= w)
+                            hi = floor_div(w - 1 - shift, sw) + 1 - c0;
+                        for (int64_t k = lo; k < hi; k++) {
+                            gt_real v = plane[row + (c0 + k) * sw + shift];
+                            int take = POOL_TAKES(v, top[k]);
+                            top[k] = take ? v : top[k];
+                            best[k] = take ? row + (c0 + k) * sw + shift : best[k];
+                        }
+                    }
+                }
+                int64_t o = (p * oh + oy) * ow + c0;
+                for (int64_t k = 0; k < n; k++) {
+                    y[o + k] = top[k];
+                    argmax[o + k] = p * h * w + best[k];
+                }
             }
         }
     }
@@ -253,7 +308,7 @@ static void maxpool_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const pool_dims *d = j->d;
     if (!j->pair) {
-        maxpool_any(d, from, to, j->x, j->y, j->argmax);
+        (d->w.k ? maxpool_any : maxpool_adaptive)(d, from, to, j->x, j->y, j->argmax);
         return;
     }
     int64_t in = from * d->h.in * d->w.in, pairs = from * d->h.in * d->w.out;
@@ -623,7 +678,8 @@ const gt_op_def gt_op_max_pool2d = POOL_OP(
     "1x2x6x7; kernel_size=[3, 2], stride=[2, 1], padding=[1, 0], dilation=[1, 2]",
     "1x1x5x5; kernel_size=2, stride=2, ceil_mode=True",
     "1x1x5x5; kernel_size=2, stride=2, padding=1, ceil_mode=True",
-    "1x1x7x5; kernel_size=3, dilation=2",
+    "1x1x7x5; kernel_size=3, dilation=2", "1x1x6x9; kernel_size=3, stride=2, padding=1, dilation=2",
+    "1x1x3x140; kernel_size=3, stride=2, padding=1",
     "2x3; kernel_size=2 => max_pool2d: expects input [N,C,H,W] or [C,H,W], got [2, 3]",
     "1x1x4x4; kernel_size=0 => max_pool2d: kernel_size must be >= 1, got 0",
     "1x1x2x2; kernel_size=3 => max_pool2d: Given input size: (1x2x2). Calculated output "
