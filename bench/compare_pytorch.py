@@ -73,6 +73,28 @@ SCALING_TARGET = 1.7
 
 # ---- the PyTorch worker: runs in its own process, one thread setup ---------------------
 
+def torch_env(torch):
+    """The worker's environment record: torch, its threads, and the BLAS it runs on."""
+    info = {"type": "env", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "openblas_num_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+            "cpu_capability": next((line.split(":", 1)[1].strip() for line in
+                                    torch.__config__.show().splitlines()
+                                    if "CPU capability usage" in line), None),
+            "mkldnn": torch.backends.mkldnn.is_available()}
+    try:  # what OpenBLAS itself says, through the library torch already loaded
+        import ctypes
+        blas = ctypes.CDLL("libopenblas.so.0")
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        blas.openblas_get_config.restype = ctypes.c_char_p
+        info["openblas_core"] = blas.openblas_get_corename().decode()
+        info["openblas_config"] = blas.openblas_get_config().decode()
+        info["openblas_threads"] = blas.openblas_get_num_threads()
+    except (OSError, AttributeError) as e:
+        info["openblas_core"] = f"unknown ({e})"
+    return info
+
+
 def worker(args):
     import torch
     from torch import nn
@@ -103,24 +125,7 @@ def worker(args):
                           "median_us": med * 1e6, "min_us": min(samples) * 1e6,
                           "reps": len(samples), "images_per_s": batch / med}), flush=True)
 
-    info = {"type": "env", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "openblas_num_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
-            "cpu_capability": next((line.split(":", 1)[1].strip() for line in
-                                    torch.__config__.show().splitlines()
-                                    if "CPU capability usage" in line), None),
-            "mkldnn": torch.backends.mkldnn.is_available()}
-    try:  # what OpenBLAS itself says, through the library torch already loaded
-        import ctypes
-        blas = ctypes.CDLL("libopenblas.so.0")
-        blas.openblas_get_corename.restype = ctypes.c_char_p
-        blas.openblas_get_config.restype = ctypes.c_char_p
-        info["openblas_core"] = blas.openblas_get_corename().decode()
-        info["openblas_config"] = blas.openblas_get_config().decode()
-        info["openblas_threads"] = blas.openblas_get_num_threads()
-    except (OSError, AttributeError) as e:
-        info["openblas_core"] = f"unknown ({e})"
-    print(json.dumps(info), flush=True)
+    print(json.dumps(torch_env(torch)), flush=True)
 
     loss_fn = nn.CrossEntropyLoss()
     for model_name in args.models:
@@ -159,8 +164,7 @@ def op_worker(args):
     import make_oracle  # the one mapping from a gradtape op and case to a PyTorch call
 
     torch.manual_seed(args.seed)
-    print(json.dumps({"type": "env", "torch": torch.__version__,
-                      "torch_threads": torch.get_num_threads()}), flush=True)
+    print(json.dumps(torch_env(torch)), flush=True)
     for row in json.loads(args.op_rows):
         fn = make_oracle.torch_op(row["op"])
         kwargs = make_oracle.case_attrs(row["attrs"])
@@ -654,7 +658,7 @@ def run_ops(args, bench, py, timing, started):
     """gradtape-bench --model ops at all threads, then each PyTorch setup on the rows it
     printed; rounds alternate the sides; each cell keeps its median round and PyTorch its
     best setup."""
-    gt_rounds, pt_rounds, loads, rows = [], {}, {"start": loadavg()}, []
+    gt_rounds, pt_rounds, loads, rows, pt_env = [], {}, {"start": loadavg()}, [], {}
 
     def op_cells(records):
         return {(r["op"], r["case"], r["cell"]): r for r in records if r.get("type") == "op"}
@@ -676,6 +680,7 @@ def run_ops(args, bench, py, timing, started):
                              str(torch_threads), "--seed", str(args.seed), "--op-rows",
                              json.dumps(rows)] + timing, env=env,
                             what=f"PyTorch worker {setup} (--ops)")
+            pt_env = pt_env or next((r for r in recs if r.get("type") == "env"), {})
             pt_rounds.setdefault(setup, []).append(op_cells(recs))
     loads["end"] = loadavg()
     gt = median_of_rounds(gt_rounds)
@@ -686,6 +691,12 @@ def run_ops(args, bench, py, timing, started):
     print(f"  CPU               {cpu_model()}, {os.cpu_count()} logical cores; "
           f"{cpu_caches()}; {platform.system()} {platform.release()}")
     print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
+    if pt_env:
+        print(f"  PyTorch           {pt_env.get('torch')} ({py}), CPU capability "
+              f"{pt_env.get('cpu_capability')}, OpenBLAS core {pt_env.get('openblas_core')}")
+        if str(pt_env.get("openblas_core", "")).startswith("unknown"):
+            print("  WARNING           PyTorch is not running on OpenBLAS (the reference BLAS "
+                  "instead): its matmul row flatters gradtape (see README, Performance)")
     print(f"  method            gradtape at all threads; PyTorch (float32) at each setup "
           f"(torch x OpenBLAS threads: {', '.join(f'{a}x{b}' for a, b in SETUPS)}), its best "
           f"kept; medians of reps, {args.budget:g} s per cell, {args.rounds} round(s), the "
