@@ -317,9 +317,22 @@ static void maxpool_range(void *ctx, int64_t from, int64_t to) {
                      j->y + out, j->argmax + out, in);
 }
 
-// x[planes,H,W] -> y[planes,OH,OW] = the mean of each window, planes [from, to)
-static void avgpool_range(void *ctx, int64_t from, int64_t to) {
-    const pool_job *j = ctx;
+// x[n] -> their sum, in 8 independent partial sums (no chain of n dependent adds)
+static inline gt_real span_sum(const gt_real *x, int64_t n) {
+    gt_real part[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += x[i + k];
+    for (; i < n; i++)
+        part[0] += x[i];
+    return ((part[0] + part[1]) + (part[2] + part[3])) +
+           ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+// x[planes,H,W] -> y[planes,OH,OW] (= or +=) the mean of each window, planes [from, to):
+// adaptive windows, each output's own, its rows summed as spans (whole rows as one span)
+static void avgpool_adaptive(const pool_job *j, int64_t from, int64_t to) {
     const pool_dims *d = j->d;
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
     for (int64_t p = from; p < to; p++) {
@@ -329,14 +342,59 @@ static void avgpool_range(void *ctx, int64_t from, int64_t to) {
             for (int64_t ox = 0; ox < ow; ox++) {
                 int64_t x0, px, nx = axis_window(&d->w, ox, &x0, &px);
                 gt_real total = 0;
-                for (int64_t i = 0; i < ny; i++)
-                    for (int64_t k = 0; k < nx; k++)
-                        total += plane[(y0 + i) * w + x0 + k];
+                if (nx == w)
+                    total = span_sum(plane + y0 * w, ny * w);
+                for (int64_t i = 0; nx < w && i < ny; i++)
+                    total += span_sum(plane + (y0 + i) * w + x0, nx);
                 gt_real *at = &j->y[(p * oh + oy) * ow + ox];
                 *at = (j->add ? *at : 0) + total / avg_divisor(d, ny, py, nx, px);
             }
         }
     }
+}
+
+// x[planes,H,W] -> y[planes,OH,OW] (= or +=) the mean of each window, planes [from, to):
+// window pools, the taps outside and up to POOL_CHUNK outputs of a row inside, as
+// maxpool_any, so that the sums are independent
+GT__MULTIVERSION
+static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
+    const pool_dims *d = j->d;
+    const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
+    const int64_t sw = d->w.s, pw = d->w.p, kw = d->w.k;
+    gt_real total[POOL_CHUNK];
+    for (int64_t p = from; p < to; p++) {
+        const gt_real *plane = j->x + p * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            for (int64_t c0 = 0; c0 < ow; c0 += POOL_CHUNK) {
+                int64_t n = ow - c0 < POOL_CHUNK ? ow - c0 : POOL_CHUNK;
+                for (int64_t k = 0; k < n; k++)
+                    total[k] = 0;
+                for (int64_t i = 0; i < ny; i++) {
+                    int64_t row = (y0 + i) * w;
+                    for (int64_t t = 0; t < kw; t++) {
+                        int64_t shift = t - pw, lo = 0, hi = n; /* taps inside the row */
+                        if (c0 * sw + shift < 0)
+                            lo = (-shift + sw - 1) / sw - c0;
+                        if ((c0 + n - 1) * sw + shift >= w)
+                            hi = floor_div(w - 1 - shift, sw) + 1 - c0;
+                        for (int64_t k = lo; k < hi; k++)
+                            total[k] += plane[row + (c0 + k) * sw + shift];
+                    }
+                }
+                gt_real *out = j->y + (p * oh + oy) * ow + c0;
+                for (int64_t k = 0; k < n; k++) {
+                    int64_t x0, px, nx = axis_window(&d->w, c0 + k, &x0, &px);
+                    out[k] = (j->add ? out[k] : 0) + total[k] / avg_divisor(d, ny, py, nx, px);
+                }
+            }
+        }
+    }
+}
+
+static void avgpool_range(void *ctx, int64_t from, int64_t to) {
+    const pool_job *j = ctx;
+    (j->d->w.k ? avgpool_window : avgpool_adaptive)(j, from, to);
 }
 
 // g[planes,OH,OW] -> grad_x[planes,H,W] += g / divisor over each window, planes [from, to)
