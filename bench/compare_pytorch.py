@@ -725,8 +725,8 @@ def run_ops(args, bench, py, timing, started):
     if pt:
         print()
         print("PyTorch by thread setup (median per call)")
-        for key in sorted(gt, key=lambda k: ([r["op"] for r in rows].index(k[0]), k[2])):
-            print(f"{key[0]:<14} {key[2]:<16} " + "  ".join(
+        for key in sorted(gt, key=lambda k: ([r["op"] for r in rows].index(k[0]), k[1], k[2])):
+            print(f"{key[0]:<20} {key[1]:<48} {key[2]:<16} " + "  ".join(
                 f"{s} {fmt_time(c[key]['median_us']) if key in c else 'n/a':>10}"
                 for s, c in pt.items()))
     if args.json_out:
