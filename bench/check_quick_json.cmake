@@ -2,7 +2,8 @@
 #   cmake -DBENCH=path/to/gradtape-bench -P check_quick_json.cmake
 # `--quick --json` must exit 0 and print only JSON objects, one per line: the environment,
 # a forward, train_step and inference cell for each model with positive times, and the
-# memory. A bad option must fail with a message, not crash.
+# memory; `--quick --json --model ops` a forward and forward_backward record for each op
+# row. A bad option must fail with a message, not crash.
 cmake_minimum_required(VERSION 3.19) # string(JSON)
 
 execute_process(COMMAND ${BENCH} --quick --json RESULT_VARIABLE rc OUTPUT_VARIABLE out
@@ -46,6 +47,41 @@ foreach(want env memory forward:mlp train_step:mlp inference:mlp forward:lenet
              train_step:lenet inference:lenet)
   if(NOT want IN_LIST seen)
     message(FATAL_ERROR "no '${want}' record in the output:\n${out}")
+  endif()
+endforeach()
+
+# The op rows: every row's forward and forward_backward with a positive time.
+execute_process(COMMAND ${BENCH} --quick --json --model ops RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gradtape-bench --quick --json --model ops exited with ${rc}: ${err}")
+endif()
+string(REGEX REPLACE "\n$" "" out "${out}")
+string(REPLACE ";" "\\;" out "${out}")
+string(REPLACE "\n" ";" lines "${out}")
+set(ops "")
+set(cells "")
+foreach(line IN LISTS lines)
+  string(JSON type GET "${line}" type)
+  if(type STREQUAL "op")
+    string(JSON op GET "${line}" op)
+    string(JSON cell GET "${line}" cell)
+    string(JSON value GET "${line}" median_us)
+    if(NOT value GREATER 0)
+      message(FATAL_ERROR "median_us is not positive in '${line}'")
+    endif()
+    list(APPEND ops "${op}")
+    list(APPEND cells "${op}:${cell}")
+  endif()
+endforeach()
+list(REMOVE_DUPLICATES ops)
+list(LENGTH ops n_ops)
+if(n_ops LESS 6)
+  message(FATAL_ERROR "--model ops printed ${n_ops} op rows, expected at least 6:\n${out}")
+endif()
+foreach(op IN LISTS ops)
+  if(NOT "${op}:forward" IN_LIST cells OR NOT "${op}:forward_backward" IN_LIST cells)
+    message(FATAL_ERROR "op row ${op} lacks its forward or forward_backward cell:\n${out}")
   endif()
 endforeach()
 

@@ -3,7 +3,7 @@
 
     python3 bench/compare_pytorch.py [BENCH] [--rounds N] [--budget S] [--quick]
                                      [--old OLD_BENCH] [--json-out FILE] [--train PATH]
-                                     [--python PY]
+                                     [--python PY] [--ops]
 
 Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same models,
 batches and training recipe in PyTorch (Debian's python3-torch): MLP
@@ -19,6 +19,14 @@ Also measured: LeNet-5 at batch 256 on 1 and 2 threads (once gradtape-bench repo
 --threads is wired), and the peak resident memory of a real `gradtape-train --model lenet
 --batch 64` run (when that program is built) and of `gradtape-bench --epoch`, taken from
 os.wait4's rusage of that one child.
+
+--ops instead times the op rows: `gradtape-bench --model ops` (one row per op family at a
+realistic shape: forward, and forward + backward from a fixed upstream gradient), and the
+same rows in PyTorch, each as the function the oracle calls for the op
+(tests/data/make_oracle.py's torch_op: torch.nn.functional.NAME, torch.NAME or its SPECIAL
+line) on inputs drawn as the oracle draws them (case_inputs), in float32; one table with
+the ratio against PyTorch's best setup (target: at least as fast). The rows are defined
+once, in gradtape_bench.c's op_rows: this script reads them from gradtape-bench's JSON.
 
 A measuring tool, not a test: it exits 0 whenever it ran, whatever the verdicts; 2 on a bad
 argument or when gradtape-bench cannot run. Standard library only in this process; torch
@@ -65,6 +73,28 @@ SCALING_TARGET = 1.7
 
 # ---- the PyTorch worker: runs in its own process, one thread setup ---------------------
 
+def torch_env(torch):
+    """The worker's environment record: torch, its threads, and the BLAS it runs on."""
+    info = {"type": "env", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "openblas_num_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+            "cpu_capability": next((line.split(":", 1)[1].strip() for line in
+                                    torch.__config__.show().splitlines()
+                                    if "CPU capability usage" in line), None),
+            "mkldnn": torch.backends.mkldnn.is_available()}
+    try:  # what OpenBLAS itself says, through the library torch already loaded
+        import ctypes
+        blas = ctypes.CDLL("libopenblas.so.0")
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        blas.openblas_get_config.restype = ctypes.c_char_p
+        info["openblas_core"] = blas.openblas_get_corename().decode()
+        info["openblas_config"] = blas.openblas_get_config().decode()
+        info["openblas_threads"] = blas.openblas_get_num_threads()
+    except (OSError, AttributeError) as e:
+        info["openblas_core"] = f"unknown ({e})"
+    return info
+
+
 def worker(args):
     import torch
     from torch import nn
@@ -87,19 +117,7 @@ def worker(args):
         return torch.rand(shape, dtype=torch.float32), torch.randint(0, 10, (batch,))
 
     def measure(fn):
-        fn()
-        first_start = time.perf_counter()
-        fn()
-        first = time.perf_counter() - first_start
-        for _ in range(0 if first > args.budget else args.warmup - 2):
-            fn()
-        samples = []
-        start = time.perf_counter()
-        while len(samples) < args.min_reps or time.perf_counter() - start < args.budget:
-            t = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - t)
-        return samples
+        return measure_samples(fn, args)
 
     def emit(cell, model, batch, samples):
         med = statistics.median(samples)
@@ -107,24 +125,7 @@ def worker(args):
                           "median_us": med * 1e6, "min_us": min(samples) * 1e6,
                           "reps": len(samples), "images_per_s": batch / med}), flush=True)
 
-    info = {"type": "env", "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "openblas_num_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
-            "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
-            "cpu_capability": next((line.split(":", 1)[1].strip() for line in
-                                    torch.__config__.show().splitlines()
-                                    if "CPU capability usage" in line), None),
-            "mkldnn": torch.backends.mkldnn.is_available()}
-    try:  # what OpenBLAS itself says, through the library torch already loaded
-        import ctypes
-        blas = ctypes.CDLL("libopenblas.so.0")
-        blas.openblas_get_corename.restype = ctypes.c_char_p
-        blas.openblas_get_config.restype = ctypes.c_char_p
-        info["openblas_core"] = blas.openblas_get_corename().decode()
-        info["openblas_config"] = blas.openblas_get_config().decode()
-        info["openblas_threads"] = blas.openblas_get_num_threads()
-    except (OSError, AttributeError) as e:
-        info["openblas_core"] = f"unknown ({e})"
-    print(json.dumps(info), flush=True)
+    print(json.dumps(torch_env(torch)), flush=True)
 
     loss_fn = nn.CrossEntropyLoss()
     for model_name in args.models:
@@ -150,6 +151,60 @@ def worker(args):
                 emit("forward", model_name, batch, measure(forward))
             model.train()
             emit("train_step", model_name, batch, measure(step))
+
+
+def op_worker(args):
+    """--ops: the op rows gradtape-bench printed (args.op_rows, JSON), in PyTorch."""
+    import torch
+
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                    "data"))
+    import make_oracle  # the one mapping from a gradtape op and case to a PyTorch call
+
+    torch.manual_seed(args.seed)
+    print(json.dumps(torch_env(torch)), flush=True)
+    for row in json.loads(args.op_rows):
+        fn = make_oracle.torch_op(row["op"])
+        kwargs = make_oracle.case_attrs(row["attrs"])
+        _, leaves = make_oracle.case_inputs(row["inputs"], torch.float32)
+
+        def forward():
+            with torch.no_grad():
+                fn(*leaves, **kwargs)
+
+        y = fn(*leaves, **kwargs)
+        upstream = torch.randn(y.shape)
+
+        def forward_backward():  # .grad accumulates, as gradtape-bench's gradients do
+            fn(*leaves, **kwargs).backward(upstream)
+
+        for cell, call in (("forward", forward), ("forward_backward", forward_backward)):
+            if cell == "forward_backward" and not y.requires_grad:
+                continue
+            samples = measure_samples(call, args)
+            print(json.dumps({"type": "op", "op": row["op"], "case": row["case"], "cell": cell,
+                              "median_us": statistics.median(samples) * 1e6,
+                              "min_us": min(samples) * 1e6, "reps": len(samples)}), flush=True)
+
+
+def measure_samples(fn, args):
+    """Two untimed calls, the warm-up, then timed calls for the budget (at least min_reps):
+    seconds per call."""
+    fn()
+    first_start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - first_start
+    for _ in range(0 if first > args.budget else args.warmup - 2):
+        fn()
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < args.min_reps or time.perf_counter() - start < args.budget:
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return samples
 
 
 # ---- the driver ---------------------------------------------------------------------------
@@ -298,6 +353,9 @@ def main():
                     "both sides at their defaults and at each thread setup while they run, "
                     "stop them, and print one table (--load 2 on a 2-core machine: one busy "
                     "process per core)")
+    ap.add_argument("--ops", action="store_true",
+                    help="instead of the models: the op rows of gradtape-bench --model ops "
+                    "beside the same calls in PyTorch, one table")
     # the worker: one thread setup of PyTorch in this process
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -306,6 +364,7 @@ def main():
     ap.add_argument("--inference-batch", type=int, default=INFERENCE_BATCH,
                     help=argparse.SUPPRESS)
     ap.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--op-rows", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.budget, args.warmup, args.min_reps = 0.1, 2, 2
@@ -313,7 +372,7 @@ def main():
             and args.train_limit >= 0):
         die("--budget must be >= 0, --rounds, --warmup and --min-reps >= 1, --train-limit >= 0")
     if args.worker:
-        worker(args)
+        op_worker(args) if args.op_rows else worker(args)
         return 0
     if args.load < 0:
         die("--load must be >= 0")
@@ -341,6 +400,8 @@ def main():
         if old and not os.access(old, os.X_OK):
             die(f"--old {args.old}: not an executable gradtape-bench")
         return run_loaded(args, bench, old, torch_python(args.python), timing, started)
+    if args.ops:
+        return run_ops(args, bench, torch_python(args.python), timing, started)
 
     # Rounds alternate the two sides (gradtape, then each PyTorch setup), so that a burst
     # of load from another user of the machine does not land on one side only; each cell
@@ -588,6 +649,92 @@ def main():
                        "pytorch": {s: {"env": pt_envs[s], "cells": list(c.values())}
                                    for s, c in pt_runs.items()},
                        "rss": rss, "table": rows}, f, indent=1)
+    return 0
+
+
+# ---- --ops: the op rows ------------------------------------------------------------------
+
+def run_ops(args, bench, py, timing, started):
+    """gradtape-bench --model ops at all threads, then each PyTorch setup on the rows it
+    printed; rounds alternate the sides; each cell keeps its median round and PyTorch its
+    best setup."""
+    gt_rounds, pt_rounds, loads, rows, pt_env = [], {}, {"start": loadavg()}, [], {}
+
+    def op_cells(records):
+        return {(r["op"], r["case"], r["cell"]): r for r in records if r.get("type") == "op"}
+
+    for round_no in range(1, args.rounds + 1):
+        print(f"round {round_no}/{args.rounds}: gradtape-bench --model ops", file=sys.stderr)
+        records = run_json([bench, "--json", "--threads", "0", "--model", "ops"] + timing,
+                           what="gradtape-bench --model ops")
+        rows = rows or list({(r["op"], r["case"]): {k: r[k] for k in ("op", "case", "attrs",
+                                                                        "inputs")}
+                             for r in records if r.get("type") == "op"}.values())
+        gt_rounds.append(op_cells(records))
+        for torch_threads, blas_threads in SETUPS if py else []:
+            setup = f"{torch_threads}x{blas_threads}"
+            print(f"round {round_no}/{args.rounds}: PyTorch {setup}", file=sys.stderr)
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads),
+                       OMP_NUM_THREADS=str(torch_threads))
+            recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
+                             str(torch_threads), "--seed", str(args.seed), "--op-rows",
+                             json.dumps(rows)] + timing, env=env,
+                            what=f"PyTorch worker {setup} (--ops)")
+            pt_env = pt_env or next((r for r in recs if r.get("type") == "env"), {})
+            pt_rounds.setdefault(setup, []).append(op_cells(recs))
+    loads["end"] = loadavg()
+    gt = median_of_rounds(gt_rounds)
+    pt = {setup: median_of_rounds(r) for setup, r in pt_rounds.items()}
+
+    print("Environment")
+    print(f"  date              {started}")
+    print(f"  CPU               {cpu_model()}, {os.cpu_count()} logical cores; "
+          f"{cpu_caches()}; {platform.system()} {platform.release()}")
+    print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
+    if pt_env:
+        print(f"  PyTorch           {pt_env.get('torch')} ({py}), CPU capability "
+              f"{pt_env.get('cpu_capability')}, OpenBLAS core {pt_env.get('openblas_core')}")
+        if str(pt_env.get("openblas_core", "")).startswith("unknown"):
+            print("  WARNING           PyTorch is not running on OpenBLAS (the reference BLAS "
+                  "instead): its matmul row flatters gradtape (see README, Performance)")
+    print(f"  method            gradtape at all threads; PyTorch (float32) at each setup "
+          f"(torch x OpenBLAS threads: {', '.join(f'{a}x{b}' for a, b in SETUPS)}), its best "
+          f"kept; medians of reps, {args.budget:g} s per cell, {args.rounds} round(s), the "
+          "median round kept")
+    print()
+    header = ("op", "case", "cell", "gradtape", "PyTorch best (setup)", "ratio", "verdict")
+    table = []
+    for key in sorted(gt, key=lambda k: ([r["op"] for r in rows].index(k[0]), k[1], k[2])):
+        g = gt[key]
+        best = min(((s, c[key]) for s, c in pt.items() if key in c),
+                   key=lambda sc: sc[1]["median_us"], default=None)
+        ratio = best[1]["median_us"] / g["median_us"] if best else None
+        table.append((key[0], key[1], key[2], fmt_time(g["median_us"]),
+                      f"{fmt_time(best[1]['median_us'])} ({best[0]})" if best else "n/a",
+                      f"{ratio:.3g}x" if ratio else "n/a",
+                      ("PASS" if ratio >= 1 else "FAIL") if ratio else "SKIP"))
+    widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+    fmt_line = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
+    print(fmt_line.format(*header))
+    print("  ".join("-" * w for w in widths))
+    for r in table:
+        print(fmt_line.format(*r))
+    print()
+    print("ratio: PyTorch's best time over gradtape's (> 1: gradtape is faster); target: at "
+          "least as fast (>= 1x)")
+    if pt:
+        print()
+        print("PyTorch by thread setup (median per call)")
+        for key in sorted(gt, key=lambda k: ([r["op"] for r in rows].index(k[0]), k[1], k[2])):
+            print(f"{key[0]:<20} {key[1]:<48} {key[2]:<16} " + "  ".join(
+                f"{s} {fmt_time(c[key]['median_us']) if key in c else 'n/a':>10}"
+                for s, c in pt.items()))
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"date": started, "cpu": cpu_model(), "loadavg": loads,
+                       "gradtape": list(gt.values()),
+                       "pytorch": {s: list(c.values()) for s, c in pt.items()},
+                       "table": [header] + table}, f, indent=1)
     return 0
 
 

@@ -11,6 +11,7 @@
  *     gradtape-bench --json                one JSON object per line (bench/compare_pytorch.py)
  *     gradtape-bench --quick               a smoke run of a few seconds
  *     gradtape-bench --epoch --model lenet one epoch of Fashion-MNIST at batch 64
+ *     gradtape-bench --model ops           one row per op family: forward, forward+backward
  *
  * FLOP convention: a forward pass costs 2 x the model's multiply-adds per image (LeNet-5
  * 416,520, MLP 784-100-10 79,400: gt_model_flops); a training step counts 3 x forward
@@ -57,6 +58,8 @@ typedef struct options {
     double peak_gflops; /* 0: measure */
     uint64_t seed;
     bool json, quick, epoch, batches_given, model_given;
+    bool ops; /* --model ops: the op rows instead of the models */
+    const char *op; /* --op NAME: only the rows of that op (implies --model ops) */
     const char *data_dir;
     int64_t limit; /* --epoch: images (0: the whole training set) */
 } options;
@@ -298,7 +301,8 @@ typedef struct bench_ctx {
     gt_tensor *x, *y;
 } bench_ctx;
 
-static void forward_once(bench_ctx *c) {
+static void forward_once(void *ctx) {
+    bench_ctx *c = ctx;
     gt_tape_set_grad_enabled(c->tape, false);
     gt_tensor *logits = gt_model_forward(c->tape, c->model, c->x);
     if (!logits)
@@ -307,7 +311,8 @@ static void forward_once(bench_ctx *c) {
     gt_tape_set_grad_enabled(c->tape, true);
 }
 
-static void train_step(bench_ctx *c) {
+static void train_step(void *ctx) {
+    bench_ctx *c = ctx;
     gt_tensor *loss = gt_cross_entropy(c->tape, gt_model_forward(c->tape, c->model, c->x), c->y);
     if (!loss || gt_backward(c->tape, loss) != GT_OK || gt_optimizer_step(c->opt) != GT_OK)
         fail("training step");
@@ -317,7 +322,7 @@ static void train_step(bench_ctx *c) {
 
 /* Warm-up, then repetitions until the budget is spent (at least min_reps, at most
  * max_reps); a rep longer than the budget cuts the warm-up to one iteration. */
-static timing time_cell(bench_ctx *c, void (*fn)(bench_ctx *), const options *opt) {
+static timing time_cell(void *c, void (*fn)(void *), const options *opt) {
     double t0 = now_seconds();
     fn(c);
     double first = now_seconds() - t0;
@@ -434,6 +439,202 @@ static void bench_batch(const options *opt, const peak_info *peak, gt_model_kind
     gt_model_free(c.model);
 }
 
+/* ---- op rows: one op family at a realistic shape -------------------------------------------- */
+
+/* One row per op family: the op's table name and a case in the form of the table's cases
+ * ("SHAPES[; ATTRIBUTES]", see gt_op_def.cases; `_` for an absent optional input), run
+ * through gt_op_call. bench/compare_pytorch.py --ops runs the same rows (it reads them
+ * from this program's JSON) as the PyTorch function of the op's name, as the oracle does.
+ * Adding a row is one line here. */
+static const struct op_row {
+    const char *op, *text;
+} op_rows[] = {
+    {"batch_norm", "64x32x28x28 32 32 32 32; training=True"},
+    {"layer_norm", "32x64x128 128 128; normalized_shape=128"},
+    {"matmul", "32x4x64x32 32x4x32x64"}, /* attention scores, Q @ K^T */
+    {"softmax", "32x4x64x64; dim=-1"},
+    {"gelu", "64x4096"},
+    {"cross_entropy", "256x10 256"},
+    {"max_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},
+    {"max_pool2d", "64x6x28x28; kernel_size=2"}, /* LeNet-5's S2 */
+    {"avg_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},
+    {"adaptive_avg_pool2d", "64x64x7x7; output_size=1"},
+};
+
+#define MAX_ROW_INPUTS 8
+
+typedef struct op_ctx {
+    const gt_op_def *op;
+    gt_tape *tape;
+    gt_tensor *in[MAX_ROW_INPUTS], *upstream; /* upstream: the gradient fed to backward */
+    int n_in;
+    _Alignas(16) unsigned char args[GT_OP_ARGS_MAX];
+} op_ctx;
+
+static const char *const domain_names[] = {"normal", "positive", "spread", "classes", "probs",
+                                           "mask", "index"};
+
+/* Values of one input from its domain (gt_domain): what the test suites draw, up to the
+ * shuffling (timings do not depend on it). */
+static void draw_domain(gt_tensor *t, gt_domain domain, int64_t bound, gt_rng *rng) {
+    gt_real *x = gt_tensor_data(t);
+    int ndim = gt_tensor_ndim(t);
+    int64_t n = gt_tensor_numel(t), k = ndim ? gt_tensor_shape(t)[ndim - 1] : 1;
+    for (int64_t i = 0; i < n; i++) {
+        switch (domain) {
+        case GT_DOMAIN_POSITIVE: x[i] = (gt_real)(0.5 + 1.5 * gt_rng_uniform(rng)); break;
+        case GT_DOMAIN_CLASSES:
+        case GT_DOMAIN_INDEX:
+            x[i] = (gt_real)gt_rng_below(rng, (uint64_t)(bound > 0 ? bound : 1));
+            break;
+        case GT_DOMAIN_PROBS: x[i] = (gt_real)(1.0 / (double)(k ? k : 1)); break;
+        case GT_DOMAIN_MASK: x[i] = (gt_real)(i % 2); break;
+        default: x[i] = (gt_real)gt_rng_normal(rng); break;
+        }
+    }
+}
+
+/* The case's inputs, drawn, into c->in; each input's "SHAPE:DOMAIN:GRAD" (as gradtape-ops
+ * --cases prints them, for compare_pytorch.py) into specs. */
+static void make_row_inputs(const struct op_row *row, op_ctx *c, uint64_t seed, char *specs,
+                            size_t size) {
+    gt_rng rng;
+    gt_rng_seed(&rng, seed);
+    const char *semi = strchr(row->text, ';'), *p = row->text;
+    const char *end = semi ? semi : row->text + strlen(row->text);
+    size_t used = 0;
+    specs[0] = 0;
+    for (c->n_in = 0; p < end; c->n_in++) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ;");
+        if (!len)
+            break;
+        if (c->n_in == MAX_ROW_INPUTS)
+            usage_error("op row %s \"%s\": more than %d inputs", row->op, row->text,
+                        MAX_ROW_INPUTS);
+        used += (size_t)snprintf(specs + used, size - used, "%s", c->n_in ? "," : "");
+        if (len == 1 && *p == '_') {
+            c->in[c->n_in] = NULL;
+            used += (size_t)snprintf(specs + used, size - used, "\"_\"");
+            p += len;
+            continue;
+        }
+        int64_t shape[GT_MAX_DIMS];
+        int ndim = 0;
+        for (const char *q = p; q < p + len;) {
+            char *next;
+            if (ndim == GT_MAX_DIMS || (shape[ndim++] = strtoll(q, &next, 10)) < 1 || next == q)
+                usage_error("op row %s \"%s\": bad shape", row->op, row->text);
+            q = next + (*next == 'x');
+        }
+        const gt_input_def *def = gt_op_input(c->op, c->n_in);
+        gt_domain domain = def ? def->domain : GT_DOMAIN_NORMAL;
+        gt_tensor *t = gt_zeros(ndim, shape);
+        if (!t)
+            fail("op row input");
+        int64_t bound = 1;
+        if (domain == GT_DOMAIN_CLASSES && c->in[0])
+            bound = gt_tensor_shape(c->in[0])[gt_tensor_ndim(c->in[0]) >= 2 ? 1 : 0];
+        else if (domain == GT_DOMAIN_INDEX && def && c->in[def->bound_input])
+            bound = gt_op_index_bound(c->op, gt_tensor_ndim(c->in[def->bound_input]),
+                                      gt_tensor_shape(c->in[def->bound_input]), c->args);
+        draw_domain(t, domain, bound, &rng);
+        bool grad = c->op->backward && domain != GT_DOMAIN_CLASSES &&
+                    domain != GT_DOMAIN_PROBS && domain != GT_DOMAIN_INDEX &&
+                    domain != GT_DOMAIN_MASK && !(def && def->no_grad);
+        if (grad && gt_tensor_set_requires_grad(t, true) != GT_OK)
+            fail("op row input");
+        c->in[c->n_in] = t;
+        used += (size_t)snprintf(specs + used, size - used, "\"%.*s:%s", (int)len, p,
+                                 domain_names[domain]);
+        if (domain == GT_DOMAIN_INDEX)
+            used += (size_t)snprintf(specs + used, size - used, "%lld", (long long)bound);
+        used += (size_t)snprintf(specs + used, size - used, ":%d\"", grad);
+        p += len;
+    }
+    if (used >= size)
+        usage_error("op row %s \"%s\": too long", row->op, row->text);
+}
+
+// in -> op(in), not recorded
+static void op_forward(void *ctx) {
+    op_ctx *c = ctx;
+    gt_tape_set_grad_enabled(c->tape, false);
+    if (!gt_op_call(c->tape, c->op, c->in, c->n_in, c->args))
+        fail(c->op->name);
+    gt_tape_reset(c->tape);
+    gt_tape_set_grad_enabled(c->tape, true);
+}
+
+// in -> op(in), recorded, then backward from upstream: the inputs' gradients accumulate over
+// the repetitions, as PyTorch's .grad do without zero_grad (compare_pytorch.py does the same)
+static void op_forward_backward(void *ctx) {
+    op_ctx *c = ctx;
+    gt_tensor *y = gt_op_call(c->tape, c->op, c->in, c->n_in, c->args);
+    if (!y || gt_backward_with(c->tape, y, c->upstream) != GT_OK)
+        fail(c->op->name);
+    gt_tape_reset(c->tape);
+}
+
+static void report_op_cell(const options *opt, const struct op_row *row, const char *cell,
+                           const char *specs, const timing *t) {
+    if (opt->json) {
+        printf("{\"type\":\"op\",\"op\":\"%s\",\"case\":", row->op);
+        json_string(stdout, row->text);
+        const char *semi = strchr(row->text, ';');
+        printf(",\"attrs\":");
+        json_string(stdout, semi ? semi + 1 + strspn(semi + 1, " ") : "");
+        printf(",\"inputs\":[%s],\"cell\":\"%s\",\"median_us\":", specs, cell);
+        json_number(stdout, t->median * 1e6);
+        printf(",\"min_us\":");
+        json_number(stdout, t->min * 1e6);
+        printf(",\"reps\":%d}\n", t->reps);
+    } else {
+        printf("%-19s %-48s %-16s %12.1f %12.1f %6d\n", row->op, row->text, cell,
+               t->median * 1e6, t->min * 1e6, t->reps);
+    }
+    fflush(stdout);
+}
+
+static void bench_op_row(const options *opt, const struct op_row *row) {
+    op_ctx c = {.op = gt_op_find(row->op), .tape = gt_tape_new()};
+    if (!c.op)
+        usage_error("op row: no op \"%s\" in the table", row->op);
+    if (!c.tape)
+        fail("tape");
+    const char *semi = strchr(row->text, ';');
+    if (gt_op_args_parse(c.op, semi ? semi + 1 : "", c.args) != GT_OK)
+        fail(row->op);
+    char specs[512];
+    make_row_inputs(row, &c, opt->seed, specs, sizeof specs);
+    timing t = time_cell(&c, op_forward, opt);
+    report_op_cell(opt, row, "forward", specs, &t);
+    gt_tensor *y = c.op->backward ? gt_op_call(c.tape, c.op, c.in, c.n_in, c.args) : NULL;
+    if (y) { /* the upstream gradient: of the output's shape */
+        gt_rng rng;
+        gt_rng_seed(&rng, opt->seed + 1);
+        c.upstream = gt_randn(gt_tensor_ndim(y), gt_tensor_shape(y), 0, 1, &rng);
+        gt_tape_reset(c.tape);
+        if (!c.upstream)
+            fail("upstream gradient");
+        t = time_cell(&c, op_forward_backward, opt);
+        report_op_cell(opt, row, "forward_backward", specs, &t);
+    }
+    gt_tensor_free(c.upstream);
+    for (int i = 0; i < c.n_in; i++)
+        gt_tensor_free(c.in[i]);
+    gt_tape_free(c.tape);
+}
+
+static void bench_op_rows(const options *opt) {
+    if (!opt->json)
+        printf("\n%-19s %-48s %-16s %12s %12s %6s\n", "op", "case", "cell", "median us",
+               "min us", "reps");
+    for (size_t i = 0; i < sizeof op_rows / sizeof op_rows[0]; i++)
+        if (!opt->op || !strcmp(opt->op, op_rows[i].op))
+            bench_op_row(opt, &op_rows[i]);
+}
+
 /* ---- one epoch of Fashion-MNIST ----------------------------------------------------------- */
 
 static void run_epoch(const options *opt, int threads) {
@@ -510,7 +711,10 @@ static void print_help(void) {
         "training step (forward, cross-entropy, backward, SGD momentum 0.9, zero-grad, tape\n"
         "reset) at each batch size, inference at a large batch; medians of repetitions.\n"
         "\n"
-        "  --model mlp|lenet|all     models to time (default all)\n"
+        "  --model mlp|lenet|all|ops models to time (default all: mlp and lenet); ops: one\n"
+        "                            row per op family instead, forward and forward+backward\n"
+        "                            at a realistic shape (the op_rows of gradtape_bench.c)\n"
+        "  --op NAME                 only the op rows of op NAME (implies --model ops)\n"
         "  --batches N[,N...]        batch sizes (default 1,64,256)\n"
         "  --inference-batch N       batch of the inference cell (default 1000; 0: none)\n"
         "  --cells LIST              forward,train,inference (default all three)\n"
@@ -627,8 +831,14 @@ static options parse_options(int argc, char **argv) {
                 o.models[0] = GT_MODEL_LENET, o.n_models = 1;
             else if (!strcmp(v, "all"))
                 o.models[0] = GT_MODEL_MLP, o.models[1] = GT_MODEL_LENET, o.n_models = 2;
+            else if (!strcmp(v, "ops"))
+                o.n_models = 0, o.ops = true;
             else
-                usage_error("--model: unknown model \"%s\": choose mlp, lenet or all", v);
+                usage_error("--model: unknown model \"%s\": choose mlp, lenet, all or ops", v);
+            o.ops = !o.n_models;
+        } else if (!strcmp(a, "--op")) {
+            o.op = VALUE();
+            o.n_models = 0, o.ops = true, o.model_given = true;
         } else if (!strcmp(a, "--batches") || !strcmp(a, "--batch")) {
             parse_batches(&o, VALUE());
             o.batches_given = true;
@@ -660,6 +870,8 @@ static options parse_options(int argc, char **argv) {
     if (o.warmup < 1)
         o.warmup = 1; /* the first call always runs: it sizes the tape's arena */
     if (o.epoch) {
+        if (o.ops)
+            usage_error("--epoch trains a model: give --model mlp or --model lenet");
         if (!o.model_given)
             o.models[0] = GT_MODEL_LENET, o.n_models = 1;
         if (o.n_models != 1)
@@ -710,8 +922,9 @@ static void report_header(const options *opt, const peak_info *peak, int threads
     printf("times: median (and min) of reps after %d warm-up runs, %g s budget per cell, at "
            "least %d reps\n\n",
            opt->warmup, opt->budget, opt->min_reps);
-    printf("%-6s %-11s %6s %12s %12s %6s %12s %9s %8s\n", "model", "cell", "batch", "median us",
-           "min us", "reps", "images/s", "GFLOP/s", "of peak");
+    if (opt->n_models)
+        printf("%-6s %-11s %6s %12s %12s %6s %12s %9s %8s\n", "model", "cell", "batch",
+               "median us", "min us", "reps", "images/s", "GFLOP/s", "of peak");
 }
 
 int main(int argc, char **argv) {
@@ -731,6 +944,8 @@ int main(int argc, char **argv) {
         if ((opt.cells & CELL_INFERENCE) && opt.inference_batch > 0)
             bench_batch(&opt, &peak, kind, opt.inference_batch, CELL_INFERENCE);
     }
+    if (opt.ops)
+        bench_op_rows(&opt);
     long rss = peak_rss_kib();
     if (opt.json)
         printf("{\"type\":\"memory\",\"peak_rss_kib\":%ld}\n", rss);

@@ -157,6 +157,13 @@ gt_module *gt_nn_conv2d(int64_t out_channels, int kernel_size, int stride, int p
  * default). */
 gt_module *gt_nn_maxpool2d(int kernel_size, int stride);
 gt_module *gt_nn_avgpool2d(int kernel_size, int stride);
+/* Any pool layer by its op (&gt_op_max_pool2d, &gt_op_avg_pool2d, &gt_op_max_pool1d,
+ * &gt_op_avg_pool1d, &gt_op_adaptive_avg_pool2d, &gt_op_adaptive_max_pool2d: torch.nn's
+ * MaxPool2d ... AdaptiveMaxPool2d) and its arguments in the op's keywords:
+ *     gt_nn_pool(&gt_op_max_pool2d, "kernel_size=3, stride=2, padding=1, ceil_mode=True")
+ *     gt_nn_pool(&gt_op_adaptive_avg_pool2d, "output_size=1")
+ * Samples are [C, H, W] ([C, L] for the 1-D pools); the op checks the arguments at build. */
+gt_module *gt_nn_pool(const gt_op_def *op, const char *args);
 /* x[N, d1, d2, ...] -> [N, d1 * d2 * ...] (nn.Flatten(start_dim=1)). */
 gt_module *gt_nn_flatten(void);
 /* An elementwise activation or a softmax over the last axis, by its op-table entry:

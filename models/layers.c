@@ -134,63 +134,114 @@ gt_module *gt_nn_conv2d(int64_t out_channels, int kernel_size, int stride, int p
     return gt_module_new(&conv2d_class, &s, sizeof s);
 }
 
-/* ---- MaxPool2d, AvgPool2d: x[N,C,H,W] -> [N,C,(H-k)/s+1,(W-k)/s+1] ------------------------ */
+/* ---- the pools: MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d, AdaptiveAvgPool2d, ----------
+ * AdaptiveMaxPool2d: one op each, its arguments kept as the op's args struct. */
 
 typedef struct pool_state {
-    int kernel, stride;
+    const gt_op_def *op;
+    _Alignas(16) unsigned char args[GT_OP_ARGS_MAX];
 } pool_state;
 
+/* The output's shape is the op's: it runs once on a zero sample (so its checks and its
+ * messages are the layer's too). */
 static gt_status pool_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
     const pool_state *s = gt_module_cstate(m);
-    if (want_rank(in, 3, "[C, H, W]") != GT_OK)
+    int rank = s->op == &gt_op_max_pool1d || s->op == &gt_op_avg_pool1d ? 2 : 3;
+    if (want_rank(in, rank, rank == 2 ? "[C, L]" : "[C, H, W]") != GT_OK)
         return gt_last_status();
-    int64_t oh = window_count(in->dims[1], s->kernel, s->stride, 0);
-    int64_t ow = window_count(in->dims[2], s->kernel, s->stride, 0);
-    if (oh < 1 || ow < 1)
-        return gt_set_error(GT_ERR_SHAPE, "a %dx%d window does not fit in %lldx%lld",
-                            s->kernel, s->kernel, (long long)in->dims[1],
-                            (long long)in->dims[2]);
-    *out = (gt_sample_shape){3, {in->dims[0], oh, ow}};
-    return GT_OK;
+    int64_t shape[GT_MAX_DIMS] = {1};
+    memcpy(shape + 1, in->dims, (size_t)in->ndim * sizeof *shape);
+    gt_tensor *x = gt_zeros(in->ndim + 1, shape);
+    gt_tape *tape = x ? gt_tape_new() : NULL;
+    gt_tensor *y = tape ? gt_op_call(tape, s->op, &x, 1, s->args) : NULL;
+    if (y) {
+        *out = (gt_sample_shape){in->ndim};
+        memcpy(out->dims, gt_tensor_shape(y) + 1, (size_t)in->ndim * sizeof *shape);
+    }
+    gt_status status = y ? GT_OK : gt_last_status();
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    return status;
 }
 
-static gt_tensor *maxpool2d_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+static gt_tensor *pool_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
     const pool_state *s = gt_module_cstate(m);
-    return gt_maxpool2d(tape, x, s->kernel, s->stride);
+    return gt_op_call(tape, s->op, &x, 1, s->args);
 }
 
-static gt_tensor *avgpool2d_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
-    const pool_state *s = gt_module_cstate(m);
-    return gt_avgpool2d(tape, x, s->kernel, s->stride);
-}
-
+/* torch's repr: kernel_size and stride (None: the kernel size), or output_size, then every
+ * other argument that is not its default. */
 static void pool_describe(const gt_module *m, char *buf, size_t size) {
     const pool_state *s = gt_module_cstate(m);
-    snprintf(buf, size, "kernel_size=%d, stride=%d", s->kernel, s->stride);
+    _Alignas(16) unsigned char dflt[GT_OP_ARGS_MAX];
+    gt_op_args_default(s->op, dflt);
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->op->n_attrs && used < size; i++) {
+        const gt_attr_def *a = &s->op->attrs[i];
+        const unsigned char *v = s->args + a->offset;
+        bool shown = !strcmp(a->name, "kernel_size") || !strcmp(a->name, "stride") ||
+                     !strcmp(a->name, "output_size");
+        if (a->type == GT_ATTR_BOOL) {
+            if (shown || *(const bool *)v != *(const bool *)(dflt + a->offset))
+                used += (size_t)snprintf(buf + used, size - used, "%s%s=%s", used ? ", " : "",
+                                         a->name, *(const bool *)v ? "True" : "False");
+            continue;
+        }
+        gt_ints list = *(const gt_ints *)v; /* the pools' other arguments are int lists */
+        if (!strcmp(a->name, "stride") && !list.n)
+            list = *(const gt_ints *)(s->args + s->op->attrs[0].offset);
+        if (!shown && !memcmp(&list, dflt + a->offset, sizeof list))
+            continue;
+        used += (size_t)snprintf(buf + used, size - used, "%s%s=", used ? ", " : "", a->name);
+        for (int k = 0; k < list.n && used < size; k++)
+            used += (size_t)snprintf(buf + used, size - used, "%s%lld",
+                                     k            ? ", "
+                                     : list.n > 1 ? "("
+                                                  : "",
+                                     (long long)list.v[k]);
+        if (used < size)
+            used += (size_t)snprintf(buf + used, size - used, "%s", list.n > 1 ? ")" : "");
+    }
 }
 
-static const gt_module_class maxpool2d_class = {"MaxPool2d", pool_build, maxpool2d_forward,
-                                                pool_describe};
-static const gt_module_class avgpool2d_class = {"AvgPool2d", pool_build, avgpool2d_forward,
-                                                pool_describe};
+static const gt_module_class pool_classes[] = {
+    {"MaxPool2d", pool_build, pool_forward, pool_describe},
+    {"AvgPool2d", pool_build, pool_forward, pool_describe},
+    {"MaxPool1d", pool_build, pool_forward, pool_describe},
+    {"AvgPool1d", pool_build, pool_forward, pool_describe},
+    {"AdaptiveAvgPool2d", pool_build, pool_forward, pool_describe},
+    {"AdaptiveMaxPool2d", pool_build, pool_forward, pool_describe},
+};
 
-static gt_module *pool_new(const gt_module_class *cls, int kernel, int stride) {
-    if (kernel < 1 || kernel > LAYER_MAX_KERNEL || stride < 0 || stride > LAYER_MAX_KERNEL) {
-        gt_set_error(GT_ERR_ARG, "%s: needs kernel_size in 1..%d and stride in 0..%d (0: the "
-                     "kernel size); got %d, %d", cls->type, LAYER_MAX_KERNEL, LAYER_MAX_KERNEL,
-                     kernel, stride);
-        return NULL;
+gt_module *gt_nn_pool(const gt_op_def *op, const char *args) {
+    const gt_op_def *ops[] = {&gt_op_max_pool2d,          &gt_op_avg_pool2d,
+                              &gt_op_max_pool1d,          &gt_op_avg_pool1d,
+                              &gt_op_adaptive_avg_pool2d, &gt_op_adaptive_max_pool2d};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (op != ops[i])
+            continue;
+        pool_state s = {op};
+        if (gt_op_args_parse(op, args ? args : "", s.args) != GT_OK)
+            return NULL;
+        return gt_module_new(&pool_classes[i], &s, sizeof s);
     }
-    pool_state s = {kernel, stride ? stride : kernel};
-    return gt_module_new(cls, &s, sizeof s);
+    gt_set_error(GT_ERR_ARG, "pool layer: %s is not a pool op", op ? op->name : "NULL");
+    return NULL;
 }
 
 gt_module *gt_nn_maxpool2d(int kernel_size, int stride) {
-    return pool_new(&maxpool2d_class, kernel_size, stride);
+    char args[64];
+    snprintf(args, sizeof args, "kernel_size=%d, stride=%d", kernel_size,
+             stride ? stride : kernel_size);
+    return gt_nn_pool(&gt_op_max_pool2d, args);
 }
 
 gt_module *gt_nn_avgpool2d(int kernel_size, int stride) {
-    return pool_new(&avgpool2d_class, kernel_size, stride);
+    char args[64];
+    snprintf(args, sizeof args, "kernel_size=%d, stride=%d", kernel_size,
+             stride ? stride : kernel_size);
+    return gt_nn_pool(&gt_op_avg_pool2d, args);
 }
 
 /* ---- Flatten: x[N, d1, d2, ...] -> [N, d1 * d2 * ...] ------------------------------------ */
@@ -346,14 +397,25 @@ static gt_module *make_conv2d(const double *args, const gt_layer_info *info) {
     return gt_nn_conv2d(out, (int)kernel, (int)stride, (int)padding, bias != 0);
 }
 
-/* stride=None in torch.nn: NAN here, meaning the kernel size. */
+/* A pool layer: its arguments are its op's attributes, by the same names (None: NAN). */
 static gt_module *make_pool(const double *args, const gt_layer_info *info) {
-    int64_t kernel, stride = 0;
-    if (!int_arg(info, args, 0, 1, LAYER_MAX_KERNEL, &kernel) ||
-        (!isnan(args[1]) && !int_arg(info, args, 1, 1, LAYER_MAX_KERNEL, &stride)))
-        return NULL;
-    return info->op == &gt_op_max_pool2d ? gt_nn_maxpool2d((int)kernel, (int)stride)
-                                       : gt_nn_avgpool2d((int)kernel, (int)stride);
+    pool_state s = {info->op};
+    gt_op_args_default(info->op, s.args);
+    const char *name = info->args;
+    for (int i = 0; name && *name; i++) {
+        char word[32];
+        snprintf(word, sizeof word, "%.*s", (int)strcspn(name, " =?"), name);
+        int index = gt_op_attr_index(info->op, word);
+        gt_attr_value v = {isnan(args[i]) ? GT_VALUE_NONE : GT_VALUE_NUMBER, args[i]};
+        if (index < 0 || gt_op_args_set(info->op, s.args, index, &v) != GT_OK)
+            return NULL;
+        name = strchr(name, ' ') ? strchr(name, ' ') + 1 : NULL;
+    }
+    for (size_t i = 0; i < sizeof pool_classes / sizeof pool_classes[0]; i++)
+        if (!strcmp(pool_classes[i].type, info->type))
+            return gt_module_new(&pool_classes[i], &s, sizeof s);
+    gt_set_error(GT_ERR_ARG, "%s: not a pool layer", info->type);
+    return NULL;
 }
 
 static gt_module *make_flatten(const double *args, const gt_layer_info *info) {
@@ -393,10 +455,21 @@ static const gt_layer_info layer_table[] = {
     {"Linear", "out_features bias=True", "x w^T + b over the last axis", make_linear, NULL},
     {"Conv2d", "out_channels kernel_size stride=1 padding=0 bias=True",
      "2-D cross-correlation of NCHW images", make_conv2d, NULL},
-    {"MaxPool2d", "kernel_size stride?", "the largest value of each window", make_pool,
-     &gt_op_max_pool2d},
-    {"AvgPool2d", "kernel_size stride?", "the mean of each window", make_pool,
-     &gt_op_avg_pool2d},
+    {"MaxPool2d", "kernel_size stride? padding=0 dilation=1 ceil_mode=False",
+     "the largest value of each window", make_pool, &gt_op_max_pool2d},
+    {"AvgPool2d",
+     "kernel_size stride? padding=0 ceil_mode=False count_include_pad=True divisor_override?",
+     "the mean of each window", make_pool, &gt_op_avg_pool2d},
+    {"MaxPool1d", "kernel_size stride? padding=0 dilation=1 ceil_mode=False",
+     "the largest value of each window of [C, L] samples", make_pool, &gt_op_max_pool1d},
+    {"AvgPool1d", "kernel_size stride? padding=0 ceil_mode=False count_include_pad=True",
+     "the mean of each window of [C, L] samples", make_pool, &gt_op_avg_pool1d},
+    {"AdaptiveAvgPool2d", "output_size", "the mean of output_size windows covering the input",
+     make_pool, &gt_op_adaptive_avg_pool2d},
+    {"AdaptiveMaxPool2d", "output_size",
+     "the largest value of output_size windows covering "
+     "the input",
+     make_pool, &gt_op_adaptive_max_pool2d},
     {"Flatten", "start_dim=1 end_dim=-1", "every dimension after the batch merged into one",
      make_flatten, NULL},
     {"ReLU", "", "max(x, 0)", make_activation, &gt_op_relu},
@@ -405,8 +478,7 @@ static const gt_layer_info layer_table[] = {
     {"Softmax", "dim=-1", "softmax over the last axis", make_softmax, &gt_op_softmax},
     {"LogSoftmax", "dim=-1", "log of the softmax over the last axis", make_softmax,
      &gt_op_log_softmax},
-    {"Sequential", "", "its layers, one after another: Sequential(<spec>)", make_sequential,
-     NULL},
+    {"Sequential", "", "its layers, one after another: Sequential(<spec>)", make_sequential, NULL},
     {"Residual", "", "x + f(x), f the layers inside: Residual(<spec>)", make_residual, NULL},
 };
 

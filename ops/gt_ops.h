@@ -119,7 +119,7 @@ typedef struct gt_input_def {
 #define GT_OP_MAX_INPUTS 5 /* batch_norm: input, running_mean, running_var, weight, bias */
 #define GT_OP_MAX_ATTRS 16
 /* Bytes of the largest args struct: a buffer for callers that fill one generically. */
-#define GT_OP_ARGS_MAX 256
+#define GT_OP_ARGS_MAX 512
 
 typedef struct gt_op_def gt_op_def;
 /* Computes the op's output from its inputs and its args struct, and records its node. */
@@ -451,6 +451,11 @@ gt_tensor *gt_conv2d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b, in
 /* x[N,C,H,W] -> [N,C,(H-k)/s+1,(W-k)/s+1]; stride 0 means stride = kernel. */
 gt_tensor *gt_maxpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
+/* padding, dilation, ceil_mode, count_include_pad, divisor_override, the 1-D pools and
+ * the adaptive ones: gt_op_call on these entries, the args filled by gt_op_args_default and
+ * gt_op_args_set (or gt_op_args_parse: "kernel_size=3, stride=2, padding=1"). */
+extern const gt_op_def gt_op_max_pool1d, gt_op_avg_pool1d, gt_op_adaptive_avg_pool2d,
+    gt_op_adaptive_max_pool2d;
 
 /* ---- losses (batch mean, shape []) ---------------------------------------------------- */
 /* logits[N,K]; target [N] class indices in 0..K-1, or [N,K] probabilities. Fused

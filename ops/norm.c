@@ -26,8 +26,10 @@ static void sum_and_squares(int64_t n, const gt_real *restrict x, gt_real shift,
         a[0] += v;
         q[0] += v * v;
     }
+    double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
     for (int k = 0; k < LANES; k++)
-        *s1 += (double)a[k], *s2 += (double)q[k];
+        t1 += (double)a[k], t2 += (double)q[k];
+    *s1 += t1, *s2 += t2;
 }
 
 // g[n], x[n] -> *sg += sum(g), *sgx += sum(g * (x - shift))
@@ -45,8 +47,33 @@ static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *res
         a[0] += g[i];
         d[0] += g[i] * (x[i] - shift);
     }
+    double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
     for (int k = 0; k < LANES; k++)
-        *sg += (double)a[k], *sgx += (double)d[k];
+        t1 += (double)a[k], t2 += (double)d[k];
+    *sg += t1, *sgx += t2;
+}
+
+// g[n], w[n], x[n] -> *sgw += sum(g w), *sgwx += sum(g w (x - shift)), in lanes as above
+GT__MULTIVERSION
+static void weighted_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict w,
+                                 const gt_real *restrict x, gt_real shift, double *sgw,
+                                 double *sgwx) {
+    gt_real a[LANES] = {0}, d[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            gt_real gw = g[i + k] * w[i + k];
+            a[k] += gw;
+            d[k] += gw * (x[i + k] - shift);
+        }
+    for (; i < n; i++) {
+        a[0] += g[i] * w[i];
+        d[0] += g[i] * w[i] * (x[i] - shift);
+    }
+    double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
+    for (int k = 0; k < LANES; k++)
+        t1 += (double)a[k], t2 += (double)d[k];
+    *sgw += t1, *sgwx += t2;
 }
 
 /* ---- batch_norm ----------------------------------------------------------------------- */
@@ -354,6 +381,12 @@ static void row_forward_range(void *ctx, int64_t from, int64_t to) {
         j->mean[r] = m;
         j->invstd[r] = inv;
         int64_t base = (r % d.groups) * per_row;
+        if (d.seg == 1) { /* layer_norm: a weight per value, one vectorizable pass */
+            const gt_real *restrict w = j->w, *restrict b = j->b;
+            for (int64_t e = 0; e < d.len; e++)
+                y[e] = (x[e] - m) * inv * (w ? w[e] : 1) + (b ? b[e] : 0);
+            continue;
+        }
         for (int64_t s = 0; s < per_row; s++) {
             gt_real scale = inv * (j->w ? j->w[base + s] : 1);
             gt_real offset = (j->b ? j->b[base + s] : 0) - m * scale;
@@ -374,7 +407,11 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
         gt_real mean = j->mean[r], inv = j->invstd[r];
         int64_t base = (r % d.groups) * per_row;
         double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
-        for (int64_t s = 0; s < per_row; s++) {
+        if (d.seg == 1 && j->w) /* layer_norm: a weight per value, no call per value */
+            weighted_sum_and_dot(d.len, g, j->w, x, mean, &sum_gw, &sum_gwx);
+        else if (d.seg == 1)
+            sum_and_dot(d.len, g, x, mean, &sum_gw, &sum_gwx);
+        for (int64_t s = 0; d.seg > 1 && s < per_row; s++) {
             double sg = 0, sgx = 0, w = j->w ? (double)j->w[base + s] : 1;
             sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
             sum_gw += w * sg;
@@ -382,6 +419,12 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
         }
         gt_real k1 = (gt_real)((double)inv * sum_gw / (double)d.len);
         gt_real k2 = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
+        if (d.seg == 1) {
+            const gt_real *restrict w = j->w;
+            for (int64_t e = 0; e < d.len; e++)
+                gx[e] += inv * (w ? w[e] : 1) * g[e] - k1 - (x[e] - mean) * k2;
+            continue;
+        }
         for (int64_t s = 0; s < per_row; s++) {
             gt_real wi = inv * (j->w ? j->w[base + s] : 1);
             for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
@@ -395,8 +438,16 @@ static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
     for (int64_t r = 0; r < d.rows; r++) {
-        const gt_real *x = j->x + r * d.len, *g = j->g + r * d.len;
+        const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
         int64_t base = (r % d.groups) * per_row;
+        if (d.seg == 1) { /* layer_norm: a weight per value, rows added in one pass each */
+            gt_real mean = j->mean[r], inv = j->invstd[r];
+            for (int64_t e = 0; gw && e < d.len; e++)
+                gw[e] += g[e] * (x[e] - mean) * inv;
+            for (int64_t e = 0; gb && e < d.len; e++)
+                gb[e] += g[e];
+            continue;
+        }
         for (int64_t s = 0; s < per_row; s++) {
             double sg = 0, sgx = 0;
             sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, j->mean[r], &sg, &sgx);

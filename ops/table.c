@@ -28,6 +28,8 @@ static const gt_op_def *const op_list[] = {
     &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
     &gt_op_l1_loss, &gt_op_smooth_l1_loss, &gt_op_huber_loss,
     &gt_op_binary_cross_entropy_with_logits,
+    /* pooling beyond max_pool2d and avg_pool2d */
+    &gt_op_max_pool1d, &gt_op_avg_pool1d, &gt_op_adaptive_avg_pool2d, &gt_op_adaptive_max_pool2d,
     /* shape and indexing */
     &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow, &gt_op_pad,
     &gt_op_cat, &gt_op_stack, &gt_op_index_select, &gt_op_gather, &gt_op_embedding,

@@ -121,7 +121,11 @@ GT_TEST(attributes_are_checked_once_at_the_call_with_the_op_and_the_value_named)
     CHECK(strcmp(gt_op_signature(&gt_op_conv2d, sig, sizeof sig),
                  "conv2d(input, weight, bias=None, stride=1, padding=0)") == 0);
     CHECK(strcmp(gt_op_signature(&gt_op_max_pool2d, sig, sizeof sig),
-                 "max_pool2d(input, kernel_size, stride=None)") == 0);
+                 "max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, "
+                 "ceil_mode=False)") == 0);
+    CHECK(strcmp(gt_op_signature(&gt_op_avg_pool2d, sig, sizeof sig),
+                 "avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, "
+                 "count_include_pad=True, divisor_override=None)") == 0);
     gt_tape_free(tape);
 }
 

@@ -54,7 +54,7 @@ GT_TEST(mlp_gradient_matches_finite_differences_for_every_activation) {
                           GT_SHAPE(3, 1, 6, 6), 20 + act));
 }
 
-/* A spec with every layer kind the registry has: conv with stride and padding, both pools,
+/* Specs with every layer kind the registry has: conv with stride and padding, every pool,
  * a residual block, each activation. */
 GT_TEST(spec_model_gradient_matches_finite_differences) {
     CHECK(check_model(gt_model_from_spec("Conv2d(3, 3, stride=2, padding=1) Sigmoid "
@@ -63,6 +63,16 @@ GT_TEST(spec_model_gradient_matches_finite_differences) {
                                          "Linear(5) Softmax",
                                          3, (int64_t[]){1, 10, 12}, 50),
                       GT_SHAPE(3, 1, 10, 12), 51));
+    CHECK(check_model(gt_model_from_spec("Conv2d(3, 3, padding=1) MaxPool2d(3, stride=2, "
+                                         "padding=1, ceil_mode=True) AvgPool2d(3, stride=1, "
+                                         "padding=1, count_include_pad=False) "
+                                         "AdaptiveAvgPool2d(2) Flatten Linear(4)",
+                                         3, (int64_t[]){1, 10, 12}, 54),
+                      GT_SHAPE(2, 1, 10, 12), 55));
+    CHECK(check_model(gt_model_from_spec("MaxPool1d(3, stride=2, padding=1) AvgPool1d(2, "
+                                         "ceil_mode=True) Flatten Linear(3)",
+                                         2, (int64_t[]){3, 11}, 56),
+                      GT_SHAPE(2, 3, 11), 57));
     CHECK(check_model(gt_model_from_spec("Flatten Linear(6) LogSoftmax(dim=-1) Linear(4)", 3,
                                          (int64_t[]){2, 3, 3}, 52),
                       GT_SHAPE(2, 2, 3, 3), 53));

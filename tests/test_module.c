@@ -131,6 +131,51 @@ GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
                     "28], but x + f(x) needs the shape kept");
 }
 
+/* The pools take torch.nn's arguments; their op infers the shapes and checks at build. */
+GT_TEST(pool_layers_take_torch_arguments_and_their_op_checks_them) {
+    gt_model *m = image_model("MaxPool2d(3, stride=2, padding=1, ceil_mode=True) "
+                              "AvgPool2d(2, padding=1, count_include_pad=False) "
+                              "AdaptiveAvgPool2d(3) AdaptiveMaxPool2d(2) Flatten Linear(2)", 4);
+    CHECK(m != NULL);
+    gt_module *root = m ? gt_model_module(m) : NULL;
+    const int64_t sizes[] = {15, 8, 3, 2}; /* as torch.nn: 28 -> 15 -> 8 -> 3 -> 2 */
+    for (int i = 0; root && i < 4; i++) {
+        const gt_sample_shape *out = gt_module_out_shape(gt_module_child(root, i));
+        CHECK(out->ndim == 3 && out->dims[0] == 1 && out->dims[1] == sizes[i] &&
+              out->dims[2] == sizes[i]);
+    }
+    char buf[160];
+    if (root) {
+        CHECK(!strcmp(gt_module_describe(gt_module_child(root, 0), buf, sizeof buf),
+                      "MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)"));
+        CHECK(!strcmp(gt_module_describe(gt_module_child(root, 1), buf, sizeof buf),
+                      "AvgPool2d(kernel_size=2, stride=2, padding=1, count_include_pad=False)"));
+        CHECK(!strcmp(gt_module_describe(gt_module_child(root, 2), buf, sizeof buf),
+                      "AdaptiveAvgPool2d(output_size=3)"));
+    }
+    gt_model_free(m);
+    gt_model *m1 = gt_model_from_spec("MaxPool1d(3, stride=2, padding=1, dilation=2) "
+                                      "AvgPool1d(2, ceil_mode=True) Flatten Linear(3)", 2,
+                                      (int64_t[]){4, 12}, 5);
+    CHECK(m1 && gt_module_out_shape(gt_module_child(gt_model_module(m1), 1))->dims[1] == 3);
+    gt_model_free(m1);
+    CHECK(!image_model("MaxPool2d(3, padding=2)", 0));
+    CHECK_ERROR_HAS("layer 0 MaxPool2d (input [1, 28, 28]): max_pool2d: pad should be at most "
+                    "half of kernel size, but got pad=2 and kernel_size=3");
+    CHECK(!image_model("AvgPool2d(2, divisor_override=0)", 0));
+    CHECK_ERROR_HAS("avg_pool2d: divisor must be not zero");
+    CHECK(!image_model("MaxPool1d(2)", 0));
+    CHECK_ERROR_HAS("layer 0 MaxPool1d (input [1, 28, 28]): expects samples of [C, L]");
+    CHECK(!image_model("AdaptiveAvgPool2d(0)", 0));
+    CHECK_ERROR_HAS("adaptive_avg_pool2d: output_size must be >= 1, got 0");
+    gt_module *pool = gt_nn_pool(&gt_op_avg_pool2d, "kernel_size=3, divisor_override=2");
+    CHECK(pool && !strcmp(gt_module_describe(pool, buf, sizeof buf),
+                          "AvgPool2d(kernel_size=3, stride=3, divisor_override=2)"));
+    gt_module_free(pool);
+    CHECK(!gt_nn_pool(&gt_op_relu, ""));
+    CHECK_ERROR_HAS("pool layer: relu is not a pool op");
+}
+
 GT_TEST(spec_accepts_torch_spellings) {
     gt_module *m = gt_spec_parse("  Conv2d(3, kernel_size=(5, 5), stride=1, padding = 2 ,"
                                  " bias=True)\tMaxPool2d(2, None) Flatten(1, -1)  "

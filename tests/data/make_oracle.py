@@ -131,6 +131,38 @@ def torch_op(name):
     return getattr(F, name, None) or getattr(torch, name)
 
 
+def case_attrs(attrs):
+    """A case's attribute text ("dim=1, keepdim=True") as keyword arguments."""
+    return eval("dict(%s)" % attrs) if attrs.strip() else {}
+
+
+def case_inputs(specs, dtype=D):
+    """A case's inputs from their specs ("SHAPE:DOMAIN:GRAD" or "_", as gradtape-ops
+    --cases prints them): [(values in float64 or None, grad, domain)], and the leaves the
+    PyTorch function takes (index tensors as long, masks as bool, the rest in dtype and
+    requiring a gradient as the spec says). bench/compare_pytorch.py --ops uses it too."""
+    inputs = []
+    for spec in specs:
+        if spec == "_":
+            inputs.append((None, 0, None))
+            continue
+        shape_text, domain, grad = spec.split(":")
+        shape = [] if shape_text == "()" else [int(s) for s in shape_text.split("x")]
+        first = inputs[0][0] if inputs else None
+        inputs.append((draw(shape, domain, first), int(grad), domain))
+    leaves = []
+    for t, grad, domain in inputs:
+        if t is None:
+            leaves.append(None)
+        elif domain == "classes" or domain.startswith("index"):
+            leaves.append(t.long())
+        elif domain == "mask":
+            leaves.append(t.bool())
+        else:
+            leaves.append(t.to(dtype, copy=True).requires_grad_(bool(grad)))
+    return inputs, leaves
+
+
 def fmt(t):
     return " ".join(repr(float(v)) for v in t.detach().reshape(-1))
 
@@ -149,26 +181,8 @@ def main():
     for line in lines:
         fields = line.split("\t")
         op, text, attrs, specs = fields[0], fields[1], fields[2], fields[3:]
-        kwargs = eval("dict(%s)" % attrs) if attrs.strip() else {}
-        inputs = []
-        for spec in specs:
-            if spec == "_":
-                inputs.append((None, 0, None))
-                continue
-            shape_text, domain, grad = spec.split(":")
-            shape = [] if shape_text == "()" else [int(s) for s in shape_text.split("x")]
-            first = inputs[0][0] if inputs else None
-            inputs.append((draw(shape, domain, first), int(grad), domain))
-        leaves = []
-        for t, grad, domain in inputs:
-            if t is None:
-                leaves.append(None)
-            elif domain == "classes" or domain.startswith("index"):
-                leaves.append(t.long())
-            elif domain == "mask":
-                leaves.append(t.bool())
-            else:
-                leaves.append(t.clone().requires_grad_(bool(grad)))
+        kwargs = case_attrs(attrs)
+        inputs, leaves = case_inputs(specs)
         y = torch_op(op)(*leaves, **kwargs)
         upstream = torch.randn(y.shape, dtype=D)
         if y.requires_grad:  # ops without a gradient (comparisons) have no backward
