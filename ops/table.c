@@ -202,6 +202,9 @@ gt_status gt_op_args_set(const gt_op_def *op, void *args, int index, const gt_at
         } else if (v->kind == GT_VALUE_INTS) {
             return gt_set_error(GT_ERR_ARG, "%s: %s takes 1 to %d integers, got %d", op->name,
                                 a->name, max_len, v->ints.n);
+        } else if (a->choices) {
+            return gt_set_error(GT_ERR_ARG, "%s: %s must be an integer, a list of integers or "
+                                "one of \"%s\"", op->name, a->name, a->choices);
         } else {
             return attr_error(op, a, max_len > 1 ? "an integer or a list of integers"
                                                  : "an integer");
