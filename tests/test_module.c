@@ -96,7 +96,7 @@ GT_TEST(mlp_and_lenet_are_specs_with_their_names_and_seeded_values) {
 GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
     CHECK(has_error_for("Conv2d(32, x)", "column 12: 'x': expected a number, True or False for "
                                          "kernel_size"));
-    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv2d"));
+    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv1d, Conv2d"));
     CHECK(has_error_for("Flatten relu", "column 9: 'relu': expected a layer of torch.nn: did you "
                                         "mean ReLU?"));
     CHECK(has_error_for("Linear", "column 1: 'Linear': expected '(' and a value for "
@@ -129,6 +129,88 @@ GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
     CHECK(!image_model("Residual(Conv2d(4, 3, padding=1))", 0));
     CHECK_ERROR_HAS("layer 0 Residual (input [1, 28, 28]): its layers map [1, 28, 28] to [4, 28, "
                     "28], but x + f(x) needs the shape kept");
+}
+
+/* Conv1d, Conv2d's dilation, groups and padding='same', ConvTranspose2d: torch.nn's
+ * parameter shapes, initialisation bounds, print and multiply-adds; a checkpoint keeps them. */
+GT_TEST(conv_layers_follow_torch_nn) {
+    const char *spec = "Conv2d(4, 3, padding='same', dilation=2) ConvTranspose2d(6, 3, "
+                       "stride=2, padding=1, output_padding=1, groups=2) Flatten Linear(3)";
+    gt_model *m = gt_model_from_spec(spec, 3, (int64_t[]){2, 8, 8}, 7);
+    CHECK(m && gt_model_param_count(m) == 6);
+    if (!m)
+        return;
+    int64_t shapes[][4] = {{4, 2, 3, 3}, {4}, {4, 3, 3, 3}, {6}};
+    int ndims[] = {4, 1, 4, 1};
+    double fan_in[] = {18, 18, 27, 27}; /* torch's: weight numel / dim 0, transposed too */
+    for (int i = 0; i < 4; i++) {
+        const gt_tensor *t = gt_model_params(m)[i];
+        CHECK(gt_shape_equal(gt_tensor_ndim(t), gt_tensor_shape(t), ndims[i], shapes[i]));
+        double bound = 1 / sqrt(fan_in[i]), largest = 0;
+        for (int64_t k = 0; k < gt_tensor_numel(t); k++)
+            largest = fmax(largest, fabs(gt_tensor_cdata(t)[k]));
+        CHECK(largest <= bound && largest > 0.25 * bound); /* a bias has only 4 or 6 */
+    }
+    CHECK(!strcmp(gt_model_param_name(m, 2), "1.weight") &&
+          !strcmp(gt_model_param_name(m, 3), "1.bias"));
+    char text[256];
+    gt_module *root = gt_model_module(m);
+    CHECK(!strcmp(gt_module_describe(gt_module_child(root, 0), text, sizeof text),
+                  "Conv2d(2, 4, kernel_size=(3, 3), stride=(1, 1), padding=same, "
+                  "dilation=(2, 2))"));
+    CHECK(!strcmp(gt_module_describe(gt_module_child(root, 1), text, sizeof text),
+                  "ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+                  "output_padding=(1, 1), groups=2)"));
+    /* 4*8*8 outputs of 18, 4*8*8 inputs of 27 (to [6, 16, 16]), 1536*3 */
+    CHECK(gt_model_flops(m) == 4 * 64 * 18 + 4 * 64 * 27 + 6 * 16 * 16 * 3);
+    CHECK(gt_model_save(m, NULL, NULL, 0, SCRATCH "_conv.gtc") == GT_OK);
+    gt_model *back = gt_model_load(SCRATCH "_conv.gtc");
+    CHECK(back && !strcmp(gt_model_spec(back), spec) && gt_model_numel(back) == gt_model_numel(m));
+    CHECK(back && !memcmp(gt_model_data(back), gt_model_data(m),
+                          (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    gt_model_free(back);
+    gt_model_free(m);
+
+    m = gt_model_from_spec("Conv1d(4, 3, padding='valid', groups=2, bias=False) "
+                           "Conv1d(2, 3, padding=2, dilation=3) Flatten Linear(2)", 2,
+                           (int64_t[]){2, 9}, 7);
+    CHECK(m && gt_model_param_count(m) == 5);
+    if (m) {
+        gt_module *r = gt_model_module(m);
+        CHECK(!strcmp(gt_module_describe(gt_module_child(r, 0), text, sizeof text),
+                      "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=valid, groups=2, "
+                      "bias=False)"));
+        CHECK(!strcmp(gt_module_describe(gt_module_child(r, 1), text, sizeof text),
+                      "Conv1d(4, 2, kernel_size=(3,), stride=(1,), padding=(2,), "
+                      "dilation=(3,))"));
+        const gt_tensor *w = gt_model_params(m)[0];
+        CHECK(gt_shape_equal(gt_tensor_ndim(w), gt_tensor_shape(w), 3, (int64_t[]){4, 1, 3}));
+        gt_tape *tape = gt_tape_new();
+        gt_tensor *x = gt_zeros(GT_SHAPE(5, 2, 9));
+        gt_tensor *y = gt_model_forward(tape, m, x); /* 9 -> 7 -> 7 + 4 - 6 = 5 */
+        CHECK(y && gt_tensor_dim(y, 0) == 5 && gt_tensor_dim(y, 1) == 2);
+        CHECK(gt_model_flops(m) == 4 * 7 * 3 + 2 * 5 * 12 + 10 * 2);
+        gt_tensor_free(x);
+        gt_tape_free(tape);
+    }
+    gt_model_free(m);
+
+    CHECK(has_error_for("Conv2d(4, 3, padding='full')", "expected one of 'valid|same' for "
+                                                        "padding"));
+    CHECK(has_error_for("Conv2d(4, 3, padding=-1)", "expected a number >= 0 or one of "
+                                                    "'valid|same' for padding"));
+    CHECK(has_error_for("Conv2d(4, 3, stride=2, padding='same')", "Conv2d: padding='same' is "
+                                                                  "not supported for strided"));
+    CHECK(has_error_for("Conv2d(4, 3, padding_mode='reflect')", "expected one of 'zeros' for "
+                                                                "padding_mode"));
+    CHECK(has_error_for("ConvTranspose2d(4, 3, padding='same')", "expected a number, True or "
+                                                                 "False for padding"));
+    CHECK(has_error_for("ConvTranspose2d(4, 3, stride=2, output_padding=2)",
+                        "output_padding smaller than stride or dilation"));
+    CHECK(!image_model("Conv2d(4, 3, groups=4)", 0));
+    CHECK_ERROR_HAS("groups=4 must divide the in channels (1) and the out channels (4)");
+    CHECK(!image_model("Conv2d(4, 15, dilation=2)", 0));
+    CHECK_ERROR_HAS("a 15x15 kernel with padding 0 and that dilation does not fit in 28x28");
 }
 
 GT_TEST(spec_accepts_torch_spellings) {
