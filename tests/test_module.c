@@ -519,6 +519,45 @@ GT_TEST(weights_trained_in_pytorch_give_pytorchs_logits) {
 }
 
 /* Python's zipfile as numpy.savez (with zip64 extra fields) and savez_compressed use it. */
+/* PyTorch's own initial weights of Conv2d (same, dilation, groups), ConvTranspose2d and
+ * Conv1d layers, read by name: the same outputs (tests/data/make_modules_oracle.py). */
+GT_TEST(conv_layers_read_pytorchs_weights) {
+    gt_npz *npz = gt_npz_load(GT_TEST_DATA_DIR "/modules/torch_conv.npz");
+    CHECK(npz != NULL);
+    const char *specs[] = {"Conv2d(4, 3, padding='same', dilation=2, groups=2) ReLU "
+                           "ConvTranspose2d(3, 3, stride=2, padding=1, output_padding=1) Tanh "
+                           "Flatten Linear(5)",
+                           "Conv1d(4, 3, stride=2, padding=1) Tanh Flatten Linear(3)"};
+    const char *prefix[] = {"a.", "b."};
+    gt_sample_shape in[] = {{3, {2, 6, 6}}, {2, {2, 9}}};
+    for (int k = 0; npz && k < 2; k++) {
+        gt_model *m = gt_model_from_spec(specs[k], in[k].ndim, in[k].dims, 1);
+        CHECK(m != NULL);
+        char key[64];
+        for (int i = 0; m && i < gt_model_param_count(m); i++) {
+            gt_tensor *p = gt_model_params(m)[i];
+            snprintf(key, sizeof key, "%s%s", prefix[k], gt_model_param_name(m, i));
+            const gt_tensor *t = gt_npz_find(npz, key);
+            CHECK(t && gt_shape_equal(gt_tensor_ndim(t), gt_tensor_shape(t), gt_tensor_ndim(p),
+                                      gt_tensor_shape(p)));
+            for (int64_t j = 0; t && j < gt_tensor_numel(p); j++)
+                gt_tensor_data(p)[j] = gt_tensor_cdata(t)[j];
+        }
+        snprintf(key, sizeof key, "%sx", prefix[k]);
+        const gt_tensor *x = gt_npz_find(npz, key);
+        snprintf(key, sizeof key, "%sy", prefix[k]);
+        const gt_tensor *want = gt_npz_find(npz, key);
+        gt_tape *tape = gt_tape_new();
+        gt_tensor *y = m && x ? gt_model_forward(tape, m, (gt_tensor *)x) : NULL;
+        CHECK(y && want && gt_tensor_numel(y) == gt_tensor_numel(want));
+        for (int64_t j = 0; y && want && j < gt_tensor_numel(y); j++)
+            CHECK_CLOSE(gt_tensor_item(y, j), gt_tensor_item(want, j), 10 * GT_TEST_TOL);
+        gt_tape_free(tape);
+        gt_model_free(m);
+    }
+    gt_npz_free(npz);
+}
+
 GT_TEST(npz_reads_stored_deflated_and_zip64_members) {
     const char *files[] = {"two.npz", "two_deflated.npz", "two_zip64.npz"};
     for (int i = 0; i < 3; i++) {
