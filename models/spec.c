@@ -199,6 +199,11 @@ static bool parse_value(spec_parser *p, const char *name, const char *words, dou
         }
         p->pos++;
         *v = first;
+        if (*words && first < 0) { /* negatives would read as words */
+            spec_error(p, GT_ERR_ARG, start, p->pos, "expected sizes >= 0 or one of '%s' for %s",
+                       words, name);
+            return false;
+        }
         return true;
     }
     if (parse_number(p, v) && *words && *v < 0) { /* negatives would read as words */

@@ -199,6 +199,8 @@ GT_TEST(conv_layers_follow_torch_nn) {
                                                         "padding"));
     CHECK(has_error_for("Conv2d(4, 3, padding=-1)", "expected a number >= 0 or one of "
                                                     "'valid|same' for padding"));
+    CHECK(has_error_for("Conv2d(4, 3, padding=(-1, -1))", "expected sizes >= 0 or one of "
+                                                          "'valid|same' for padding"));
     CHECK(has_error_for("Conv2d(4, 3, stride=2, padding='same')", "Conv2d: padding='same' is "
                                                                   "not supported for strided"));
     CHECK(has_error_for("Conv2d(4, 3, padding_mode='reflect')", "expected one of 'zeros' for "
