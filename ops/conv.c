@@ -977,7 +977,7 @@ const gt_op_def gt_op_conv2d = {
               "6x5x5 4x3x3x3 4; groups=2, padding=1",
               "1x1x1x5 2x1x1x3 2; padding=[0, 1]",
               "1x1x2x2 1x1x1x1 1; padding=3",
-              "1x2x3x3 2x2x2x2; padding=2, stride=3, dilation=2",
+              "1x2x3x3 2x2x2x2; padding=2, stride=3, dilation=2", "0x2x5x5 3x2x3x3 3",
               "1x3x5x5 2x2x3x3 => conv2d: Given groups=1, weight of size [2, 2, 3, 3], "
               "expected input[1, 3, 5, 5] to have 2 channels, but got 3 channels instead",
               "1x1x5x5 1x1x3x3; stride=0 => conv2d: stride must be >= 1, got 0",
@@ -1050,7 +1050,7 @@ const gt_op_def gt_op_conv_transpose2d = {
               "1x2x3x3 2x2x3x3; dilation=2, output_padding=1",
               "1x2x3x4 2x1x3x2; stride=[3, 2], padding=[1, 0], output_padding=[2, 1]",
               "2x3x3 2x3x2x2 3", "1x1x1x1 1x2x1x1 2", "1x1x3x3 1x1x3x3; padding=2",
-              "1x2x5x5 2x2x1x1; stride=2", "20x2x3x3 2x2x3x3 2",
+              "1x2x5x5 2x2x1x1; stride=2", "20x2x3x3 2x2x3x3 2", "0x2x3x3 2x1x3x3 1",
               "1x3x3x3 2x1x3x3 => conv_transpose2d: Given transposed=1, weight of size "
               "[2, 1, 3, 3], expected input[1, 3, 3, 3] to have 2 channels, but got 3 channels "
               "instead",
