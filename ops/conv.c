@@ -1020,7 +1020,8 @@ const gt_op_def gt_op_conv1d = {
     GT__CASES("2x3x9 4x3x3 4", "1x2x10 3x2x4; stride=3, padding=2",
               "2x4x8 4x2x3 4; groups=2, dilation=2", "3x7 2x3x2; padding=\"same\"",
               "1x2x7 4x1x3 4; padding=\"same\", dilation=2, groups=2",
-              "1x1x4 2x1x4 2; padding=\"valid\"", "1x1x1 1x1x1; padding=4", "2x2x6 3x2x1; stride=[2]",
+              "1x1x4 2x1x4 2; padding=\"valid\"", "1x1x1 1x1x1; padding=4",
+              "2x2x6 3x2x1; stride=[2]",
               "1x3x5 2x2x3 => conv1d: Given groups=1, weight of size [2, 2, 3], expected "
               "input[1, 3, 5] to have 2 channels, but got 3 channels instead",
               "1x1x5x5 2x1x3 => conv1d: Expected 2D (unbatched) or 3D (batched) input to conv1d, "

@@ -216,8 +216,8 @@ const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size);
 extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_mul,
     gt_op_div, gt_op_neg, gt_op_scale, gt_op_relu, gt_op_leaky_relu, gt_op_sigmoid,
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
-    gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d, gt_op_conv1d, gt_op_conv_transpose2d,
-    gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+    gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d, gt_op_conv1d,
+    gt_op_conv_transpose2d, gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* ... elementwise math, comparisons, reductions and activations (ops/activation.c,
  * activation_nn.c, elementwise.c, compare.c, reduce.c) */
 extern const gt_op_def gt_op_elu, gt_op_selu, gt_op_gelu, gt_op_silu, gt_op_softplus,

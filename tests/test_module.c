@@ -96,7 +96,8 @@ GT_TEST(mlp_and_lenet_are_specs_with_their_names_and_seeded_values) {
 GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
     CHECK(has_error_for("Conv2d(32, x)", "column 12: 'x': expected a number, True or False for "
                                          "kernel_size"));
-    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv1d, Conv2d"));
+    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv1d, "
+                                        "Conv2d"));
     CHECK(has_error_for("Flatten relu", "column 9: 'relu': expected a layer of torch.nn: did you "
                                         "mean ReLU?"));
     CHECK(has_error_for("Linear", "column 1: 'Linear': expected '(' and a value for "
