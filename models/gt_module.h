@@ -153,6 +153,23 @@ gt_module *gt_nn_linear(int64_t out_features, bool bias);
 /* x[N,C,H,W] -> [N,out,(H+2p-k)/s+1,(W+2p-k)/s+1]: weight [out, C, k, k], bias [out]. */
 gt_module *gt_nn_conv2d(int64_t out_channels, int kernel_size, int stride, int padding,
                         bool bias);
+/* nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d's arguments after the channels and the kernel
+ * (square kernels: one value for every axis; padding_mode is 'zeros'). */
+typedef struct gt_nn_conv_opts {
+    int stride, padding;
+    int padding_mode;   /* GT_CONV_PADDING_LIST (padding), _VALID, _SAME (not transposed) */
+    int dilation, groups;
+    int output_padding; /* ConvTranspose2d only */
+    bool bias;
+} gt_nn_conv_opts;
+/* stride 1, padding 0, dilation 1, groups 1, bias. */
+gt_nn_conv_opts gt_nn_conv_default_opts(void);
+/* The layer of op &gt_op_conv1d (x[N,C,L], weight [out, C/groups, k]), &gt_op_conv2d
+ * (weight [out, C/groups, k, k]) or &gt_op_conv_transpose2d (weight [C, out/groups, k, k]),
+ * bias [out]; opts NULL: the defaults. PyTorch's initialisation (fan_in = weight numel /
+ * its dim 0, for the transposed weight too). */
+gt_module *gt_nn_conv(const gt_op_def *op, int64_t out_channels, int kernel_size,
+                      const gt_nn_conv_opts *opts);
 /* x[N,C,H,W] -> [N,C,(H-k)/s+1,(W-k)/s+1]; stride 0 means stride = kernel_size (PyTorch's
  * default). */
 gt_module *gt_nn_maxpool2d(int kernel_size, int stride);
@@ -177,7 +194,11 @@ gt_module *gt_nn_residual(gt_module *f);
 
 /* ---- the layer registry: torch.nn's names and arguments ------------------------------------ */
 
-#define GT_LAYER_MAX_ARGS 8
+#define GT_LAYER_MAX_ARGS 10
+/* An argument that also takes strings ("padding=0|valid|same" in a row's args: default 0,
+ * or 'valid' or 'same' in a spec) receives string number i as GT_LAYER_WORD(i): -1 - i;
+ * the spec refuses negative numbers for it. */
+#define GT_LAYER_WORD(i) (-1.0 - (i))
 
 /* One kind of layer a spec may name. `args` lists its arguments as the op table does:
  * "out_features bias=True" (a name alone is required; name=default is optional; True and

@@ -62,76 +62,192 @@ gt_module *gt_nn_linear(int64_t out_features, bool bias) {
     return gt_module_new(&linear_class, &s, sizeof s);
 }
 
-/* ---- Conv2d: x[N,C,H,W] -> [N,O,(H+2p-k)/s+1,(W+2p-k)/s+1] ------------------------------- */
+/* ---- Conv1d, Conv2d, ConvTranspose2d: square kernels, one stride, padding, dilation ---- */
 
-typedef struct conv2d_state {
+typedef struct conv_state {
+    gt_nn_conv_opts o;
     int64_t out_channels, in_channels;
-    int kernel, stride, padding;
-    bool bias;
-} conv2d_state;
+    int kernel;
+    const gt_op_def *op; /* gt_op_conv1d, gt_op_conv2d or gt_op_conv_transpose2d */
+} conv_state;
 
-/* (size + 2 padding - kernel) / stride + 1, or 0 when the window does not fit. */
-static int64_t window_count(int64_t size, int kernel, int stride, int padding) {
-    int64_t span = size + 2 * (int64_t)padding - kernel;
-    return span < 0 ? 0 : span / stride + 1;
+static bool conv_transposed(const conv_state *s) { return s->op == &gt_op_conv_transpose2d; }
+static int conv_rank(const conv_state *s) { return s->op == &gt_op_conv1d ? 1 : 2; }
+
+/* The output size along one axis (0 when the window does not fit), as the op computes it. */
+static int64_t conv_out_size(const conv_state *s, int64_t size) {
+    const gt_nn_conv_opts *o = &s->o;
+    int64_t reach = (int64_t)o->dilation * (s->kernel - 1) + 1;
+    if (conv_transposed(s)) {
+        int64_t out = (size - 1) * o->stride - 2 * (int64_t)o->padding + reach + o->output_padding;
+        return out < 1 ? 0 : out;
+    }
+    if (o->padding_mode == GT_CONV_PADDING_SAME)
+        return size;
+    int64_t pad = o->padding_mode == GT_CONV_PADDING_VALID ? 0 : o->padding;
+    int64_t span = size + 2 * pad - reach;
+    return span < 0 ? 0 : span / o->stride + 1;
 }
 
-static gt_status conv2d_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
-    conv2d_state *s = gt_module_state(m);
-    if (want_rank(in, 3, "[C, H, W]") != GT_OK)
+/* The op's arguments, per axis from the layer's one value. */
+static gt_conv_args conv_args(const conv_state *s) {
+    const gt_nn_conv_opts *o = &s->o;
+    return (gt_conv_args){.stride = GT_INTS(o->stride), .padding = GT_INTS(o->padding),
+                          .padding_mode = o->padding_mode, .dilation = GT_INTS(o->dilation),
+                          .groups = o->groups, .output_padding = GT_INTS(o->output_padding)};
+}
+
+static gt_status conv_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
+    conv_state *s = gt_module_state(m);
+    int rank = conv_rank(s);
+    if (want_rank(in, rank + 1, rank == 1 ? "[C, L]" : "[C, H, W]") != GT_OK)
         return gt_last_status();
-    int64_t oh = window_count(in->dims[1], s->kernel, s->stride, s->padding);
-    int64_t ow = window_count(in->dims[2], s->kernel, s->stride, s->padding);
-    if (oh < 1 || ow < 1)
-        return gt_set_error(GT_ERR_SHAPE, "a %dx%d kernel with padding %d does not fit in "
-                            "%lldx%lld", s->kernel, s->kernel, s->padding,
+    int64_t c = in->dims[0], groups = s->o.groups;
+    if (c % groups || s->out_channels % groups)
+        return gt_set_error(GT_ERR_SHAPE, "groups=%lld must divide the in channels (%lld) and "
+                            "the out channels (%lld)", (long long)groups, (long long)c,
+                            (long long)s->out_channels);
+    int64_t o[2] = {1, 1};
+    bool fits = true;
+    for (int i = 0; i < rank; i++)
+        fits = (o[i] = conv_out_size(s, in->dims[1 + i])) >= 1 && fits;
+    if (!fits && rank == 1)
+        return gt_set_error(GT_ERR_SHAPE, "a kernel of %d with padding %d and dilation %d does "
+                            "not fit in %lld", s->kernel, s->o.padding, s->o.dilation,
+                            (long long)in->dims[1]);
+    if (!fits)
+        return gt_set_error(GT_ERR_SHAPE, "a %dx%d kernel with padding %d%s does not fit in "
+                            "%lldx%lld", s->kernel, s->kernel, s->o.padding,
+                            s->o.dilation > 1 ? " and that dilation" : "",
                             (long long)in->dims[1], (long long)in->dims[2]);
-    s->in_channels = in->dims[0];
-    int64_t fan_in = s->in_channels * s->kernel * s->kernel;
-    if (gt_module_add_param(m, "weight", 4,
-                            (int64_t[]){s->out_channels, s->in_channels, s->kernel, s->kernel},
-                            GT_INIT_KAIMING_UNIFORM, 0) < 0 ||
-        (s->bias &&
-         gt_module_add_param(m, "bias", 1, &s->out_channels, GT_INIT_FAN_IN_UNIFORM, fan_in) < 0))
+    s->in_channels = c;
+    int64_t shape[4] = {s->out_channels, c / groups, s->kernel, s->kernel};
+    if (conv_transposed(s))
+        shape[0] = c, shape[1] = s->out_channels / groups;
+    if (rank == 1)
+        shape[2] = s->kernel;
+    int64_t fan_in = shape[1] * s->kernel * (rank == 2 ? s->kernel : 1); /* torch's, of w */
+    if (gt_module_add_param(m, "weight", rank + 2, shape, GT_INIT_KAIMING_UNIFORM, 0) < 0 ||
+        (s->o.bias && gt_module_add_param(m, "bias", 1, &s->out_channels,
+                                          GT_INIT_FAN_IN_UNIFORM, fan_in) < 0))
         return gt_last_status();
-    gt_module_set_flops(m, s->out_channels * fan_in * oh * ow);
-    *out = (gt_sample_shape){3, {s->out_channels, oh, ow}};
+    /* multiply-adds: every output (every input, transposed) times a weight row */
+    int64_t positions = conv_transposed(s) ? in->dims[1] * in->dims[2] : o[0] * o[1];
+    int64_t channels = conv_transposed(s) ? c : s->out_channels;
+    gt_module_set_flops(m, channels * positions * fan_in);
+    *out = rank == 1 ? (gt_sample_shape){2, {s->out_channels, o[0]}}
+                     : (gt_sample_shape){3, {s->out_channels, o[0], o[1]}};
     return GT_OK;
 }
 
-static gt_tensor *conv2d_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
-    const conv2d_state *s = gt_module_cstate(m);
-    return gt_conv2d(tape, x, gt_module_param(m, 0), gt_module_param(m, 1), s->stride,
-                     s->padding);
+static gt_tensor *conv_layer_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+    const conv_state *s = gt_module_cstate(m);
+    gt_conv_args args = conv_args(s);
+    return gt_op_call(tape, s->op, (gt_tensor *[]){x, gt_module_param(m, 0), gt_module_param(m, 1)},
+                      s->o.bias ? 3 : 2, &args);
 }
 
-static void conv2d_describe(const gt_module *m, char *buf, size_t size) {
-    const conv2d_state *s = gt_module_cstate(m);
-    int n = snprintf(buf, size, "%lld, %lld, kernel_size=(%d, %d), stride=(%d, %d)",
-                     (long long)s->in_channels, (long long)s->out_channels, s->kernel,
-                     s->kernel, s->stride, s->stride);
-    if (s->padding && n > 0 && (size_t)n < size)
-        n += snprintf(buf + n, size - (size_t)n, ", padding=(%d, %d)", s->padding, s->padding);
-    if (!s->bias && n > 0 && (size_t)n < size)
-        snprintf(buf + n, size - (size_t)n, ", bias=False");
+/* Appends ", name=(v, v)" ("(v,)" for one axis; name=word when word) to buf at *used. */
+static void conv_field(char *buf, size_t size, size_t *used, const char *name, int rank, int v,
+                       const char *word) {
+    int n = *used >= size ? 0
+            : word        ? snprintf(buf + *used, size - *used, ", %s=%s", name, word)
+            : rank == 1   ? snprintf(buf + *used, size - *used, ", %s=(%d,)", name, v)
+                          : snprintf(buf + *used, size - *used, ", %s=(%d, %d)", name, v, v);
+    *used += n > 0 ? (size_t)n : 0;
 }
 
-static const gt_module_class conv2d_class = {"Conv2d", conv2d_build, conv2d_forward,
-                                             conv2d_describe};
+/* torch's extra_repr: padding, dilation, output_padding, groups, bias, each when not the
+ * default. */
+static void conv_describe(const gt_module *m, char *buf, size_t size) {
+    const conv_state *s = gt_module_cstate(m);
+    const gt_nn_conv_opts *o = &s->o;
+    int rank = conv_rank(s);
+    int n = snprintf(buf, size, "%lld, %lld", (long long)s->in_channels,
+                     (long long)s->out_channels);
+    size_t used = n > 0 ? (size_t)n : 0;
+    conv_field(buf, size, &used, "kernel_size", rank, s->kernel, NULL);
+    conv_field(buf, size, &used, "stride", rank, o->stride, NULL);
+    if (o->padding_mode != GT_CONV_PADDING_LIST || o->padding)
+        conv_field(buf, size, &used, "padding", rank, o->padding,
+                   o->padding_mode == GT_CONV_PADDING_SAME    ? "same"
+                   : o->padding_mode == GT_CONV_PADDING_VALID ? "valid"
+                                                              : NULL);
+    if (o->dilation != 1)
+        conv_field(buf, size, &used, "dilation", rank, o->dilation, NULL);
+    if (o->output_padding)
+        conv_field(buf, size, &used, "output_padding", rank, o->output_padding, NULL);
+    if (o->groups != 1 && used < size)
+        used += (size_t)snprintf(buf + used, size - used, ", groups=%d", o->groups);
+    if (!o->bias && used < size)
+        snprintf(buf + used, size - used, ", bias=False");
+}
+
+static const gt_module_class conv1d_class = {"Conv1d", conv_build, conv_layer_forward,
+                                             conv_describe};
+static const gt_module_class conv2d_class = {"Conv2d", conv_build, conv_layer_forward,
+                                             conv_describe};
+static const gt_module_class conv_transpose2d_class = {"ConvTranspose2d", conv_build,
+                                                       conv_layer_forward, conv_describe};
+
+gt_nn_conv_opts gt_nn_conv_default_opts(void) {
+    return (gt_nn_conv_opts){.stride = 1, .dilation = 1, .groups = 1, .bias = true};
+}
+
+gt_module *gt_nn_conv(const gt_op_def *op, int64_t out_channels, int kernel_size,
+                      const gt_nn_conv_opts *opts) {
+    gt_nn_conv_opts o = opts ? *opts : gt_nn_conv_default_opts();
+    const char *type = op == &gt_op_conv1d ? "Conv1d" : op == &gt_op_conv2d ? "Conv2d"
+                       : op == &gt_op_conv_transpose2d ? "ConvTranspose2d" : NULL;
+    if (!type) {
+        gt_set_error(GT_ERR_ARG, "conv layer: op must be conv1d, conv2d or conv_transpose2d");
+        return NULL;
+    }
+    bool transposed = op == &gt_op_conv_transpose2d;
+    if (out_channels < 1 || out_channels > LAYER_MAX_SIZE || kernel_size < 1 ||
+        kernel_size > LAYER_MAX_KERNEL || o.stride < 1 || o.stride > LAYER_MAX_KERNEL ||
+        o.padding < 0 || o.padding > LAYER_MAX_KERNEL || o.dilation < 1 ||
+        o.dilation > LAYER_MAX_KERNEL || o.groups < 1 || o.groups > LAYER_MAX_SIZE ||
+        o.output_padding < 0 || o.output_padding > LAYER_MAX_KERNEL ||
+        o.padding_mode < GT_CONV_PADDING_LIST || o.padding_mode > GT_CONV_PADDING_SAME) {
+        gt_set_error(GT_ERR_ARG, "%s: needs out_channels in 1..%lld, kernel_size, stride and "
+                     "dilation in 1..%d, padding and output_padding in 0..%d, groups >= 1; got "
+                     "%lld, %d, %d, %d, %d, %d, %d", type, (long long)LAYER_MAX_SIZE,
+                     LAYER_MAX_KERNEL, LAYER_MAX_KERNEL, (long long)out_channels, kernel_size,
+                     o.stride, o.dilation, o.padding, o.output_padding, o.groups);
+        return NULL;
+    }
+    if (out_channels % o.groups) {
+        gt_set_error(GT_ERR_ARG, "%s: out_channels must be divisible by groups", type);
+        return NULL;
+    }
+    if (o.padding_mode == GT_CONV_PADDING_SAME && o.stride != 1) {
+        gt_set_error(GT_ERR_ARG, "%s: padding='same' is not supported for strided "
+                     "convolutions", type);
+        return NULL;
+    }
+    if (transposed && (o.padding_mode != GT_CONV_PADDING_LIST ||
+                       (o.output_padding >= o.stride && o.output_padding >= o.dilation))) {
+        gt_set_error(GT_ERR_ARG, "%s: padding must be a number, and output_padding smaller "
+                     "than stride or dilation", type);
+        return NULL;
+    }
+    if (!transposed && o.output_padding) {
+        gt_set_error(GT_ERR_ARG, "%s: takes no output_padding", type);
+        return NULL;
+    }
+    conv_state s = {o, out_channels, 0, kernel_size, op};
+    return gt_module_new(op == &gt_op_conv1d ? &conv1d_class
+                         : transposed        ? &conv_transpose2d_class
+                                             : &conv2d_class,
+                         &s, sizeof s);
+}
 
 gt_module *gt_nn_conv2d(int64_t out_channels, int kernel_size, int stride, int padding,
                         bool bias) {
-    if (out_channels < 1 || out_channels > LAYER_MAX_SIZE || kernel_size < 1 ||
-        kernel_size > LAYER_MAX_KERNEL || stride < 1 || stride > LAYER_MAX_KERNEL ||
-        padding < 0 || padding > LAYER_MAX_KERNEL) {
-        gt_set_error(GT_ERR_ARG, "Conv2d: needs out_channels in 1..%lld, kernel_size and "
-                     "stride in 1..%d, padding in 0..%d; got %lld, %d, %d, %d",
-                     (long long)LAYER_MAX_SIZE, LAYER_MAX_KERNEL, LAYER_MAX_KERNEL,
-                     (long long)out_channels, kernel_size, stride, padding);
-        return NULL;
-    }
-    conv2d_state s = {out_channels, 0, kernel_size, stride, padding, bias};
-    return gt_module_new(&conv2d_class, &s, sizeof s);
+    gt_nn_conv_opts o = gt_nn_conv_default_opts();
+    o.stride = stride, o.padding = padding, o.bias = bias;
+    return gt_nn_conv(&gt_op_conv2d, out_channels, kernel_size, &o);
 }
 
 /* ---- the pools: MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d, AdaptiveAvgPool2d, ----------
@@ -386,15 +502,46 @@ static gt_module *make_linear(const double *args, const gt_layer_info *info) {
     return gt_nn_linear(out, bias != 0);
 }
 
-static gt_module *make_conv2d(const double *args, const gt_layer_info *info) {
-    int64_t out, kernel, stride, padding, bias;
+/* padding: a number, or 'valid' / 'same' (GT_LAYER_WORD 0, 1; the spec refuses those for
+ * ConvTranspose2d); padding_mode only 'zeros', which the spec checks. */
+static bool padding_arg(const gt_layer_info *info, const double *args, int i,
+                        gt_nn_conv_opts *o) {
+    int64_t padding = 0;
+    if (args[i] == GT_LAYER_WORD(0) || args[i] == GT_LAYER_WORD(1)) {
+        o->padding_mode = args[i] == GT_LAYER_WORD(0) ? GT_CONV_PADDING_VALID
+                                                      : GT_CONV_PADDING_SAME;
+        return true;
+    }
+    if (!int_arg(info, args, i, 0, LAYER_MAX_KERNEL, &padding))
+        return false;
+    o->padding = (int)padding;
+    return true;
+}
+
+/* Conv1d, Conv2d: out_channels kernel_size stride padding dilation groups bias padding_mode;
+ * ConvTranspose2d: out_channels kernel_size stride padding output_padding groups bias
+ * dilation padding_mode (torch.nn's orders). */
+static gt_module *make_conv(const double *args, const gt_layer_info *info) {
+    bool transposed = info->op == &gt_op_conv_transpose2d;
+    int64_t out, kernel, stride, dilation, groups, bias, output_padding = 0;
+    gt_nn_conv_opts o = gt_nn_conv_default_opts();
     if (!int_arg(info, args, 0, 1, LAYER_MAX_SIZE, &out) ||
         !int_arg(info, args, 1, 1, LAYER_MAX_KERNEL, &kernel) ||
         !int_arg(info, args, 2, 1, LAYER_MAX_KERNEL, &stride) ||
-        !int_arg(info, args, 3, 0, LAYER_MAX_KERNEL, &padding) ||
-        !int_arg(info, args, 4, 0, 1, &bias))
+        !padding_arg(info, args, 3, &o) ||
+        (transposed && !int_arg(info, args, 4, 0, LAYER_MAX_KERNEL, &output_padding)) ||
+        !int_arg(info, args, transposed ? 7 : 4, 1, LAYER_MAX_KERNEL, &dilation) ||
+        !int_arg(info, args, 5, 1, LAYER_MAX_SIZE, &groups) ||
+        !int_arg(info, args, 6, 0, 1, &bias))
         return NULL;
-    return gt_nn_conv2d(out, (int)kernel, (int)stride, (int)padding, bias != 0);
+    if (args[transposed ? 8 : 7] != GT_LAYER_WORD(0)) {
+        gt_set_error(GT_ERR_ARG, "%s: padding_mode must be 'zeros' (the only one here)",
+                     info->type);
+        return NULL;
+    }
+    o.stride = (int)stride, o.dilation = (int)dilation, o.groups = (int)groups;
+    o.output_padding = (int)output_padding, o.bias = bias != 0;
+    return gt_nn_conv(info->op, out, (int)kernel, &o);
 }
 
 /* A pool layer: its arguments are its op's attributes, by the same names (None: NAN). */
@@ -453,8 +600,16 @@ static gt_module *make_residual(const double *args, const gt_layer_info *info) {
 /* One row per layer kind: a new layer whose op exists costs one row and its module class. */
 static const gt_layer_info layer_table[] = {
     {"Linear", "out_features bias=True", "x w^T + b over the last axis", make_linear, NULL},
-    {"Conv2d", "out_channels kernel_size stride=1 padding=0 bias=True",
-     "2-D cross-correlation of NCHW images", make_conv2d, NULL},
+    {"Conv1d", "out_channels kernel_size stride=1 padding=0|valid|same dilation=1 groups=1 "
+     "bias=True padding_mode=zeros|zeros", "1-D cross-correlation of NCL sequences", make_conv,
+     &gt_op_conv1d},
+    {"Conv2d", "out_channels kernel_size stride=1 padding=0|valid|same dilation=1 groups=1 "
+     "bias=True padding_mode=zeros|zeros", "2-D cross-correlation of NCHW images", make_conv,
+     &gt_op_conv2d},
+    {"ConvTranspose2d", "out_channels kernel_size stride=1 padding=0 output_padding=0 "
+     "groups=1 bias=True dilation=1 padding_mode=zeros|zeros",
+     "the transposed 2-D convolution (conv2d's input gradient) of NCHW images", make_conv,
+     &gt_op_conv_transpose2d},
     {"MaxPool2d", "kernel_size stride? padding=0 dilation=1 ceil_mode=False",
      "the largest value of each window", make_pool, &gt_op_max_pool2d},
     {"AvgPool2d",

@@ -82,10 +82,26 @@ typedef struct arg_spec {
     int count, required;
     char names[GT_LAYER_MAX_ARGS][24];
     double defaults[GT_LAYER_MAX_ARGS]; /* NAN: "name?" (None) */
+    char words[GT_LAYER_MAX_ARGS][48];  /* "valid|same": the strings it also takes, or "" */
 } arg_spec;
 
-static double word_value(const char *s) {
-    return !strcmp(s, "True") ? 1 : !strcmp(s, "False") ? 0 : strtod(s, NULL);
+/* The value of string `word` (n bytes) among "a|b|c": -1 - its index (GT_LAYER_WORD), or 0
+ * when it is none of them. */
+static double word_index(const char *words, const char *word, size_t n) {
+    int index = 0;
+    for (const char *p = words; *p; index++) {
+        size_t len = strcspn(p, "|");
+        if (len == n && !strncmp(p, word, n))
+            return GT_LAYER_WORD(index);
+        p += len + (p[len] == '|');
+    }
+    return 0;
+}
+
+/* A default: True, False, a number, or one of the argument's words. */
+static double word_value(const char *s, const char *words) {
+    double word = word_index(words, s, strcspn(s, "|"));
+    return word ? word : !strcmp(s, "True") ? 1 : !strcmp(s, "False") ? 0 : strtod(s, NULL);
 }
 
 static void read_arg_spec(const gt_layer_info *info, arg_spec *a) {
@@ -98,8 +114,11 @@ static void read_arg_spec(const gt_layer_info *info, arg_spec *a) {
         char *eq = strchr(word, '=');
         size_t name_len = eq ? (size_t)(eq - word) : strcspn(word, "?");
         snprintf(a->names[a->count], sizeof a->names[0], "%.*s", (int)name_len, word);
+        char *bar = eq ? strchr(eq, '|') : NULL;
+        if (bar) /* "padding=0|valid|same": the words after the default */
+            snprintf(a->words[a->count], sizeof a->words[0], "%s", bar + 1);
         if (eq)
-            a->defaults[a->count] = word_value(eq + 1);
+            a->defaults[a->count] = word_value(eq + 1, a->words[a->count]);
         else if (strchr(word, '?'))
             a->defaults[a->count] = NAN;
         else
@@ -130,10 +149,22 @@ static bool parse_number(spec_parser *p, double *v) {
     return true;
 }
 
-/* A value for argument `name`; false with the error set. */
-static bool parse_value(spec_parser *p, const char *name, double *v) {
+/* A value for argument `name` (which also takes the strings `words`); false with the error
+ * set. */
+static bool parse_value(spec_parser *p, const char *name, const char *words, double *v) {
     skip_space(p);
     size_t start = p->pos, n = identifier(p, start);
+    if (*words && (peek(p) == '\'' || peek(p) == '"')) { /* 'same' */
+        const char *open = p->text + start, *close = memchr(open + 1, *open, p->len - start - 1);
+        *v = close ? word_index(words, open + 1, (size_t)(close - open - 1)) : 0;
+        if (!*v) {
+            size_t end = close ? (size_t)(close - p->text) + 1 : token_end(p, start);
+            spec_error(p, GT_ERR_ARG, start, end, "expected one of '%s' for %s", words, name);
+            return false;
+        }
+        p->pos = (size_t)(close - p->text) + 1;
+        return true;
+    }
     if (n && (word_is(p, start, n, "True") || word_is(p, start, n, "False") ||
               word_is(p, start, n, "None"))) {
         *v = word_is(p, start, n, "True") ? 1 : word_is(p, start, n, "False") ? 0 : NAN;
@@ -168,9 +199,19 @@ static bool parse_value(spec_parser *p, const char *name, double *v) {
         }
         p->pos++;
         *v = first;
+        if (*words && first < 0) { /* negatives would read as words */
+            spec_error(p, GT_ERR_ARG, start, p->pos, "expected sizes >= 0 or one of '%s' for %s",
+                       words, name);
+            return false;
+        }
         return true;
     }
-    if (!parse_number(p, v)) {
+    if (parse_number(p, v) && *words && *v < 0) { /* negatives would read as words */
+        spec_error(p, GT_ERR_ARG, start, p->pos, "expected a number >= 0 or one of '%s' for %s",
+                   words, name);
+        return false;
+    }
+    if (p->pos == start) {
         size_t end = token_end(p, start);
         spec_error(p, GT_ERR_ARG, start, end > start ? end : start + 1, "expected a number, True or False "
                    "for %s", name);
@@ -229,7 +270,7 @@ static bool parse_args(spec_parser *p, const gt_layer_info *info, size_t item_st
                 }
                 slot = positional++;
             }
-            if (!parse_value(p, a.names[slot], &values[slot]))
+            if (!parse_value(p, a.names[slot], a.words[slot], &values[slot]))
                 return false;
             given[slot] = true;
             skip_space(p);

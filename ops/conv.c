@@ -1,21 +1,26 @@
-/* conv.c - conv2d as im2col + GEMM, cross-correlation with zero padding as PyTorch's.
+/* conv.c - conv1d, conv2d and conv_transpose2d as im2col + GEMM, cross-correlation with zero
+ * padding as PyTorch's. One set of kernels serves the three: a conv1d is a conv2d with H = 1,
+ * and conv_transpose2d's forward is conv2d's input-gradient kernel (col2im of w^T @ x), its
+ * backward conv2d's forward and weight-gradient kernels.
  *
- * Images go in groups of G (a few hundred KB of patches, at most 16 images): a group's
- * patches become the columns of one matrix col[C*KH*KW, G*OH*OW] that the weights multiply
- * in one GEMM, so even C5 (one output pixel per image) is a matrix product and not a
- * matrix-vector one. Groups run in parallel; each group's weight and bias gradients go to
- * a buffer of its own, summed in group order afterwards, so the result does not depend on
- * the number of threads. The backward computes a group's patches again rather than keeping
- * the forward's: megabytes of patches kept for a whole batch fall out of the caches, while
- * a group's, made again, stay in L2 (faster, and less memory).
+ * Images go in batch groups of G (a few hundred KB of patches, at most 16 images): a batch
+ * group's patches become the columns of one matrix col[C*KH*KW, G*OH*OW] that the weights
+ * multiply in one GEMM per channel group (`groups`), so even C5 (one output pixel per image)
+ * is a matrix product and not a matrix-vector one. Batch groups run in parallel; each one's
+ * weight and bias gradients go to a buffer of its own, summed in order afterwards, so the
+ * result does not depend on the number of threads. The backward computes a group's patches
+ * again rather than keeping the forward's: megabytes of patches kept for a whole batch fall
+ * out of the caches, while a group's, made again, stay in L2 (faster, and less memory).
  *
- * Stride 1 (LeNet's every conv) reads a zero-padded copy of each image, xpad[C, H+2p, W+2p]:
- * a patch row is then a plain copy of OW values per output row, done in whole vectors of
- * VEC values that may run past the row (the next copy overwrites them; rows of col have
- * VEC values of slack). The input gradient can run the same way backwards: with the output
- * gradient laid out W+2p wide (zeros past OW), w^T @ g gives rows that are added into a
- * padded gradient image as one contiguous run each, no bounds checked (when the wider GEMM
- * costs less than the scattered adds it saves). */
+ * Stride 1 without dilation and with one padding on every side (LeNet's every conv) reads a
+ * zero-padded copy of each image, xpad[C, H+2p, W+2p]: a patch row is then a plain copy of
+ * OW values per output row, done in whole vectors of VEC values that may run past the row
+ * (the next copy overwrites them; rows of col have VEC values of slack). The input gradient
+ * can run the same way backwards: with the output gradient laid out W+2p wide (zeros past
+ * OW), w^T @ g gives rows that are added into a padded gradient image as one contiguous run
+ * each, no bounds checked (when the wider GEMM costs less than the scattered adds it saves).
+ * Other strides, dilations and paddings (per axis, "same" with one more at the end) go
+ * through the general im2col / col2im, bounds checked. */
 #include "gt_ops_impl.h"
 
 #include <stddef.h>
@@ -25,53 +30,55 @@
 #define CONV_GROUP_MAX 16
 #define VEC 16 /* values copied at once by the stride-1 path; the slack of its buffers */
 
+/* The geometry of one conv, input [N,C,H,W] -> output [N,O,OH,OW]; for conv_transpose2d,
+ * of the conv whose input gradient it is (its output is this conv's input). */
 typedef struct conv_dims {
     int64_t n, c, h, w;       /* input */
-    int64_t o, kh, kw;        /* weight */
+    int64_t o, kh, kw;        /* weight [O, C/groups, KH, KW] */
     int64_t oh, ow;           /* output */
-    int64_t stride, padding;
-    int64_t p, ckk;           /* output pixels, patch length */
-    int64_t group, n_groups;  /* images per group */
-    int64_t hp, wp;           /* the padded image (stride 1) */
+    int64_t sh, sw, dh, dw;   /* stride, dilation */
+    int64_t pt, pl, pb, pr;   /* padding: top, left, bottom, right (pb, pr only size OH, OW;
+                                 negative drops input rows the output does not reach) */
+    int64_t groups;           /* channel groups: C/groups inputs to O/groups outputs each */
+    int64_t p, ckk, rows;     /* output pixels; a weight row (C/groups*KH*KW); patch rows
+                                 (C*KH*KW) */
+    int64_t group, n_groups;  /* images per batch group, their number */
+    bool fast;                /* stride 1, dilation 1, padding p on every side: the padded path */
+    int64_t padding;          /* fast: p */
+    int64_t hp, wp;           /* fast: the padded image */
 } conv_dims;
 
-/* The arguments of conv2d (ranges checked by gt_op_call). */
-typedef struct conv2d_args {
-    int64_t stride, padding;
-} conv2d_args;
+/* The resolved per-axis arguments (axis 0 H, axis 1 W). */
+typedef struct conv_geom {
+    int64_t s[2], d[2], lo[2], hi[2];
+    int64_t groups;
+} conv_geom;
 
-static gt_status conv_dims_of(const gt_tensor *x, const gt_tensor *w, const gt_tensor *b,
-                              int64_t stride, int64_t padding, conv_dims *d) {
-    if (x->ndim != 4 || w->ndim != 4)
-        return gt_set_error(GT_ERR_SHAPE, "conv2d: expects x[N,C,H,W] and w[O,C,KH,KW], got %s "
-                            "and %s", gt__shape_of(x), gt__shape_of(w));
-    if (x->shape[1] != w->shape[1])
-        return gt_set_error(GT_ERR_SHAPE, "conv2d: input channels differ: x %s has %lld, w %s "
-                            "has %lld", gt__shape_of(x), (long long)x->shape[1],
-                            gt__shape_of(w), (long long)w->shape[1]);
-    *d = (conv_dims){x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0],
-                     w->shape[2], w->shape[3], 0, 0, stride, padding,
-                     0, 0, 0, 0, 0, 0};
-    int64_t ph = d->h + 2 * d->padding, pw = d->w + 2 * d->padding;
-    if (d->kh < 1 || d->kw < 1 || ph < d->kh || pw < d->kw)
-        return gt_set_error(GT_ERR_SHAPE, "conv2d: kernel %s does not fit input %s with "
-                            "padding %lld", gt__shape_of(w), gt__shape_of(x),
-                            (long long)d->padding);
-    d->oh = (ph - d->kh) / d->stride + 1;
-    d->ow = (pw - d->kw) / d->stride + 1;
-    if (b && (b->ndim != 1 || b->shape[0] != d->o))
-        return gt_set_error(GT_ERR_SHAPE, "conv2d: bias must be [%lld] for w %s, got %s",
-                            (long long)d->o, gt__shape_of(w), gt__shape_of(b));
-    d->p = d->oh * d->ow;
-    d->ckk = d->c * d->kh * d->kw;
-    int64_t per_image = d->ckk * d->p * (int64_t)sizeof(gt_real);
-    d->group = per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX;
-    d->group = d->group < 1 ? 1 : d->group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d->group;
-    d->group = d->group > d->n ? d->n : d->group;
-    d->n_groups = d->group ? (d->n + d->group - 1) / d->group : 0;
-    d->hp = ph;
-    d->wp = pw;
-    return GT_OK;
+/* The dims of a conv of x[n,c,h,w] with w[o, c/groups, kh, kw]; the caller checked channels
+ * and that the dilated kernel fits the padded input. */
+static conv_dims dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
+                           int64_t kw, const conv_geom *g) {
+    conv_dims d = {0};
+    d.n = n, d.c = c, d.h = h, d.w = w, d.o = o, d.kh = kh, d.kw = kw;
+    d.sh = g->s[0], d.sw = g->s[1], d.dh = g->d[0], d.dw = g->d[1];
+    d.pt = g->lo[0], d.pl = g->lo[1], d.pb = g->hi[0], d.pr = g->hi[1];
+    d.groups = g->groups;
+    d.oh = (h + d.pt + d.pb - d.dh * (kh - 1) - 1) / d.sh + 1;
+    d.ow = (w + d.pl + d.pr - d.dw * (kw - 1) - 1) / d.sw + 1;
+    d.p = d.oh * d.ow;
+    d.rows = c * kh * kw;
+    d.ckk = d.rows / d.groups;
+    d.fast = d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 && d.pt == d.pl &&
+             d.pt == d.pb && d.pt == d.pr;
+    d.padding = d.fast ? d.pt : 0;
+    d.hp = d.fast ? h + 2 * d.padding : 0;
+    d.wp = d.fast ? w + 2 * d.padding : 0;
+    int64_t per_image = d.rows * d.p * (int64_t)sizeof(gt_real);
+    d.group = per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX;
+    d.group = d.group < 1 ? 1 : d.group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d.group;
+    d.group = d.group > d.n ? d.n : d.group;
+    d.n_groups = d.group ? (d.n + d.group - 1) / d.group : 0;
+    return d;
 }
 
 /* Output positions [*lo, *hi) whose input index pos * stride + offset lies in [0, size). */
@@ -90,7 +97,8 @@ static inline void fill_zero(gt_real *to, int64_t n) {
         to[i] = 0;
 }
 
-// x[C,H,W] -> col[C*KH*KW rows, OH*OW columns at col, row stride ld], zero outside the image
+// x[C,H,W] -> col[C*KH*KW rows, OH*OW columns at col, row stride ld], zero outside the image;
+// patch element (i, j) of output (oy, ox) is x[oy*sh - pt + i*dh, ox*sw - pl + j*dw]
 GT__MULTIVERSION
 static void im2col(const conv_dims *dims, const gt_real *restrict x, gt_real *restrict col,
                    int64_t ld) {
@@ -99,23 +107,23 @@ static void im2col(const conv_dims *dims, const gt_real *restrict x, gt_real *re
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
                 gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
-                int64_t lo, hi, offset = j - d->padding;
-                inside_range(d->ow, d->stride, offset, d->w, &lo, &hi);
+                int64_t lo, hi, offset = j * d->dw - d->pl;
+                inside_range(d->ow, d->sw, offset, d->w, &lo, &hi);
                 for (int64_t oy = 0; oy < d->oh; oy++) {
                     gt_real *out = row + oy * d->ow;
-                    int64_t y = oy * d->stride - d->padding + i;
+                    int64_t y = oy * d->sh - d->pt + i * d->dh;
                     if (y < 0 || y >= d->h) {
                         fill_zero(out, d->ow);
                         continue;
                     }
                     const gt_real *in = x + (c * d->h + y) * d->w;
                     fill_zero(out, lo);
-                    if (d->stride == 1)
+                    if (d->sw == 1)
                         for (int64_t ox = lo; ox < hi; ox++)
                             out[ox] = in[ox + offset];
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
-                            out[ox] = in[ox * d->stride + offset];
+                            out[ox] = in[ox * d->sw + offset];
                     fill_zero(out + hi, d->ow - hi);
                 }
             }
@@ -130,20 +138,20 @@ static void col2im_add(const conv_dims *dims, const gt_real *restrict col, int64
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
                 const gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
-                int64_t lo, hi, offset = j - d->padding;
-                inside_range(d->ow, d->stride, offset, d->w, &lo, &hi);
+                int64_t lo, hi, offset = j * d->dw - d->pl;
+                inside_range(d->ow, d->sw, offset, d->w, &lo, &hi);
                 for (int64_t oy = 0; oy < d->oh; oy++) {
-                    int64_t y = oy * d->stride - d->padding + i;
+                    int64_t y = oy * d->sh - d->pt + i * d->dh;
                     if (y < 0 || y >= d->h)
                         continue;
                     const gt_real *from = row + oy * d->ow;
                     gt_real *out = x + (c * d->h + y) * d->w;
-                    if (d->stride == 1)
+                    if (d->sw == 1)
                         for (int64_t ox = lo; ox < hi; ox++)
                             out[ox + offset] += from[ox];
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
-                            out[ox * d->stride + offset] += from[ox];
+                            out[ox * d->sw + offset] += from[ox];
                 }
             }
 }
@@ -226,11 +234,10 @@ static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dco
                 to[i] += from[i];
         }
 }
-
-// y[O, count*P] -> out[count, O, P] + b[O] (b may be NULL): a group's product per image
+// y[O, count*P] -> out[count, O, P] (+)= y + b[O] (b may be NULL): a group's product per image
 GT__MULTIVERSION
 static void scatter_images(const conv_dims *dims, int64_t count, const gt_real *restrict y,
-                           const gt_real *restrict b, gt_real *restrict out) {
+                           const gt_real *restrict b, gt_real *restrict out, bool add) {
     const conv_dims local = *dims, *d = &local;
     int64_t ld = count * d->p;
     for (int64_t k = 0; k < count; k++)
@@ -238,8 +245,12 @@ static void scatter_images(const conv_dims *dims, int64_t count, const gt_real *
             gt_real *to = out + (k * d->o + o) * d->p;
             const gt_real *from = y + o * ld + k * d->p;
             gt_real bias = b ? b[o] : 0;
-            for (int64_t i = 0; i < d->p; i++)
-                to[i] = from[i] + bias;
+            if (add)
+                for (int64_t i = 0; i < d->p; i++)
+                    to[i] += from[i];
+            else
+                for (int64_t i = 0; i < d->p; i++)
+                    to[i] = from[i] + bias;
         }
 }
 
@@ -279,24 +290,24 @@ static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real
     }
 }
 
-/* Threads for the groups of a conv2d: its GEMMs' flops decide, as for one GEMM. */
+/* Threads for the batch groups of a conv: its GEMMs' flops decide, as for one GEMM. */
 static int group_threads(const conv_dims *d) {
     return d->n_groups > 1 ? gt__threads_for_flops(2.0 * (double)(d->n * d->o * d->ckk * d->p))
                            : 1;
 }
 
-/* What a recorded conv2d keeps for its backward. */
+/* What a recorded conv keeps for its backward. */
 typedef struct conv_saved {
     conv_dims dims;
     int threads; /* the forward's thread count, which sized the backward's scratch */
 } conv_saved;
 
-/* Sizes, in reals, of a group's buffers. */
+/* Sizes, in reals, of a batch group's buffers. */
 typedef struct conv_sizes {
     int64_t ld;     /* row stride of a group's patches: G*OH*OW + VEC of slack */
     int64_t col;    /* a group's patches, C*KH*KW rows of ld */
     int64_t out;    /* a group's product or gathered gradient, O rows of G*OH*OW */
-    int64_t padded; /* stride 1: a padded image, or a gradient and w^T @ it laid Wp wide */
+    int64_t padded; /* fast: a padded image, or a gradient and w^T @ it laid Wp wide */
     int64_t pad_out, pad_col;
 } conv_sizes;
 
@@ -304,25 +315,31 @@ typedef struct conv_sizes {
  * its GEMM then does (W+2p)/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
  * C3 1.4; not C5, whose one output column would be five). */
 static bool wide_input_grad(const conv_dims *d) {
-    return d->stride == 1 && 2 * d->wp <= 3 * d->ow;
+    return d->fast && 2 * d->wp <= 3 * d->ow;
 }
 
 static conv_sizes sizes_of(const conv_dims *d) {
     conv_sizes z = {0};
     z.ld = d->group * d->p + VEC;
-    z.col = d->ckk * z.ld;
+    z.col = d->rows * z.ld;
     z.out = d->o * d->group * d->p;
-    if (d->stride == 1)
+    if (d->fast)
         z.padded = d->c * d->hp * d->wp + VEC + d->kw;
     if (wide_input_grad(d)) {
         z.pad_out = d->o * d->group * d->oh * d->wp;
-        z.pad_col = d->ckk * d->group * d->oh * d->wp;
+        z.pad_col = d->rows * d->group * d->oh * d->wp;
     }
     return z;
 }
 
+/* The forward's scratch, per thread: a product, a padded image, patches. */
+static int64_t forward_per_thread(const conv_dims *d) {
+    conv_sizes z = sizes_of(d);
+    return z.out + z.padded + z.col;
+}
+
 /* The backward's scratch, per thread: a gathered gradient, a patch matrix (made again, or
- * w^T @ g), and for stride 1 a padded image and the gradient laid Wp wide; then (from
+ * w^T @ g), and for the fast path a padded image and the gradient laid Wp wide; then (from
  * *parts_at, 64-byte aligned) per group its share of grad_w and grad_b. */
 static int64_t backward_per_thread(const conv_dims *d) {
     conv_sizes z = sizes_of(d);
@@ -337,12 +354,12 @@ static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *pa
     return at + gt__real_bytes(d->n_groups * (d->o * d->ckk + d->o));
 }
 
-/* A group's patches: through a padded copy of each image for stride 1. */
+/* A group's patches: through a padded copy of each image on the fast path. */
 static void group_patches(const conv_dims *d, const gt_real *x, int64_t count, gt_real *col,
                           int64_t ld, gt_real *padded) {
     int64_t image_in = d->c * d->h * d->w;
     for (int64_t k = 0; k < count; k++)
-        if (d->stride == 1) {
+        if (d->fast) {
             pad_image(d, x + k * image_in, padded);
             im2col_padded(d, padded, col + k * d->p, ld);
         } else {
@@ -354,51 +371,54 @@ static void group_patches(const conv_dims *d, const gt_real *x, int64_t count, g
  * pixel per image, and its patches are the images themselves: the conv is then a linear
  * layer, x[N, C*H*W] @ w[O, C*H*W]^T, computed as one without any patch matrix. */
 static bool full_window(const conv_dims *d) {
-    return d->padding == 0 && d->kh == d->h && d->kw == d->w;
+    return d->groups == 1 && d->pt == 0 && d->pl == 0 && d->oh == 1 && d->ow == 1 &&
+           d->kh == d->h && d->kw == d->w && d->dh == 1 && d->dw == 1;
 }
 
-// x[N, CKK] @ w[O, CKK]^T + b[O] -> y[N, O] (y[N,O,1,1])
+// x[N, CKK] @ w[O, CKK]^T (+ b[O]) -> y[N, O] (y[N,O,1,1]); add: y += the product
 static void dense_forward(const conv_dims *d, const gt_real *x, const gt_real *w,
-                          const gt_real *b, gt_real *y) {
-    gt__gemm(false, true, d->n, d->o, d->ckk, 1, x, d->ckk, w, d->ckk, 0, y, d->o);
+                          const gt_real *b, gt_real *y, bool add) {
+    gt__gemm(false, true, d->n, d->o, d->ckk, 1, x, d->ckk, w, d->ckk, add ? 1 : 0, y, d->o);
     for (int64_t i = 0; b && i < d->n; i++)
         for (int64_t o = 0; o < d->o; o++)
             y[i * d->o + o] += b[o];
 }
 
 // g[N, O] -> grad_w[O, CKK] += g^T @ x, grad_x[N, CKK] += g @ w, grad_b[O] += sum over N
-static void dense_backward(const conv_dims *d, gt_tensor *x, gt_tensor *w, gt_tensor *b,
-                           const gt_real *g) {
-    if (w->grad)
-        gt__gemm(true, false, d->o, d->ckk, d->n, 1, g, d->o, x->data, d->ckk, 1, w->grad,
-                 d->ckk);
-    if (x->grad)
-        gt__gemm(false, false, d->n, d->ckk, d->o, 1, g, d->o, w->data, d->ckk, 1, x->grad,
-                 d->ckk);
-    for (int64_t i = 0; b && b->grad && i < d->n; i++)
+static void dense_backward(const conv_dims *d, const gt_real *x, const gt_real *w,
+                           const gt_real *g, gt_real *grad_x, gt_real *grad_w, gt_real *grad_b) {
+    if (grad_w)
+        gt__gemm(true, false, d->o, d->ckk, d->n, 1, g, d->o, x, d->ckk, 1, grad_w, d->ckk);
+    if (grad_x)
+        gt__gemm(false, false, d->n, d->ckk, d->o, 1, g, d->o, w, d->ckk, 1, grad_x, d->ckk);
+    for (int64_t i = 0; grad_b && i < d->n; i++)
         for (int64_t o = 0; o < d->o; o++)
-            b->grad[o] += g[i * d->o + o];
+            grad_b[o] += g[i * d->o + o];
 }
 
-/* One group's share of a forward: its patches, one product, the images out. */
+/* One group's share of a forward: its patches, one product per channel group, the images
+ * out. */
 typedef struct forward_job {
     const conv_dims *d;
     const conv_sizes *z;
     const gt_real *x, *w, *b; /* b may be NULL */
     gt_real *out, *scratch;   /* scratch: per_thread reals for each thread */
     int64_t per_thread;
+    bool add;                 /* out += the conv (no bias) */
 } forward_job;
 
 static void forward_group(const void *job_ptr, int64_t g, int tid) {
     const forward_job *job = job_ptr;
     const conv_dims *d = job->d;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
-    int64_t n = count * d->p, ld = n + VEC;
+    int64_t n = count * d->p, ld = n + VEC, og = d->o / d->groups;
     gt_real *y = job->scratch + tid * job->per_thread, *padded = y + job->z->out;
     gt_real *col = padded + job->z->padded;
     group_patches(d, job->x + first * d->c * d->h * d->w, count, col, ld, padded);
-    gt__gemm(false, false, d->o, n, d->ckk, 1, job->w, d->ckk, col, ld, 0, y, n);
-    scatter_images(d, count, y, job->b, job->out + first * d->o * d->p);
+    for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ col_g[CKK, n]
+        gt__gemm(false, false, og, n, d->ckk, 1, job->w + cg * og * d->ckk, d->ckk,
+                 col + cg * d->ckk * ld, ld, 0, y + cg * og * n, n);
+    scatter_images(d, count, y, job->b, job->out + first * d->o * d->p, job->add);
 }
 
 /* Runs fn over the groups on up to `threads` threads of the library's pool. */
@@ -406,44 +426,18 @@ static void run_groups(int64_t n_groups, int threads, gt__part_fn *fn, const voi
     gt__parallel_parts(n_groups, threads, fn, job);
 }
 
-// x[N,C,H,W] * w[O,C,KH,KW] + b[O] -> y[N,O,OH,OW]
-static gt_tensor *conv2d_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
-                                 int n_in, const void *args_ptr) {
-    const conv2d_args *args = args_ptr;
-    gt_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
-    conv_dims d;
-    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
-        conv_dims_of(x, w, b, args->stride, args->padding, &d) != GT_OK)
-        return NULL;
-    gt_tensor *out = gt__op_output(tape, op, 4, (int64_t[]){d.n, d.o, d.oh, d.ow});
-    if (!out)
-        return NULL;
-    bool record = gt__tape_will_record(tape, in, n_in);
-    bool dense = full_window(&d);
-    int threads = dense ? 1 : group_threads(&d);
-    conv_sizes z = sizes_of(&d);
-    int64_t per_thread = z.out + z.padded + z.col; /* a product, a padded image, patches */
-    gt_real *scratch =
-        dense ? NULL : gt__tape_alloc(tape, gt__real_bytes(threads * per_thread), "conv2d");
-    conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, "conv2d") : NULL;
-    if ((!dense && !scratch) || (record && !saved))
-        return NULL;
-    if (dense) {
-        dense_forward(&d, x->data, w->data, b ? b->data : NULL, out->data);
-    } else {
-        forward_job job = {&d, &z, x->data, w->data, b ? b->data : NULL, out->data, scratch,
-                           per_thread};
-        run_groups(d.n_groups, threads, forward_group, &job);
+// x[N,C,H,W] * w[O,C/G,KH,KW] + b[O] -> y[N,O,OH,OW] (add: y += the conv, b unused);
+// scratch: threads * forward_per_thread reals (none for a full window)
+static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratch,
+                                const gt_real *x, const gt_real *w, const gt_real *b,
+                                gt_real *y, bool add) {
+    if (full_window(d)) {
+        dense_forward(d, x, w, add ? NULL : b, y, add);
+        return;
     }
-    gt_node *node;
-    gt_tensor *inputs[3] = {x, w, b};
-    out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, args, &node);
-    if (node) {
-        *saved = (conv_saved){d, threads};
-        node->saved = saved;
-        node->scratch_bytes = dense ? 0 : backward_scratch_bytes(&d, threads, NULL);
-    }
-    return out;
+    conv_sizes z = sizes_of(d);
+    forward_job job = {d, &z, x, w, add ? NULL : b, y, scratch, forward_per_thread(d), add};
+    run_groups(d->n_groups, threads, forward_group, &job);
 }
 
 /* One group's share of a backward: its part of grad_w (or, with one group, grad_w itself)
@@ -451,7 +445,7 @@ static gt_tensor *conv2d_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
 typedef struct backward_job {
     const conv_dims *d;
     const conv_sizes *z;
-    const gt_tensor *x, *w;
+    const gt_real *x, *w;
     const gt_real *g;      /* the output gradient */
     gt_real *grad_x, *grad_w, *grad_b; /* NULL when not needed */
     gt_real *scratch;      /* per_thread reals for each thread */
@@ -464,7 +458,7 @@ static void backward_group(const void *job_ptr, int64_t g, int tid) {
     const conv_dims *d = job->d;
     const conv_sizes *z = job->z;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
-    int64_t n = count * d->p, ld = n + VEC, image_in = d->c * d->h * d->w;
+    int64_t n = count * d->p, ld = n + VEC, image_in = d->c * d->h * d->w, og = d->o / d->groups;
     gt_real *grad = job->scratch + tid * job->per_thread;
     gt_real *scratch = grad + z->out; /* patches, or w^T @ g */
     gt_real *padded = scratch + (z->col > z->pad_col ? z->col : z->pad_col);
@@ -473,88 +467,632 @@ static void backward_group(const void *job_ptr, int64_t g, int tid) {
     const gt_real *g_out = job->g + first * d->o * d->p;
     gather_images(d, count, g_out, grad);
     if (job->grad_w) {
-        group_patches(d, job->x->data + first * image_in, count, scratch, ld, padded);
+        group_patches(d, job->x + first * image_in, count, scratch, ld, padded);
         bool direct = d->n_groups == 1; /* one group: its product adds into grad_w itself */
-        gt__gemm(false, true, d->o, d->ckk, n, 1, grad, n, scratch, ld, direct ? 1 : 0,
-                 direct ? job->grad_w : part_w, d->ckk);
+        gt_real *to = direct ? job->grad_w : part_w;
+        for (int64_t cg = 0; cg < d->groups; cg++) // g_g[O/G, n] @ col_g[CKK, n]^T
+            gt__gemm(false, true, og, d->ckk, n, 1, grad + cg * og * n, n,
+                     scratch + cg * d->ckk * ld, ld, direct ? 1 : 0, to + cg * og * d->ckk,
+                     d->ckk);
     }
     if (job->grad_b)
         sum_rows(d->o, n, grad, part_b);
     if (job->grad_x && wide_input_grad(d)) {
         int64_t wide = count * d->oh * d->wp;
         gather_images_padded(d, count, g_out, grad_wide);
-        gt__gemm(true, false, d->ckk, wide, d->o, 1, job->w->data, d->ckk, grad_wide, wide, 0,
-                 scratch, wide);
+        for (int64_t cg = 0; cg < d->groups; cg++) // w_g^T @ g_g, rows Wp wide
+            gt__gemm(true, false, d->ckk, wide, og, 1, job->w + cg * og * d->ckk, d->ckk,
+                     grad_wide + cg * og * wide, wide, 0, scratch + cg * d->ckk * wide, wide);
         for (int64_t k = 0; k < count; k++)
             col2im_padded_add(d, scratch + k * d->oh * d->wp, wide, padded,
                               job->grad_x + (first + k) * image_in);
     } else if (job->grad_x) {
-        gt__gemm(true, false, d->ckk, n, d->o, 1, job->w->data, d->ckk, grad, n, 0, scratch, n);
+        for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK]^T @ g_g[O/G, n]
+            gt__gemm(true, false, d->ckk, n, og, 1, job->w + cg * og * d->ckk, d->ckk,
+                     grad + cg * og * n, n, 0, scratch + cg * d->ckk * n, n);
         for (int64_t k = 0; k < count; k++)
             col2im_add(d, scratch + k * d->p, n, job->grad_x + (first + k) * image_in);
     }
 }
 
-// g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by group
-static gt_status conv2d_backward(gt_node *node) {
-    gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
-    const conv_saved *saved = node->saved;
-    const conv_dims d = saved->dims;
-    const conv_sizes z = sizes_of(&d);
-    if (full_window(&d)) {
-        dense_backward(&d, x, w, b, node->out->grad);
+// g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by batch
+// group (each of grad_x, grad_w, grad_b may be NULL); scratch: backward_scratch_bytes
+static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scratch,
+                                 const gt_real *x, const gt_real *w, const gt_real *g,
+                                 gt_real *grad_x, gt_real *grad_w, gt_real *grad_b) {
+    if (full_window(d)) {
+        dense_backward(d, x, w, g, grad_x, grad_w, grad_b);
+        return;
+    }
+    if (!scratch) /* an empty batch: nothing to do */
+        return;
+    conv_sizes z = sizes_of(d);
+    size_t parts_at;
+    backward_scratch_bytes(d, threads, &parts_at);
+    backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch,
+                        (gt_real *)((char *)scratch + parts_at), backward_per_thread(d)};
+    run_groups(d->n_groups, threads, backward_group, &job);
+    for (int64_t k = 0; k < d->n_groups; k++) { /* in group order: independent of threads */
+        const gt_real *part_w = job.parts + k * (d->o * d->ckk + d->o);
+        const gt_real *part_b = part_w + d->o * d->ckk;
+        for (int64_t i = 0; grad_w && d->n_groups > 1 && i < d->o * d->ckk; i++)
+            grad_w[i] += part_w[i];
+        for (int64_t o = 0; grad_b && o < d->o; o++)
+            grad_b[o] += part_b[o];
+    }
+}
+
+/* ---- arguments and shapes ---------------------------------------------------------------- */
+
+/* An int or per-axis list -> H and W values; a conv1d's one axis is W (H is 1 wide). */
+static void per_axis(const gt_ints *v, int rank, int64_t dflt, int64_t out[2]) {
+    if (v->n == 0) {
+        out[0] = out[1] = dflt;
+    } else if (rank == 1) {
+        out[0] = dflt;
+        out[1] = v->v[0];
+    } else {
+        out[0] = v->v[0];
+        out[1] = v->n > 1 ? v->v[1] : v->v[0];
+    }
+}
+
+/* "(2 x 3)" or, for one axis, "(3)": PyTorch's way of printing sizes in its messages. */
+static const char *sizes_text(int rank, int64_t a, int64_t b, char *buf, size_t size) {
+    if (rank == 1)
+        snprintf(buf, size, "(%lld)", (long long)b);
+    else
+        snprintf(buf, size, "(%lld x %lld)", (long long)a, (long long)b);
+    return buf;
+}
+
+static int rank_of(const gt_op_def *op) { return op == &gt_op_conv1d ? 1 : 2; }
+
+/* Checks the shapes of a conv1d/conv2d (transposed: conv_transpose2d) call as PyTorch
+ * does, with its messages, and resolves the geometry. *batched: x has a batch dim. */
+static gt_status conv_check(const gt_op_def *op, const gt_conv_args *a, const gt_tensor *x,
+                            const gt_tensor *w, const gt_tensor *b, bool transposed,
+                            bool *batched, conv_geom *geom) {
+    int rank = rank_of(op);
+    if (x->ndim != rank + 1 && x->ndim != rank + 2)
+        return gt_set_error(GT_ERR_SHAPE, "%s: Expected %dD (unbatched) or %dD (batched) input "
+                            "to %s, but got input of size: %s", op->name, rank + 1, rank + 2,
+                            op->name, gt__shape_of(x));
+    if (w->ndim != rank + 2)
+        return gt_set_error(GT_ERR_SHAPE, "%s: weight must be %d-D [%s], got %s", op->name,
+                            rank + 2, transposed ? "C_in, C_out/groups, KH, KW"
+                                      : rank == 1 ? "O, C/groups, K" : "O, C/groups, KH, KW",
+                            gt__shape_of(w));
+    *batched = x->ndim == rank + 2;
+    int64_t groups = a->groups, c = x->shape[*batched ? 1 : 0];
+    if (w->shape[0] < 1 && !transposed)
+        return gt_set_error(GT_ERR_SHAPE, "%s: Given groups=%lld, expected weight to be at "
+                            "least 1 at dimension 0, but got weight of size %s instead",
+                            op->name, (long long)groups, gt__shape_of(w));
+    if (w->shape[0] % groups != 0)
+        return gt_set_error(GT_ERR_SHAPE, "%s: Given groups=%lld, expected weight to be "
+                            "divisible by %lld at dimension 0, but got weight of size %s "
+                            "instead", op->name, (long long)groups, (long long)groups,
+                            gt__shape_of(w));
+    int64_t want_c = transposed ? w->shape[0] : w->shape[1] * groups;
+    if (c != want_c) {
+        if (transposed)
+            return gt_set_error(GT_ERR_SHAPE, "%s: Given transposed=1, weight of size %s, "
+                                "expected input%s to have %lld channels, but got %lld channels "
+                                "instead", op->name, gt__shape_of(w), gt__shape_of(x),
+                                (long long)want_c, (long long)c);
+        return gt_set_error(GT_ERR_SHAPE, "%s: Given groups=%lld, weight of size %s, expected "
+                            "input%s to have %lld channels, but got %lld channels instead",
+                            op->name, (long long)groups, gt__shape_of(w), gt__shape_of(x),
+                            (long long)want_c, (long long)c);
+    }
+    int64_t out_c = transposed ? w->shape[1] * groups : w->shape[0];
+    if (b && (b->ndim != 1 || b->shape[0] != out_c))
+        return gt_set_error(GT_ERR_SHAPE, "%s: Given %sweight of size %s, expected bias to be "
+                            "1-dimensional with %lld elements, but got bias of size %s instead",
+                            op->name, transposed ? "transposed=1, " : "", gt__shape_of(w),
+                            (long long)out_c, gt__shape_of(b));
+    int64_t k[2] = {rank == 1 ? 1 : w->shape[2], w->shape[w->ndim - 1]};
+    int64_t in[2] = {rank == 1 ? 1 : x->shape[x->ndim - 2], x->shape[x->ndim - 1]};
+    char buf[2][48];
+    if (k[0] < 1 || k[1] < 1)
+        return gt_set_error(GT_ERR_SHAPE, "%s: kernel size should be greater than zero, but "
+                            "got %s", op->name, sizes_text(rank, k[0], k[1], buf[0], 48));
+    *geom = (conv_geom){.groups = groups};
+    per_axis(&a->stride, rank, 1, geom->s);
+    per_axis(&a->dilation, rank, 1, geom->d);
+    int64_t pad[2] = {0, 0};
+    if (a->padding_mode == GT_CONV_PADDING_SAME) {
+        if (geom->s[0] != 1 || geom->s[1] != 1)
+            return gt_set_error(GT_ERR_ARG, "%s: padding='same' is not supported for strided "
+                                "convolutions", op->name);
+        for (int i = 0; i < 2; i++) { /* total d*(k-1), the odd one more at the end */
+            int64_t total = geom->d[i] * (k[i] - 1);
+            geom->lo[i] = total / 2;
+            geom->hi[i] = total - total / 2;
+        }
+    } else if (a->padding_mode != GT_CONV_PADDING_VALID) {
+        per_axis(&a->padding, rank, 0, pad);
+        for (int i = 0; i < 2; i++)
+            geom->lo[i] = geom->hi[i] = pad[i];
+    }
+    for (int i = 0; i < 2; i++)
+        geom->hi[i] += a->extra[i];
+    if (transposed) {
+        int64_t op_pad[2], out[2];
+        per_axis(&a->output_padding, rank, 0, op_pad);
+        for (int i = 0; i < 2; i++)
+            if (op_pad[i] >= geom->s[i] && op_pad[i] >= geom->d[i])
+                return gt_set_error(GT_ERR_ARG, "%s: output padding must be smaller than either "
+                                    "stride or dilation, but got output_padding_height: %lld "
+                                    "output_padding_width: %lld stride_height: %lld "
+                                    "stride_width: %lld dilation_height: %lld dilation_width: "
+                                    "%lld", op->name, (long long)op_pad[0], (long long)op_pad[1],
+                                    (long long)geom->s[0], (long long)geom->s[1],
+                                    (long long)geom->d[0], (long long)geom->d[1]);
+        for (int i = 0; i < 2; i++) {
+            out[i] = (in[i] - 1) * geom->s[i] - geom->lo[i] - geom->hi[i] +
+                     geom->d[i] * (k[i] - 1) + op_pad[i] + 1;
+            geom->hi[i] -= op_pad[i]; /* the conv of the output back to x drops those */
+        }
+        if (out[0] < 1 || out[1] < 1)
+            return gt_set_error(GT_ERR_SHAPE, "%s: Given input size per channel: %s. Calculated "
+                                "output size per channel: %s. Output size is too small",
+                                op->name, sizes_text(rank, in[0], in[1], buf[0], 48),
+                                sizes_text(rank, out[0], out[1], buf[1], 48));
         return GT_OK;
     }
+    int64_t padded[2], reach[2];
+    for (int i = 0; i < 2; i++) {
+        padded[i] = in[i] + geom->lo[i] + geom->hi[i];
+        reach[i] = geom->d[i] * (k[i] - 1) + 1;
+    }
+    if (padded[0] < reach[0] || padded[1] < reach[1])
+        return gt_set_error(GT_ERR_SHAPE, "%s: Calculated padded input size per channel: %s. "
+                            "Kernel size: %s. Kernel size can't be greater than actual input "
+                            "size", op->name, sizes_text(rank, padded[0], padded[1], buf[0], 48),
+                            sizes_text(rank, reach[0], reach[1], buf[1], 48));
+    return GT_OK;
+}
+
+/* The 4-D dims of a conv's input x and weight w (a conv1d's H is 1, no batch dim is 1). */
+static void dims4(const gt_tensor *t, bool batched, int rank, int64_t out[4]) {
+    int at = 0;
+    out[at++] = batched ? t->shape[0] : 1;
+    for (int i = batched ? 1 : 0; i < t->ndim; i++) {
+        if (t->ndim - i == 1 && rank == 1)
+            out[at++] = 1;
+        out[at++] = t->shape[i];
+    }
+}
+
+/* The output's shape [N,O,OH,OW] as the op gives it (no N unbatched, no OH for conv1d). */
+static int out_shape(int rank, bool batched, const int64_t full[4], int64_t *shape) {
+    int nd = 0;
+    if (batched)
+        shape[nd++] = full[0];
+    shape[nd++] = full[1];
+    if (rank == 2)
+        shape[nd++] = full[2];
+    shape[nd++] = full[3];
+    return nd;
+}
+
+// conv1d and conv2d: x[N,C,(H,)W] * w[O,C/G,(KH,)KW] + b[O] -> y[N,O,(OH,)OW]
+static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                               int n_in, const void *args_ptr) {
+    const gt_conv_args *args = args_ptr;
+    gt_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
+    bool batched;
+    conv_geom geom;
+    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
+        conv_check(op, args, x, w, b, false, &batched, &geom) != GT_OK)
+        return NULL;
+    int rank = rank_of(op);
+    int64_t xs[4], ws[4];
+    dims4(x, batched, rank, xs);
+    dims4(w, true, rank, ws);
+    conv_dims d = dims_make(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], &geom);
+    int64_t shape[4];
+    int nd = out_shape(rank, batched, (int64_t[]){d.n, d.o, d.oh, d.ow}, shape);
+    gt_tensor *out = gt__op_output(tape, op, nd, shape);
+    if (!out)
+        return NULL;
+    bool record = gt__tape_will_record(tape, in, n_in);
+    bool dense = full_window(&d);
+    int threads = dense ? 1 : group_threads(&d);
+    gt_real *scratch = dense ? NULL : gt__tape_alloc(tape, gt__real_bytes(threads *
+                                                     forward_per_thread(&d)), op->name);
+    conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, op->name) : NULL;
+    if ((!dense && !scratch) || (record && !saved))
+        return NULL;
+    conv_forward_kernel(&d, threads, scratch, x->data, w->data, b ? b->data : NULL, out->data,
+                        false);
+    gt_node *node;
+    gt_tensor *inputs[3] = {x, w, b};
+    out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, args, &node);
+    if (node) {
+        *saved = (conv_saved){d, threads};
+        node->saved = saved;
+        node->scratch_bytes = dense ? 0 : backward_scratch_bytes(&d, threads, NULL);
+    }
+    return out;
+}
+
+// g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g
+static gt_status conv_backward(gt_node *node) {
+    gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
+    const conv_saved *saved = node->saved;
     /* node->scratch, taken by gt_backward and sized by the forward for its thread count */
-    size_t parts_at;
-    backward_scratch_bytes(&d, saved->threads, &parts_at);
-    gt_real *scratch = node->scratch; /* NULL for an empty batch: nothing to do */
-    if (!scratch)
-        return GT_OK;
-    backward_job job = {&d, &z, x, w, node->out->grad, x->grad, w->grad, b ? b->grad : NULL,
-                        scratch, (gt_real *)((char *)scratch + parts_at),
-                        backward_per_thread(&d)};
-    run_groups(d.n_groups, saved->threads, backward_group, &job);
-    for (int64_t g = 0; g < d.n_groups; g++) { /* in group order: independent of threads */
-        const gt_real *part_w = job.parts + g * (d.o * d.ckk + d.o), *part_b = part_w + d.o * d.ckk;
-        for (int64_t i = 0; w->grad && d.n_groups > 1 && i < d.o * d.ckk; i++)
-            w->grad[i] += part_w[i];
-        for (int64_t o = 0; job.grad_b && o < d.o; o++)
-            job.grad_b[o] += part_b[o];
+    conv_backward_kernel(&saved->dims, saved->threads, node->scratch, x->data, w->data,
+                         node->out->grad, x->grad, w->grad, b ? b->grad : NULL);
+    return GT_OK;
+}
+
+/* conv_transpose2d's geometry is that of the conv y -> x whose input gradient it computes:
+ * that conv's input is the output y[N,C_out,OH,OW], its weight w[C_in,C_out/G,KH,KW] read
+ * as [O,C/G,KH,KW], its output x. */
+static conv_dims transposed_dims(const gt_tensor *x, const gt_tensor *w, bool batched,
+                                 const conv_geom *geom) {
+    int64_t xs[4];
+    dims4(x, batched, 2, xs);
+    int64_t oh = (xs[2] - 1) * geom->s[0] - geom->lo[0] - geom->hi[0] +
+                 geom->d[0] * (w->shape[2] - 1) + 1;
+    int64_t ow = (xs[3] - 1) * geom->s[1] - geom->lo[1] - geom->hi[1] +
+                 geom->d[1] * (w->shape[3] - 1) + 1;
+    return dims_make(xs[0], w->shape[1] * geom->groups, oh, ow, w->shape[0], w->shape[2],
+                     w->shape[3], geom);
+}
+
+/* Scratch for conv_transpose2d's backward: a conv forward, then a weight gradient. */
+static size_t transposed_scratch_bytes(const conv_dims *d, int threads) {
+    size_t f = gt__real_bytes(threads * forward_per_thread(d));
+    size_t b = backward_scratch_bytes(d, threads, NULL);
+    return f > b ? f : b;
+}
+
+// x[N,C_in,H,W], w[C_in,C_out/G,KH,KW], b[C_out] -> y[N,C_out,OH,OW] = col2im(w^T @ x) + b
+static gt_tensor *conv_transpose2d_forward(const gt_op_def *op, gt_tape *tape,
+                                           gt_tensor *const *in, int n_in,
+                                           const void *args_ptr) {
+    const gt_conv_args *args = args_ptr;
+    gt_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
+    bool batched;
+    conv_geom geom;
+    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
+        conv_check(op, args, x, w, b, true, &batched, &geom) != GT_OK)
+        return NULL;
+    conv_dims d = transposed_dims(x, w, batched, &geom);
+    int64_t shape[4];
+    int nd = out_shape(2, batched, (int64_t[]){d.n, d.c, d.h, d.w}, shape);
+    gt_tensor *out = gt__op_output(tape, op, nd, shape);
+    if (!out)
+        return NULL;
+    bool record = gt__tape_will_record(tape, in, n_in);
+    bool dense = full_window(&d);
+    int threads = dense ? 1 : group_threads(&d);
+    gt_real *scratch = dense ? NULL : gt__tape_alloc(tape, backward_scratch_bytes(&d, threads,
+                                                                                 NULL), op->name);
+    conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, op->name) : NULL;
+    if ((!dense && !scratch) || (record && !saved))
+        return NULL;
+    fill_zero(out->data, out->numel);
+    conv_backward_kernel(&d, threads, scratch, NULL, w->data, x->data, out->data, NULL, NULL);
+    int64_t plane = d.h * d.w;
+    for (int64_t i = 0; b && i < d.n * d.c; i++) {
+        gt_real bias = b->data[i % d.c];
+        for (int64_t k = 0; k < plane; k++)
+            out->data[i * plane + k] += bias;
+    }
+    gt_node *node;
+    gt_tensor *inputs[3] = {x, w, b};
+    out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, args, &node);
+    if (node) {
+        *saved = (conv_saved){d, threads};
+        node->saved = saved;
+        node->scratch_bytes = dense ? 0 : transposed_scratch_bytes(&d, threads);
+    }
+    return out;
+}
+
+// gy[N,C_out,OH,OW] -> grad_x += conv(gy, w), grad_w += the weight gradient of that conv
+// with x its output gradient, grad_b += sum of gy over N, OH, OW
+static gt_status conv_transpose2d_backward(gt_node *node) {
+    gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
+    const conv_saved *saved = node->saved;
+    const conv_dims *d = &saved->dims;
+    const gt_real *gy = node->out->grad;
+    if (x->grad && (full_window(d) || node->scratch))
+        conv_forward_kernel(d, saved->threads, node->scratch, gy, w->data, NULL, x->grad, true);
+    if (w->grad)
+        conv_backward_kernel(d, saved->threads, node->scratch, gy, w->data, x->data, NULL,
+                             w->grad, NULL);
+    int64_t plane = d->h * d->w;
+    for (int64_t i = 0; b && b->grad && i < d->n * d->c; i++) {
+        gt_real sum = 0;
+        for (int64_t k = 0; k < plane; k++)
+            sum += gy[i * plane + k];
+        b->grad[i % d->c] += sum;
     }
     return GT_OK;
 }
 
+/* ---- gradients written with ops (second derivatives) -------------------------------------- */
+
+/* t as 4-D [N,C,H,W]: a conv1d's tensors get H = 1, an unbatched one N = 1. */
+static gt_tensor *as4(gt_tape *tape, gt_tensor *t, bool batched, int rank) {
+    int64_t shape[4];
+    dims4(t, batched, rank, shape);
+    return t->ndim == 4 ? t : gt_reshape(tape, t, 4, shape);
+}
+
+/* The conv args of a grad graph's conv: per-axis lists from H and W values. */
+static gt_conv_args conv_args_of(const int64_t s[2], const int64_t lo[2],
+                                 const int64_t extra[2], const int64_t dil[2], int64_t groups) {
+    return (gt_conv_args){.stride = GT_INTS(s[0], s[1]), .padding = GT_INTS(lo[0], lo[1]),
+                          .dilation = GT_INTS(dil[0], dil[1]), .groups = groups,
+                          .output_padding = GT_INTS(0, 0), .extra = {extra[0], extra[1]}};
+}
+
+// The weight gradient of the conv d of x[N,C,H,W] whose output gradient is g[N,O,OH,OW], as
+// a conv: x's channels as the batch and its batch as channels, g as the weight, the stride
+// and dilation swapped -> [C/G,O,KH',KW'], narrowed to KH, KW -> [O,C/G,KH,KW]
+static gt_tensor *weight_grad_graph(gt_tape *tape, const conv_dims *d, gt_tensor *x,
+                                    gt_tensor *g) {
+    int64_t G = d->groups, cg = d->c / G;
+    gt_tensor *xp = gt_reshape(tape, gt_permute(tape, gt_reshape(tape, x, 5, (int64_t[]){
+                                   d->n, G, cg, d->h, d->w}), GT_INTS(2, 1, 0, 3, 4)),
+                               4, (int64_t[]){cg, G * d->n, d->h, d->w});
+    gt_tensor *gp = gt_permute(tape, g, GT_INTS(1, 0, 2, 3));
+    int64_t lo[2] = {d->pt, d->pl}, extra[2] = {d->pb - d->pt, d->pr - d->pl};
+    gt_conv_args a = conv_args_of((int64_t[]){d->dh, d->dw}, lo, extra,
+                                  (int64_t[]){d->sh, d->sw}, G);
+    gt_tensor *r = gt_conv2d_ex(tape, xp, gp, NULL, &a);
+    if (r && r->shape[2] > d->kh)
+        r = gt_narrow(tape, r, 2, 0, d->kh);
+    if (r && r->shape[3] > d->kw)
+        r = gt_narrow(tape, r, 3, 0, d->kw);
+    return gt_permute(tape, r, GT_INTS(1, 0, 2, 3));
+}
+
+// the bias gradient: g[N,O,OH,OW] summed over N, OH, OW -> [O]
+static gt_tensor *bias_grad_graph(gt_tape *tape, gt_tensor *g) {
+    gt_tensor *s = gt_sum(tape, g, 0);
+    return s ? gt_sum(tape, gt_reshape(tape, s, 2, (int64_t[]){s->shape[0], -1}), 1) : NULL;
+}
+
+/* Sets *grad to t reshaped to like's shape; false (an error set) when t is NULL. */
+static bool reshaped(gt_tape *tape, gt_tensor *t, const gt_tensor *like, gt_tensor **grad) {
+    *grad = t ? gt_reshape(tape, t, like->ndim, like->shape) : NULL;
+    return *grad != NULL;
+}
+
+// conv1d, conv2d: grad_x = conv_transpose2d(g, w) with the output padding that gives x's
+// size; grad_w = weight_grad_graph; grad_b = sum of g
+static gt_status conv_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                 gt_tensor **grad_in) {
+    const conv_dims *d = &((const conv_saved *)node->saved)->dims;
+    int rank = rank_of((const gt_op_def *)node->op);
+    gt_tensor *x = node->in[0], *w = node->in[1];
+    bool batched = x->ndim == rank + 2;
+    gt_tensor *x4 = as4(tape, x, batched, rank), *w4 = as4(tape, w, true, rank);
+    gt_tensor *g4 = as4(tape, g, batched, rank);
+    if (!x4 || !w4 || !g4)
+        return gt_last_status();
+    if (gt__needs_grad(node, 0)) {
+        int64_t s[2] = {d->sh, d->sw}, lo[2] = {d->pt, d->pl};
+        int64_t extra[2] = {d->pb - d->pt, d->pr - d->pl};
+        gt_conv_args a = conv_args_of(s, lo, extra, (int64_t[]){d->dh, d->dw}, d->groups);
+        /* what the conv's last stride left unread: the transposed conv's output padding */
+        a.output_padding = GT_INTS((d->h + d->pt + d->pb - d->dh * (d->kh - 1) - 1) % d->sh,
+                                   (d->w + d->pl + d->pr - d->dw * (d->kw - 1) - 1) % d->sw);
+        if (!reshaped(tape, gt_conv_transpose2d(tape, g4, w4, NULL, &a), x, &grad_in[0]))
+            return gt_last_status();
+    }
+    if (gt__needs_grad(node, 1) &&
+        !reshaped(tape, weight_grad_graph(tape, d, x4, g4), w, &grad_in[1]))
+        return gt_last_status();
+    if (gt__needs_grad(node, 2) && !(grad_in[2] = bias_grad_graph(tape, g4)))
+        return gt_last_status();
+    return GT_OK;
+}
+
+// conv_transpose2d: grad_x = the conv y -> x of gy; grad_w = that conv's weight gradient
+// with x its output gradient; grad_b = sum of gy
+static gt_status conv_transpose2d_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                             gt_tensor **grad_in) {
+    const conv_dims *d = &((const conv_saved *)node->saved)->dims;
+    gt_tensor *x = node->in[0], *w = node->in[1];
+    bool batched = x->ndim == 4;
+    gt_tensor *x4 = as4(tape, x, batched, 2), *g4 = as4(tape, g, batched, 2);
+    if (!x4 || !g4)
+        return gt_last_status();
+    if (gt__needs_grad(node, 0)) {
+        int64_t s[2] = {d->sh, d->sw}, lo[2] = {d->pt, d->pl};
+        int64_t extra[2] = {d->pb - d->pt, d->pr - d->pl};
+        gt_conv_args a = conv_args_of(s, lo, extra, (int64_t[]){d->dh, d->dw}, d->groups);
+        if (!reshaped(tape, gt_conv2d_ex(tape, g4, w, NULL, &a), x, &grad_in[0]))
+            return gt_last_status();
+    }
+    if (gt__needs_grad(node, 1) &&
+        !reshaped(tape, weight_grad_graph(tape, d, g4, x4), w, &grad_in[1]))
+        return gt_last_status();
+    if (gt__needs_grad(node, 2) && !(grad_in[2] = bias_grad_graph(tape, g4)))
+        return gt_last_status();
+    return GT_OK;
+}
+
+/* ---- the entries ---------------------------------------------------------------------------- */
+
+#define CONV_INTS(attr_name, field, dflt_value, minimum, rank)                               \
+    {attr_name, GT_ATTR_INTS, offsetof(gt_conv_args, field), .dflt_ints = {1, {dflt_value}},   \
+     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX | GT_ATTR_ZERO_DEFAULT, .min = minimum,       \
+     .max = 1 << 20, .max_len = rank}
+#define CONV_PADDING(rank)                                                                   \
+    {"padding", GT_ATTR_INTS, offsetof(gt_conv_args, padding), .dflt_ints = {1, {0}},         \
+     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX | GT_ATTR_ZERO_DEFAULT, .min = 0,             \
+     .max = 1 << 20, .max_len = rank, .choices = "valid|same",                                \
+     .choice_offset = offsetof(gt_conv_args, padding_mode)}
+#define CONV_GROUPS                                                                          \
+    {"groups", GT_ATTR_INT, offsetof(gt_conv_args, groups), .dflt = 1,                       \
+     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX | GT_ATTR_ZERO_DEFAULT, .min = 1, .max = 1 << 20}
+
 static const gt_attr_def conv2d_attrs[] = {
-    {"stride", GT_ATTR_INT, offsetof(conv2d_args, stride), .dflt = 1,
-     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 1, .max = 1 << 20},
-    {"padding", GT_ATTR_INT, offsetof(conv2d_args, padding), .dflt = 0,
-     .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 0, .max = 1 << 20},
+    CONV_INTS("stride", stride, 1, 1, 2), CONV_PADDING(2), CONV_INTS("dilation", dilation, 1, 1, 2),
+    CONV_GROUPS,
+};
+static const gt_attr_def conv1d_attrs[] = {
+    CONV_INTS("stride", stride, 1, 1, 1), CONV_PADDING(1), CONV_INTS("dilation", dilation, 1, 1, 1),
+    CONV_GROUPS,
+};
+static const gt_attr_def conv_transpose2d_attrs[] = {
+    CONV_INTS("stride", stride, 1, 1, 2), CONV_INTS("padding", padding, 0, 0, 2),
+    CONV_INTS("output_padding", output_padding, 0, 0, 2), CONV_GROUPS,
+    CONV_INTS("dilation", dilation, 1, 1, 2),
 };
 
 const gt_op_def gt_op_conv2d = {
     .name = "conv2d",
-    .doc = "2-D cross-correlation with zero padding, as torch.nn.functional.conv2d",
-    .shapes = "input[N,C,H,W], weight[O,C,KH,KW], bias[O] -> "
-              "[N,O,(H+2*padding-KH)/stride+1,(W+2*padding-KW)/stride+1]",
+    .doc = "2-D cross-correlation with zero padding, as torch.nn.functional.conv2d; padding "
+           "\"same\" puts an odd total's extra one at the end",
+    .shapes = "input[N,C,H,W] (or [C,H,W]), weight[O,C/groups,KH,KW], bias[O] -> "
+              "[N,O,(H+2*padding-dilation*(KH-1)-1)/stride+1,(likewise W)]",
     .inputs = {{"input", .alias = "x"}, {"weight", .alias = "w"},
                {"bias", .optional = true, .alias = "b"}},
     GT__ATTRS(conv2d_attrs),
-    .args_size = sizeof(conv2d_args),
-    .forward = conv2d_forward,
-    .backward = conv2d_backward,
+    .args_size = sizeof(gt_conv_args),
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .grad_graph = conv_grad_graph,
     GT__CASES("1x1x5x5 2x1x3x3 2", "2x3x7x6 4x3x3x3 4; stride=2, padding=1",
               "2x2x5x4 3x2x2x3; padding=1", "1x1x6x6 2x1x5x5 2; padding=2",
               "20x2x3x3 2x2x2x2 2", "3x4x5x5 6x4x5x5 6",
-              "1x3x5x5 2x2x3x3 => conv2d: input channels differ",
+              "2x2x7x6 3x2x3x2 3; stride=[2, 1], padding=[1, 0]",
+              "1x2x7x8 2x2x3x3; dilation=[2, 3], padding=[2, 1]",
+              "2x4x5x5 6x2x3x3 6; groups=2, padding=1",
+              "1x6x5x4 6x1x2x2; groups=6, stride=2",
+              "1x2x6x5 2x2x4x3 2; padding=\"same\"",
+              "1x1x5x7 2x1x2x3; padding=\"same\", dilation=[1, 2]",
+              "2x2x6x5 3x2x3x2; padding=\"valid\", stride=[1, 2]",
+              "6x5x5 4x3x3x3 4; groups=2, padding=1",
+              "1x1x1x5 2x1x1x3 2; padding=[0, 1]",
+              "1x1x2x2 1x1x1x1 1; padding=3",
+              "1x2x3x3 2x2x2x2; padding=2, stride=3, dilation=2", "0x2x5x5 3x2x3x3 3",
+              "1x3x5x5 2x2x3x3 => conv2d: Given groups=1, weight of size [2, 2, 3, 3], "
+              "expected input[1, 3, 5, 5] to have 2 channels, but got 3 channels instead",
               "1x1x5x5 1x1x3x3; stride=0 => conv2d: stride must be >= 1, got 0",
               "1x1x5x5 1x1x3x3; padding=-1 => conv2d: padding must be >= 0, got -1",
-              "1x1x2x2 1x1x3x3 => conv2d: kernel [1, 1, 3, 3] does not fit input [1, 1, 2, 2]",
-              "1x1x5x5 2x1x3x3 3 => conv2d: bias must be [2]"),
+              "1x1x5x5 1x1x3x3; dilation=0 => conv2d: dilation must be >= 1, got 0",
+              "1x1x5x5 1x1x3x3; groups=0 => conv2d: groups must be >= 1, got 0",
+              "1x1x2x2 1x1x3x3 => conv2d: Calculated padded input size per channel: (2 x 2). "
+              "Kernel size: (3 x 3). Kernel size can't be greater than actual input size",
+              "1x1x4x4 1x1x3x3; dilation=2 => conv2d: Calculated padded input size per channel: "
+              "(4 x 4). Kernel size: (5 x 5)",
+              "1x1x5x5 2x1x3x3 3 => conv2d: Given weight of size [2, 1, 3, 3], expected bias to "
+              "be 1-dimensional with 2 elements, but got bias of size [3] instead",
+              "1x1x5x5 1x1x3x3; padding=\"same\", stride=2 => conv2d: padding='same' is not "
+              "supported for strided convolutions",
+              "1x1x5x5 1x1x3x3; padding=\"full\" => conv2d: padding must be an integer, a list "
+              "of integers or one of \"valid|same\", got \"full\"",
+              "1x4x5x5 3x2x3x3; groups=2 => conv2d: Given groups=2, expected weight to be "
+              "divisible by 2 at dimension 0, but got weight of size [3, 2, 3, 3] instead",
+              "1x3x5x5 2x1x3x3; groups=2 => conv2d: Given groups=2, weight of size [2, 1, 3, 3], "
+              "expected input[1, 3, 5, 5] to have 2 channels, but got 3 channels instead",
+              "5x5 2x1x3x3 => conv2d: Expected 3D (unbatched) or 4D (batched) input to conv2d, "
+              "but got input of size: [5, 5]",
+              "1x1x5x5 1x1x3x3; stride=[1, 2, 3] => conv2d: stride takes 1 to 2 integers, got 3",
+              "1x1x5x5 0x1x3x3 => conv2d: Given groups=1, expected weight to be at least 1 at "
+              "dimension 0, but got weight of size [0, 1, 3, 3] instead"),
 };
+
+const gt_op_def gt_op_conv1d = {
+    .name = "conv1d",
+    .doc = "1-D cross-correlation with zero padding, as torch.nn.functional.conv1d (conv2d's "
+           "kernels with H = 1)",
+    .shapes = "input[N,C,L] (or [C,L]), weight[O,C/groups,K], bias[O] -> "
+              "[N,O,(L+2*padding-dilation*(K-1)-1)/stride+1]",
+    .inputs = {{"input"}, {"weight"}, {"bias", .optional = true}},
+    GT__ATTRS(conv1d_attrs),
+    .args_size = sizeof(gt_conv_args),
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .grad_graph = conv_grad_graph,
+    GT__CASES("2x3x9 4x3x3 4", "1x2x10 3x2x4; stride=3, padding=2",
+              "2x4x8 4x2x3 4; groups=2, dilation=2", "3x7 2x3x2; padding=\"same\"",
+              "1x2x7 4x1x3 4; padding=\"same\", dilation=2, groups=2",
+              "1x1x4 2x1x4 2; padding=\"valid\"", "1x1x1 1x1x1; padding=4",
+              "2x2x6 3x2x1; stride=[2]",
+              "1x3x5 2x2x3 => conv1d: Given groups=1, weight of size [2, 2, 3], expected "
+              "input[1, 3, 5] to have 2 channels, but got 3 channels instead",
+              "1x1x5x5 2x1x3 => conv1d: Expected 2D (unbatched) or 3D (batched) input to conv1d, "
+              "but got input of size: [1, 1, 5, 5]",
+              "1x1x2 1x1x3 => conv1d: Calculated padded input size per channel: (2). Kernel "
+              "size: (3)",
+              "1x1x5 1x1x3; stride=[1, 2] => conv1d: stride takes one integer, got a list of 2",
+              "1x1x5 1x1x3; stride=2, padding=\"same\" => conv1d: padding='same' is not "
+              "supported for strided convolutions"),
+};
+
+const gt_op_def gt_op_conv_transpose2d = {
+    .name = "conv_transpose2d",
+    .doc = "the transposed 2-D convolution (conv2d's gradient with respect to its input), as "
+           "torch.nn.functional.conv_transpose2d",
+    .shapes = "input[N,C_in,H,W] (or [C_in,H,W]), weight[C_in,C_out/groups,KH,KW], "
+              "bias[C_out] -> [N,C_out,(H-1)*stride-2*padding+dilation*(KH-1)+"
+              "output_padding+1,(likewise W)]",
+    .inputs = {{"input"}, {"weight"}, {"bias", .optional = true}},
+    GT__ATTRS(conv_transpose2d_attrs),
+    .args_size = sizeof(gt_conv_args),
+    .forward = conv_transpose2d_forward,
+    .backward = conv_transpose2d_backward,
+    .grad_graph = conv_transpose2d_grad_graph,
+    GT__CASES("2x3x4x4 3x2x3x3 2", "1x2x3x4 2x3x3x2 3; stride=2, padding=1, output_padding=1",
+              "2x4x3x3 4x1x2x2 2; groups=2, stride=[2, 1]",
+              "1x2x3x3 2x2x3x3; dilation=2, output_padding=1",
+              "1x2x3x4 2x1x3x2; stride=[3, 2], padding=[1, 0], output_padding=[2, 1]",
+              "2x3x3 2x3x2x2 3", "1x1x1x1 1x2x1x1 2", "1x1x3x3 1x1x3x3; padding=2",
+              "1x2x5x5 2x2x1x1; stride=2", "20x2x3x3 2x2x3x3 2", "0x2x3x3 2x1x3x3 1",
+              "1x3x3x3 2x1x3x3 => conv_transpose2d: Given transposed=1, weight of size "
+              "[2, 1, 3, 3], expected input[1, 3, 3, 3] to have 2 channels, but got 3 channels "
+              "instead",
+              "1x3x3x3 3x1x3x3; groups=2 => conv_transpose2d: Given groups=2, expected weight "
+              "to be divisible by 2 at dimension 0, but got weight of size [3, 1, 3, 3] instead",
+              "1x2x3x3 2x1x3x3 2 => conv_transpose2d: Given transposed=1, weight of size "
+              "[2, 1, 3, 3], expected bias to be 1-dimensional with 1 elements, but got bias of "
+              "size [2] instead",
+              "1x2x3x3 2x1x3x3; stride=2, output_padding=2 => conv_transpose2d: output padding "
+              "must be smaller than either stride or dilation, but got output_padding_height: 2",
+              "1x1x1x1 1x1x1x1; padding=1 => conv_transpose2d: Given input size per channel: "
+              "(1 x 1). Calculated output size per channel: (-1 x -1). Output size is too small",
+              "1x1x3x3 1x1x3x3; output_padding=-1 => conv_transpose2d: output_padding must be "
+              ">= 0, got -1",
+              "1x1x3x3 1x1x3x3; padding=\"same\" => conv_transpose2d: padding must be an "
+              "integer or a list of integers"),
+};
+
+static gt_tensor *conv_call(const gt_op_def *op, gt_tape *tape, gt_tensor *x, gt_tensor *w,
+                            gt_tensor *b, const gt_conv_args *args) {
+    return gt__op_call_typed(tape, op, (gt_tensor *[]){x, w, b}, b ? 3 : 2, args);
+}
 
 gt_tensor *gt_conv2d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b, int stride,
                      int padding) {
-    return gt_op_call(tape, &gt_op_conv2d, (gt_tensor *[]){x, w, b}, b ? 3 : 2,
-                      &(conv2d_args){stride, padding});
+    gt_conv_args args = {.stride = GT_INTS(stride), .padding = GT_INTS(padding), .groups = 1,
+                         .dilation = GT_INTS(1), .output_padding = GT_INTS(0)};
+    return gt_op_call(tape, &gt_op_conv2d, (gt_tensor *[]){x, w, b}, b ? 3 : 2, &args);
+}
+
+gt_tensor *gt_conv2d_ex(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                        const gt_conv_args *args) {
+    return conv_call(&gt_op_conv2d, tape, x, w, b, args);
+}
+
+gt_tensor *gt_conv1d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                     const gt_conv_args *args) {
+    return conv_call(&gt_op_conv1d, tape, x, w, b, args);
+}
+
+gt_tensor *gt_conv_transpose2d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                               const gt_conv_args *args) {
+    return conv_call(&gt_op_conv_transpose2d, tape, x, w, b, args);
 }

@@ -16,9 +16,14 @@ double gt__op_flops(const gt_op_def *op, gt_tensor *const *in, int n_in, const g
     } else if (op == &gt_op_linear) { // x[N, IN] w[OUT, IN] -> [N, OUT]
         forward = 2 * outputs * (double)in[1]->shape[1] + (n_in > 2 && in[2] ? outputs : 0);
         *backward = 2 * forward;
-    } else if (op == &gt_op_conv2d) { // x[N,C,H,W] w[O,C,KH,KW] -> [N,O,H',W']: 2 C KH KW each
-        int64_t per_output = in[1]->shape[0] ? in[1]->numel / in[1]->shape[0] : 0; /* C KH KW */
+    } else if (op == &gt_op_conv2d || op == &gt_op_conv1d) { // w[O,C/G,KH,KW]: 2 C/G KH KW
+        int64_t per_output = in[1]->shape[0] ? in[1]->numel / in[1]->shape[0] : 0; /* each */
         forward = 2 * outputs * (double)per_output +
+                  (n_in > 2 && in[2] ? outputs : 0);
+        *backward = 2 * forward;
+    } else if (op == &gt_op_conv_transpose2d) { // x[N,C_in,H,W] w[C_in,C_out/G,KH,KW]
+        int64_t per_input = in[1]->shape[0] ? in[1]->numel / in[1]->shape[0] : 0;
+        forward = 2 * (double)in[0]->numel * (double)per_input +
                   (n_in > 2 && in[2] ? outputs : 0);
         *backward = 2 * forward;
     } else if (op == &gt_op_add || op == &gt_op_sub || op == &gt_op_mul || op == &gt_op_div ||

@@ -83,7 +83,10 @@ typedef struct gt_attr_def {
     unsigned flags;      /* gt_attr_flags */
     double min, max;     /* with GT_ATTR_HAS_MIN / GT_ATTR_HAS_MAX */
     int max_len;         /* INTS: at most this many values (0: GT_MAX_DIMS) */
-    const char *choices; /* ENUM: "none|tanh" */
+    const char *choices; /* ENUM: "none|tanh"; INTS: strings it also takes in place of the
+                            list ("valid|same"), stored as 1 + their index in the int at
+                            choice_offset (0 when a list was given) */
+    size_t choice_offset;
     const char *alias;   /* an older keyword accepted for it ("axis" for "dim"), or NULL */
     int after_input;     /* its place among positional arguments: 0, after every tensor
                             input (the usual); k, right after the first k inputs, as
@@ -213,8 +216,8 @@ const char *gt_op_signature(const gt_op_def *op, char *buf, size_t size);
 extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_mul,
     gt_op_div, gt_op_neg, gt_op_scale, gt_op_relu, gt_op_leaky_relu, gt_op_sigmoid,
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
-    gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d,
-    gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+    gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d, gt_op_conv1d,
+    gt_op_conv_transpose2d, gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
 /* ... elementwise math, comparisons, reductions and activations (ops/activation.c,
  * activation_nn.c, elementwise.c, compare.c, reduce.c) */
 extern const gt_op_def gt_op_elu, gt_op_selu, gt_op_gelu, gt_op_silu, gt_op_softplus,
@@ -445,9 +448,36 @@ gt_tensor *gt_gather(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index);
 gt_tensor *gt_embedding(gt_tape *tape, gt_tensor *input, gt_tensor *weight);
 
 /* ---- convolution and pooling --------------------------------------------------------- */
-/* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL. */
+/* x[N,C,H,W] * w[O,C,KH,KW] (+ b[O]) -> y[N,O,(H+2p-KH)/s+1,(W+2p-KW)/s+1]; b may be NULL.
+ * Dilation, groups, per-axis values, "same": gt_conv2d_ex. */
 gt_tensor *gt_conv2d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b, int stride,
                      int padding);
+/* The arguments of conv1d, conv2d and conv_transpose2d beyond their tensors, PyTorch's
+ * (each list an int or one value per spatial axis). Zero-initialised fields mean PyTorch's
+ * defaults: stride 1, padding 0, dilation 1, groups 1, output_padding 0. */
+typedef struct gt_conv_args {
+    gt_ints stride;
+    gt_ints padding;
+    int padding_mode;       /* GT_CONV_PADDING_LIST (0): `padding`; or "valid", "same" */
+    gt_ints dilation;
+    int64_t groups;         /* in and out channels in this many groups */
+    gt_ints output_padding; /* conv_transpose2d: added to one side of the output */
+    int64_t extra[2];       /* padding added after the end of each axis (H, W) beyond
+                               `padding`: internal, for the gradients of "same"; keep 0 */
+} gt_conv_args;
+enum { GT_CONV_PADDING_LIST, GT_CONV_PADDING_VALID, GT_CONV_PADDING_SAME };
+/* F.conv2d(x, w, b, stride, padding, dilation, groups): x[N,C,H,W] or [C,H,W],
+ * w[O,C/groups,KH,KW] (+ b[O]) -> [N,O,OH,OW]; args NULL: the defaults. */
+gt_tensor *gt_conv2d_ex(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                        const gt_conv_args *args);
+/* F.conv1d: x[N,C,L] or [C,L], w[O,C/groups,K] (+ b[O]) -> [N,O,OL]; args NULL: defaults. */
+gt_tensor *gt_conv1d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                     const gt_conv_args *args);
+/* F.conv_transpose2d: x[N,C_in,H,W] or [C_in,H,W], w[C_in,C_out/groups,KH,KW] (+ b[C_out])
+ * -> [N,C_out,(H-1)*stride-2*padding+dilation*(KH-1)+output_padding+1, likewise W]: the
+ * gradient of conv2d with respect to its input; args NULL: the defaults. */
+gt_tensor *gt_conv_transpose2d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
+                               const gt_conv_args *args);
 /* x[N,C,H,W] -> [N,C,(H-k)/s+1,(W-k)/s+1]; stride 0 means stride = kernel. */
 gt_tensor *gt_maxpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);

@@ -16,8 +16,8 @@ static const gt_op_def *const op_list[] = {
     &gt_op_relu,        &gt_op_leaky_relu,   &gt_op_sigmoid,    &gt_op_tanh,
     &gt_op_exp,         &gt_op_log,          &gt_op_softmax,    &gt_op_log_softmax,
     &gt_op_sum,         &gt_op_mean,         &gt_op_reshape,    &gt_op_flatten,
-    &gt_op_transpose,   &gt_op_conv2d,       &gt_op_max_pool2d, &gt_op_avg_pool2d,
-    &gt_op_cross_entropy, &gt_op_mse_loss,
+    &gt_op_transpose,   &gt_op_conv2d,       &gt_op_conv1d,     &gt_op_conv_transpose2d,
+    &gt_op_max_pool2d,  &gt_op_avg_pool2d,   &gt_op_cross_entropy, &gt_op_mse_loss,
     /* elementwise math, comparisons, reductions and activations */
     &gt_op_elu, &gt_op_selu, &gt_op_gelu, &gt_op_silu, &gt_op_softplus, &gt_op_hardtanh,
     &gt_op_hardsigmoid, &gt_op_sqrt, &gt_op_rsqrt, &gt_op_abs, &gt_op_erf, &gt_op_clamp,
@@ -185,7 +185,14 @@ gt_status gt_op_args_set(const gt_op_def *op, void *args, int index, const gt_at
     case GT_ATTR_INTS: {
         int max_len = a->max_len ? a->max_len : GT_MAX_DIMS;
         gt_ints list = {0};
-        if (v->kind == GT_VALUE_NUMBER && whole(v->number)) {
+        int word = 0; /* a string in place of the list (conv2d's padding="same"): 1 + index */
+        if (v->kind == GT_VALUE_STRING && a->choices) {
+            word = choice_index(a->choices, v->string) + 1;
+            if (!word)
+                return gt_set_error(GT_ERR_ARG, "%s: %s must be an integer, a list of integers "
+                                    "or one of \"%s\", got \"%s\"", op->name, a->name,
+                                    a->choices, v->string);
+        } else if (v->kind == GT_VALUE_NUMBER && whole(v->number)) {
             list = (gt_ints){1, {(int64_t)v->number}};
         } else if (v->kind == GT_VALUE_INTS && v->ints.n >= 1 && v->ints.n <= max_len) {
             list = v->ints;
@@ -195,11 +202,16 @@ gt_status gt_op_args_set(const gt_op_def *op, void *args, int index, const gt_at
         } else if (v->kind == GT_VALUE_INTS) {
             return gt_set_error(GT_ERR_ARG, "%s: %s takes 1 to %d integers, got %d", op->name,
                                 a->name, max_len, v->ints.n);
+        } else if (a->choices) {
+            return gt_set_error(GT_ERR_ARG, "%s: %s must be an integer, a list of integers or "
+                                "one of \"%s\"", op->name, a->name, a->choices);
         } else {
             return attr_error(op, a, max_len > 1 ? "an integer or a list of integers"
                                                  : "an integer");
         }
         *(gt_ints *)slot = list;
+        if (a->choices)
+            *(int *)((char *)args + a->choice_offset) = word;
         return GT_OK;
     }
     }
@@ -244,6 +256,9 @@ static gt_status check_attrs(const gt_op_def *op, const void *args) {
         case GT_ATTR_INTS: {
             const gt_ints *list = slot;
             int max_len = a->max_len ? a->max_len : GT_MAX_DIMS;
+            bool string = a->choices && *(const int *)((const char *)args + a->choice_offset);
+            if (string)
+                break;
             if (list->n < 0 || list->n > max_len || (list->n == 0 && !(a->flags & GT_ATTR_OPTIONAL)))
                 status = gt_set_error(GT_ERR_ARG, "%s: %s takes 1 to %d integers, got %d",
                                       op->name, a->name, max_len, list->n);

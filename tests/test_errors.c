@@ -108,8 +108,17 @@ GT_TEST(attributes_are_checked_once_at_the_call_with_the_op_and_the_value_named)
     CHECK(y && gt_tensor_shape(y)[2] == 3 && gt_tensor_shape(y)[3] == 3);
     CHECK(gt_op_args_parse(&gt_op_conv2d, "stride=1.5", args) == GT_ERR_ARG);
     CHECK_ERROR_HAS("conv2d: stride must be an integer");
-    CHECK(gt_op_args_parse(&gt_op_conv2d, "dilation=2", args) == GT_ERR_ARG);
-    CHECK_ERROR_HAS("conv2d: no attribute named dilation");
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "output_padding=2", args) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("conv2d: no attribute named output_padding");
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "padding=\"same\"", args) == GT_OK);
+    CHECK(((const gt_conv_args *)args)->padding_mode == GT_CONV_PADDING_SAME);
+    y = gt_op_call(tape, &gt_op_conv2d, (gt_tensor *[]){x, w}, 2, args);
+    CHECK(y && gt_tensor_shape(y)[2] == 5 && gt_tensor_shape(y)[3] == 5);
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "padding=\"same\", padding=[1, 0]", args) == GT_OK);
+    CHECK(((const gt_conv_args *)args)->padding_mode == GT_CONV_PADDING_LIST);
+    CHECK(gt_op_args_parse(&gt_op_conv2d, "padding=\"full\"", args) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("conv2d: padding must be an integer, a list of integers or one of "
+                    "\"valid|same\", got \"full\"");
     CHECK(gt_op_args_parse(&gt_op_max_pool2d, "stride=2", args) == GT_ERR_ARG);
     CHECK_ERROR_HAS("max_pool2d: missing argument kernel_size");
     CHECK(gt_op_args_parse(&gt_op_sum, "dim=[0, 1], keepdim=\"yes\"", args) == GT_ERR_ARG);
@@ -119,7 +128,8 @@ GT_TEST(attributes_are_checked_once_at_the_call_with_the_op_and_the_value_named)
     CHECK(reduce->dim.n == 1 && reduce->dim.v[0] == 1 && reduce->keepdim);
     char sig[256];
     CHECK(strcmp(gt_op_signature(&gt_op_conv2d, sig, sizeof sig),
-                 "conv2d(input, weight, bias=None, stride=1, padding=0)") == 0);
+                 "conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, "
+                 "groups=1)") == 0);
     CHECK(strcmp(gt_op_signature(&gt_op_max_pool2d, sig, sizeof sig),
                  "max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, "
                  "ceil_mode=False)") == 0);

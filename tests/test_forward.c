@@ -81,6 +81,37 @@ GT_TEST(conv2d_whose_kernel_covers_the_input_is_a_dot_product_per_map) {
     CHECK_VALUES(gt_conv2d(tape, x, w, NULL, 3, 0), GT_TEST_TOL, 5, 10);
 }
 
+/* The C forms with an args struct: zero fields are PyTorch's defaults. */
+GT_TEST(conv2d_ex_same_dilation_groups_by_hand) {
+    setup();
+    gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9), 1, 1, 3, 3);
+    gt_tensor *w = T(V(1, 2, 3, 4), 1, 1, 2, 2);
+    CHECK_VALUES(gt_conv2d_ex(tape, x, w, NULL, NULL), GT_TEST_TOL, 37, 47, 67, 77);
+    /* "same" with a total of 1: the extra zero row and column at the end */
+    CHECK_VALUES(gt_conv2d_ex(tape, x, w, NULL,
+                              &(gt_conv_args){.padding_mode = GT_CONV_PADDING_SAME}),
+                 GT_TEST_TOL, 37, 47, 21, 67, 77, 33, 23, 26, 9);
+    /* dilation 2: the corners */
+    CHECK_VALUES(gt_conv2d_ex(tape, x, w, NULL, &(gt_conv_args){.dilation = GT_INTS(2)}),
+                 GT_TEST_TOL, 1 + 2 * 3 + 3 * 7 + 4 * 9);
+    /* groups 2: each channel its own map */
+    CHECK_VALUES(gt_conv2d_ex(tape, T(V(1, 10), 1, 2, 1, 1), T(V(2, 3), 2, 1, 1, 1), NULL,
+                              &(gt_conv_args){.groups = 2}),
+                 GT_TEST_TOL, 2, 30);
+}
+
+GT_TEST(conv1d_and_conv_transpose2d_by_hand) {
+    setup();
+    CHECK_VALUES(gt_conv1d(tape, T(V(1, 2, 4, 8), 1, 1, 4), T(V(1, -1), 1, 1, 2), NULL, NULL),
+                 GT_TEST_TOL, -1, -2, -4);
+    /* each input value spread over the kernel's window: stride 2 tiles, stride 1 overlaps */
+    gt_tensor *x = T(V(1, 2, 3, 4), 1, 1, 2, 2), *ones = T(V(1, 1, 1, 1), 1, 1, 2, 2);
+    CHECK_VALUES(gt_conv_transpose2d(tape, x, ones, NULL, &(gt_conv_args){.stride = GT_INTS(2)}),
+                 GT_TEST_TOL, 1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4);
+    CHECK_VALUES(gt_conv_transpose2d(tape, x, ones, T(V(0.5), 1), NULL), GT_TEST_TOL, 1.5, 3.5,
+                 2.5, 4.5, 10.5, 6.5, 3.5, 7.5, 4.5);
+}
+
 GT_TEST(matmul_2x2) {
     setup();
     CHECK_VALUES(gt_matmul(tape, T(V(1, 2, 3, 4), 2, 2), T(V(5, 6, 7, 8), 2, 2)), GT_TEST_TOL,

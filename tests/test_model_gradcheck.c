@@ -76,6 +76,16 @@ GT_TEST(spec_model_gradient_matches_finite_differences) {
     CHECK(check_model(gt_model_from_spec("Flatten Linear(6) LogSoftmax(dim=-1) Linear(4)", 3,
                                          (int64_t[]){2, 3, 3}, 52),
                       GT_SHAPE(2, 2, 3, 3), 53));
+    /* the conv layers' other arguments, and the 1-D and transposed ones */
+    CHECK(check_model(gt_model_from_spec("Conv2d(4, 3, padding='same', dilation=2, groups=2) "
+                                         "Tanh ConvTranspose2d(2, 3, stride=2, padding=1, "
+                                         "output_padding=1, groups=2) Flatten Linear(3)",
+                                         3, (int64_t[]){2, 5, 4}, 54),
+                      GT_SHAPE(2, 2, 5, 4), 55));
+    CHECK(check_model(gt_model_from_spec("Conv1d(4, 3, stride=2, padding=1) Tanh "
+                                         "Conv1d(2, 2, padding='valid', groups=2) Flatten "
+                                         "Linear(3)", 2, (int64_t[]){2, 9}, 56),
+                      GT_SHAPE(3, 2, 9), 57));
 }
 
 GT_TEST(lenet_gradient_matches_finite_differences) {

@@ -96,7 +96,8 @@ GT_TEST(mlp_and_lenet_are_specs_with_their_names_and_seeded_values) {
 GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
     CHECK(has_error_for("Conv2d(32, x)", "column 12: 'x': expected a number, True or False for "
                                          "kernel_size"));
-    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv2d"));
+    CHECK(has_error_for("Conv3d(4, 3)", "column 1: 'Conv3d': expected a layer: Linear, Conv1d, "
+                                        "Conv2d"));
     CHECK(has_error_for("Flatten relu", "column 9: 'relu': expected a layer of torch.nn: did you "
                                         "mean ReLU?"));
     CHECK(has_error_for("Linear", "column 1: 'Linear': expected '(' and a value for "
@@ -174,6 +175,90 @@ GT_TEST(pool_layers_take_torch_arguments_and_their_op_checks_them) {
     gt_module_free(pool);
     CHECK(!gt_nn_pool(&gt_op_relu, ""));
     CHECK_ERROR_HAS("pool layer: relu is not a pool op");
+}
+
+/* Conv1d, Conv2d's dilation, groups and padding='same', ConvTranspose2d: torch.nn's
+ * parameter shapes, initialisation bounds, print and multiply-adds; a checkpoint keeps them. */
+GT_TEST(conv_layers_follow_torch_nn) {
+    const char *spec = "Conv2d(4, 3, padding='same', dilation=2) ConvTranspose2d(6, 3, "
+                       "stride=2, padding=1, output_padding=1, groups=2) Flatten Linear(3)";
+    gt_model *m = gt_model_from_spec(spec, 3, (int64_t[]){2, 8, 8}, 7);
+    CHECK(m && gt_model_param_count(m) == 6);
+    if (!m)
+        return;
+    int64_t shapes[][4] = {{4, 2, 3, 3}, {4}, {4, 3, 3, 3}, {6}};
+    int ndims[] = {4, 1, 4, 1};
+    double fan_in[] = {18, 18, 27, 27}; /* torch's: weight numel / dim 0, transposed too */
+    for (int i = 0; i < 4; i++) {
+        const gt_tensor *t = gt_model_params(m)[i];
+        CHECK(gt_shape_equal(gt_tensor_ndim(t), gt_tensor_shape(t), ndims[i], shapes[i]));
+        double bound = 1 / sqrt(fan_in[i]), largest = 0;
+        for (int64_t k = 0; k < gt_tensor_numel(t); k++)
+            largest = fmax(largest, fabs(gt_tensor_cdata(t)[k]));
+        CHECK(largest <= bound && largest > 0.25 * bound); /* a bias has only 4 or 6 */
+    }
+    CHECK(!strcmp(gt_model_param_name(m, 2), "1.weight") &&
+          !strcmp(gt_model_param_name(m, 3), "1.bias"));
+    char text[256];
+    gt_module *root = gt_model_module(m);
+    CHECK(!strcmp(gt_module_describe(gt_module_child(root, 0), text, sizeof text),
+                  "Conv2d(2, 4, kernel_size=(3, 3), stride=(1, 1), padding=same, "
+                  "dilation=(2, 2))"));
+    CHECK(!strcmp(gt_module_describe(gt_module_child(root, 1), text, sizeof text),
+                  "ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+                  "output_padding=(1, 1), groups=2)"));
+    /* 4*8*8 outputs of 18, 4*8*8 inputs of 27 (to [6, 16, 16]), 1536*3 */
+    CHECK(gt_model_flops(m) == 4 * 64 * 18 + 4 * 64 * 27 + 6 * 16 * 16 * 3);
+    CHECK(gt_model_save(m, NULL, NULL, 0, SCRATCH "_conv.gtc") == GT_OK);
+    gt_model *back = gt_model_load(SCRATCH "_conv.gtc");
+    CHECK(back && !strcmp(gt_model_spec(back), spec) && gt_model_numel(back) == gt_model_numel(m));
+    CHECK(back && !memcmp(gt_model_data(back), gt_model_data(m),
+                          (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    gt_model_free(back);
+    gt_model_free(m);
+
+    m = gt_model_from_spec("Conv1d(4, 3, padding='valid', groups=2, bias=False) "
+                           "Conv1d(2, 3, padding=2, dilation=3) Flatten Linear(2)", 2,
+                           (int64_t[]){2, 9}, 7);
+    CHECK(m && gt_model_param_count(m) == 5);
+    if (m) {
+        gt_module *r = gt_model_module(m);
+        CHECK(!strcmp(gt_module_describe(gt_module_child(r, 0), text, sizeof text),
+                      "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=valid, groups=2, "
+                      "bias=False)"));
+        CHECK(!strcmp(gt_module_describe(gt_module_child(r, 1), text, sizeof text),
+                      "Conv1d(4, 2, kernel_size=(3,), stride=(1,), padding=(2,), "
+                      "dilation=(3,))"));
+        const gt_tensor *w = gt_model_params(m)[0];
+        CHECK(gt_shape_equal(gt_tensor_ndim(w), gt_tensor_shape(w), 3, (int64_t[]){4, 1, 3}));
+        gt_tape *tape = gt_tape_new();
+        gt_tensor *x = gt_zeros(GT_SHAPE(5, 2, 9));
+        gt_tensor *y = gt_model_forward(tape, m, x); /* 9 -> 7 -> 7 + 4 - 6 = 5 */
+        CHECK(y && gt_tensor_dim(y, 0) == 5 && gt_tensor_dim(y, 1) == 2);
+        CHECK(gt_model_flops(m) == 4 * 7 * 3 + 2 * 5 * 12 + 10 * 2);
+        gt_tensor_free(x);
+        gt_tape_free(tape);
+    }
+    gt_model_free(m);
+
+    CHECK(has_error_for("Conv2d(4, 3, padding='full')", "expected one of 'valid|same' for "
+                                                        "padding"));
+    CHECK(has_error_for("Conv2d(4, 3, padding=-1)", "expected a number >= 0 or one of "
+                                                    "'valid|same' for padding"));
+    CHECK(has_error_for("Conv2d(4, 3, padding=(-1, -1))", "expected sizes >= 0 or one of "
+                                                          "'valid|same' for padding"));
+    CHECK(has_error_for("Conv2d(4, 3, stride=2, padding='same')", "Conv2d: padding='same' is "
+                                                                  "not supported for strided"));
+    CHECK(has_error_for("Conv2d(4, 3, padding_mode='reflect')", "expected one of 'zeros' for "
+                                                                "padding_mode"));
+    CHECK(has_error_for("ConvTranspose2d(4, 3, padding='same')", "expected a number, True or "
+                                                                 "False for padding"));
+    CHECK(has_error_for("ConvTranspose2d(4, 3, stride=2, output_padding=2)",
+                        "output_padding smaller than stride or dilation"));
+    CHECK(!image_model("Conv2d(4, 3, groups=4)", 0));
+    CHECK_ERROR_HAS("groups=4 must divide the in channels (1) and the out channels (4)");
+    CHECK(!image_model("Conv2d(4, 15, dilation=2)", 0));
+    CHECK_ERROR_HAS("a 15x15 kernel with padding 0 and that dilation does not fit in 28x28");
 }
 
 GT_TEST(spec_accepts_torch_spellings) {
@@ -482,6 +567,45 @@ GT_TEST(weights_trained_in_pytorch_give_pytorchs_logits) {
 }
 
 /* Python's zipfile as numpy.savez (with zip64 extra fields) and savez_compressed use it. */
+/* PyTorch's own initial weights of Conv2d (same, dilation, groups), ConvTranspose2d and
+ * Conv1d layers, read by name: the same outputs (tests/data/make_modules_oracle.py). */
+GT_TEST(conv_layers_read_pytorchs_weights) {
+    gt_npz *npz = gt_npz_load(GT_TEST_DATA_DIR "/modules/torch_conv.npz");
+    CHECK(npz != NULL);
+    const char *specs[] = {"Conv2d(4, 3, padding='same', dilation=2, groups=2) ReLU "
+                           "ConvTranspose2d(3, 3, stride=2, padding=1, output_padding=1) Tanh "
+                           "Flatten Linear(5)",
+                           "Conv1d(4, 3, stride=2, padding=1) Tanh Flatten Linear(3)"};
+    const char *prefix[] = {"a.", "b."};
+    gt_sample_shape in[] = {{3, {2, 6, 6}}, {2, {2, 9}}};
+    for (int k = 0; npz && k < 2; k++) {
+        gt_model *m = gt_model_from_spec(specs[k], in[k].ndim, in[k].dims, 1);
+        CHECK(m != NULL);
+        char key[64];
+        for (int i = 0; m && i < gt_model_param_count(m); i++) {
+            gt_tensor *p = gt_model_params(m)[i];
+            snprintf(key, sizeof key, "%s%s", prefix[k], gt_model_param_name(m, i));
+            const gt_tensor *t = gt_npz_find(npz, key);
+            CHECK(t && gt_shape_equal(gt_tensor_ndim(t), gt_tensor_shape(t), gt_tensor_ndim(p),
+                                      gt_tensor_shape(p)));
+            for (int64_t j = 0; t && j < gt_tensor_numel(p); j++)
+                gt_tensor_data(p)[j] = gt_tensor_cdata(t)[j];
+        }
+        snprintf(key, sizeof key, "%sx", prefix[k]);
+        const gt_tensor *x = gt_npz_find(npz, key);
+        snprintf(key, sizeof key, "%sy", prefix[k]);
+        const gt_tensor *want = gt_npz_find(npz, key);
+        gt_tape *tape = gt_tape_new();
+        gt_tensor *y = m && x ? gt_model_forward(tape, m, (gt_tensor *)x) : NULL;
+        CHECK(y && want && gt_tensor_numel(y) == gt_tensor_numel(want));
+        for (int64_t j = 0; y && want && j < gt_tensor_numel(y); j++)
+            CHECK_CLOSE(gt_tensor_item(y, j), gt_tensor_item(want, j), 10 * GT_TEST_TOL);
+        gt_tape_free(tape);
+        gt_model_free(m);
+    }
+    gt_npz_free(npz);
+}
+
 GT_TEST(npz_reads_stored_deflated_and_zip64_members) {
     const char *files[] = {"two.npz", "two_deflated.npz", "two_zip64.npz"};
     for (int i = 0; i < 3; i++) {

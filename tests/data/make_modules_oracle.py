@@ -41,3 +41,29 @@ with torch.no_grad():
     logits = net.double()(x.double())
 np.savez(os.path.join(HERE, "torch_io.npz"), x=x.double().numpy(), logits=logits.numpy())
 print("keys:", list(net.state_dict().keys()))
+
+# The conv layers (after the model above, so that its draws stay as they were): PyTorch's
+# own initial weights of two models and their outputs, modules/torch_conv.npz. The C test
+# (conv_layers_read_pytorchs_weights) builds the specs
+#     "Conv2d(4, 3, padding='same', dilation=2, groups=2) ReLU ConvTranspose2d(3, 3,
+#      stride=2, padding=1, output_padding=1) Tanh Flatten Linear(5)"   on [2, 6, 6]
+#     "Conv1d(4, 3, stride=2, padding=1) Tanh Flatten Linear(3)"        on [2, 9]
+# and must reproduce both outputs from these weights (keys "a.0.weight", ..., "b.0.weight",
+# ...; inputs "a.x", "b.x", outputs "a.y", "b.y").
+torch.manual_seed(16)
+a = nn.Sequential(
+    nn.Conv2d(2, 4, 3, padding="same", dilation=2, groups=2), nn.ReLU(),
+    nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1), nn.Tanh(),
+    nn.Flatten(), nn.Linear(3 * 12 * 12, 5)).double()
+b = nn.Sequential(nn.Conv1d(2, 4, 3, stride=2, padding=1), nn.Tanh(), nn.Flatten(),
+                  nn.Linear(4 * 5, 3)).double()
+arrays = {}
+for name, net, shape in (("a", a, (3, 2, 6, 6)), ("b", b, (3, 2, 9))):
+    x = torch.randn(shape, dtype=torch.float64)
+    with torch.no_grad():
+        arrays[name + ".y"] = net(x).numpy()
+    arrays[name + ".x"] = x.numpy()
+    for k, v in net.state_dict().items():
+        arrays[name + "." + k] = v.detach().numpy()
+np.savez(os.path.join(HERE, "torch_conv.npz"), **arrays)
+print("conv keys:", sorted(arrays))
