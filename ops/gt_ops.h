@@ -411,10 +411,14 @@ gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
 /* length entries of dim from start (a copy; start < 0 counts from the end), as
  * torch.narrow. */
 gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
-/* value around x, as F.pad(x, pad, value=value) in constant mode: pad lists (left, right)
- * pairs from the last dim back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2
- * and 0); negative entries crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. */
-gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value);
+/* pad's modes, as F.pad's mode strings. */
+typedef enum gt_pad_mode { GT_PAD_CONSTANT, GT_PAD_REFLECT, GT_PAD_REPLICATE, GT_PAD_CIRCULAR } gt_pad_mode;
+/* x padded as F.pad(x, pad, mode, value): pad lists (left, right) pairs from the last dim
+ * back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2 and 0); negative entries
+ * crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. GT_PAD_CONSTANT fills value (NAN: 0);
+ * reflect, replicate and circular take no value (NAN or 0) and pad the last 1-3 dims of an
+ * input with 1 or 2 dims more (circular: every dim after the first two), as torch 1.13. */
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, gt_pad_mode mode, double value);
 /* The n tensors joined along dim (every other size equal), as torch.cat:
  *     gt_tensor *parts[] = {a, b, c};  gt_tensor *y = gt_cat(tape, parts, 3, 1);
  * Any n >= 1 (gt_op_cat's input is variadic). */
