@@ -116,29 +116,32 @@ typedef struct point_loss_args {
     double param;  /* beta or delta */
 } point_loss_args;
 
-/* The loss of one difference d = input - target, and its derivative in d. */
-static inline double point_loss(int kind, double d, double param, double *slope) {
+/* The loss of one difference d = input - target; its derivative in d is k1 d + k0, with k1
+ * and k0 constant on each piece (so a gradient graph is linear in d with constant
+ * coefficients, exact away from the kinks). */
+static inline double point_loss(int kind, double d, double param, double *k1, double *k0) {
     double a = fabs(d), sign = (double)((d > 0) - (d < 0));
+    *k1 = *k0 = 0;
     switch (kind) {
     case POINT_MSE:
-        *slope = 2 * d;
+        *k1 = 2;
         return d * d;
     case POINT_L1:
-        *slope = sign;
+        *k0 = sign;
         return a;
     case POINT_SMOOTH_L1: /* 0.5 d^2 / beta below beta, else |d| - 0.5 beta */
         if (a < param) {
-            *slope = d / param;
+            *k1 = 1 / param;
             return 0.5 * d * d / param;
         }
-        *slope = sign;
+        *k0 = sign;
         return a - 0.5 * param;
     default: /* huber: 0.5 d^2 below delta, else delta (|d| - 0.5 delta) */
         if (a < param) {
-            *slope = d;
+            *k1 = 1;
             return 0.5 * d * d;
         }
-        *slope = param * sign;
+        *k0 = param * sign;
         return param * (a - 0.5 * param);
     }
 }
@@ -153,6 +156,10 @@ static gt_tensor *point_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
         return NULL;
     if (!gt_shape_equal(a->ndim, a->shape, b->ndim, b->shape))
         return gt__shape_error2(op->name, "shapes differ", a, b);
+    if (op->variant == POINT_HUBER && !(args->param > 0)) {
+        gt_set_error(GT_ERR_ARG, "%s: delta must be > 0, got %g", op->name, args->param);
+        return NULL;
+    }
     if (a->numel == 0 && args->reduction == GT_REDUCTION_MEAN) {
         gt_set_error(GT_ERR_SHAPE, "%s: inputs are empty: %s (the mean of nothing)", op->name,
                      gt__shape_of(a));
@@ -162,10 +169,10 @@ static gt_tensor *point_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     gt_tensor *out = gt__op_output(tape, op, each ? a->ndim : 0, a->shape);
     if (!out)
         return NULL;
-    double total = 0, slope;
+    double total = 0, k1, k0;
     for (int64_t i = 0; i < a->numel; i++) {
         double loss = point_loss(op->variant, (double)a->data[i] - (double)b->data[i],
-                                 args->param, &slope);
+                                 args->param, &k1, &k0);
         if (each)
             out->data[i] = (gt_real)loss;
         total += loss;
@@ -183,11 +190,11 @@ static gt_status point_loss_backward(gt_node *node) {
     gt_tensor *a = node->in[0], *b = node->in[1];
     const gt_real *g = node->out->grad;
     bool each = args->reduction == GT_REDUCTION_NONE;
-    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)a->numel : 1, slope;
+    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)a->numel : 1, k1, k0;
     for (int64_t i = 0; i < a->numel; i++) {
-        point_loss(gt__node_variant(node), (double)a->data[i] - (double)b->data[i], args->param,
-                   &slope);
-        gt_real d = (gt_real)(slope * scale) * g[each ? i : 0];
+        double diff = (double)a->data[i] - (double)b->data[i];
+        point_loss(gt__node_variant(node), diff, args->param, &k1, &k0);
+        gt_real d = (gt_real)((k1 * diff + k0) * scale) * g[each ? i : 0];
         if (a->grad)
             a->grad[i] += d;
         if (b->grad)
@@ -227,13 +234,25 @@ static gt_status cross_entropy_grad_graph(gt_tape *tape, gt_node *node, gt_tenso
     return grad_in[0] ? GT_OK : gt_last_status();
 }
 
-// grad_a = 2 g (a - b) (/ numel for the mean; g broadcasts for "none"); grad_b = -grad_a
-static gt_status mse_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
-                                     gt_tensor **grad_in) {
+// grad_a = g (k1 (a - b) + k0) (/ numel for the mean; g broadcasts for "none"), k1 and k0
+// constants of each element's piece (point_loss); grad_b = -grad_a
+static gt_status point_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                       gt_tensor **grad_in) {
     gt_tensor *a = node->in[0], *b = node->in[1];
-    bool mean = ((const point_loss_args *)node->attrs)->reduction == GT_REDUCTION_MEAN;
-    gt_tensor *ga = gt_scale(tape, gt_mul(tape, gt_sub(tape, a, b), g),
-                             mean ? 2.0 / (double)a->numel : 2.0);
+    const point_loss_args *args = node->attrs;
+    gt_tensor *k1 = gt__const_like(tape, a, 0), *k0 = k1 ? gt__const_like(tape, a, 0) : NULL;
+    if (!k0)
+        return gt_last_status();
+    for (int64_t i = 0; i < a->numel; i++) {
+        double c1, c0;
+        point_loss(gt__node_variant(node), (double)a->data[i] - (double)b->data[i], args->param,
+                   &c1, &c0);
+        k1->data[i] = (gt_real)c1;
+        k0->data[i] = (gt_real)c0;
+    }
+    gt_tensor *slope = gt_add(tape, gt_mul(tape, gt_sub(tape, a, b), k1), k0);
+    gt_tensor *ga = gt_scale(tape, gt_mul(tape, slope, g),
+                             args->reduction == GT_REDUCTION_MEAN ? 1.0 / (double)a->numel : 1.0);
     if (!ga)
         return gt_last_status();
     grad_in[0] = gt__needs_grad(node, 0) ? ga : NULL;
@@ -369,6 +388,45 @@ static gt_status bce_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_x = g w (sigmoid(x) (1 + (pw - 1) t) - pw t), grad_t = g w ((pw - 1) softplus(x) -
+// pw x) (/ numel for the mean), softplus(x) as -log(sigmoid(-x)) (exact until sigmoid(-x)
+// underflows, x > 700 in double, 87 in float); without pos_weight: sigmoid(x) - t and -x
+static gt_status bce_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g, gt_tensor **grad_in) {
+    const bce_args *args = node->attrs;
+    const bce_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *t = node->in[1], *w = s->weight, *pw = s->pos_weight;
+    gt_tensor *gs = gt_scale(tape, g, args->reduction == GT_REDUCTION_MEAN
+                                          ? 1 / (double)x->numel : 1);
+    gt_tensor *pw1 = pw ? gt__const_like(tape, pw, 0) : NULL; /* pos_weight - 1 */
+    for (int64_t i = 0; pw1 && i < pw->numel; i++)
+        pw1->data[i] = pw->data[i] - 1;
+    if (gt__needs_grad(node, 0)) {
+        gt_tensor *sig = gt_sigmoid(tape, x), *grad_x;
+        if (pw)
+            grad_x = gt_sub(tape, gt_mul(tape, sig, gt_add(tape, gt_mul(tape, pw1, t),
+                                                           gt__const_like(tape, x, 1))),
+                            gt_mul(tape, pw, t));
+        else
+            grad_x = gt_sub(tape, sig, t);
+        grad_x = gt_mul(tape, w ? gt_mul(tape, grad_x, w) : grad_x, gs);
+        if (!(grad_in[0] = grad_x))
+            return gt_last_status();
+    }
+    if (gt__needs_grad(node, 1)) {
+        gt_tensor *grad_t;
+        if (pw) {
+            gt_tensor *softplus_x = gt_neg(tape, gt_log(tape, gt_sigmoid(tape, gt_neg(tape, x))));
+            grad_t = gt_sub(tape, gt_mul(tape, pw1, softplus_x), gt_mul(tape, pw, x));
+        } else {
+            grad_t = gt_neg(tape, x);
+        }
+        grad_t = gt_mul(tape, w ? gt_mul(tape, grad_t, w) : grad_t, gs);
+        if (!(grad_in[1] = grad_t))
+            return gt_last_status();
+    }
+    return GT_OK;
+}
+
 static const gt_attr_def bce_attrs[] = {
     {"reduction", GT_ATTR_ENUM, offsetof(bce_args, reduction), .dflt = GT_REDUCTION_MEAN,
      .choices = "none|mean|sum", .after_input = 3},
@@ -385,8 +443,11 @@ const gt_op_def gt_op_binary_cross_entropy_with_logits = {
     .args_size = sizeof(bce_args),
     .forward = bce_forward,
     .backward = bce_backward,
+    .grad_graph = bce_grad_graph,
     GT__CASES("3x4 3x4", "5 5:normal; reduction=\"sum\"", "2x3 2x3 3", "2x3 2x3 2x1 3",
               "4x2 4x2 _ 2; reduction=\"none\"", "() ()",
+              "2x3 2x3:normal _ 3", "3x4 3x4:normal 4 4; reduction=\"none\"",
+              "1x1 1x1:normal 1x1 1; reduction=\"sum\"", "2x1x3 2x1x3 1x3 2x1x1",
               "2x3 3x2 => binary_cross_entropy_with_logits: input and target shapes differ: "
               "[2, 3] vs [3, 2]",
               "2x3 2x3 4 => binary_cross_entropy_with_logits: weight does not broadcast to "
@@ -421,8 +482,7 @@ static const gt_attr_def smooth_l1_attrs[] = {
 };
 static const gt_attr_def huber_attrs[] = {
     REDUCTION_ATTR,
-    {"delta", GT_ATTR_FLOAT, offsetof(point_loss_args, param), .dflt = 1,
-     .flags = GT_ATTR_HAS_MIN, .min = 0},
+    {"delta", GT_ATTR_FLOAT, offsetof(point_loss_args, param), .dflt = 1}, /* > 0: forward */
 };
 
 #define POINT_LOSS_SHAPES "input[...], target[...] (same shape) -> [] (mean, sum) or [...] (none)"
@@ -437,27 +497,30 @@ static const gt_attr_def huber_attrs[] = {
 
 const gt_op_def gt_op_mse_loss = POINT_LOSS_DEF(
     "mse_loss", "(input - target)^2, reduced by reduction (mean, sum or none)", POINT_MSE,
-    reduction_attrs, mse_loss_grad_graph, "3x4 3x4", "5 5", "2x3 2x3; reduction=\"sum\"",
-    "2x1x3 2x1x3; reduction=\"none\"", "() ()",
+    reduction_attrs, point_loss_grad_graph, "3x4 3x4", "5 5", "2x3 2x3; reduction=\"sum\"",
+    "2x1x3 2x1x3; reduction=\"none\"", "() ()", "1x1 1x1; reduction=\"sum\"",
     "2x3 3x2 => mse_loss: shapes differ: [2, 3] vs [3, 2]",
     "0 0 => mse_loss: inputs are empty: [0]",
     "3 3; reduction=\"max\" => mse_loss: reduction must be one of \"none|mean|sum\"");
 const gt_op_def gt_op_l1_loss = POINT_LOSS_DEF(
     "l1_loss", "|input - target|, reduced by reduction (mean, sum or none)", POINT_L1,
-    reduction_attrs, NULL, "3x4 3x4", "2x3 2x3; reduction=\"sum\"", "4 4; reduction=\"none\"",
+    reduction_attrs, point_loss_grad_graph, "3x4 3x4", "2x3 2x3; reduction=\"sum\"",
+    "4 4; reduction=\"none\"", "1x3x1 1x3x1", "() (); reduction=\"none\"",
+    "3 3; reduction=\"avg\" => l1_loss: reduction must be one of \"none|mean|sum\"",
     "2 3 => l1_loss: shapes differ: [2] vs [3]");
 const gt_op_def gt_op_smooth_l1_loss = POINT_LOSS_DEF(
     "smooth_l1_loss", "0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - "
-    "target; beta 0 is l1_loss), reduced by reduction", POINT_SMOOTH_L1, smooth_l1_attrs, NULL,
-    "4x5 4x5", "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
+    "target; beta 0 is l1_loss), reduced by reduction", POINT_SMOOTH_L1, smooth_l1_attrs,
+    point_loss_grad_graph, "4x5 4x5", "1x1x2 1x1x2; beta=3", "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
     "5 5; beta=0",
     "3 3; beta=-1 => smooth_l1_loss: beta must be >= 0, got -1",
     "2x2 4 => smooth_l1_loss: shapes differ: [2, 2] vs [4]");
 const gt_op_def gt_op_huber_loss = POINT_LOSS_DEF(
     "huber_loss", "0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - "
-    "target), reduced by reduction", POINT_HUBER, huber_attrs, NULL,
-    "4x5 4x5", "3x4 3x4; delta=0.5, reduction=\"sum\"", "6 6; delta=2, reduction=\"none\"",
-    "3 3; delta=-1 => huber_loss: delta must be >= 0, got -1",
+    "target), reduced by reduction", POINT_HUBER, huber_attrs, point_loss_grad_graph,
+    "4x5 4x5", "2x1 2x1; delta=0.1, reduction=\"none\"",  "3x4 3x4; delta=0.5, reduction=\"sum\"", "6 6; delta=2, reduction=\"none\"",
+    "3 3; delta=-1 => huber_loss: delta must be > 0, got -1",
+    "3 3; delta=0 => huber_loss: delta must be > 0, got 0",
     "2x2 4 => huber_loss: shapes differ: [2, 2] vs [4]");
 
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target) {
