@@ -255,7 +255,8 @@ gt_status gt_gradgradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *input
                            gt_gradcheck_result *result);
 /* layers as functional ops (ops/norm.c, ...) */
 extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout,
-    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits;
+    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits,
+    gt_op_nll_loss;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
     gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
@@ -457,8 +458,10 @@ gt_tensor *gt_maxpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 
 /* ---- losses (batch mean, shape []) ---------------------------------------------------- */
-/* logits[N,K]; target [N] class indices in 0..K-1, or [N,K] probabilities. Fused
- * log-sum-exp; no gradient flows into the target. */
+/* F.cross_entropy(logits, target) with its defaults (the batch mean): logits[N,K]; target
+ * [N] class indices in 0..K-1, or [N,K] probabilities; also [K] and [N,K,d...] as torch.
+ * Fused log-sum-exp; no gradient flows into the target. weight, ignore_index, reduction
+ * and label_smoothing: gt_op_call with &gt_op_cross_entropy and its attributes. */
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
 /* mean((a - b)^2) over all elements; a and b of one shape. Other reductions: gt_op_call
  * with &gt_op_mse_loss and the reduction attribute. */
@@ -466,6 +469,12 @@ gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
 
 /* PyTorch's reduction of a loss: each element's (the input's shape), their mean, their sum. */
 typedef enum gt_reduction { GT_REDUCTION_NONE, GT_REDUCTION_MEAN, GT_REDUCTION_SUM } gt_reduction;
+/* F.nll_loss: -weight[t] input[n, t] (t = target[n], input holding log-probabilities
+ * [N,C], [C] or [N,C,d...]; target [N], [] or [N,d...]); targets equal to ignore_index
+ * (PyTorch's -100) count 0 and leave the mean, which divides by the sum of the kept
+ * targets' weights (nan when none is kept). weight[C] may be NULL (all 1). */
+gt_tensor *gt_nll_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target, gt_tensor *weight,
+                       int64_t ignore_index, gt_reduction reduction);
 /* |input - target|, reduced; input and target of one shape (as the three below). */
 gt_tensor *gt_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
                       gt_reduction reduction);

@@ -1,110 +1,11 @@
-/* loss.c - cross-entropy (fused log-softmax, the batch mean) and the pointwise losses mse, l1,
- * smooth_l1 and huber, each with PyTorch's reduction. */
+/* loss.c - nll_loss and cross-entropy (fused log-softmax; class indices or probabilities,
+ * weights, ignore_index, label smoothing), binary_cross_entropy_with_logits and the pointwise
+ * losses mse, l1, smooth_l1 and huber, each with PyTorch's reduction. */
 #include "gt_ops_impl.h"
 
 #include <math.h>
 #include <string.h>
 #include <stddef.h>
-
-/* What cross_entropy's backward needs: softmax of the logits and the target. */
-typedef struct ce_saved {
-    gt_real *probs;  /* [N,K] */
-    gt_tensor *target;
-    bool indices;    /* target is [N] class indices */
-} ce_saved;
-
-static gt_status check_targets(const gt_tensor *logits, const gt_tensor *target,
-                               bool *indices) {
-    int64_t n = logits->shape[0], k = logits->shape[1];
-    *indices = target->ndim == 1;
-    if (*indices ? target->shape[0] != n
-                 : !gt_shape_equal(target->ndim, target->shape, logits->ndim, logits->shape))
-        return gt_set_error(GT_ERR_SHAPE, "cross_entropy: target must be [N] class indices or "
-                            "[N,K] probabilities for logits %s, got %s",
-                            gt__shape_of(logits), gt__shape_of(target));
-    for (int64_t i = 0; *indices && i < n; i++) {
-        gt_real c = target->data[i];
-        if (!(c >= 0 && c < (gt_real)k && c == floor(c)))
-            return gt_set_error(GT_ERR_ARG, "cross_entropy: target[%lld] = %g is not a class "
-                                "index in 0..%lld", (long long)i, (double)c, (long long)(k - 1));
-    }
-    return GT_OK;
-}
-
-// logits[N,K], target[N] or [N,K] -> loss[] = mean_n (logsumexp(x_n) - sum_k t_nk x_nk)
-static gt_tensor *cross_entropy_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
-                                        int n_in, const void *args) {
-    (void)n_in;
-    (void)args;
-    gt_tensor *logits = in[0], *target = in[1];
-    bool indices;
-    if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK)
-        return NULL;
-    if (logits->ndim != 2 || logits->shape[0] < 1 || logits->shape[1] < 1) {
-        gt_set_error(GT_ERR_SHAPE, "cross_entropy: logits must be [N,K] with N, K >= 1, got %s",
-                     gt__shape_of(logits));
-        return NULL;
-    }
-    if (check_targets(logits, target, &indices) != GT_OK)
-        return NULL;
-    int64_t n = logits->shape[0], k = logits->shape[1];
-    gt_tensor *out = gt__op_output(tape, op, 0, NULL);
-    gt_real *probs = out ? gt__tape_alloc(tape, gt__real_bytes(n * k), "cross_entropy") : NULL;
-    ce_saved *saved = probs ? gt__tape_alloc(tape, sizeof *saved, "cross_entropy") : NULL;
-    if (!saved)
-        return NULL;
-    double total = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const gt_real *x = logits->data + i * k;
-        gt_real max = x[0];
-        for (int64_t j = 1; j < k; j++)
-            max = x[j] > max ? x[j] : max;
-        double sum = 0;
-        for (int64_t j = 0; j < k; j++)
-            sum += exp((double)(x[j] - max));
-        double lse = (double)max + log(sum);
-        for (int64_t j = 0; j < k; j++)
-            probs[i * k + j] = (gt_real)exp((double)x[j] - lse);
-        if (indices) {
-            total += lse - (double)x[(int64_t)target->data[i]];
-        } else {
-            for (int64_t j = 0; j < k; j++)
-                total += (double)target->data[i * k + j] * (lse - (double)x[j]);
-        }
-    }
-    out->data[0] = (gt_real)(total / (double)n);
-    *saved = (ce_saved){probs, target, indices};
-    gt_node *node;
-    out = gt__op_finish(tape, op, out, in, 1, NULL, &node); /* no grad to target */
-    if (node)
-        node->saved = saved;
-    return out;
-}
-
-// g[] -> grad_logits[N,K] += g * (softmax - target) / N
-static gt_status cross_entropy_backward(gt_node *node) {
-    const ce_saved *s = node->saved;
-    gt_tensor *logits = node->in[0];
-    int64_t n = logits->shape[0], k = logits->shape[1];
-    gt_real scale = node->out->grad[0] / (gt_real)n;
-    for (int64_t i = 0; i < n; i++) {
-        gt_real *gx = logits->grad + i * k;
-        const gt_real *p = s->probs + i * k;
-        if (s->indices) {
-            for (int64_t j = 0; j < k; j++)
-                gx[j] += scale * p[j];
-            gx[(int64_t)s->target->data[i]] -= scale;
-        } else {
-            const gt_real *t = s->target->data + i * k;
-            double mass = 0; /* probabilities need not sum to one */
-            for (int64_t j = 0; j < k; j++)
-                mass += t[j];
-            for (int64_t j = 0; j < k; j++)
-                gx[j] += scale * (p[j] * (gt_real)mass - t[j]);
-        }
-    }
-    return GT_OK;
-}
 
 /* ---- pointwise losses: mse, l1, smooth_l1, huber ----------------------------------------- */
 
@@ -201,37 +102,6 @@ static gt_status point_loss_backward(gt_node *node) {
             b->grad[i] -= d;
     }
     return GT_OK;
-}
-
-// indices: grad_x = g * (softmax(x) - onehot(t)) / N; probabilities: g * (softmax(x) *
-// sum(t) - t) / N
-static gt_status cross_entropy_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
-                                          gt_tensor **grad_in) {
-    gt_tensor *x = node->in[0];
-    const ce_saved *s = node->saved;
-    int64_t n = x->shape[0], k = x->shape[1];
-    gt_tensor *p = gt_softmax(tape, x, -1), *d;
-    if (s->indices) {
-        gt_tensor *onehot = gt__const_like(tape, x, 0);
-        for (int64_t i = 0; onehot && i < n; i++)
-            onehot->data[i * k + (int64_t)s->target->data[i]] = 1;
-        d = gt_sub(tape, p, onehot);
-    } else {
-        gt_tensor *mass = gt__const_like(tape, x, 0);
-        for (int64_t i = 0; mass && i < n; i++) {
-            gt_real total = 0;
-            for (int64_t j = 0; j < k; j++)
-                total += s->target->data[i * k + j];
-            for (int64_t j = 0; j < k; j++)
-                mass->data[i * k + j] = total;
-        }
-        gt_tensor *target = gt__const_like(tape, x, 0);
-        if (target)
-            memcpy(target->data, s->target->data, gt__real_bytes(n * k));
-        d = gt_sub(tape, gt_mul(tape, p, mass), target);
-    }
-    grad_in[0] = gt_scale(tape, gt_mul(tape, d, g), 1.0 / (double)n);
-    return grad_in[0] ? GT_OK : gt_last_status();
 }
 
 // grad_a = g (k1 (a - b) + k0) (/ numel for the mean; g broadcasts for "none"), k1 and k0
@@ -456,18 +326,313 @@ const gt_op_def gt_op_binary_cross_entropy_with_logits = {
               "to input: [2] vs [2, 3]"),
 };
 
+/* ---- nll_loss and cross_entropy ------------------------------------------------------- */
+
+/* The arguments of nll_loss and cross_entropy (label_smoothing: cross_entropy only). */
+typedef struct class_loss_args {
+    int64_t ignore_index;
+    int reduction; /* gt_reduction */
+    double label_smoothing;
+} class_loss_args;
+
+/* Both losses are sum_{n,c,s} -A[n,c,s] logp[n,c,s] over input[N,C,S] (S the product of the
+ * dims after the class dim; [C] is N = S = 1), logp the input (nll_loss) or its log-softmax
+ * over C (cross_entropy), A a constant the forward builds from target, weight, ignore_index
+ * and label_smoothing, divided by the mean's denominator. What the backward needs: */
+typedef struct class_saved {
+    gt_real *coef;  /* A [N,C,S] */
+    gt_real *row;   /* sum_c A [N,S] (cross_entropy) */
+    gt_real *probs; /* softmax [N,C,S] (cross_entropy) */
+    int64_t n, c, s;
+} class_saved;
+
+/* The shape of input without its class dim (dim 1, or dim 0 of a 1-D input). */
+static int class_free_shape(const gt_tensor *x, int64_t *shape) {
+    int cdim = x->ndim >= 2, k = 0;
+    for (int d = 0; d < x->ndim; d++)
+        if (d != cdim)
+            shape[k++] = x->shape[d];
+    return k;
+}
+
+/* Checks input, target and weight as torch 1.13 does; *probs: target holds probabilities
+ * (the shape of input) rather than class indices (input's shape without the class dim). */
+static gt_status class_check(const gt_op_def *op, const gt_tensor *x, const gt_tensor *t,
+                             const gt_tensor *w, const class_loss_args *a, bool *probs) {
+    bool ce = op->variant == 1;
+    int64_t shape[GT_MAX_DIMS];
+    char want[160];
+    if (x->ndim < 1)
+        return gt_set_error(GT_ERR_SHAPE, "%s: input must be [C] or [N, C, ...], got %s",
+                            op->name, gt__shape_of(x));
+    int k = class_free_shape(x, shape);
+    int64_t c = x->shape[x->ndim >= 2];
+    gt_shape_str(k, shape, want, sizeof want);
+    *probs = ce && gt_shape_equal(t->ndim, t->shape, x->ndim, x->shape);
+    if (!*probs && !gt_shape_equal(t->ndim, t->shape, k, shape) && ce)
+        return gt_set_error(GT_ERR_SHAPE, "%s: target must be %s (class indices) or %s "
+                            "(probabilities) for input %s, got %s", op->name, want,
+                            gt__shape_of(x), gt__shape_of(x), gt__shape_of(t));
+    if (!*probs && !gt_shape_equal(t->ndim, t->shape, k, shape))
+        return gt_set_error(GT_ERR_SHAPE, "%s: target must be %s (class indices) for input %s, "
+                            "got %s", op->name, want, gt__shape_of(x), gt__shape_of(t));
+    if (w && (w->ndim != 1 || w->shape[0] != c))
+        return gt_set_error(GT_ERR_SHAPE, "%s: weight must be [%lld], one per class of input "
+                            "%s, got %s", op->name, (long long)c, gt__shape_of(x),
+                            gt__shape_of(w));
+    if (*probs && a->ignore_index >= 0)
+        return gt_set_error(GT_ERR_ARG, "%s: ignore_index is not supported for probability "
+                            "targets, got %lld", op->name, (long long)a->ignore_index);
+    for (int64_t i = 0; !*probs && i < t->numel; i++) {
+        gt_real v = t->data[i];
+        if (v == (gt_real)a->ignore_index)
+            continue;
+        if (!(v >= 0 && v < (gt_real)c && v == floor(v)))
+            return gt_set_error(GT_ERR_ARG, "%s: target[%lld] = %g is not a class index in "
+                                "0..%lld (nor ignore_index %lld)", op->name, (long long)i,
+                                (double)v, (long long)(c - 1), (long long)a->ignore_index);
+    }
+    return GT_OK;
+}
+
+/* A (unscaled) for target t and weight w, and the mean's denominator: the weights of the
+ * targets not ignored (indices), or N S (probabilities). Index targets: A[n,c,s] = (1 - e)
+ * w[t] [c = t] + e / C w[c] where t = target[n,s] is not ignore_index, else 0; probabilities:
+ * A = w[c] ((1 - e) target + e / C); e = label_smoothing where > 0, else 0 (torch 1.13). */
+static double class_coef(const gt_tensor *t, const gt_tensor *w, const class_loss_args *a,
+                         bool probs, bool smooth, const class_saved *sv) {
+    int64_t n = sv->n, c = sv->c, s = sv->s;
+    double e = smooth && a->label_smoothing > 0 ? a->label_smoothing : 0, denom = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < s; j++) {
+            gt_real *coef = sv->coef + i * c * s + j;
+            if (probs) {
+                for (int64_t k = 0; k < c; k++) {
+                    double p = (double)t->data[i * c * s + k * s + j];
+                    coef[k * s] = (gt_real)((w ? (double)w->data[k] : 1) *
+                                            (e > 0 ? p * (1 - e) + e / (double)c : p));
+                }
+                denom += 1;
+                continue;
+            }
+            gt_real v = t->data[i * s + j];
+            for (int64_t k = 0; k < c; k++)
+                coef[k * s] = 0;
+            if (v == (gt_real)a->ignore_index)
+                continue;
+            int64_t cls = (int64_t)v;
+            double wt = w ? (double)w->data[cls] : 1;
+            for (int64_t k = 0; e > 0 && k < c; k++)
+                coef[k * s] = (gt_real)(e / (double)c * (w ? (double)w->data[k] : 1));
+            coef[cls * s] += (gt_real)((1 - e) * wt);
+            denom += wt;
+        }
+    return denom;
+}
+
+// input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape
+// (probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)
+static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args_ptr) {
+    const class_loss_args *args = args_ptr;
+    gt_tensor *all[3] = {0};
+    for (int i = 0; i < n_in && i < 3; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *t = all[1], *w = all[2];
+    bool probs = false, ce = op->variant == 1;
+    if (gt__check_inputs(op->name, tape, all, 3, 2) != GT_OK ||
+        class_check(op, x, t, w, args, &probs) != GT_OK)
+        return NULL;
+    int64_t shape[GT_MAX_DIMS], n = x->ndim >= 2 ? x->shape[0] : 1, c = x->shape[x->ndim >= 2];
+    int k = class_free_shape(x, shape);
+    class_saved *sv = gt__tape_alloc(tape, sizeof *sv, op->name);
+    if (!sv)
+        return NULL;
+    *sv = (class_saved){.n = n, .c = c, .s = 1};
+    for (int d = 2; d < x->ndim; d++)
+        sv->s *= x->shape[d];
+    int64_t m = n * sv->s; /* positions (n, s) */
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    gt_tensor *out = gt__op_output(tape, op, each ? k : 0, shape);
+    size_t bytes = gt__real_bytes(x->numel + 1);
+    sv->coef = out ? gt__tape_alloc(tape, bytes, op->name) : NULL;
+    if (ce && sv->coef) {
+        sv->probs = gt__tape_alloc(tape, bytes, op->name);
+        sv->row = sv->probs ? gt__tape_alloc(tape, gt__real_bytes(m + 1), op->name) : NULL;
+    }
+    if (!sv->coef || (ce && !sv->row))
+        return NULL;
+    double denom = class_coef(t, w, args, probs, ce, sv), total = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < sv->s; j++) {
+            const gt_real *xv = x->data + i * c * sv->s + j, *a = sv->coef + i * c * sv->s + j;
+            double lse = 0, loss = 0, row = 0;
+            if (ce) { /* log-softmax over the class dim, stride s */
+                double max = -INFINITY, sum = 0;
+                for (int64_t q = 0; q < c; q++)
+                    max = fmax(max, (double)xv[q * sv->s]);
+                for (int64_t q = 0; q < c; q++)
+                    sum += exp((double)xv[q * sv->s] - max);
+                lse = max + log(sum);
+                for (int64_t q = 0; q < c; q++)
+                    sv->probs[i * c * sv->s + q * sv->s + j] =
+                        (gt_real)exp((double)xv[q * sv->s] - lse);
+            }
+            for (int64_t q = 0; q < c; q++) {
+                loss -= (double)a[q * sv->s] * ((double)xv[q * sv->s] - lse);
+                row += (double)a[q * sv->s];
+            }
+            if (ce)
+                sv->row[i * sv->s + j] = (gt_real)row;
+            if (each)
+                out->data[i * sv->s + j] = (gt_real)loss;
+            total += loss;
+        }
+    if (!each) /* the mean of nothing, or of only ignored targets, is 0 / 0 = nan, as torch */
+        out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / denom : total);
+    if (args->reduction == GT_REDUCTION_MEAN && denom != 0) {
+        for (int64_t i = 0; i < x->numel; i++)
+            sv->coef[i] = (gt_real)((double)sv->coef[i] / denom);
+        for (int64_t i = 0; ce && i < m; i++)
+            sv->row[i] = (gt_real)((double)sv->row[i] / denom);
+    }
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 1, args, &node); /* target and weight: no grad */
+    if (node)
+        node->saved = sv;
+    return out;
+}
+
+// g[] or g[N,d...] -> grad_input[N,C,d...] += g[n,s] (softmax[n,c,s] sum_c A[n,c,s] -
+// A[n,c,s]) (cross_entropy) or -g[n,s] A[n,c,s] (nll_loss)
+static gt_status class_loss_backward(gt_node *node) {
+    const class_saved *sv = node->saved;
+    const class_loss_args *args = node->attrs;
+    gt_tensor *x = node->in[0];
+    const gt_real *g = node->out->grad;
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    for (int64_t i = 0; i < sv->n; i++)
+        for (int64_t q = 0; q < sv->c; q++)
+            for (int64_t j = 0; j < sv->s; j++) {
+                int64_t at = (i * sv->c + q) * sv->s + j, pos = i * sv->s + j;
+                gt_real gi = g[each ? pos : 0];
+                x->grad[at] += sv->probs ? gi * (sv->probs[at] * sv->row[pos] - sv->coef[at])
+                                         : -gi * sv->coef[at];
+            }
+    return GT_OK;
+}
+
+// cross_entropy: grad_x = g' (softmax(x, class dim) R - A); nll_loss: grad_x = -g' A; with
+// A, R = sum_c A constants and g' = g with a class dim of 1 (reduction "none")
+static gt_status class_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                       gt_tensor **grad_in) {
+    const class_saved *sv = node->saved;
+    const class_loss_args *args = node->attrs;
+    gt_tensor *x = node->in[0];
+    int cdim = x->ndim >= 2;
+    int64_t keep[GT_MAX_DIMS];
+    memcpy(keep, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+    keep[cdim] = 1;
+    if (args->reduction == GT_REDUCTION_NONE && x->ndim >= 2)
+        g = gt_reshape(tape, g, x->ndim, keep);
+    gt_tensor *a = gt__const_like(tape, x, 0);
+    if (!a || !g)
+        return gt_last_status();
+    memcpy(a->data, sv->coef, gt__real_bytes(x->numel));
+    if (!sv->probs) {
+        grad_in[0] = gt_neg(tape, gt_mul(tape, g, a));
+        return grad_in[0] ? GT_OK : gt_last_status();
+    }
+    gt_tensor *row = gt_tape_tensor(tape, x->ndim, keep);
+    if (!row)
+        return gt_last_status();
+    memcpy(row->data, sv->row, gt__real_bytes(row->numel));
+    gt_tensor *p = gt_softmax(tape, x, cdim);
+    grad_in[0] = gt_mul(tape, g, gt_sub(tape, gt_mul(tape, p, row), a));
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
+static const gt_attr_def nll_loss_attrs[] = {
+    {"ignore_index", GT_ATTR_INT, offsetof(class_loss_args, ignore_index), .dflt = -100},
+    {"reduction", GT_ATTR_ENUM, offsetof(class_loss_args, reduction), .dflt = GT_REDUCTION_MEAN,
+     .choices = "none|mean|sum"},
+};
+
+static const gt_attr_def cross_entropy_attrs[] = {
+    {"ignore_index", GT_ATTR_INT, offsetof(class_loss_args, ignore_index), .dflt = -100},
+    {"reduction", GT_ATTR_ENUM, offsetof(class_loss_args, reduction), .dflt = GT_REDUCTION_MEAN,
+     .choices = "none|mean|sum"},
+    {"label_smoothing", GT_ATTR_FLOAT, offsetof(class_loss_args, label_smoothing), .dflt = 0,
+     .flags = GT_ATTR_HAS_MAX, .max = 1},
+};
+
+const gt_op_def gt_op_nll_loss = {
+    .name = "nll_loss",
+    .doc = "-weight[target] input[target] over the class dim (input holds log-probabilities), "
+           "targets equal to ignore_index left out; the mean divides by the sum of the weights "
+           "of the targets kept (nan when none is)",
+    .shapes = "input[N,C,d...] or [C], target[N,d...] or [] (class indices), weight[C] -> [] "
+              "(mean, sum) or [N,d...] (none)",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true},
+               {"weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
+    GT__ATTRS(nll_loss_attrs),
+    .args_size = sizeof(class_loss_args),
+    .forward = class_loss_forward,
+    .backward = class_loss_backward,
+    .grad_graph = class_loss_grad_graph,
+    .variant = 0,
+    GT__CASES("4x5 4", "3 ()", "3 (); reduction=\"none\"", "2x3x4x5 2x4x5",
+              "2x3x2x2 2x2x2 3; reduction=\"none\"", "5x4 5 4", "5x4 5 4; reduction=\"sum\"",
+              "6x3 6; ignore_index=1", "6x3 6 3; ignore_index=2, reduction=\"none\"",
+              "1x2x1x1 1x1x1", "0x3 0; reduction=\"sum\"",
+              "2x3 2x3 => nll_loss: target must be [2] (class indices) for input [2, 3], got "
+              "[2, 3]",
+              "2x3x4 2x5 => nll_loss: target must be [2, 4] (class indices) for input [2, 3, 4], "
+              "got [2, 5]",
+              "2x3 2 4 => nll_loss: weight must be [3], one per class of input [2, 3], got [4]",
+              "() () => nll_loss: input must be [C] or [N, C, ...], got []",
+              "2x3 2; reduction=\"max\" => nll_loss: reduction must be one of "
+              "\"none|mean|sum\""),
+};
+
 const gt_op_def gt_op_cross_entropy = {
     .name = "cross_entropy",
-    .doc = "mean softmax cross-entropy of logits; target holds class indices or probabilities",
-    .shapes = "input[N,K], target[N] (indices) or [N,K] (probabilities) -> []",
-    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true}},
-    .forward = cross_entropy_forward,
-    .backward = cross_entropy_backward,
-    .grad_graph = cross_entropy_grad_graph,
-    GT__CASES("4x5 4", "1x3 1", "3x4 3x4:probs",
-              "2x3 3 => cross_entropy: target must be [N] class indices or [N,K] "
-              "probabilities for logits [2, 3], got [3]",
-              "2x3x4 2 => cross_entropy: logits must be [N,K] with N, K >= 1, got [2, 3, 4]"),
+    .doc = "softmax cross-entropy of logits over the class dim: target holds class indices "
+           "(ignore_index left out; the mean divides by the sum of their weights, nan when "
+           "none is kept) or probabilities (the mean divides by N d...); label_smoothing mixes "
+           "each target with the uniform distribution, as torch 1.13",
+    .shapes = "input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape "
+              "(probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true},
+               {"weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
+    GT__ATTRS(cross_entropy_attrs),
+    .args_size = sizeof(class_loss_args),
+    .forward = class_loss_forward,
+    .backward = class_loss_backward,
+    .grad_graph = class_loss_grad_graph,
+    .variant = 1,
+    GT__CASES("4x5 4", "1x3 1", "3x4 3x4:probs", "5 ()", "5 5:probs; reduction=\"none\"",
+              "2x3x4x5 2x4x5", "2x3x2x2 2x2x2; reduction=\"none\"",
+              "2x3x4 2x3x4:probs; reduction=\"sum\"", "4x5 4 5", "4x5 4 5; reduction=\"sum\"",
+              "3x4x2 3x2 4; reduction=\"none\"", "3x4 3x4:probs 4",
+              "6x3 6; ignore_index=1", "6x3 6 3; ignore_index=0, label_smoothing=0.2",
+              "4x5 4; label_smoothing=0.1", "4x5 4; label_smoothing=1",
+              "3x4 3x4:probs 4; label_smoothing=0.3, reduction=\"none\"",
+              "2x3x2 2x2 3; label_smoothing=0.25, reduction=\"none\"",
+              "2x3x2 2x2 3; label_smoothing=0.25, ignore_index=2, reduction=\"sum\"",
+              "4x3 4; label_smoothing=-0.5", "1x2x1x1 1x1x1", "0x3 0; reduction=\"sum\"",
+              "2x3x1 2x3x1:probs; ignore_index=-3",
+              "2x3 3 => cross_entropy: target must be [2] (class indices) or [2, 3] "
+              "(probabilities) for input [2, 3], got [3]",
+              "2x3x4 2x5 => cross_entropy: target must be [2, 4] (class indices) or [2, 3, 4] "
+              "(probabilities) for input [2, 3, 4], got [2, 5]",
+              "() () => cross_entropy: input must be [C] or [N, C, ...], got []",
+              "2x3 2 2 => cross_entropy: weight must be [3], one per class of input [2, 3], got "
+              "[2]",
+              "2x3 2x3:probs; ignore_index=1 => cross_entropy: ignore_index is not supported for "
+              "probability targets, got 1",
+              "2x3 2; label_smoothing=1.5 => cross_entropy: label_smoothing must be <= 1, got "
+              "1.5"),
 };
 
 #define REDUCTION_ATTR                                                                     \
@@ -524,7 +689,14 @@ const gt_op_def gt_op_huber_loss = POINT_LOSS_DEF(
     "2x2 4 => huber_loss: shapes differ: [2, 2] vs [4]");
 
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target) {
-    return gt_op_call(tape, &gt_op_cross_entropy, (gt_tensor *[]){logits, target}, 2, NULL);
+    return gt_op_call(tape, &gt_op_cross_entropy, (gt_tensor *[]){logits, target}, 2,
+                      &(class_loss_args){-100, GT_REDUCTION_MEAN, 0});
+}
+
+gt_tensor *gt_nll_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target, gt_tensor *weight,
+                       int64_t ignore_index, gt_reduction reduction) {
+    return gt_op_call(tape, &gt_op_nll_loss, (gt_tensor *[]){input, target, weight}, 3,
+                      &(class_loss_args){ignore_index, (int)reduction, 0});
 }
 
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b) {

@@ -27,7 +27,7 @@ static const gt_op_def *const op_list[] = {
     /* layers as functional ops */
     &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
     &gt_op_l1_loss, &gt_op_smooth_l1_loss, &gt_op_huber_loss,
-    &gt_op_binary_cross_entropy_with_logits,
+    &gt_op_binary_cross_entropy_with_logits, &gt_op_nll_loss,
     /* shape and indexing */
     &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow, &gt_op_pad,
     &gt_op_cat, &gt_op_stack, &gt_op_index_select, &gt_op_gather, &gt_op_embedding,
