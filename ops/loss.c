@@ -267,15 +267,20 @@ static gt_status bce_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g, gt_t
     gt_tensor *x = node->in[0], *t = node->in[1], *w = s->weight, *pw = s->pos_weight;
     gt_tensor *gs = gt_scale(tape, g, args->reduction == GT_REDUCTION_MEAN
                                           ? 1 / (double)x->numel : 1);
-    gt_tensor *pw1 = pw ? gt__const_like(tape, pw, 0) : NULL; /* pos_weight - 1 */
+    gt_tensor *pw1 = pw && gs ? gt__const_like(tape, pw, 0) : NULL; /* pos_weight - 1 */
+    gt_tensor *one = pw1 ? gt__const_like(tape, x, 1) : NULL;
+    if (!gs || (pw && !one)) /* before other ops succeed, so the cause stays */
+        return gt_last_status();
     for (int64_t i = 0; pw1 && i < pw->numel; i++)
         pw1->data[i] = pw->data[i] - 1;
     if (gt__needs_grad(node, 0)) {
-        gt_tensor *sig = gt_sigmoid(tape, x), *grad_x;
+        gt_tensor *sig = gt_sigmoid(tape, x), *pw_t = sig && pw ? gt_mul(tape, pw, t) : NULL;
+        if (!sig || (pw && !pw_t)) /* each operand checked before the next op succeeds */
+            return gt_last_status();
+        gt_tensor *grad_x;
         if (pw)
-            grad_x = gt_sub(tape, gt_mul(tape, sig, gt_add(tape, gt_mul(tape, pw1, t),
-                                                           gt__const_like(tape, x, 1))),
-                            gt_mul(tape, pw, t));
+            grad_x = gt_sub(tape, gt_mul(tape, sig, gt_add(tape, gt_mul(tape, pw1, t), one)),
+                            pw_t);
         else
             grad_x = gt_sub(tape, sig, t);
         grad_x = gt_mul(tape, w ? gt_mul(tape, grad_x, w) : grad_x, gs);
@@ -285,8 +290,11 @@ static gt_status bce_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g, gt_t
     if (gt__needs_grad(node, 1)) {
         gt_tensor *grad_t;
         if (pw) {
+            gt_tensor *pw_x = gt_mul(tape, pw, x);
+            if (!pw_x)
+                return gt_last_status();
             gt_tensor *softplus_x = gt_neg(tape, gt_log(tape, gt_sigmoid(tape, gt_neg(tape, x))));
-            grad_t = gt_sub(tape, gt_mul(tape, pw1, softplus_x), gt_mul(tape, pw, x));
+            grad_t = gt_sub(tape, gt_mul(tape, pw1, softplus_x), pw_x);
         } else {
             grad_t = gt_neg(tape, x);
         }

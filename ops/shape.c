@@ -524,7 +524,9 @@ static gt_status pad_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
         if (j >= args->pad.n / 2 || (args->pad.v[2 * j] == 0 && args->pad.v[2 * j + 1] == 0))
             continue;
         gt_tensor *s = gt_tape_tensor(tape, 2, (int64_t[]){node->out->shape[d], x->shape[d]});
-        for (int64_t o = 0; s && o < node->out->shape[d]; o++)
+        if (!s)
+            return gt_last_status();
+        for (int64_t o = 0; o < node->out->shape[d]; o++)
             if (m->map[d][o] >= 0)
                 s->data[o * x->shape[d] + m->map[d][o]] += 1;
         h = d == last ? gt_matmul(tape, h, s)
