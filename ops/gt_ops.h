@@ -413,7 +413,12 @@ gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
  * torch.narrow. */
 gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
 /* pad's modes, as F.pad's mode strings. */
-typedef enum gt_pad_mode { GT_PAD_CONSTANT, GT_PAD_REFLECT, GT_PAD_REPLICATE, GT_PAD_CIRCULAR } gt_pad_mode;
+typedef enum gt_pad_mode {
+    GT_PAD_CONSTANT,
+    GT_PAD_REFLECT,
+    GT_PAD_REPLICATE,
+    GT_PAD_CIRCULAR
+} gt_pad_mode;
 /* x padded as F.pad(x, pad, mode, value): pad lists (left, right) pairs from the last dim
  * back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2 and 0); negative entries
  * crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. GT_PAD_CONSTANT fills value (NAN: 0);

@@ -684,14 +684,16 @@ const gt_op_def gt_op_l1_loss = POINT_LOSS_DEF(
 const gt_op_def gt_op_smooth_l1_loss = POINT_LOSS_DEF(
     "smooth_l1_loss", "0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - "
     "target; beta 0 is l1_loss), reduced by reduction", POINT_SMOOTH_L1, smooth_l1_attrs,
-    point_loss_grad_graph, "4x5 4x5", "1x1x2 1x1x2; beta=3", "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
+    point_loss_grad_graph, "4x5 4x5", "1x1x2 1x1x2; beta=3",
+    "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
     "5 5; beta=0",
     "3 3; beta=-1 => smooth_l1_loss: beta must be >= 0, got -1",
     "2x2 4 => smooth_l1_loss: shapes differ: [2, 2] vs [4]");
 const gt_op_def gt_op_huber_loss = POINT_LOSS_DEF(
     "huber_loss", "0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - "
     "target), reduced by reduction", POINT_HUBER, huber_attrs, point_loss_grad_graph,
-    "4x5 4x5", "2x1 2x1; delta=0.1, reduction=\"none\"",  "3x4 3x4; delta=0.5, reduction=\"sum\"", "6 6; delta=2, reduction=\"none\"",
+    "4x5 4x5", "2x1 2x1; delta=0.1, reduction=\"none\"", "3x4 3x4; delta=0.5, reduction=\"sum\"",
+    "6 6; delta=2, reduction=\"none\"",
     "3 3; delta=-1 => huber_loss: delta must be > 0, got -1",
     "3 3; delta=0 => huber_loss: delta must be > 0, got 0",
     "2x2 4 => huber_loss: shapes differ: [2, 2] vs [4]");
