@@ -465,8 +465,9 @@ gt_tensor *gt_avgpool2d(gt_tape *tape, gt_tensor *x, int kernel, int stride);
 /* ---- losses (batch mean, shape []) ---------------------------------------------------- */
 /* F.cross_entropy(logits, target) with its defaults (the batch mean): logits[N,K]; target
  * [N] class indices in 0..K-1, or [N,K] probabilities; also [K] and [N,K,d...] as torch.
- * Fused log-sum-exp; no gradient flows into the target. weight, ignore_index, reduction
- * and label_smoothing: gt_op_call with &gt_op_cross_entropy and its attributes. */
+ * Fused log-sum-exp; probabilities take a gradient (as in torch), class indices none.
+ * weight, ignore_index, reduction and label_smoothing: gt_op_call with
+ * &gt_op_cross_entropy and its attributes. */
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
 /* mean((a - b)^2) over all elements; a and b of one shape. Other reductions: gt_op_call
  * with &gt_op_mse_loss and the reduction attribute. */

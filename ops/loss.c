@@ -345,12 +345,15 @@ typedef struct class_loss_args {
 
 /* Both losses are sum_{n,c,s} -A[n,c,s] logp[n,c,s] over input[N,C,S] (S the product of the
  * dims after the class dim; [C] is N = S = 1), logp the input (nll_loss) or its log-softmax
- * over C (cross_entropy), A a constant the forward builds from target, weight, ignore_index
- * and label_smoothing, divided by the mean's denominator. What the backward needs: */
+ * over C (cross_entropy), A built from target, weight, ignore_index and label_smoothing and
+ * divided by the mean's denominator: a constant for class indices, target times a per-class
+ * factor plus a constant for probabilities (which take a gradient, as in torch). What the
+ * backward needs: */
 typedef struct class_saved {
-    gt_real *coef;  /* A [N,C,S] */
-    gt_real *row;   /* sum_c A [N,S] (cross_entropy) */
-    gt_real *probs; /* softmax [N,C,S] (cross_entropy) */
+    gt_real *coef;   /* A [N,C,S] */
+    gt_real *row;    /* sum_c A [N,S] (cross_entropy) */
+    gt_real *lse;    /* logsumexp over C [N,S] (cross_entropy) */
+    gt_real *factor; /* dA/dtarget [C] (probabilities), else NULL */
     int64_t n, c, s;
 } class_saved;
 
@@ -419,6 +422,7 @@ static double class_coef(const gt_tensor *t, const gt_tensor *w, const class_los
                     double p = (double)t->data[i * c * s + k * s + j];
                     coef[k * s] = (gt_real)((w ? (double)w->data[k] : 1) *
                                             (e > 0 ? p * (1 - e) + e / (double)c : p));
+                    sv->factor[k] = (gt_real)((w ? (double)w->data[k] : 1) * (1 - e));
                 }
                 denom += 1;
                 continue;
@@ -462,13 +466,14 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     int64_t m = n * sv->s; /* positions (n, s) */
     bool each = args->reduction == GT_REDUCTION_NONE;
     gt_tensor *out = gt__op_output(tape, op, each ? k : 0, shape);
-    size_t bytes = gt__real_bytes(x->numel + 1);
-    sv->coef = out ? gt__tape_alloc(tape, bytes, op->name) : NULL;
+    sv->coef = out ? gt__tape_alloc(tape, gt__real_bytes(x->numel + 1), op->name) : NULL;
     if (ce && sv->coef) {
-        sv->probs = gt__tape_alloc(tape, bytes, op->name);
-        sv->row = sv->probs ? gt__tape_alloc(tape, gt__real_bytes(m + 1), op->name) : NULL;
+        sv->lse = gt__tape_alloc(tape, gt__real_bytes(m + 1), op->name);
+        sv->row = sv->lse ? gt__tape_alloc(tape, gt__real_bytes(m + 1), op->name) : NULL;
     }
-    if (!sv->coef || (ce && !sv->row))
+    if (probs && (ce ? sv->row : sv->coef))
+        sv->factor = gt__tape_alloc(tape, gt__real_bytes(c + 1), op->name);
+    if (!sv->coef || (ce && !sv->row) || (probs && !sv->factor))
         return NULL;
     double denom = class_coef(t, w, args, probs, ce, sv), total = 0;
     for (int64_t i = 0; i < n; i++)
@@ -482,9 +487,7 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
                 for (int64_t q = 0; q < c; q++)
                     sum += exp((double)xv[q * sv->s] - max);
                 lse = max + log(sum);
-                for (int64_t q = 0; q < c; q++)
-                    sv->probs[i * c * sv->s + q * sv->s + j] =
-                        (gt_real)exp((double)xv[q * sv->s] - lse);
+                sv->lse[i * sv->s + j] = (gt_real)lse;
             }
             for (int64_t q = 0; q < c; q++) {
                 loss -= (double)a[q * sv->s] * ((double)xv[q * sv->s] - lse);
@@ -503,60 +506,85 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
             sv->coef[i] = (gt_real)((double)sv->coef[i] / denom);
         for (int64_t i = 0; ce && i < m; i++)
             sv->row[i] = (gt_real)((double)sv->row[i] / denom);
+        for (int64_t q = 0; probs && q < c; q++)
+            sv->factor[q] = (gt_real)((double)sv->factor[q] / denom);
     }
-    gt_node *node;
-    out = gt__op_finish(tape, op, out, in, 1, args, &node); /* target and weight: no grad */
+    gt_node *node; /* probabilities take a gradient; class indices and weight do not */
+    out = gt__op_finish(tape, op, out, in, probs ? 2 : 1, args, &node);
     if (node)
         node->saved = sv;
     return out;
 }
 
 // g[] or g[N,d...] -> grad_input[N,C,d...] += g[n,s] (softmax[n,c,s] sum_c A[n,c,s] -
-// A[n,c,s]) (cross_entropy) or -g[n,s] A[n,c,s] (nll_loss)
+// A[n,c,s]) (cross_entropy) or -g[n,s] A[n,c,s] (nll_loss); probabilities:
+// grad_target[N,C,d...] += -g[n,s] factor[c] logp[n,c,s]
 static gt_status class_loss_backward(gt_node *node) {
     const class_saved *sv = node->saved;
     const class_loss_args *args = node->attrs;
-    gt_tensor *x = node->in[0];
+    gt_tensor *x = node->in[0], *t = node->n_in > 1 ? node->in[1] : NULL;
     const gt_real *g = node->out->grad;
     bool each = args->reduction == GT_REDUCTION_NONE;
     for (int64_t i = 0; i < sv->n; i++)
         for (int64_t q = 0; q < sv->c; q++)
             for (int64_t j = 0; j < sv->s; j++) {
                 int64_t at = (i * sv->c + q) * sv->s + j, pos = i * sv->s + j;
-                gt_real gi = g[each ? pos : 0];
-                x->grad[at] += sv->probs ? gi * (sv->probs[at] * sv->row[pos] - sv->coef[at])
-                                         : -gi * sv->coef[at];
+                gt_real gi = g[each ? pos : 0], logp = x->data[at] - (sv->lse ? sv->lse[pos] : 0);
+                if (x->grad)
+                    x->grad[at] += sv->lse ? gi * (exp(logp) * sv->row[pos] - sv->coef[at])
+                                           : -gi * sv->coef[at];
+                if (t && t->grad)
+                    t->grad[at] -= gi * sv->factor[q] * logp;
             }
     return GT_OK;
 }
 
-// cross_entropy: grad_x = g' (softmax(x, class dim) R - A); nll_loss: grad_x = -g' A; with
-// A, R = sum_c A constants and g' = g with a class dim of 1 (reduction "none")
+// cross_entropy: grad_x = g' (softmax(x, class dim) R - A); nll_loss: grad_x = -g' A;
+// probabilities: grad_t = -g' factor logp. A is a constant for class indices, t factor + A0
+// for probabilities; R = sum_c A; g' = g with a class dim of 1 (reduction "none")
 static gt_status class_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                        gt_tensor **grad_in) {
     const class_saved *sv = node->saved;
     const class_loss_args *args = node->attrs;
-    gt_tensor *x = node->in[0];
+    gt_tensor *x = node->in[0], *t = node->n_in > 1 ? node->in[1] : NULL;
     int cdim = x->ndim >= 2;
-    int64_t keep[GT_MAX_DIMS];
-    memcpy(keep, x->shape, sizeof(int64_t) * (size_t)x->ndim);
-    keep[cdim] = 1;
+    int64_t keep[GT_MAX_DIMS], per_class[GT_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++) {
+        keep[d] = d == cdim ? 1 : x->shape[d];
+        per_class[d] = d == cdim ? x->shape[d] : 1;
+    }
     if (args->reduction == GT_REDUCTION_NONE && x->ndim >= 2)
         g = gt_reshape(tape, g, x->ndim, keep);
-    gt_tensor *a = gt__const_like(tape, x, 0);
-    if (!a || !g)
+    gt_tensor *a = g ? gt__const_like(tape, x, 0) : NULL, *factor = NULL;
+    if (a && t) { /* A = t factor + A0, A0 = A - t factor */
+        factor = gt_tape_tensor(tape, x->ndim, per_class);
+        for (int64_t i = 0; factor && i < x->numel; i++) {
+            int64_t q = (i / sv->s) % sv->c;
+            a->data[i] = sv->coef[i] - t->data[i] * sv->factor[q];
+            factor->data[q] = sv->factor[q];
+        }
+    } else if (a) {
+        memcpy(a->data, sv->coef, gt__real_bytes(x->numel));
+    }
+    if (!a || (t && !factor)) /* before other ops succeed, so the cause stays */
         return gt_last_status();
-    memcpy(a->data, sv->coef, gt__real_bytes(x->numel));
-    if (!sv->probs) {
+    if (t) {
+        gt_tensor *logp = sv->lse ? gt_log_softmax(tape, x, cdim) : x;
+        if (!logp || !(a = gt_add(tape, gt_mul(tape, t, factor), a)))
+            return gt_last_status();
+        if (gt__needs_grad(node, 1) &&
+            !(grad_in[1] = gt_neg(tape, gt_mul(tape, g, gt_mul(tape, factor, logp)))))
+            return gt_last_status();
+    }
+    if (!gt__needs_grad(node, 0))
+        return GT_OK;
+    if (!sv->lse) {
         grad_in[0] = gt_neg(tape, gt_mul(tape, g, a));
         return grad_in[0] ? GT_OK : gt_last_status();
     }
-    gt_tensor *row = gt_tape_tensor(tape, x->ndim, keep);
-    if (!row)
-        return gt_last_status();
-    memcpy(row->data, sv->row, gt__real_bytes(row->numel));
-    gt_tensor *p = gt_softmax(tape, x, cdim);
-    grad_in[0] = gt_mul(tape, g, gt_sub(tape, gt_mul(tape, p, row), a));
+    gt_tensor *row = gt_reshape(tape, gt_sum(tape, a, cdim), x->ndim, keep);
+    gt_tensor *p = row ? gt_softmax(tape, x, cdim) : NULL;
+    grad_in[0] = p ? gt_mul(tape, g, gt_sub(tape, gt_mul(tape, p, row), a)) : NULL;
     return grad_in[0] ? GT_OK : gt_last_status();
 }
 
@@ -607,11 +635,12 @@ const gt_op_def gt_op_cross_entropy = {
     .name = "cross_entropy",
     .doc = "softmax cross-entropy of logits over the class dim: target holds class indices "
            "(ignore_index left out; the mean divides by the sum of their weights, nan when "
-           "none is kept) or probabilities (the mean divides by N d...); label_smoothing mixes "
+           "none is kept) or probabilities (which take a gradient; the mean divides by N "
+           "d...); label_smoothing mixes "
            "each target with the uniform distribution, as torch 1.13",
     .shapes = "input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape "
               "(probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)",
-    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true},
+    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES}, /* probabilities take a gradient */
                {"weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
     GT__ATTRS(cross_entropy_attrs),
     .args_size = sizeof(class_loss_args),
@@ -625,7 +654,9 @@ const gt_op_def gt_op_cross_entropy = {
               "3x4x2 3x2 4; reduction=\"none\"", "3x4 3x4:probs 4",
               "6x3 6; ignore_index=1", "6x3 6 3; ignore_index=0, label_smoothing=0.2",
               "4x5 4; label_smoothing=0.1", "4x5 4; label_smoothing=1",
-              "3x4 3x4:probs 4; label_smoothing=0.3, reduction=\"none\"",
+              "3x4 3x4:probs 4; label_smoothing=0.3, reduction=\"none\"", "3x4 3x4:normal",
+              "2x3x2 2x3x2:normal 3; label_smoothing=0.2", "4 4:normal; reduction=\"none\"",
+              "2x3 2x3:normal 3; reduction=\"sum\"",
               "2x3x2 2x2 3; label_smoothing=0.25, reduction=\"none\"",
               "2x3x2 2x2 3; label_smoothing=0.25, ignore_index=2, reduction=\"sum\"",
               "4x3 4; label_smoothing=-0.5", "1x2x1x1 1x1x1", "0x3 0; reduction=\"sum\"",
