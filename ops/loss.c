@@ -477,26 +477,28 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
         return NULL;
     double denom = class_coef(t, w, args, probs, ce, sv), total = 0;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < sv->s; j++) {
-            const gt_real *xv = x->data + i * c * sv->s + j, *a = sv->coef + i * c * sv->s + j;
+        for (int64_t j = 0; j < sv->s; j++) { /* one position: its C entries at stride s */
+            int64_t s = sv->s, pos = i * s + j;
+            const gt_real *xv = x->data + i * c * s + j, *a = sv->coef + i * c * s + j;
             double lse = 0, loss = 0, row = 0;
-            if (ce) { /* log-softmax over the class dim, stride s */
-                double max = -INFINITY, sum = 0;
+            if (ce) { /* log-softmax over the class dim */
+                gt_real max = c ? xv[0] : 0;
+                for (int64_t q = 1; q < c; q++)
+                    max = xv[q * s] > max ? xv[q * s] : max;
+                double sum = 0;
                 for (int64_t q = 0; q < c; q++)
-                    max = fmax(max, (double)xv[q * sv->s]);
-                for (int64_t q = 0; q < c; q++)
-                    sum += exp((double)xv[q * sv->s] - max);
-                lse = max + log(sum);
-                sv->lse[i * sv->s + j] = (gt_real)lse;
+                    sum += exp((double)xv[q * s] - (double)max);
+                lse = (double)max + log(sum);
+                sv->lse[pos] = (gt_real)lse;
             }
             for (int64_t q = 0; q < c; q++) {
-                loss -= (double)a[q * sv->s] * ((double)xv[q * sv->s] - lse);
-                row += (double)a[q * sv->s];
+                loss -= (double)a[q * s] * ((double)xv[q * s] - lse);
+                row += (double)a[q * s];
             }
             if (ce)
-                sv->row[i * sv->s + j] = (gt_real)row;
+                sv->row[pos] = (gt_real)row;
             if (each)
-                out->data[i * sv->s + j] = (gt_real)loss;
+                out->data[pos] = (gt_real)loss;
             total += loss;
         }
     if (!each) /* the mean of nothing, or of only ignored targets, is 0 / 0 = nan, as torch */
@@ -525,17 +527,25 @@ static gt_status class_loss_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *t = node->n_in > 1 ? node->in[1] : NULL;
     const gt_real *g = node->out->grad;
     bool each = args->reduction == GT_REDUCTION_NONE;
+    int64_t c = sv->c, s = sv->s;
     for (int64_t i = 0; i < sv->n; i++)
-        for (int64_t q = 0; q < sv->c; q++)
-            for (int64_t j = 0; j < sv->s; j++) {
-                int64_t at = (i * sv->c + q) * sv->s + j, pos = i * sv->s + j;
-                gt_real gi = g[each ? pos : 0], logp = x->data[at] - (sv->lse ? sv->lse[pos] : 0);
-                if (x->grad)
-                    x->grad[at] += sv->lse ? gi * (exp(logp) * sv->row[pos] - sv->coef[at])
-                                           : -gi * sv->coef[at];
-                if (t && t->grad)
-                    t->grad[at] -= gi * sv->factor[q] * logp;
+        for (int64_t j = 0; j < s; j++) { /* one position: its C entries at stride s */
+            int64_t pos = i * s + j, base = i * c * s + j;
+            const gt_real *xv = x->data + base, *a = sv->coef + base;
+            gt_real gi = g[each ? pos : 0], lse = sv->lse ? sv->lse[pos] : 0;
+            gt_real *gx = x->grad ? x->grad + base : NULL, *gt = t && t->grad ? t->grad + base
+                                                                            : NULL;
+            if (gx && sv->lse) {
+                gt_real r = gi * sv->row[pos];
+                for (int64_t q = 0; q < c; q++)
+                    gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gi * a[q * s];
+            } else if (gx) {
+                for (int64_t q = 0; q < c; q++)
+                    gx[q * s] -= gi * a[q * s];
             }
+            for (int64_t q = 0; gt && q < c; q++)
+                gt[q * s] -= gi * sv->factor[q] * (xv[q * s] - lse);
+        }
     return GT_OK;
 }
 
