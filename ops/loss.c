@@ -345,17 +345,26 @@ typedef struct class_loss_args {
 
 /* Both losses are sum_{n,c,s} -A[n,c,s] logp[n,c,s] over input[N,C,S] (S the product of the
  * dims after the class dim; [C] is N = S = 1), logp the input (nll_loss) or its log-softmax
- * over C (cross_entropy), A built from target, weight, ignore_index and label_smoothing and
- * divided by the mean's denominator: a constant for class indices, target times a per-class
- * factor plus a constant for probabilities (which take a gradient, as in torch). What the
- * backward needs: */
+ * over C (cross_entropy), and A, from target, weight, ignore_index and label_smoothing and
+ * divided by the mean's denominator, is kept per position p = (n, s) as
+ *     A[n,c,s] = alpha[p] [c = cls[p]] + beta[p] w[c] + factor[c] target[n,c,s]
+ * class indices: alpha the target's weight (1 - e), beta e / C, no factor; probabilities
+ * (which take a gradient, as in torch): no cls, beta e / C, factor w[c] (1 - e). */
 typedef struct class_saved {
-    gt_real *coef;   /* A [N,C,S] */
-    gt_real *row;    /* sum_c A [N,S] (cross_entropy) */
-    gt_real *lse;    /* logsumexp over C [N,S] (cross_entropy) */
-    gt_real *factor; /* dA/dtarget [C] (probabilities), else NULL */
+    int64_t *cls;         /* [N,S]: the target class, or -1 (ignored, or probabilities) */
+    gt_real *alpha, *beta; /* [N,S] */
+    gt_real *w;           /* [C]: the weights (1 without) */
+    gt_real *factor;      /* [C] (probabilities), else NULL */
+    gt_real *row;         /* sum_c A [N,S] (cross_entropy) */
+    gt_real *lse;         /* logsumexp over C [N,S] (cross_entropy) */
     int64_t n, c, s;
 } class_saved;
+
+/* A at position pos, class q, without the factor's part. */
+static inline double class_a0(const class_saved *sv, int64_t pos, int64_t q) {
+    return (q == sv->cls[pos] ? (double)sv->alpha[pos] : 0) +
+           (double)sv->beta[pos] * (double)sv->w[q];
+}
 
 /* The shape of input without its class dim (dim 1, or dim 0 of a 1-D input). */
 static int class_free_shape(const gt_tensor *x, int64_t *shape) {
@@ -406,39 +415,22 @@ static gt_status class_check(const gt_op_def *op, const gt_tensor *x, const gt_t
     return GT_OK;
 }
 
-/* A (unscaled) for target t and weight w, and the mean's denominator: the weights of the
- * targets not ignored (indices), or N S (probabilities). Index targets: A[n,c,s] = (1 - e)
- * w[t] [c = t] + e / C w[c] where t = target[n,s] is not ignore_index, else 0; probabilities:
- * A = w[c] ((1 - e) target + e / C); e = label_smoothing where > 0, else 0 (torch 1.13). */
-static double class_coef(const gt_tensor *t, const gt_tensor *w, const class_loss_args *a,
-                         bool probs, bool smooth, const class_saved *sv) {
-    int64_t n = sv->n, c = sv->c, s = sv->s;
+/* alpha, beta, cls and factor (unscaled) for target t (class indices, or probabilities:
+ * probs), and the mean's denominator: the weights of the targets not ignored (indices), or
+ * N S (probabilities). e = label_smoothing where > 0, else 0 (torch 1.13). */
+static double class_coef(const gt_tensor *t, const class_loss_args *a, bool probs, bool smooth,
+                         const class_saved *sv) {
     double e = smooth && a->label_smoothing > 0 ? a->label_smoothing : 0, denom = 0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < s; j++) {
-            gt_real *coef = sv->coef + i * c * s + j;
-            if (probs) {
-                for (int64_t k = 0; k < c; k++) {
-                    double p = (double)t->data[i * c * s + k * s + j];
-                    coef[k * s] = (gt_real)((w ? (double)w->data[k] : 1) *
-                                            (e > 0 ? p * (1 - e) + e / (double)c : p));
-                    sv->factor[k] = (gt_real)((w ? (double)w->data[k] : 1) * (1 - e));
-                }
-                denom += 1;
-                continue;
-            }
-            gt_real v = t->data[i * s + j];
-            for (int64_t k = 0; k < c; k++)
-                coef[k * s] = 0;
-            if (v == (gt_real)a->ignore_index)
-                continue;
-            int64_t cls = (int64_t)v;
-            double wt = w ? (double)w->data[cls] : 1;
-            for (int64_t k = 0; e > 0 && k < c; k++)
-                coef[k * s] = (gt_real)(e / (double)c * (w ? (double)w->data[k] : 1));
-            coef[cls * s] += (gt_real)((1 - e) * wt);
-            denom += wt;
-        }
+    for (int64_t q = 0; probs && q < sv->c; q++)
+        sv->factor[q] = (gt_real)((double)sv->w[q] * (1 - e));
+    for (int64_t p = 0; p < sv->n * sv->s; p++) {
+        gt_real v = probs ? -1 : t->data[p];
+        bool kept = probs || v != (gt_real)a->ignore_index;
+        sv->cls[p] = probs || !kept ? -1 : (int64_t)v;
+        sv->alpha[p] = (gt_real)(sv->cls[p] >= 0 ? (1 - e) * (double)sv->w[sv->cls[p]] : 0);
+        sv->beta[p] = (gt_real)(kept ? e / (double)sv->c : 0);
+        denom += probs ? 1 : sv->cls[p] >= 0 ? (double)sv->w[sv->cls[p]] : 0;
+    }
     return denom;
 }
 
@@ -466,51 +458,62 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     int64_t m = n * sv->s; /* positions (n, s) */
     bool each = args->reduction == GT_REDUCTION_NONE;
     gt_tensor *out = gt__op_output(tape, op, each ? k : 0, shape);
-    sv->coef = out ? gt__tape_alloc(tape, gt__real_bytes(x->numel + 1), op->name) : NULL;
-    if (ce && sv->coef) {
-        sv->lse = gt__tape_alloc(tape, gt__real_bytes(m + 1), op->name);
-        sv->row = sv->lse ? gt__tape_alloc(tape, gt__real_bytes(m + 1), op->name) : NULL;
-    }
-    if (probs && (ce ? sv->row : sv->coef))
-        sv->factor = gt__tape_alloc(tape, gt__real_bytes(c + 1), op->name);
-    if (!sv->coef || (ce && !sv->row) || (probs && !sv->factor))
+    size_t per_pos = gt__real_bytes(m + 1);
+    sv->cls = out ? gt__tape_alloc(tape, (size_t)(m + 1) * sizeof *sv->cls, op->name) : NULL;
+    sv->alpha = sv->cls ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->beta = sv->alpha ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->w = sv->beta ? gt__tape_alloc(tape, gt__real_bytes(c + 1), op->name) : NULL;
+    sv->lse = sv->w && ce ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->row = sv->lse ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->factor = (ce ? sv->row : sv->w) && probs
+                     ? gt__tape_alloc(tape, gt__real_bytes(c + 1), op->name) : NULL;
+    if (!sv->w || (ce && !sv->row) || (probs && !sv->factor))
         return NULL;
-    double denom = class_coef(t, w, args, probs, ce, sv), total = 0;
+    for (int64_t q = 0; q < c; q++)
+        sv->w[q] = w ? w->data[q] : 1;
+    double denom = class_coef(t, args, probs, ce, sv), total = 0;
+    double scale = args->reduction == GT_REDUCTION_MEAN && denom != 0 ? 1 / denom : 1;
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < sv->s; j++) { /* one position: its C entries at stride s */
-            int64_t s = sv->s, pos = i * s + j;
-            const gt_real *xv = x->data + i * c * s + j, *a = sv->coef + i * c * s + j;
-            double lse = 0, loss = 0, row = 0;
+            int64_t s = sv->s, pos = i * s + j, base = i * c * s + j;
+            const gt_real *xv = x->data + base;
+            double lse = 0, loss = 0, wsum = 0, beta = (double)sv->beta[pos];
             if (ce) { /* log-softmax over the class dim */
                 gt_real max = c ? xv[0] : 0;
                 for (int64_t q = 1; q < c; q++)
                     max = xv[q * s] > max ? xv[q * s] : max;
                 double sum = 0;
                 for (int64_t q = 0; q < c; q++)
-                    sum += exp((double)xv[q * s] - (double)max);
+                    sum += exp((double)(xv[q * s] - max));
                 lse = (double)max + log(sum);
                 sv->lse[pos] = (gt_real)lse;
             }
-            for (int64_t q = 0; q < c; q++) {
-                loss -= (double)a[q * s] * ((double)xv[q * s] - lse);
-                row += (double)a[q * s];
+            if (sv->cls[pos] >= 0)
+                loss -= (double)sv->alpha[pos] * ((double)xv[sv->cls[pos] * s] - lse);
+            for (int64_t q = 0; beta != 0 && q < c; q++) {
+                loss -= beta * (double)sv->w[q] * ((double)xv[q * s] - lse);
+                wsum += (double)sv->w[q];
+            }
+            double tsum = 0; /* sum_c factor t */
+            for (int64_t q = 0; probs && q < c; q++) {
+                double ft = (double)sv->factor[q] * (double)t->data[base + q * s];
+                loss -= ft * ((double)xv[q * s] - lse);
+                tsum += ft;
             }
             if (ce)
-                sv->row[pos] = (gt_real)row;
+                sv->row[pos] = (gt_real)(((double)sv->alpha[pos] + beta * wsum + tsum) * scale);
             if (each)
                 out->data[pos] = (gt_real)loss;
             total += loss;
         }
     if (!each) /* the mean of nothing, or of only ignored targets, is 0 / 0 = nan, as torch */
         out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / denom : total);
-    if (args->reduction == GT_REDUCTION_MEAN && denom != 0) {
-        for (int64_t i = 0; i < x->numel; i++)
-            sv->coef[i] = (gt_real)((double)sv->coef[i] / denom);
-        for (int64_t i = 0; ce && i < m; i++)
-            sv->row[i] = (gt_real)((double)sv->row[i] / denom);
-        for (int64_t q = 0; probs && q < c; q++)
-            sv->factor[q] = (gt_real)((double)sv->factor[q] / denom);
+    for (int64_t p = 0; scale != 1 && p < m; p++) {
+        sv->alpha[p] = (gt_real)((double)sv->alpha[p] * scale);
+        sv->beta[p] = (gt_real)((double)sv->beta[p] * scale);
     }
+    for (int64_t q = 0; probs && scale != 1 && q < c; q++)
+        sv->factor[q] = (gt_real)((double)sv->factor[q] * scale);
     gt_node *node; /* probabilities take a gradient; class indices and weight do not */
     out = gt__op_finish(tape, op, out, in, probs ? 2 : 1, args, &node);
     if (node)
@@ -531,20 +534,28 @@ static gt_status class_loss_backward(gt_node *node) {
     for (int64_t i = 0; i < sv->n; i++)
         for (int64_t j = 0; j < s; j++) { /* one position: its C entries at stride s */
             int64_t pos = i * s + j, base = i * c * s + j;
-            const gt_real *xv = x->data + base, *a = sv->coef + base;
+            const gt_real *xv = x->data + base;
             gt_real gi = g[each ? pos : 0], lse = sv->lse ? sv->lse[pos] : 0;
+            gt_real gb = gi * sv->beta[pos];
             gt_real *gx = x->grad ? x->grad + base : NULL, *gt = t && t->grad ? t->grad + base
                                                                             : NULL;
-            if (gx && sv->lse) {
+            if (gx && sv->lse) { /* g (softmax row - A) */
                 gt_real r = gi * sv->row[pos];
                 for (int64_t q = 0; q < c; q++)
-                    gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gi * a[q * s];
-            } else if (gx) {
-                for (int64_t q = 0; q < c; q++)
-                    gx[q * s] -= gi * a[q * s];
+                    gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gb * sv->w[q];
+            } else if (gx) { /* -g A */
+                for (int64_t q = 0; gb != 0 && q < c; q++)
+                    gx[q * s] -= gb * sv->w[q];
             }
-            for (int64_t q = 0; gt && q < c; q++)
-                gt[q * s] -= gi * sv->factor[q] * (xv[q * s] - lse);
+            if (gx && sv->cls[pos] >= 0)
+                gx[sv->cls[pos] * s] -= gi * sv->alpha[pos];
+            for (int64_t q = 0; t && q < c; q++) {
+                gt_real ft = sv->factor[q] * gi;
+                if (gx)
+                    gx[q * s] -= ft * t->data[base + q * s];
+                if (gt)
+                    gt[q * s] -= ft * (xv[q * s] - lse);
+            }
         }
     return GT_OK;
 }
@@ -566,15 +577,13 @@ static gt_status class_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *
     if (args->reduction == GT_REDUCTION_NONE && x->ndim >= 2)
         g = gt_reshape(tape, g, x->ndim, keep);
     gt_tensor *a = g ? gt__const_like(tape, x, 0) : NULL, *factor = NULL;
-    if (a && t) { /* A = t factor + A0, A0 = A - t factor */
+    if (a && t) /* A = t factor + A0: the factor's part goes through ops */
         factor = gt_tape_tensor(tape, x->ndim, per_class);
-        for (int64_t i = 0; factor && i < x->numel; i++) {
-            int64_t q = (i / sv->s) % sv->c;
-            a->data[i] = sv->coef[i] - t->data[i] * sv->factor[q];
+    for (int64_t i = 0; a && i < x->numel; i++) {
+        int64_t q = (i / sv->s) % sv->c, pos = (i / (sv->s * sv->c)) * sv->s + i % sv->s;
+        a->data[i] = (gt_real)class_a0(sv, pos, q);
+        if (factor)
             factor->data[q] = sv->factor[q];
-        }
-    } else if (a) {
-        memcpy(a->data, sv->coef, gt__real_bytes(x->numel));
     }
     if (!a || (t && !factor)) /* before other ops succeed, so the cause stays */
         return gt_last_status();
