@@ -377,6 +377,8 @@ static gt_status softmax_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     gt_reduce_args over = {{1, {((const softmax_args *)node->attrs)->dim}}, true};
     if (gt__node_variant(node) == SOFTMAX_LOG) {
         gt_tensor *total = gt_op_call(tape, &gt_op_sum, &g, 1, &over);
+        if (!total) /* before exp succeeds, so the cause stays */
+            return gt_last_status();
         grad_in[0] = gt_sub(tape, g, gt_mul(tape, gt_exp(tape, y), total));
     } else {
         gt_tensor *gy = gt_mul(tape, g, y);

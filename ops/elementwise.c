@@ -151,9 +151,12 @@ static gt_status binary_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
         break;
     case BIN_DIV:
         ga = gt__needs_grad(node, 0) ? gt_div(tape, g, b) : NULL;
-        gb = gt__needs_grad(node, 1)
-                 ? gt_neg(tape, gt_div(tape, gt_mul(tape, g, a), gt_mul(tape, b, b)))
-                 : NULL;
+        if (gt__needs_grad(node, 1)) { /* each operand checked before the next op succeeds */
+            gt_tensor *ga_num = gt_mul(tape, g, a), *bb = ga_num ? gt_mul(tape, b, b) : NULL;
+            if (!bb)
+                return gt_last_status();
+            gb = gt_neg(tape, gt_div(tape, ga_num, bb));
+        }
         break;
     }
     if (gt__needs_grad(node, 0) && !(grad_in[0] = gt__sum_to(tape, ga, a)))

@@ -258,7 +258,8 @@ gt_status gt_gradgradcheck(gt_gradcheck_fn f, void *ctx, gt_tensor *const *input
                            gt_gradcheck_result *result);
 /* layers as functional ops (ops/norm.c, ...) */
 extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_op_dropout,
-    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits;
+    gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits,
+    gt_op_nll_loss;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
     gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
@@ -414,10 +415,19 @@ gt_tensor *gt_expand(gt_tape *tape, gt_tensor *x, gt_ints size);
 /* length entries of dim from start (a copy; start < 0 counts from the end), as
  * torch.narrow. */
 gt_tensor *gt_narrow(gt_tape *tape, gt_tensor *x, int dim, int64_t start, int64_t length);
-/* value around x, as F.pad(x, pad, value=value) in constant mode: pad lists (left, right)
- * pairs from the last dim back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2
- * and 0); negative entries crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. */
-gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value);
+/* pad's modes, as F.pad's mode strings. */
+typedef enum gt_pad_mode {
+    GT_PAD_CONSTANT,
+    GT_PAD_REFLECT,
+    GT_PAD_REPLICATE,
+    GT_PAD_CIRCULAR
+} gt_pad_mode;
+/* x padded as F.pad(x, pad, mode, value): pad lists (left, right) pairs from the last dim
+ * back (GT_INTS(1, 1, 2, 0): last dim 1 and 1, the one before 2 and 0); negative entries
+ * crop. x[A,B] with (l, r, t, b) -> [A+t+b, B+l+r]. GT_PAD_CONSTANT fills value (NAN: 0);
+ * reflect, replicate and circular take no value (NAN or 0) and pad the last 1-3 dims of an
+ * input with 1 or 2 dims more (circular: every dim after the first two), as torch 1.13. */
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, gt_pad_mode mode, double value);
 /* The n tensors joined along dim (every other size equal), as torch.cat:
  *     gt_tensor *parts[] = {a, b, c};  gt_tensor *y = gt_cat(tape, parts, 3, 1);
  * Any n >= 1 (gt_op_cat's input is variadic). */
@@ -488,8 +498,11 @@ extern const gt_op_def gt_op_max_pool1d, gt_op_avg_pool1d, gt_op_adaptive_avg_po
     gt_op_adaptive_max_pool2d;
 
 /* ---- losses (batch mean, shape []) ---------------------------------------------------- */
-/* logits[N,K]; target [N] class indices in 0..K-1, or [N,K] probabilities. Fused
- * log-sum-exp; no gradient flows into the target. */
+/* F.cross_entropy(logits, target) with its defaults (the batch mean): logits[N,K]; target
+ * [N] class indices in 0..K-1, or [N,K] probabilities; also [K] and [N,K,d...] as torch.
+ * Fused log-sum-exp; probabilities take a gradient (as in torch), class indices none.
+ * weight, ignore_index, reduction and label_smoothing: gt_op_call with
+ * &gt_op_cross_entropy and its attributes. */
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target);
 /* mean((a - b)^2) over all elements; a and b of one shape. Other reductions: gt_op_call
  * with &gt_op_mse_loss and the reduction attribute. */
@@ -497,6 +510,12 @@ gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b);
 
 /* PyTorch's reduction of a loss: each element's (the input's shape), their mean, their sum. */
 typedef enum gt_reduction { GT_REDUCTION_NONE, GT_REDUCTION_MEAN, GT_REDUCTION_SUM } gt_reduction;
+/* F.nll_loss: -weight[t] input[n, t] (t = target[n], input holding log-probabilities
+ * [N,C], [C] or [N,C,d...]; target [N], [] or [N,d...]); targets equal to ignore_index
+ * (PyTorch's -100) count 0 and leave the mean, which divides by the sum of the kept
+ * targets' weights (nan when none is kept). weight[C] may be NULL (all 1). */
+gt_tensor *gt_nll_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target, gt_tensor *weight,
+                       int64_t ignore_index, gt_reduction reduction);
 /* |input - target|, reduced; input and target of one shape (as the three below). */
 gt_tensor *gt_l1_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target,
                       gt_reduction reduction);

@@ -1,110 +1,11 @@
-/* loss.c - cross-entropy (fused log-softmax, the batch mean) and the pointwise losses mse, l1,
- * smooth_l1 and huber, each with PyTorch's reduction. */
+/* loss.c - nll_loss and cross-entropy (fused log-softmax; class indices or probabilities,
+ * weights, ignore_index, label smoothing), binary_cross_entropy_with_logits and the pointwise
+ * losses mse, l1, smooth_l1 and huber, each with PyTorch's reduction. */
 #include "gt_ops_impl.h"
 
 #include <math.h>
 #include <string.h>
 #include <stddef.h>
-
-/* What cross_entropy's backward needs: softmax of the logits and the target. */
-typedef struct ce_saved {
-    gt_real *probs;  /* [N,K] */
-    gt_tensor *target;
-    bool indices;    /* target is [N] class indices */
-} ce_saved;
-
-static gt_status check_targets(const gt_tensor *logits, const gt_tensor *target,
-                               bool *indices) {
-    int64_t n = logits->shape[0], k = logits->shape[1];
-    *indices = target->ndim == 1;
-    if (*indices ? target->shape[0] != n
-                 : !gt_shape_equal(target->ndim, target->shape, logits->ndim, logits->shape))
-        return gt_set_error(GT_ERR_SHAPE, "cross_entropy: target must be [N] class indices or "
-                            "[N,K] probabilities for logits %s, got %s",
-                            gt__shape_of(logits), gt__shape_of(target));
-    for (int64_t i = 0; *indices && i < n; i++) {
-        gt_real c = target->data[i];
-        if (!(c >= 0 && c < (gt_real)k && c == floor(c)))
-            return gt_set_error(GT_ERR_ARG, "cross_entropy: target[%lld] = %g is not a class "
-                                "index in 0..%lld", (long long)i, (double)c, (long long)(k - 1));
-    }
-    return GT_OK;
-}
-
-// logits[N,K], target[N] or [N,K] -> loss[] = mean_n (logsumexp(x_n) - sum_k t_nk x_nk)
-static gt_tensor *cross_entropy_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
-                                        int n_in, const void *args) {
-    (void)n_in;
-    (void)args;
-    gt_tensor *logits = in[0], *target = in[1];
-    bool indices;
-    if (gt__check_inputs(op->name, tape, in, 2, 2) != GT_OK)
-        return NULL;
-    if (logits->ndim != 2 || logits->shape[0] < 1 || logits->shape[1] < 1) {
-        gt_set_error(GT_ERR_SHAPE, "cross_entropy: logits must be [N,K] with N, K >= 1, got %s",
-                     gt__shape_of(logits));
-        return NULL;
-    }
-    if (check_targets(logits, target, &indices) != GT_OK)
-        return NULL;
-    int64_t n = logits->shape[0], k = logits->shape[1];
-    gt_tensor *out = gt__op_output(tape, op, 0, NULL);
-    gt_real *probs = out ? gt__tape_alloc(tape, gt__real_bytes(n * k), "cross_entropy") : NULL;
-    ce_saved *saved = probs ? gt__tape_alloc(tape, sizeof *saved, "cross_entropy") : NULL;
-    if (!saved)
-        return NULL;
-    double total = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const gt_real *x = logits->data + i * k;
-        gt_real max = x[0];
-        for (int64_t j = 1; j < k; j++)
-            max = x[j] > max ? x[j] : max;
-        double sum = 0;
-        for (int64_t j = 0; j < k; j++)
-            sum += exp((double)(x[j] - max));
-        double lse = (double)max + log(sum);
-        for (int64_t j = 0; j < k; j++)
-            probs[i * k + j] = (gt_real)exp((double)x[j] - lse);
-        if (indices) {
-            total += lse - (double)x[(int64_t)target->data[i]];
-        } else {
-            for (int64_t j = 0; j < k; j++)
-                total += (double)target->data[i * k + j] * (lse - (double)x[j]);
-        }
-    }
-    out->data[0] = (gt_real)(total / (double)n);
-    *saved = (ce_saved){probs, target, indices};
-    gt_node *node;
-    out = gt__op_finish(tape, op, out, in, 1, NULL, &node); /* no grad to target */
-    if (node)
-        node->saved = saved;
-    return out;
-}
-
-// g[] -> grad_logits[N,K] += g * (softmax - target) / N
-static gt_status cross_entropy_backward(gt_node *node) {
-    const ce_saved *s = node->saved;
-    gt_tensor *logits = node->in[0];
-    int64_t n = logits->shape[0], k = logits->shape[1];
-    gt_real scale = node->out->grad[0] / (gt_real)n;
-    for (int64_t i = 0; i < n; i++) {
-        gt_real *gx = logits->grad + i * k;
-        const gt_real *p = s->probs + i * k;
-        if (s->indices) {
-            for (int64_t j = 0; j < k; j++)
-                gx[j] += scale * p[j];
-            gx[(int64_t)s->target->data[i]] -= scale;
-        } else {
-            const gt_real *t = s->target->data + i * k;
-            double mass = 0; /* probabilities need not sum to one */
-            for (int64_t j = 0; j < k; j++)
-                mass += t[j];
-            for (int64_t j = 0; j < k; j++)
-                gx[j] += scale * (p[j] * (gt_real)mass - t[j]);
-        }
-    }
-    return GT_OK;
-}
 
 /* ---- pointwise losses: mse, l1, smooth_l1, huber ----------------------------------------- */
 
@@ -116,29 +17,32 @@ typedef struct point_loss_args {
     double param;  /* beta or delta */
 } point_loss_args;
 
-/* The loss of one difference d = input - target, and its derivative in d. */
-static inline double point_loss(int kind, double d, double param, double *slope) {
+/* The loss of one difference d = input - target; its derivative in d is k1 d + k0, with k1
+ * and k0 constant on each piece (so a gradient graph is linear in d with constant
+ * coefficients, exact away from the kinks). */
+static inline double point_loss(int kind, double d, double param, double *k1, double *k0) {
     double a = fabs(d), sign = (double)((d > 0) - (d < 0));
+    *k1 = *k0 = 0;
     switch (kind) {
     case POINT_MSE:
-        *slope = 2 * d;
+        *k1 = 2;
         return d * d;
     case POINT_L1:
-        *slope = sign;
+        *k0 = sign;
         return a;
     case POINT_SMOOTH_L1: /* 0.5 d^2 / beta below beta, else |d| - 0.5 beta */
         if (a < param) {
-            *slope = d / param;
+            *k1 = 1 / param;
             return 0.5 * d * d / param;
         }
-        *slope = sign;
+        *k0 = sign;
         return a - 0.5 * param;
     default: /* huber: 0.5 d^2 below delta, else delta (|d| - 0.5 delta) */
         if (a < param) {
-            *slope = d;
+            *k1 = 1;
             return 0.5 * d * d;
         }
-        *slope = param * sign;
+        *k0 = param * sign;
         return param * (a - 0.5 * param);
     }
 }
@@ -153,6 +57,10 @@ static gt_tensor *point_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
         return NULL;
     if (!gt_shape_equal(a->ndim, a->shape, b->ndim, b->shape))
         return gt__shape_error2(op->name, "shapes differ", a, b);
+    if (op->variant == POINT_HUBER && !(args->param > 0)) {
+        gt_set_error(GT_ERR_ARG, "%s: delta must be > 0, got %g", op->name, args->param);
+        return NULL;
+    }
     if (a->numel == 0 && args->reduction == GT_REDUCTION_MEAN) {
         gt_set_error(GT_ERR_SHAPE, "%s: inputs are empty: %s (the mean of nothing)", op->name,
                      gt__shape_of(a));
@@ -162,10 +70,10 @@ static gt_tensor *point_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     gt_tensor *out = gt__op_output(tape, op, each ? a->ndim : 0, a->shape);
     if (!out)
         return NULL;
-    double total = 0, slope;
+    double total = 0, k1, k0;
     for (int64_t i = 0; i < a->numel; i++) {
         double loss = point_loss(op->variant, (double)a->data[i] - (double)b->data[i],
-                                 args->param, &slope);
+                                 args->param, &k1, &k0);
         if (each)
             out->data[i] = (gt_real)loss;
         total += loss;
@@ -183,11 +91,11 @@ static gt_status point_loss_backward(gt_node *node) {
     gt_tensor *a = node->in[0], *b = node->in[1];
     const gt_real *g = node->out->grad;
     bool each = args->reduction == GT_REDUCTION_NONE;
-    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)a->numel : 1, slope;
+    double scale = args->reduction == GT_REDUCTION_MEAN ? 1 / (double)a->numel : 1, k1, k0;
     for (int64_t i = 0; i < a->numel; i++) {
-        point_loss(gt__node_variant(node), (double)a->data[i] - (double)b->data[i], args->param,
-                   &slope);
-        gt_real d = (gt_real)(slope * scale) * g[each ? i : 0];
+        double diff = (double)a->data[i] - (double)b->data[i];
+        point_loss(gt__node_variant(node), diff, args->param, &k1, &k0);
+        gt_real d = (gt_real)((k1 * diff + k0) * scale) * g[each ? i : 0];
         if (a->grad)
             a->grad[i] += d;
         if (b->grad)
@@ -196,44 +104,25 @@ static gt_status point_loss_backward(gt_node *node) {
     return GT_OK;
 }
 
-// indices: grad_x = g * (softmax(x) - onehot(t)) / N; probabilities: g * (softmax(x) *
-// sum(t) - t) / N
-static gt_status cross_entropy_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
-                                          gt_tensor **grad_in) {
-    gt_tensor *x = node->in[0];
-    const ce_saved *s = node->saved;
-    int64_t n = x->shape[0], k = x->shape[1];
-    gt_tensor *p = gt_softmax(tape, x, -1), *d;
-    if (s->indices) {
-        gt_tensor *onehot = gt__const_like(tape, x, 0);
-        for (int64_t i = 0; onehot && i < n; i++)
-            onehot->data[i * k + (int64_t)s->target->data[i]] = 1;
-        d = gt_sub(tape, p, onehot);
-    } else {
-        gt_tensor *mass = gt__const_like(tape, x, 0);
-        for (int64_t i = 0; mass && i < n; i++) {
-            gt_real total = 0;
-            for (int64_t j = 0; j < k; j++)
-                total += s->target->data[i * k + j];
-            for (int64_t j = 0; j < k; j++)
-                mass->data[i * k + j] = total;
-        }
-        gt_tensor *target = gt__const_like(tape, x, 0);
-        if (target)
-            memcpy(target->data, s->target->data, gt__real_bytes(n * k));
-        d = gt_sub(tape, gt_mul(tape, p, mass), target);
-    }
-    grad_in[0] = gt_scale(tape, gt_mul(tape, d, g), 1.0 / (double)n);
-    return grad_in[0] ? GT_OK : gt_last_status();
-}
-
-// grad_a = 2 g (a - b) (/ numel for the mean; g broadcasts for "none"); grad_b = -grad_a
-static gt_status mse_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
-                                     gt_tensor **grad_in) {
+// grad_a = g (k1 (a - b) + k0) (/ numel for the mean; g broadcasts for "none"), k1 and k0
+// constants of each element's piece (point_loss); grad_b = -grad_a
+static gt_status point_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                       gt_tensor **grad_in) {
     gt_tensor *a = node->in[0], *b = node->in[1];
-    bool mean = ((const point_loss_args *)node->attrs)->reduction == GT_REDUCTION_MEAN;
-    gt_tensor *ga = gt_scale(tape, gt_mul(tape, gt_sub(tape, a, b), g),
-                             mean ? 2.0 / (double)a->numel : 2.0);
+    const point_loss_args *args = node->attrs;
+    gt_tensor *k1 = gt__const_like(tape, a, 0), *k0 = k1 ? gt__const_like(tape, a, 0) : NULL;
+    if (!k0)
+        return gt_last_status();
+    for (int64_t i = 0; i < a->numel; i++) {
+        double c1, c0;
+        point_loss(gt__node_variant(node), (double)a->data[i] - (double)b->data[i], args->param,
+                   &c1, &c0);
+        k1->data[i] = (gt_real)c1;
+        k0->data[i] = (gt_real)c0;
+    }
+    gt_tensor *slope = gt_add(tape, gt_mul(tape, gt_sub(tape, a, b), k1), k0);
+    gt_tensor *ga = gt_scale(tape, gt_mul(tape, slope, g),
+                             args->reduction == GT_REDUCTION_MEAN ? 1.0 / (double)a->numel : 1.0);
     if (!ga)
         return gt_last_status();
     grad_in[0] = gt__needs_grad(node, 0) ? ga : NULL;
@@ -369,6 +258,53 @@ static gt_status bce_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_x = g w (sigmoid(x) (1 + (pw - 1) t) - pw t), grad_t = g w ((pw - 1) softplus(x) -
+// pw x) (/ numel for the mean), softplus(x) as -log(sigmoid(-x)) (exact until sigmoid(-x)
+// underflows, x > 700 in double, 87 in float); without pos_weight: sigmoid(x) - t and -x
+static gt_status bce_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g, gt_tensor **grad_in) {
+    const bce_args *args = node->attrs;
+    const bce_saved *s = node->saved;
+    gt_tensor *x = node->in[0], *t = node->in[1], *w = s->weight, *pw = s->pos_weight;
+    gt_tensor *gs = gt_scale(tape, g, args->reduction == GT_REDUCTION_MEAN
+                                          ? 1 / (double)x->numel : 1);
+    gt_tensor *pw1 = pw && gs ? gt__const_like(tape, pw, 0) : NULL; /* pos_weight - 1 */
+    gt_tensor *one = pw1 ? gt__const_like(tape, x, 1) : NULL;
+    if (!gs || (pw && !one)) /* before other ops succeed, so the cause stays */
+        return gt_last_status();
+    for (int64_t i = 0; pw1 && i < pw->numel; i++)
+        pw1->data[i] = pw->data[i] - 1;
+    if (gt__needs_grad(node, 0)) {
+        gt_tensor *sig = gt_sigmoid(tape, x), *pw_t = sig && pw ? gt_mul(tape, pw, t) : NULL;
+        if (!sig || (pw && !pw_t)) /* each operand checked before the next op succeeds */
+            return gt_last_status();
+        gt_tensor *grad_x;
+        if (pw)
+            grad_x = gt_sub(tape, gt_mul(tape, sig, gt_add(tape, gt_mul(tape, pw1, t), one)),
+                            pw_t);
+        else
+            grad_x = gt_sub(tape, sig, t);
+        grad_x = gt_mul(tape, w ? gt_mul(tape, grad_x, w) : grad_x, gs);
+        if (!(grad_in[0] = grad_x))
+            return gt_last_status();
+    }
+    if (gt__needs_grad(node, 1)) {
+        gt_tensor *grad_t;
+        if (pw) {
+            gt_tensor *pw_x = gt_mul(tape, pw, x);
+            if (!pw_x)
+                return gt_last_status();
+            gt_tensor *softplus_x = gt_neg(tape, gt_log(tape, gt_sigmoid(tape, gt_neg(tape, x))));
+            grad_t = gt_sub(tape, gt_mul(tape, pw1, softplus_x), pw_x);
+        } else {
+            grad_t = gt_neg(tape, x);
+        }
+        grad_t = gt_mul(tape, w ? gt_mul(tape, grad_t, w) : grad_t, gs);
+        if (!(grad_in[1] = grad_t))
+            return gt_last_status();
+    }
+    return GT_OK;
+}
+
 static const gt_attr_def bce_attrs[] = {
     {"reduction", GT_ATTR_ENUM, offsetof(bce_args, reduction), .dflt = GT_REDUCTION_MEAN,
      .choices = "none|mean|sum", .after_input = 3},
@@ -385,8 +321,11 @@ const gt_op_def gt_op_binary_cross_entropy_with_logits = {
     .args_size = sizeof(bce_args),
     .forward = bce_forward,
     .backward = bce_backward,
+    .grad_graph = bce_grad_graph,
     GT__CASES("3x4 3x4", "5 5:normal; reduction=\"sum\"", "2x3 2x3 3", "2x3 2x3 2x1 3",
               "4x2 4x2 _ 2; reduction=\"none\"", "() ()",
+              "2x3 2x3:normal _ 3", "3x4 3x4:normal 4 4; reduction=\"none\"",
+              "1x1 1x1:normal 1x1 1; reduction=\"sum\"", "2x1x3 2x1x3 1x3 2x1x1",
               "2x3 3x2 => binary_cross_entropy_with_logits: input and target shapes differ: "
               "[2, 3] vs [3, 2]",
               "2x3 2x3 4 => binary_cross_entropy_with_logits: weight does not broadcast to "
@@ -395,18 +334,363 @@ const gt_op_def gt_op_binary_cross_entropy_with_logits = {
               "to input: [2] vs [2, 3]"),
 };
 
+/* ---- nll_loss and cross_entropy ------------------------------------------------------- */
+
+/* The arguments of nll_loss and cross_entropy (label_smoothing: cross_entropy only). */
+typedef struct class_loss_args {
+    int64_t ignore_index;
+    int reduction; /* gt_reduction */
+    double label_smoothing;
+} class_loss_args;
+
+/* Both losses are sum_{n,c,s} -A[n,c,s] logp[n,c,s] over input[N,C,S] (S the product of the
+ * dims after the class dim; [C] is N = S = 1), logp the input (nll_loss) or its log-softmax
+ * over C (cross_entropy), and A, from target, weight, ignore_index and label_smoothing and
+ * divided by the mean's denominator, is kept per position p = (n, s) as
+ *     A[n,c,s] = alpha[p] [c = cls[p]] + beta[p] w[c] + factor[c] target[n,c,s]
+ * class indices: alpha the target's weight (1 - e), beta e / C, no factor; probabilities
+ * (which take a gradient, as in torch): no cls, beta e / C, factor w[c] (1 - e). */
+typedef struct class_saved {
+    int64_t *cls;         /* [N,S]: the target class, or -1 (ignored, or probabilities) */
+    gt_real *alpha, *beta; /* [N,S] */
+    gt_real *w;           /* [C]: the weights (1 without) */
+    gt_real *factor;      /* [C] (probabilities), else NULL */
+    gt_real *row;         /* sum_c A [N,S] (cross_entropy) */
+    gt_real *lse;         /* logsumexp over C [N,S] (cross_entropy) */
+    int64_t n, c, s;
+} class_saved;
+
+/* A at position pos, class q, without the factor's part. */
+static inline double class_a0(const class_saved *sv, int64_t pos, int64_t q) {
+    return (q == sv->cls[pos] ? (double)sv->alpha[pos] : 0) +
+           (double)sv->beta[pos] * (double)sv->w[q];
+}
+
+/* The shape of input without its class dim (dim 1, or dim 0 of a 1-D input). */
+static int class_free_shape(const gt_tensor *x, int64_t *shape) {
+    int cdim = x->ndim >= 2, k = 0;
+    for (int d = 0; d < x->ndim; d++)
+        if (d != cdim)
+            shape[k++] = x->shape[d];
+    return k;
+}
+
+/* Checks input, target and weight as torch 1.13 does; *probs: target holds probabilities
+ * (the shape of input) rather than class indices (input's shape without the class dim). */
+static gt_status class_check(const gt_op_def *op, const gt_tensor *x, const gt_tensor *t,
+                             const gt_tensor *w, const class_loss_args *a, bool *probs) {
+    bool ce = op->variant == 1;
+    int64_t shape[GT_MAX_DIMS];
+    char want[160];
+    if (x->ndim < 1)
+        return gt_set_error(GT_ERR_SHAPE, "%s: input must be [C] or [N, C, ...], got %s",
+                            op->name, gt__shape_of(x));
+    int k = class_free_shape(x, shape);
+    int64_t c = x->shape[x->ndim >= 2];
+    gt_shape_str(k, shape, want, sizeof want);
+    *probs = ce && gt_shape_equal(t->ndim, t->shape, x->ndim, x->shape);
+    if (!*probs && !gt_shape_equal(t->ndim, t->shape, k, shape) && ce)
+        return gt_set_error(GT_ERR_SHAPE, "%s: target must be %s (class indices) or %s "
+                            "(probabilities) for input %s, got %s", op->name, want,
+                            gt__shape_of(x), gt__shape_of(x), gt__shape_of(t));
+    if (!*probs && !gt_shape_equal(t->ndim, t->shape, k, shape))
+        return gt_set_error(GT_ERR_SHAPE, "%s: target must be %s (class indices) for input %s, "
+                            "got %s", op->name, want, gt__shape_of(x), gt__shape_of(t));
+    if (w && (w->ndim != 1 || w->shape[0] != c))
+        return gt_set_error(GT_ERR_SHAPE, "%s: weight must be [%lld], one per class of input "
+                            "%s, got %s", op->name, (long long)c, gt__shape_of(x),
+                            gt__shape_of(w));
+    if (*probs && a->ignore_index >= 0)
+        return gt_set_error(GT_ERR_ARG, "%s: ignore_index is not supported for probability "
+                            "targets, got %lld", op->name, (long long)a->ignore_index);
+    for (int64_t i = 0; !*probs && i < t->numel; i++) {
+        gt_real v = t->data[i];
+        if (v == (gt_real)a->ignore_index)
+            continue;
+        if (!(v >= 0 && v < (gt_real)c && v == floor(v)))
+            return gt_set_error(GT_ERR_ARG, "%s: target[%lld] = %g is not a class index in "
+                                "0..%lld (nor ignore_index %lld)", op->name, (long long)i,
+                                (double)v, (long long)(c - 1), (long long)a->ignore_index);
+    }
+    return GT_OK;
+}
+
+/* alpha, beta, cls and factor (unscaled) for target t (class indices, or probabilities:
+ * probs), and the mean's denominator: the weights of the targets not ignored (indices), or
+ * N S (probabilities). e = label_smoothing where > 0, else 0 (torch 1.13). */
+static double class_coef(const gt_tensor *t, const class_loss_args *a, bool probs, bool smooth,
+                         const class_saved *sv) {
+    double e = smooth && a->label_smoothing > 0 ? a->label_smoothing : 0, denom = 0;
+    for (int64_t q = 0; probs && q < sv->c; q++)
+        sv->factor[q] = (gt_real)((double)sv->w[q] * (1 - e));
+    for (int64_t p = 0; p < sv->n * sv->s; p++) {
+        gt_real v = probs ? -1 : t->data[p];
+        bool kept = probs || v != (gt_real)a->ignore_index;
+        sv->cls[p] = probs || !kept ? -1 : (int64_t)v;
+        sv->alpha[p] = (gt_real)(sv->cls[p] >= 0 ? (1 - e) * (double)sv->w[sv->cls[p]] : 0);
+        sv->beta[p] = (gt_real)(kept ? e / (double)sv->c : 0);
+        denom += probs ? 1 : sv->cls[p] >= 0 ? (double)sv->w[sv->cls[p]] : 0;
+    }
+    return denom;
+}
+
+// input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape
+// (probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)
+static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                     int n_in, const void *args_ptr) {
+    const class_loss_args *args = args_ptr;
+    gt_tensor *all[3] = {0};
+    for (int i = 0; i < n_in && i < 3; i++)
+        all[i] = in[i];
+    gt_tensor *x = all[0], *t = all[1], *w = all[2];
+    bool probs = false, ce = op->variant == 1;
+    if (gt__check_inputs(op->name, tape, all, 3, 2) != GT_OK ||
+        class_check(op, x, t, w, args, &probs) != GT_OK)
+        return NULL;
+    int64_t shape[GT_MAX_DIMS], n = x->ndim >= 2 ? x->shape[0] : 1, c = x->shape[x->ndim >= 2];
+    int k = class_free_shape(x, shape);
+    class_saved *sv = gt__tape_alloc(tape, sizeof *sv, op->name);
+    if (!sv)
+        return NULL;
+    *sv = (class_saved){.n = n, .c = c, .s = 1};
+    for (int d = 2; d < x->ndim; d++)
+        sv->s *= x->shape[d];
+    int64_t m = n * sv->s; /* positions (n, s) */
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    gt_tensor *out = gt__op_output(tape, op, each ? k : 0, shape);
+    size_t per_pos = gt__real_bytes(m + 1);
+    sv->cls = out ? gt__tape_alloc(tape, (size_t)(m + 1) * sizeof *sv->cls, op->name) : NULL;
+    sv->alpha = sv->cls ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->beta = sv->alpha ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->w = sv->beta ? gt__tape_alloc(tape, gt__real_bytes(c + 1), op->name) : NULL;
+    sv->lse = sv->w && ce ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->row = sv->lse ? gt__tape_alloc(tape, per_pos, op->name) : NULL;
+    sv->factor = (ce ? sv->row : sv->w) && probs
+                     ? gt__tape_alloc(tape, gt__real_bytes(c + 1), op->name) : NULL;
+    if (!sv->w || (ce && !sv->row) || (probs && !sv->factor))
+        return NULL;
+    for (int64_t q = 0; q < c; q++)
+        sv->w[q] = w ? w->data[q] : 1;
+    double denom = class_coef(t, args, probs, ce, sv), total = 0;
+    double scale = args->reduction == GT_REDUCTION_MEAN && denom != 0 ? 1 / denom : 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < sv->s; j++) { /* one position: its C entries at stride s */
+            int64_t s = sv->s, pos = i * s + j, base = i * c * s + j;
+            const gt_real *xv = x->data + base;
+            double lse = 0, loss = 0, wsum = 0, beta = (double)sv->beta[pos];
+            if (ce) { /* log-softmax over the class dim */
+                gt_real max = c ? xv[0] : 0;
+                for (int64_t q = 1; q < c; q++)
+                    max = xv[q * s] > max ? xv[q * s] : max;
+                double sum = 0;
+                for (int64_t q = 0; q < c; q++)
+                    sum += exp((double)(xv[q * s] - max));
+                lse = (double)max + log(sum);
+                sv->lse[pos] = (gt_real)lse;
+            }
+            if (sv->cls[pos] >= 0)
+                loss -= (double)sv->alpha[pos] * ((double)xv[sv->cls[pos] * s] - lse);
+            for (int64_t q = 0; beta != 0 && q < c; q++) {
+                loss -= beta * (double)sv->w[q] * ((double)xv[q * s] - lse);
+                wsum += (double)sv->w[q];
+            }
+            double tsum = 0; /* sum_c factor t */
+            for (int64_t q = 0; probs && q < c; q++) {
+                double ft = (double)sv->factor[q] * (double)t->data[base + q * s];
+                loss -= ft * ((double)xv[q * s] - lse);
+                tsum += ft;
+            }
+            if (ce)
+                sv->row[pos] = (gt_real)(((double)sv->alpha[pos] + beta * wsum + tsum) * scale);
+            if (each)
+                out->data[pos] = (gt_real)loss;
+            total += loss;
+        }
+    if (!each) /* the mean of nothing, or of only ignored targets, is 0 / 0 = nan, as torch */
+        out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / denom : total);
+    for (int64_t p = 0; scale != 1 && p < m; p++) {
+        sv->alpha[p] = (gt_real)((double)sv->alpha[p] * scale);
+        sv->beta[p] = (gt_real)((double)sv->beta[p] * scale);
+    }
+    for (int64_t q = 0; probs && scale != 1 && q < c; q++)
+        sv->factor[q] = (gt_real)((double)sv->factor[q] * scale);
+    gt_node *node; /* probabilities take a gradient; class indices and weight do not */
+    out = gt__op_finish(tape, op, out, in, probs ? 2 : 1, args, &node);
+    if (node)
+        node->saved = sv;
+    return out;
+}
+
+// g[] or g[N,d...] -> grad_input[N,C,d...] += g[n,s] (softmax[n,c,s] sum_c A[n,c,s] -
+// A[n,c,s]) (cross_entropy) or -g[n,s] A[n,c,s] (nll_loss); probabilities:
+// grad_target[N,C,d...] += -g[n,s] factor[c] logp[n,c,s]
+static gt_status class_loss_backward(gt_node *node) {
+    const class_saved *sv = node->saved;
+    const class_loss_args *args = node->attrs;
+    gt_tensor *x = node->in[0], *t = node->n_in > 1 ? node->in[1] : NULL;
+    const gt_real *g = node->out->grad;
+    bool each = args->reduction == GT_REDUCTION_NONE;
+    int64_t c = sv->c, s = sv->s;
+    for (int64_t i = 0; i < sv->n; i++)
+        for (int64_t j = 0; j < s; j++) { /* one position: its C entries at stride s */
+            int64_t pos = i * s + j, base = i * c * s + j;
+            const gt_real *xv = x->data + base;
+            gt_real gi = g[each ? pos : 0], lse = sv->lse ? sv->lse[pos] : 0;
+            gt_real gb = gi * sv->beta[pos];
+            gt_real *gx = x->grad ? x->grad + base : NULL, *gt = t && t->grad ? t->grad + base
+                                                                            : NULL;
+            if (gx && sv->lse) { /* g (softmax row - A) */
+                gt_real r = gi * sv->row[pos];
+                for (int64_t q = 0; q < c; q++)
+                    gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gb * sv->w[q];
+            } else if (gx) { /* -g A */
+                for (int64_t q = 0; gb != 0 && q < c; q++)
+                    gx[q * s] -= gb * sv->w[q];
+            }
+            if (gx && sv->cls[pos] >= 0)
+                gx[sv->cls[pos] * s] -= gi * sv->alpha[pos];
+            for (int64_t q = 0; t && q < c; q++) {
+                gt_real ft = sv->factor[q] * gi;
+                if (gx)
+                    gx[q * s] -= ft * t->data[base + q * s];
+                if (gt)
+                    gt[q * s] -= ft * (xv[q * s] - lse);
+            }
+        }
+    return GT_OK;
+}
+
+// cross_entropy: grad_x = g' (softmax(x, class dim) R - A); nll_loss: grad_x = -g' A;
+// probabilities: grad_t = -g' factor logp. A is a constant for class indices, t factor + A0
+// for probabilities; R = sum_c A; g' = g with a class dim of 1 (reduction "none")
+static gt_status class_loss_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                       gt_tensor **grad_in) {
+    const class_saved *sv = node->saved;
+    const class_loss_args *args = node->attrs;
+    gt_tensor *x = node->in[0], *t = node->n_in > 1 ? node->in[1] : NULL;
+    int cdim = x->ndim >= 2;
+    int64_t keep[GT_MAX_DIMS], per_class[GT_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++) {
+        keep[d] = d == cdim ? 1 : x->shape[d];
+        per_class[d] = d == cdim ? x->shape[d] : 1;
+    }
+    if (args->reduction == GT_REDUCTION_NONE && x->ndim >= 2)
+        g = gt_reshape(tape, g, x->ndim, keep);
+    gt_tensor *a = g ? gt__const_like(tape, x, 0) : NULL, *factor = NULL;
+    if (a && t) /* A = t factor + A0: the factor's part goes through ops */
+        factor = gt_tape_tensor(tape, x->ndim, per_class);
+    for (int64_t i = 0; a && i < x->numel; i++) {
+        int64_t q = (i / sv->s) % sv->c, pos = (i / (sv->s * sv->c)) * sv->s + i % sv->s;
+        a->data[i] = (gt_real)class_a0(sv, pos, q);
+        if (factor)
+            factor->data[q] = sv->factor[q];
+    }
+    if (!a || (t && !factor)) /* before other ops succeed, so the cause stays */
+        return gt_last_status();
+    if (t) {
+        gt_tensor *logp = sv->lse ? gt_log_softmax(tape, x, cdim) : x;
+        if (!logp || !(a = gt_add(tape, gt_mul(tape, t, factor), a)))
+            return gt_last_status();
+        if (gt__needs_grad(node, 1) &&
+            !(grad_in[1] = gt_neg(tape, gt_mul(tape, g, gt_mul(tape, factor, logp)))))
+            return gt_last_status();
+    }
+    if (!gt__needs_grad(node, 0))
+        return GT_OK;
+    if (!sv->lse) {
+        grad_in[0] = gt_neg(tape, gt_mul(tape, g, a));
+        return grad_in[0] ? GT_OK : gt_last_status();
+    }
+    gt_tensor *row = gt_reshape(tape, gt_sum(tape, a, cdim), x->ndim, keep);
+    gt_tensor *p = row ? gt_softmax(tape, x, cdim) : NULL;
+    grad_in[0] = p ? gt_mul(tape, g, gt_sub(tape, gt_mul(tape, p, row), a)) : NULL;
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
+static const gt_attr_def nll_loss_attrs[] = {
+    {"ignore_index", GT_ATTR_INT, offsetof(class_loss_args, ignore_index), .dflt = -100},
+    {"reduction", GT_ATTR_ENUM, offsetof(class_loss_args, reduction), .dflt = GT_REDUCTION_MEAN,
+     .choices = "none|mean|sum"},
+};
+
+static const gt_attr_def cross_entropy_attrs[] = {
+    {"ignore_index", GT_ATTR_INT, offsetof(class_loss_args, ignore_index), .dflt = -100},
+    {"reduction", GT_ATTR_ENUM, offsetof(class_loss_args, reduction), .dflt = GT_REDUCTION_MEAN,
+     .choices = "none|mean|sum"},
+    {"label_smoothing", GT_ATTR_FLOAT, offsetof(class_loss_args, label_smoothing), .dflt = 0,
+     .flags = GT_ATTR_HAS_MAX, .max = 1},
+};
+
+const gt_op_def gt_op_nll_loss = {
+    .name = "nll_loss",
+    .doc = "-weight[target] input[target] over the class dim (input holds log-probabilities), "
+           "targets equal to ignore_index left out; the mean divides by the sum of the weights "
+           "of the targets kept (nan when none is)",
+    .shapes = "input[N,C,d...] or [C], target[N,d...] or [] (class indices), weight[C] -> [] "
+              "(mean, sum) or [N,d...] (none)",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true},
+               {"weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
+    GT__ATTRS(nll_loss_attrs),
+    .args_size = sizeof(class_loss_args),
+    .forward = class_loss_forward,
+    .backward = class_loss_backward,
+    .grad_graph = class_loss_grad_graph,
+    .variant = 0,
+    GT__CASES("4x5 4", "3 ()", "3 (); reduction=\"none\"", "2x3x4x5 2x4x5",
+              "2x3x2x2 2x2x2 3; reduction=\"none\"", "5x4 5 4", "5x4 5 4; reduction=\"sum\"",
+              "6x3 6; ignore_index=1", "6x3 6 3; ignore_index=2, reduction=\"none\"",
+              "1x2x1x1 1x1x1", "0x3 0; reduction=\"sum\"",
+              "2x3 2x3 => nll_loss: target must be [2] (class indices) for input [2, 3], got "
+              "[2, 3]",
+              "2x3x4 2x5 => nll_loss: target must be [2, 4] (class indices) for input [2, 3, 4], "
+              "got [2, 5]",
+              "2x3 2 4 => nll_loss: weight must be [3], one per class of input [2, 3], got [4]",
+              "() () => nll_loss: input must be [C] or [N, C, ...], got []",
+              "2x3 2; reduction=\"max\" => nll_loss: reduction must be one of "
+              "\"none|mean|sum\""),
+};
+
 const gt_op_def gt_op_cross_entropy = {
     .name = "cross_entropy",
-    .doc = "mean softmax cross-entropy of logits; target holds class indices or probabilities",
-    .shapes = "input[N,K], target[N] (indices) or [N,K] (probabilities) -> []",
-    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES, .no_grad = true}},
-    .forward = cross_entropy_forward,
-    .backward = cross_entropy_backward,
-    .grad_graph = cross_entropy_grad_graph,
-    GT__CASES("4x5 4", "1x3 1", "3x4 3x4:probs",
-              "2x3 3 => cross_entropy: target must be [N] class indices or [N,K] "
-              "probabilities for logits [2, 3], got [3]",
-              "2x3x4 2 => cross_entropy: logits must be [N,K] with N, K >= 1, got [2, 3, 4]"),
+    .doc = "softmax cross-entropy of logits over the class dim: target holds class indices "
+           "(ignore_index left out; the mean divides by the sum of their weights, nan when "
+           "none is kept) or probabilities (which take a gradient; the mean divides by N "
+           "d...); label_smoothing mixes "
+           "each target with the uniform distribution, as torch 1.13",
+    .shapes = "input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape "
+              "(probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)",
+    .inputs = {{"input"}, {"target", GT_DOMAIN_CLASSES}, /* probabilities take a gradient */
+               {"weight", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true}},
+    GT__ATTRS(cross_entropy_attrs),
+    .args_size = sizeof(class_loss_args),
+    .forward = class_loss_forward,
+    .backward = class_loss_backward,
+    .grad_graph = class_loss_grad_graph,
+    .variant = 1,
+    GT__CASES("4x5 4", "1x3 1", "3x4 3x4:probs", "5 ()", "5 5:probs; reduction=\"none\"",
+              "2x3x4x5 2x4x5", "2x3x2x2 2x2x2; reduction=\"none\"",
+              "2x3x4 2x3x4:probs; reduction=\"sum\"", "4x5 4 5", "4x5 4 5; reduction=\"sum\"",
+              "3x4x2 3x2 4; reduction=\"none\"", "3x4 3x4:probs 4",
+              "6x3 6; ignore_index=1", "6x3 6 3; ignore_index=0, label_smoothing=0.2",
+              "4x5 4; label_smoothing=0.1", "4x5 4; label_smoothing=1",
+              "3x4 3x4:probs 4; label_smoothing=0.3, reduction=\"none\"", "3x4 3x4:normal",
+              "2x3x2 2x3x2:normal 3; label_smoothing=0.2", "4 4:normal; reduction=\"none\"",
+              "2x3 2x3:normal 3; reduction=\"sum\"",
+              "2x3x2 2x2 3; label_smoothing=0.25, reduction=\"none\"",
+              "2x3x2 2x2 3; label_smoothing=0.25, ignore_index=2, reduction=\"sum\"",
+              "4x3 4; label_smoothing=-0.5", "1x2x1x1 1x1x1", "0x3 0; reduction=\"sum\"",
+              "2x3x1 2x3x1:probs; ignore_index=-3",
+              "2x3 3 => cross_entropy: target must be [2] (class indices) or [2, 3] "
+              "(probabilities) for input [2, 3], got [3]",
+              "2x3x4 2x5 => cross_entropy: target must be [2, 4] (class indices) or [2, 3, 4] "
+              "(probabilities) for input [2, 3, 4], got [2, 5]",
+              "() () => cross_entropy: input must be [C] or [N, C, ...], got []",
+              "2x3 2 2 => cross_entropy: weight must be [3], one per class of input [2, 3], got "
+              "[2]",
+              "2x3 2x3:probs; ignore_index=1 => cross_entropy: ignore_index is not supported for "
+              "probability targets, got 1",
+              "2x3 2; label_smoothing=1.5 => cross_entropy: label_smoothing must be <= 1, got "
+              "1.5"),
 };
 
 #define REDUCTION_ATTR                                                                     \
@@ -421,8 +705,7 @@ static const gt_attr_def smooth_l1_attrs[] = {
 };
 static const gt_attr_def huber_attrs[] = {
     REDUCTION_ATTR,
-    {"delta", GT_ATTR_FLOAT, offsetof(point_loss_args, param), .dflt = 1,
-     .flags = GT_ATTR_HAS_MIN, .min = 0},
+    {"delta", GT_ATTR_FLOAT, offsetof(point_loss_args, param), .dflt = 1}, /* > 0: forward */
 };
 
 #define POINT_LOSS_SHAPES "input[...], target[...] (same shape) -> [] (mean, sum) or [...] (none)"
@@ -437,31 +720,43 @@ static const gt_attr_def huber_attrs[] = {
 
 const gt_op_def gt_op_mse_loss = POINT_LOSS_DEF(
     "mse_loss", "(input - target)^2, reduced by reduction (mean, sum or none)", POINT_MSE,
-    reduction_attrs, mse_loss_grad_graph, "3x4 3x4", "5 5", "2x3 2x3; reduction=\"sum\"",
-    "2x1x3 2x1x3; reduction=\"none\"", "() ()",
+    reduction_attrs, point_loss_grad_graph, "3x4 3x4", "5 5", "2x3 2x3; reduction=\"sum\"",
+    "2x1x3 2x1x3; reduction=\"none\"", "() ()", "1x1 1x1; reduction=\"sum\"",
     "2x3 3x2 => mse_loss: shapes differ: [2, 3] vs [3, 2]",
     "0 0 => mse_loss: inputs are empty: [0]",
     "3 3; reduction=\"max\" => mse_loss: reduction must be one of \"none|mean|sum\"");
 const gt_op_def gt_op_l1_loss = POINT_LOSS_DEF(
     "l1_loss", "|input - target|, reduced by reduction (mean, sum or none)", POINT_L1,
-    reduction_attrs, NULL, "3x4 3x4", "2x3 2x3; reduction=\"sum\"", "4 4; reduction=\"none\"",
+    reduction_attrs, point_loss_grad_graph, "3x4 3x4", "2x3 2x3; reduction=\"sum\"",
+    "4 4; reduction=\"none\"", "1x3x1 1x3x1", "() (); reduction=\"none\"",
+    "3 3; reduction=\"avg\" => l1_loss: reduction must be one of \"none|mean|sum\"",
     "2 3 => l1_loss: shapes differ: [2] vs [3]");
 const gt_op_def gt_op_smooth_l1_loss = POINT_LOSS_DEF(
     "smooth_l1_loss", "0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - "
-    "target; beta 0 is l1_loss), reduced by reduction", POINT_SMOOTH_L1, smooth_l1_attrs, NULL,
-    "4x5 4x5", "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
+    "target; beta 0 is l1_loss), reduced by reduction", POINT_SMOOTH_L1, smooth_l1_attrs,
+    point_loss_grad_graph, "4x5 4x5", "1x1x2 1x1x2; beta=3",
+    "3x4 3x4; beta=0.5, reduction=\"sum\"", "6 6; beta=2, reduction=\"none\"",
     "5 5; beta=0",
     "3 3; beta=-1 => smooth_l1_loss: beta must be >= 0, got -1",
     "2x2 4 => smooth_l1_loss: shapes differ: [2, 2] vs [4]");
 const gt_op_def gt_op_huber_loss = POINT_LOSS_DEF(
     "huber_loss", "0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - "
-    "target), reduced by reduction", POINT_HUBER, huber_attrs, NULL,
-    "4x5 4x5", "3x4 3x4; delta=0.5, reduction=\"sum\"", "6 6; delta=2, reduction=\"none\"",
-    "3 3; delta=-1 => huber_loss: delta must be >= 0, got -1",
+    "target), reduced by reduction", POINT_HUBER, huber_attrs, point_loss_grad_graph,
+    "4x5 4x5", "2x1 2x1; delta=0.1, reduction=\"none\"", "3x4 3x4; delta=0.5, reduction=\"sum\"",
+    "6 6; delta=2, reduction=\"none\"",
+    "3 3; delta=-1 => huber_loss: delta must be > 0, got -1",
+    "3 3; delta=0 => huber_loss: delta must be > 0, got 0",
     "2x2 4 => huber_loss: shapes differ: [2, 2] vs [4]");
 
 gt_tensor *gt_cross_entropy(gt_tape *tape, gt_tensor *logits, gt_tensor *target) {
-    return gt_op_call(tape, &gt_op_cross_entropy, (gt_tensor *[]){logits, target}, 2, NULL);
+    return gt_op_call(tape, &gt_op_cross_entropy, (gt_tensor *[]){logits, target}, 2,
+                      &(class_loss_args){-100, GT_REDUCTION_MEAN, 0});
+}
+
+gt_tensor *gt_nll_loss(gt_tape *tape, gt_tensor *input, gt_tensor *target, gt_tensor *weight,
+                       int64_t ignore_index, gt_reduction reduction) {
+    return gt_op_call(tape, &gt_op_nll_loss, (gt_tensor *[]){input, target, weight}, 3,
+                      &(class_loss_args){ignore_index, (int)reduction, 0});
 }
 
 gt_tensor *gt_mse_loss(gt_tape *tape, gt_tensor *a, gt_tensor *b) {

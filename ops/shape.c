@@ -352,7 +352,8 @@ gt_tensor *gt_transpose(gt_tape *tape, gt_tensor *x, int dim0, int dim1) {
 /* ---- pad ------------------------------------------------------------------------------- */
 
 /* The arguments of pad: pad as F.pad's list (last dim first: left, right, then the dim
- * before, ...; negative entries crop); mode an index into pad_modes; value NAN = None = 0. */
+ * before, ...; negative entries crop); mode an index into pad_modes (gt_pad_mode); value
+ * NAN = None = 0. */
 typedef struct pad_args {
     gt_ints pad;
     int mode;
@@ -361,78 +362,179 @@ typedef struct pad_args {
 
 static const char pad_modes[] = "constant|reflect|replicate|circular";
 
-// the part of x[...] that lands in out[..., lo + size + hi, ...] (the rest is `value`)
-static gt_status pad_region(const gt_tensor *x, const pad_args *a, int64_t *out_shape,
-                            gt__region *r) {
+/* What the backward and the gradient graph read: for each output dim d, map[d][o] is the
+ * index along x's dim d that output index o copies, or -1 (constant mode's border). */
+typedef struct pad_maps {
+    int64_t *map[GT_MAX_DIMS];
+} pad_maps;
+
+/* The name of mode in pad_modes, as "%.*s" arguments. */
+static int mode_len(int mode, const char **name) {
+    *name = pad_modes;
+    for (int k = 0; k < mode && strchr(*name, '|'); k++)
+        *name = strchr(*name, '|') + 1;
+    return (int)strcspn(*name, "|");
+}
+
+/* Checks pad against x under PyTorch 1.13's rules of each mode; fills lo, hi (0 for dims
+ * the pad list does not reach) and the output shape. */
+static gt_status pad_check(const gt_tensor *x, const pad_args *a, int64_t *lo, int64_t *hi,
+                           int64_t *out_shape) {
     char buf[160];
+    const char *name;
+    int len = mode_len(a->mode, &name), k = a->pad.n / 2;
     gt_shape_str(a->pad.n, a->pad.v, buf, sizeof buf);
-    if (a->mode != 0) {
-        const char *name = pad_modes;
-        for (int k = 0; k < a->mode && strchr(name, '|'); k++)
-            name = strchr(name, '|') + 1;
-        return gt_set_error(GT_ERR_ARG, "pad: only mode \"constant\" is supported, got \"%.*s\"",
-                            (int)strcspn(name, "|"), name);
-    }
     if (a->pad.n % 2)
         return gt_set_error(GT_ERR_ARG, "pad: pad %s has an odd length; it takes (left, right) "
                             "pairs from the last dim", buf);
-    if (a->pad.n / 2 > x->ndim)
-        return gt_set_error(GT_ERR_SHAPE, "pad: pad %s pads %d dims, more than %s has", buf,
-                            a->pad.n / 2, gt__shape_of(x));
-    *r = (gt__region){.ndim = x->ndim};
-    int64_t lo[GT_MAX_DIMS] = {0}, hi[GT_MAX_DIMS] = {0};
+    if (k > x->ndim)
+        return gt_set_error(GT_ERR_SHAPE, "pad: pad %s pads %d dims, more than %s has", buf, k,
+                            gt__shape_of(x));
+    if (a->mode != GT_PAD_CONSTANT) {
+        if (!isnan(a->value) && a->value != 0)
+            return gt_set_error(GT_ERR_ARG, "pad: mode \"%.*s\" takes no value, got %g", len,
+                                name, a->value);
+        if (k < 1 || k > 3 || x->ndim < k + 1 || x->ndim > k + 2)
+            return gt_set_error(GT_ERR_SHAPE, "pad: mode \"%.*s\" pads the last 1, 2 or 3 dims "
+                                "of an input with 1 or 2 dims more (pad of 2 for 2-D or 3-D, 4 "
+                                "for 3-D or 4-D, 6 for 4-D or 5-D), got pad %s for %s", len, name,
+                                buf, gt__shape_of(x));
+        if (a->mode == GT_PAD_CIRCULAR && x->ndim != k + 2)
+            return gt_set_error(GT_ERR_SHAPE, "pad: mode \"circular\" pads every dim after the "
+                                "first two: a pad of length %d for %s, got %s",
+                                2 * (x->ndim - 2), gt__shape_of(x), buf);
+        for (int d = x->ndim - k - 1; a->mode != GT_PAD_CIRCULAR && d < x->ndim; d++)
+            if (d >= 0 && x->shape[d] == 0 && (d > 0 || x->ndim == k + 1))
+                return gt_set_error(GT_ERR_SHAPE, "pad: mode \"%.*s\" takes no empty dim but "
+                                    "the batch (dim 0 of %d-D), got %s", len, name, k + 2,
+                                    gt__shape_of(x));
+    }
     for (int d = 0; d < x->ndim; d++) {
-        int k = x->ndim - 1 - d;
-        if (k < a->pad.n / 2) {
-            lo[d] = a->pad.v[2 * k];
-            hi[d] = a->pad.v[2 * k + 1];
-        }
-        out_shape[d] = x->shape[d] + lo[d] + hi[d];
+        int j = x->ndim - 1 - d;
+        lo[d] = j < k ? a->pad.v[2 * j] : 0;
+        hi[d] = j < k ? a->pad.v[2 * j + 1] : 0;
+        int64_t n = x->shape[d], kept = n - (lo[d] < 0 ? -lo[d] : 0) - (hi[d] < 0 ? -hi[d] : 0);
+        if (a->mode == GT_PAD_REFLECT && (lo[d] >= n || hi[d] >= n))
+            return gt_set_error(GT_ERR_SHAPE, "pad: mode \"reflect\" takes pads below the size "
+                                "of their dim, got (%lld, %lld) at dim %d of %s",
+                                (long long)lo[d], (long long)hi[d], d, gt__shape_of(x));
+        if (a->mode == GT_PAD_CIRCULAR && (lo[d] > kept || hi[d] > kept))
+            return gt_set_error(GT_ERR_SHAPE, "pad: mode \"circular\" wraps around at most "
+                                "once: pads (%lld, %lld) at dim %d of %s exceed the %lld entries "
+                                "kept", (long long)lo[d], (long long)hi[d], d, gt__shape_of(x),
+                                (long long)(kept > 0 ? kept : 0));
+        out_shape[d] = n + lo[d] + hi[d];
         if (out_shape[d] < 0)
             return gt_set_error(GT_ERR_SHAPE, "pad: pad %s leaves dim %d of %s with size %lld",
                                 buf, d, gt__shape_of(x), (long long)out_shape[d]);
-        int64_t len = x->shape[d] - (lo[d] < 0 ? -lo[d] : 0) - (hi[d] < 0 ? -hi[d] : 0);
-        r->shape[d] = len > 0 ? len : 0;
-    }
-    gt__contiguous_strides(x->ndim, x->shape, r->src_stride);
-    gt__contiguous_strides(x->ndim, out_shape, r->dst_stride);
-    for (int d = 0; d < x->ndim; d++) {
-        r->src_off += (lo[d] < 0 ? -lo[d] : 0) * r->src_stride[d];
-        r->dst_off += (lo[d] > 0 ? lo[d] : 0) * r->dst_stride[d];
     }
     return GT_OK;
 }
 
-// x[..., size, ...] -> out[..., lo + size + hi, ...]: value around x (negative lo/hi crop)
+/* The index along a dim of size n that output index o copies, or -1: constant takes
+ * x[o - lo] or the value, reflect mirrors about the ends (not repeating them), replicate
+ * repeats the ends, circular wraps around the entries that a negative pad leaves. */
+static int64_t pad_source(int mode, int64_t o, int64_t n, int64_t lo, int64_t hi) {
+    int64_t j = o - lo;
+    switch (mode) {
+    case GT_PAD_CONSTANT: return j >= 0 && j < n ? j : -1;
+    case GT_PAD_REFLECT: j = j < 0 ? -j : j; return j >= n ? 2 * (n - 1) - j : j;
+    case GT_PAD_REPLICATE: return j < 0 ? 0 : j >= n ? n - 1 : j;
+    default: { /* circular: crop first, then wrap the kept entries */
+        int64_t start = lo < 0 ? -lo : 0, kept = n - start - (hi < 0 ? -hi : 0);
+        int64_t w = (o - (lo > 0 ? lo : 0)) % kept;
+        return start + (w < 0 ? w + kept : w);
+    }
+    }
+}
+
+// grad_out == NULL: out[o] = x[map(o)], or value where a map is -1 (the forward);
+// else grad_x[map(o)] += grad_out[o] (the backward). x[...] -> out[...] of the maps' sizes.
+static void pad_copy(const gt_tensor *x, const int64_t *out_shape, int64_t out_numel,
+                     const pad_maps *m, gt_real value, gt_real *out, const gt_real *grad_out,
+                     gt_real *grad_x) {
+    int64_t idx[GT_MAX_DIMS] = {0}, stride[GT_MAX_DIMS];
+    gt__contiguous_strides(x->ndim, x->shape, stride);
+    for (int64_t o = 0; o < out_numel; o++) {
+        int64_t at = 0;
+        bool inside = true;
+        for (int d = 0; d < x->ndim; d++) {
+            int64_t s = m->map[d][idx[d]];
+            inside = inside && s >= 0;
+            at += s * stride[d];
+        }
+        if (!grad_out)
+            out[o] = inside ? x->data[at] : value;
+        else if (inside)
+            grad_x[at] += grad_out[o];
+        for (int d = x->ndim - 1; d >= 0 && ++idx[d] == out_shape[d]; d--)
+            idx[d] = 0;
+    }
+}
+
+// x[..., n, ...] -> out[..., lo + n + hi, ...]: value, x's mirror, its ends or its wrap
+// around x (negative lo/hi crop)
 static gt_tensor *pad_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                               int n_in, const void *args_ptr) {
     (void)n_in;
     const pad_args *args = args_ptr;
-    int64_t shape[GT_MAX_DIMS];
-    gt__region r;
+    gt_tensor *x = in[0];
+    int64_t shape[GT_MAX_DIMS], lo[GT_MAX_DIMS], hi[GT_MAX_DIMS], total = 0;
     if (gt__check_inputs(op->name, tape, in, 1, 1) != GT_OK ||
-        pad_region(in[0], args, shape, &r) != GT_OK)
+        pad_check(x, args, lo, hi, shape) != GT_OK)
         return NULL;
-    gt_tensor *out = gt__op_output(tape, op, in[0]->ndim, shape);
-    if (!out)
+    for (int d = 0; d < x->ndim; d++)
+        total += shape[d];
+    gt_tensor *out = gt__op_output(tape, op, x->ndim, shape);
+    pad_maps *m = out ? gt__tape_alloc(tape, sizeof *m, op->name) : NULL;
+    int64_t *maps = m ? gt__tape_alloc(tape, (size_t)(total + 1) * sizeof *maps, op->name) : NULL;
+    if (!maps)
         return NULL;
-    gt_real value = isnan(args->value) ? 0 : (gt_real)args->value;
-    for (int64_t i = 0; i < out->numel; i++)
-        out->data[i] = value;
-    gt__region_copy(&r, in[0]->data, out->data, false);
-    return gt__op_finish(tape, op, out, in, 1, args, NULL);
+    for (int d = 0; d < x->ndim; maps += shape[d], d++) {
+        m->map[d] = maps;
+        for (int64_t o = 0; o < shape[d]; o++)
+            maps[o] = pad_source(args->mode, o, x->shape[d], lo[d], hi[d]);
+    }
+    pad_copy(x, shape, out->numel, m, isnan(args->value) ? 0 : (gt_real)args->value, out->data,
+             NULL, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 1, args, &node);
+    if (node)
+        node->saved = m;
+    return out;
 }
 
-// grad_x += the part of grad_out that x filled
+// grad_x[map(o)] += grad_out[o]
 static gt_status pad_backward(gt_node *node) {
-    int64_t shape[GT_MAX_DIMS];
-    gt__region r;
-    gt_status status = pad_region(node->in[0], node->attrs, shape, &r);
-    if (status != GT_OK)
-        return status;
-    gt__region back = gt__region_reversed(&r);
-    gt__region_copy(&back, node->out->grad, node->in[0]->grad, true);
+    const gt_tensor *y = node->out;
+    pad_copy(node->in[0], y->shape, y->numel, node->saved, 0, NULL, y->grad, node->in[0]->grad);
     return GT_OK;
+}
+
+// grad_x = g with each padded dim d contracted with the constant 0/1 matrix S_d[m_d, n_d]
+// (S_d[o, map_d(o)] = 1): g moved to the last dim, @ S_d, moved back. Linear in g.
+static gt_status pad_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                gt_tensor **grad_in) {
+    const gt_tensor *x = node->in[0];
+    const pad_maps *m = node->saved;
+    const pad_args *args = node->attrs;
+    gt_tensor *h = g;
+    for (int d = 0; h && d < x->ndim; d++) {
+        int j = x->ndim - 1 - d, last = x->ndim - 1;
+        if (j >= args->pad.n / 2 || (args->pad.v[2 * j] == 0 && args->pad.v[2 * j + 1] == 0))
+            continue;
+        gt_tensor *s = gt_tape_tensor(tape, 2, (int64_t[]){node->out->shape[d], x->shape[d]});
+        if (!s)
+            return gt_last_status();
+        for (int64_t o = 0; o < node->out->shape[d]; o++)
+            if (m->map[d][o] >= 0)
+                s->data[o * x->shape[d] + m->map[d][o]] += 1;
+        h = d == last ? gt_matmul(tape, h, s)
+                      : gt_transpose(tape, gt_matmul(tape, gt_transpose(tape, h, d, last), s), d,
+                                     last);
+    }
+    grad_in[0] = h;
+    return h ? GT_OK : gt_last_status();
 }
 
 static const gt_attr_def pad_attrs[] = {
@@ -443,30 +545,61 @@ static const gt_attr_def pad_attrs[] = {
 
 const gt_op_def gt_op_pad = {
     .name = "pad",
-    .doc = "value around input, as torch.nn.functional.pad: pad lists (left, right) pairs "
-           "from the last dim back; negative entries crop; mode \"constant\" only (value None "
-           "is 0)",
+    .doc = "input padded as torch.nn.functional.pad: pad lists (left, right) pairs from the "
+           "last dim back; negative entries crop; mode \"constant\" fills value (None is 0), "
+           "\"reflect\" mirrors input about its ends, \"replicate\" repeats its ends, "
+           "\"circular\" wraps it around (these three pad the last 1-3 dims of an input with "
+           "1 or 2 more; circular every dim after the first two)",
     .shapes = "input[A, B] with pad [l, r, t, b] -> [A + t + b, B + l + r]",
     .inputs = {{"input"}},
     GT__ATTRS(pad_attrs),
     .args_size = sizeof(pad_args),
     .forward = pad_forward,
     .backward = pad_backward,
+    .grad_graph = pad_grad_graph,
     GT__CASES("2x3; pad=[1, 2]", "2x3x4; pad=[1, 0, 2, 1], value=0.5", "2x3; pad=[-1, 1]",
               "2x3x4; pad=[0, -2, -1, 0, 1, 1]", "3; pad=[2, 2], mode=\"constant\"",
               "2x3; pad=[-3, 0]", "2x3; pad=[0, 0, 0, 0], value=None",
+              "2x5; pad=[2, 3], mode=\"reflect\"", "2x3x4; pad=[3, 1, 2, 0], mode=\"reflect\"",
+              "1x2x3x4; pad=[-1, 2, 1, 1], mode=\"reflect\"",
+              "2x2x3x4x3; pad=[1, 1, 0, 2, 1, 0], mode=\"reflect\"",
+              "2x3x4; pad=[1, 2], mode=\"reflect\", value=0",
+              "2x3; pad=[2, 1], mode=\"replicate\"", "2x3x1; pad=[3, -1, 1, 0], mode=\"replicate\"",
+              "1x2x3x4; pad=[4, 0, 0, 5], mode=\"replicate\"",
+              "2x1x2x3x2; pad=[1, 1, 1, 1, 2, 0], mode=\"replicate\"",
+              "2x3x4; pad=[2, 4], mode=\"circular\"", "2x3x5; pad=[-1, 2], mode=\"circular\"",
+              "2x1x3x4; pad=[2, -1, 3, 1], mode=\"circular\"",
+              "1x2x2x3x4; pad=[1, 0, 2, 2, 1, 1], mode=\"circular\"",
+              "0x3x4; pad=[1, 1], mode=\"replicate\"",
               "2x3; pad=[1] => pad: pad [1] has an odd length",
               "2x3; pad=[1, 1, 1, 1, 1, 1] => pad: pad [1, 1, 1, 1, 1, 1] pads 3 dims, more than "
               "[2, 3] has",
               "2x3; pad=[-3, -1] => pad: pad [-3, -1] leaves dim 1 of [2, 3] with size -1",
-              "2x3; pad=[1, 1], mode=\"reflect\" => pad: only mode \"constant\" is supported, got "
-              "\"reflect\"",
               "2x3; pad=[1, 1], mode=\"wrap\" => pad: mode must be one of "
-              "\"constant|reflect|replicate|circular\", got \"wrap\""),
+              "\"constant|reflect|replicate|circular\", got \"wrap\"",
+              "3; pad=[1, 1], mode=\"reflect\" => pad: mode \"reflect\" pads the last 1, 2 or 3 "
+              "dims of an input with 1 or 2 dims more",
+              "2x3x4x5; pad=[1, 1], mode=\"replicate\" => pad: mode \"replicate\" pads the last "
+              "1, 2 or 3 dims of an input with 1 or 2 dims more (pad of 2 for 2-D or 3-D, 4 for "
+              "3-D or 4-D, 6 for 4-D or 5-D), got pad [1, 1] for [2, 3, 4, 5]",
+              "2x3x4; pad=[1, 1], mode=\"reflect\", value=1 => pad: mode \"reflect\" takes no "
+              "value, got 1",
+              "2x3x4; pad=[4, 0], mode=\"reflect\" => pad: mode \"reflect\" takes pads below the "
+              "size of their dim, got (4, 0) at dim 2 of [2, 3, 4]",
+              "2x3x1; pad=[0, 1], mode=\"reflect\" => pad: mode \"reflect\" takes pads below the "
+              "size of their dim, got (0, 1) at dim 2 of [2, 3, 1]",
+              "2x3; pad=[1, 1], mode=\"circular\" => pad: mode \"circular\" pads every dim after "
+              "the first two: a pad of length 0 for [2, 3], got [1, 1]",
+              "2x3x4; pad=[5, 0], mode=\"circular\" => pad: mode \"circular\" wraps around at "
+              "most once: pads (5, 0) at dim 2 of [2, 3, 4] exceed the 4 entries kept",
+              "2x3x4; pad=[-3, 2], mode=\"circular\" => pad: mode \"circular\" wraps around at "
+              "most once",
+              "2x0x4; pad=[1, 1], mode=\"reflect\" => pad: mode \"reflect\" takes no empty dim "
+              "but the batch (dim 0 of 3-D), got [2, 0, 4]"),
 };
 
-gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, double value) {
-    return gt_op_call(tape, &gt_op_pad, &x, 1, &(pad_args){pad, 0, value});
+gt_tensor *gt_pad(gt_tape *tape, gt_tensor *x, gt_ints pad, gt_pad_mode mode, double value) {
+    return gt_op_call(tape, &gt_op_pad, &x, 1, &(pad_args){pad, (int)mode, value});
 }
 
 /* ---- unsqueeze and squeeze (views) ------------------------------------------------------ */

@@ -27,7 +27,7 @@ static const gt_op_def *const op_list[] = {
     /* layers as functional ops */
     &gt_op_batch_norm, &gt_op_layer_norm, &gt_op_group_norm, &gt_op_dropout,
     &gt_op_l1_loss, &gt_op_smooth_l1_loss, &gt_op_huber_loss,
-    &gt_op_binary_cross_entropy_with_logits,
+    &gt_op_binary_cross_entropy_with_logits, &gt_op_nll_loss,
     /* pooling beyond max_pool2d and avg_pool2d */
     &gt_op_max_pool1d, &gt_op_avg_pool1d, &gt_op_adaptive_avg_pool2d, &gt_op_adaptive_max_pool2d,
     /* shape and indexing */

@@ -5,20 +5,41 @@
  * sum) on tapes whose first chunk is filled to leave 0, 64, 128, ... bytes free, with the
  * allocator set to refuse the next call: every allocation of the op in turn is the one that
  * does not fit. The op (or the backward) must report GT_ERR_NOMEM with a message, and
- * freeing the tape must return every block. */
+ * freeing the tape must return every block. The same again for each op with a gradient
+ * graph: its gradients recorded (gt_grad with create_graph) and differentiated again. */
 #include "gt_test.h"
 #include "gt_test_alloc.h"
 
 static gt_test_alloc alloc;
 
-/* Forward and backward of the case on tape; the status of the first failure. */
-static gt_status run_once(gt_tape *tape, const gt_test_op_case *c) {
+/* Forward and backward of the case on tape; with create_graph, the backward of the sum of
+ * the recorded gradients (gt_grad): the op's gradient graph and its own backward. The status
+ * of the first failure. */
+static gt_status run_once(gt_tape *tape, const gt_test_op_case *c, bool create_graph) {
     gt_tensor *y = gt_test_op_case_run(tape, c, c->in);
     gt_tensor *total = y ? gt_sum(tape, y, GT_ALL_AXES) : NULL;
     if (!total)
         return gt_last_status();
-    return gt_tape_grad_enabled(tape) && gt_tensor_requires_grad(total)
-               ? gt_backward(tape, total) : GT_OK;
+    if (!gt_tape_grad_enabled(tape) || !gt_tensor_requires_grad(total))
+        return GT_OK;
+    if (!create_graph)
+        return gt_backward(tape, total);
+    gt_tensor *wrt[GT_TEST_MAX_INPUTS], *grads[GT_TEST_MAX_INPUTS];
+    int m = 0;
+    for (int k = 0; k < c->n_in; k++)
+        if (c->in[k] && gt_tensor_requires_grad(c->in[k]))
+            wrt[m++] = c->in[k];
+    gt_status status = gt_grad(tape, &total, 1, wrt, m, NULL, true, grads);
+    gt_tensor *again = NULL;
+    for (int j = 0; status == GT_OK && j < m; j++) {
+        gt_tensor *part = gt_sum(tape, gt_mul(tape, grads[j], grads[j]), GT_ALL_AXES);
+        again = again && part ? gt_add(tape, again, part) : part;
+        if (!again)
+            return gt_last_status();
+    }
+    if (status != GT_OK || !again || !gt_tensor_requires_grad(again))
+        return status;
+    return gt_backward(tape, again);
 }
 
 /* A tape whose arena has about `free_bytes` left in its first chunk. */
@@ -35,7 +56,8 @@ static gt_tape *tape_leaving(size_t free_bytes) {
     return tape;
 }
 
-static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, int64_t *points) {
+static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, bool create_graph,
+                      int64_t *points) {
     gt_test_op_case c;
     if (!gt_test_op_case_make(op, text, seed, &c)) {
         gt_test_op_case_free(&c);
@@ -44,7 +66,7 @@ static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, int6
     /* a run without failures: how much arena the case takes (and the leaves' gradients,
      * which stay, are made) */
     gt_tape *tape = gt_tape_new();
-    bool ok = tape && run_once(tape, &c) == GT_OK;
+    bool ok = tape && run_once(tape, &c, create_graph) == GT_OK;
     size_t used = tape ? gt_tape_get_stats(tape).bytes_used : 0;
     gt_tape_free(tape);
     int64_t baseline = alloc.live;
@@ -52,7 +74,7 @@ static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, int6
     for (size_t free_bytes = 0; ok && free_bytes <= used + 64; free_bytes += step) {
         tape = tape_leaving(free_bytes);
         gt_test_alloc_fail_nth(&alloc, 1);
-        gt_status status = run_once(tape, &c);
+        gt_status status = run_once(tape, &c, create_graph);
         bool injected = gt_test_alloc_disarm(&alloc);
         if (injected) {
             (*points)++;
@@ -79,7 +101,23 @@ GT_TEST(every_case_of_the_table_fails_cleanly_at_each_arena_growth) {
     for (int i = 0; i < count; i++)
         for (const char *const *c = ops[i]->cases; c && *c; c++, seed++)
             if (!strstr(*c, "=>"))
-                CHECK(walk_case(ops[i], *c, seed, &points));
+                CHECK(walk_case(ops[i], *c, seed, false, &points));
+    printf("  %lld failures injected\n", (long long)points);
+    CHECK(points > 100);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+}
+
+GT_TEST(every_gradient_graph_fails_cleanly_at_each_arena_growth) {
+    gt_test_alloc_install(&alloc);
+    int count;
+    int64_t points = 0;
+    const gt_op_def *const *ops = gt_op_list(&count);
+    uint64_t seed = 7000;
+    for (int i = 0; i < count; i++)
+        for (const char *const *c = ops[i]->cases; ops[i]->grad_graph && c && *c; c++, seed++)
+            if (!strstr(*c, "=>"))
+                CHECK(walk_case(ops[i], *c, seed, true, &points));
     printf("  %lld failures injected\n", (long long)points);
     CHECK(points > 100);
     CHECK(alloc.live == 0);

@@ -50,6 +50,16 @@ GT_TEST(cross_entropy_refuses_class_indices_out_of_range) {
     CHECK_ERROR_HAS("cross_entropy: target[1] = 3 is not a class index in 0..2");
     gt_tensor_data(target)[1] = 0.5;
     CHECK(gt_cross_entropy(tape, logits, target) == NULL);
+    gt_tensor_data(target)[1] = -100; /* ignore_index: left out, whatever its range */
+    CHECK(gt_cross_entropy(tape, logits, target) != NULL);
+    /* [N,C,d]: the position is the target's flat index; ignore_index may be a class */
+    gt_tensor *x3 = gt_tape_tensor(tape, GT_SHAPE(2, 3, 2));
+    gt_tensor *t3 = gt_tape_tensor(tape, GT_SHAPE(2, 2));
+    gt_tensor_data(t3)[3] = 3;
+    CHECK(gt_nll_loss(tape, x3, t3, NULL, 1, GT_REDUCTION_NONE) == NULL);
+    CHECK_ERROR_HAS("nll_loss: target[3] = 3 is not a class index in 0..2 (nor ignore_index 1)");
+    gt_tensor_data(t3)[3] = -1;
+    CHECK(gt_nll_loss(tape, x3, t3, NULL, -1, GT_REDUCTION_NONE) != NULL);
     gt_tape_free(tape);
 }
 

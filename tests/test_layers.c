@@ -1,6 +1,6 @@
 /* test_layers.c - what the table's cases cannot see of the layer ops (ops/norm.c, ...):
  * batch_norm's running statistics, updated in place; norms of empty inputs; dropout's masks;
- * losses of empty inputs. */
+ * losses of empty inputs; class losses whose every target is ignored. */
 #include "gt_test.h"
 
 #include <math.h>
@@ -119,6 +119,48 @@ GT_TEST(losses_of_empty_inputs_sum_to_zero) {
     gt_tape_free(tape);
     gt_tensor_free(x);
     gt_tensor_free(y);
+}
+
+/* op(input, target) with attributes text, its value and input's gradient after backward. */
+static double class_loss(const gt_op_def *op, gt_tensor *x, gt_tensor *t, const char *text,
+                         bool *grad_zero) {
+    char args[GT_OP_ARGS_MAX];
+    gt_op_args_default(op, args);
+    CHECK(gt_op_args_parse(op, text, args) == GT_OK);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor_zero_grad(x);
+    gt_tensor *y = gt_op_call(tape, op, (gt_tensor *[]){x, t}, 2, args);
+    double value = y ? (double)gt_tensor_data(y)[0] : -1;
+    CHECK(y && gt_backward(tape, y) == GT_OK);
+    *grad_zero = true;
+    for (int64_t i = 0; i < gt_tensor_numel(x); i++)
+        *grad_zero = *grad_zero && gt_tensor_grad(x)[i] == 0;
+    gt_tape_free(tape);
+    return value;
+}
+
+GT_TEST(class_losses_of_only_ignored_targets_are_nan_for_the_mean_and_zero_for_the_sum) {
+    gt_rng rng;
+    gt_rng_seed(&rng, 3);
+    gt_tensor *x = gt_randn(GT_SHAPE(3, 4), 0, 1, &rng);
+    gt_tensor *t = gt_from_array(GT_SHAPE(3), (const gt_real[]){2, 2, 2});
+    gt_tensor_set_requires_grad(x, true);
+    bool zero;
+    /* torch 1.13: nan for the mean (0 / 0), 0 for the sum, and a gradient of zeros */
+    CHECK(isnan(class_loss(&gt_op_cross_entropy, x, t, "ignore_index=2", &zero)) && zero);
+    CHECK(isnan(class_loss(&gt_op_nll_loss, x, t, "ignore_index=2", &zero)) && zero);
+    CHECK(isnan(class_loss(&gt_op_cross_entropy, x, t, "ignore_index=2, label_smoothing=0.3",
+                           &zero)) && zero);
+    CHECK(class_loss(&gt_op_cross_entropy, x, t, "ignore_index=2, reduction=\"sum\"", &zero) ==
+          0 && zero);
+    CHECK(class_loss(&gt_op_nll_loss, x, t, "ignore_index=2, reduction=\"sum\"", &zero) == 0 &&
+          zero);
+    /* one target kept: the mean is that target's loss, not a third of it */
+    gt_tensor_data(t)[1] = 0;
+    double kept = class_loss(&gt_op_nll_loss, x, t, "ignore_index=2", &zero);
+    CHECK(NEAR(kept, -gt_tensor_data(x)[4]) && !zero);
+    gt_tensor_free(x);
+    gt_tensor_free(t);
 }
 
 GT_TEST_MAIN()
