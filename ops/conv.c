@@ -843,7 +843,9 @@ static gt_tensor *weight_grad_graph(gt_tape *tape, const conv_dims *d, gt_tensor
     gt_tensor *xp = gt_reshape(tape, gt_permute(tape, gt_reshape(tape, x, 5, (int64_t[]){
                                    d->n, G, cg, d->h, d->w}), GT_INTS(2, 1, 0, 3, 4)),
                                4, (int64_t[]){cg, G * d->n, d->h, d->w});
-    gt_tensor *gp = gt_permute(tape, g, GT_INTS(1, 0, 2, 3));
+    gt_tensor *gp = xp ? gt_permute(tape, g, GT_INTS(1, 0, 2, 3)) : NULL; /* xp's error stays */
+    if (!gp)
+        return NULL;
     int64_t lo[2] = {d->pt, d->pl}, extra[2] = {d->pb - d->pt, d->pr - d->pl};
     gt_conv_args a = conv_args_of((int64_t[]){d->dh, d->dw}, lo, extra,
                                   (int64_t[]){d->sh, d->sw}, G);
