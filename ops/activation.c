@@ -267,13 +267,165 @@ static gt_status softmax_rows_of(const char *op, const gt_tensor *x, int64_t dim
     return GT_OK;
 }
 
+/* The rows of a softmax job: x[outer,K,inner] seen as outer * ceil(inner / SOFTMAX_BLOCK)
+ * blocks, each SOFTMAX_BLOCK rows wide that lie side by side in memory (inner = 1: one row
+ * a block, contiguous). Each block's rows are independent of the others, so the result does
+ * not depend on how blocks are split among threads. */
+#define SOFTMAX_BLOCK 64
+#define SOFTMAX_LANES 16
+
+typedef struct softmax_job {
+    softmax_rows r;
+    bool take_log;
+    const gt_real *x, *y, *g; /* forward: x; backward: y (the output) and g (its gradient) */
+    gt_real *out;             /* forward: y; backward: x's gradient (added into) */
+} softmax_job;
+
+/* the sum of e[0..k) in SOFTMAX_LANES partial sums (they vectorise), in a fixed order */
+GT__MULTIVERSION
+static double lane_sum(const gt_real *restrict e, int64_t k) {
+    gt_real lane[SOFTMAX_LANES] = {0};
+    int64_t j = 0;
+    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
+        for (int l = 0; l < SOFTMAX_LANES; l++)
+            lane[l] += e[j + l];
+    double total = 0;
+    for (; j < k; j++)
+        total += e[j];
+    for (int l = 0; l < SOFTMAX_LANES; l++)
+        total += lane[l];
+    return total;
+}
+
+/* the largest of x[0..k), k >= 1, in SOFTMAX_LANES partial maxima (NaN: see softmax_row) */
+GT__MULTIVERSION
+static gt_real lane_max(const gt_real *restrict x, int64_t k) {
+    gt_real lane[SOFTMAX_LANES];
+    for (int l = 0; l < SOFTMAX_LANES; l++)
+        lane[l] = x[0];
+    int64_t j = 0;
+    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
+        for (int l = 0; l < SOFTMAX_LANES; l++)
+            lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
+    gt_real max = x[0];
+    for (; j < k; j++)
+        max = x[j] > max ? x[j] : max;
+    for (int l = 0; l < SOFTMAX_LANES; l++)
+        max = lane[l] > max ? lane[l] : max;
+    return max;
+}
+
+// one contiguous row x[K] -> y[K]: y = exp(x - max) / sum, or x - max - log(sum); a NaN in
+// the row makes its sum NaN, so the whole row comes out NaN, as in PyTorch
+GT__MULTIVERSION
+static void softmax_row(const gt_real *restrict x, gt_real *restrict y, int64_t k,
+                        bool take_log) {
+    gt_real max = lane_max(x, k);
+    for (int64_t j = 0; j < k; j++)
+        y[j] = gt__exp(x[j] - max);
+    double total = lane_sum(y, k);
+    if (take_log) {
+        gt_real log_total = (gt_real)log(total); /* (x - max) first: exact near the max */
+        for (int64_t j = 0; j < k; j++)
+            y[j] = (x[j] - max) - log_total;
+    } else {
+        gt_real scale = (gt_real)(1 / total);
+        for (int64_t j = 0; j < k; j++)
+            y[j] *= scale;
+    }
+}
+
+// w rows side by side, `step` apart along K: x[K][step] (first w columns) -> y likewise
+GT__MULTIVERSION
+static void softmax_columns(const gt_real *restrict x, gt_real *restrict y, int64_t k,
+                            int64_t step, int w, bool take_log) {
+    gt_real max[SOFTMAX_BLOCK], total[SOFTMAX_BLOCK];
+    for (int b = 0; b < w; b++)
+        max[b] = x[b], total[b] = 0;
+    for (int64_t j = 1; j < k; j++)
+        for (int b = 0; b < w; b++)
+            max[b] = x[j * step + b] > max[b] ? x[j * step + b] : max[b];
+    for (int64_t j = 0; j < k; j++)
+        for (int b = 0; b < w; b++) {
+            gt_real e = gt__exp(x[j * step + b] - max[b]);
+            y[j * step + b] = e;
+            total[b] += e;
+        }
+    for (int b = 0; b < w; b++)
+        total[b] = take_log ? (gt_real)log(total[b]) : 1 / total[b];
+    for (int64_t j = 0; j < k; j++)
+        for (int b = 0; b < w; b++)
+            y[j * step + b] = take_log ? (x[j * step + b] - max[b]) - total[b]
+                                       : y[j * step + b] * total[b];
+}
+
+static void softmax_forward_range(void *ctx, int64_t from, int64_t to) {
+    const softmax_job *job = ctx;
+    int64_t k = job->r.k, inner = job->r.inner;
+    int64_t blocks = (inner + SOFTMAX_BLOCK - 1) / SOFTMAX_BLOCK;
+    for (int64_t b = from; b < to; b++) {
+        int64_t o = b / blocks, i = b % blocks * SOFTMAX_BLOCK;
+        int64_t at = o * k * inner + i;
+        if (inner == 1)
+            softmax_row(job->x + at, job->out + at, k, job->take_log);
+        else
+            softmax_columns(job->x + at, job->out + at, k, inner,
+                            (int)(inner - i < SOFTMAX_BLOCK ? inner - i : SOFTMAX_BLOCK),
+                            job->take_log);
+    }
+}
+
+// one contiguous row: softmax gx[K] += y * (g - sum(g * y)); log_softmax gx += g - exp(y) sum(g)
+GT__MULTIVERSION
+static void softmax_grad_row(const gt_real *restrict y, const gt_real *restrict g,
+                             gt_real *restrict gx, int64_t k, bool take_log) {
+    gt_real lane[SOFTMAX_LANES] = {0};
+    double total = 0;
+    int64_t j = 0;
+    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
+        for (int l = 0; l < SOFTMAX_LANES; l++)
+            lane[l] += take_log ? g[j + l] : g[j + l] * y[j + l];
+    for (; j < k; j++)
+        total += take_log ? (double)g[j] : (double)g[j] * y[j];
+    for (int l = 0; l < SOFTMAX_LANES; l++)
+        total += lane[l];
+    gt_real t = (gt_real)total;
+    if (take_log)
+        for (j = 0; j < k; j++)
+            gx[j] += g[j] - gt__exp(y[j]) * t;
+    else
+        for (j = 0; j < k; j++)
+            gx[j] += y[j] * (g[j] - t);
+}
+
+// softmax: gx += y * (g - sum(g * y)); log_softmax: gx += g - exp(y) * sum(g), over each row
+static void softmax_backward_range(void *ctx, int64_t from, int64_t to) {
+    const softmax_job *job = ctx;
+    int64_t k = job->r.k, step = job->r.inner;
+    for (int64_t row = from; row < to; row++) {
+        int64_t o = row / step, at = o * k * step + row % step;
+        const gt_real *y = job->y + at, *g = job->g + at;
+        gt_real *gx = job->out + at;
+        if (step == 1) {
+            softmax_grad_row(y, g, gx, k, job->take_log);
+            continue;
+        }
+        double total = 0;
+        for (int64_t j = 0; j < k; j++)
+            total += job->take_log ? (double)g[j * step] : (double)g[j * step] * y[j * step];
+        gt_real t = (gt_real)total;
+        for (int64_t j = 0; j < k; j++)
+            gx[j * step] += job->take_log ? g[j * step] - gt__exp(y[j * step]) * t
+                                          : y[j * step] * (g[j * step] - t);
+    }
+}
+
 // x[outer,K,inner] -> y = x - max - log(sum(exp(x - max))) over K, or its exp for softmax
 static gt_tensor *softmax_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                   int n_in, const void *args_ptr) {
     (void)n_in;
     const softmax_args *args = args_ptr;
     gt_tensor *x = in[0];
-    bool take_log = op->variant == SOFTMAX_LOG;
     softmax_rows r;
     if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
         softmax_rows_of(op->name, x, args->dim, &r) != GT_OK)
@@ -281,50 +433,27 @@ static gt_tensor *softmax_forward(const gt_op_def *op, gt_tape *tape, gt_tensor 
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    int64_t k = r.k, step = r.inner;
-    for (int64_t o = 0; k && o < r.outer; o++)
-        for (int64_t i = 0; i < r.inner; i++) {
-            const gt_real *row = x->data + o * k * step + i;
-            gt_real *y = out->data + o * k * step + i;
-            gt_real max = row[0];
-            for (int64_t j = 1; j < k; j++)
-                max = row[j * step] > max ? row[j * step] : max;
-            double total = 0;
-            for (int64_t j = 0; j < k; j++)
-                total += exp((double)(row[j * step] - max));
-            gt_real log_total = (gt_real)log(total);
-            for (int64_t j = 0; j < k; j++)
-                y[j * step] = take_log ? row[j * step] - max - log_total
-                                       : (gt_real)exp(row[j * step] - max - log_total);
-        }
+    if (r.k) {
+        softmax_job job = {r, op->variant == SOFTMAX_LOG, x->data, NULL, NULL, out->data};
+        int64_t blocks = r.outer * ((r.inner + SOFTMAX_BLOCK - 1) / SOFTMAX_BLOCK);
+        gt__parallel_ranges(blocks, 1, GT__FLOPS_PER_ELEMENT * (double)x->numel,
+                            softmax_forward_range, &job);
+    }
     return gt__op_finish(tape, op, out, &x, 1, args, NULL);
 }
 
-// softmax: grad_x = y * (g - sum(g * y)) over each row;
-// log_softmax: grad_x = g - exp(y) * sum(g) over each row
 static gt_status softmax_backward(gt_node *node) {
-    bool take_log = gt__node_variant(node) == SOFTMAX_LOG;
     gt_tensor *x = node->in[0];
     softmax_rows r;
     gt_status status = softmax_rows_of(node->name, x, ((const softmax_args *)node->attrs)->dim, &r);
     if (status != GT_OK)
         return status;
-    int64_t k = r.k, step = r.inner;
-    for (int64_t o = 0; o < r.outer; o++)
-        for (int64_t i = 0; i < r.inner; i++) {
-            int64_t at = o * k * step + i;
-            const gt_real *y = node->out->data + at, *g = node->out->grad + at;
-            gt_real *gx = x->grad + at;
-            double total = 0;
-            for (int64_t j = 0; j < k; j++)
-                total += take_log ? (double)g[j * step] : (double)g[j * step] * y[j * step];
-            for (int64_t j = 0; j < k; j++)
-                gx[j * step] += take_log ? g[j * step] - (gt_real)exp(y[j * step]) * (gt_real)total
-                                         : y[j * step] * (g[j * step] - (gt_real)total);
-        }
+    softmax_job job = {r, gt__node_variant(node) == SOFTMAX_LOG, NULL, node->out->data,
+                       node->out->grad, x->grad};
+    gt__parallel_ranges(r.outer * r.inner, 1, GT__FLOPS_PER_ELEMENT * (double)x->numel,
+                        softmax_backward_range, &job);
     return GT_OK;
 }
-
 
 #define ELEMENTWISE_SHAPES "input[...] -> [...]"
 
