@@ -455,6 +455,10 @@ static const struct op_row {
     {"softmax", "32x4x64x64; dim=-1"},
     {"gelu", "64x4096"},
     {"cross_entropy", "256x10 256"},
+    {"cross_entropy", "2048x96 2048"}, /* a character model's tokens over its vocabulary */
+    {"conv2d", "64x32x28x28 64x8x3x3; padding=1, groups=4"},    /* grouped */
+    {"conv2d", "64x16x28x28 32x16x3x3; padding=2, dilation=2"}, /* dilated */
+    {"conv1d", "64x32x256 64x32x5; padding=2"},
     {"max_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},
     {"max_pool2d", "64x6x28x28; kernel_size=2"}, /* LeNet-5's S2 */
     {"avg_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},

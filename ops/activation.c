@@ -315,6 +315,22 @@ static gt_real lane_max(const gt_real *restrict x, int64_t k) {
     return max;
 }
 
+// x[K] (contiguous, K >= 1) -> log(sum(exp(x))), max-shifted, in the vectorised exp
+GT__MULTIVERSION
+double gt__row_logsumexp(const gt_real *restrict x, int64_t k) {
+    gt_real max = lane_max(x, k), lane[SOFTMAX_LANES] = {0};
+    int64_t j = 0;
+    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
+        for (int l = 0; l < SOFTMAX_LANES; l++)
+            lane[l] += gt__exp(x[j + l] - max);
+    double total = 0;
+    for (; j < k; j++)
+        total += gt__exp(x[j] - max);
+    for (int l = 0; l < SOFTMAX_LANES; l++)
+        total += lane[l];
+    return (double)max + log(total);
+}
+
 // one contiguous row x[K] -> y[K]: y = exp(x - max) / sum, or x - max - log(sum); a NaN in
 // the row makes its sum NaN, so the whole row comes out NaN, as in PyTorch
 GT__MULTIVERSION

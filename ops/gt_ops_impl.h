@@ -98,4 +98,8 @@ typedef void gt__part_fn(const void *ctx, int64_t part, int tid);
  * inside a job, or a call while another thread runs a job: the parts in order, here. */
 void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void *ctx);
 
+/* log(sum(exp(x[0..k)))) of a contiguous row (k >= 1), max-shifted and vectorised: the
+ * softmax family's (ops/activation.c), shared with cross_entropy's fused log-softmax. */
+double gt__row_logsumexp(const gt_real *x, int64_t k);
+
 #endif

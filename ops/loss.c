@@ -2,6 +2,7 @@
  * weights, ignore_index, label smoothing), binary_cross_entropy_with_logits and the pointwise
  * losses mse, l1, smooth_l1 and huber, each with PyTorch's reduction. */
 #include "gt_ops_impl.h"
+#include "gt_vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -434,6 +435,10 @@ static double class_coef(const gt_tensor *t, const class_loss_args *a, bool prob
     return denom;
 }
 
+/* From this many contiguous classes on, a position's log-softmax and gradient take the
+ * vectorised rows (fewer: libm's exp, measured faster on 10 classes) */
+#define CE_VECTOR_MIN 16
+
 // input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape
 // (probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)
 static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
@@ -478,7 +483,10 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
             int64_t s = sv->s, pos = i * s + j, base = i * c * s + j;
             const gt_real *xv = x->data + base;
             double lse = 0, loss = 0, wsum = 0, beta = (double)sv->beta[pos];
-            if (ce) { /* log-softmax over the class dim */
+            if (ce && s == 1 && c >= CE_VECTOR_MIN) { /* log-softmax, contiguous classes */
+                lse = gt__row_logsumexp(xv, c);
+                sv->lse[pos] = (gt_real)lse;
+            } else if (ce) { /* log-softmax over the class dim, its entries s apart */
                 gt_real max = c ? xv[0] : 0;
                 for (int64_t q = 1; q < c; q++)
                     max = xv[q * s] > max ? xv[q * s] : max;
@@ -521,6 +529,15 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     return out;
 }
 
+// one position's contiguous classes: gx[C] += r exp(x - lse) - gb w
+GT__MULTIVERSION
+static void ce_grad_row(gt_real *restrict gx, const gt_real *restrict x,
+                        const gt_real *restrict w, int64_t c, gt_real lse, gt_real r,
+                        gt_real gb) {
+    for (int64_t q = 0; q < c; q++)
+        gx[q] += r * gt__exp(x[q] - lse) - gb * w[q];
+}
+
 // g[] or g[N,d...] -> grad_input[N,C,d...] += g[n,s] (softmax[n,c,s] sum_c A[n,c,s] -
 // A[n,c,s]) (cross_entropy) or -g[n,s] A[n,c,s] (nll_loss); probabilities:
 // grad_target[N,C,d...] += -g[n,s] factor[c] logp[n,c,s]
@@ -539,7 +556,9 @@ static gt_status class_loss_backward(gt_node *node) {
             gt_real gb = gi * sv->beta[pos];
             gt_real *gx = x->grad ? x->grad + base : NULL, *gt = t && t->grad ? t->grad + base
                                                                             : NULL;
-            if (gx && sv->lse) { /* g (softmax row - A) */
+            if (gx && sv->lse && s == 1 && c >= CE_VECTOR_MIN) { /* g (softmax - A) */
+                ce_grad_row(gx, xv, sv->w, c, lse, gi * sv->row[pos], gb);
+            } else if (gx && sv->lse) { /* g (softmax row - A) */
                 gt_real r = gi * sv->row[pos];
                 for (int64_t q = 0; q < c; q++)
                     gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gb * sv->w[q];
