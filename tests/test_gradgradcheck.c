@@ -60,6 +60,21 @@ static bool run_case(const gt_op_def *op, const char *text, uint64_t seed) {
     return ok;
 }
 
+/* The ops still allowed to have a backward but none written with ops. Their branches (convs,
+ * pools, losses, pad) add them: this list must be empty once they merge. Any other op
+ * without one fails the test below, so that a new op cannot silently lack one. */
+static const char *const lacking_grad_graph[] = {
+    "conv2d", "max_pool2d", "avg_pool2d", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "binary_cross_entropy_with_logits", "pad",
+};
+
+static bool allowed_to_lack(const char *name) {
+    for (size_t k = 0; k < sizeof lacking_grad_graph / sizeof *lacking_grad_graph; k++)
+        if (strcmp(lacking_grad_graph[k], name) == 0)
+            return true;
+    return false;
+}
+
 GT_TEST(every_op_with_a_backward_of_ops_passes_gradgradcheck_on_every_case) {
     int count, with = 0;
     const gt_op_def *const *ops = gt_op_list(&count);
@@ -67,14 +82,23 @@ GT_TEST(every_op_with_a_backward_of_ops_passes_gradgradcheck_on_every_case) {
         if (!ops[i]->backward)
             continue; /* no gradient at all (comparisons, argmax) */
         if (!ops[i]->grad_graph) {
-            printf("  %-14s no backward written with ops yet: gt_grad refuses it\n",
-                   ops[i]->name);
+            bool allowed = allowed_to_lack(ops[i]->name);
+            printf("  %-14s no backward written with ops yet: gt_grad refuses it%s\n",
+                   ops[i]->name, allowed ? " (allowed for now)" : " (NOT ALLOWED)");
+            CHECK(allowed);
             continue;
         }
         with++;
         for (const char *const *c = ops[i]->cases; c && *c; c++)
             if (!strstr(*c, "=>"))
                 CHECK(run_case(ops[i], *c, gt_test_case_seed(ops[i], *c)));
+    }
+    for (size_t k = 0; k < sizeof lacking_grad_graph / sizeof *lacking_grad_graph; k++) {
+        const gt_op_def *op = gt_op_find(lacking_grad_graph[k]);
+        if (op && op->grad_graph)
+            printf("  %s has a backward written with ops now: remove it from "
+                   "lacking_grad_graph\n", op->name);
+        CHECK(op && !op->grad_graph); /* the list stays exact */
     }
     printf("  %d of %d ops have gradients of gradients\n", with, count);
     CHECK(with > 0);
