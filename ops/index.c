@@ -122,6 +122,29 @@ static gt_status join_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_in_i = the slice of g that in_i filled (narrow; for stack, viewed as in_i)
+static gt_status join_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                 gt_tensor **grad_in) {
+    join_dims j;
+    const gt_op_def *op = node->op;
+    gt_status status = join_dims_of(op, node->in, node->n_in, node->attrs, &j);
+    bool stack = op->variant == JOIN_STACK;
+    for (int i = 0, at = 0; status == GT_OK && i < node->n_in; i++) {
+        gt_tensor *x = node->in[i];
+        int64_t size = stack ? 1 : x->shape[j.dim];
+        if (gt__needs_grad(node, i)) {
+            gt_tensor *slice = gt_narrow(tape, g, j.dim, at, size);
+            if (stack && slice)
+                slice = x->ndim ? gt_reshape(tape, slice, x->ndim, x->shape)
+                                : gt_sum(tape, slice, GT_ALL_AXES);
+            if (!(grad_in[i] = slice))
+                status = gt_last_status();
+        }
+        at += (int)size;
+    }
+    return status;
+}
+
 static const gt_attr_def join_attrs[] = {
     {"dim", GT_ATTR_INT, offsetof(join_args, dim), .dflt = 0},
 };
@@ -135,6 +158,7 @@ const gt_op_def gt_op_cat = {
     .args_size = sizeof(join_args),
     .forward = join_forward,
     .backward = join_backward,
+    .grad_graph = join_grad_graph,
     .variant = JOIN_CAT,
     GT__CASES("2x3 4x3", "2x3 2x1 2x2; dim=1", "2x3x2 2x1x2; dim=-2", "5", "2x3 0x3",
               "1x2 2x2 3x2 1x2 2x2 1x2; dim=0",
@@ -154,6 +178,7 @@ const gt_op_def gt_op_stack = {
     .args_size = sizeof(join_args),
     .forward = join_forward,
     .backward = join_backward,
+    .grad_graph = join_grad_graph,
     .variant = JOIN_STACK,
     GT__CASES("2x3 2x3", "2x3 2x3 2x3; dim=1", "2x3 2x3; dim=2", "2x3 2x3; dim=-1", "() ()",
               "3", "2x3 2x3 2x3 2x3 2x3; dim=-3",
