@@ -592,7 +592,6 @@ static gt_tensor *zero_extended(gt_tape *tape, gt_tensor *t, const gt_tensor *li
         gt_tensor *zeros = gt_tape_tensor(tape, t->ndim, shape);
         if (!zeros)
             return NULL;
-        memset(zeros->data, 0, (size_t)zeros->numel * sizeof(gt_real));
         t = gt_cat(tape, (gt_tensor *[]){t, zeros}, 2, d);
     }
     return t;

@@ -698,9 +698,8 @@ static gt_status strided_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
             int64_t shape[GT_MAX_DIMS];
             for (int d = 0; d < x->ndim; d++)
                 shape[d] = d == dim ? lengths[k] : x->shape[d];
-            if (!(parts[n++] = gt_tape_tensor(tape, x->ndim, shape)))
+            if (!(parts[n++] = gt_tape_tensor(tape, x->ndim, shape))) /* zeros */
                 return gt_last_status();
-            memset(parts[n - 1]->data, 0, (size_t)parts[n - 1]->numel * sizeof(gt_real));
         }
         grad_in[0] = n == 1 ? g : gt_cat(tape, parts, n, dim);
         break;
