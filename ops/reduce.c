@@ -88,9 +88,16 @@ static gt_tensor *reduce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     if (!total)
         return NULL;
     memset(total, 0, (size_t)out->numel * sizeof(double));
-    if (out->numel == 1) {
-        for (int64_t i = 0; i < x->numel; i++)
-            total[0] += (double)x->data[i];
+    if (out->numel == 1) { /* in independent partial sums: one chain would wait on each add */
+        double part[8] = {0};
+        int64_t i = 0;
+        for (; i + 8 <= x->numel; i += 8)
+            for (int k = 0; k < 8; k++)
+                part[k] += (double)x->data[i + k];
+        for (; i < x->numel; i++)
+            part[0] += (double)x->data[i];
+        for (int k = 0; k < 8; k++)
+            total[0] += part[k];
     } else {
         FOR_EACH_REDUCED(x, &r, total[o] += (double)x->data[i]);
     }
@@ -110,6 +117,12 @@ static gt_status reduce_backward(gt_node *node) {
         return status;
     gt_real scale = mean ? (gt_real)(1.0 / (double)r.count) : 1;
     const gt_real *g = node->out->grad;
+    if (node->out->numel == 1) { /* every element: one value to add */
+        gt_real add = g[0] * scale;
+        for (int64_t i = 0; i < x->numel; i++)
+            x->grad[i] += add;
+        return GT_OK;
+    }
     FOR_EACH_REDUCED(x, &r, x->grad[i] += g[o] * scale);
     return GT_OK;
 }
