@@ -1,6 +1,7 @@
 /* test_gradgradcheck.c - second derivatives: every op of the table that has a backward
  * written with ops passes gt_gradgradcheck on every case of its entry (f = sum(op(x)^2 * R),
- * so that the second derivative is never trivially zero), an op without one is refused
+ * so that the second derivative is never trivially zero) and its gradient by gt_grad equals
+ * its backward's, an op without one is refused
  * with its name, and three uses: a Hessian-vector product of an MLP's loss against finite
  * differences of its gradient, a gradient penalty trained with, and Newton's method
  * converging quadratically. Double build: PyTorch's tolerances; float build: looser. */
@@ -16,6 +17,41 @@ static gt_tensor *squared_output(gt_tape *tape, gt_tensor *const *inputs, void *
     gg_ctx *ctx = data;
     gt_tensor *y = gt_test_op_case_run(tape, ctx->c, inputs);
     return gt_sum(tape, gt_mul(tape, gt_mul(tape, y, y), ctx->upstream), GT_ALL_AXES);
+}
+
+/* gradgradcheck differentiates the gradient that grad_graph makes, so it cannot see a
+ * grad_graph whose first derivative is wrong: this compares it, through gt_grad, with the
+ * op's backward (gt_backward), which the gradcheck suite checks against differences. */
+static bool grad_graph_matches_backward(gg_ctx *ctx, const gt_test_op_case *c) {
+    gt_tensor *wrt[GT_TEST_MAX_INPUTS], *grads[GT_TEST_MAX_INPUTS] = {0};
+    int m = 0;
+    for (int k = 0; k < c->n_in; k++)
+        if (c->in[k] && gt_tensor_requires_grad(c->in[k]))
+            wrt[m++] = c->in[k];
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *f = squared_output(tape, c->in, ctx);
+    bool ok = f && (m == 0 || gt_grad(tape, &f, 1, wrt, m, NULL, false, grads) == GT_OK);
+    for (int j = 0; j < m; j++)
+        gt_tensor_zero_grad(wrt[j]);
+    ok = ok && gt_backward(tape, f) == GT_OK;
+    double worst = 0;
+    for (int j = 0; ok && j < m; j++)
+        for (int64_t i = 0; i < gt_tensor_numel(wrt[j]); i++) {
+            double a = (double)gt_tensor_data(grads[j])[i], b = (double)gt_tensor_grad(wrt[j])[i];
+            worst = fmax(worst, fabs(a - b) / (1 + fabs(b)));
+        }
+#ifdef GT_REAL_DOUBLE
+    ok = ok && worst <= 1e-10;
+#else
+    ok = ok && worst <= 1e-4;
+#endif
+    if (!ok)
+        printf("    grad_graph's gradient differs from backward's by %.2e (relative) %s\n", worst,
+               gt_last_error());
+    for (int j = 0; j < m; j++)
+        gt_tensor_zero_grad(wrt[j]);
+    gt_tape_free(tape);
+    return ok;
 }
 
 static bool run_case(const gt_op_def *op, const char *text, uint64_t seed) {
@@ -50,6 +86,8 @@ static bool run_case(const gt_op_def *op, const char *text, uint64_t seed) {
     if (ok)
         ok = gt_gradgradcheck(squared_output, &ctx, c.in, c.n_in, &opts, seed, &result) ==
                  GT_OK && result.passed;
+    if (ok)
+        ok = grad_graph_matches_backward(&ctx, &c);
     printf("  %-14s %-44s %5lld partials  max abs %.2e  max rel %.2e  %s\n", op->name, text,
            (long long)result.checked, result.max_abs_err, result.max_rel_err,
            ok ? "PASS" : "FAIL");
@@ -129,6 +167,34 @@ GT_TEST(an_op_without_a_backward_of_ops_is_refused_by_name) {
     CHECK(g == NULL);
     gt_tape_free(tape);
     gt_test_op_case_free(&c);
+}
+
+/* The gradients of the extremes with ties, by gt_grad with create_graph, as PyTorch's
+ * (torch.autograd.grad of amax(x, 1), max(x, 1).values): amax splits evenly among ties,
+ * max over a dim gives all to the first. */
+GT_TEST(extremes_with_ties_split_the_gradient_as_pytorch) {
+    gt_tensor *x = gt_from_array(GT_SHAPE(2, 4), (const gt_real[]){1, 3, 3, 2, 5, 5, 0, 5});
+    gt_tensor_set_requires_grad(x, true);
+    const gt_real amax_grad[] = {0, 0.5, 0.5, 0, 1.0 / 3, 1.0 / 3, 0, 1.0 / 3};
+    const gt_real max_grad[] = {0, 1, 0, 0, 1, 0, 0, 0};
+    for (int kind = 0; kind < 2; kind++) {
+        gt_tape *tape = gt_tape_new();
+        gt_tensor *y = kind == 0 ? gt_amax(tape, x, GT_INTS(1), false) : gt_max(tape, x, 1, false);
+        gt_tensor *total = gt_sum(tape, y, GT_ALL_AXES), *g = NULL;
+        CHECK(gt_grad(tape, &total, 1, &x, 1, NULL, true, &g) == GT_OK);
+        for (int i = 0; g && i < 8; i++)
+            CHECK_CLOSE(gt_tensor_data(g)[i], (kind == 0 ? amax_grad : max_grad)[i], GT_TEST_TOL);
+        gt_tape_free(tape);
+    }
+    gt_tensor_free(x);
+}
+
+/* scatter_add with src larger than index: src's elements past index's sizes take no part,
+ * and their gradient is 0 (PyTorch 1.13's backward refuses this shape, so it is no table
+ * case: the oracle runs PyTorch's backward). */
+GT_TEST(scatter_add_with_src_larger_than_index_passes_gradgradcheck) {
+    CHECK(run_case(&gt_op_scatter_add, "3x4 2x1 3x2; dim=1", 77));
+    CHECK(run_case(&gt_op_scatter_add, "2x5 1x3 2x4; dim=0", 78));
 }
 
 GT_TEST(grad_returns_gradients_without_touching_dot_grad) {
