@@ -11,14 +11,23 @@
 
 static gt_test_alloc alloc;
 
-/* Forward and backward of the case on tape; the status of the first failure. */
-static gt_status run_once(gt_tape *tape, const gt_test_op_case *c) {
+/* Forward and backward of the case on tape (the backward by gt_backward, or by gt_grad with
+ * create_graph: the op's grad_graph recording its ops); the status of the first failure. */
+static gt_status run_once(gt_tape *tape, const gt_test_op_case *c, bool create_graph) {
     gt_tensor *y = gt_test_op_case_run(tape, c, c->in);
     gt_tensor *total = y ? gt_sum(tape, y, GT_ALL_AXES) : NULL;
     if (!total)
         return gt_last_status();
-    return gt_tape_grad_enabled(tape) && gt_tensor_requires_grad(total)
-               ? gt_backward(tape, total) : GT_OK;
+    if (!gt_tape_grad_enabled(tape) || !gt_tensor_requires_grad(total))
+        return GT_OK;
+    if (!create_graph)
+        return gt_backward(tape, total);
+    gt_tensor *wrt[GT_TEST_MAX_INPUTS], *grads[GT_TEST_MAX_INPUTS];
+    int m = 0;
+    for (int k = 0; k < c->n_in; k++)
+        if (c->in[k] && gt_tensor_requires_grad(c->in[k]))
+            wrt[m++] = c->in[k];
+    return gt_grad(tape, &total, 1, wrt, m, NULL, true, grads);
 }
 
 /* A tape whose arena has about `free_bytes` left in its first chunk. */
@@ -35,7 +44,8 @@ static gt_tape *tape_leaving(size_t free_bytes) {
     return tape;
 }
 
-static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, int64_t *points) {
+static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, bool create_graph,
+                      int64_t *points) {
     gt_test_op_case c;
     if (!gt_test_op_case_make(op, text, seed, &c)) {
         gt_test_op_case_free(&c);
@@ -44,7 +54,7 @@ static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, int6
     /* a run without failures: how much arena the case takes (and the leaves' gradients,
      * which stay, are made) */
     gt_tape *tape = gt_tape_new();
-    bool ok = tape && run_once(tape, &c) == GT_OK;
+    bool ok = tape && run_once(tape, &c, create_graph) == GT_OK;
     size_t used = tape ? gt_tape_get_stats(tape).bytes_used : 0;
     gt_tape_free(tape);
     int64_t baseline = alloc.live;
@@ -52,7 +62,7 @@ static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, int6
     for (size_t free_bytes = 0; ok && free_bytes <= used + 64; free_bytes += step) {
         tape = tape_leaving(free_bytes);
         gt_test_alloc_fail_nth(&alloc, 1);
-        gt_status status = run_once(tape, &c);
+        gt_status status = run_once(tape, &c, create_graph);
         bool injected = gt_test_alloc_disarm(&alloc);
         if (injected) {
             (*points)++;
@@ -79,7 +89,25 @@ GT_TEST(every_case_of_the_table_fails_cleanly_at_each_arena_growth) {
     for (int i = 0; i < count; i++)
         for (const char *const *c = ops[i]->cases; c && *c; c++, seed++)
             if (!strstr(*c, "=>"))
-                CHECK(walk_case(ops[i], *c, seed, &points));
+                CHECK(walk_case(ops[i], *c, seed, false, &points));
+    printf("  %lld failures injected\n", (long long)points);
+    CHECK(points > 100);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+}
+
+/* The same walk with the backward as gt_grad with create_graph, for every op that has a
+ * grad_graph: each op it records may be the one that does not fit. */
+GT_TEST(every_case_fails_cleanly_in_its_backward_written_with_ops) {
+    gt_test_alloc_install(&alloc);
+    int count;
+    int64_t points = 0;
+    const gt_op_def *const *ops = gt_op_list(&count);
+    uint64_t seed = 5000;
+    for (int i = 0; i < count; i++)
+        for (const char *const *c = ops[i]->cases; c && *c; c++, seed++)
+            if (!strstr(*c, "=>") && ops[i]->grad_graph)
+                CHECK(walk_case(ops[i], *c, seed, true, &points));
     printf("  %lld failures injected\n", (long long)points);
     CHECK(points > 100);
     CHECK(alloc.live == 0);
