@@ -3,7 +3,8 @@
  * (gt_tape_set_grad_enabled(tape, false)) and a whole training step (forward,
  * cross-entropy, backward, SGD with momentum 0.9, zero-grad, tape reset) on seeded random
  * data of the model's shapes, a Hessian-vector product of the loss over every parameter
- * (the hvp cell: gt_grad with create_graph, then the gradient of <grad, v>), reports medians over repetitions within a time budget per
+ * (the hvp cell: gt_grad with create_graph, then the gradient of <grad, v>), reports
+ * medians over repetitions within a time budget per
  * cell, images/s, GFLOP/s against the machine's peak, and the peak resident memory.
  * `--epoch` instead trains one epoch of real Fashion-MNIST and reports images/s and peak
  * memory. Only the public API is used: this is what a user of the library can get.

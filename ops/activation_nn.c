@@ -307,13 +307,15 @@ static gt_status act_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                                                    (double)GELU_CUBIC)),
                                     (double)SQRT_2_OVER_PI);
             gt_tensor *t = gt_tanh(tape, u), *one = gt__const_like(tape, x, 1);
-            gt_tensor *du = gt_scale(tape, gt_add(tape, one, gt_scale(tape, x2, 3 * (double)GELU_CUBIC)),
-                                     (double)SQRT_2_OVER_PI);
-            gt_tensor *slope = gt_mul(tape, gt_mul(tape, x, gt_sub(tape, one, gt_mul(tape, t, t))), du);
+            gt_tensor *cubic = gt_scale(tape, x2, 3 * (double)GELU_CUBIC);
+            gt_tensor *du = gt_scale(tape, gt_add(tape, one, cubic), (double)SQRT_2_OVER_PI);
+            gt_tensor *sech2 = gt_sub(tape, one, gt_mul(tape, t, t));
+            gt_tensor *slope = gt_mul(tape, gt_mul(tape, x, sech2), du);
             d = gt_scale(tape, gt_add(tape, gt_add(tape, one, t), slope), 0.5);
         } else { /* Phi(x) + x phi(x) */
             gt_tensor *one = gt__const_like(tape, x, 1);
-            gt_tensor *cdf = gt_scale(tape, gt_add(tape, one, gt_erf(tape, gt_scale(tape, x, (double)INV_SQRT_2))), 0.5);
+            gt_tensor *e = gt_erf(tape, gt_scale(tape, x, (double)INV_SQRT_2));
+            gt_tensor *cdf = gt_scale(tape, gt_add(tape, one, e), 0.5);
             gt_tensor *pdf = gt_scale(tape, gt_exp(tape, gt_scale(tape, gt_mul(tape, x, x), -0.5)),
                                       (double)INV_SQRT_2PI);
             d = gt_add(tape, cdf, gt_mul(tape, x, pdf));
@@ -329,7 +331,8 @@ static gt_status act_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
         gt_tensor *rest = gt__const_like(tape, x, 0);
         for (int64_t i = 0; linear && rest && i < x->numel; i++)
             rest->data[i] = 1 - linear->data[i];
-        d = gt_add(tape, linear, gt_mul(tape, rest, gt_sigmoid(tape, gt_scale(tape, x, (double)p.a))));
+        gt_tensor *s = gt_sigmoid(tape, gt_scale(tape, x, (double)p.a));
+        d = gt_add(tape, linear, gt_mul(tape, rest, s));
         break;
     }
     case ACT_HARDTANH:

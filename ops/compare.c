@@ -270,12 +270,14 @@ static gt_status masked_fill_backward(gt_node *node) {
 
 const gt_op_def gt_op_pow = COMPARE_OP_DEF(
     "pow", "input ^ exponent (exponent a tensor or a number)",
-    POW_INPUT, EXPONENT, CMP_POW, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 ()", "4 2x1",
+    POW_INPUT, EXPONENT, CMP_POW, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 ()",
+    "4 2x1",
     "2x2 ():spread", "2x3 ():positive", "3x4:normal 1x4:classes",
     "2x3 4 => pow: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_maximum = COMPARE_OP_DEF(
     "maximum", "the larger of input and other elementwise (half the gradient to each at a tie)",
-    INPUT, OTHER, CMP_MAXIMUM, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 3", "4x1 1x3", "3x4 ()",
+    INPUT, OTHER, CMP_MAXIMUM, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 3", "4x1 1x3",
+    "3x4 ()",
     "2x3 4 => maximum: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_minimum = COMPARE_OP_DEF(
     "minimum", "the smaller of input and other elementwise (half the gradient to each at a tie)",

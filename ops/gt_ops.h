@@ -258,8 +258,8 @@ extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_
     gt_op_l1_loss, gt_op_smooth_l1_loss, gt_op_huber_loss, gt_op_binary_cross_entropy_with_logits;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
-    gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding,
-    gt_op_index_add, gt_op_scatter_add;
+    gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather,
+    gt_op_embedding, gt_op_index_add, gt_op_scatter_add;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use: the caller's thread plus workers of

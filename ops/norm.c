@@ -606,7 +606,7 @@ static gt_status row_norm_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     const row_saved *s = node->saved;
     const row_norm_args *args = node->attrs;
     row_dims d = s->d;
-    norm_views v = {.eps = args->eps, .batch_stats = true};
+    norm_views v;
     if (gt__node_variant(node) == ROW_LAYER) {
         v = (norm_views){2, 2, {d.rows, d.len}, {d.rows, d.len}, {1, d.len}, GT_INTS(1),
                          GT_INTS(0), args->eps, true, NULL, NULL};

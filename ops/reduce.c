@@ -486,20 +486,23 @@ const gt_op_def gt_op_mean = REDUCE_OP_DEF(
 
 const gt_op_def gt_op_amax = REDUCE_OP_DEF_WITH(
     "amax", "maximum over dim (an int or a list; None: every element); the gradient split "
-    "evenly among ties", extreme_forward, extreme_backward, extreme_grad_graph, EXTREME_AMAX, "3x4:spread",
+    "evenly among ties", extreme_forward, extreme_backward, extreme_grad_graph, EXTREME_AMAX,
+    "3x4:spread",
     "3x4x2:spread; dim=0", "2x3x4:spread; dim=[0, 2], keepdim=True", "3x5:spread; dim=-1",
     "(); dim=0", "3x4:spread; keepdim=True",
     "0x3; dim=0 => amax: cannot reduce over a dim of size 0 (shape [0, 3])",
     "2x3; dim=2 => amax: dim 2 is out of range for shape [2, 3]");
 const gt_op_def gt_op_amin = REDUCE_OP_DEF_WITH(
     "amin", "minimum over dim (an int or a list; None: every element); the gradient split "
-    "evenly among ties", extreme_forward, extreme_backward, extreme_grad_graph, EXTREME_AMIN, "3x4:spread",
+    "evenly among ties", extreme_forward, extreme_backward, extreme_grad_graph, EXTREME_AMIN,
+    "3x4:spread",
     "2x3x4:spread; dim=[-1, 1]", "3x4:spread; dim=1, keepdim=True",
     "0 => amin: cannot reduce over a dim of size 0 (shape [0])",
     "2x3; dim=[0, 0] => amin: dim 0 appears more than once");
 const gt_op_def gt_op_logsumexp = REDUCE_OP_DEF_WITH(
     "logsumexp", "log(sum(exp(input))) over dim (an int or a list; None: every element), "
-    "max-shifted", logsumexp_forward, logsumexp_backward, logsumexp_grad_graph, 0, "3x4", "3x4; dim=1",
+    "max-shifted", logsumexp_forward, logsumexp_backward, logsumexp_grad_graph, 0, "3x4",
+    "3x4; dim=1",
     "2x3x4; dim=[0, -1], keepdim=True", "5; dim=0",
     "2x3; dim=-3 => logsumexp: dim -3 is out of range for shape [2, 3]");
 
