@@ -75,6 +75,34 @@ static gt_status custom_backward(gt_node *node) {
                : fail_naming(ctx->op->name, "backward failed", status, gt__failed_since_success());
 }
 
+/* gt_grad through a custom op: without create_graph its backward runs into fresh zero
+ * gradients (tensors of the tape). With create_graph the gradient would have to be
+ * differentiable again, which a backward written in C is not: refused naming the op, as
+ * PyTorch refuses a double backward through a @once_differentiable Function. */
+static gt_status custom_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *grad_out,
+                                   gt_tensor **grad_in) {
+    gt_custom_ctx *ctx = node->saved;
+    const char *name = ctx->op->name;
+    if (gt_tape_grad_enabled(tape))
+        return ctx->op->once_differentiable
+                   ? gt_set_error(GT_ERR_UNSUPPORTED, "grad: %s is once_differentiable: its "
+                                  "backward has no gradient (create_graph)", name)
+                   : gt_set_error(GT_ERR_UNSUPPORTED, "grad: %s is a custom op: its backward, "
+                                  "written in C, has no gradient (create_graph)", name);
+    if (node->scratch_bytes &&
+        !(node->scratch = gt__tape_alloc(tape, node->scratch_bytes, name)))
+        return gt_last_status();
+    for (int i = 0; i < ctx->n_in; i++)
+        if ((ctx->in[i]->flags & GT__REQUIRES_GRAD) &&
+            !(grad_in[i] = gt_tape_tensor(tape, ctx->in[i]->ndim, ctx->in[i]->shape)))
+            return gt_last_status();
+    gt__note_success(); /* so that an error the callback sets can be told apart */
+    gt_status status = ctx->op->backward(ctx, grad_out, grad_in);
+    return status == GT_OK ? GT_OK
+                           : fail_naming(name, "backward failed", status,
+                                         gt__failed_since_success());
+}
+
 static gt_status check_op(const gt_tape *tape, const gt_custom_op *op, gt_tensor *const *in,
                           int n_in) {
     if (!op || !op->name || !op->name[0])
@@ -143,6 +171,7 @@ gt_tensor *gt_custom_apply(gt_tape *tape, const gt_custom_op *op, gt_tensor *con
     if (ctx->node) {
         ctx->node->saved = ctx;
         ctx->node->scratch_bytes = ctx->scratch_bytes;
+        ctx->node->grad_graph = custom_grad_graph;
     }
     gt__note_success();
     return out;

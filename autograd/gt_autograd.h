@@ -132,9 +132,10 @@ typedef struct gt_custom_op {
      * grad_in[i], from grad_out (the output's shape). Returns GT_OK, or an error (set). */
     gt_status (*backward)(gt_custom_ctx *ctx, const gt_tensor *grad_out,
                           gt_tensor *const *grad_in);
-    /* The backward is not itself differentiable (PyTorch's @once_differentiable): a
-     * gradient of its gradient (a backward that records itself) is to be refused with an
-     * error naming the op. Today's first-order backward ignores it. */
+    /* The backward is not itself differentiable (PyTorch's @once_differentiable).
+     * gt_grad runs a custom op's backward without create_graph; with create_graph it
+     * refuses every custom op (a backward written in C records nothing to differentiate),
+     * naming it, and saying once_differentiable when it is set. */
     bool once_differentiable;
     void *user; /* for the callbacks: gt_custom_user(ctx) */
 } gt_custom_op;

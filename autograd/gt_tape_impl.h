@@ -40,6 +40,13 @@ struct gt_node {
 /* Checks that t is usable by `op` on `tape`: not NULL, not released by a reset, not from
  * another tape. */
 gt_status gt__check_input(const char *op, gt_tape *tape, const gt_tensor *t);
+/* How many times the tape's arena could not grow. A function that chains ops (a backward
+ * written with ops) compares it before and after: when it changed, an op that failed on a
+ * NULL input was most likely given the result of one that ran out of memory, and
+ * gt__tape_arena_error sets that error (GT_ERR_NOMEM, "...cannot grow the tape's arena...")
+ * again and returns its status. */
+size_t gt__tape_arena_failures(const gt_tape *tape);
+gt_status gt__tape_arena_error(const gt_tape *tape);
 /* Arena memory, 64-byte aligned, released by reset. */
 void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what);
 /* An uninitialised tensor in the arena. */

@@ -142,6 +142,8 @@ void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what) {
     if (!fresh) {
         gt_set_error(GT_ERR_NOMEM, "%s: cannot grow the tape's arena by %zu bytes", what,
                      capacity);
+        tape->arena_failures++;
+        gt__error_save(&tape->arena_error);
         return NULL;
     }
     tape->chunk_allocs++;
@@ -155,6 +157,13 @@ void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what) {
     tape->current = fresh;
     fresh->used = bytes;
     return fresh->mem;
+}
+
+size_t gt__tape_arena_failures(const gt_tape *tape) { return tape->arena_failures; }
+
+gt_status gt__tape_arena_error(const gt_tape *tape) {
+    gt__error_restore(&tape->arena_error);
+    return tape->arena_error.status;
 }
 
 gt_status gt__check_input(const char *op, gt_tape *tape, const gt_tensor *t) {

@@ -39,6 +39,8 @@ struct gt_tape {
     gt_node *last;
     size_t n_nodes;
     size_t chunk_allocs;
+    size_t arena_failures;         /* times the arena could not grow, and the last one's error */
+    gt__error_state arena_error;
     uint64_t epoch;
     bool grad_enabled;
     bool detect_anomaly;

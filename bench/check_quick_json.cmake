@@ -1,9 +1,10 @@
 # check_quick_json.cmake - ctest's smoke test of gradtape-bench (no timing is judged):
 #   cmake -DBENCH=path/to/gradtape-bench -P check_quick_json.cmake
 # `--quick --json` must exit 0 and print only JSON objects, one per line: the environment,
-# a forward, train_step and inference cell for each model with positive times, and the
-# memory; `--quick --json --model ops` a forward and forward_backward record for each op
-# row. A bad option must fail with a message, not crash.
+# a forward, train_step and inference cell for each model and an hvp cell for each model whose
+# ops all have backwards written with ops, with positive times, and the memory; `--quick --json
+# --model ops` a forward and forward_backward record for each op row. A bad option must fail
+# with a message, not crash.
 cmake_minimum_required(VERSION 3.19) # string(JSON)
 
 execute_process(COMMAND ${BENCH} --quick --json RESULT_VARIABLE rc OUTPUT_VARIABLE out
@@ -21,7 +22,7 @@ foreach(line IN LISTS lines)
   if(json_error)
     message(FATAL_ERROR "not a JSON object with a type: '${line}': ${json_error}")
   endif()
-  if(type MATCHES "^(forward|train_step|inference)$")
+  if(type MATCHES "^(forward|train_step|inference|hvp)$")
     string(JSON model GET "${line}" model)
     foreach(key median_us images_per_s gflops)
       string(JSON value GET "${line}" ${key})
@@ -43,7 +44,7 @@ foreach(line IN LISTS lines)
     message(FATAL_ERROR "unknown record type '${type}' in '${line}'")
   endif()
 endforeach()
-foreach(want env memory forward:mlp train_step:mlp inference:mlp forward:lenet
+foreach(want env memory forward:mlp train_step:mlp inference:mlp hvp:mlp forward:lenet
              train_step:lenet inference:lenet)
   if(NOT want IN_LIST seen)
     message(FATAL_ERROR "no '${want}' record in the output:\n${out}")

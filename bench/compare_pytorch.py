@@ -10,7 +10,9 @@ batches and training recipe in PyTorch (Debian's python3-torch): MLP
 Linear(784,100)-ReLU-Linear(100,10) and LeNet-5 Conv2d(1,6,5,padding=2)-Tanh-MaxPool2d(2)-
 Conv2d(6,16,5)-Tanh-MaxPool2d(2)-Conv2d(16,120,5)-Tanh-Flatten-Linear(120,84)-Tanh-
 Linear(84,10), CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), float32, random data of the
-same shapes. PyTorch runs once per thread setup (torch threads x OpenBLAS threads: 1x1,
+same shapes; and a Hessian-vector product of the loss over every parameter (the hvp cell:
+gradtape's gt_grad with create_graph then the gradient of <grad, v>, PyTorch's double
+backward with torch.autograd.grad). PyTorch runs once per thread setup (torch threads x OpenBLAS threads: 1x1,
 2x1, 1x2), each in its own process since OpenBLAS reads OPENBLAS_NUM_THREADS when it is
 loaded; the best setup of each cell is kept. Prints the environment and one table: metric,
 gradtape, PyTorch best (setup), ratio, target, PASS/FAIL, then every cell for information.
@@ -58,6 +60,7 @@ TARGET_ROWS = [
     ("MLP training step, batch 1", "mlp", "train_step", 1, "time", 10.0),
     ("LeNet-5 inference, batch 1000", "lenet", "inference", 1000, "rate", 2.0),
     ("MLP inference, batch 1000", "mlp", "inference", 1000, "rate", 1.2),
+    ("MLP Hessian-vector product, batch 64", "mlp", "hvp", 64, "time", 1.0),
 ]
 # PyTorch's best on this machine as measured once, quiet, when the targets above were set
 # (images/s, or us per step): today's PyTorch against it says how loaded the machine was
@@ -151,6 +154,18 @@ def worker(args):
                 emit("forward", model_name, batch, measure(forward))
             model.train()
             emit("train_step", model_name, batch, measure(step))
+            if args.train_only:
+                continue
+            params = list(model.parameters())
+            directions = [torch.randn_like(p) for p in params]
+
+            def hvp():  # double backward: H v = d/dparams <d loss/d params, v>
+                loss = loss_fn(model(x), y)
+                grads = torch.autograd.grad(loss, params, create_graph=True)
+                dot = sum((g * v).sum() for g, v in zip(grads, directions))
+                torch.autograd.grad(dot, params)
+
+            emit("hvp", model_name, batch, measure(hvp))
 
 
 def op_worker(args):
@@ -237,7 +252,7 @@ def run_json(cmd, env=None, what=None):
 
 def cells_of(records):
     return {(r["model"], r["type"], r["batch"]): r for r in records
-            if r.get("type") in ("forward", "train_step", "inference")}
+            if r.get("type") in ("forward", "train_step", "inference", "hvp")}
 
 
 def median_of_rounds(rounds):

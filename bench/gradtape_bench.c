@@ -2,7 +2,9 @@
  * machine's peak. For each model and batch size it times a forward pass without recording
  * (gt_tape_set_grad_enabled(tape, false)) and a whole training step (forward,
  * cross-entropy, backward, SGD with momentum 0.9, zero-grad, tape reset) on seeded random
- * data of the model's shapes, reports medians over repetitions within a time budget per
+ * data of the model's shapes, a Hessian-vector product of the loss over every parameter
+ * (the hvp cell: gt_grad with create_graph, then the gradient of <grad, v>), reports
+ * medians over repetitions within a time budget per
  * cell, images/s, GFLOP/s against the machine's peak, and the peak resident memory.
  * `--epoch` instead trains one epoch of real Fashion-MNIST and reports images/s and peak
  * memory. Only the public API is used: this is what a user of the library can get.
@@ -40,8 +42,11 @@
 
 #define MAX_BATCHES 16
 #define TRAIN_FLOP_FACTOR 3
+/* A Hessian-vector product: the forward (1), the recorded backward (2), and the backward
+ * of both (the backward's two products per GEMM, 4, and the forward's, 2): 9 x forward. */
+#define HVP_FLOP_FACTOR 9
 
-enum { CELL_FORWARD = 1, CELL_TRAIN = 2, CELL_INFERENCE = 4, CELL_ALL = 7 };
+enum { CELL_FORWARD = 1, CELL_TRAIN = 2, CELL_INFERENCE = 4, CELL_HVP = 8, CELL_ALL = 15 };
 
 typedef struct options {
     int models[2]; /* gt_model_kind values */
@@ -299,6 +304,7 @@ typedef struct bench_ctx {
     gt_optimizer *opt;
     gt_tape *tape;
     gt_tensor *x, *y;
+    gt_tensor **v; /* hvp: one direction per parameter */
 } bench_ctx;
 
 static void forward_once(void *ctx) {
@@ -318,6 +324,35 @@ static void train_step(void *ctx) {
         fail("training step");
     gt_model_zero_grad(c->model);
     gt_tape_reset(c->tape);
+}
+
+/* H v for the loss's Hessian over every parameter, v one random direction per parameter:
+ * gt_grad with create_graph, <grad, v>, and its gradient by gt_backward (as
+ * torch.autograd.grad(create_graph=True) then backward of the dot product). */
+static gt_status hvp_try(bench_ctx *c) {
+    int n = gt_model_param_count(c->model);
+    gt_tensor *const *params = gt_model_params(c->model);
+    gt_tensor *grads[64];
+    if (n > 64)
+        return gt_set_error(GT_ERR_ARG, "hvp: more than 64 parameters");
+    gt_tensor *loss = gt_cross_entropy(c->tape, gt_model_forward(c->tape, c->model, c->x), c->y);
+    gt_status status = loss ? gt_grad(c->tape, &loss, 1, params, n, NULL, true, grads)
+                            : gt_last_status();
+    gt_tensor *dot = NULL;
+    for (int k = 0; status == GT_OK && k < n; k++) {
+        gt_tensor *term = gt_sum(c->tape, gt_mul(c->tape, grads[k], c->v[k]), GT_ALL_AXES);
+        dot = dot ? gt_add(c->tape, dot, term) : term;
+    }
+    if (status == GT_OK)
+        status = dot ? gt_backward(c->tape, dot) : gt_last_status();
+    gt_model_zero_grad(c->model);
+    gt_tape_reset(c->tape);
+    return status;
+}
+
+static void hvp_step(void *ctx) {
+    if (hvp_try(ctx) != GT_OK)
+        fail("hvp");
 }
 
 /* Warm-up, then repetitions until the budget is spent (at least min_reps, at most
@@ -350,7 +385,9 @@ static timing time_cell(void *c, void (*fn)(void *), const options *opt) {
 }
 
 static const char *cell_name(int cell) {
-    return cell == CELL_FORWARD ? "forward" : cell == CELL_TRAIN ? "train_step" : "inference";
+    return cell == CELL_FORWARD ? "forward" : cell == CELL_TRAIN ? "train_step"
+           : cell == CELL_HVP   ? "hvp"
+                                : "inference";
 }
 
 static void report_cell(const options *opt, const peak_info *peak, const char *model, int cell,
@@ -359,6 +396,8 @@ static void report_cell(const options *opt, const peak_info *peak, const char *m
     double flops = 2.0 * (double)macs * (double)batch;
     if (cell == CELL_TRAIN)
         flops *= TRAIN_FLOP_FACTOR;
+    if (cell == CELL_HVP)
+        flops *= HVP_FLOP_FACTOR;
     double gflops = flops / t->median * 1e-9;
     double pct = peak->machine > 0 ? 100 * gflops / peak->machine : NAN;
     if (opt->json) {
@@ -413,7 +452,7 @@ static void make_batch(gt_model_kind kind, int64_t batch, uint64_t seed, gt_tens
 
 static void bench_batch(const options *opt, const peak_info *peak, gt_model_kind kind,
                         int64_t batch, int cells) {
-    bench_ctx c = {make_model(kind, opt->seed), NULL, gt_tape_new(), NULL, NULL};
+    bench_ctx c = {make_model(kind, opt->seed), NULL, gt_tape_new(), NULL, NULL, NULL};
     if (!c.tape)
         fail("tape");
     c.opt = gt_sgd_new(gt_model_params(c.model), gt_model_param_count(c.model),
@@ -432,6 +471,27 @@ static void bench_batch(const options *opt, const peak_info *peak, gt_model_kind
         timing t = time_cell(&c, train_step, opt);
         report_cell(opt, peak, name, CELL_TRAIN, batch, macs, &t);
     }
+    int n_params = gt_model_param_count(c.model);
+    if ((cells & CELL_HVP) && !(c.v = calloc((size_t)n_params, sizeof *c.v)))
+        fail("hvp directions");
+    gt_rng rng;
+    gt_rng_seed(&rng, opt->seed ^ 0x4e55);
+    for (int k = 0; c.v && k < n_params; k++) {
+        gt_tensor *p = gt_model_params(c.model)[k];
+        if (!(c.v[k] = gt_randn(gt_tensor_ndim(p), gt_tensor_shape(p), 0, 1, &rng)))
+            fail("hvp directions");
+    }
+    if (c.v && hvp_try(&c) != GT_OK) { /* an op of the model without a grad_graph */
+        if (!opt->json)
+            printf("%-6s %-11s %6lld   skipped: %s\n", name, "hvp", (long long)batch,
+                   gt_last_error());
+    } else if (c.v) {
+        timing t = time_cell(&c, hvp_step, opt);
+        report_cell(opt, peak, name, CELL_HVP, batch, macs, &t);
+    }
+    for (int k = 0; c.v && k < n_params; k++)
+        gt_tensor_free(c.v[k]);
+    free(c.v);
     gt_tensor_free(c.x);
     gt_tensor_free(c.y);
     gt_optimizer_free(c.opt);
@@ -713,7 +773,8 @@ static void print_help(void) {
         "usage: gradtape-bench [options]\n"
         "Times the MLP 784-100-10 (relu) and LeNet-5 (tanh): forward without recording and a\n"
         "training step (forward, cross-entropy, backward, SGD momentum 0.9, zero-grad, tape\n"
-        "reset) at each batch size, inference at a large batch; medians of repetitions.\n"
+        "reset) at each batch size, a Hessian-vector product of the loss (hvp), inference at\n"
+        "a large batch; medians of repetitions.\n"
         "\n"
         "  --model mlp|lenet|all|ops models to time (default all: mlp and lenet); ops: one\n"
         "                            row per op family instead, forward and forward+backward\n"
@@ -721,7 +782,9 @@ static void print_help(void) {
         "  --op NAME                 only the op rows of op NAME (implies --model ops)\n"
         "  --batches N[,N...]        batch sizes (default 1,64,256)\n"
         "  --inference-batch N       batch of the inference cell (default 1000; 0: none)\n"
-        "  --cells LIST              forward,train,inference (default all three)\n"
+        "  --cells LIST              forward,train,inference,hvp (default all four; hvp: a\n"
+        "                            Hessian-vector product of the loss, where every op of\n"
+        "                            the model has a backward written with ops)\n"
         "  --budget SECONDS          timed repetitions per cell (default 1)\n"
         "  --warmup N                untimed iterations first (default 3)\n"
         "  --min-reps N              repetitions even past the budget (default 5)\n"
@@ -790,11 +853,13 @@ static int parse_cells(const char *text) {
             cells |= CELL_TRAIN;
         else if (!strcmp(tok, "inference"))
             cells |= CELL_INFERENCE;
+        else if (!strcmp(tok, "hvp"))
+            cells |= CELL_HVP;
         else
-            usage_error("--cells: unknown cell \"%s\": choose forward, train, inference", tok);
+            usage_error("--cells: unknown cell \"%s\": choose forward, train, inference, hvp", tok);
     }
     if (!cells)
-        usage_error("--cells needs at least one of forward, train, inference");
+        usage_error("--cells needs at least one of forward, train, inference, hvp");
     return cells;
 }
 
@@ -894,7 +959,7 @@ static void report_header(const options *opt, const peak_info *peak, int threads
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     const char *convention = "forward = 2 x multiply-adds per image (lenet 416520, mlp 79400); "
-                             "train_step = 3 x forward";
+                             "train_step = 3 x forward; hvp = 9 x forward";
     if (opt->json) {
         printf("{\"type\":\"env\",\"bench\":\"gradtape-bench\",\"real\":\"%s\",\"cpu\":",
                GT_REAL_NAME);
@@ -940,7 +1005,7 @@ int main(int argc, char **argv) {
     }
     peak_info peak = find_peak(&opt);
     report_header(&opt, &peak, threads);
-    int batch_cells = opt.cells & (CELL_FORWARD | CELL_TRAIN);
+    int batch_cells = opt.cells & (CELL_FORWARD | CELL_TRAIN | CELL_HVP);
     for (int m = 0; m < opt.n_models; m++) {
         gt_model_kind kind = (gt_model_kind)opt.models[m];
         for (int b = 0; b < opt.n_batches && batch_cells; b++)

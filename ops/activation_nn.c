@@ -264,12 +264,92 @@ static gt_status act_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* A constant of x's shape (no gradient): f'(x) of a piecewise-linear activation, or the
+ * mask of the elements in the part where f is linear (elu, selu: x > 0; softplus:
+ * beta x > threshold). */
+static gt_tensor *act_constant(gt_tape *tape, act_kind kind, act_params p, const gt_tensor *x) {
+    gt_tensor *c = gt__const_like(tape, x, 0);
+    if (c && (kind == ACT_ELU || kind == ACT_SELU || kind == ACT_SOFTPLUS)) {
+        for (int64_t i = 0; i < x->numel; i++)
+            c->data[i] = kind == ACT_SOFTPLUS ? p.a * x->data[i] > p.b : x->data[i] > 0;
+    } else if (c) { /* f'(x) = the backward of a gradient of ones */
+        gt_tensor *ones = gt__const_like(tape, x, 1);
+        if (!ones)
+            return NULL;
+        act_grad_kernel(kind, p, x->numel, c->data, ones->data, x->data);
+    }
+    return c;
+}
+
+// grad_x = g * f'(x), f' written with ops on x (a constant where f is piecewise linear)
+static gt_status act_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                gt_tensor **grad_in) {
+    act_kind kind = (act_kind)gt__node_variant(node);
+    act_params p = params_of(kind, node->attrs);
+    gt_tensor *x = node->in[0], *d = NULL;
+    switch (kind) {
+    case ACT_ELU:
+    case ACT_SELU: { /* linear + (1 - linear) * alpha e^x, times scale for selu */
+        gt_tensor *linear = act_constant(tape, kind, p, x);
+        gt_real alpha = kind == ACT_ELU ? p.a : SELU_ALPHA;
+        gt_tensor *rest = gt__const_like(tape, x, 0);
+        for (int64_t i = 0; linear && rest && i < x->numel; i++)
+            rest->data[i] = (1 - linear->data[i]) * alpha;
+        d = gt_add(tape, linear, gt_mul(tape, rest, gt_exp(tape, x)));
+        if (kind == ACT_SELU)
+            d = gt_scale(tape, d, (double)SELU_SCALE);
+        break;
+    }
+    case ACT_GELU:
+        if (p.tanh_form) { /* 0.5 ((1 + t) + x (1 - t^2) du), t = tanh(u) */
+            gt_tensor *x2 = gt_mul(tape, x, x);
+            gt_tensor *u = gt_scale(tape, gt_add(tape, x, gt_scale(tape, gt_mul(tape, x2, x),
+                                                                   (double)GELU_CUBIC)),
+                                    (double)SQRT_2_OVER_PI);
+            gt_tensor *t = gt_tanh(tape, u), *one = gt__const_like(tape, x, 1);
+            gt_tensor *cubic = gt_scale(tape, x2, 3 * (double)GELU_CUBIC);
+            gt_tensor *du = gt_scale(tape, gt_add(tape, one, cubic), (double)SQRT_2_OVER_PI);
+            gt_tensor *sech2 = gt_sub(tape, one, gt_mul(tape, t, t));
+            gt_tensor *slope = gt_mul(tape, gt_mul(tape, x, sech2), du);
+            d = gt_scale(tape, gt_add(tape, gt_add(tape, one, t), slope), 0.5);
+        } else { /* Phi(x) + x phi(x) */
+            gt_tensor *one = gt__const_like(tape, x, 1);
+            gt_tensor *e = gt_erf(tape, gt_scale(tape, x, (double)INV_SQRT_2));
+            gt_tensor *cdf = gt_scale(tape, gt_add(tape, one, e), 0.5);
+            gt_tensor *pdf = gt_scale(tape, gt_exp(tape, gt_scale(tape, gt_mul(tape, x, x), -0.5)),
+                                      (double)INV_SQRT_2PI);
+            d = gt_add(tape, cdf, gt_mul(tape, x, pdf));
+        }
+        break;
+    case ACT_SILU: { /* s (1 + x (1 - s)) */
+        gt_tensor *s = gt_sigmoid(tape, x), *one = gt__const_like(tape, x, 1);
+        d = gt_mul(tape, s, gt_add(tape, one, gt_mul(tape, x, gt_sub(tape, one, s))));
+        break;
+    }
+    case ACT_SOFTPLUS: { /* linear + (1 - linear) sigmoid(beta x) */
+        gt_tensor *linear = act_constant(tape, kind, p, x);
+        gt_tensor *rest = gt__const_like(tape, x, 0);
+        for (int64_t i = 0; linear && rest && i < x->numel; i++)
+            rest->data[i] = 1 - linear->data[i];
+        gt_tensor *s = gt_sigmoid(tape, gt_scale(tape, x, (double)p.a));
+        d = gt_add(tape, linear, gt_mul(tape, rest, s));
+        break;
+    }
+    case ACT_HARDTANH:
+    case ACT_HARDSIGMOID:
+    case ACT_CLAMP: d = act_constant(tape, kind, p, x); break;
+    }
+    grad_in[0] = gt_mul(tape, g, d);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 #define ACT_SHAPES "input[...] -> [...]"
 
 /* The entry of an activation of act_forward; attrs and args_size may be left out. */
 #define ACT_OP_DEF(op_name, op_doc, domain, kind, ...)                                     \
     .name = op_name, .doc = op_doc, .shapes = ACT_SHAPES, .inputs = {{"input", domain}},   \
-    .forward = act_forward, .backward = act_backward, .variant = kind,                     \
+    .forward = act_forward, .backward = act_backward, .grad_graph = act_grad_graph,         \
+    .variant = kind,                                                                       \
     GT__CASES(__VA_ARGS__)
 
 static const gt_attr_def elu_attrs[] = {

@@ -96,6 +96,56 @@ static gt_status compare_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* A 0-d constant on the tape. */
+static gt_tensor *scalar_const(gt_tape *tape, gt_real value) {
+    gt_tensor *t = gt_tape_tensor(tape, 0, NULL);
+    if (t)
+        t->data[0] = value;
+    return t;
+}
+
+// compare_backward written with ops: pow's masks as PyTorch's masked_fill (no gradient
+// through a masked element); maximum's and minimum's shares a constant
+static gt_status compare_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                    gt_tensor **grad_in) {
+    gt_tensor *a = node->in[0], *b = node->in[1], *ga = NULL, *gb = NULL;
+    bool want_a = gt__needs_grad(node, 0), want_b = gt__needs_grad(node, 1);
+    if (gt__node_variant(node) == CMP_POW) {
+        gt_tensor *zero = scalar_const(tape, 0), *one = scalar_const(tape, 1);
+        if (want_a) { /* g p x^(p-1), 0 where p = 0 */
+            gt_tensor *d = gt_mul(tape, b, gt_pow(tape, a, gt_sub(tape, b, one)));
+            ga = gt_mul(tape, g, gt_masked_fill(tape, d, gt_eq(tape, b, zero), 0));
+        }
+        if (want_b) { /* g y log x, 0 where x = 0 and p >= 0 */
+            gt_tensor *d = gt_mul(tape, node->out, gt_log(tape, a));
+            gt_tensor *mask = gt_mul(tape, gt_eq(tape, a, zero), gt_ge(tape, b, zero));
+            gb = gt_mul(tape, g, gt_masked_fill(tape, d, mask, 0));
+        }
+    } else {
+        gt__broadcast bc;
+        gt_status status = gt__broadcast_shapes(node->name, 2,
+                                                (const gt_tensor *const *)node->in, &bc);
+        gt_tensor *share = status == GT_OK ? gt__const_like(tape, node->out, 0) : NULL;
+        if (!share)
+            return status == GT_OK ? gt_last_status() : status;
+        bool larger = gt__node_variant(node) == CMP_MAXIMUM;
+        const gt_real *x = a->data, *o = b->data;
+        GT__FOR_EACH_BROADCAST(&bc, share->numel, {
+            share->data[i] = x[ia] == o[ib] ? (gt_real)0.5
+                             : ((x[ia] > o[ib]) == larger) || x[ia] != x[ia] ? 1 : 0;
+        });
+        if (want_a)
+            ga = gt_mul(tape, g, share);
+        if (want_b)
+            gb = gt_sub(tape, g, gt_mul(tape, g, share));
+    }
+    if (want_a && !(grad_in[0] = gt__sum_to(tape, ga, a)))
+        return gt_last_status();
+    if (want_b && !(grad_in[1] = gt__sum_to(tape, gb, b)))
+        return gt_last_status();
+    return GT_OK;
+}
+
 /* ---- where and masked_fill ------------------------------------------------------------ */
 
 /* The arguments of masked_fill. */
@@ -166,6 +216,27 @@ static gt_tensor *masked_fill_forward(const gt_op_def *op, gt_tape *tape, gt_ten
     return gt__op_finish(tape, op, out, in, 2, args, NULL);
 }
 
+// grad_input = g where condition, grad_other = g where not (where itself, on g)
+static gt_status where_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                  gt_tensor **grad_in) {
+    gt_tensor *c = node->in[0], *zero = scalar_const(tape, 0);
+    for (int k = 1; k < 3; k++) {
+        if (!gt__needs_grad(node, k))
+            continue;
+        gt_tensor *picked = k == 1 ? gt_where(tape, c, g, zero) : gt_where(tape, c, zero, g);
+        if (!(grad_in[k] = gt__sum_to(tape, picked, node->in[k])))
+            return gt_last_status();
+    }
+    return GT_OK;
+}
+
+// grad_input = g with 0 where mask (masked_fill itself, on g)
+static gt_status masked_fill_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                        gt_tensor **grad_in) {
+    grad_in[0] = gt_masked_fill(tape, g, node->in[1], 0);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 // grad_out -> grad_input += grad_out where not mask
 static gt_status masked_fill_backward(gt_node *node) {
     gt__broadcast bc;
@@ -186,9 +257,10 @@ static gt_status masked_fill_backward(gt_node *node) {
 
 /* The entry of an op of compare_forward; `backward` NULL for the comparisons (no gradient:
  * the output never requires one). */
-#define COMPARE_OP_DEF(op_name, op_doc, first, second, kind, backward_fn, ...)            \
+#define COMPARE_OP_DEF(op_name, op_doc, first, second, kind, backward_fn, grad_graph_fn, ...) \
     {.name = op_name, .doc = op_doc, .shapes = COMPARE_SHAPES, .inputs = {first, second},  \
      .forward = compare_forward, .backward = backward_fn, .variant = kind,                 \
+     .grad_graph = grad_graph_fn,                                                          \
      GT__CASES(__VA_ARGS__)}
 
 #define INPUT {"input"}
@@ -198,22 +270,24 @@ static gt_status masked_fill_backward(gt_node *node) {
 
 const gt_op_def gt_op_pow = COMPARE_OP_DEF(
     "pow", "input ^ exponent (exponent a tensor or a number)",
-    POW_INPUT, EXPONENT, CMP_POW, compare_backward, "3x4 3x4", "2x3 ()", "4 2x1",
+    POW_INPUT, EXPONENT, CMP_POW, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 ()",
+    "4 2x1",
     "2x2 ():spread", "2x3 ():positive", "3x4:normal 1x4:classes",
     "2x3 4 => pow: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_maximum = COMPARE_OP_DEF(
     "maximum", "the larger of input and other elementwise (half the gradient to each at a tie)",
-    INPUT, OTHER, CMP_MAXIMUM, compare_backward, "3x4 3x4", "2x3 3", "4x1 1x3", "3x4 ()",
+    INPUT, OTHER, CMP_MAXIMUM, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 3", "4x1 1x3",
+    "3x4 ()",
     "2x3 4 => maximum: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_minimum = COMPARE_OP_DEF(
     "minimum", "the smaller of input and other elementwise (half the gradient to each at a tie)",
-    INPUT, OTHER, CMP_MINIMUM, compare_backward, "3x4 3x4", "2x1x3 4x1",
+    INPUT, OTHER, CMP_MINIMUM, compare_backward, compare_grad_graph, "3x4 3x4", "2x1x3 4x1",
     "3x2 3 => minimum: shapes [3, 2] and [3] cannot be broadcast");
 
 /* The entry of a comparison: no gradient. */
 #define COMPARISON_OP_DEF(op_name, symbol, kind, ...)                                     \
     COMPARE_OP_DEF(op_name, "1 where input " symbol " other, else 0 (a mask; no gradient)", \
-                   INPUT, OTHER, kind, NULL, __VA_ARGS__)
+                   INPUT, OTHER, kind, NULL, NULL, __VA_ARGS__)
 
 const gt_op_def gt_op_eq = COMPARISON_OP_DEF(
     "eq", "==", CMP_EQ, "3x4:mask 3x4:mask", "2x3 ()", "2x1:mask 4:mask",
@@ -241,6 +315,7 @@ const gt_op_def gt_op_where = {
     .inputs = {{"condition", GT_DOMAIN_MASK, .no_grad = true}, {"input"}, {"other"}},
     .forward = where_forward,
     .backward = where_backward,
+    .grad_graph = where_grad_graph,
     GT__CASES("3x4 3x4 3x4", "3x4 4 3x1", "2x1x3 1x3 ()", "2x1 2x3 2x3", "3x4 3x4 ()",
               "2x3 2x3 => where: takes 3 tensor inputs, got 2",
               "2x3 3 2 => where: shapes [2, 3], [3] and [2] cannot be broadcast"),
@@ -259,6 +334,7 @@ const gt_op_def gt_op_masked_fill = {
     .args_size = sizeof(masked_fill_args),
     .forward = masked_fill_forward,
     .backward = masked_fill_backward,
+    .grad_graph = masked_fill_grad_graph,
     GT__CASES("3x4 3x4; value=-1.5", "2x3x4 3x1; value=0", "2x3 (); value=7",
               "3 2x3; value=1 => masked_fill: mask [2, 3] does not broadcast to input [3]",
               "3 2; value=1 => masked_fill: shapes [3] and [2] cannot be broadcast",

@@ -94,6 +94,17 @@ static gt_status dropout_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_x = g * keep * scale, the mask a constant
+static gt_status dropout_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                    gt_tensor **grad_in) {
+    const dropout_saved *s = node->saved;
+    gt_tensor *factor = gt__const_like(tape, node->in[0], s->scale);
+    for (int64_t i = 0; factor && s->keep && i < factor->numel; i++)
+        factor->data[i] = s->keep[i] ? s->scale : 0;
+    grad_in[0] = gt_mul(tape, g, factor);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 static const gt_attr_def dropout_attrs[] = {
     {"p", GT_ATTR_FLOAT, offsetof(dropout_args, p), .dflt = 0.5,
      .flags = GT_ATTR_HAS_MIN | GT_ATTR_HAS_MAX, .min = 0, .max = 1},
@@ -110,6 +121,7 @@ const gt_op_def gt_op_dropout = {
     .args_size = sizeof(dropout_args),
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .grad_graph = dropout_grad_graph,
     /* the checks run an op several times: only cases without random draws (p = 0 or not
      * training) fit them; tests/test_layers.c checks the drawn masks */
     GT__CASES("3x4; training=False", "2x3x2; p=0", "5; p=0.3, training=False", "(); training=False",

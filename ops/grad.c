@@ -90,8 +90,16 @@ static gt_status walk(gt_tape *tape, gt_node *last, gt_tensor *const *outputs, i
         if (!n->grad_graph)
             return gt_set_error(GT_ERR_UNSUPPORTED, "grad: %s has no backward written with ops "
                                 "(no gradients of its gradient yet)", n->name);
-        gt_tensor *grad_in[GT_NODE_MAX_INPUTS] = {0};
+        gt_tensor *inline_grads[GT_NODE_MAX_INPUTS] = {0}, **grad_in = inline_grads;
+        if (n->n_in > GT_NODE_MAX_INPUTS) { /* cat, stack: one per input */
+            if (!(grad_in = gt__tape_alloc(tape, (size_t)n->n_in * sizeof *grad_in, "grad")))
+                return GT_ERR_NOMEM;
+            memset(grad_in, 0, (size_t)n->n_in * sizeof *grad_in);
+        }
+        size_t failures = gt__tape_arena_failures(tape);
         status = n->grad_graph(tape, n, g, grad_in);
+        if (status != GT_OK && gt__tape_arena_failures(tape) != failures)
+            status = gt__tape_arena_error(tape); /* the cause, not a NULL it left behind */
         for (int k = 0; status == GT_OK && k < n->n_in; k++)
             if (grad_in[k])
                 status = accumulate(tape, &map, n->in[k], grad_in[k]);

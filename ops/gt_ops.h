@@ -262,7 +262,8 @@ extern const gt_op_def gt_op_batch_norm, gt_op_layer_norm, gt_op_group_norm, gt_
     gt_op_nll_loss;
 /* Shape and indexing. */
 extern const gt_op_def gt_op_unsqueeze, gt_op_squeeze, gt_op_permute, gt_op_expand,
-    gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather, gt_op_embedding;
+    gt_op_narrow, gt_op_pad, gt_op_cat, gt_op_stack, gt_op_index_select, gt_op_gather,
+    gt_op_embedding, gt_op_index_add, gt_op_scatter_add;
 
 /* ---- threads ------------------------------------------------------------------------ */
 /* The number of threads the library's kernels use: the caller's thread plus workers of
@@ -453,6 +454,16 @@ gt_tensor *gt_index_select(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *inde
 /* out[i][j][k] = x[i][index[i][j][k]][k] (dim 1; likewise for any dim), as torch.gather:
  * index has x's rank, no size larger than x's outside dim; out has index's shape. */
 gt_tensor *gt_gather(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index);
+/* x with alpha * source's entries of dim added at the entries index[n] (1-D or 0-d) lists,
+ * as torch.index_add (index_select's gradient): x[A,B,C], source[A,n,C] with dim 1 ->
+ * [A,B,C]. */
+gt_tensor *gt_index_add(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index,
+                        gt_tensor *source, double alpha);
+/* x with src[p] added at x[p with p_dim = index[p]] for every position p of index, as
+ * torch.scatter_add (gather's gradient): index has x's and src's rank, no size larger than
+ * src's, nor than x's outside dim; out has x's shape. */
+gt_tensor *gt_scatter_add(gt_tape *tape, gt_tensor *x, int dim, gt_tensor *index,
+                          gt_tensor *src);
 /* The rows of weight[V,E] that input[...] lists -> [..., E], as F.embedding(input,
  * weight) (PyTorch's order: the indices first). */
 gt_tensor *gt_embedding(gt_tape *tape, gt_tensor *input, gt_tensor *weight);

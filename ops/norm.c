@@ -76,6 +76,88 @@ static void weighted_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_
     *sgw += t1, *sgwx += t2;
 }
 
+/* ---- the backwards written with ops (gt_grad with create_graph) ------------------------- */
+
+/* How a norm's backward sees its tensors: x (and g) as stat_shape for the statistics, which
+ * reduce over the dims `over`; as aff_shape for the affine map, where weight and bias are
+ * seen as param_shape and their gradients sum over the dims param_sum. */
+typedef struct norm_views {
+    int stat_ndim, aff_ndim;
+    int64_t stat_shape[3], aff_shape[3], param_shape[3];
+    gt_ints over, param_sum;
+    double eps;
+    bool batch_stats;                   /* false: batch_norm's eval (the constants below) */
+    const gt_real *eval_mean, *eval_invstd; /* [C] */
+} norm_views;
+
+static gt_tensor *mean_over(gt_tape *tape, gt_tensor *t, gt_ints over) {
+    gt_reduce_args args = {over, true};
+    return gt_op_call(tape, &gt_op_mean, &t, 1, &args);
+}
+
+/* A [1, C, 1] constant from values[C]. */
+static gt_tensor *channel_const(gt_tape *tape, int64_t c, const gt_real *values) {
+    gt_tensor *t = gt_tape_tensor(tape, 3, (int64_t[]){1, c, 1});
+    for (int64_t i = 0; t && i < c; i++)
+        t->data[i] = values[i];
+    return t;
+}
+
+// y = xhat * w + b -> grad_w = sum(g xhat), grad_b = sum(g), and grad_x: with batch
+// statistics invstd (g w - mean(g w) - xhat mean(g w xhat)) over the statistics' dims, with
+// constant ones (eval) g w invstd; xhat recomputed with ops from x, so all is differentiable
+static gt_status norm_grad_graph_with(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                      gt_tensor **grad_in, const norm_views *v, gt_tensor *w,
+                                      gt_tensor *b) {
+    gt_tensor *x = node->in[0];
+    if (x->numel == 0)
+        return GT_OK; /* nothing flows: every gradient is 0 */
+    gt_tensor *xs = gt_reshape(tape, x, v->stat_ndim, v->stat_shape), *inv, *xhat;
+    if (v->batch_stats) {
+        gt_tensor *centred = gt_sub(tape, xs, mean_over(tape, xs, v->over));
+        gt_tensor *var = mean_over(tape, gt_mul(tape, centred, centred), v->over);
+        inv = var ? gt_rsqrt(tape, gt_add(tape, var, gt__const_like(tape, var, (gt_real)v->eps)))
+                  : NULL;
+        xhat = gt_mul(tape, centred, inv);
+    } else {
+        int64_t c = v->stat_shape[1];
+        inv = channel_const(tape, c, v->eval_invstd);
+        xhat = gt_mul(tape, gt_sub(tape, xs, channel_const(tape, c, v->eval_mean)), inv);
+    }
+    gt_tensor *xhat_a = gt_reshape(tape, xhat, v->aff_ndim, v->aff_shape);
+    gt_tensor *g_a = gt_reshape(tape, g, v->aff_ndim, v->aff_shape);
+    if (!xhat_a || !g_a)
+        return gt_last_status();
+    gt_reduce_args sum_args = {v->param_sum, false};
+    int k = 1;
+    if (w && gt__needs_grad(node, k)) {
+        gt_tensor *gxhat = gt_mul(tape, g_a, xhat_a);
+        gt_tensor *summed = gt_op_call(tape, &gt_op_sum, &gxhat, 1, &sum_args);
+        if (!(grad_in[k] = summed ? gt_reshape(tape, summed, w->ndim, w->shape) : NULL))
+            return gt_last_status();
+    }
+    k += w != NULL;
+    if (b && gt__needs_grad(node, k)) {
+        gt_tensor *summed = gt_op_call(tape, &gt_op_sum, &g_a, 1, &sum_args);
+        if (!(grad_in[k] = summed ? gt_reshape(tape, summed, b->ndim, b->shape) : NULL))
+            return gt_last_status();
+    }
+    if (!gt__needs_grad(node, 0))
+        return GT_OK;
+    gt_tensor *gw = w ? gt_mul(tape, g_a, gt_reshape(tape, w, v->aff_ndim, v->param_shape)) : g_a;
+    gt_tensor *gx;
+    if (v->batch_stats) {
+        gt_tensor *gs = gw ? gt_reshape(tape, gw, v->stat_ndim, v->stat_shape) : NULL;
+        gt_tensor *centred = gt_sub(tape, gs, mean_over(tape, gs, v->over));
+        gt_tensor *along = gt_mul(tape, xhat, mean_over(tape, gt_mul(tape, gs, xhat), v->over));
+        gx = gt_mul(tape, inv, gt_sub(tape, centred, along));
+    } else {
+        gx = gt_mul(tape, gw, inv);
+    }
+    grad_in[0] = gx ? gt_reshape(tape, gx, x->ndim, x->shape) : NULL;
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 /* ---- batch_norm ----------------------------------------------------------------------- */
 
 /* The arguments of batch_norm. */
@@ -285,6 +367,17 @@ static gt_status batch_norm_backward(gt_node *node) {
     return GT_OK;
 }
 
+// x seen as [outer, C, inner] for both the statistics (over dims 0 and 2) and the affine map
+static gt_status batch_norm_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                       gt_tensor **grad_in) {
+    const bn_saved *s = node->saved;
+    const batch_norm_args *args = node->attrs;
+    norm_views v = {3, 3, {s->d.outer, s->d.c, s->d.inner}, {s->d.outer, s->d.c, s->d.inner},
+                    {1, s->d.c, 1}, GT_INTS(0, 2), GT_INTS(0, 2), args->eps, args->training,
+                    s->mean, s->invstd};
+    return norm_grad_graph_with(tape, node, g, grad_in, &v, s->w, s->b);
+}
+
 static const gt_attr_def batch_norm_attrs[] = {
     {"training", GT_ATTR_BOOL, offsetof(batch_norm_args, training), .dflt = 0},
     {"momentum", GT_ATTR_FLOAT, offsetof(batch_norm_args, momentum), .dflt = 0.1},
@@ -307,6 +400,7 @@ const gt_op_def gt_op_batch_norm = {
     .args_size = sizeof(batch_norm_args),
     .forward = batch_norm_forward,
     .backward = batch_norm_backward,
+    .grad_graph = batch_norm_grad_graph,
     GT__CASES("4x3 3 3 3 3", "2x3x5 3 3 3 3; training=True", "2x3x4x5 3 3 3 3",
               "2x3x4x5 3 3 3 3; training=True, momentum=0.3, eps=0.001",
               "3x2x2x2 _ _ 2 2; training=True", "5x4 4 4 _ _; training=True",
@@ -556,6 +650,25 @@ static gt_status row_norm_backward(gt_node *node) {
     return GT_OK;
 }
 
+// layer_norm: x seen as [rows, len] (statistics over dim 1, weight as [1, len]);
+// group_norm: as [N, G, len] for the statistics (over dim 2), [N, C, inner] for the affine map
+static gt_status row_norm_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                     gt_tensor **grad_in) {
+    const row_saved *s = node->saved;
+    const row_norm_args *args = node->attrs;
+    row_dims d = s->d;
+    norm_views v;
+    if (gt__node_variant(node) == ROW_LAYER) {
+        v = (norm_views){2, 2, {d.rows, d.len}, {d.rows, d.len}, {1, d.len}, GT_INTS(1),
+                         GT_INTS(0), args->eps, true, NULL, NULL};
+    } else {
+        int64_t n = d.rows / d.groups, c = d.groups * (d.len / d.seg);
+        v = (norm_views){3, 3, {n, d.groups, d.len}, {n, c, d.seg}, {1, c, 1}, GT_INTS(2),
+                         GT_INTS(0, 2), args->eps, true, NULL, NULL};
+    }
+    return norm_grad_graph_with(tape, node, g, grad_in, &v, s->w, s->b);
+}
+
 static const gt_attr_def layer_norm_attrs[] = {
     {"normalized_shape", GT_ATTR_INTS, offsetof(row_norm_args, normalized_shape),
      .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 0, .after_input = 1},
@@ -573,6 +686,7 @@ const gt_op_def gt_op_layer_norm = {
     .args_size = sizeof(row_norm_args),
     .forward = row_norm_forward,
     .backward = row_norm_backward,
+    .grad_graph = row_norm_grad_graph,
     .variant = ROW_LAYER,
     GT__CASES("3x5 5 5; normalized_shape=5", "2x3x4 3x4 3x4; normalized_shape=[3, 4]",
               "2x3x4; normalized_shape=[2, 3, 4]", "4x6 _ 6; normalized_shape=6, eps=0.01",
@@ -603,6 +717,7 @@ const gt_op_def gt_op_group_norm = {
     .args_size = sizeof(row_norm_args),
     .forward = row_norm_forward,
     .backward = row_norm_backward,
+    .grad_graph = row_norm_grad_graph,
     .variant = ROW_GROUP,
     GT__CASES("2x4x3 4 4; num_groups=2", "2x6x2x2 6 6; num_groups=3, eps=0.001",
               "3x4; num_groups=2", "2x4x5 _ 4; num_groups=1", "1x3x1x2 3; num_groups=3",

@@ -88,9 +88,16 @@ static gt_tensor *reduce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     if (!total)
         return NULL;
     memset(total, 0, (size_t)out->numel * sizeof(double));
-    if (out->numel == 1) {
-        for (int64_t i = 0; i < x->numel; i++)
-            total[0] += (double)x->data[i];
+    if (out->numel == 1) { /* in independent partial sums: one chain would wait on each add */
+        double part[8] = {0};
+        int64_t i = 0;
+        for (; i + 8 <= x->numel; i += 8)
+            for (int k = 0; k < 8; k++)
+                part[k] += (double)x->data[i + k];
+        for (; i < x->numel; i++)
+            part[0] += (double)x->data[i];
+        for (int k = 0; k < 8; k++)
+            total[0] += part[k];
     } else {
         FOR_EACH_REDUCED(x, &r, total[o] += (double)x->data[i]);
     }
@@ -110,8 +117,24 @@ static gt_status reduce_backward(gt_node *node) {
         return status;
     gt_real scale = mean ? (gt_real)(1.0 / (double)r.count) : 1;
     const gt_real *g = node->out->grad;
+    if (node->out->numel == 1) { /* every element: one value to add */
+        gt_real add = g[0] * scale;
+        for (int64_t i = 0; i < x->numel; i++)
+            x->grad[i] += add;
+        return GT_OK;
+    }
     FOR_EACH_REDUCED(x, &r, x->grad[i] += g[o] * scale);
     return GT_OK;
+}
+
+/* t, of the reduction's output shape, with the reduced dims back as size 1 (keepdim's
+ * shape), so that it broadcasts against x. */
+static gt_tensor *kept_view(gt_tape *tape, const gt_tensor *x, const reduction *r,
+                            gt_tensor *t) {
+    int64_t kept[GT_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        kept[d] = r->reduced[d] ? 1 : x->shape[d];
+    return x->ndim ? gt_reshape(tape, t, x->ndim, kept) : t;
 }
 
 /* grad_x = g (kept dims back as size 1) broadcast to x's shape, / count for mean */
@@ -122,10 +145,7 @@ static gt_status reduce_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     gt_status status = reduction_of(node->name, x, node->attrs, &r);
     if (status != GT_OK)
         return status;
-    int64_t kept[GT_MAX_DIMS];
-    for (int d = 0; d < x->ndim; d++)
-        kept[d] = r.reduced[d] ? 1 : x->shape[d];
-    gt_tensor *shaped = x->ndim ? gt_reshape(tape, g, x->ndim, kept) : g;
+    gt_tensor *shaped = kept_view(tape, x, &r, g);
     gt_tensor *ones = gt__const_like(tape, x, gt__node_variant(node) == REDUCE_MEAN
                                                   ? (gt_real)(1.0 / (double)r.count)
                                                   : 1);
@@ -240,6 +260,36 @@ static gt_status extreme_backward(gt_node *node) {
     return GT_OK;
 }
 
+// extreme_backward written with ops: grad_x = g (kept dims) * w, w a constant of x's shape
+// (1 / the number of ties at each extreme, or 1 at the first maximum for max over a dim)
+static gt_status extreme_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                    gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0], *out = node->out;
+    const gt_reduce_args *a = node->attrs;
+    reduction r;
+    gt_status status = reduction_of(node->name, x, a, &r);
+    if (status != GT_OK)
+        return status;
+    gt_tensor *w = gt__const_like(tape, x, 0);
+    double *seen = gt__tape_alloc(tape, (size_t)(out->numel ? out->numel : 1) * sizeof(double),
+                                  node->name);
+    if (!w || !seen)
+        return gt_last_status();
+    memset(seen, 0, (size_t)out->numel * sizeof(double));
+    const gt_real *v = x->data, *y = out->data;
+    if (gt__node_variant(node) == EXTREME_MAX && a->dim.n) {
+        FOR_EACH_REDUCED(x, &r, if (!seen[o] && ties(v[i], y[o])) {
+            seen[o] = 1;
+            w->data[i] = 1;
+        });
+    } else {
+        FOR_EACH_REDUCED(x, &r, seen[o] += ties(v[i], y[o]));
+        FOR_EACH_REDUCED(x, &r, w->data[i] = ties(v[i], y[o]) ? 1 / (gt_real)seen[o] : 0);
+    }
+    grad_in[0] = gt_mul(tape, kept_view(tape, x, &r, g), w);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 /* ---- var, std ------------------------------------------------------------------------- */
 
 enum { SPREAD_VAR, SPREAD_STD }; /* the variants of var and std */
@@ -325,6 +375,27 @@ static gt_status var_backward(gt_node *node) {
     return GT_OK;
 }
 
+// var: grad_x = g * 2 (x - mean) / (count - correction);
+// std: grad_x = g * (x - mean) / ((count - correction) * y); mean and y recorded ops on x
+static gt_status var_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0];
+    const var_args *a = node->attrs;
+    reduction r;
+    double divisor;
+    gt_status status = var_reduction(node->name, x, a, &r, &divisor);
+    if (status != GT_OK)
+        return status;
+    gt_reduce_args over = {a->dim, true};
+    gt_tensor *centred = gt_sub(tape, x, gt_op_call(tape, &gt_op_mean, &x, 1, &over));
+    gt_tensor *shaped = kept_view(tape, x, &r, g);
+    if (gt__node_variant(node) == SPREAD_STD)
+        shaped = gt_div(tape, shaped, kept_view(tape, x, &r, node->out));
+    double factor = (gt__node_variant(node) == SPREAD_STD ? 1.0 : 2.0) / divisor;
+    grad_in[0] = gt_scale(tape, gt_mul(tape, shaped, centred), factor);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 /* ---- logsumexp ------------------------------------------------------------------------ */
 
 // x[...] -> y[kept dims] = m + log(sum(exp(x - m))) over the reduced dims, m their maximum
@@ -369,6 +440,19 @@ static gt_status logsumexp_backward(gt_node *node) {
     return GT_OK;
 }
 
+// grad_x = g * exp(x - y), y the recorded output
+static gt_status logsumexp_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                      gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0];
+    reduction r;
+    gt_status status = reduction_of(node->name, x, node->attrs, &r);
+    if (status != GT_OK)
+        return status;
+    gt_tensor *soft = gt_exp(tape, gt_sub(tape, x, kept_view(tape, x, &r, node->out)));
+    grad_in[0] = gt_mul(tape, kept_view(tape, x, &r, g), soft);
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 static const gt_attr_def reduce_attrs[] = {
     {"dim", GT_ATTR_INTS, offsetof(gt_reduce_args, dim), .flags = GT_ATTR_OPTIONAL,
      .alias = "axis"},
@@ -402,20 +486,23 @@ const gt_op_def gt_op_mean = REDUCE_OP_DEF(
 
 const gt_op_def gt_op_amax = REDUCE_OP_DEF_WITH(
     "amax", "maximum over dim (an int or a list; None: every element); the gradient split "
-    "evenly among ties", extreme_forward, extreme_backward, NULL, EXTREME_AMAX, "3x4:spread",
+    "evenly among ties", extreme_forward, extreme_backward, extreme_grad_graph, EXTREME_AMAX,
+    "3x4:spread",
     "3x4x2:spread; dim=0", "2x3x4:spread; dim=[0, 2], keepdim=True", "3x5:spread; dim=-1",
     "(); dim=0", "3x4:spread; keepdim=True",
     "0x3; dim=0 => amax: cannot reduce over a dim of size 0 (shape [0, 3])",
     "2x3; dim=2 => amax: dim 2 is out of range for shape [2, 3]");
 const gt_op_def gt_op_amin = REDUCE_OP_DEF_WITH(
     "amin", "minimum over dim (an int or a list; None: every element); the gradient split "
-    "evenly among ties", extreme_forward, extreme_backward, NULL, EXTREME_AMIN, "3x4:spread",
+    "evenly among ties", extreme_forward, extreme_backward, extreme_grad_graph, EXTREME_AMIN,
+    "3x4:spread",
     "2x3x4:spread; dim=[-1, 1]", "3x4:spread; dim=1, keepdim=True",
     "0 => amin: cannot reduce over a dim of size 0 (shape [0])",
     "2x3; dim=[0, 0] => amin: dim 0 appears more than once");
 const gt_op_def gt_op_logsumexp = REDUCE_OP_DEF_WITH(
     "logsumexp", "log(sum(exp(input))) over dim (an int or a list; None: every element), "
-    "max-shifted", logsumexp_forward, logsumexp_backward, NULL, 0, "3x4", "3x4; dim=1",
+    "max-shifted", logsumexp_forward, logsumexp_backward, logsumexp_grad_graph, 0, "3x4",
+    "3x4; dim=1",
     "2x3x4; dim=[0, -1], keepdim=True", "5; dim=0",
     "2x3; dim=-3 => logsumexp: dim -3 is out of range for shape [2, 3]");
 
@@ -435,6 +522,7 @@ const gt_op_def gt_op_max = {
     .args_size = sizeof(gt_reduce_args),
     .forward = extreme_forward,
     .backward = extreme_backward,
+    .grad_graph = extreme_grad_graph,
     .variant = EXTREME_MAX,
     GT__CASES("3x4; dim=1", "2x3x4; dim=-2, keepdim=True", "4x3; dim=0", "3x4",
               "2x3; keepdim=True",
@@ -469,7 +557,8 @@ static const gt_attr_def var_attrs[] = {
 #define VAR_OP_DEF(op_name, op_doc, kind, ...)                                             \
     {.name = op_name, .doc = op_doc, .shapes = REDUCE_SHAPES, .inputs = {{"input"}},       \
      GT__ATTRS(var_attrs), .args_size = sizeof(var_args), .forward = var_forward,         \
-     .backward = var_backward, .variant = kind, GT__CASES(__VA_ARGS__)}
+     .backward = var_backward, .grad_graph = var_grad_graph, .variant = kind,             \
+     GT__CASES(__VA_ARGS__)}
 
 const gt_op_def gt_op_var = VAR_OP_DEF(
     "var", "variance over dim (an int or a list; None: every element): the sum of squared "

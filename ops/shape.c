@@ -799,6 +799,48 @@ static gt_status strided_backward(gt_node *node) {
     return GT_OK;
 }
 
+// permute: grad_x = g permuted back; expand: g summed over the repeats; narrow: g between
+// zeros along dim (a cat, so that this gradient has a gradient written with ops too)
+static gt_status strided_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
+                                    gt_tensor **grad_in) {
+    gt_tensor *x = node->in[0];
+    switch (gt__node_variant(node)) {
+    case STRIDED_PERMUTE: {
+        const permute_args *a = node->attrs;
+        permute_args back = {{x->ndim, {0}}};
+        for (int d = 0; d < x->ndim; d++)
+            back.dims.v[a->dims.v[d] < 0 ? a->dims.v[d] + x->ndim : a->dims.v[d]] = d;
+        grad_in[0] = gt_op_call(tape, &gt_op_permute, &g, 1, &back);
+        break;
+    }
+    case STRIDED_EXPAND: grad_in[0] = gt__sum_to(tape, g, x); break;
+    case STRIDED_NARROW: {
+        const narrow_args *a = node->attrs;
+        int dim = gt__dim_index("narrow", a->dim, x->ndim, x);
+        int64_t size = x->shape[dim], start = a->start < 0 ? a->start + size : a->start;
+        int64_t lengths[3] = {start, a->length, size - start - a->length};
+        gt_tensor *parts[3];
+        int n = 0;
+        for (int k = 0; k < 3; k++) {
+            if (k == 1) {
+                parts[n++] = g;
+                continue;
+            }
+            if (lengths[k] == 0)
+                continue;
+            int64_t shape[GT_MAX_DIMS];
+            for (int d = 0; d < x->ndim; d++)
+                shape[d] = d == dim ? lengths[k] : x->shape[d];
+            if (!(parts[n++] = gt_tape_tensor(tape, x->ndim, shape))) /* zeros */
+                return gt_last_status();
+        }
+        grad_in[0] = n == 1 ? g : gt_cat(tape, parts, n, dim);
+        break;
+    }
+    }
+    return grad_in[0] ? GT_OK : gt_last_status();
+}
+
 static const gt_attr_def unsqueeze_attrs[] = {
     {"dim", GT_ATTR_INT, offsetof(unsqueeze_args, dim), .flags = GT_ATTR_REQUIRED},
 };
@@ -812,6 +854,7 @@ const gt_op_def gt_op_unsqueeze = {
     .args_size = sizeof(unsqueeze_args),
     .forward = unsqueeze_forward,
     .backward = unsqueeze_backward,
+    .grad_graph = view_grad_graph,
     GT__CASES("2x3; dim=1", "2x3; dim=0", "2x3; dim=2", "2x3; dim=-1", "2x3; dim=-3",
               "(); dim=0", "0x3; dim=1",
               "2x3; dim=3 => unsqueeze: dim 3 is out of range for shape [2, 3] (expected -3..2)",
@@ -834,6 +877,7 @@ const gt_op_def gt_op_squeeze = {
     .args_size = sizeof(squeeze_args),
     .forward = squeeze_forward,
     .backward = squeeze_backward,
+    .grad_graph = view_grad_graph,
     GT__CASES("2x1x3x1", "2x1x3x1; dim=1", "2x1x3x1; dim=-1", "2x1x3x1; dim=0",
               "2x1x3x1; dim=[1, 3]", "1x1", "(); dim=0", "3", "1x0x1",
               "2x3; dim=2 => squeeze: dim 2 is out of range for shape [2, 3] (expected -2..1)",
@@ -853,6 +897,7 @@ const gt_op_def gt_op_permute = {
     .args_size = sizeof(permute_args),
     .forward = strided_forward,
     .backward = strided_backward,
+    .grad_graph = strided_grad_graph,
     .variant = STRIDED_PERMUTE,
     GT__CASES("2x3x4; dims=[0, 2, 1]", "2x3x4; dims=[2, 0, 1]", "2x3x4x5; dims=[3, 1, 0, 2]",
               "2x3; dims=[-1, -2]", "5; dims=[0]", "2x1x3; dims=[1, 2, 0]", "2x0x3; dims=[2, 1, 0]",
@@ -875,6 +920,7 @@ const gt_op_def gt_op_expand = {
     .args_size = sizeof(expand_args),
     .forward = strided_forward,
     .backward = strided_backward,
+    .grad_graph = strided_grad_graph,
     .variant = STRIDED_EXPAND,
     GT__CASES("3x1; size=[3, 4]", "3x1; size=[2, 3, 4]", "3x1; size=[-1, 5]",
               "1x2x1; size=[2, 3, -1, 4]", "(); size=[2, 3]", "2x3; size=[2, 3]",
@@ -902,6 +948,7 @@ const gt_op_def gt_op_narrow = {
     .args_size = sizeof(narrow_args),
     .forward = strided_forward,
     .backward = strided_backward,
+    .grad_graph = strided_grad_graph,
     .variant = STRIDED_NARROW,
     GT__CASES("4x5; dim=1, start=1, length=3", "4x5; dim=0, start=0, length=4",
               "4x5x2; dim=-2, start=-2, length=2", "4x5; dim=0, start=2, length=0",

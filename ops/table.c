@@ -33,6 +33,7 @@ static const gt_op_def *const op_list[] = {
     /* shape and indexing */
     &gt_op_unsqueeze, &gt_op_squeeze, &gt_op_permute, &gt_op_expand, &gt_op_narrow, &gt_op_pad,
     &gt_op_cat, &gt_op_stack, &gt_op_index_select, &gt_op_gather, &gt_op_embedding,
+    &gt_op_index_add, &gt_op_scatter_add,
 };
 
 #define OP_COUNT ((int)(sizeof op_list / sizeof op_list[0]))

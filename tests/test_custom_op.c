@@ -91,6 +91,36 @@ GT_TEST(a_custom_op_passes_gradcheck) {
     gt_tensor_free(inputs[1]);
 }
 
+/* cube's forward and backward, its backward not declared once_differentiable */
+static const gt_custom_op plain_cube = {.name = "plain_cube",
+                                        .forward = cube_forward,
+                                        .backward = cube_backward};
+
+GT_TEST(grad_runs_a_custom_backward_and_refuses_create_graph_naming_the_op) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = param(GT_SHAPE(3), -1, 1.25), *w = param(GT_SHAPE(3), 0.5, 1);
+    /* sum(cube(x) * w): d/dx = 3 x^2 w, d/dw = x^3 (scratch taken by gt_grad) */
+    gt_tensor *y = gt_sum(tape, gt_mul(tape, gt_custom_apply(tape, &cube, &x, 1), w), GT_ALL_AXES);
+    gt_tensor *g[2] = {0};
+    CHECK(gt_grad(tape, &y, 1, (gt_tensor *[]){x, w}, 2, NULL, false, g) == GT_OK);
+    for (int64_t i = 0; g[0] && g[1] && i < 3; i++) {
+        double v = -1 + 1.25 * (double)i, wv = 0.5 + (double)i;
+        CHECK_CLOSE(gt_tensor_item(g[0], i), 3 * v * v * wv, GT_TEST_TOL);
+        CHECK_CLOSE(gt_tensor_item(g[1], i), v * v * v, GT_TEST_TOL);
+        CHECK(gt_tensor_grad(x)[i] == 0); /* .grad untouched */
+    }
+    gt_tensor *again[2] = {0};
+    CHECK(gt_grad(tape, &y, 1, (gt_tensor *[]){x, w}, 2, NULL, true, again) == GT_ERR_UNSUPPORTED);
+    CHECK_ERROR_HAS("grad: cube is once_differentiable: its backward has no gradient");
+    CHECK(again[0] == NULL && again[1] == NULL);
+    gt_tensor *z = gt_sum(tape, gt_custom_apply(tape, &plain_cube, &x, 1), GT_ALL_AXES);
+    CHECK(gt_grad(tape, &z, 1, &x, 1, NULL, true, again) == GT_ERR_UNSUPPORTED);
+    CHECK_ERROR_HAS("grad: plain_cube is a custom op: its backward, written in C, has no gradient");
+    gt_tensor_free(x);
+    gt_tensor_free(w);
+    gt_tape_free(tape);
+}
+
 /* cube's forward with a backward of 2 x^2 instead of 3 x^2 */
 static gt_status wrong_cube_backward(gt_custom_ctx *ctx, const gt_tensor *grad_out,
                                      gt_tensor *const *grad_in) {

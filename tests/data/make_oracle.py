@@ -95,6 +95,9 @@ SPECIAL = {
     "pad": lambda x, pad, mode="constant", value=None: F.pad(x, pad, mode, value or 0.0),
     "index_select": lambda x, index, dim: torch.index_select(x, dim, index),
     "gather": lambda x, index, dim: torch.gather(x, dim, index),
+    "index_add": lambda x, index, source, dim, alpha=1: torch.index_add(
+        x, dim, index, source, alpha=alpha),
+    "scatter_add": lambda x, index, src, dim: torch.scatter_add(x, dim, index, src),
     "cat": lambda *tensors, dim=0: torch.cat(tensors, dim),
     "stack": lambda *tensors, dim=0: torch.stack(tensors, dim),
     "expand": lambda x, size: x.expand(size),
