@@ -350,21 +350,28 @@ bool value_to_index(repl *r, value v, int col, const char *what, double *out) {
     return true;
 }
 
-/* l[i] on a list (i < 0 counts from the end). */
+/* l[i] on a list (i < 0 counts from the end); x[...] on a tensor (index.c). */
 static bool eval_index(repl *r, const node *n, value *out) {
     value obj_v, index;
     if (!eval(r, n->kids[0], &obj_v))
         return false;
+    if (obj_v.kind == V_TENSOR) {
+        bool ok = tensor_index(r, n, obj_v, out);
+        value_release(r, obj_v);
+        return ok;
+    }
+    if (n->n_kids != 2 || n->kids[1]->kind == N_SLICE || n->kids[1]->kind == N_ELLIPSIS) {
+        value_release(r, obj_v);
+        return repl_fail(r, n->col, "a list takes one index (l[0], l[-1]); slices and several "
+                         "indices are for tensors");
+    }
     if (!eval(r, n->kids[1], &index)) {
         value_release(r, obj_v);
         return false;
     }
     bool ok;
     double i = 0;
-    if (obj_v.kind == V_TENSOR) {
-        ok = repl_fail(r, n->col, "indexing a tensor (x[i]) needs the indexing ops, not there "
-                       "yet");
-    } else if (obj_v.kind != V_LIST) {
+    if (obj_v.kind != V_LIST) {
         ok = repl_fail(r, n->col, "a %s cannot be indexed (lists can: l[0], l[-1])",
                        value_kind_name(obj_v));
     } else if ((ok = value_to_index(r, index, n->kids[1]->col, "a list index", &i))) {
@@ -412,6 +419,9 @@ bool eval(repl *r, const node *n, value *out) {
         return eval_index(r, n, out);
     case N_FSTRING:
         return eval_fstring(r, n, out);
+    case N_SLICE:
+    case N_ELLIPSIS:
+        return repl_fail(r, n->col, "a slice or ... stands only inside x[...]");
     default:
         return repl_fail(r, n->col, "a statement cannot be used as a value");
     }

@@ -29,11 +29,22 @@ static bool run_assign(repl *r, const node *n) {
     return settle(r, &v, rhs->col) && bind_name(r, n, v);
 }
 
-/* l[i] = v */
+/* l[i] = v; x[...] = v on a tensor (index.c) */
 static bool run_setitem(repl *r, const node *n) {
     value list, index, v;
     if (!eval(r, n->kids[0], &list))
         return false;
+    if (list.kind == V_TENSOR || n->n_kids != 3 || n->kids[1]->kind == N_SLICE ||
+        n->kids[1]->kind == N_ELLIPSIS) {
+        v = value_none();
+        bool ok = list.kind == V_LIST
+                      ? repl_fail(r, n->col, "a list takes one index (l[0] = x); slices and "
+                                  "several indices are for tensors")
+                      : eval(r, n->kids[n->n_kids - 1], &v) && tensor_setitem(r, n, list, v);
+        value_release(r, v);
+        value_release(r, list);
+        return ok;
+    }
     bool ok = eval(r, n->kids[1], &index);
     if (ok && !eval(r, n->kids[2], &v)) {
         value_release(r, index);
