@@ -233,11 +233,8 @@ static bool tensor_result(repl *r, gt_tensor *t, int col, value *out) {
 }
 
 static bool eval_tensor_op(repl *r, const node *n, value a, value b, value *out) {
-    if (n->op != '+' && n->op != '-' && n->op != '*' && n->op != '/' && n->op != '@') {
-        if (is_comparison(n->op))
-            return repl_fail(r, n->col, "%s on tensors gives a mask, which needs the mask ops "
-                             "(not there yet): compare numbers, such as item(t) %s 0.5",
-                             op_text(n->op), op_text(n->op));
+    if (n->op != '+' && n->op != '-' && n->op != '*' && n->op != '/' && n->op != '@' &&
+        !is_comparison(n->op)) {
         return repl_fail(r, n->col, "%s works on numbers, not tensors%s", op_text(n->op),
                          n->op == OP_POW ? " (write x * x for a square)" : "");
     }
@@ -246,11 +243,42 @@ static bool eval_tensor_op(repl *r, const node *n, value a, value b, value *out)
         !value_to_tensor(r, b, n->kids[1]->col, &tb))
         return false;
     gt_tape *tape = r->eval_tape;
-    gt_tensor *t = n->op == '+'   ? gt_add(tape, ta, tb)
-                   : n->op == '-' ? gt_sub(tape, ta, tb)
-                   : n->op == '*' ? gt_mul(tape, ta, tb)
-                   : n->op == '/' ? gt_div(tape, ta, tb)
-                                  : gt_matmul(tape, ta, tb);
+    gt_tensor *t;
+    switch (n->op) {
+    case '+':
+        t = gt_add(tape, ta, tb);
+        break;
+    case '-':
+        t = gt_sub(tape, ta, tb);
+        break;
+    case '*':
+        t = gt_mul(tape, ta, tb);
+        break;
+    case '/':
+        t = gt_div(tape, ta, tb);
+        break;
+    case '@':
+        t = gt_matmul(tape, ta, tb);
+        break;
+    case '<': /* comparisons give the mask ops: tensors of 0 and 1 */
+        t = gt_lt(tape, ta, tb);
+        break;
+    case '>':
+        t = gt_gt(tape, ta, tb);
+        break;
+    case OP_LE:
+        t = gt_le(tape, ta, tb);
+        break;
+    case OP_GE:
+        t = gt_ge(tape, ta, tb);
+        break;
+    case OP_EQ:
+        t = gt_eq(tape, ta, tb);
+        break;
+    default:
+        t = gt_ne(tape, ta, tb);
+        break;
+    }
     return tensor_result(r, t, n->col, out);
 }
 

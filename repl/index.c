@@ -28,6 +28,7 @@ typedef struct plan {
     sub subs[MAX_SUBS + GT_MAX_DIMS];
     int out_ndim;
     int64_t out_shape[GT_MAX_DIMS];
+    int col; /* of the x[...] */
 } plan;
 
 /* A subscript as evaluated: a value, a slice's three values (None where left out) or ... */
@@ -103,7 +104,7 @@ static bool add_slice(repl *r, plan *p, const raw_sub *raw, int dim, int64_t siz
         int64_t end = has_stop ? clamp_bound(stop, size) : size;
         s->count = end > s->start ? (end - s->start + s->step - 1) / s->step : 0;
     }
-    return add_out_dim(r, p, s->count, raw ? raw->at->col : 0);
+    return add_out_dim(r, p, s->count, raw ? raw->at->col : p->col);
 }
 
 static bool add_int(repl *r, plan *p, const raw_sub *raw, int dim, int64_t size) {
@@ -112,7 +113,7 @@ static bool add_int(repl *r, plan *p, const raw_sub *raw, int dim, int64_t size)
         return false;
     double at = x < 0 ? x + (double)size : x;
     if (at < 0 || at >= (double)size)
-        return repl_fail(r, raw->at->col, "index %.17g is out of bounds for dimension %d with "
+        return repl_fail(r, raw->at->col, "index %.15g is out of bounds for dimension %d with "
                          "size %lld", x, dim, (long long)size);
     p->subs[p->n++] = (sub){.kind = SUB_INT, .src_dim = dim, .start = (int64_t)at};
     return true;
@@ -139,7 +140,7 @@ static bool add_tensor(repl *r, plan *p, const raw_sub *raw, int dim, int64_t si
                              "%lld is %g", (long long)i, x);
         double at = x < 0 ? x + (double)size : x;
         if (at < 0 || at >= (double)size)
-            return repl_fail(r, col, "index %.17g is out of bounds for dimension %d with size "
+            return repl_fail(r, col, "index %.15g is out of bounds for dimension %d with size "
                              "%lld", x, dim, (long long)size);
         s->index[i] = (int64_t)at;
     }
@@ -211,6 +212,7 @@ static bool subscripts_plan(repl *r, const node *n, int end, const gt_tensor *x,
     bool ok = true;
     for (int i = 0; ok && i < n_raw; i++)
         ok = eval_raw(r, n->kids[i + 1], &raw[i]);
+    p->col = n->col;
     ok = ok && make_plan(r, x, raw, n_raw, n->col, p);
     for (int i = 0; i < n_raw; i++)
         for (int k = 0; k < 3; k++)
@@ -286,8 +288,13 @@ bool tensor_index(repl *r, const node *n, value x, value *out) {
 
 /* ---- x[...] = v ------------------------------------------------------------------------ */
 
+/* x was used as an op's input while a graph is alive (conservative: any value on the
+ * session tape that requires grad). */
 static bool is_pinned(const repl *r, const obj *box) {
-    for (int i = 0; i < r->n_pins; i++)
+    bool graph = false;
+    for (const obj *b = r->live; b && !graph; b = b->next)
+        graph = b->tensor && gt_tensor_requires_grad(b->tensor);
+    for (int i = 0; graph && i < r->n_pins; i++)
         if (r->pins[i] == box)
             return true;
     return false;
