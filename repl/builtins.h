@@ -60,6 +60,7 @@ bool b_zero_grad(repl *r, const call_args *a, value *out);
 bool gradcheck_builtin(repl *r, const call_args *a, value *out);
 bool b_sgd(repl *r, const call_args *a, value *out);
 bool b_print(repl *r, const call_args *a, value *out);
+bool b_plot(repl *r, const call_args *a, value *out);
 bool b_step(repl *r, const call_args *a, value *out);
 void optim_free(repl *r, repl_opt *opt);
 void optim_describe(const repl_opt *opt, FILE *out);
