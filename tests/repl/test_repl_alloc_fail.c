@@ -71,6 +71,13 @@ static const char *const script[] = {
     "gradcheck(energy, w)",
     "words = [\"a\", count, None, w]\nwords[1] = format(2.5, \".1f\")",
     "if count > 5:\n    big = True\nelif count > 2:\n    big = str(count)\nelse:\n    big = False",
+    "z = zeros(2, 3)\nz[0] = 1\nz[:, 1:3] = [5, 6]",
+    "z[..., [2, 0]] = x[:, 0:2] * 2",
+    "r = sum(w[1:, ::2] * w[0, :] + w[[0, 1]][..., 0:1]) + sum(z[None, -1] > 2)",
+    "m = (x > 2) == (x >= 3)",
+    "for row in x:\n    last = item(sum(row[::2]))",
+    "plot(losses, width=10, height=3)",
+    "plot(x[0], x[1], title=\"t\")",
 };
 enum { SCRIPT_LINES = sizeof script / sizeof script[0] };
 
