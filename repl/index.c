@@ -376,6 +376,10 @@ bool tensor_setitem(repl *r, const node *n, value x, value v) {
     if (v.kind == V_TENSOR && !(src = v.box->tensor))
         return repl_fail(r, vn->col, "this value was lost when the tape was reset (out of "
                          "memory)");
+    if (src && gt_tensor_requires_grad(src))
+        return repl_fail(r, vn->col, "the value requires grad: assignment copies its numbers "
+                         "and no gradient would flow through it; build the tensor with cat, "
+                         "stack or where instead");
     if (v.kind != V_TENSOR && !value_as_number(v, &number))
         return repl_fail(r, vn->col, "a tensor's items take a number or a tensor, not a %s",
                          value_kind_name(v));
