@@ -155,13 +155,20 @@ static bool make_plan(repl *r, const gt_tensor *x, const raw_sub *raw, int n_raw
                       plan *p) {
     int ndim = gt_tensor_ndim(x);
     const int64_t *shape = gt_tensor_shape(x);
-    int consumers = 0, ellipses = 0;
+    int consumers = 0, ellipses = 0, tensors = 0;
     for (int i = 0; i < n_raw; i++) {
         ellipses += raw[i].ellipsis;
         consumers += !raw[i].ellipsis && (raw[i].slice || raw[i].v[0].kind != V_NONE);
+        tensors += !raw[i].ellipsis && !raw[i].slice && raw[i].v[0].kind == V_TENSOR;
     }
     if (ellipses > 1)
         return repl_fail(r, col, "an index can only have a single ellipsis ('...')");
+    /* PyTorch broadcasts several index tensors together (x[i, j] picks pairs); that is not
+     * here, and picking the product instead would be silently different */
+    if (tensors > 1)
+        return repl_fail(r, col, "one index tensor per subscript: x[i, j] with two tensors "
+                         "(PyTorch's pairs) is not supported; index one dim at a time, "
+                         "x[i][:, j] takes the product");
     if (ndim == 0 && consumers > 0)
         return repl_fail(r, col, "invalid index of a 0-dim tensor: item(t) gives its number");
     if (consumers > ndim)
