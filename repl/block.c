@@ -105,7 +105,7 @@ static node *parse_simple(parser *p) {
     if (target->kind != N_NAME && !(target->kind == N_INDEX && !augmented)) {
         node_free(target);
         fail_at(p, col, "%s", augmented ? "can only add to a name (x += 1)"
-                                        : "can only assign to a name or a list item (l[i] = x)");
+                                        : "can only assign to a name or an item (l[i] = x, t[0, 1:3] = v)");
         return NULL;
     }
     if (!advance(p)) {

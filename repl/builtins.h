@@ -75,6 +75,7 @@ bool gradcheck_builtin(repl *r, const call_args *a, value *out);
 bool b_print(repl *r, const call_args *a, value *out);
 /* zero_grad(opt) or zero_grad(m) (optim.c): false when the argument is neither. */
 bool optim_zero_grad(repl *r, const call_args *a);
+bool b_plot(repl *r, const call_args *a, value *out);
 void optim_free(repl *r, repl_opt *opt);
 gt_optimizer *repl_opt_optimizer(const repl_opt *opt);
 void optim_describe(const repl_opt *opt, FILE *out);

@@ -37,6 +37,8 @@ static void help_all(repl *r) {
            "                 [] [w, \"a\"] (lists)  l[i]  name  f(a, key=value)  l.append(x)\n"
            "                 a + b  a - b  a * b  a / b  (broadcasting)  a @ b  -a  (a)\n"
            "                 a // b  a %% b  a ** b  == != < <= > >=  and or not\n"
+           "  indexing       x[0]  x[-1]  x[:, 1:3]  x[::2]  x[..., 0]  x[None]  x[idx]\n"
+           "                 x[0, 1:3] = v; on tensors x > 0, a == b give masks (0 and 1)\n"
            "  blocks         if/elif/else, for NAME in range(n)/list, while, def f(a, b=1):\n"
            "                 with break, continue, return, pass; indented below a line\n"
            "                 ending in ':'; at the prompt an empty line ends the block\n"
@@ -66,7 +68,8 @@ static const struct {
     {"elif", "elif cond:", "another condition of an if"},
     {"else", "else:", "the block of an if that runs when no condition was true"},
     {"for", "for i in range(n):  /  for x in list:",
-     "runs the block for each number or item; range() counts without making a list"},
+     "runs the block for each number or item (a tensor's numbers, or rows x[i] when it has "
+     "several dims); range() counts without making a list"},
     {"while", "while cond:", "runs the block while cond is true; Ctrl-C stops it"},
     {"break", "break", "leaves the innermost loop"},
     {"continue", "continue", "goes on with the next turn of the innermost loop"},
@@ -83,6 +86,17 @@ static const struct {
     {"or", "a and b, a or b, not a",
      "Python's: and/or give the operand that decides, not gives True or False"},
     {"not", "not a", "True when a is false"},
+    {"indexing", "x[0]  x[-1]  x[:, 1:3]  x[::2]  x[..., 0]  x[None]  x[idx]  x[0, 1:3] = v",
+     "PyTorch's rules: a whole number picks one entry of a dim (and drops it), start:stop:step "
+     "a range of it (step > 0), ... the dims not named, None a new dim of size 1, a tensor of "
+     "whole numbers the entries it lists; differentiable (recorded as narrow, squeeze, "
+     "index_select, unsqueeze, reshape), a new tensor where PyTorch gives a view. x[...] = v "
+     "writes v (a number or a tensor, broadcast) into x, refused when x requires grad or a "
+     "live graph uses it"},
+    {"comparisons", "a == b  a != b  a < b  a <= b  a > b  a >= b",
+     "on numbers and strings True or False; on tensors the mask ops eq ne lt le gt ge "
+     "(tensors of 0 and 1, broadcast); and/or/not and if on a tensor of several elements "
+     "are an error, as in PyTorch"},
     {"f-string", "f\"text {expr} {expr:.4f}\"",
      "a string with the values of expressions, formatted with Python's specs"},
 };

@@ -233,11 +233,8 @@ static bool tensor_result(repl *r, gt_tensor *t, int col, value *out) {
 }
 
 static bool eval_tensor_op(repl *r, const node *n, value a, value b, value *out) {
-    if (n->op != '+' && n->op != '-' && n->op != '*' && n->op != '/' && n->op != '@') {
-        if (is_comparison(n->op))
-            return repl_fail(r, n->col, "%s on tensors gives a mask, which needs the mask ops "
-                             "(not there yet): compare numbers, such as item(t) %s 0.5",
-                             op_text(n->op), op_text(n->op));
+    if (n->op != '+' && n->op != '-' && n->op != '*' && n->op != '/' && n->op != '@' &&
+        !is_comparison(n->op)) {
         return repl_fail(r, n->col, "%s works on numbers, not tensors%s", op_text(n->op),
                          n->op == OP_POW ? " (write x * x for a square)" : "");
     }
@@ -246,11 +243,42 @@ static bool eval_tensor_op(repl *r, const node *n, value a, value b, value *out)
         !value_to_tensor(r, b, n->kids[1]->col, &tb))
         return false;
     gt_tape *tape = r->eval_tape;
-    gt_tensor *t = n->op == '+'   ? gt_add(tape, ta, tb)
-                   : n->op == '-' ? gt_sub(tape, ta, tb)
-                   : n->op == '*' ? gt_mul(tape, ta, tb)
-                   : n->op == '/' ? gt_div(tape, ta, tb)
-                                  : gt_matmul(tape, ta, tb);
+    gt_tensor *t;
+    switch (n->op) {
+    case '+':
+        t = gt_add(tape, ta, tb);
+        break;
+    case '-':
+        t = gt_sub(tape, ta, tb);
+        break;
+    case '*':
+        t = gt_mul(tape, ta, tb);
+        break;
+    case '/':
+        t = gt_div(tape, ta, tb);
+        break;
+    case '@':
+        t = gt_matmul(tape, ta, tb);
+        break;
+    case '<': /* comparisons give the mask ops: tensors of 0 and 1 */
+        t = gt_lt(tape, ta, tb);
+        break;
+    case '>':
+        t = gt_gt(tape, ta, tb);
+        break;
+    case OP_LE:
+        t = gt_le(tape, ta, tb);
+        break;
+    case OP_GE:
+        t = gt_ge(tape, ta, tb);
+        break;
+    case OP_EQ:
+        t = gt_eq(tape, ta, tb);
+        break;
+    default:
+        t = gt_ne(tape, ta, tb);
+        break;
+    }
     return tensor_result(r, t, n->col, out);
 }
 
@@ -350,21 +378,28 @@ bool value_to_index(repl *r, value v, int col, const char *what, double *out) {
     return true;
 }
 
-/* l[i] on a list (i < 0 counts from the end). */
+/* l[i] on a list (i < 0 counts from the end); x[...] on a tensor (index.c). */
 static bool eval_index(repl *r, const node *n, value *out) {
     value obj_v, index;
     if (!eval(r, n->kids[0], &obj_v))
         return false;
+    if (obj_v.kind == V_TENSOR) {
+        bool ok = tensor_index(r, n, obj_v, out);
+        value_release(r, obj_v);
+        return ok;
+    }
+    if (n->n_kids != 2 || n->kids[1]->kind == N_SLICE || n->kids[1]->kind == N_ELLIPSIS) {
+        value_release(r, obj_v);
+        return repl_fail(r, n->col, "a list takes one index (l[0], l[-1]); slices and several "
+                         "indices are for tensors");
+    }
     if (!eval(r, n->kids[1], &index)) {
         value_release(r, obj_v);
         return false;
     }
     bool ok;
     double i = 0;
-    if (obj_v.kind == V_TENSOR) {
-        ok = repl_fail(r, n->col, "indexing a tensor (x[i]) needs the indexing ops, not there "
-                       "yet");
-    } else if (obj_v.kind != V_LIST) {
+    if (obj_v.kind != V_LIST) {
         ok = repl_fail(r, n->col, "a %s cannot be indexed (lists can: l[0], l[-1])",
                        value_kind_name(obj_v));
     } else if ((ok = value_to_index(r, index, n->kids[1]->col, "a list index", &i))) {
@@ -412,6 +447,9 @@ bool eval(repl *r, const node *n, value *out) {
         return eval_index(r, n, out);
     case N_FSTRING:
         return eval_fstring(r, n, out);
+    case N_SLICE:
+    case N_ELLIPSIS:
+        return repl_fail(r, n->col, "a slice or ... stands only inside x[...]");
     default:
         return repl_fail(r, n->col, "a statement cannot be used as a value");
     }

@@ -24,5 +24,11 @@ exec_status exec_block(repl *r, const node *block);
 bool check_interrupt(repl *r, int col);
 /* Whole number from a number or a bool, or an error naming `what`. */
 bool value_to_index(repl *r, value v, int col, const char *what, double *out);
+/* x[kids[1], ...] of an N_INDEX node on a tensor x, recorded on the evaluation tape
+ * (index.c). */
+bool tensor_index(repl *r, const node *n, value x, value *out);
+/* x[kids[1], ..., kids[n-2]] = v of an N_SETITEM node, into x's data: refused when x is
+ * part of a live graph (index.c). */
+bool tensor_setitem(repl *r, const node *n, value x, value v);
 
 #endif

@@ -29,11 +29,22 @@ static bool run_assign(repl *r, const node *n) {
     return settle(r, &v, rhs->col) && bind_name(r, n, v);
 }
 
-/* l[i] = v */
+/* l[i] = v; x[...] = v on a tensor (index.c) */
 static bool run_setitem(repl *r, const node *n) {
     value list, index, v;
     if (!eval(r, n->kids[0], &list))
         return false;
+    if (list.kind == V_TENSOR || n->n_kids != 3 || n->kids[1]->kind == N_SLICE ||
+        n->kids[1]->kind == N_ELLIPSIS) {
+        v = value_none();
+        bool ok = list.kind == V_LIST
+                      ? repl_fail(r, n->col, "a list takes one index (l[0] = x); slices and "
+                                  "several indices are for tensors")
+                      : eval(r, n->kids[n->n_kids - 1], &v) && tensor_setitem(r, n, list, v);
+        value_release(r, v);
+        value_release(r, list);
+        return ok;
+    }
     bool ok = eval(r, n->kids[1], &index);
     if (ok && !eval(r, n->kids[2], &v)) {
         value_release(r, index);
@@ -44,10 +55,7 @@ static bool run_setitem(repl *r, const node *n) {
         return false;
     }
     double i = 0;
-    if (list.kind == V_TENSOR)
-        ok = repl_fail(r, n->col, "assigning into a tensor (x[i] = v) needs the indexing ops, "
-                       "not there yet");
-    else if (list.kind != V_LIST)
+    if (list.kind != V_LIST)
         ok = repl_fail(r, n->col, "a %s cannot be assigned into (lists can: l[0] = x)",
                        value_kind_name(list));
     else
@@ -199,6 +207,22 @@ static exec_status run_for(repl *r, const node *n) {
         for (int64_t i = 0; i < gt_tensor_numel(t); i++)
             if (!for_turn(r, n, value_num(gt_tensor_cdata(t)[i]), &status))
                 break;
+    } else if (seq.kind == V_TENSOR && seq.box->tensor && gt_tensor_ndim(seq.box->tensor) > 1) {
+        int64_t rows = gt_tensor_shape(seq.box->tensor)[0];
+        for (int64_t i = 0; i < rows; i++) { /* its rows x[i], as in PyTorch (recorded) */
+            gt_tensor *t, *row = NULL;
+            value v;
+            if (value_to_tensor(r, seq, iter->col, &t) &&
+                !((row = gt_narrow(r->eval_tape, t, 0, i, 1)) &&
+                  (row = gt_squeeze(r->eval_tape, row, GT_INTS(0)))))
+                repl_fail_lib(r, iter->col);
+            if (!row || !value_tensor(r, row, r->eval_tape, &v) || !settle(r, &v, iter->col)) {
+                status = EXEC_ERROR;
+                break;
+            }
+            if (!for_turn(r, n, v, &status))
+                break;
+        }
     } else if (seq.kind == V_LIST) {
         for (int i = 0; i < seq.box->list->n; i++) /* the list may change as it goes */
             if (!for_turn(r, n, value_ref(seq.box->list->items[i]), &status))
@@ -222,10 +246,9 @@ static exec_status run_for(repl *r, const node *n) {
             cls->iter_end(state);
         }
     } else {
-        repl_fail(r, iter->col, "a for loop goes over a list, range(...), a 1-D tensor or "
-                  "batches(...), "
-                  "not a %s", seq.kind == V_TENSOR ? "tensor of more dimensions (that needs "
-                  "the indexing ops, not there yet)" : value_kind_name(seq));
+        repl_fail(r, iter->col, "a for loop goes over a list, range(...), batches(...) or a "
+                  "tensor of at least one dim, not a %s", seq.kind == V_TENSOR ? "0-d tensor"
+                  : value_kind_name(seq));
         status = EXEC_ERROR;
     }
     value_release(r, seq);

@@ -1,4 +1,5 @@
-/* lang.c - the language's builtins: print, len, append, item, range, format, str, int. */
+/* lang.c - the language's builtins: print, len, append, item, range, format, str, int, and
+ * plot (plot.c). */
 #include "builtins.h"
 #include "eval.h"
 
@@ -165,6 +166,10 @@ static const struct builtin_info lang[] = {
      0},
     {"str", b_str, "str(x)", "x as text, as print writes it", 0},
     {"int", b_int, "int(x)", "x rounded toward zero (a number or a one-element tensor)", 0},
+    {"plot", b_plot, "plot(y) or plot(x, y), title=\"\", width=60, height=12, file=None",
+     "a line chart of y (a list of numbers or a 1-D tensor; x defaults to 0, 1, ...) in the "
+     "terminal in braille dots, min and max on the axes; file=\"loss.png\" draws a PNG "
+     "through gnuplot instead (replaced whole, never half-written)", B_IMPURE},
 };
 
 const struct builtin_info *lang_builtin_table(int *count) {

@@ -102,6 +102,10 @@ bool lexer_next(lexer *lx, repl_error *err) {
             n++;
         t->kind = TOK_NAME;
         t->len = n;
+    } else if (c == '.' && line[lx->pos + 1] == '.' && line[lx->pos + 2] == '.') {
+        t->kind = TOK_PUNCT;
+        t->punct = OP_ELLIPSIS;
+        t->len = 3;
     } else if (c && strchr("+-*/%@()[]{},=:.<>!", c)) {
         t->kind = TOK_PUNCT;
         t->punct = c;

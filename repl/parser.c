@@ -358,6 +358,66 @@ static bool parse_primary(parser *p, node **out) {
     return unexpected(p, "a number, string, name, '(' or '['");
 }
 
+/* A part of a slice: an expression, or N_NONE when left out (before ':', ',' or ']'). */
+static node *slice_part(parser *p) {
+    if (is_punct(p, ':') || is_punct(p, ',') || is_punct(p, ']'))
+        return new_node(p, N_NONE, p->lx.tok.col);
+    return parse_test(p);
+}
+
+/* One subscript: an expression, ..., or a slice start:stop:step (each part optional). */
+static node *parse_subscript(parser *p) {
+    int col = p->lx.tok.col;
+    if (is_punct(p, OP_ELLIPSIS)) {
+        node *n = new_node(p, N_ELLIPSIS, col);
+        if (n && !advance(p)) {
+            node_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    node *start = is_punct(p, ':') ? new_node(p, N_NONE, col) : parse_test(p);
+    if (!start || !is_punct(p, ':'))
+        return start;
+    node *n = new_node(p, N_SLICE, col);
+    if (!n) {
+        node_free(start);
+        return NULL;
+    }
+    if (!add_kid(p, n, start, NULL) || !advance(p)) {
+        node_free(n);
+        return NULL;
+    }
+    node *stop = slice_part(p);
+    if (!stop || !add_kid(p, n, stop, NULL)) {
+        node_free(n);
+        return NULL;
+    }
+    bool step_given = is_punct(p, ':');
+    node *step = step_given ? (advance(p) ? slice_part(p) : NULL) : new_node(p, N_NONE, col);
+    if (!step || !add_kid(p, n, step, NULL)) {
+        node_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+/* [s1, s2, ...] after an object, into n (kids[0] is the object); p is past '['. */
+static bool parse_subscripts(parser *p, node *n) {
+    do {
+        if (n->n_kids > 1 && !advance(p)) /* past ',' */
+            return false;
+        if (n->n_kids > 1 && is_punct(p, ']')) /* x[0,] */
+            break;
+        node *s = parse_subscript(p);
+        if (!s || !add_kid(p, n, s, NULL))
+            return false;
+    } while (is_punct(p, ','));
+    if (!is_punct(p, ']'))
+        return unexpected(p, "',' or ']'");
+    return advance(p);
+}
+
 /* A primary followed by indexing x[i] and method calls x.append(v) (append(x, v)). */
 static bool parse_postfix(parser *p, node **out) {
     if (!parse_primary(p, out))
@@ -375,12 +435,7 @@ static bool parse_postfix(parser *p, node **out) {
         if (!add_kid(p, n, object, NULL))
             return false;
         if (index) {
-            node *i = parse_test(p);
-            if (!i || !add_kid(p, n, i, NULL))
-                return false;
-            if (!is_punct(p, ']'))
-                return unexpected(p, "']'");
-            if (!advance(p))
+            if (!parse_subscripts(p, n))
                 return false;
             continue;
         }

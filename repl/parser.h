@@ -39,7 +39,8 @@ enum {
     OP_ADD_TO = 'a', /* += */
     OP_SUB_FROM = 's', /* -= */
     OP_MUL_BY = 'm', /* *= */
-    OP_DIV_BY = 'd'  /* /= */
+    OP_DIV_BY = 'd', /* /= */
+    OP_ELLIPSIS = 'e' /* ... */
 };
 
 typedef struct token {
@@ -77,12 +78,15 @@ typedef enum node_kind {
     N_NOT,     /* not kids[0] */
     N_AND,     /* kids[0] and kids[1] (Python's: the deciding operand) */
     N_OR,      /* kids[0] or kids[1] */
-    N_INDEX,   /* kids[0][kids[1]] */
+    N_INDEX,   /* kids[0][kids[1], ..., kids[n-1]]: subscripts are expressions, N_SLICE or
+                * N_ELLIPSIS */
+    N_SLICE,   /* start:stop:step in a subscript; kids: 3 expressions, N_NONE where left out */
+    N_ELLIPSIS, /* ... in a subscript */
     N_FSTRING, /* kids: N_STR pieces and N_FORMAT fields, in order */
     N_FORMAT,  /* {kids[0]:text}, text NULL without a format spec */
     /* statements */
     N_ASSIGN,  /* text = kids[0]; slot as for N_NAME */
-    N_SETITEM, /* kids[0][kids[1]] = kids[2] */
+    N_SETITEM, /* kids[0][kids[1], ..., kids[n-2]] = kids[n-1] */
     N_IF,      /* if kids[0]: kids[1] (N_BLOCK) else: kids[2] (N_BLOCK or N_IF), optional */
     N_WHILE,   /* while kids[0]: kids[1] */
     N_FOR,     /* for text in kids[0]: kids[1]; slot as for N_NAME */

@@ -239,8 +239,9 @@ bool value_truth(repl *r, value v, int col, bool *out) {
             return repl_fail(r, col, "this value was lost when the tape was reset (out of "
                              "memory)");
         if (gt_tensor_numel(v.box->tensor) != 1)
-            return repl_fail(r, col, "the truth of a tensor of %lld elements is ambiguous (as "
-                             "in PyTorch): compare item(t) or a sum",
+            return repl_fail(r, col, "Boolean value of Tensor with %s is ambiguous "
+                             "(as in PyTorch; %lld elements): use item(t), sum(t) or amax(t)",
+                             gt_tensor_numel(v.box->tensor) ? "more than one value" : "no values",
                              (long long)gt_tensor_numel(v.box->tensor));
         *out = gt_tensor_cdata(v.box->tensor)[0] != 0;
         return true;

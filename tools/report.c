@@ -5,12 +5,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
-#include <errno.h>
+#include "gt_gnuplot.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define CSV_HEADER "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_s,seconds"
 
@@ -72,53 +70,15 @@ bool history_write_csv(const history *h, const char *path) {
     return true;
 }
 
-bool gnuplot_available(void) {
-    const char *path = getenv("PATH");
-    if (!path)
-        return false;
-    while (*path) {
-        size_t length = strcspn(path, ":");
-        char candidate[4096];
-        if (length > 0 && length < sizeof candidate - 16) {
-            snprintf(candidate, sizeof candidate, "%.*s/gnuplot", (int)length, path);
-            struct stat st;
-            if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0)
-                return true;
-        }
-        path += length + (path[length] == ':');
-    }
-    return false;
-}
+/* The two panels (loss, accuracy) of the history, for gt_gnuplot_draw. */
+typedef struct plot_job {
+    const history *h;
+    const char *title;
+} plot_job;
 
-/* A string in gnuplot's double quotes: backslash escapes, a newline as \n. */
-static void put_quoted(FILE *f, const char *text) {
-    fputc('"', f);
-    for (; *text; text++) {
-        if (*text == '\n') {
-            fputs("\\n", f);
-            continue;
-        }
-        if (*text == '"' || *text == '\\')
-            fputc('\\', f);
-        fputc(*text, f);
-    }
-    fputc('"', f);
-}
-
-bool history_plot(const history *h, const char *path, const char *title) {
-    /* gnuplot writes the temporary file by its name; the commit syncs and renames it */
-    gt_atomic_file af;
-    if (gt_atomic_file_open(&af, path, "--plot") != GT_OK) {
-        complain("%s", gt_last_error());
-        return false;
-    }
-    /* the script on gnuplot's standard input; its messages go to our standard error */
-    FILE *gp = popen("gnuplot 1>&2", "w"); /* our standard output stays the report's */
-    if (!gp) {
-        complain("%s: cannot run gnuplot: %s", path, strerror(errno));
-        gt_atomic_file_discard(&af);
-        return false;
-    }
+static void history_script(FILE *gp, const char *output, void *ctx) {
+    const plot_job *job = ctx;
+    const history *h = job->h;
     fprintf(gp, "$history << EOD\n");
     for (int i = 0; i < h->count; i++) {
         const epoch_record *r = &h->rows[i];
@@ -128,9 +88,9 @@ bool history_plot(const history *h, const char *path, const char *title) {
     fprintf(gp, "EOD\n"
                 "set terminal pngcairo noenhanced size 1000,440 font ',10'\n"
                 "set output ");
-    put_quoted(gp, af.tmp_path);
+    gt_gnuplot_quote(gp, output);
     fprintf(gp, "\nset multiplot layout 1,2 title ");
-    put_quoted(gp, title);
+    gt_gnuplot_quote(gp, job->title);
     fprintf(gp, "\n"
                 "set grid\n"
                 "set key top right\n"
@@ -148,19 +108,13 @@ bool history_plot(const history *h, const char *path, const char *title) {
                 "$history using 1:5 with linespoints title 'test'\n"
                 "unset multiplot\n"
                 "set output\n");
-    int status = pclose(gp);
-    bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    struct stat st;
-    if (ok && (stat(af.tmp_path, &st) != 0 || st.st_size == 0))
-        ok = false;
-    if (!ok) {
-        complain("%s: gnuplot failed to draw the plot (exit status %d)", path,
-                 status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        gt_atomic_file_discard(&af);
-        return false;
-    }
-    if (gt_atomic_file_commit(&af) != GT_OK) {
-        complain("%s", gt_last_error());
+}
+
+bool history_plot(const history *h, const char *path, const char *title) {
+    plot_job job = {h, title};
+    char msg[600];
+    if (!gt_gnuplot_draw(path, "--plot", history_script, &job, msg, sizeof msg)) {
+        complain("%s", msg);
         return false;
     }
     return true;

@@ -8,6 +8,7 @@
  * loop allocates nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
+#include "gt_gnuplot.h"
 
 #include <errno.h>
 #include <math.h>
@@ -613,7 +614,7 @@ static int prepare(run *r) {
         return EXIT_FAILURE;
     if (o->plot_path && !folder_exists("plot", o->plot_path))
         return EXIT_FAILURE;
-    if (o->plot_path && !gnuplot_available()) {
+    if (o->plot_path && !gt_gnuplot_available()) {
         complain("--plot %s: gnuplot is not installed (Debian: apt-get install gnuplot-nox), "
                  "so no plot can be drawn; install it or leave out --plot",
                  o->plot_path);

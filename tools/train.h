@@ -172,8 +172,6 @@ void history_read_csv(history *h, const char *path, int epochs_done);
 /* Writes the whole history as CSV with a header, atomically (temporary file + rename).
  * Prints a message naming the file and returns false on failure. */
 bool history_write_csv(const history *h, const char *path);
-/* Whether a `gnuplot` executable is on the PATH. */
-bool gnuplot_available(void);
 /* Draws loss and accuracy per epoch into a PNG through gnuplot, atomically. Prints a
  * message naming the file and returns false on failure. */
 bool history_plot(const history *h, const char *path, const char *title);

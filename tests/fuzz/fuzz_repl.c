@@ -21,9 +21,9 @@
 #define FUZZ_REPL_MAX_STEPS 20000
 
 
-/* save() and :graph write where a script says: in every line that mentions save or graph,
- * '/' becomes '_', so that files land in the scratch folder (the working directory) and
- * nowhere else. Returns a malloc'd copy of the script. */
+/* save(), :graph and plot(file=) write where a script says: in every line that mentions
+ * save, graph or plot, '/' becomes '_', so that files land in the scratch folder (the
+ * working directory) and nowhere else. Returns a malloc'd copy of the script. */
 static char *confine_saves(const uint8_t *data, size_t size) {
     char *text = malloc(size ? size : 1);
     FUZZ_ASSERT(text != NULL);
@@ -33,7 +33,8 @@ static char *confine_saves(const uint8_t *data, size_t size) {
         bool saves = false;
         for (; end < size && text[end] != '\n'; end++)
             saves = saves || (end + 4 <= size && memcmp(text + end, "save", 4) == 0) ||
-                    (end + 5 <= size && memcmp(text + end, "graph", 5) == 0);
+                    (end + 5 <= size && memcmp(text + end, "graph", 5) == 0) ||
+                    (end + 4 <= size && memcmp(text + end, "plot", 4) == 0);
         for (size_t i = start; saves && i < end; i++)
             text[i] = text[i] == '/' ? '_' : text[i];
         start = end + 1;

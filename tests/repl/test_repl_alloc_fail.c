@@ -113,6 +113,13 @@ static const char *const script[] = {
     "ln = lenet()",
     "data = fashion_mnist(limit=3, path=\"" SCRATCH "\")",
     "seed(5)\nk = 0\nfor xb, yb in batches(data[0], data[1], 2):\n    k = k + item(sum(small(xb)))",
+    "z = zeros(2, 3)\nz[0] = 1\nz[:, 1:3] = [5, 6]",
+    "z[..., [2, 0]] = x[:, 0:2] * 2",
+    "r = sum(w[1:, ::2] * w[0, :] + w[[0, 1]][..., 0:1]) + sum(z[None, -1] > 2)",
+    "m = (x > 2) == (x >= 3)",
+    "for row in x:\n    last = item(sum(row[::2]))",
+    "plot(losses, width=10, height=3)",
+    "plot(x[0], x[1], title=\"t\")",
 };
 enum { SCRIPT_LINES = sizeof script / sizeof script[0] };
 
