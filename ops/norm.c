@@ -2,55 +2,70 @@
  * as PyTorch), then an optional per-channel (or per-element) affine map. */
 #include "gt_ops_impl.h"
 
+#include <string.h>
+
 #include <math.h>
 #include <stddef.h>
 
-/* Sums in LANES independent partial sums, which the compiler vectorises (one running sum
- * would not: floating-point addition is not reassociated). */
+/* Sums in LANES independent partial sums, one vector of the compiler's vector extension
+ * (GCC and Clang: one zmm in the AVX-512 clone, two ymm in the AVX2 one), so that the sums
+ * vectorise cleanly (one running sum would not: floating-point addition is not
+ * reassociated); the tail past the last whole vector is summed apart, in double. */
 #define LANES 16
+typedef gt_real lanes __attribute__((vector_size(LANES * sizeof(gt_real))));
+
+/* The LANES values at p (unaligned), into the lanes variable v; and the total of v's lanes
+ * (by pointer and by macro: a vector passed by value would change the ABI between clones) */
+#define LOAD_LANES(v, p) memcpy(&(v), (p), sizeof(v))
+
+static inline double lanes_total(const lanes *v) {
+    double t = 0;
+    for (int k = 0; k < LANES; k++)
+        t += (double)(*v)[k];
+    return t;
+}
 
 // x[n] -> *s1 += sum(x - shift), *s2 += sum((x - shift)^2)
 GT__MULTIVERSION
 static void sum_and_squares(int64_t n, const gt_real *restrict x, gt_real shift, double *s1,
                             double *s2) {
-    gt_real a[LANES] = {0}, q[LANES] = {0};
+    lanes a = {0}, q = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; k++) {
-            gt_real v = x[i + k] - shift;
-            a[k] += v;
-            q[k] += v * v;
-        }
-    for (; i < n; i++) {
-        gt_real v = x[i] - shift;
-        a[0] += v;
-        q[0] += v * v;
+    for (; i + LANES <= n; i += LANES) {
+        lanes v;
+        LOAD_LANES(v, x + i);
+        v -= shift;
+        a += v;
+        q += v * v;
     }
     double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
-    for (int k = 0; k < LANES; k++)
-        t1 += (double)a[k], t2 += (double)q[k];
-    *s1 += t1, *s2 += t2;
+    for (; i < n; i++) {
+        gt_real v = x[i] - shift;
+        t1 += v;
+        t2 += v * v;
+    }
+    *s1 += t1 + lanes_total(&a), *s2 += t2 + lanes_total(&q);
 }
 
 // g[n], x[n] -> *sg += sum(g), *sgx += sum(g * (x - shift))
 GT__MULTIVERSION
 static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict x,
                         gt_real shift, double *sg, double *sgx) {
-    gt_real a[LANES] = {0}, d[LANES] = {0};
+    lanes a = {0}, d = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; k++) {
-            a[k] += g[i + k];
-            d[k] += g[i + k] * (x[i + k] - shift);
-        }
-    for (; i < n; i++) {
-        a[0] += g[i];
-        d[0] += g[i] * (x[i] - shift);
+    for (; i + LANES <= n; i += LANES) {
+        lanes gv, xv;
+        LOAD_LANES(gv, g + i);
+        LOAD_LANES(xv, x + i);
+        a += gv;
+        d += gv * (xv - shift);
     }
     double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
-    for (int k = 0; k < LANES; k++)
-        t1 += (double)a[k], t2 += (double)d[k];
-    *sg += t1, *sgx += t2;
+    for (; i < n; i++) {
+        t1 += g[i];
+        t2 += g[i] * (x[i] - shift);
+    }
+    *sg += t1 + lanes_total(&a), *sgx += t2 + lanes_total(&d);
 }
 
 // g[n], w[n], x[n] -> *sgw += sum(g w), *sgwx += sum(g w (x - shift)), in lanes as above
@@ -58,22 +73,23 @@ GT__MULTIVERSION
 static void weighted_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict w,
                                  const gt_real *restrict x, gt_real shift, double *sgw,
                                  double *sgwx) {
-    gt_real a[LANES] = {0}, d[LANES] = {0};
+    lanes a = {0}, d = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; k++) {
-            gt_real gw = g[i + k] * w[i + k];
-            a[k] += gw;
-            d[k] += gw * (x[i + k] - shift);
-        }
-    for (; i < n; i++) {
-        a[0] += g[i] * w[i];
-        d[0] += g[i] * w[i] * (x[i] - shift);
+    for (; i + LANES <= n; i += LANES) {
+        lanes gv, wv, xv;
+        LOAD_LANES(gv, g + i);
+        LOAD_LANES(wv, w + i);
+        LOAD_LANES(xv, x + i);
+        lanes gw = gv * wv;
+        a += gw;
+        d += gw * (xv - shift);
     }
     double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
-    for (int k = 0; k < LANES; k++)
-        t1 += (double)a[k], t2 += (double)d[k];
-    *sgw += t1, *sgwx += t2;
+    for (; i < n; i++) {
+        t1 += g[i] * w[i];
+        t2 += g[i] * w[i] * (x[i] - shift);
+    }
+    *sgw += t1 + lanes_total(&a), *sgwx += t2 + lanes_total(&d);
 }
 
 /* ---- the backwards written with ops (gt_grad with create_graph) ------------------------- */
@@ -460,6 +476,48 @@ typedef struct row_job {
     gt_real *y, *gx, *mean, *invstd;
 } row_job;
 
+// x[n] -> y[n] = (x - m) inv * w + b (w, b: per value, or NULL for 1 and 0)
+GT__MULTIVERSION
+static void affine_row(int64_t n, gt_real *restrict y, const gt_real *restrict x, gt_real m,
+                       gt_real inv, const gt_real *restrict w, const gt_real *restrict b) {
+    if (w && b)
+        for (int64_t e = 0; e < n; e++)
+            y[e] = (x[e] - m) * inv * w[e] + b[e];
+    else if (w)
+        for (int64_t e = 0; e < n; e++)
+            y[e] = (x[e] - m) * inv * w[e];
+    else if (b)
+        for (int64_t e = 0; e < n; e++)
+            y[e] = (x[e] - m) * inv + b[e];
+    else
+        for (int64_t e = 0; e < n; e++)
+            y[e] = (x[e] - m) * inv;
+}
+
+// g[n], x[n], w[n] or NULL -> gx[n] += inv w g - k1 - (x - mean) k2
+GT__MULTIVERSION
+static void row_input_grad(int64_t n, gt_real *restrict gx, const gt_real *restrict g,
+                           const gt_real *restrict x, const gt_real *restrict w, gt_real mean,
+                           gt_real inv, gt_real k1, gt_real k2) {
+    if (w)
+        for (int64_t e = 0; e < n; e++)
+            gx[e] += inv * w[e] * g[e] - k1 - (x[e] - mean) * k2;
+    else
+        for (int64_t e = 0; e < n; e++)
+            gx[e] += inv * g[e] - k1 - (x[e] - mean) * k2;
+}
+
+// g[n], x[n] -> gw[n] += g (x - mean) inv, gb[n] += g (either may be NULL)
+GT__MULTIVERSION
+static void row_affine_grad_add(int64_t n, gt_real *restrict gw, gt_real *restrict gb,
+                                const gt_real *restrict g, const gt_real *restrict x,
+                                gt_real mean, gt_real inv) {
+    for (int64_t e = 0; gw && e < n; e++)
+        gw[e] += g[e] * (x[e] - mean) * inv;
+    for (int64_t e = 0; gb && e < n; e++)
+        gb[e] += g[e];
+}
+
 // x[rows,len] -> mean[rows], invstd[rows], y = (x - mean) invstd * w + b
 static void row_forward_range(void *ctx, int64_t from, int64_t to) {
     const row_job *j = ctx;
@@ -475,10 +533,8 @@ static void row_forward_range(void *ctx, int64_t from, int64_t to) {
         j->mean[r] = m;
         j->invstd[r] = inv;
         int64_t base = (r % d.groups) * per_row;
-        if (d.seg == 1) { /* layer_norm: a weight per value, one vectorizable pass */
-            const gt_real *restrict w = j->w, *restrict b = j->b;
-            for (int64_t e = 0; e < d.len; e++)
-                y[e] = (x[e] - m) * inv * (w ? w[e] : 1) + (b ? b[e] : 0);
+        if (d.seg == 1) { /* layer_norm: a weight per value, one vectorised pass */
+            affine_row(d.len, y, x, m, inv, j->w, j->b);
             continue;
         }
         for (int64_t s = 0; s < per_row; s++) {
@@ -514,9 +570,7 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
         gt_real k1 = (gt_real)((double)inv * sum_gw / (double)d.len);
         gt_real k2 = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
         if (d.seg == 1) {
-            const gt_real *restrict w = j->w;
-            for (int64_t e = 0; e < d.len; e++)
-                gx[e] += inv * (w ? w[e] : 1) * g[e] - k1 - (x[e] - mean) * k2;
+            row_input_grad(d.len, gx, g, x, j->w, mean, inv, k1, k2);
             continue;
         }
         for (int64_t s = 0; s < per_row; s++) {
@@ -535,11 +589,7 @@ static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
         const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
         int64_t base = (r % d.groups) * per_row;
         if (d.seg == 1) { /* layer_norm: a weight per value, rows added in one pass each */
-            gt_real mean = j->mean[r], inv = j->invstd[r];
-            for (int64_t e = 0; gw && e < d.len; e++)
-                gw[e] += g[e] * (x[e] - mean) * inv;
-            for (int64_t e = 0; gb && e < d.len; e++)
-                gb[e] += g[e];
+            row_affine_grad_add(d.len, gw, gb, g, x, j->mean[r], j->invstd[r]);
             continue;
         }
         for (int64_t s = 0; s < per_row; s++) {
