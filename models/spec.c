@@ -4,7 +4,8 @@
  *   item   := [name '='] Type [ '(' args ')' ]   |   [name '='] Container '(' spec ')'
  *   args   := arg (',' arg)*                 arg := value | keyword '=' value
  *   value  := number | True | False | None | '(' number (',' number)* ')'  (equal numbers:
- *             a square kernel's (5, 5))
+ *             a square kernel's (5, 5)) | 'word' (one of the choices its row lists: GELU's
+ *             approximate='tanh', read as the choice's index)
  *
  * Type is a row of the layer registry (layers.c); positional arguments come first, in the
  * order of the row's `args`, then keywords. Every error names the column (from 1), the text
@@ -82,6 +83,8 @@ typedef struct arg_spec {
     int count, required;
     char names[GT_LAYER_MAX_ARGS][24];
     double defaults[GT_LAYER_MAX_ARGS]; /* NAN: "name?" (None) */
+    char choices[GT_LAYER_MAX_ARGS][48]; /* "'none'|'tanh'": quoted words, the first the
+                                            default; "" for a number */
 } arg_spec;
 
 static double word_value(const char *s) {
@@ -98,7 +101,9 @@ static void read_arg_spec(const gt_layer_info *info, arg_spec *a) {
         char *eq = strchr(word, '=');
         size_t name_len = eq ? (size_t)(eq - word) : strcspn(word, "?");
         snprintf(a->names[a->count], sizeof a->names[0], "%.*s", (int)name_len, word);
-        if (eq)
+        if (eq && eq[1] == '\'')
+            snprintf(a->choices[a->count], sizeof a->choices[0], "%s", eq + 1);
+        else if (eq)
             a->defaults[a->count] = word_value(eq + 1);
         else if (strchr(word, '?'))
             a->defaults[a->count] = NAN;
@@ -130,9 +135,36 @@ static bool parse_number(spec_parser *p, double *v) {
     return true;
 }
 
+/* A quoted word ('tanh' or "tanh") among `choices` ("'none'|'tanh'"): its index. */
+static bool parse_choice(spec_parser *p, const char *name, const char *choices, double *v) {
+    size_t start = p->pos;
+    char quote = peek(p);
+    size_t n = quote == '\'' || quote == '"' ? identifier(p, start + 1) : 0;
+    if (n && start + 1 + n < p->len && p->text[start + 1 + n] == quote) {
+        int index = 0;
+        for (const char *c = choices; *c; index++) {
+            size_t len = strcspn(c + 1, "'");
+            if (len == n && !memcmp(c + 1, p->text + start + 1, n)) {
+                *v = index;
+                p->pos = start + n + 2;
+                return true;
+            }
+            c += len + 2;
+            if (*c == '|')
+                c++;
+        }
+    }
+    size_t end = token_end(p, start);
+    spec_error(p, GT_ERR_ARG, start, end > start ? end : start + 1, "expected one of %s for %s",
+               choices, name);
+    return false;
+}
+
 /* A value for argument `name`; false with the error set. */
-static bool parse_value(spec_parser *p, const char *name, double *v) {
+static bool parse_value(spec_parser *p, const char *name, const char *choices, double *v) {
     skip_space(p);
+    if (choices[0])
+        return parse_choice(p, name, choices, v);
     size_t start = p->pos, n = identifier(p, start);
     if (n && (word_is(p, start, n, "True") || word_is(p, start, n, "False") ||
               word_is(p, start, n, "None"))) {
@@ -229,7 +261,7 @@ static bool parse_args(spec_parser *p, const gt_layer_info *info, size_t item_st
                 }
                 slot = positional++;
             }
-            if (!parse_value(p, a.names[slot], &values[slot]))
+            if (!parse_value(p, a.names[slot], a.choices[slot], &values[slot]))
                 return false;
             given[slot] = true;
             skip_space(p);
