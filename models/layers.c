@@ -401,7 +401,7 @@ static bool int_arg(const gt_layer_info *info, const double *args, int i, int64_
     const char *name = info->args;
     for (int k = 0; k < i && name; k++)
         name = strchr(name, ' ') ? strchr(name, ' ') + 1 : NULL;
-    int len = name ? (int)strcspn(name, " =") : 1;
+    int len = name ? (int)strcspn(name, " =?") : 1;
     gt_set_error(GT_ERR_ARG, "%s: %.*s must be an integer in %lld..%lld, got %g", info->type,
                  len, name ? name : "?", (long long)low, (long long)high, v);
     return false;
