@@ -4,6 +4,7 @@
  * the .npz exchange with PyTorch (tests/data/make_modules_oracle.py, and
  * make_modules_bn_oracle.py for batch norm's running statistics in eval mode). */
 #include "gt_test.h"
+#include "gt_test_alloc.h"
 
 #include <math.h>
 #include <string.h>
@@ -193,6 +194,46 @@ GT_TEST(batch_norm_counts_batches_and_dropout_is_off_in_eval_mode) {
     gt_tape_free(tape);
     gt_tensor_free(x);
     gt_model_free(m);
+}
+
+static bool cnn_step(gt_model *m, gt_optimizer *opt, gt_tape *tape, gt_tensor *x, gt_tensor *y) {
+    gt_tensor *loss = gt_cross_entropy(tape, gt_model_forward(tape, m, x), y);
+    bool ok = loss && gt_backward(tape, loss) == GT_OK && gt_optimizer_step(opt) == GT_OK;
+    gt_model_zero_grad(m);
+    gt_tape_reset(tape);
+    return ok;
+}
+
+/* --model cnn's layers (batch norm's statistics, dropout's masks) at a small size: after the
+ * first step has grown the tape's arena, training allocates nothing (as the MLP and LeNet,
+ * test_tape.c; tests/train/valgrind.sh counts gradtape-train's own). */
+GT_TEST(training_a_cnn_with_batch_norm_and_dropout_allocates_nothing_per_step) {
+    gt_test_alloc alloc = {0};
+    gt_test_alloc_install(&alloc);
+    gt_model *m = gt_model_from_spec("Conv2d(4, 3, padding=1) BatchNorm2d ReLU MaxPool2d(2) "
+                                     "Conv2d(8, 3, padding=1) BatchNorm2d ReLU MaxPool2d(2) "
+                                     "Flatten Dropout(0.25) Linear(16) ReLU Dropout(0.5) "
+                                     "Linear(10)", 3, (int64_t[]){1, 12, 12}, 3);
+    gt_optimizer *opt = gt_sgd_new(gt_model_params(m), gt_model_param_count(m),
+                                   &(gt_sgd_config){.lr = 0.05, .momentum = 0.9,
+                                                    .weight_decay = 5e-4, .nesterov = true});
+    gt_tensor *x, *y;
+    gt_test_random_batch(GT_SHAPE(8, 1, 12, 12), 10, 5, &x, &y);
+    gt_tape *tape = gt_tape_new();
+    CHECK(m && opt && cnn_step(m, opt, tape, x, y)); /* the arena grows to fit one step */
+    int64_t after_first = alloc.calls;
+    for (int step = 0; step < 2; step++)
+        CHECK(cnn_step(m, opt, tape, x, y)); /* may merge chunks once, at reset */
+    int64_t after_third = alloc.calls;
+    for (int step = 0; step < 5; step++)
+        CHECK(cnn_step(m, opt, tape, x, y));
+    CHECK(alloc.calls == after_third && after_third - after_first <= 1);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_tensor_free(y);
+    gt_optimizer_free(opt);
+    gt_model_free(m);
+    gt_test_alloc_uninstall(&alloc);
 }
 
 GT_TEST(spec_accepts_torch_spellings) {
