@@ -540,7 +540,9 @@ static int train(run *r) {
     epoch_record rec = {0};
     for (int epoch = r->epochs_done + 1; epoch <= o->epochs; epoch++) {
         double epoch_start = now_seconds(), seconds = 0;
-        /* each epoch's shifts and flips from a seed of its own: a resumed run draws the same */
+        /* each epoch's dropout masks, shifts and flips from seeds of its own: a resumed run
+         * draws the same */
+        gt_manual_seed(model_seed ^ (0xbf58476d1ce4e5b9ull * (uint64_t)epoch));
         if ((o->crop_padding || o->hflip) &&
             gt_loader_augment(&r->loader, o->crop_padding, o->hflip,
                               data_seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)epoch)) != GT_OK)
