@@ -9,10 +9,14 @@ Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same
 batches and training recipe in PyTorch (Debian's python3-torch): MLP
 Linear(784,100)-ReLU-Linear(100,10) and LeNet-5 Conv2d(1,6,5,padding=2)-Tanh-MaxPool2d(2)-
 Conv2d(6,16,5)-Tanh-MaxPool2d(2)-Conv2d(16,120,5)-Tanh-Flatten-Linear(120,84)-Tanh-
-Linear(84,10), CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), float32, random data of the
-same shapes; and a Hessian-vector product of the loss over every parameter (the hvp cell:
-gradtape's gt_grad with create_graph then the gradient of <grad, v>, PyTorch's double
-backward with torch.autograd.grad). PyTorch runs once per thread setup (torch threads x OpenBLAS threads: 1x1,
+Linear(84,10), and the modern CNN (gradtape-train --model cnn) Conv2d(1,32,5,padding=2)-
+BatchNorm2d-ReLU-MaxPool2d(2)-Conv2d(32,64,5,padding=2)-BatchNorm2d-ReLU-MaxPool2d(2)-Flatten-
+Dropout(0.25)-Linear(3136,128)-ReLU-Dropout(0.5)-Linear(128,10) in train mode,
+CrossEntropyLoss, SGD(lr=0.01, momentum=0.9) (the CNN: its recipe's SGD(lr=0.05,
+momentum=0.9, nesterov=True, weight_decay=5e-4)), float32, random data of the same shapes; and a Hessian-vector product of the loss over every
+parameter (the hvp cell: gradtape's gt_grad with create_graph then the gradient of <grad, v>,
+PyTorch's double backward with torch.autograd.grad). PyTorch runs once per thread setup
+(torch threads x OpenBLAS threads: 1x1,
 2x1, 1x2), each in its own process since OpenBLAS reads OPENBLAS_NUM_THREADS when it is
 loaded; the best setup of each cell is kept. Prints the environment and one table: metric,
 gradtape, PyTorch best (setup), ratio, target, PASS/FAIL, then every cell for information.
@@ -56,6 +60,7 @@ MIB = 1024.0
 TARGET_ROWS = [
     ("LeNet-5 training, batch 64", "lenet", "train_step", 64, "rate", 3.0),
     ("MLP training, batch 64", "mlp", "train_step", 64, "rate", 1.5),
+    ("CNN (batch norm, dropout) training, batch 64", "cnn", "train_step", 64, "rate", 2.0),
     ("LeNet-5 training step, batch 1", "lenet", "train_step", 1, "time", 10.0),
     ("MLP training step, batch 1", "mlp", "train_step", 1, "time", 10.0),
     ("LeNet-5 inference, batch 1000", "lenet", "inference", 1000, "rate", 2.0),
@@ -109,6 +114,12 @@ def worker(args):
     def make(model):
         if model == "mlp":
             return nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
+        if model == "cnn":  # GT_MODEL_CNN_SPEC (models/gt_nn.h)
+            return nn.Sequential(
+                nn.Conv2d(1, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 5, padding=2), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(), nn.Dropout(0.25), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.5),
+                nn.Linear(128, 10))
         return nn.Sequential(
             nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.Tanh(), nn.MaxPool2d(2),
@@ -134,7 +145,9 @@ def worker(args):
     for model_name in args.models:
         for batch in args.batches + ([args.inference_batch] if args.inference_batch else []):
             model = make(model_name)
-            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+            opt = (torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
+                                   weight_decay=5e-4) if model_name == "cnn" else
+                   torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
             x, y = data(model_name, batch)
 
             def forward():
@@ -374,7 +387,8 @@ def main():
     # the worker: one thread setup of PyTorch in this process
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
-    ap.add_argument("--models", nargs="+", default=["mlp", "lenet"], help=argparse.SUPPRESS)
+    ap.add_argument("--models", nargs="+", default=["mlp", "lenet", "cnn"],
+                    help=argparse.SUPPRESS)
     ap.add_argument("--batches", type=int, nargs="+", default=BATCHES, help=argparse.SUPPRESS)
     ap.add_argument("--inference-batch", type=int, default=INFERENCE_BATCH,
                     help=argparse.SUPPRESS)
@@ -810,7 +824,7 @@ def run_loaded(args, bench, old, py, timing, started):
                                OMP_NUM_THREADS=str(torch_threads))
                 recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
                                  str(torch_threads or 0), "--seed", str(args.seed),
-                                 "--batches"] + [str(b) for b in LOAD_BATCHES] +
+                                 "--models", "mlp", "lenet", "--batches"] + [str(b) for b in LOAD_BATCHES] +
                                 ["--inference-batch", "0", "--train-only"] + timing,
                                 env=env, what=f"PyTorch worker {name}")
                 pt_rounds[name].append(cells_of(recs))

@@ -1,4 +1,5 @@
-/* gradtape_bench.c - gradtape-bench: how fast the MLP and LeNet-5 run, and how far from the
+/* gradtape_bench.c - gradtape-bench: how fast the MLP, LeNet-5 and the modern CNN (--model
+ * cnn: GT_MODEL_CNN_SPEC, batch norm and dropout, in train mode) run, and how far from the
  * machine's peak. For each model and batch size it times a forward pass without recording
  * (gt_tape_set_grad_enabled(tape, false)) and a whole training step (forward,
  * cross-entropy, backward, SGD with momentum 0.9, zero-grad, tape reset) on seeded random
@@ -16,7 +17,7 @@
  *     gradtape-bench --model ops           one row per op family: forward, forward+backward
  *
  * FLOP convention: a forward pass costs 2 x the model's multiply-adds per image (LeNet-5
- * 416,520, MLP 784-100-10 79,400: gt_model_flops); a training step counts 3 x forward
+ * 416,520, MLP 784-100-10 79,400, CNN 11,102,720: gt_model_flops); a training step counts 3 x forward
  * (the backward pass does two GEMMs for each one of the forward). The peak is measured at
  * start-up with a loop of independent vector FMAs on one core (in CPU time, so that a busy
  * machine does not lower it), times the cores, unless --peak-gflops gives it. */
@@ -48,8 +49,13 @@
 
 enum { CELL_FORWARD = 1, CELL_TRAIN = 2, CELL_INFERENCE = 4, CELL_HVP = 8, CELL_ALL = 15 };
 
+/* The models timed: the two classic ones and the modern CNN, trained with its recipe's
+ * optimizer (SGD, Nesterov momentum 0.9, weight decay 5e-4, as gradtape-train --model cnn). */
+typedef enum bench_model { BENCH_MLP, BENCH_LENET, BENCH_CNN, BENCH_MODELS } bench_model;
+static const char *const model_names[BENCH_MODELS] = {"mlp", "lenet", "cnn"};
+
 typedef struct options {
-    int models[2]; /* gt_model_kind values */
+    int models[3]; /* bench_model values */
     int n_models;
     int64_t batches[MAX_BATCHES];
     int n_batches;
@@ -428,21 +434,33 @@ static void report_cell(const options *opt, const peak_info *peak, const char *m
     fflush(stdout);
 }
 
-static gt_model *make_model(gt_model_kind kind, uint64_t seed) {
-    gt_model *m = kind == GT_MODEL_LENET ? gt_lenet_new(GT_ACT_TANH, 10, seed)
-                                         : gt_mlp_new((int[]){784, 100, 10}, 3, GT_ACT_RELU, seed);
+static gt_model *make_model(bench_model kind, uint64_t seed) {
+    gt_model *m = kind == BENCH_LENET ? gt_lenet_new(GT_ACT_TANH, 10, seed)
+                  : kind == BENCH_CNN
+                      ? gt_model_from_spec(GT_MODEL_CNN_SPEC, 3, (int64_t[]){1, 28, 28}, seed)
+                      : gt_mlp_new((int[]){784, 100, 10}, 3, GT_ACT_RELU, seed);
     if (!m)
         fail("model");
     return m;
 }
 
+static gt_optimizer *make_sgd(bench_model kind, gt_model *m) {
+    gt_sgd_config c = {.lr = 0.01, .momentum = 0.9};
+    if (kind == BENCH_CNN)
+        c = (gt_sgd_config){.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true};
+    gt_optimizer *opt = gt_sgd_new(gt_model_params(m), gt_model_param_count(m), &c);
+    if (!opt)
+        fail("optimizer");
+    return opt;
+}
+
 /* Random images in [0,1) of the model's input shape and random class indices. */
-static void make_batch(gt_model_kind kind, int64_t batch, uint64_t seed, gt_tensor **x,
+static void make_batch(bench_model kind, int64_t batch, uint64_t seed, gt_tensor **x,
                        gt_tensor **y) {
     gt_rng rng;
     gt_rng_seed(&rng, seed);
-    *x = kind == GT_MODEL_LENET ? gt_rand(GT_SHAPE(batch, 1, 28, 28), 0, 1, &rng)
-                                : gt_rand(GT_SHAPE(batch, 784), 0, 1, &rng);
+    *x = kind != BENCH_MLP ? gt_rand(GT_SHAPE(batch, 1, 28, 28), 0, 1, &rng)
+                           : gt_rand(GT_SHAPE(batch, 784), 0, 1, &rng);
     *y = gt_zeros(GT_SHAPE(batch));
     if (!*x || !*y)
         fail("batch");
@@ -450,17 +468,14 @@ static void make_batch(gt_model_kind kind, int64_t batch, uint64_t seed, gt_tens
         gt_tensor_data(*y)[i] = (gt_real)gt_rng_below(&rng, 10);
 }
 
-static void bench_batch(const options *opt, const peak_info *peak, gt_model_kind kind,
+static void bench_batch(const options *opt, const peak_info *peak, bench_model kind,
                         int64_t batch, int cells) {
     bench_ctx c = {make_model(kind, opt->seed), NULL, gt_tape_new(), NULL, NULL, NULL};
     if (!c.tape)
         fail("tape");
-    c.opt = gt_sgd_new(gt_model_params(c.model), gt_model_param_count(c.model),
-                       &(gt_sgd_config){.lr = 0.01, .momentum = 0.9});
-    if (!c.opt)
-        fail("optimizer");
+    c.opt = make_sgd(kind, c.model);
     make_batch(kind, batch, opt->seed + (uint64_t)batch, &c.x, &c.y);
-    const char *name = gt_model_kind_name(kind);
+    const char *name = model_names[kind];
     int64_t macs = gt_model_flops(c.model);
     if (cells & (CELL_FORWARD | CELL_INFERENCE)) {
         timing t = time_cell(&c, forward_once, opt);
@@ -702,7 +717,7 @@ static void bench_op_rows(const options *opt) {
 /* ---- one epoch of Fashion-MNIST ----------------------------------------------------------- */
 
 static void run_epoch(const options *opt, int threads) {
-    gt_model_kind kind = (gt_model_kind)opt->models[0];
+    bench_model kind = (bench_model)opt->models[0];
     int64_t batch = opt->batches[0];
     double t0 = now_seconds();
     gt_dataset train;
@@ -713,10 +728,9 @@ static void run_epoch(const options *opt, int threads) {
     if (gt_loader_init(&loader, &train, batch, true, opt->seed, opt->limit) != GT_OK)
         fail("loader");
     gt_model *model = make_model(kind, opt->seed);
-    gt_optimizer *sgd = gt_sgd_new(gt_model_params(model), gt_model_param_count(model),
-                                   &(gt_sgd_config){.lr = 0.01, .momentum = 0.9});
+    gt_optimizer *sgd = make_sgd(kind, model);
     gt_tape *tape = gt_tape_new();
-    if (!sgd || !tape)
+    if (!tape)
         fail("optimizer or tape");
     double loss_sum = 0;
     int64_t images = 0;
@@ -739,7 +753,7 @@ static void run_epoch(const options *opt, int threads) {
     if (opt->json) {
         printf("{\"type\":\"epoch\",\"model\":\"%s\",\"batch\":%lld,\"images\":%lld,\"threads\":%d,"
                "\"seconds\":",
-               gt_model_kind_name(kind), (long long)batch, (long long)images, threads);
+               model_names[kind], (long long)batch, (long long)images, threads);
         json_number(stdout, seconds);
         printf(",\"load_seconds\":");
         json_number(stdout, load_s);
@@ -753,7 +767,7 @@ static void run_epoch(const options *opt, int threads) {
     } else {
         printf("epoch: %s, batch %lld, %lld Fashion-MNIST images from %s in %.2f s (data loaded "
                "in %.2f s)\n",
-               gt_model_kind_name(kind), (long long)batch, (long long)images, opt->data_dir,
+               model_names[kind], (long long)batch, (long long)images, opt->data_dir,
                seconds, load_s);
         printf("  %.0f images/s, mean training loss %.4f\n", rate, mean_loss);
         printf("  peak resident memory %.1f MiB (ru_maxrss of this process, data included)\n",
@@ -771,14 +785,15 @@ static void run_epoch(const options *opt, int threads) {
 static void print_help(void) {
     printf(
         "usage: gradtape-bench [options]\n"
-        "Times the MLP 784-100-10 (relu) and LeNet-5 (tanh): forward without recording and a\n"
-        "training step (forward, cross-entropy, backward, SGD momentum 0.9, zero-grad, tape\n"
-        "reset) at each batch size, a Hessian-vector product of the loss (hvp), inference at\n"
-        "a large batch; medians of repetitions.\n"
+        "Times the MLP 784-100-10 (relu), LeNet-5 (tanh) and the modern CNN (gradtape-train\n"
+        "--model cnn, in train mode): forward without recording and a training step (forward,\n"
+        "cross-entropy, backward, SGD momentum 0.9 (cnn: Nesterov, weight decay 5e-4),\n"
+        "zero-grad, tape reset) at each batch size, a Hessian-vector product of the loss\n"
+        "(hvp), inference at a large batch; medians of repetitions.\n"
         "\n"
-        "  --model mlp|lenet|all|ops models to time (default all: mlp and lenet); ops: one\n"
-        "                            row per op family instead, forward and forward+backward\n"
-        "                            at a realistic shape (the op_rows of gradtape_bench.c)\n"
+        "  --model mlp|lenet|cnn|all|ops  models to time (default all); ops: one row per op\n"
+        "                            family instead, forward and forward+backward at a\n"
+        "                            realistic shape (the op_rows of gradtape_bench.c)\n"
         "  --op NAME                 only the op rows of op NAME (implies --model ops)\n"
         "  --batches N[,N...]        batch sizes (default 1,64,256)\n"
         "  --inference-batch N       batch of the inference cell (default 1000; 0: none)\n"
@@ -799,7 +814,8 @@ static void print_help(void) {
         "  --limit N                 --epoch: use the first N images (default 0: all)\n"
         "  --help                    this text\n"
         "\n"
-        "FLOP convention: forward = 2 x multiply-adds per image (LeNet-5 416,520, MLP 79,400);\n"
+        "FLOP convention: forward = 2 x multiply-adds per image (LeNet-5 416,520, MLP 79,400,\n"
+        "CNN 11,102,720);\n"
         "a training step counts 3 x forward.\n",
         GT_DEFAULT_DATA_DIR);
 }
@@ -864,7 +880,7 @@ static int parse_cells(const char *text) {
 }
 
 static options parse_options(int argc, char **argv) {
-    options o = {.models = {GT_MODEL_MLP, GT_MODEL_LENET}, .n_models = 2,
+    options o = {.models = {BENCH_MLP, BENCH_LENET, BENCH_CNN}, .n_models = 3,
                  .batches = {1, 64, 256}, .n_batches = 3, .inference_batch = 1000,
                  .cells = CELL_ALL, .budget = 1.0, .warmup = 3, .min_reps = 5,
                  .max_reps = 100000, .seed = 42, .data_dir = GT_DEFAULT_DATA_DIR};
@@ -894,16 +910,12 @@ static options parse_options(int argc, char **argv) {
         } else if (!strcmp(a, "--model")) {
             const char *v = VALUE();
             o.model_given = true;
-            if (!strcmp(v, "mlp"))
-                o.models[0] = GT_MODEL_MLP, o.n_models = 1;
-            else if (!strcmp(v, "lenet"))
-                o.models[0] = GT_MODEL_LENET, o.n_models = 1;
-            else if (!strcmp(v, "all"))
-                o.models[0] = GT_MODEL_MLP, o.models[1] = GT_MODEL_LENET, o.n_models = 2;
-            else if (!strcmp(v, "ops"))
-                o.n_models = 0, o.ops = true;
-            else
-                usage_error("--model: unknown model \"%s\": choose mlp, lenet, all or ops", v);
+            o.n_models = 0;
+            for (int k = 0; k < BENCH_MODELS; k++)
+                if (!strcmp(v, model_names[k]) || !strcmp(v, "all"))
+                    o.models[o.n_models++] = k;
+            if (!o.n_models && strcmp(v, "ops"))
+                usage_error("--model: unknown model \"%s\": choose mlp, lenet, cnn, all or ops", v);
             o.ops = !o.n_models;
         } else if (!strcmp(a, "--op")) {
             o.op = VALUE();
@@ -942,9 +954,9 @@ static options parse_options(int argc, char **argv) {
         if (o.ops)
             usage_error("--epoch trains a model: give --model mlp or --model lenet");
         if (!o.model_given)
-            o.models[0] = GT_MODEL_LENET, o.n_models = 1;
+            o.models[0] = BENCH_LENET, o.n_models = 1;
         if (o.n_models != 1)
-            usage_error("--epoch trains one model: give --model mlp or --model lenet");
+            usage_error("--epoch trains one model: give --model mlp, lenet or cnn");
         if (!o.batches_given)
             o.batches[0] = 64, o.n_batches = 1;
         if (o.n_batches != 1)
@@ -958,8 +970,8 @@ static options parse_options(int argc, char **argv) {
 static void report_header(const options *opt, const peak_info *peak, int threads) {
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
-    const char *convention = "forward = 2 x multiply-adds per image (lenet 416520, mlp 79400); "
-                             "train_step = 3 x forward; hvp = 9 x forward";
+    const char *convention = "forward = 2 x multiply-adds per image (lenet 416520, mlp 79400, "
+                             "cnn 11102720); train_step = 3 x forward; hvp = 9 x forward";
     if (opt->json) {
         printf("{\"type\":\"env\",\"bench\":\"gradtape-bench\",\"real\":\"%s\",\"cpu\":",
                GT_REAL_NAME);
@@ -1007,7 +1019,7 @@ int main(int argc, char **argv) {
     report_header(&opt, &peak, threads);
     int batch_cells = opt.cells & (CELL_FORWARD | CELL_TRAIN | CELL_HVP);
     for (int m = 0; m < opt.n_models; m++) {
-        gt_model_kind kind = (gt_model_kind)opt.models[m];
+        bench_model kind = (bench_model)opt.models[m];
         for (int b = 0; b < opt.n_batches && batch_cells; b++)
             bench_batch(&opt, &peak, kind, opt.batches[b], batch_cells);
         if ((opt.cells & CELL_INFERENCE) && opt.inference_batch > 0)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -262,6 +263,37 @@ void gt_dataset_free(gt_dataset *data) {
     memset(data, 0, sizeof *data);
 }
 
+void gt_dataset_stats(const gt_dataset *data, int64_t limit, double *mean, double *std) {
+    *mean = *std = 0;
+    if (!data || !data->images || data->count < 1)
+        return;
+    if (limit <= 0 || limit > data->count)
+        limit = data->count;
+    uint64_t histogram[256] = {0};
+    int64_t pixels = limit * data->rows * data->cols;
+    for (int64_t i = 0; i < pixels; i++)
+        histogram[data->images[i]]++;
+    double s1 = 0, s2 = 0;
+    for (int v = 0; v < 256; v++) {
+        s1 += (double)histogram[v] * (v / 255.0);
+        s2 += (double)histogram[v] * (v / 255.0) * (v / 255.0);
+    }
+    *mean = s1 / (double)pixels;
+    double var = s2 / (double)pixels - *mean * *mean;
+    *std = var > 0 ? sqrt(var) : 0;
+}
+
+gt_status gt_dataset_normalize(gt_dataset *data, double mean, double std) {
+    if (!data)
+        return gt_set_error(GT_ERR_ARG, "dataset_normalize: data is NULL");
+    if (!isfinite(mean) || !(std > 0) || !isfinite(std))
+        return gt_set_error(GT_ERR_ARG, "dataset_normalize: needs a finite mean and std > 0, "
+                            "got %g and %g", mean, std);
+    data->mean = mean;
+    data->std = std;
+    return GT_OK;
+}
+
 /* The first row and the row count of `shard`'s share of a batch of `size` images. */
 static int64_t shard_first(int64_t size, int shard, int shards) { return size * shard / shards; }
 
@@ -342,7 +374,43 @@ gt_status gt_loader_init(gt_loader *loader, const gt_dataset *data, int64_t batc
     }
     for (int64_t i = 0; i < limit; i++)
         loader->order[i] = i;
+    for (int v = 0; v < 256; v++)
+        loader->values[v] = data->std > 0 ? (gt_real)((v / 255.0 - data->mean) / data->std)
+                                          : (gt_real)v / (gt_real)255;
     return GT_OK;
+}
+
+gt_status gt_loader_augment(gt_loader *loader, int crop_padding, bool hflip, uint64_t seed) {
+    if (!loader || !loader->order)
+        return gt_set_error(GT_ERR_ARG, "loader_augment: the loader is NULL or not initialised");
+    const gt_dataset *d = loader->data;
+    if (crop_padding < 0 || crop_padding >= d->rows || crop_padding >= d->cols)
+        return gt_set_error(GT_ERR_ARG, "loader_augment: crop_padding %d must be in 0..%lld "
+                            "(less than the images' %lldx%lld)", crop_padding,
+                            (long long)((d->rows < d->cols ? d->rows : d->cols) - 1),
+                            (long long)d->rows, (long long)d->cols);
+    loader->crop_padding = crop_padding;
+    loader->hflip = hflip;
+    gt_rng_seed(&loader->augment_rng, seed);
+    return GT_OK;
+}
+
+// image[rows,cols] bytes -> x[rows,cols] values, shifted by (dy, dx) (x[r][c] =
+// image[r + dy][c + dx], the padding value outside) and mirrored left to right when flip
+static void augment_image(const gt_loader *loader, const uint8_t *image, gt_real *x, int dy,
+                          int dx, bool flip) {
+    int64_t rows = loader->data->rows, cols = loader->data->cols;
+    gt_real pad = loader->values[0];
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t sr = r + dy;
+        gt_real *row = x + r * cols;
+        for (int64_t c = 0; c < cols; c++) {
+            int64_t sc = (flip ? cols - 1 - c : c) + dx;
+            row[c] = sr >= 0 && sr < rows && sc >= 0 && sc < cols
+                         ? loader->values[image[sr * cols + sc]]
+                         : pad;
+        }
+    }
 }
 
 gt_status gt_loader_shard(gt_loader *loader, int shard, int shards) {
@@ -382,7 +450,8 @@ void gt_loader_start_epoch(gt_loader *loader) {
     }
 }
 
-// images[count,rows,cols] bytes -> x[b,1,rows,cols] = pixel / 255, y[b] = label, for the
+// images[count,rows,cols] bytes -> x[b,1,rows,cols] = values[pixel] (pixel / 255, normalised
+// when the data set says so, augmented when the loader does), y[b] = label, for the
 // shard's b rows of the next batch of G images
 bool gt_loader_next(gt_loader *loader, gt_batch *batch) {
     if (!loader || !batch || !loader->order || loader->next >= loader->limit)
@@ -399,10 +468,22 @@ bool gt_loader_next(gt_loader *loader, gt_batch *batch) {
     const gt_dataset *d = loader->data;
     int64_t pixels = d->rows * d->cols;
     gt_real *xd = loader->x_data, *yd = loader->y_data;
+    bool augment = loader->crop_padding > 0 || loader->hflip;
+    int64_t first = shard_first(global_size, loader->shard, loader->shards);
+    for (int64_t g = 0; augment && g < global_size; g++) {
+        /* every shard draws the whole batch's shifts and flips, to use its own rows' */
+        int span = 2 * loader->crop_padding + 1;
+        int dy = (int)gt_rng_below(&loader->augment_rng, (uint64_t)span) - loader->crop_padding;
+        int dx = (int)gt_rng_below(&loader->augment_rng, (uint64_t)span) - loader->crop_padding;
+        bool flip = loader->hflip && (gt_rng_next(&loader->augment_rng) >> 63);
+        int64_t b = g - first;
+        if (b >= 0 && b < size)
+            augment_image(loader, d->images + order[b] * pixels, xd + b * pixels, dy, dx, flip);
+    }
     for (int64_t b = 0; b < size; b++) {
         const uint8_t *image = d->images + order[b] * pixels;
-        for (int64_t p = 0; p < pixels; p++)
-            xd[b * pixels + p] = (gt_real)image[p] / (gt_real)255;
+        for (int64_t p = 0; !augment && p < pixels; p++)
+            xd[b * pixels + p] = loader->values[image[p]];
         yd[b] = (gt_real)d->labels[order[b]];
     }
     loader->next += global_size;

@@ -11,6 +11,7 @@
  *     }
  *     gt_loader loader;
  *     gt_loader_init(&loader, &train, 64, true, 42, 0);  // batch 64, shuffled, seed 42
+ *     gt_loader_augment(&loader, 2, true, 43);           // optional: random crop and flip
  *     gt_batch batch;
  *     gt_loader_start_epoch(&loader);
  *     while (gt_loader_next(&loader, &batch)) { ... batch.x [B,1,28,28], batch.y [B] ... }
@@ -37,6 +38,8 @@ typedef struct gt_dataset {
     int64_t classes; /* 1 + the largest label */
     uint8_t *images; /* count * rows * cols bytes, row-major */
     uint8_t *labels; /* count bytes */
+    double mean, std; /* a batch's x = (pixel / 255 - mean) / std (gt_dataset_normalize);
+                         0 and 0: pixel / 255 */
 } gt_dataset;
 
 /* Reads an IDX file (magic 0x00000801 labels or 0x00000803 images; gzip or raw) into a
@@ -54,6 +57,12 @@ gt_status gt_idx_load(const char *path, uint8_t **bytes, int64_t *dims, int *ndi
  * On failure *out is zeroed (gt_dataset_free on it is harmless). */
 gt_status gt_mnist_load(const char *dir, gt_split split, gt_dataset *out);
 void gt_dataset_free(gt_dataset *data);
+/* The mean and the (biased) standard deviation of every pixel / 255 of the first `limit`
+ * images (0: all), as torchvision's Normalize is usually given them. */
+void gt_dataset_stats(const gt_dataset *data, int64_t limit, double *mean, double *std);
+/* From now on loaders give (pixel / 255 - mean) / std (std > 0), torchvision's
+ * Normalize((mean,), (std,)) after ToTensor(). GT_ERR_ARG for a bad mean or std. */
+gt_status gt_dataset_normalize(gt_dataset *data, double mean, double std);
 
 typedef struct gt_batch {
     gt_tensor *x;        /* [B,1,rows,cols], pixels / 255 */
@@ -75,6 +84,10 @@ typedef struct gt_loader {
     gt_real *x_data, *y_data;   /* the memory a batch is scaled into: the shard's most rows */
     gt_tensor *x_full, *y_full; /* views of it: the shard's rows of a full batch */
     gt_tensor *x_tail, *y_tail; /* ... of a smaller last batch (NULL when there is none) */
+    gt_real values[256];        /* a pixel byte's value in a batch */
+    int crop_padding;           /* gt_loader_augment */
+    bool hflip;
+    gt_rng augment_rng;
 } gt_loader;
 
 /* Uses the first `limit` images (0 or more than the data set: all of them); batch_size is
@@ -100,6 +113,14 @@ bool gt_loader_next(gt_loader *loader, gt_batch *batch);
  * memory (gt_loader_next still never allocates); on failure the loader is unchanged.
  * GT_ERR_ARG unless 0 <= shard < shards. */
 gt_status gt_loader_shard(gt_loader *loader, int shard, int shards);
+/* Data augmentation for training, as torchvision's RandomCrop(size, padding=crop_padding)
+ * then RandomHorizontalFlip(): each image of a batch is shifted by up to crop_padding pixels
+ * each way (what leaves the image is dropped, what enters is 0, normalised like a pixel 0)
+ * and mirrored left to right with probability 1/2. The draws come from a generator of their
+ * own seeded with `seed`, one set per image of each batch (shards draw the whole batch's), so
+ * they leave the data order alone. crop_padding 0 and no hflip: off. GT_ERR_ARG unless
+ * 0 <= crop_padding < the image's smaller side. */
+gt_status gt_loader_augment(gt_loader *loader, int crop_padding, bool hflip, uint64_t seed);
 void gt_loader_free(gt_loader *loader);
 
 #ifdef __cplusplus

@@ -183,10 +183,34 @@ gt_module *gt_nn_avgpool2d(int kernel_size, int stride);
 gt_module *gt_nn_pool(const gt_op_def *op, const char *args);
 /* x[N, d1, d2, ...] -> [N, d1 * d2 * ...] (nn.Flatten(start_dim=1)). */
 gt_module *gt_nn_flatten(void);
-/* An elementwise activation or a softmax over the last axis, by its op-table entry:
- * &gt_op_relu, &gt_op_sigmoid, &gt_op_tanh, &gt_op_softmax, &gt_op_log_softmax (torch.nn's
- * ReLU, Sigmoid, Tanh, Softmax(dim=-1), LogSoftmax(dim=-1)). */
+/* An elementwise activation or a softmax over the last axis, by its op-table entry, with
+ * torch.nn's defaults: &gt_op_relu, sigmoid, tanh, softmax, log_softmax, leaky_relu, elu,
+ * selu, gelu, silu, softplus, hardtanh, hardsigmoid (torch.nn's ReLU, ..., Softmax(dim=-1),
+ * LogSoftmax(dim=-1), LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Hardtanh, Hardsigmoid). */
 gt_module *gt_nn_activation(const gt_op_def *op);
+/* The same with its first n_args attributes in torch.nn's order (LeakyReLU: negative_slope;
+ * ELU: alpha; GELU: approximate, 0 "none" or 1 "tanh"; Softplus: beta, threshold; Hardtanh:
+ * min_val, max_val); the others keep their defaults. */
+gt_module *gt_nn_activation_args(const gt_op_def *op, int n_args, const double *args);
+/* BatchNorm1d (spatial 1: x[N,C] or x[N,C,L]) or BatchNorm2d (spatial 2: x[N,C,H,W]):
+ * weight [C] (ones) and bias [C] (zeros) when affine; buffers running_mean [C] (zeros),
+ * running_var [C] (ones) and num_batches_tracked [] when track_running_stats. num_features 0:
+ * inferred; momentum NAN: torch's None (a cumulative average). Train mode normalises by the
+ * batch and updates the buffers; eval mode by the buffers (by the batch without them). */
+gt_module *gt_nn_batchnorm(int spatial, int64_t num_features, double eps, double momentum,
+                           bool affine, bool track_running_stats);
+/* x[N, ..., D...] normalised over its last dims D... = normalized_shape; weight and bias of
+ * that shape (ones, zeros) when elementwise_affine. */
+gt_module *gt_nn_layernorm(int ndim, const int64_t *normalized_shape, double eps,
+                           bool elementwise_affine);
+/* x[N,C,*] normalised over each group of C/num_groups channels; weight [C], bias [C] when
+ * affine. num_channels 0: inferred. */
+gt_module *gt_nn_groupnorm(int64_t num_groups, int64_t num_channels, double eps, bool affine);
+/* Inverted dropout with probability p in train mode; the identity in eval mode. */
+gt_module *gt_nn_dropout(double p);
+/* Indices x[N, ...] (whole numbers in 0..num_embeddings-1) -> rows of weight
+ * [num_embeddings, embedding_dim] (N(0, 1)): [N, ..., embedding_dim]. */
+gt_module *gt_nn_embedding(int64_t num_embeddings, int64_t embedding_dim);
 /* Children applied one after another (add them with gt_module_add_child). */
 gt_module *gt_nn_sequential(void);
 /* x + f(x), f (which it owns) keeping the shape. */
@@ -223,7 +247,7 @@ const gt_layer_info *gt_layer_find(const char *type);
  *     "Conv2d(32, 5, padding=2) ReLU MaxPool2d(2) Flatten Linear(128) ReLU Linear(10)"
  * Out channels / features come first; in-sizes are inferred at build. A layer may be named
  * ("fc1=Linear(100)", its tensors then "fc1.weight"); Residual(...) and Sequential(...) hold
- * a spec of their own. "mlp" and "lenet" alone are the two classic models (gt_nn.h). NULL on
+ * a spec of their own. "mlp", "lenet" and "cnn" alone are the named models (gt_nn.h). NULL on
  * a bad spec, with an error giving the column, the token and what was expected:
  *     model spec, column 9: 'Conv2d(32, x)': expected a number for kernel_size */
 gt_module *gt_spec_parse(const char *spec);

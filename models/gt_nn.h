@@ -60,6 +60,14 @@ gt_status gt_init_bias_uniform(gt_tensor *b, int64_t fan_in, gt_rng *rng);
  * model, made from a spec or from modules, is GT_MODEL_SPEC. */
 typedef enum gt_model_kind { GT_MODEL_MLP, GT_MODEL_LENET, GT_MODEL_SPEC } gt_model_kind;
 
+/* `--model cnn` (gt_spec_parse("cnn")): a modern CNN for 28x28 images, batch norm after each
+ * convolution and dropout before each linear layer (gradtape-train gives it its recipe:
+ * SGD with Nesterov momentum, weight decay, normalised and augmented inputs). */
+#define GT_MODEL_CNN_SPEC                                                                      \
+    "Conv2d(32, 5, padding=2) BatchNorm2d ReLU MaxPool2d(2) Conv2d(64, 5, padding=2) "         \
+    "BatchNorm2d ReLU MaxPool2d(2) Flatten Dropout(0.25) Linear(128) ReLU Dropout(0.5) "        \
+    "Linear(10)"
+
 #define GT_MLP_MAX_SIZES 17 /* input, up to 15 hidden layers, output */
 
 typedef struct gt_model_config {

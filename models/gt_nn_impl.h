@@ -17,7 +17,7 @@ void gt__optimizer_set_steps(gt_optimizer *opt, int64_t steps);
 
 /* The spec of an MLP or LeNet-5 configuration (names as their checkpoints have them). */
 void gt__model_config_spec(const gt_model_config *c, char *buf, size_t size);
-/* "mlp" or "lenet" alone: their default spec into buf, true; otherwise false. */
+/* "mlp", "lenet" or "cnn" alone: their spec into buf, true; otherwise false. */
 bool gt__model_alias_spec(const char *spec, char *buf, size_t size);
 
 #endif

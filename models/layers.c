@@ -379,8 +379,11 @@ gt_module *gt_nn_flatten(void) { return gt_module_new(&flatten_class, NULL, 0); 
 
 /* ---- activations: one op of the table, same shape out ------------------------------------- */
 
+/* The op and its attributes in torch.nn's order (LeakyReLU's negative_slope, Softplus's beta
+ * and threshold, ...; GELU's approximate as 0 "none" or 1 "tanh"). */
 typedef struct activation_state {
     const gt_op_def *op;
+    double a, b;
 } activation_state;
 
 static gt_status activation_build(gt_module *m, const gt_sample_shape *in,
@@ -390,35 +393,111 @@ static gt_status activation_build(gt_module *m, const gt_sample_shape *in,
     return GT_OK;
 }
 
-/* The op with its default attributes (softmax and log_softmax: dim -1). */
+/* Softmax and log_softmax work over the last axis (dim -1). */
 static gt_tensor *activation_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
-    return gt_op_call(tape, ((const activation_state *)gt_module_cstate(m))->op, &x, 1, NULL);
+    const activation_state *s = gt_module_cstate(m);
+    if (s->op == &gt_op_leaky_relu)
+        return gt_leaky_relu(tape, x, s->a);
+    if (s->op == &gt_op_elu)
+        return gt_elu(tape, x, s->a);
+    if (s->op == &gt_op_gelu)
+        return gt_gelu(tape, x, s->a != 0 ? GT_GELU_TANH : GT_GELU_NONE);
+    if (s->op == &gt_op_softplus)
+        return gt_softplus(tape, x, s->a, s->b);
+    if (s->op == &gt_op_hardtanh)
+        return gt_hardtanh(tape, x, s->a, s->b);
+    return gt_op_call(tape, s->op, &x, 1, NULL); /* no attributes, or dim -1 */
 }
 
-static const gt_module_class relu_class = {"ReLU", activation_build, activation_forward, NULL};
-static const gt_module_class sigmoid_class = {"Sigmoid", activation_build, activation_forward,
-                                              NULL};
-static const gt_module_class tanh_class = {"Tanh", activation_build, activation_forward, NULL};
-static const gt_module_class softmax_class = {"Softmax", activation_build, activation_forward,
-                                              NULL};
-static const gt_module_class log_softmax_class = {"LogSoftmax", activation_build,
-                                                  activation_forward, NULL};
+static void activation_describe(const gt_module *m, char *buf, size_t size) {
+    const activation_state *s = gt_module_cstate(m);
+    if (s->op == &gt_op_leaky_relu)
+        snprintf(buf, size, "negative_slope=%g", s->a);
+    else if (s->op == &gt_op_elu)
+        snprintf(buf, size, "alpha=%g", s->a);
+    else if (s->op == &gt_op_gelu)
+        snprintf(buf, size, "approximate='%s'", s->a != 0 ? "tanh" : "none");
+    else if (s->op == &gt_op_softplus)
+        snprintf(buf, size, "beta=%g, threshold=%g", s->a, s->b);
+    else if (s->op == &gt_op_hardtanh)
+        snprintf(buf, size, "min_val=%g, max_val=%g", s->a, s->b);
+    else if (s->op == &gt_op_softmax || s->op == &gt_op_log_softmax)
+        snprintf(buf, size, "dim=-1");
+    else if (size)
+        buf[0] = '\0';
+}
 
-gt_module *gt_nn_activation(const gt_op_def *op) {
-    const gt_module_class *cls = op == &gt_op_relu          ? &relu_class
-                                 : op == &gt_op_sigmoid     ? &sigmoid_class
-                                 : op == &gt_op_tanh        ? &tanh_class
-                                 : op == &gt_op_softmax     ? &softmax_class
-                                 : op == &gt_op_log_softmax ? &log_softmax_class
-                                                            : NULL;
-    if (!cls) {
+#define ACTIVATION_CLASS(var, type) \
+    static const gt_module_class var = {type, activation_build, activation_forward, \
+                                        activation_describe}
+ACTIVATION_CLASS(relu_class, "ReLU");
+ACTIVATION_CLASS(sigmoid_class, "Sigmoid");
+ACTIVATION_CLASS(tanh_class, "Tanh");
+ACTIVATION_CLASS(softmax_class, "Softmax");
+ACTIVATION_CLASS(log_softmax_class, "LogSoftmax");
+ACTIVATION_CLASS(leaky_relu_class, "LeakyReLU");
+ACTIVATION_CLASS(elu_class, "ELU");
+ACTIVATION_CLASS(selu_class, "SELU");
+ACTIVATION_CLASS(gelu_class, "GELU");
+ACTIVATION_CLASS(silu_class, "SiLU");
+ACTIVATION_CLASS(softplus_class, "Softplus");
+ACTIVATION_CLASS(hardtanh_class, "Hardtanh");
+ACTIVATION_CLASS(hardsigmoid_class, "Hardsigmoid");
+
+/* Each activation op, its class and its attributes' defaults (torch.nn's). */
+static const struct {
+    const gt_op_def *op;
+    const gt_module_class *cls;
+    int n_args;
+    double a, b;
+} activations[] = {
+    {&gt_op_relu, &relu_class, 0, 0, 0},
+    {&gt_op_sigmoid, &sigmoid_class, 0, 0, 0},
+    {&gt_op_tanh, &tanh_class, 0, 0, 0},
+    {&gt_op_softmax, &softmax_class, 0, 0, 0},
+    {&gt_op_log_softmax, &log_softmax_class, 0, 0, 0},
+    {&gt_op_leaky_relu, &leaky_relu_class, 1, 0.01, 0},
+    {&gt_op_elu, &elu_class, 1, 1.0, 0},
+    {&gt_op_selu, &selu_class, 0, 0, 0},
+    {&gt_op_gelu, &gelu_class, 1, 0, 0},
+    {&gt_op_silu, &silu_class, 0, 0, 0},
+    {&gt_op_softplus, &softplus_class, 2, 1.0, 20.0},
+    {&gt_op_hardtanh, &hardtanh_class, 2, -1.0, 1.0},
+    {&gt_op_hardsigmoid, &hardsigmoid_class, 0, 0, 0},
+};
+
+gt_module *gt_nn_activation_args(const gt_op_def *op, int n_args, const double *args) {
+    int i = 0, count = (int)(sizeof activations / sizeof activations[0]);
+    while (i < count && activations[i].op != op)
+        i++;
+    if (i == count) {
         gt_set_error(GT_ERR_ARG, "activation: %s is not an activation (relu, sigmoid, tanh, "
-                     "softmax, log_softmax)", op ? op->name : "NULL");
+                     "softmax, log_softmax, leaky_relu, elu, selu, gelu, silu, softplus, "
+                     "hardtanh, hardsigmoid)", op ? op->name : "NULL");
         return NULL;
     }
-    activation_state s = {op};
-    return gt_module_new(cls, &s, sizeof s);
+    if (n_args < 0 || n_args > activations[i].n_args || (n_args && !args)) {
+        gt_set_error(GT_ERR_ARG, "%s: takes at most %d argument%s, got %d",
+                     activations[i].cls->type, activations[i].n_args,
+                     activations[i].n_args == 1 ? "" : "s", n_args);
+        return NULL;
+    }
+    activation_state s = {op, n_args > 0 ? args[0] : activations[i].a,
+                          n_args > 1 ? args[1] : activations[i].b};
+    const char *bad = !isfinite(s.a) || !isfinite(s.b) ? "its arguments must be finite"
+                      : op == &gt_op_gelu && s.a != 0 && s.a != 1
+                          ? "approximate must be 'none' or 'tanh'"
+                      : op == &gt_op_softplus && s.a == 0 ? "beta must not be 0"
+                      : op == &gt_op_hardtanh && s.b < s.a ? "max_val must be >= min_val"
+                                                           : NULL;
+    if (bad) {
+        gt_set_error(GT_ERR_ARG, "%s: %s, got %g, %g", activations[i].cls->type, bad, s.a, s.b);
+        return NULL;
+    }
+    return gt_module_new(activations[i].cls, &s, sizeof s);
 }
+
+gt_module *gt_nn_activation(const gt_op_def *op) { return gt_nn_activation_args(op, 0, NULL); }
 
 /* ---- Sequential and Residual ------------------------------------------------------------------ */
 
@@ -489,7 +568,7 @@ static bool int_arg(const gt_layer_info *info, const double *args, int i, int64_
     const char *name = info->args;
     for (int k = 0; k < i && name; k++)
         name = strchr(name, ' ') ? strchr(name, ' ') + 1 : NULL;
-    int len = name ? (int)strcspn(name, " =") : 1;
+    int len = name ? (int)strcspn(name, " =?") : 1;
     gt_set_error(GT_ERR_ARG, "%s: %.*s must be an integer in %lld..%lld, got %g", info->type,
                  len, name ? name : "?", (long long)low, (long long)high, v);
     return false;
@@ -572,9 +651,21 @@ static gt_module *make_flatten(const double *args, const gt_layer_info *info) {
     return gt_nn_flatten();
 }
 
+/* An activation's attributes as its row lists them (none for ReLU). */
 static gt_module *make_activation(const double *args, const gt_layer_info *info) {
-    (void)args;
-    return gt_nn_activation(info->op);
+    double values[GT_LAYER_MAX_ARGS];
+    int n = 0;
+    for (; n < GT_LAYER_MAX_ARGS && !isnan(args[n]); n++)
+        values[n] = args[n];
+    if (info->op == &gt_op_gelu && n) { /* 'none' or 'tanh' (GT_LAYER_WORD 0, 1) as 0 or 1 */
+        if (args[0] != GT_LAYER_WORD(0) && args[0] != GT_LAYER_WORD(1)) {
+            gt_set_error(GT_ERR_ARG, "GELU: approximate must be 'none' or 'tanh', got %g",
+                         args[0]);
+            return NULL;
+        }
+        values[0] = args[0] == GT_LAYER_WORD(1);
+    }
+    return gt_nn_activation_args(info->op, n, values);
 }
 
 /* Softmax and LogSoftmax work over the last axis: dim=-1 (torch's dim=None is deprecated). */
@@ -583,6 +674,45 @@ static gt_module *make_softmax(const double *args, const gt_layer_info *info) {
     if (!int_arg(info, args, 0, -1, -1, &dim))
         return NULL;
     return gt_nn_activation(info->op);
+}
+
+/* num_features=None (NAN): inferred from the input, as torch.nn.LazyBatchNorm2d. */
+static gt_module *make_batchnorm(const double *args, const gt_layer_info *info) {
+    int64_t features = 0, affine, track;
+    if ((!isnan(args[0]) && !int_arg(info, args, 0, 1, LAYER_MAX_SIZE, &features)) ||
+        !int_arg(info, args, 3, 0, 1, &affine) || !int_arg(info, args, 4, 0, 1, &track))
+        return NULL;
+    return gt_nn_batchnorm(info->type[9] == '2' ? 2 : 1, features, args[1], args[2], affine != 0,
+                           track != 0);
+}
+
+static gt_module *make_layernorm(const double *args, const gt_layer_info *info) {
+    int64_t size, affine;
+    if (!int_arg(info, args, 0, 1, LAYER_MAX_SIZE, &size) || !int_arg(info, args, 2, 0, 1, &affine))
+        return NULL;
+    return gt_nn_layernorm(1, &size, args[1], affine != 0);
+}
+
+static gt_module *make_groupnorm(const double *args, const gt_layer_info *info) {
+    int64_t groups, channels = 0, affine;
+    if (!int_arg(info, args, 0, 1, LAYER_MAX_SIZE, &groups) ||
+        (!isnan(args[1]) && !int_arg(info, args, 1, 1, LAYER_MAX_SIZE, &channels)) ||
+        !int_arg(info, args, 3, 0, 1, &affine))
+        return NULL;
+    return gt_nn_groupnorm(groups, channels, args[2], affine != 0);
+}
+
+static gt_module *make_dropout(const double *args, const gt_layer_info *info) {
+    (void)info;
+    return gt_nn_dropout(args[0]);
+}
+
+static gt_module *make_embedding(const double *args, const gt_layer_info *info) {
+    int64_t count, dim;
+    if (!int_arg(info, args, 0, 1, LAYER_MAX_SIZE, &count) ||
+        !int_arg(info, args, 1, 1, LAYER_MAX_SIZE, &dim))
+        return NULL;
+    return gt_nn_embedding(count, dim);
 }
 
 static gt_module *make_sequential(const double *args, const gt_layer_info *info) {
@@ -633,7 +763,39 @@ static const gt_layer_info layer_table[] = {
     {"Softmax", "dim=-1", "softmax over the last axis", make_softmax, &gt_op_softmax},
     {"LogSoftmax", "dim=-1", "log of the softmax over the last axis", make_softmax,
      &gt_op_log_softmax},
-    {"Sequential", "", "its layers, one after another: Sequential(<spec>)", make_sequential, NULL},
+    {"LeakyReLU", "negative_slope=0.01", "x where x > 0, else negative_slope * x",
+     make_activation, &gt_op_leaky_relu},
+    {"ELU", "alpha=1.0", "x where x > 0, else alpha * (exp(x) - 1)", make_activation,
+     &gt_op_elu},
+    {"SELU", "", "scale * elu(x, alpha) with the self-normalising constants", make_activation,
+     &gt_op_selu},
+    {"GELU", "approximate=none|none|tanh", "x * Phi(x), or its tanh approximation",
+     make_activation, &gt_op_gelu},
+    {"SiLU", "", "x * sigmoid(x)", make_activation, &gt_op_silu},
+    {"Softplus", "beta=1.0 threshold=20.0", "log(1 + exp(beta x)) / beta", make_activation,
+     &gt_op_softplus},
+    {"Hardtanh", "min_val=-1.0 max_val=1.0", "x clamped to [min_val, max_val]",
+     make_activation, &gt_op_hardtanh},
+    {"Hardsigmoid", "", "0 below -3, 1 above 3, x / 6 + 1/2 between", make_activation,
+     &gt_op_hardsigmoid},
+    {"BatchNorm1d", "num_features? eps=1e-05 momentum=0.1 affine=True track_running_stats=True",
+     "x[N,C] or x[N,C,L] normalised per channel by the batch's statistics (train) or the "
+     "running ones (eval)", make_batchnorm, &gt_op_batch_norm},
+    {"BatchNorm2d", "num_features? eps=1e-05 momentum=0.1 affine=True track_running_stats=True",
+     "x[N,C,H,W] normalised per channel by the batch's statistics (train) or the running ones "
+     "(eval)", make_batchnorm, &gt_op_batch_norm},
+    {"LayerNorm", "normalized_shape eps=1e-05 elementwise_affine=True",
+     "each sample normalised over its last dim (of size normalized_shape)", make_layernorm,
+     &gt_op_layer_norm},
+    {"GroupNorm", "num_groups num_channels? eps=1e-05 affine=True",
+     "x[N,C,*] normalised over each group of C/num_groups channels", make_groupnorm,
+     &gt_op_group_norm},
+    {"Dropout", "p=0.5", "each element zeroed with probability p, the rest scaled by 1/(1-p), "
+     "in train mode only", make_dropout, &gt_op_dropout},
+    {"Embedding", "num_embeddings embedding_dim", "the rows of weight[V,E] its indices list",
+     make_embedding, &gt_op_embedding},
+    {"Sequential", "", "its layers, one after another: Sequential(<spec>)", make_sequential,
+     NULL},
     {"Residual", "", "x + f(x), f the layers inside: Residual(<spec>)", make_residual, NULL},
 };
 

@@ -134,6 +134,10 @@ void gt__model_config_spec(const gt_model_config *c, char *buf, size_t size) {
 bool gt__model_alias_spec(const char *spec, char *buf, size_t size) {
     gt_model_config c = {.kind = GT_MODEL_MLP, .act = GT_ACT_RELU, .n_sizes = 3,
                          .sizes = {784, 100, 10}, .classes = 10};
+    if (!strcmp(spec, "cnn")) {
+        snprintf(buf, size, "%s", GT_MODEL_CNN_SPEC);
+        return true;
+    }
     if (!strcmp(spec, "lenet"))
         c = (gt_model_config){.kind = GT_MODEL_LENET, .act = GT_ACT_TANH, .classes = 10};
     else if (strcmp(spec, "mlp"))

@@ -4,7 +4,8 @@
  *   item   := [name '='] Type [ '(' args ')' ]   |   [name '='] Container '(' spec ')'
  *   args   := arg (',' arg)*                 arg := value | keyword '=' value
  *   value  := number | True | False | None | '(' number (',' number)* ')'  (equal numbers:
- *             a square kernel's (5, 5))
+ *             a square kernel's (5, 5)) | 'word' (one of the words its row lists after the
+ *             default, "padding=0|valid|same": read as GT_LAYER_WORD(index))
  *
  * Type is a row of the layer registry (layers.c); positional arguments come first, in the
  * order of the row's `args`, then keywords. Every error names the column (from 1), the text

@@ -363,6 +363,92 @@ GT_TEST(loader_scales_pixels_to_unit_range_in_file_order) {
     gt_dataset_free(&d);
 }
 
+GT_TEST(dataset_stats_and_normalize_give_torchvision_normalize) {
+    gt_dataset d = make_dataset(2); /* pixels 0..5 and 1..6 */
+    double mean, std;
+    gt_dataset_stats(&d, 0, &mean, &std);
+    double want_mean = 36 / 12.0 / 255, sq = 0; /* (0 + ... + 5) + (1 + ... + 6) = 36 */
+    for (int i = 0; i < 12; i++)
+        sq += pow(d.images[i] / 255.0 - want_mean, 2);
+    CHECK_CLOSE(mean, want_mean, 1e-12);
+    CHECK_CLOSE(std, sqrt(sq / 12), 1e-12);
+    gt_dataset_stats(&d, 1, &mean, &std); /* the first image only: pixels 0..5 */
+    CHECK_CLOSE(mean, 2.5 / 255, 1e-12);
+    CHECK(gt_dataset_normalize(&d, 0.5, 0) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("dataset_normalize: needs a finite mean and std > 0, got 0.5 and 0");
+    CHECK(gt_dataset_normalize(&d, 0.01, 0.02) == GT_OK);
+    gt_loader loader;
+    CHECK(gt_loader_init(&loader, &d, 2, false, 1, 0) == GT_OK);
+    gt_loader_start_epoch(&loader);
+    gt_batch batch;
+    CHECK(gt_loader_next(&loader, &batch));
+    for (int i = 0; i < 12; i++)
+        CHECK_CLOSE(gt_tensor_item(batch.x, i), (d.images[i] / 255.0 - 0.01) / 0.02, 1e-4);
+    gt_loader_free(&loader);
+    gt_dataset_free(&d);
+}
+
+/* Which shift (dy, dx in -pad..pad) and flip of image[rows,cols] x is, or false. */
+static bool find_shift(const gt_dataset *d, const uint8_t *image, const gt_tensor *x,
+                       int64_t at, int pad, int *found_dy, bool *found_flip) {
+    for (int flip = 0; flip < 2; flip++)
+        for (int dy = -pad; dy <= pad; dy++)
+            for (int dx = -pad; dx <= pad; dx++) {
+                bool same = true;
+                for (int64_t r = 0; same && r < d->rows; r++)
+                    for (int64_t c = 0; same && c < d->cols; c++) {
+                        int64_t sr = r + dy, sc = (flip ? d->cols - 1 - c : c) + dx;
+                        double want = sr >= 0 && sr < d->rows && sc >= 0 && sc < d->cols
+                                          ? image[sr * d->cols + sc] / 255.0
+                                          : 0;
+                        same = fabs(gt_tensor_item(x, at + r * d->cols + c) - want) < 1e-6;
+                    }
+                if (same) {
+                    *found_dy = dy;
+                    *found_flip = flip;
+                    return true;
+                }
+            }
+    return false;
+}
+
+GT_TEST(loader_augment_shifts_and_flips_each_image_and_keeps_the_order) {
+    gt_dataset d = make_dataset(40);
+    for (int64_t i = 0; i < 40 * 6; i++) /* no image equal to a shift or flip of another */
+        d.images[i] = (uint8_t)(1 + (i * 37) % 250);
+    gt_loader plain, aug, again;
+    CHECK(gt_loader_init(&plain, &d, 8, true, 5, 0) == GT_OK &&
+          gt_loader_init(&aug, &d, 8, true, 5, 0) == GT_OK &&
+          gt_loader_init(&again, &d, 8, true, 5, 0) == GT_OK);
+    CHECK(gt_loader_augment(&aug, 1, true, 9) == GT_OK &&
+          gt_loader_augment(&again, 1, true, 9) == GT_OK);
+    CHECK(gt_loader_augment(&aug, 2, true, 9) == GT_ERR_ARG);
+    CHECK_ERROR_HAS("loader_augment: crop_padding 2 must be in 0..1 (less than the images' 2x3)");
+    gt_batch p, a, b;
+    int flips = 0, shifts = 0, all_found = 1, same_again = 1, same_order = 1;
+    gt_loader_start_epoch(&plain);
+    gt_loader_start_epoch(&aug);
+    gt_loader_start_epoch(&again);
+    while (gt_loader_next(&plain, &p) && gt_loader_next(&aug, &a) && gt_loader_next(&again, &b)) {
+        for (int64_t k = 0; k < a.size; k++) {
+            int label = (int)gt_tensor_item(a.y, k), dy = 0;
+            bool flip = false;
+            same_order &= label == (int)gt_tensor_item(p.y, k);
+            all_found &= find_shift(&d, d.images + label * 6, a.x, k * 6, 1, &dy, &flip);
+            flips += flip;
+            shifts += dy != 0;
+        }
+        for (int64_t i = 0; i < gt_tensor_numel(a.x); i++)
+            same_again &= gt_tensor_item(a.x, i) == gt_tensor_item(b.x, i);
+    }
+    CHECK(all_found && same_order && same_again);
+    CHECK(flips > 5 && flips < 35 && shifts > 5);
+    gt_loader_free(&plain);
+    gt_loader_free(&aug);
+    gt_loader_free(&again);
+    gt_dataset_free(&d);
+}
+
 GT_TEST(loader_same_seed_gives_same_epochs) {
     gt_dataset d = make_dataset(50);
     gt_loader a, b;

@@ -1,8 +1,10 @@
 /* test_module.c - the module API (gt_module.h): specs and their errors, shape inference,
  * state_dict names, PyTorch's initialisation, a custom module holding sub-modules, Residual,
  * train/eval mode, the summary, checkpoints of spec models (and of the old MLP files), and
- * the .npz exchange with PyTorch (tests/data/make_modules_oracle.py). */
+ * the .npz exchange with PyTorch (tests/data/make_modules_oracle.py, and
+ * make_modules_bn_oracle.py for batch norm's running statistics in eval mode). */
 #include "gt_test.h"
+#include "gt_test_alloc.h"
 
 #include <math.h>
 #include <string.h>
@@ -261,6 +263,109 @@ GT_TEST(conv_layers_follow_torch_nn) {
     CHECK_ERROR_HAS("a 15x15 kernel with padding 0 and that dilation does not fit in 28x28");
 }
 
+GT_TEST(bad_specs_of_norm_dropout_embedding_and_activation_layers_get_clear_errors) {
+    CHECK(has_error_for("GELU(approximate='fast')", "column 18: ''fast'': expected one of "
+                                                    "'none|tanh' for approximate"));
+    CHECK(has_error_for("GELU(1)", "GELU: approximate must be 'none' or 'tanh', got 1"));
+    CHECK(has_error_for("Dropout(1.5)", "Dropout: p must be in [0, 1], got 1.5"));
+    CHECK(has_error_for("BatchNorm2d(momentum=2)", "momentum in [0, 1] or None"));
+    CHECK(has_error_for("BatchNorm1d(eps=0)", "eps > 0"));
+    CHECK(has_error_for("BatchNorm2d(4.5)", "BatchNorm2d: num_features must be an integer"));
+    CHECK(has_error_for("BatchNorm2d(affine=2)", "affine must be an integer in 0..1, got 2"));
+    CHECK(has_error_for("Embedding(10)", "expected a value for embedding_dim"));
+    CHECK(has_error_for("LayerNorm", "expected '(' and a value for normalized_shape"));
+    CHECK(has_error_for("GroupNorm(2, 5)", "num_groups in 1..16777216 dividing num_channels"));
+    CHECK(has_error_for("Hardtanh(1, -1)", "Hardtanh: max_val must be >= min_val, got 1, -1"));
+    CHECK(has_error_for("Softplus(beta=0)", "Softplus: beta must not be 0"));
+    CHECK(has_error_for("LeakyReLU(slope=0.1)", "expected an argument of LeakyReLU "
+                                                "(negative_slope)"));
+    CHECK(has_error_for("batchnorm2d", "did you mean BatchNorm2d?"));
+    /* what does not fit the input shape is found at build, naming the layer */
+    CHECK(!image_model("Conv2d(4, 3) GroupNorm(3)", 0));
+    CHECK_ERROR_HAS("layer 1 GroupNorm (input [4, 26, 26]): num_groups 3 does not divide its "
+                    "input's 4 channels");
+    CHECK(!image_model("LayerNorm(5)", 0));
+    CHECK_ERROR_HAS("layer 0 LayerNorm (input [1, 28, 28]): normalized_shape [5] is not the "
+                    "end of its samples' shape [1, 28, 28]");
+    CHECK(!image_model("Flatten BatchNorm2d", 0));
+    CHECK_ERROR_HAS("layer 1 BatchNorm2d (input [784]): expects samples of [C, H, W] (rank 3), "
+                    "got rank 1");
+    CHECK(!image_model("Conv2d(4, 3) BatchNorm2d(8)", 0));
+    CHECK_ERROR_HAS("num_features is 8 but its input has 4 channels");
+}
+
+GT_TEST(cnn_is_a_spec_with_batch_norm_buffers_named_as_pytorch) {
+    gt_model *m = image_model("cnn", 1);
+    CHECK(m && gt_model_numel(m) == 455114 && !strcmp(gt_model_spec(m), "cnn"));
+    CHECK(m && gt_model_buffer_count(m) == 6);
+    CHECK(m && !strcmp(gt_model_buffer_name(m, 0), "1.running_mean") &&
+          !strcmp(gt_model_buffer_name(m, 2), "1.num_batches_tracked") &&
+          !strcmp(gt_model_buffer_name(m, 4), "5.running_var"));
+    CHECK(m && !strcmp(gt_model_param_name(m, 2), "1.weight") &&
+          gt_tensor_cdata(gt_model_params(m)[2])[0] == 1 &&
+          gt_tensor_cdata(gt_model_params(m)[3])[0] == 0);
+    gt_model_free(m);
+}
+
+GT_TEST(batch_norm_counts_batches_and_dropout_is_off_in_eval_mode) {
+    gt_model *m = gt_model_from_spec("BatchNorm1d(momentum=None) Dropout(0.5)", 1,
+                                     (int64_t[]){2}, 1);
+    gt_tensor *x = gt_from_array(GT_SHAPE(2, 2), (const gt_real[]){1, 2, 3, 6});
+    gt_tape *tape = gt_tape_new();
+    CHECK(m && gt_model_forward(tape, m, x) && gt_model_forward(tape, m, x));
+    gt_tensor *const *b = m ? gt_model_buffers(m) : NULL;
+    /* momentum None: the running statistics are the plain average of the batches' */
+    CHECK(b && gt_tensor_cdata(b[2])[0] == 2 && gt_tensor_cdata(b[0])[0] == 2 &&
+          gt_tensor_cdata(b[1])[1] == 8);
+    gt_model_train(m, false);
+    gt_tensor *y = gt_model_forward(tape, m, x);
+    CHECK(y && fabs(gt_tensor_item(y, 1) - (2 - 4) / sqrt(8 + 1e-5)) < 1e-5);
+    CHECK(b && gt_tensor_cdata(b[2])[0] == 2);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_model_free(m);
+}
+
+static bool cnn_step(gt_model *m, gt_optimizer *opt, gt_tape *tape, gt_tensor *x, gt_tensor *y) {
+    gt_tensor *loss = gt_cross_entropy(tape, gt_model_forward(tape, m, x), y);
+    bool ok = loss && gt_backward(tape, loss) == GT_OK && gt_optimizer_step(opt) == GT_OK;
+    gt_model_zero_grad(m);
+    gt_tape_reset(tape);
+    return ok;
+}
+
+/* --model cnn's layers (batch norm's statistics, dropout's masks) at a small size: after the
+ * first step has grown the tape's arena, training allocates nothing (as the MLP and LeNet,
+ * test_tape.c; tests/train/valgrind.sh counts gradtape-train's own). */
+GT_TEST(training_a_cnn_with_batch_norm_and_dropout_allocates_nothing_per_step) {
+    gt_test_alloc alloc = {0};
+    gt_test_alloc_install(&alloc);
+    gt_model *m = gt_model_from_spec("Conv2d(4, 3, padding=1) BatchNorm2d ReLU MaxPool2d(2) "
+                                     "Conv2d(8, 3, padding=1) BatchNorm2d ReLU MaxPool2d(2) "
+                                     "Flatten Dropout(0.25) Linear(16) ReLU Dropout(0.5) "
+                                     "Linear(10)", 3, (int64_t[]){1, 12, 12}, 3);
+    gt_optimizer *opt = gt_sgd_new(gt_model_params(m), gt_model_param_count(m),
+                                   &(gt_sgd_config){.lr = 0.05, .momentum = 0.9,
+                                                    .weight_decay = 5e-4, .nesterov = true});
+    gt_tensor *x, *y;
+    gt_test_random_batch(GT_SHAPE(8, 1, 12, 12), 10, 5, &x, &y);
+    gt_tape *tape = gt_tape_new();
+    CHECK(m && opt && cnn_step(m, opt, tape, x, y)); /* the arena grows to fit one step */
+    int64_t after_first = alloc.calls;
+    for (int step = 0; step < 2; step++)
+        CHECK(cnn_step(m, opt, tape, x, y)); /* may merge chunks once, at reset */
+    int64_t after_third = alloc.calls;
+    for (int step = 0; step < 5; step++)
+        CHECK(cnn_step(m, opt, tape, x, y));
+    CHECK(alloc.calls == after_third && after_third - after_first <= 1);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_tensor_free(y);
+    gt_optimizer_free(opt);
+    gt_model_free(m);
+    gt_test_alloc_uninstall(&alloc);
+}
+
 GT_TEST(spec_accepts_torch_spellings) {
     gt_module *m = gt_spec_parse("  Conv2d(3, kernel_size=(5, 5), stride=1, padding = 2 ,"
                                  " bias=True)\tMaxPool2d(2, None) Flatten(1, -1)  "
@@ -514,6 +619,74 @@ GT_TEST(spec_model_checkpoint_round_trip_with_optimizer_state) {
     gt_model_free(m);
 }
 
+/* Every layer kind the registry has beyond the first ones, trained for a few steps (the
+ * running statistics move) and saved: parameters, buffers and eval-mode outputs come back. */
+static void check_round_trip(const char *spec, int ndim, const int64_t *shape, gt_tensor *x,
+                             gt_tensor *y, const char *path) {
+    gt_model *m = gt_model_from_spec(spec, ndim, shape, 4);
+    gt_optimizer *opt = m ? gt_sgd_new(gt_model_params(m), gt_model_param_count(m),
+                                       &(gt_sgd_config){.lr = 0.1, .momentum = 0.9}) : NULL;
+    CHECK(m && opt);
+    if (!m || !opt) {
+        gt_optimizer_free(opt);
+        gt_model_free(m);
+        return;
+    }
+    gt_tape *tape = gt_tape_new();
+    for (int step = 0; step < 3; step++) {
+        gt_backward(tape, gt_cross_entropy(tape, gt_model_forward(tape, m, x), y));
+        gt_optimizer_step(opt);
+        gt_model_zero_grad(m);
+        gt_tape_reset(tape);
+    }
+    CHECK(gt_model_save(m, opt, NULL, 0, path) == GT_OK);
+    gt_model *back = gt_model_load(path);
+    CHECK(back && !strcmp(gt_model_spec(back), spec) &&
+          gt_model_buffer_count(back) == gt_model_buffer_count(m));
+    CHECK(back && !memcmp(gt_model_data(back), gt_model_data(m),
+                          (size_t)gt_model_numel(m) * sizeof(gt_real)));
+    bool buffers_moved = false;
+    for (int i = 0; back && i < gt_model_buffer_count(m); i++) {
+        const gt_tensor *a = gt_model_buffers(m)[i], *b = gt_model_buffers(back)[i];
+        CHECK(!strcmp(gt_model_buffer_name(m, i), gt_model_buffer_name(back, i)) &&
+              gt_tensor_numel(a) == gt_tensor_numel(b) &&
+              !memcmp(gt_tensor_cdata(a), gt_tensor_cdata(b),
+                      (size_t)gt_tensor_numel(a) * sizeof(gt_real)));
+        buffers_moved = buffers_moved || gt_tensor_cdata(a)[0] != 0;
+    }
+    CHECK(buffers_moved || gt_model_buffer_count(m) == 0);
+    if (back) {
+        gt_model_train(m, false);
+        gt_model_train(back, false);
+        gt_tensor *a = gt_model_forward(tape, m, x), *b = gt_model_forward(tape, back, x);
+        CHECK(a && b && !memcmp(gt_tensor_cdata(a), gt_tensor_cdata(b),
+                                (size_t)gt_tensor_numel(a) * sizeof(gt_real)));
+    }
+    gt_model_free(back);
+    gt_tape_free(tape);
+    gt_optimizer_free(opt);
+    gt_model_free(m);
+}
+
+GT_TEST(checkpoint_round_trip_of_every_new_layer_kind_with_its_buffers) {
+    gt_tensor *x, *y;
+    gt_test_random_batch(GT_SHAPE(4, 2, 6, 6), 5, 7, &x, &y);
+    check_round_trip("Conv2d(4, 3, padding=1) BatchNorm2d(momentum=None) GroupNorm(2) "
+                     "LeakyReLU(0.2) ELU SELU GELU(approximate='tanh') SiLU Softplus(beta=2, "
+                     "threshold=10) Hardtanh(-2, 2) Hardsigmoid Flatten Dropout(0.1) Linear(6) "
+                     "BatchNorm1d(affine=False) LayerNorm(6, elementwise_affine=False) GELU "
+                     "LayerNorm(6) Linear(5)",
+                     3, (const int64_t[]){2, 6, 6}, x, y, SCRATCH "_layers.gtc");
+    gt_tensor_free(x);
+    gt_tensor_free(y);
+    gt_tensor *ids = gt_from_array(GT_SHAPE(2, 5), (const gt_real[]){0, 8, 2, 2, 5, 1, 3, 4, 0, 6});
+    gt_tensor *labels = gt_from_array(GT_SHAPE(2), (const gt_real[]){1, 2});
+    check_round_trip("Embedding(9, 4) Flatten Linear(3)", 1, (const int64_t[]){5}, ids, labels,
+                     SCRATCH "_embedding.gtc");
+    gt_tensor_free(ids);
+    gt_tensor_free(labels);
+}
+
 GT_TEST(old_version_1_model_checkpoints_still_load) {
     const char *dir = GT_TEST_DATA_DIR "/../fuzz/corpus/checkpoint/";
     char path[512];
@@ -563,6 +736,52 @@ GT_TEST(weights_trained_in_pytorch_give_pytorchs_logits) {
     gt_model_free(again);
     gt_tape_free(tape);
     gt_npz_free(io);
+    gt_model_free(m);
+}
+
+#define BN_ORACLE_SPEC                                                                     \
+    "Conv2d(4, 3, padding=1) BatchNorm2d ReLU MaxPool2d(2) Conv2d(6, 3, padding=1) "          \
+    "BatchNorm2d(momentum=None) GroupNorm(3) GELU(approximate='tanh') MaxPool2d(2) Flatten "  \
+    "Dropout(0.25) Linear(16) BatchNorm1d LeakyReLU(0.1) Dropout(0.5) Linear(8) LayerNorm(8) " \
+    "SiLU Linear(5)"
+
+/* tests/data/make_modules_bn_oracle.py: running statistics (num_batches_tracked as int64)
+ * come in with the weights, and eval mode gives PyTorch's logits. */
+GT_TEST(batch_norm_weights_and_running_stats_from_pytorch_give_its_eval_logits) {
+    gt_model *m = gt_model_from_spec(BN_ORACLE_SPEC, 3, (int64_t[]){2, 8, 8}, 0);
+    gt_npz *io = gt_npz_load(GT_TEST_DATA_DIR "/modules/torch_bn_io.npz");
+    gt_npz *weights = gt_npz_load(GT_TEST_DATA_DIR "/modules/torch_bn_weights.npz");
+    CHECK(m && io && weights);
+    if (!m || !io || !weights) {
+        gt_model_free(m);
+        gt_npz_free(io);
+        gt_npz_free(weights);
+        return;
+    }
+    CHECK(gt_model_import_npz(m, GT_TEST_DATA_DIR "/modules/torch_bn_weights.npz") == GT_OK);
+    CHECK(gt_model_buffer_count(m) == 9 && gt_npz_count(weights) == 29);
+    for (int i = 0; i < gt_model_buffer_count(m); i++) {
+        const gt_tensor *want = gt_npz_find(weights, gt_model_buffer_name(m, i));
+        const gt_tensor *got = gt_model_buffers(m)[i];
+        CHECK(want && gt_tensor_numel(want) == gt_tensor_numel(got));
+        for (int64_t k = 0; want && k < gt_tensor_numel(got); k++)
+            CHECK(gt_tensor_item(got, k) == gt_tensor_item(want, k));
+    }
+    CHECK(gt_tensor_item(gt_model_buffers(m)[2], 0) == 20); /* 1.num_batches_tracked */
+    gt_model_train(m, false);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *logits = gt_model_forward(tape, m, gt_npz_find(io, "x"));
+    const gt_tensor *want = gt_npz_find(io, "logits");
+    CHECK(logits && want && gt_tensor_numel(logits) == 15);
+    for (int64_t i = 0; logits && want && i < 15; i++)
+        CHECK_CLOSE(gt_tensor_item(logits, i), gt_tensor_item(want, i), 10 * GT_TEST_TOL);
+    /* in train mode the batch's statistics normalise: other logits */
+    gt_model_train(m, true);
+    gt_tensor *train = gt_model_forward(tape, m, gt_npz_find(io, "x"));
+    CHECK(train && fabs(gt_tensor_item(train, 0) - gt_tensor_item(want, 0)) > 1e-3);
+    gt_tape_free(tape);
+    gt_npz_free(io);
+    gt_npz_free(weights);
     gt_model_free(m);
 }
 

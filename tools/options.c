@@ -21,6 +21,13 @@
 #define DEFAULT_SCHEDULE SCHEDULE_COSINE
 #define DEFAULT_MLP_EPOCHS 10
 #define DEFAULT_LENET_EPOCHS 15
+/* --model cnn's recipe (GT_MODEL_CNN_SPEC): the issue's, PyTorch's usual one for such a CNN,
+ * with torchvision's RandomCrop(28, padding=2) and RandomHorizontalFlip on normalised
+ * inputs (README, "A modern CNN"). */
+#define DEFAULT_CNN_SGD_LR 0.05
+#define DEFAULT_CNN_WEIGHT_DECAY 5e-4
+#define DEFAULT_CNN_CROP_PADDING 2
+#define DEFAULT_CNN_EPOCHS 15
 
 #define MAX_EPOCHS 100000
 #define MAX_BATCH 65536
@@ -54,6 +61,9 @@ typedef enum option_id {
     OPT_PROFILE,
     OPT_GRAPH,
     OPT_SUMMARY,
+    OPT_CROP_PADDING,
+    OPT_HFLIP,
+    OPT_NORMALIZE,
     OPT_DISTRIBUTED,
     OPT_HELP,
 } option_id;
@@ -65,7 +75,7 @@ typedef struct option_spec {
 } option_spec;
 
 static const option_spec specs[] = {
-    {OPT_MODEL, "model", "mlp|lenet|SPEC"},
+    {OPT_MODEL, "model", "mlp|lenet|cnn|SPEC"},
     {OPT_ACT, "act", "relu|sigmoid|tanh"},
     {OPT_DATA, "data", "DIR"},
     {OPT_EPOCHS, "epochs", "N"},
@@ -91,6 +101,9 @@ static const option_spec specs[] = {
     {OPT_PROFILE, "profile", "N"},
     {OPT_GRAPH, "graph", "FILE.dot"},
     {OPT_SUMMARY, "summary", NULL},
+    {OPT_CROP_PADDING, "crop-padding", "N"},
+    {OPT_HFLIP, "hflip", "on|off"},
+    {OPT_NORMALIZE, "normalize", "on|off"},
     {OPT_DISTRIBUTED, "distributed", NULL},
     {OPT_HELP, "help", NULL},
 };
@@ -119,7 +132,9 @@ void options_print_help(FILE *out) {
 "test_accuracy= test_loss= train_accuracy= train_loss= epochs= train_images_per_s= seconds=\n"
 "\n"
 "Model\n"
-"  --model mlp|lenet|SPEC mlp: 784-100-10; lenet: LeNet-5 (default mlp); or a spec,\n"
+"  --model mlp|lenet|cnn|SPEC\n"
+"                         mlp: 784-100-10; lenet: LeNet-5; cnn: two convolutions with\n"
+"                         batch norm, dropout (default mlp); or a spec,\n"
 "                         torch.nn's layers with their arguments, in-sizes inferred:\n"
 "                         \"Conv2d(32, 5, padding=2) ReLU MaxPool2d(2) Flatten\n"
 "                         Linear(128) ReLU Linear(10)\" (docs/modules.md)\n"
@@ -133,11 +148,22 @@ void options_print_help(FILE *out) {
 "                         Debian package dataset-fashion-mnist)\n"
 "  --limit N              train on the first N training images (default all)\n"
 "  --test-limit N         evaluate on the first N test images (default all)\n"
+"  --normalize on|off     inputs (pixel / 255 - mean) / std, the training set's mean\n"
+"                         and std (default on for cnn, off otherwise)\n"
+"  --crop-padding N       augmentation: shift each training image by up to N pixels\n"
+"                         each way, zeros entering (RandomCrop with padding N;\n"
+"                         default %d for cnn, 0 = off otherwise)\n"
+"  --hflip on|off         augmentation: mirror each training image left to right with\n"
+"                         probability 1/2 (default on for cnn, off otherwise)\n",
+            DEFAULT_CNN_CROP_PADDING);
+    fprintf(out,
 "Training\n"
-"  --epochs N             train up to epoch N (default %d for mlp, %d for lenet)\n"
+"  --epochs N             train up to epoch N (default %d for mlp, %d for lenet\n"
+"                         and cnn)\n"
 "  --batch N              images per step (default %d)\n"
 "  --optimizer sgd|adam   (default sgd)\n"
-"  --lr F                 learning rate (default with sgd %g for mlp, %g for lenet;\n"
+"  --lr F                 learning rate (default with sgd %g for mlp, %g for lenet,\n"
+"                         %g for cnn;\n"
 "                         %g with adam)\n"
 "  --schedule constant|cosine\n"
 "                         the learning rate: constant, or from --lr down to 0 along\n"
@@ -147,8 +173,8 @@ void options_print_help(FILE *out) {
 "  --clip-grad-norm F     scale the gradients down to a total 2-norm of F when above\n"
 "                         it (torch.nn.utils.clip_grad_norm_; default off)\n"
 "  --momentum F           sgd momentum, 0 <= F < 1 (default %g)\n"
-"  --nesterov             Nesterov momentum (sgd)\n"
-"  --weight-decay F       L2 penalty added to the gradient (default 0)\n"
+"  --nesterov             Nesterov momentum (sgd; on by default for cnn)\n"
+"  --weight-decay F       L2 penalty added to the gradient (default %g for cnn, else 0)\n"
 "  --seed N               initial weights and data order (default %d)\n"
 "  --threads N            worker threads, 0 = all cores (default 0)\n"
 "  --detect-anomaly       stop at the first non-finite value of a forward or backward\n"
@@ -175,8 +201,9 @@ void options_print_help(FILE *out) {
 "The same seed and thread count give the same numbers on every run. To resume an\n"
 "interrupted run, give its checkpoint: " TRAIN_NAME " --load FILE --save FILE\n"
 "Exit status: 0 done, 1 failed (a file, the data, a non-finite loss), 2 bad usage.\n",
-            DEFAULT_MLP_EPOCHS, DEFAULT_LENET_EPOCHS, DEFAULT_BATCH, DEFAULT_MLP_SGD_LR,
-            DEFAULT_LENET_SGD_LR, DEFAULT_ADAM_LR, DEFAULT_MOMENTUM, DEFAULT_SEED);
+            DEFAULT_MLP_EPOCHS, DEFAULT_LENET_EPOCHS, DEFAULT_BATCH,
+            DEFAULT_MLP_SGD_LR, DEFAULT_LENET_SGD_LR, DEFAULT_CNN_SGD_LR, DEFAULT_ADAM_LR,
+            DEFAULT_MOMENTUM, DEFAULT_CNN_WEIGHT_DECAY, DEFAULT_SEED);
     // clang-format on
 }
 
@@ -283,6 +310,7 @@ static bool set_option(train_options *o, option_id id, const char *v) {
     int64_t n = 0;
     int choice = 0;
     static const char *const models[] = {"mlp", "lenet"};
+    static const char *const switches[] = {"off", "on"};
     static const char *const acts[] = {"relu", "sigmoid", "tanh"};
     static const char *const optimizers[] = {"sgd", "adam"};
     static const char *const schedules[] = {"constant", "cosine"};
@@ -294,6 +322,8 @@ static bool set_option(train_options *o, option_id id, const char *v) {
             o->model = !strcmp(v, models[1]) ? GT_MODEL_LENET : GT_MODEL_MLP;
             return true;
         }
+        if (!strcmp(v, "cnn"))
+            v = GT_MODEL_CNN_SPEC; /* a spec, named in checkpoints by its text */
         gt_module *net = gt_spec_parse(v); /* checked now, built once the data's size is known */
         if (!net) {
             complain_usage("--model %s: choose mlp or lenet, or give a spec of layers: %s", v,
@@ -397,6 +427,24 @@ static bool set_option(train_options *o, option_id id, const char *v) {
     case OPT_PROFILE: return parse_int("profile", v, 1, 1000000, &o->profile_steps);
     case OPT_GRAPH: return parse_path("graph", v, &o->graph_path);
     case OPT_SUMMARY: o->summary = true; return true;
+    case OPT_CROP_PADDING:
+        if (!parse_int("crop-padding", v, 0, 64, &n))
+            return false;
+        o->crop_padding = (int)n;
+        o->given |= GIVEN_CROP_PADDING;
+        return true;
+    case OPT_HFLIP:
+        if (!parse_choice("hflip", v, switches, 2, "choose on or off", &choice))
+            return false;
+        o->hflip = choice == 1;
+        o->given |= GIVEN_HFLIP;
+        return true;
+    case OPT_NORMALIZE:
+        if (!parse_choice("normalize", v, switches, 2, "choose on or off", &choice))
+            return false;
+        o->normalize = choice == 1;
+        o->given |= GIVEN_NORMALIZE;
+        return true;
     case OPT_DISTRIBUTED:
         o->distributed = true;
         o->given |= GIVEN_DISTRIBUTED;
@@ -470,6 +518,8 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
             {GIVEN_SEED, "seed"},
             {GIVEN_LIMIT, "limit"},
             {GIVEN_DISTRIBUTED, "distributed"},
+            {GIVEN_CROP_PADDING, "crop-padding"},
+            {GIVEN_HFLIP, "hflip"},
         };
         for (size_t k = 0; k < sizeof training_only / sizeof training_only[0]; k++)
             if (o->given & training_only[k].bit) {
@@ -494,25 +544,41 @@ parse_result options_parse(int argc, char **argv, train_options *o) {
     return PARSE_OK;
 }
 
+bool options_is_cnn(const train_options *o) {
+    return o->model == GT_MODEL_SPEC && o->spec && !strcmp(o->spec, GT_MODEL_CNN_SPEC);
+}
+
 void options_fill_defaults(train_options *o) {
     if (!(o->given & GIVEN_MODEL))
         o->model = GT_MODEL_MLP;
+    bool cnn = options_is_cnn(o);
     if (!(o->given & GIVEN_ACT))
         o->act = options_default_act(o->model);
     if (!(o->given & GIVEN_OPTIMIZER))
         o->optimizer = GT_OPTIM_SGD;
     if (!(o->given & GIVEN_EPOCHS))
-        o->epochs = options_default_epochs(o->model);
+        o->epochs = cnn ? DEFAULT_CNN_EPOCHS : options_default_epochs(o->model);
     if (!(o->given & GIVEN_BATCH))
         o->batch = DEFAULT_BATCH;
     if (!(o->given & GIVEN_LR))
-        o->lr = options_default_lr(o->model, o->optimizer);
+        o->lr = cnn && o->optimizer == GT_OPTIM_SGD ? DEFAULT_CNN_SGD_LR
+                                                    : options_default_lr(o->model, o->optimizer);
     if (!(o->given & GIVEN_MOMENTUM))
         o->momentum = o->optimizer == GT_OPTIM_SGD ? DEFAULT_MOMENTUM : 0;
     if (!(o->given & GIVEN_SEED))
         o->seed = DEFAULT_SEED;
     if (!(o->given & GIVEN_SCHEDULE))
         o->schedule = DEFAULT_SCHEDULE;
+    if (!(o->given & GIVEN_NESTEROV))
+        o->nesterov = cnn && o->optimizer == GT_OPTIM_SGD && o->momentum > 0;
+    if (!(o->given & GIVEN_WEIGHT_DECAY))
+        o->weight_decay = cnn ? DEFAULT_CNN_WEIGHT_DECAY : 0;
+    if (!(o->given & GIVEN_CROP_PADDING))
+        o->crop_padding = cnn ? DEFAULT_CNN_CROP_PADDING : 0;
+    if (!(o->given & GIVEN_HFLIP))
+        o->hflip = cnn;
+    if (!(o->given & GIVEN_NORMALIZE))
+        o->normalize = cnn;
     o->given |= GIVEN_MODEL | GIVEN_ACT | GIVEN_OPTIMIZER | GIVEN_EPOCHS | GIVEN_BATCH | GIVEN_LR |
                 GIVEN_MOMENTUM | GIVEN_SEED | GIVEN_SCHEDULE;
 }

@@ -167,10 +167,12 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
         {"train.momentum_bits", GIVEN_MOMENTUM},
         {"train.warmup_epochs", GIVEN_WARMUP},
         {"train.clip_bits", GIVEN_CLIP},
+        {"train.nesterov", GIVEN_NESTEROV},
     };
     for (size_t i = 0; st == GT_OK && i < sizeof marks / sizeof marks[0]; i++)
         if (lookup(e, marks[i].key, &value) &&
-            (marks[i].bit != GIVEN_MOMENTUM || o->optimizer == GT_OPTIM_SGD))
+            ((marks[i].bit != GIVEN_MOMENTUM && marks[i].bit != GIVEN_NESTEROV) ||
+             o->optimizer == GT_OPTIM_SGD))
             o->given |= marks[i].bit;
     return st;
 }

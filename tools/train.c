@@ -35,7 +35,7 @@ typedef struct run {
     int64_t steps_taken;    /* in this run, over every epoch */
     int64_t steps_profiled; /* --profile: steps timed so far */
     char description[160]; /* the model, e.g. "lenet(act=tanh, classes=10): ..." */
-    char recipe[160];      /* the optimizer and its settings, batch and seed */
+    char recipe[224];      /* the optimizer and its settings, batch and seed */
 } run;
 
 /* The one place the thread count reaches the library; the count in use. --threads 0 means
@@ -236,10 +236,22 @@ static int load_data(run *r) {
                      : " (install Debian's dataset-fashion-mnist, or give --data DIR)");
         return EXIT_FAILURE;
     }
-    if (!r->o.eval_only && load_split(dir, GT_SPLIT_TRAIN, &r->train) != EXIT_SUCCESS)
+    /* --normalize takes the training set's statistics, also to evaluate only */
+    if ((!r->o.eval_only || r->o.normalize) &&
+        load_split(dir, GT_SPLIT_TRAIN, &r->train) != EXIT_SUCCESS)
         return EXIT_FAILURE;
     if (load_split(dir, GT_SPLIT_TEST, &r->test) != EXIT_SUCCESS)
         return EXIT_FAILURE;
+    if (r->o.normalize) {
+        double mean, std;
+        gt_dataset_stats(&r->train, r->o.limit, &mean, &std);
+        if (gt_dataset_normalize(&r->train, mean, std) != GT_OK ||
+            gt_dataset_normalize(&r->test, mean, std) != GT_OK) {
+            complain("--normalize: %s (are the training images all one value?)",
+                     gt_last_error());
+            return EXIT_FAILURE;
+        }
+    }
     if (r->train.count && (r->train.rows != r->test.rows || r->train.cols != r->test.cols)) {
         complain("--data %s: training images are %lldx%lld, test images %lldx%lld", dir,
                  (long long)r->train.rows, (long long)r->train.cols, (long long)r->test.rows,
@@ -268,6 +280,13 @@ static void describe_recipe(run *r) {
     if (o->optimizer == GT_OPTIM_SGD && n > 0 && (size_t)n < sizeof r->recipe)
         n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " momentum=%g%s", o->momentum,
                       o->nesterov ? " nesterov" : "");
+    if (o->normalize && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " normalize");
+    if (o->crop_padding && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " crop_padding=%d",
+                      o->crop_padding);
+    if (o->hflip && n > 0 && (size_t)n < sizeof r->recipe)
+        n += snprintf(r->recipe + n, sizeof r->recipe - (size_t)n, " hflip");
     if (n > 0 && (size_t)n < sizeof r->recipe)
         snprintf(r->recipe + n, sizeof r->recipe - (size_t)n,
                  " weight_decay=%g batch=%lld "
@@ -482,7 +501,7 @@ static int finish_epoch(run *r, const epoch_record *rec) {
             return fail(NULL);
         r->saved_epoch = rec->epoch;
     }
-    char title[330];
+    char title[400];
     snprintf(title, sizeof title, "%s\n%s", r->description, r->recipe);
     if (o->plot_path && !history_plot(&r->history, o->plot_path, title))
         return EXIT_FAILURE;
@@ -522,6 +541,13 @@ static int train(run *r) {
     epoch_record rec = {0};
     for (int epoch = r->epochs_done + 1; epoch <= o->epochs; epoch++) {
         double epoch_start = now_seconds(), seconds = 0;
+        /* each epoch's dropout masks, shifts and flips from seeds of its own: a resumed run
+         * draws the same */
+        gt_manual_seed(model_seed ^ (0xbf58476d1ce4e5b9ull * (uint64_t)epoch));
+        if ((o->crop_padding || o->hflip) &&
+            gt_loader_augment(&r->loader, o->crop_padding, o->hflip,
+                              data_seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)epoch)) != GT_OK)
+            return fail("--crop-padding");
         char when[32];
         snprintf(when, sizeof when, "epoch %d", epoch);
         gt_eval_result test = {0};

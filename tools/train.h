@@ -63,6 +63,9 @@ enum {
     GIVEN_SCHEDULE = 1u << 12,
     GIVEN_CLIP = 1u << 13,
     GIVEN_WARMUP = 1u << 14,
+    GIVEN_CROP_PADDING = 1u << 15,
+    GIVEN_HFLIP = 1u << 16,
+    GIVEN_NORMALIZE = 1u << 17,
 };
 
 /* How the learning rate moves over a run: constant, or from --lr down to 0 along half a
@@ -94,6 +97,9 @@ typedef struct train_options {
     int64_t profile_steps; /* --profile N: steps 2..N+1 are profiled; 0: none */
     const char *graph_path; /* --graph FILE: the first step's graph as DOT */
     bool summary; /* --summary: the per-layer table before training */
+    bool normalize;   /* --normalize: inputs by the training set's mean and std */
+    int crop_padding; /* --crop-padding: random shifts of up to N pixels (0: none) */
+    bool hflip;       /* --hflip: random left-right mirroring */
     bool distributed; /* --distributed: one of the processes mpirun started */
 } train_options;
 
@@ -108,6 +114,8 @@ void options_fill_defaults(train_options *o);
  * false when it does not hold. */
 bool options_check(const train_options *o);
 void options_print_help(FILE *out);
+/* --model cnn (its spec, also when a checkpoint names it): its recipe's defaults apply. */
+bool options_is_cnn(const train_options *o);
 /* The defaults, also used by --help. */
 int options_default_epochs(gt_model_kind model);
 gt_activation options_default_act(gt_model_kind model);

@@ -46,6 +46,10 @@ expect 2 "--eval evaluates a saved model: give it with --load" --eval
 expect 2 "--lr is for training" --eval --load x.gtc --lr 0.1
 expect 2 "--save writes per-epoch results" --eval --load x.gtc --save y.gtc
 expect 2 "--distributed is for training" --eval --load x.gtc --distributed
+expect 2 "--hflip is for training" --eval --load x.gtc --hflip on
+expect 2 "--hflip maybe: choose on or off" --hflip maybe
+expect 2 "--crop-padding 65: must be an integer" --crop-padding 65
+expect 2 "--normalize yes: choose on or off" --normalize yes
 expect 2 "--momentum 0.5 is for --optimizer sgd" --optimizer adam --momentum 0.5
 expect 2 "--nesterov is for --optimizer sgd" --optimizer adam --nesterov
 expect 2 "--nesterov needs a momentum > 0" --nesterov --momentum 0

@@ -45,4 +45,18 @@ run clipped-eval --eval --load clipped.gtc --test-limit 200
 grep -q "warmup=1 clip=0.5" clipped-eval.out ||
   grep -q "test_accuracy=$(value test_accuracy clipped.out)" clipped-eval.out ||
   fail "the clipped run's checkpoint: $(cat clipped-eval.out)"
+# --model cnn: its recipe by default (batch norm, dropout, normalised and augmented inputs);
+# resumed, the same numbers as straight through (its running statistics are in the file,
+# and each epoch's dropout masks, shifts and flips come from seeds of their own)
+cnn=(--model cnn --limit 192 --test-limit 100 --threads 1 --schedule constant)
+run cnn-whole "${cnn[@]}" --epochs 2
+grep -q "sgd lr=0.05 momentum=0.9 nesterov normalize crop_padding=2 hflip weight_decay=0.0005" \
+  cnn-whole.out || fail "--model cnn's recipe: $(head -3 cnn-whole.out)"
+run cnn-first "${cnn[@]}" --epochs 1 --save cnn.gtc
+run cnn-second --load cnn.gtc --epochs 2 --test-limit 100 --threads 1
+[ "$(results cnn-whole.out)" = "$(results cnn-second.out)" ] ||
+  fail "cnn resumed: $(results cnn-second.out), straight: $(results cnn-whole.out)"
+run cnn-eval --eval --load cnn.gtc --test-limit 100
+[ "$(value test_accuracy cnn-first.out)" = "$(value test_accuracy cnn-eval.out)" ] ||
+  fail "cnn --eval: $(value test_accuracy cnn-eval.out), trained: $(value test_accuracy cnn-first.out)"
 echo "ok: spec models train, summarise, resume and evaluate"
