@@ -3,13 +3,15 @@
  *     chargpt [--layers 4] [--heads 4] [--dim 128] [--context 64] [--batch 32]
  *             [--steps 2000] [--lr 1e-3] [--seed 1] [--threads 0] [--eval-every 500]
  *             [--eval-batches 16] [--sample 300] [--data /usr/share/games/fortunes]
+ *             [--profile]
  *
  * Reads the corpus (the regular files without an extension directly in --data,
  * concatenated in sorted name order; the vocabulary is its distinct bytes; the last 10% is
  * validation), trains the model of chargpt_model.c with AdamW (PyTorch's defaults) and a
  * cosine decay of the learning rate from --lr to 0 over the steps, prints the validation
  * loss every --eval-every steps, a sample of text at the end, and a last line of key=value
- * pairs. examples/chargpt.py is its twin in PyTorch: the same model, initialisation, data,
+ * pairs (--profile: and, on stderr, the time of each op over the steps before the first validation).
+ * examples/chargpt.py is its twin in PyTorch: the same model, initialisation, data,
  * batches (the same splitmix64 stream picks them) and recipe, and the same last line.
  * Exits 77 when the corpus is absent (the tests skip), 2 on a bad option, 1 on an error. */
 #define _DEFAULT_SOURCE /* lstat, d_type-free readdir */
@@ -30,6 +32,7 @@ typedef struct options {
     int64_t layers, heads, dim, context, batch, steps, seed, threads;
     int64_t eval_every, eval_batches, sample;
     double lr;
+    bool profile;
     const char *data;
 } options;
 
@@ -37,7 +40,7 @@ static int usage(const char *msg) {
     fprintf(stderr, "chargpt: %s\n"
             "usage: chargpt [--layers N] [--heads N] [--dim N] [--context N] [--batch N]\n"
             "               [--steps N] [--lr F] [--seed N] [--threads N] [--eval-every N]\n"
-            "               [--eval-batches N] [--sample N] [--data DIR]\n", msg);
+            "               [--eval-batches N] [--sample N] [--data DIR] [--profile]\n", msg);
     return 2;
 }
 
@@ -58,6 +61,11 @@ static int parse_options(int argc, char **argv, options *o) {
         const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(name, "--help") || !strcmp(name, "-h"))
             return usage("a character-level transformer on Debian's fortunes");
+        if (!strcmp(name, "--profile")) { /* a flag: the next argument is an option */
+            o->profile = true;
+            i--;
+            continue;
+        }
         if (!value) {
             snprintf(msg, sizeof msg, "%s needs a value", name);
             return usage(msg);
@@ -338,6 +346,8 @@ int main(int argc, char **argv) {
            gt_get_threads());
     fflush(stdout);
 
+    if (o.profile && gt_tape_set_profiling(tape, true) != GT_OK)
+        return fprintf(stderr, "chargpt: %s\n", gt_last_error()), 1;
     uint64_t rng = (uint64_t)o.seed;
     double train_seconds = 0, interval_loss = 0, train_loss = NAN, val_loss = NAN, drawn = 0;
     int64_t interval_steps = 0;
@@ -362,6 +372,10 @@ int main(int argc, char **argv) {
                  train_seconds / (double)(step + 1) * (double)(o.steps - step - 1), &drawn);
         if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
             train_loss = interval_loss / (double)interval_steps;
+            if (gt_tape_profiling(tape)) { /* the steps before the first validation */
+                gt_tape_set_profiling(tape, false);
+                gt_tape_profile_print(tape, stderr);
+            }
             val_loss = validation_loss(&c, model, tape, o.eval_batches, idx, targets);
             progress_clear();
             printf("step %5lld/%lld  train loss %.4f  val loss %.4f  lr %.2e  %.0f tok/s  %.1f s\n",
@@ -370,6 +384,7 @@ int main(int argc, char **argv) {
             fflush(stdout);
             interval_loss = 0, interval_steps = 0;
         }
+
     }
     if (status == 0 && o.sample > 0) {
         printf("sample:\n");

@@ -267,36 +267,59 @@ static gt_status softmax_rows_of(const char *op, const gt_tensor *x, int64_t dim
     return GT_OK;
 }
 
-// x[outer,K,inner] -> y = x - max - log(sum(exp(x - max))) over K, or its exp for softmax
+typedef struct softmax_job {
+    softmax_rows r;
+    bool take_log;
+    const gt_real *x;
+    gt_real *y;
+} softmax_job;
+
+// rows [from, to) of x[outer,K,inner] (row q: o = q / inner, i = q % inner) ->
+// y = exp(x - max) / sum(exp(x - max)) over K, or x - max - log(sum(exp(x - max)))
+static void softmax_range(void *ctx, int64_t from, int64_t to) {
+    const softmax_job *job = ctx;
+    int64_t k = job->r.k, step = job->r.inner;
+    for (int64_t q = from; q < to; q++) {
+        int64_t at = q / step * k * step + q % step;
+        const gt_real *row = job->x + at;
+        gt_real *y = job->y + at;
+        gt_real max = row[0];
+        for (int64_t j = 1; j < k; j++)
+            max = row[j * step] > max ? row[j * step] : max;
+        for (int64_t j = 0; j < k; j++) /* vectorises (gt_vmath.h) */
+            y[j * step] = gt__exp(row[j * step] - max);
+        double total = 0;
+        for (int64_t j = 0; j < k; j++)
+            total += (double)y[j * step];
+        if (job->take_log) {
+            gt_real log_total = (gt_real)log(total);
+            for (int64_t j = 0; j < k; j++)
+                y[j * step] = row[j * step] - max - log_total;
+        } else {
+            gt_real inv = (gt_real)(1 / total);
+            for (int64_t j = 0; j < k; j++)
+                y[j * step] *= inv;
+        }
+    }
+}
+
+// x[outer,K,inner] -> softmax or log_softmax over K
 static gt_tensor *softmax_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                   int n_in, const void *args_ptr) {
     (void)n_in;
     const softmax_args *args = args_ptr;
     gt_tensor *x = in[0];
-    bool take_log = op->variant == SOFTMAX_LOG;
-    softmax_rows r;
+    softmax_job job = {.take_log = op->variant == SOFTMAX_LOG};
     if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
-        softmax_rows_of(op->name, x, args->dim, &r) != GT_OK)
+        softmax_rows_of(op->name, x, args->dim, &job.r) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    int64_t k = r.k, step = r.inner;
-    for (int64_t o = 0; k && o < r.outer; o++)
-        for (int64_t i = 0; i < r.inner; i++) {
-            const gt_real *row = x->data + o * k * step + i;
-            gt_real *y = out->data + o * k * step + i;
-            gt_real max = row[0];
-            for (int64_t j = 1; j < k; j++)
-                max = row[j * step] > max ? row[j * step] : max;
-            double total = 0;
-            for (int64_t j = 0; j < k; j++)
-                total += exp((double)(row[j * step] - max));
-            gt_real log_total = (gt_real)log(total);
-            for (int64_t j = 0; j < k; j++)
-                y[j * step] = take_log ? row[j * step] - max - log_total
-                                       : (gt_real)exp(row[j * step] - max - log_total);
-        }
+    job.x = x->data, job.y = out->data;
+    if (job.r.k)
+        gt__parallel_ranges(job.r.outer * job.r.inner, 1,
+                            GT__FLOPS_PER_ELEMENT * 3 * (double)x->numel, softmax_range, &job);
     return gt__op_finish(tape, op, out, &x, 1, args, NULL);
 }
 
@@ -305,7 +328,7 @@ static gt_tensor *softmax_forward(const gt_op_def *op, gt_tape *tape, gt_tensor 
 static gt_status softmax_backward(gt_node *node) {
     bool take_log = gt__node_variant(node) == SOFTMAX_LOG;
     gt_tensor *x = node->in[0];
-    softmax_rows r;
+    softmax_rows r = {0, 0, 0};
     gt_status status = softmax_rows_of(node->name, x, ((const softmax_args *)node->attrs)->dim, &r);
     if (status != GT_OK)
         return status;

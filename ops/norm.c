@@ -49,6 +49,28 @@ static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *res
         *sg += (double)a[k], *sgx += (double)d[k];
 }
 
+// g[n], w[n], x[n] -> *sg += sum(g w), *sgx += sum(g w (x - shift)) (layer_norm's rows)
+GT__MULTIVERSION
+static void weighted_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict w,
+                                 const gt_real *restrict x, gt_real shift, double *sg,
+                                 double *sgx) {
+    gt_real a[LANES] = {0}, d[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) {
+            gt_real gw = g[i + k] * w[i + k];
+            a[k] += gw;
+            d[k] += gw * (x[i + k] - shift);
+        }
+    for (; i < n; i++) {
+        gt_real gw = g[i] * w[i];
+        a[0] += gw;
+        d[0] += gw * (x[i] - shift);
+    }
+    for (int k = 0; k < LANES; k++)
+        *sg += (double)a[k], *sgx += (double)d[k];
+}
+
 /* ---- batch_norm ----------------------------------------------------------------------- */
 
 /* The arguments of batch_norm. */
@@ -374,14 +396,25 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
         gt_real mean = j->mean[r], inv = j->invstd[r];
         int64_t base = (r % d.groups) * per_row;
         double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
-        for (int64_t s = 0; s < per_row; s++) {
-            double sg = 0, sgx = 0, w = j->w ? (double)j->w[base + s] : 1;
-            sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
-            sum_gw += w * sg;
-            sum_gwx += w * sgx;
-        }
+        if (d.seg == 1 && j->w) /* layer_norm: a weight per value, one pass over the row */
+            weighted_sum_and_dot(d.len, g, j->w + base, x, mean, &sum_gw, &sum_gwx);
+        else if (!j->w) /* no weight: the whole row at once */
+            sum_and_dot(d.len, g, x, mean, &sum_gw, &sum_gwx);
+        else /* group_norm: a weight per segment of the row */
+            for (int64_t s = 0; s < per_row; s++) {
+                double sg = 0, sgx = 0, w = (double)j->w[base + s];
+                sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
+                sum_gw += w * sg;
+                sum_gwx += w * sgx;
+            }
         gt_real k1 = (gt_real)((double)inv * sum_gw / (double)d.len);
         gt_real k2 = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
+        if (d.seg == 1) {
+            const gt_real *restrict w = j->w ? j->w + base : NULL;
+            for (int64_t e = 0; e < d.len; e++)
+                gx[e] += inv * (w ? w[e] : 1) * g[e] - k1 - (x[e] - mean) * k2;
+            continue;
+        }
         for (int64_t s = 0; s < per_row; s++) {
             gt_real wi = inv * (j->w ? j->w[base + s] : 1);
             for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
@@ -397,6 +430,16 @@ static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
     for (int64_t r = 0; r < d.rows; r++) {
         const gt_real *x = j->x + r * d.len, *g = j->g + r * d.len;
         int64_t base = (r % d.groups) * per_row;
+        if (d.seg == 1) { /* layer_norm: a weight and a bias per value */
+            gt_real mean = j->mean[r], inv = j->invstd[r];
+            for (int64_t e = 0; e < d.len; e++) {
+                if (gw)
+                    gw[base + e] += g[e] * (x[e] - mean) * inv;
+                if (gb)
+                    gb[base + e] += g[e];
+            }
+            continue;
+        }
         for (int64_t s = 0; s < per_row; s++) {
             double sg = 0, sgx = 0;
             sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, j->mean[r], &sg, &sgx);
