@@ -10,7 +10,8 @@
  * validation), trains the model of chargpt_model.c with AdamW (PyTorch's defaults) and a
  * cosine decay of the learning rate from --lr to 0 over the steps, prints the validation
  * loss every --eval-every steps, a sample of text at the end, and a last line of key=value
- * pairs (--profile: and, on stderr, the time of each op over the steps before the first validation).
+ * pairs (--profile: and, on stderr, the time of each op over the steps before the first
+ * validation).
  * examples/chargpt.py is its twin in PyTorch: the same model, initialisation, data,
  * batches (the same splitmix64 stream picks them) and recipe, and the same last line.
  * Exits 77 when the corpus is absent (the tests skip), 2 on a bad option, 1 on an error. */
@@ -307,6 +308,64 @@ static void progress_clear(void) {
 
 /* ---- training ------------------------------------------------------------------------------ */
 
+/* The run: o.steps steps of AdamW on batches of idx[B, T] and targets[B, T], validation every
+ * o.eval_every steps and after the last, then the sample and the last line. 0 or 1. */
+static int train(const options *o, const corpus *c, gt_model *model, gt_optimizer *opt,
+                 gt_tape *tape, gt_tensor *idx, gt_tensor *targets, double start) {
+    if (o->profile && gt_tape_set_profiling(tape, true) != GT_OK)
+        return fprintf(stderr, "chargpt: %s\n", gt_last_error()), 1;
+    uint64_t rng = (uint64_t)o->seed;
+    double train_seconds = 0, interval_loss = 0, train_loss = NAN, val_loss = NAN, drawn = 0;
+    int64_t interval_steps = 0, tokens = o->batch * o->context;
+    for (int64_t step = 0; step < o->steps; step++) {
+        double t0 = now_seconds();
+        /* lr from o->lr at step 0 down to 0 after the last step, along half a cosine */
+        gt_optimizer_set_lr(opt, o->lr * 0.5 * (1 + cos(M_PI * (double)step / (double)o->steps)));
+        train_batch(c, &rng, idx, targets);
+        gt_tensor *loss = chargpt_loss(tape, model, idx, targets);
+        if (!loss || gt_backward(tape, loss) != GT_OK || gt_optimizer_step(opt) != GT_OK) {
+            progress_clear();
+            fprintf(stderr, "chargpt: step %lld: %s\n", (long long)step + 1, gt_last_error());
+            return 1;
+        }
+        interval_loss += gt_tensor_item(loss, 0);
+        interval_steps++;
+        gt_model_zero_grad(model);
+        gt_tape_reset(tape);
+        train_seconds += now_seconds() - t0;
+        double tokens_per_s = (double)((step + 1) * tokens) / train_seconds;
+        progress(step + 1, o->steps, interval_loss / (double)interval_steps, tokens_per_s,
+                 train_seconds / (double)(step + 1) * (double)(o->steps - step - 1), &drawn);
+        if ((step + 1) % o->eval_every && step + 1 < o->steps)
+            continue;
+        train_loss = interval_loss / (double)interval_steps;
+        interval_loss = 0, interval_steps = 0;
+        progress_clear();
+        if (gt_tape_profiling(tape)) { /* the steps before the first validation */
+            gt_tape_set_profiling(tape, false);
+            gt_tape_profile_print(tape, stderr);
+        }
+        val_loss = validation_loss(c, model, tape, o->eval_batches, idx, targets);
+        if (isnan(val_loss))
+            return fprintf(stderr, "chargpt: validation: %s\n", gt_last_error()), 1;
+        printf("step %5lld/%lld  train loss %.4f  val loss %.4f  lr %.2e  %.0f tok/s  %.1f s\n",
+               (long long)step + 1, (long long)o->steps, train_loss, val_loss,
+               gt_optimizer_lr(opt), tokens_per_s, now_seconds() - start);
+        fflush(stdout);
+    }
+    if (o->sample > 0) {
+        printf("sample:\n");
+        if (sample_text(c, model, tape, o->context, o->sample, &rng, stdout) != GT_OK)
+            return fprintf(stderr, "\nchargpt: sample: %s\n", gt_last_error()), 1;
+        printf("\n");
+    }
+    printf("val_loss=%.4f train_loss=%.4f tokens_per_s=%.0f seconds=%.1f steps=%lld "
+           "parameters=%lld threads=%d\n", val_loss, train_loss,
+           (double)(o->steps * tokens) / train_seconds, now_seconds() - start,
+           (long long)o->steps, (long long)gt_model_numel(model), gt_get_threads());
+    return 0;
+}
+
 int main(int argc, char **argv) {
     double start = now_seconds();
     options o;
@@ -324,7 +383,7 @@ int main(int argc, char **argv) {
     gt_set_threads((int)o.threads);
     chargpt_config config = {c.vocab, o.context, o.dim, o.heads, o.layers};
     gt_model *model = chargpt_new(&config, (uint64_t)o.seed);
-    gt_adam_config adamw = gt_adamw_defaults();
+    gt_adam_config adamw = gt_adamw_defaults(); /* betas (0.9, 0.999), eps 1e-8, decay 0.01 */
     adamw.lr = o.lr;
     gt_optimizer *opt = model ? gt_adamw_new(gt_model_params(model), gt_model_param_count(model),
                                              &adamw) : NULL;
@@ -333,72 +392,20 @@ int main(int argc, char **argv) {
     gt_tensor *targets = gt_zeros(GT_SHAPE(o.batch, o.context));
     if (!model || !opt || !tape || !idx || !targets) {
         fprintf(stderr, "chargpt: %s\n", gt_last_error());
-        return 1;
+        status = 1;
+    } else {
+        printf("chargpt: %lld layers, %lld heads, dim %lld, context %lld: %lld parameters\n",
+               (long long)o.layers, (long long)o.heads, (long long)o.dim, (long long)o.context,
+               (long long)gt_model_numel(model));
+        printf("  data %s: %lld bytes, vocabulary %d, %lld train, %lld validation\n", o.data,
+               (long long)c.size, c.vocab, (long long)c.n_train, (long long)(c.size - c.n_train));
+        printf("  adamw lr=%g cosine betas=(%g, %g) eps=%g weight_decay=%g batch=%lld "
+               "steps=%lld seed=%lld threads=%d\n", o.lr, adamw.beta1, adamw.beta2, adamw.eps,
+               adamw.weight_decay, (long long)o.batch, (long long)o.steps, (long long)o.seed,
+               gt_get_threads());
+        fflush(stdout);
+        status = train(&o, &c, model, opt, tape, idx, targets, start);
     }
-    printf("chargpt: %lld layers, %lld heads, dim %lld, context %lld: %lld parameters\n",
-           (long long)o.layers, (long long)o.heads, (long long)o.dim, (long long)o.context,
-           (long long)gt_model_numel(model));
-    printf("  data %s: %lld bytes, vocabulary %d, %lld train, %lld validation\n", o.data,
-           (long long)c.size, c.vocab, (long long)c.n_train, (long long)(c.size - c.n_train));
-    printf("  adamw lr=%g cosine betas=(%g, %g) eps=%g weight_decay=%g batch=%lld steps=%lld "
-           "seed=%lld threads=%d\n", o.lr, adamw.beta1, adamw.beta2, adamw.eps,
-           adamw.weight_decay, (long long)o.batch, (long long)o.steps, (long long)o.seed,
-           gt_get_threads());
-    fflush(stdout);
-
-    if (o.profile && gt_tape_set_profiling(tape, true) != GT_OK)
-        return fprintf(stderr, "chargpt: %s\n", gt_last_error()), 1;
-    uint64_t rng = (uint64_t)o.seed;
-    double train_seconds = 0, interval_loss = 0, train_loss = NAN, val_loss = NAN, drawn = 0;
-    int64_t interval_steps = 0;
-    for (int64_t step = 0; step < o.steps && status == 0; step++) {
-        double t0 = now_seconds();
-        /* lr from o.lr at step 0 down to 0 after the last step, along half a cosine */
-        gt_optimizer_set_lr(opt, o.lr * 0.5 * (1 + cos(M_PI * (double)step / (double)o.steps)));
-        train_batch(&c, &rng, idx, targets);
-        gt_tensor *loss = chargpt_loss(tape, model, idx, targets);
-        if (!loss || gt_backward(tape, loss) != GT_OK || gt_optimizer_step(opt) != GT_OK) {
-            fprintf(stderr, "chargpt: step %lld: %s\n", (long long)step + 1, gt_last_error());
-            status = 1;
-            break;
-        }
-        interval_loss += gt_tensor_item(loss, 0);
-        interval_steps++;
-        gt_model_zero_grad(model);
-        gt_tape_reset(tape);
-        train_seconds += now_seconds() - t0;
-        double tokens_per_s = (double)((step + 1) * o.batch * o.context) / train_seconds;
-        progress(step + 1, o.steps, interval_loss / (double)interval_steps, tokens_per_s,
-                 train_seconds / (double)(step + 1) * (double)(o.steps - step - 1), &drawn);
-        if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
-            train_loss = interval_loss / (double)interval_steps;
-            if (gt_tape_profiling(tape)) { /* the steps before the first validation */
-                gt_tape_set_profiling(tape, false);
-                gt_tape_profile_print(tape, stderr);
-            }
-            val_loss = validation_loss(&c, model, tape, o.eval_batches, idx, targets);
-            progress_clear();
-            printf("step %5lld/%lld  train loss %.4f  val loss %.4f  lr %.2e  %.0f tok/s  %.1f s\n",
-                   (long long)step + 1, (long long)o.steps, train_loss, val_loss,
-                   gt_optimizer_lr(opt), tokens_per_s, now_seconds() - start);
-            fflush(stdout);
-            interval_loss = 0, interval_steps = 0;
-        }
-
-    }
-    if (status == 0 && o.sample > 0) {
-        printf("sample:\n");
-        if (sample_text(&c, model, tape, o.context, o.sample, &rng, stdout) != GT_OK) {
-            fprintf(stderr, "chargpt: sample: %s\n", gt_last_error());
-            status = 1;
-        }
-        printf("\n");
-    }
-    if (status == 0)
-        printf("val_loss=%.4f train_loss=%.4f tokens_per_s=%.0f seconds=%.1f steps=%lld "
-               "parameters=%lld threads=%d\n", val_loss, train_loss,
-               (double)(o.steps * o.batch * o.context) / train_seconds, now_seconds() - start,
-               (long long)o.steps, (long long)gt_model_numel(model), gt_get_threads());
     gt_tensor_free(idx), gt_tensor_free(targets);
     gt_tape_free(tape), gt_optimizer_free(opt), gt_model_free(model);
     free(c.text);
