@@ -4,6 +4,8 @@
     python3 bench/compare_pytorch.py [BENCH] [--rounds N] [--budget S] [--quick]
                                      [--old OLD_BENCH] [--json-out FILE] [--train PATH]
                                      [--python PY] [--ops]
+    python3 bench/compare_pytorch.py --chargpt [--full] [--chargpt-bin PATH]
+                                     [--setups 1x1 2x1 1x2] [--python PY]
 
 Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same models,
 batches and training recipe in PyTorch (Debian's python3-torch): MLP
@@ -33,6 +35,13 @@ same rows in PyTorch, each as the function the oracle calls for the op
 line) on inputs drawn as the oracle draws them (case_inputs), in float32; one table with
 the ratio against PyTorch's best setup (target: at least as fast). The rows are defined
 once, in gradtape_bench.c's op_rows: this script reads them from gradtape-bench's JSON.
+
+--chargpt runs examples/chargpt (CHARGPT, or build/examples/chargpt) and its PyTorch twin
+examples/chargpt.py in PyTorch's thread setups (torch x OpenBLAS threads: 1x1, 2x1, 1x2, each
+its own process), the same model, data, batches and recipe,
+for 200 steps (--full: the default 2000), and prints each run's last line and a table:
+the final validation loss (gradtape's within 2% of PyTorch's) and tokens/s (gradtape's at
+least 1.5x PyTorch's best setup).
 
 A measuring tool, not a test: it exits 0 whenever it ran, whatever the verdicts; 2 on a bad
 argument or when gradtape-bench cannot run. Standard library only in this process; torch
@@ -385,6 +394,14 @@ def main():
                     help="instead of the models: the op rows of gradtape-bench --model ops "
                     "beside the same calls in PyTorch, one table")
     # the worker: one thread setup of PyTorch in this process
+    ap.add_argument("--chargpt", action="store_true",
+                    help="compare examples/chargpt with examples/chargpt.py instead")
+    ap.add_argument("--full", action="store_true",
+                    help="--chargpt: the full default run (2000 steps) instead of 200 steps")
+    ap.add_argument("--chargpt-bin", help="examples/chargpt (default: build/examples/chargpt)")
+    ap.add_argument("--setups", nargs="+", default=["1x1", "2x1", "1x2"],
+                    help="--chargpt: PyTorch's setups, torch threads x OpenBLAS threads "
+                    "(default 1x1 2x1 1x2, as the main comparison)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--models", nargs="+", default=["mlp", "lenet", "cnn"],
@@ -405,6 +422,8 @@ def main():
         return 0
     if args.load < 0:
         die("--load must be >= 0")
+    if args.chargpt:
+        return run_chargpt(args)
 
     here = os.path.dirname(os.path.abspath(__file__))
     bench = args.bench
@@ -775,6 +794,57 @@ GT_SETUPS = [("default", ["--threads", "0"]), ("1 thread", ["--threads", "1"]),
 PT_LOAD_SETUPS = [("default", None, None), ("1x1", 1, 1), ("2x1", 2, 1), ("1x2", 1, 2)]
 LOADED_VS_ONE_TARGET = 0.8
 LOADED_VS_TORCH_TARGET = 3.0
+
+
+CHARGPT_LOSS_TOLERANCE = 0.02  # gradtape's final validation loss within 2% of PyTorch's
+CHARGPT_SPEED_TARGET = 1.5     # gradtape's tokens/s over PyTorch's best setup
+
+
+def run_chargpt(args):
+    """examples/chargpt beside examples/chargpt.py: one gradtape run (all cores), one PyTorch
+    run per thread count; each prints a last line of key=value pairs."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    binary = args.chargpt_bin or os.path.join(root, "build", "examples", "chargpt")
+    if not os.access(binary, os.X_OK):
+        die(f"chargpt not found ({binary}): build it with cmake --build build --target "
+            "chargpt, or give --chargpt-bin")
+    py = torch_python(args.python)
+    if not py:
+        die("no Python with torch (apt-get install python3-torch, or --python)")
+    steps = [] if args.full else ["--steps", "200", "--eval-every", "100"]
+    print(f"CPU: {cpu_model()}; {os.cpu_count()} cores; load {loadavg()}; "
+          f"{'full run (2000 steps)' if args.full else '200 steps (--full: 2000)'}")
+
+    def run(name, cmd):
+        print(f"$ {' '.join(cmd)}", file=sys.stderr, flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines or "val_loss=" not in lines[-1]:
+            die(f"{name} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        print(f"{name:<22} {lines[-1]}", flush=True)
+        return {k: float(v) for k, v in (kv.split("=", 1) for kv in lines[-1].split())}
+
+    gt = run("gradtape", [binary, "--threads", "0"] + steps)
+    torch_runs = {}
+    for setup in args.setups:
+        t, blas = (int(v) for v in setup.split("x"))
+        os.environ["OPENBLAS_NUM_THREADS"] = str(blas)  # read when OpenBLAS is loaded
+        torch_runs[setup] = run(f"pytorch {setup}", [py, os.path.join(root, "examples",
+                                "chargpt.py"), "--threads", str(t)] + steps)
+    best = max(torch_runs, key=lambda t: torch_runs[t]["tokens_per_s"])
+    pt = torch_runs[best]
+    loss_gap = abs(gt["val_loss"] - pt["val_loss"]) / pt["val_loss"]
+    speed = gt["tokens_per_s"] / pt["tokens_per_s"]
+    print(f"load at the end {loadavg()}")
+    print(f"{'metric':<26} {'gradtape':>10} {'PyTorch best':>14} {'ratio':>7}  target")
+    print(f"{'final validation loss':<26} {gt['val_loss']:>10.4f} {pt['val_loss']:>10.4f} "
+          f"({best}) {gt['val_loss'] / pt['val_loss']:>6.3f}  within "
+          f"{CHARGPT_LOSS_TOLERANCE:.0%}: {'PASS' if loss_gap <= CHARGPT_LOSS_TOLERANCE else 'FAIL'}")
+    print(f"{'training tokens/s':<26} {gt['tokens_per_s']:>10.0f} {pt['tokens_per_s']:>10.0f} "
+          f"({best}) {speed:>6.2f}x  >= {CHARGPT_SPEED_TARGET}x: "
+          f"{'PASS' if speed >= CHARGPT_SPEED_TARGET else 'FAIL'}")
+    return 0
 
 
 def start_load(n):
