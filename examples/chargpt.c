@@ -359,7 +359,7 @@ static int train(const options *o, const corpus *c, gt_model *model, gt_optimize
             return fprintf(stderr, "\nchargpt: sample: %s\n", gt_last_error()), 1;
         printf("\n");
     }
-    printf("val_loss=%.4f train_loss=%.4f tokens_per_s=%.0f seconds=%.1f steps=%lld "
+    printf("val_loss=%.4f train_loss=%.4f tokens_per_s=%.0f seconds=%.3f steps=%lld "
            "parameters=%lld threads=%d\n", val_loss, train_loss,
            (double)(o->steps * tokens) / train_seconds, now_seconds() - start,
            (long long)o->steps, (long long)gt_model_numel(model), gt_get_threads());

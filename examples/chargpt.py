@@ -197,7 +197,7 @@ def main():
         sys.stdout.flush()
     print(f'val_loss={val_loss:.4f} train_loss={train_loss:.4f} '
           f'tokens_per_s={o.steps * B * T / train_seconds:.0f} '
-          f'seconds={time.perf_counter() - start:.1f} steps={o.steps} parameters={n_params} '
+          f'seconds={time.perf_counter() - start:.3f} steps={o.steps} parameters={n_params} '
           f'threads={torch.get_num_threads()}')
 
 
