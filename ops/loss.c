@@ -439,6 +439,56 @@ static double class_coef(const gt_tensor *t, const class_loss_args *a, bool prob
  * vectorised rows (fewer: libm's exp, measured faster on 10 classes) */
 #define CE_VECTOR_MIN 16
 
+/* Positions of a class loss, for threads: each position's entries and outputs are its own. */
+typedef struct class_job {
+    const class_saved *sv;
+    const gt_tensor *x, *t;
+    bool probs, ce;
+    double scale;   /* the mean's 1 / denominator, or 1 */
+    double *losses; /* [N,S]: each position's loss (forward) */
+} class_job;
+
+// positions [from, to) of input[N,C,S]: losses[p] = -sum_c A logp, and (cross_entropy) the
+// log-sum-exp and sum_c A of each
+static void class_forward_range(void *ctx, int64_t from, int64_t to) {
+    const class_job *j = ctx;
+    const class_saved *sv = j->sv;
+    int64_t c = sv->c, s = sv->s;
+    for (int64_t pos = from; pos < to; pos++) { /* one position: its C entries at stride s */
+        int64_t base = pos / s * c * s + pos % s;
+        const gt_real *xv = j->x->data + base;
+        double lse = 0, loss = 0, wsum = 0, beta = (double)sv->beta[pos];
+        if (j->ce && s == 1 && c >= CE_VECTOR_MIN) { /* log-softmax, contiguous classes */
+            lse = gt__row_logsumexp(xv, c);
+            sv->lse[pos] = (gt_real)lse;
+        } else if (j->ce) { /* log-softmax over the class dim, its entries s apart */
+            gt_real max = c ? xv[0] : 0;
+            for (int64_t q = 1; q < c; q++)
+                max = xv[q * s] > max ? xv[q * s] : max;
+            double sum = 0;
+            for (int64_t q = 0; q < c; q++)
+                sum += exp((double)(xv[q * s] - max));
+            lse = (double)max + log(sum);
+            sv->lse[pos] = (gt_real)lse;
+        }
+        if (sv->cls[pos] >= 0)
+            loss -= (double)sv->alpha[pos] * ((double)xv[sv->cls[pos] * s] - lse);
+        for (int64_t q = 0; beta != 0 && q < c; q++) {
+            loss -= beta * (double)sv->w[q] * ((double)xv[q * s] - lse);
+            wsum += (double)sv->w[q];
+        }
+        double tsum = 0; /* sum_c factor t */
+        for (int64_t q = 0; j->probs && q < c; q++) {
+            double ft = (double)sv->factor[q] * (double)j->t->data[base + q * s];
+            loss -= ft * ((double)xv[q * s] - lse);
+            tsum += ft;
+        }
+        if (j->ce)
+            sv->row[pos] = (gt_real)(((double)sv->alpha[pos] + beta * wsum + tsum) * j->scale);
+        j->losses[pos] = loss;
+    }
+}
+
 // input[N,C,d...] or [C], target[N,d...] or [] (class indices) or input's shape
 // (probabilities), weight[C] -> [] (mean, sum) or [N,d...] (none)
 static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
@@ -478,42 +528,17 @@ static gt_tensor *class_loss_forward(const gt_op_def *op, gt_tape *tape, gt_tens
         sv->w[q] = w ? w->data[q] : 1;
     double denom = class_coef(t, args, probs, ce, sv), total = 0;
     double scale = args->reduction == GT_REDUCTION_MEAN && denom != 0 ? 1 / denom : 1;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < sv->s; j++) { /* one position: its C entries at stride s */
-            int64_t s = sv->s, pos = i * s + j, base = i * c * s + j;
-            const gt_real *xv = x->data + base;
-            double lse = 0, loss = 0, wsum = 0, beta = (double)sv->beta[pos];
-            if (ce && s == 1 && c >= CE_VECTOR_MIN) { /* log-softmax, contiguous classes */
-                lse = gt__row_logsumexp(xv, c);
-                sv->lse[pos] = (gt_real)lse;
-            } else if (ce) { /* log-softmax over the class dim, its entries s apart */
-                gt_real max = c ? xv[0] : 0;
-                for (int64_t q = 1; q < c; q++)
-                    max = xv[q * s] > max ? xv[q * s] : max;
-                double sum = 0;
-                for (int64_t q = 0; q < c; q++)
-                    sum += exp((double)(xv[q * s] - max));
-                lse = (double)max + log(sum);
-                sv->lse[pos] = (gt_real)lse;
-            }
-            if (sv->cls[pos] >= 0)
-                loss -= (double)sv->alpha[pos] * ((double)xv[sv->cls[pos] * s] - lse);
-            for (int64_t q = 0; beta != 0 && q < c; q++) {
-                loss -= beta * (double)sv->w[q] * ((double)xv[q * s] - lse);
-                wsum += (double)sv->w[q];
-            }
-            double tsum = 0; /* sum_c factor t */
-            for (int64_t q = 0; probs && q < c; q++) {
-                double ft = (double)sv->factor[q] * (double)t->data[base + q * s];
-                loss -= ft * ((double)xv[q * s] - lse);
-                tsum += ft;
-            }
-            if (ce)
-                sv->row[pos] = (gt_real)(((double)sv->alpha[pos] + beta * wsum + tsum) * scale);
-            if (each)
-                out->data[pos] = (gt_real)loss;
-            total += loss;
-        }
+    double *losses = gt__tape_alloc(tape, (size_t)(m + 1) * sizeof *losses, op->name);
+    if (!losses)
+        return NULL;
+    class_job job = {sv, x, t, probs, ce, scale, losses};
+    gt__parallel_ranges(m, 1, GT__FLOPS_PER_ELEMENT * (double)x->numel, class_forward_range,
+                        &job);
+    for (int64_t p = 0; p < m; p++) { /* in order: the same sum on any number of threads */
+        if (each)
+            out->data[p] = (gt_real)losses[p];
+        total += losses[p];
+    }
     if (!each) /* the mean of nothing, or of only ignored targets, is 0 / 0 = nan, as torch */
         out->data[0] = (gt_real)(args->reduction == GT_REDUCTION_MEAN ? total / denom : total);
     for (int64_t p = 0; scale != 1 && p < m; p++) {
@@ -541,41 +566,55 @@ static void ce_grad_row(gt_real *restrict gx, const gt_real *restrict x,
 // g[] or g[N,d...] -> grad_input[N,C,d...] += g[n,s] (softmax[n,c,s] sum_c A[n,c,s] -
 // A[n,c,s]) (cross_entropy) or -g[n,s] A[n,c,s] (nll_loss); probabilities:
 // grad_target[N,C,d...] += -g[n,s] factor[c] logp[n,c,s]
+/* Positions of a class loss's backward, for threads: each writes only its own entries. */
+typedef struct class_grad_job {
+    const class_saved *sv;
+    const gt_tensor *x, *t;
+    const gt_real *g;
+    bool each;
+} class_grad_job;
+
+static void class_backward_range(void *ctx, int64_t from, int64_t to) {
+    const class_grad_job *j = ctx;
+    const class_saved *sv = j->sv;
+    const gt_tensor *x = j->x, *t = j->t;
+    int64_t c = sv->c, s = sv->s;
+    for (int64_t pos = from; pos < to; pos++) { /* one position: its C entries at stride s */
+        int64_t base = pos / s * c * s + pos % s;
+        const gt_real *xv = x->data + base;
+        gt_real gi = j->g[j->each ? pos : 0], lse = sv->lse ? sv->lse[pos] : 0;
+        gt_real gb = gi * sv->beta[pos];
+        gt_real *gx = x->grad ? x->grad + base : NULL, *gt = t && t->grad ? t->grad + base
+                                                                        : NULL;
+        if (gx && sv->lse && s == 1 && c >= CE_VECTOR_MIN) { /* g (softmax - A) */
+            ce_grad_row(gx, xv, sv->w, c, lse, gi * sv->row[pos], gb);
+        } else if (gx && sv->lse) { /* g (softmax row - A) */
+            gt_real r = gi * sv->row[pos];
+            for (int64_t q = 0; q < c; q++)
+                gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gb * sv->w[q];
+        } else if (gx) { /* -g A */
+            for (int64_t q = 0; gb != 0 && q < c; q++)
+                gx[q * s] -= gb * sv->w[q];
+        }
+        if (gx && sv->cls[pos] >= 0)
+            gx[sv->cls[pos] * s] -= gi * sv->alpha[pos];
+        for (int64_t q = 0; t && q < c; q++) {
+            gt_real ft = sv->factor[q] * gi;
+            if (gx)
+                gx[q * s] -= ft * t->data[base + q * s];
+            if (gt)
+                gt[q * s] -= ft * (xv[q * s] - lse);
+        }
+    }
+}
+
 static gt_status class_loss_backward(gt_node *node) {
     const class_saved *sv = node->saved;
     const class_loss_args *args = node->attrs;
     gt_tensor *x = node->in[0], *t = node->n_in > 1 ? node->in[1] : NULL;
-    const gt_real *g = node->out->grad;
-    bool each = args->reduction == GT_REDUCTION_NONE;
-    int64_t c = sv->c, s = sv->s;
-    for (int64_t i = 0; i < sv->n; i++)
-        for (int64_t j = 0; j < s; j++) { /* one position: its C entries at stride s */
-            int64_t pos = i * s + j, base = i * c * s + j;
-            const gt_real *xv = x->data + base;
-            gt_real gi = g[each ? pos : 0], lse = sv->lse ? sv->lse[pos] : 0;
-            gt_real gb = gi * sv->beta[pos];
-            gt_real *gx = x->grad ? x->grad + base : NULL, *gt = t && t->grad ? t->grad + base
-                                                                            : NULL;
-            if (gx && sv->lse && s == 1 && c >= CE_VECTOR_MIN) { /* g (softmax - A) */
-                ce_grad_row(gx, xv, sv->w, c, lse, gi * sv->row[pos], gb);
-            } else if (gx && sv->lse) { /* g (softmax row - A) */
-                gt_real r = gi * sv->row[pos];
-                for (int64_t q = 0; q < c; q++)
-                    gx[q * s] += r * (gt_real)exp((double)(xv[q * s] - lse)) - gb * sv->w[q];
-            } else if (gx) { /* -g A */
-                for (int64_t q = 0; gb != 0 && q < c; q++)
-                    gx[q * s] -= gb * sv->w[q];
-            }
-            if (gx && sv->cls[pos] >= 0)
-                gx[sv->cls[pos] * s] -= gi * sv->alpha[pos];
-            for (int64_t q = 0; t && q < c; q++) {
-                gt_real ft = sv->factor[q] * gi;
-                if (gx)
-                    gx[q * s] -= ft * t->data[base + q * s];
-                if (gt)
-                    gt[q * s] -= ft * (xv[q * s] - lse);
-            }
-        }
+    class_grad_job job = {sv, x, t, node->out->grad, args->reduction == GT_REDUCTION_NONE};
+    gt__parallel_ranges(sv->n * sv->s, 1, GT__FLOPS_PER_ELEMENT * (double)x->numel,
+                        class_backward_range, &job);
     return GT_OK;
 }
 
