@@ -272,7 +272,6 @@ static gt_status softmax_rows_of(const char *op, const gt_tensor *x, int64_t dim
  * a block, contiguous). Each block's rows are independent of the others, so the result does
  * not depend on how blocks are split among threads. */
 #define SOFTMAX_BLOCK 64
-#define SOFTMAX_LANES 16
 
 typedef struct softmax_job {
     softmax_rows r;
@@ -281,54 +280,66 @@ typedef struct softmax_job {
     gt_real *out;             /* forward: y; backward: x's gradient (added into) */
 } softmax_job;
 
-/* the sum of e[0..k) in SOFTMAX_LANES partial sums (they vectorise), in a fixed order */
+/* the sum of e[0..k) in GT__LANES partial sums (gt_vmath.h), in a fixed order */
 GT__MULTIVERSION
 static double lane_sum(const gt_real *restrict e, int64_t k) {
-    gt_real lane[SOFTMAX_LANES] = {0};
+    gt__lanes acc = {0};
     int64_t j = 0;
-    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
-        for (int l = 0; l < SOFTMAX_LANES; l++)
-            lane[l] += e[j + l];
+    for (; j + GT__LANES <= k; j += GT__LANES) {
+        gt__lanes v;
+        GT__LOAD_LANES(v, e + j);
+        acc += v;
+    }
     double total = 0;
     for (; j < k; j++)
         total += e[j];
-    for (int l = 0; l < SOFTMAX_LANES; l++)
-        total += lane[l];
-    return total;
+    return total + gt__lanes_total(&acc);
 }
 
-/* the largest of x[0..k), k >= 1, in SOFTMAX_LANES partial maxima (NaN: see softmax_row) */
+/* the largest of x[0..k), k >= 1, in GT__LANES partial maxima (NaN: see softmax_row) */
 GT__MULTIVERSION
 static gt_real lane_max(const gt_real *restrict x, int64_t k) {
-    gt_real lane[SOFTMAX_LANES];
-    for (int l = 0; l < SOFTMAX_LANES; l++)
-        lane[l] = x[0];
-    int64_t j = 0;
-    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
-        for (int l = 0; l < SOFTMAX_LANES; l++)
-            lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
     gt_real max = x[0];
+    int64_t j = 0;
+    if (k >= GT__LANES) {
+        gt__lanes acc;
+        GT__LOAD_LANES(acc, x);
+        for (j = GT__LANES; j + GT__LANES <= k; j += GT__LANES) {
+            gt__lanes v;
+            GT__LOAD_LANES(v, x + j);
+            acc = GT__LANES_MAX(v, acc);
+        }
+        for (int l = 0; l < GT__LANES; l++)
+            max = acc[l] > max ? acc[l] : max;
+    }
     for (; j < k; j++)
         max = x[j] > max ? x[j] : max;
-    for (int l = 0; l < SOFTMAX_LANES; l++)
-        max = lane[l] > max ? lane[l] : max;
     return max;
 }
 
 // x[K] (contiguous, K >= 1) -> log(sum(exp(x))), max-shifted, in the vectorised exp
 GT__MULTIVERSION
-double gt__row_logsumexp(const gt_real *restrict x, int64_t k) {
-    gt_real max = lane_max(x, k), lane[SOFTMAX_LANES] = {0};
+static double row_logsumexp(const gt_real *restrict x, int64_t k) {
+    gt_real max = lane_max(x, k), e[GT__LANES];
+    gt__lanes acc = {0};
     int64_t j = 0;
-    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
-        for (int l = 0; l < SOFTMAX_LANES; l++)
-            lane[l] += gt__exp(x[j + l] - max);
+    for (; j + GT__LANES <= k; j += GT__LANES) {
+        for (int l = 0; l < GT__LANES; l++) /* one vector of exps */
+            e[l] = gt__exp(x[j + l] - max);
+        gt__lanes v;
+        GT__LOAD_LANES(v, e);
+        acc += v;
+    }
     double total = 0;
     for (; j < k; j++)
         total += gt__exp(x[j] - max);
-    for (int l = 0; l < SOFTMAX_LANES; l++)
-        total += lane[l];
-    return (double)max + log(total);
+    return (double)max + log(total + gt__lanes_total(&acc));
+}
+
+/* exported apart from its clones: Clang 14 emits a multiversioned function's resolver only
+ * for the calls in its own file */
+double gt__row_logsumexp(const gt_real *x, int64_t k) {
+    return row_logsumexp(x, k);
 }
 
 // one contiguous row x[K] -> y[K]: y = exp(x - max) / sum, or x - max - log(sum); a NaN in
@@ -395,16 +406,18 @@ static void softmax_forward_range(void *ctx, int64_t from, int64_t to) {
 GT__MULTIVERSION
 static void softmax_grad_row(const gt_real *restrict y, const gt_real *restrict g,
                              gt_real *restrict gx, int64_t k, bool take_log) {
-    gt_real lane[SOFTMAX_LANES] = {0};
+    gt__lanes acc = {0};
     double total = 0;
     int64_t j = 0;
-    for (; j + SOFTMAX_LANES <= k; j += SOFTMAX_LANES)
-        for (int l = 0; l < SOFTMAX_LANES; l++)
-            lane[l] += take_log ? g[j + l] : g[j + l] * y[j + l];
+    for (; j + GT__LANES <= k; j += GT__LANES) {
+        gt__lanes gv, yv;
+        GT__LOAD_LANES(gv, g + j);
+        GT__LOAD_LANES(yv, y + j);
+        acc += take_log ? gv : gv * yv;
+    }
     for (; j < k; j++)
         total += take_log ? (double)g[j] : (double)g[j] * y[j];
-    for (int l = 0; l < SOFTMAX_LANES; l++)
-        total += lane[l];
+    total += gt__lanes_total(&acc);
     gt_real t = (gt_real)total;
     if (take_log)
         for (j = 0; j < k; j++)

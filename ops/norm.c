@@ -1,39 +1,25 @@
 /* norm.c - batch_norm, layer_norm and group_norm: normalise by a mean and a variance (biased,
  * as PyTorch), then an optional per-channel (or per-element) affine map. */
 #include "gt_ops_impl.h"
+#include "gt_vmath.h"
 
 #include <string.h>
 
 #include <math.h>
 #include <stddef.h>
 
-/* Sums in LANES independent partial sums, one vector of the compiler's vector extension
- * (GCC and Clang: one zmm in the AVX-512 clone, two ymm in the AVX2 one), so that the sums
- * vectorise cleanly (one running sum would not: floating-point addition is not
- * reassociated); the tail past the last whole vector is summed apart, in double. */
-#define LANES 16
-typedef gt_real lanes __attribute__((vector_size(LANES * sizeof(gt_real))));
-
-/* The LANES values at p (unaligned), into the lanes variable v; and the total of v's lanes
- * (by pointer and by macro: a vector passed by value would change the ABI between clones) */
-#define LOAD_LANES(v, p) memcpy(&(v), (p), sizeof(v))
-
-static inline double lanes_total(const lanes *v) {
-    double t = 0;
-    for (int k = 0; k < LANES; k++)
-        t += (double)(*v)[k];
-    return t;
-}
+/* Sums in GT__LANES partial sums, one vector (gt_vmath.h); the tail past the last whole
+ * vector is summed apart, in double. */
 
 // x[n] -> *s1 += sum(x - shift), *s2 += sum((x - shift)^2)
 GT__MULTIVERSION
 static void sum_and_squares(int64_t n, const gt_real *restrict x, gt_real shift, double *s1,
                             double *s2) {
-    lanes a = {0}, q = {0};
+    gt__lanes a = {0}, q = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        lanes v;
-        LOAD_LANES(v, x + i);
+    for (; i + GT__LANES <= n; i += GT__LANES) {
+        gt__lanes v;
+        GT__LOAD_LANES(v, x + i);
         v -= shift;
         a += v;
         q += v * v;
@@ -44,19 +30,19 @@ static void sum_and_squares(int64_t n, const gt_real *restrict x, gt_real shift,
         t1 += v;
         t2 += v * v;
     }
-    *s1 += t1 + lanes_total(&a), *s2 += t2 + lanes_total(&q);
+    *s1 += t1 + gt__lanes_total(&a), *s2 += t2 + gt__lanes_total(&q);
 }
 
 // g[n], x[n] -> *sg += sum(g), *sgx += sum(g * (x - shift))
 GT__MULTIVERSION
 static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict x,
                         gt_real shift, double *sg, double *sgx) {
-    lanes a = {0}, d = {0};
+    gt__lanes a = {0}, d = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        lanes gv, xv;
-        LOAD_LANES(gv, g + i);
-        LOAD_LANES(xv, x + i);
+    for (; i + GT__LANES <= n; i += GT__LANES) {
+        gt__lanes gv, xv;
+        GT__LOAD_LANES(gv, g + i);
+        GT__LOAD_LANES(xv, x + i);
         a += gv;
         d += gv * (xv - shift);
     }
@@ -65,7 +51,7 @@ static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *res
         t1 += g[i];
         t2 += g[i] * (x[i] - shift);
     }
-    *sg += t1 + lanes_total(&a), *sgx += t2 + lanes_total(&d);
+    *sg += t1 + gt__lanes_total(&a), *sgx += t2 + gt__lanes_total(&d);
 }
 
 // g[n], w[n], x[n] -> *sgw += sum(g w), *sgwx += sum(g w (x - shift)), in lanes as above
@@ -73,14 +59,14 @@ GT__MULTIVERSION
 static void weighted_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict w,
                                  const gt_real *restrict x, gt_real shift, double *sgw,
                                  double *sgwx) {
-    lanes a = {0}, d = {0};
+    gt__lanes a = {0}, d = {0};
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        lanes gv, wv, xv;
-        LOAD_LANES(gv, g + i);
-        LOAD_LANES(wv, w + i);
-        LOAD_LANES(xv, x + i);
-        lanes gw = gv * wv;
+    for (; i + GT__LANES <= n; i += GT__LANES) {
+        gt__lanes gv, wv, xv;
+        GT__LOAD_LANES(gv, g + i);
+        GT__LOAD_LANES(wv, w + i);
+        GT__LOAD_LANES(xv, x + i);
+        gt__lanes gw = gv * wv;
         a += gw;
         d += gw * (xv - shift);
     }
@@ -89,7 +75,7 @@ static void weighted_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_
         t1 += g[i] * w[i];
         t2 += g[i] * w[i] * (x[i] - shift);
     }
-    *sgw += t1 + lanes_total(&a), *sgwx += t2 + lanes_total(&d);
+    *sgw += t1 + gt__lanes_total(&a), *sgwx += t2 + gt__lanes_total(&d);
 }
 
 /* ---- the backwards written with ops (gt_grad with create_graph) ------------------------- */
