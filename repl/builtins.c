@@ -202,7 +202,7 @@ static bool set_trailing_list(repl *r, const builtin *b, const call_args *a, int
         value v = a->vals[i];
         if (v.kind != V_NUM || v.num != floor(v.num) || av.ints.n == GT_MAX_DIMS)
             return op_usage(r, b, a->cols[i], "too many arguments", NULL);
-        if (fabs(v.num) > REPL_MAX_SIZE) /* no int64_t holds it: refused before the cast */
+        if (!(fabs(v.num) < 0x1p63)) /* no int64_t holds it: refused before the cast */
             return repl_fail(r, a->cols[i], "%s: %g is too large for a size or a dim", op->name,
                              v.num);
         av.ints.v[av.ints.n++] = (int64_t)v.num;
