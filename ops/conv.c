@@ -834,6 +834,13 @@ static gt_conv_args conv_args_of(const int64_t s[2], const int64_t lo[2],
                           .output_padding = GT_INTS(0, 0), .extra = {extra[0], extra[1]}};
 }
 
+/* The conv args of the conv d itself: its stride, padding, dilation and groups. */
+static gt_conv_args conv_args_of_dims(const conv_dims *d) {
+    int64_t lo[2] = {d->pt, d->pl}, extra[2] = {d->pb - d->pt, d->pr - d->pl};
+    return conv_args_of((int64_t[]){d->sh, d->sw}, lo, extra, (int64_t[]){d->dh, d->dw},
+                        d->groups);
+}
+
 // The weight gradient of the conv d of x[N,C,H,W] whose output gradient is g[N,O,OH,OW], as
 // a conv: x's channels as the batch and its batch as channels, g as the weight, the stride
 // and dilation swapped -> [C/G,O,KH',KW'], narrowed to KH, KW -> [O,C/G,KH,KW]
@@ -882,9 +889,7 @@ static gt_status conv_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     if (!x4 || !w4 || !g4)
         return gt_last_status();
     if (gt__needs_grad(node, 0)) {
-        int64_t s[2] = {d->sh, d->sw}, lo[2] = {d->pt, d->pl};
-        int64_t extra[2] = {d->pb - d->pt, d->pr - d->pl};
-        gt_conv_args a = conv_args_of(s, lo, extra, (int64_t[]){d->dh, d->dw}, d->groups);
+        gt_conv_args a = conv_args_of_dims(d);
         /* what the conv's last stride left unread: the transposed conv's output padding */
         a.output_padding = GT_INTS((d->h + d->pt + d->pb - d->dh * (d->kh - 1) - 1) % d->sh,
                                    (d->w + d->pl + d->pr - d->dw * (d->kw - 1) - 1) % d->sw);
@@ -910,9 +915,7 @@ static gt_status conv_transpose2d_grad_graph(gt_tape *tape, gt_node *node, gt_te
     if (!x4 || !g4)
         return gt_last_status();
     if (gt__needs_grad(node, 0)) {
-        int64_t s[2] = {d->sh, d->sw}, lo[2] = {d->pt, d->pl};
-        int64_t extra[2] = {d->pb - d->pt, d->pr - d->pl};
-        gt_conv_args a = conv_args_of(s, lo, extra, (int64_t[]){d->dh, d->dw}, d->groups);
+        gt_conv_args a = conv_args_of_dims(d);
         if (!reshaped(tape, gt_conv2d_ex(tape, g4, w, NULL, &a), x, &grad_in[0]))
             return gt_last_status();
     }
