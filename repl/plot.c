@@ -1,6 +1,6 @@
 /* plot.c - plot(y), plot(x, y): a line chart in the terminal drawn with Unicode braille
  * characters (2 x 4 dots each) between axis labels, or with file="NAME.png" a PNG drawn by
- * gnuplot (gt_gnuplot.h, shared with gradtape-train --plot). */
+ * gnuplot (gnuplot/gt_gnuplot.h, shared with gradtape-train --plot). */
 #include "builtins.h"
 #include "gt_gnuplot.h"
 
