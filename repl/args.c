@@ -36,8 +36,8 @@ bool match_args(repl *r, const call_args *a, const char *usage, const char *cons
 
 bool arg_string(repl *r, const call_args *a, int i, const char **s) {
     if (a->vals[i].kind != V_STR)
-        return repl_fail(r, a->cols[i], "%s: expected a string, got a %s", a->call->text,
-                         value_kind_name(a->vals[i]));
+        return repl_fail(r, a->cols[i], "%s: expected a string, got %s", a->call->text,
+                         value_kind_phrase(a->vals[i]));
     *s = a->vals[i].box->str;
     return true;
 }

@@ -28,8 +28,8 @@ bool b_param(repl *r, const call_args *a, value *out) {
 static bool arg_param(repl *r, const call_args *a, int i, gt_tensor **t) {
     value v = a->vals[i];
     if (v.kind != V_TENSOR || !v.box->tensor)
-        return repl_fail(r, a->cols[i], "%s: expected a parameter, got a %s", a->call->text,
-                         value_kind_name(v));
+        return repl_fail(r, a->cols[i], "%s: expected a parameter, got %s", a->call->text,
+                         value_kind_phrase(v));
     if (v.box->tape)
         return repl_fail(r, a->cols[i], "%s: this is an intermediate result, not a parameter: "
                          "only parameters (made with param()) keep a gradient", a->call->text);
@@ -46,8 +46,8 @@ bool b_backward(repl *r, const call_args *a, value *out) {
         return false;
     value y = a->vals[0];
     if (y.kind != V_TENSOR)
-        return repl_fail(r, a->cols[0], "backward: expected a tensor, got a %s",
-                         value_kind_name(y));
+        return repl_fail(r, a->cols[0], "backward: expected a tensor, got %s",
+                         value_kind_phrase(y));
     if (!y.box->tape && gt_tensor_requires_grad(y.box->tensor))
         return repl_fail(r, a->cols[0], "backward: this is a parameter itself; call backward "
                          "on a result computed from parameters");
@@ -94,8 +94,8 @@ static bool grad_of(repl *r, const call_args *a, value *out) {
             return repl_fail(r, a->call->kwcols[i], "grad: no argument named %s "
                              "(create_graph)", a->kw[i]);
         } else if (a->vals[i].kind != V_TENSOR || !a->vals[i].box->tensor) {
-            return repl_fail(r, a->cols[i], "grad: expected a tensor, got a %s",
-                             value_kind_name(a->vals[i]));
+            return repl_fail(r, a->cols[i], "grad: expected a tensor, got %s",
+                             value_kind_phrase(a->vals[i]));
         } else if (y_at < 0) {
             y_at = i;
         } else {

@@ -177,7 +177,7 @@ static bool attr_value_of(repl *r, const builtin *b, value v, int col, const cha
         out->kind = GT_VALUE_INTS;
         return value_int_list(r, v, col, out->ints.v, GT_MAX_DIMS, &out->ints.n);
     default:
-        return repl_fail(r, col, "%s: %s cannot be a %s", b->name, name, value_kind_name(v));
+        return repl_fail(r, col, "%s: %s cannot be %s", b->name, name, value_kind_phrase(v));
     }
 }
 

@@ -200,7 +200,7 @@ static bool call_user(repl *r, value fnv, const value *args, const char *const *
 bool call_function(repl *r, value fn, const value *args, int n, const node *call, value *out) {
     *out = value_none();
     if (fn.kind != V_FUNC)
-        return repl_fail(r, call->col, "expected a function, got a %s", value_kind_name(fn));
+        return repl_fail(r, call->col, "expected a function, got %s", value_kind_phrase(fn));
     return call_user(r, fn, args, NULL, NULL, n, call, out);
 }
 
@@ -228,7 +228,7 @@ bool eval_call(repl *r, const node *n, value *out) {
         fn = *repl_var_value(var);
     }
     if (!b && fn.kind != V_FUNC && !(fn.kind == V_OBJ && fn.box->cls->call))
-        return repl_fail(r, n->col, "%s is a %s, not a function", n->text, value_kind_name(fn));
+        return repl_fail(r, n->col, "%s is %s, not a function", n->text, value_kind_phrase(fn));
     fn = value_ref(fn); /* kept while the arguments are evaluated and the body runs */
     value small[SMALL_ARGS], *vals = small;
     int small_cols[SMALL_ARGS], *cols = small_cols;

@@ -183,7 +183,7 @@ static bool batcher_next(repl *r, void *self, void *state, int col, value *item,
 
 static void batcher_end(void *state) { gt_free(state); }
 
-static const repl_class batcher_class = {"batches", batcher_free, batcher_describe, NULL,
+static const repl_class batcher_class = {"batches", "batches", batcher_free, batcher_describe, NULL,
                                          batcher_start, batcher_next, batcher_end};
 
 /* batches(x, y, size, shuffle=True) */

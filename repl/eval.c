@@ -18,7 +18,7 @@ bool value_to_tensor(repl *r, value v, int col, gt_tensor **out) {
         return true;
     }
     if (v.kind != V_TENSOR)
-        return repl_fail(r, col, "expected a tensor or number, got a %s", value_kind_name(v));
+        return repl_fail(r, col, "expected a tensor or number, got %s", value_kind_phrase(v));
     if (!v.box->tensor)
         return repl_fail(r, col, "this value was lost when the tape was reset (out of memory)");
     if (v.box->tape && v.box->tape != r->eval_tape)
@@ -51,7 +51,7 @@ static bool list_fill_level(repl *r, const node *n, int dim, list_fill *f) {
         if (ok)
             f->data[f->n++] = (gt_real)v.num;
         else
-            repl_fail(r, n->col, "a list holds numbers, not a %s", value_kind_name(v));
+            repl_fail(r, n->col, "a list holds numbers, not %s", value_kind_phrase(v));
         value_release(r, v);
         return ok;
     }
@@ -307,8 +307,8 @@ static bool eval_other_op(repl *r, const node *n, value a, value b, value *out) 
         *out = value_bool(same == (n->op == OP_EQ));
         return true;
     }
-    return repl_fail(r, n->col, "%s cannot combine a %s and a %s", op_text(n->op),
-                     value_kind_name(a), value_kind_name(b));
+    return repl_fail(r, n->col, "%s cannot combine %s and %s", op_text(n->op),
+                     value_kind_phrase(a), value_kind_phrase(b));
 }
 
 static bool eval_binary(repl *r, const node *n, value *out) {
@@ -372,7 +372,7 @@ static bool eval_logic(repl *r, const node *n, value *out) {
 
 bool value_to_index(repl *r, value v, int col, const char *what, double *out) {
     if (!value_as_number(v, out))
-        return repl_fail(r, col, "%s must be a whole number, not a %s", what, value_kind_name(v));
+        return repl_fail(r, col, "%s must be a whole number, not %s", what, value_kind_phrase(v));
     if (*out != floor(*out))
         return repl_fail(r, col, "%s must be a whole number, not %g", what, *out);
     return true;
@@ -400,8 +400,8 @@ static bool eval_index(repl *r, const node *n, value *out) {
     bool ok;
     double i = 0;
     if (obj_v.kind != V_LIST) {
-        ok = repl_fail(r, n->col, "a %s cannot be indexed (lists can: l[0], l[-1])",
-                       value_kind_name(obj_v));
+        ok = repl_fail(r, n->col, "%s cannot be indexed (lists can: l[0], l[-1])",
+                       value_kind_phrase(obj_v));
     } else if ((ok = value_to_index(r, index, n->kids[1]->col, "a list index", &i))) {
         int len = obj_v.box->list->n;
         double at = i < 0 ? i + len : i;

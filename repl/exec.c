@@ -56,8 +56,8 @@ static bool run_setitem(repl *r, const node *n) {
     }
     double i = 0;
     if (list.kind != V_LIST)
-        ok = repl_fail(r, n->col, "a %s cannot be assigned into (lists can: l[0] = x)",
-                       value_kind_name(list));
+        ok = repl_fail(r, n->col, "%s cannot be assigned into (lists can: l[0] = x)",
+                       value_kind_phrase(list));
     else
         ok = value_to_index(r, index, n->kids[1]->col, "a list index", &i) &&
              settle(r, &v, n->kids[2]->col);
@@ -159,8 +159,8 @@ static bool unpack(repl *r, const node *n, value v) {
         bool ok = v.kind == V_LIST
                       ? repl_fail(r, n->kids[2]->col, "cannot unpack %d values into %d names",
                                   v.box->list->n, want)
-                      : repl_fail(r, n->kids[2]->col, "cannot unpack a %s into %d names (a "
-                                  "list of %d is needed)", value_kind_name(v), want, want);
+                      : repl_fail(r, n->kids[2]->col, "cannot unpack %s into %d names (a "
+                                  "list of %d is needed)", value_kind_phrase(v), want, want);
         value_release(r, v);
         return ok;
     }
@@ -247,8 +247,8 @@ static exec_status run_for(repl *r, const node *n) {
         }
     } else {
         repl_fail(r, iter->col, "a for loop goes over a list, range(...), batches(...) or a "
-                  "tensor of at least one dim, not a %s", seq.kind == V_TENSOR ? "0-d tensor"
-                  : value_kind_name(seq));
+                  "tensor of at least one dim, not %s", seq.kind == V_TENSOR ? "a 0-d tensor"
+                  : value_kind_phrase(seq));
         status = EXEC_ERROR;
     }
     value_release(r, seq);

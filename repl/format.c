@@ -129,8 +129,8 @@ static bool format_body(repl *r, value v, const fmt_spec *f, int col, FILE *out)
     bool number = formatted_number(v, &x) && !(v.kind == V_BOOL && !f->type);
     if (f->type == 's' || (!number && !f->type)) {
         if (f->type == 's' && v.kind != V_STR)
-            return repl_fail(r, col, "format: 's' formats a string, not a %s",
-                             value_kind_name(v));
+            return repl_fail(r, col, "format: 's' formats a string, not %s",
+                             value_kind_phrase(v));
         if (f->precision >= 0 && v.kind == V_STR)
             fprintf(out, "%.*s", f->precision, v.box->str);
         else
@@ -138,8 +138,8 @@ static bool format_body(repl *r, value v, const fmt_spec *f, int col, FILE *out)
         return true;
     }
     if (!number)
-        return repl_fail(r, col, "format: '%c' formats a number, not a %s", f->type,
-                         value_kind_name(v));
+        return repl_fail(r, col, "format: '%c' formats a number, not %s", f->type,
+                         value_kind_phrase(v));
     char sign[2] = {f->sign == '-' ? 0 : f->sign, 0};
     if (f->type == 'd') {
         if (x != floor(x))

@@ -195,8 +195,8 @@ static bool make_plan(repl *r, const gt_tensor *x, const raw_sub *raw, int n_raw
             dim++;
         } else {
             ok = repl_fail(r, s->at->col, "only integers, slices (:), ellipsis (...), None and "
-                           "tensors of whole numbers are valid indices (got a %s)",
-                           value_kind_name(v));
+                           "tensors of whole numbers are valid indices (got %s)",
+                           value_kind_phrase(v));
         }
         if (!ok)
             return false;
@@ -311,8 +311,8 @@ static bool is_pinned(const repl *r, const obj *box) {
 static bool writable(repl *r, const node *n, value x) {
     int col = n->kids[0]->col;
     if (x.kind != V_TENSOR)
-        return repl_fail(r, col, "a %s cannot be assigned into (lists and tensors can: l[0] = "
-                         "x, t[0, 1:3] = v)", value_kind_name(x));
+        return repl_fail(r, col, "%s cannot be assigned into (lists and tensors can: l[0] = "
+                         "x, t[0, 1:3] = v)", value_kind_phrase(x));
     if (!x.box->tensor)
         return repl_fail(r, col, "this value was lost when the tape was reset (out of memory)");
     if (n->kids[0]->kind == N_INDEX && x.box->tape)
@@ -388,8 +388,8 @@ bool tensor_setitem(repl *r, const node *n, value x, value v) {
                          "and no gradient would flow through it; build the tensor with cat, "
                          "stack or where instead");
     if (v.kind != V_TENSOR && !value_as_number(v, &number))
-        return repl_fail(r, vn->col, "a tensor's items take a number or a tensor, not a %s",
-                         value_kind_name(v));
+        return repl_fail(r, vn->col, "a tensor's items take a number or a tensor, not %s",
+                         value_kind_phrase(v));
     gt_tensor *t = x.box->tensor;
     plan p;
     if (!subscripts_plan(r, n, n->n_kids - 1, t, &p))

@@ -57,8 +57,8 @@ static bool b_len(repl *r, const call_args *a, value *out) {
         *out = value_num((double)gt_tensor_dim(v.box->tensor, 0));
     } else {
         return repl_fail(r, a->cols[0], "len: takes a list, a string or a tensor of 1 or more "
-                         "dimensions, not a %s%s", v.kind == V_TENSOR ? "0-d " : "",
-                         value_kind_name(v));
+                         "dimensions, not %s",
+                         v.kind == V_TENSOR ? "a 0-d tensor" : value_kind_phrase(v));
     }
     return true;
 }
@@ -68,8 +68,8 @@ static bool b_append(repl *r, const call_args *a, value *out) {
     if (!arity(r, a, 2, 2))
         return false;
     if (a->vals[0].kind != V_LIST)
-        return repl_fail(r, a->cols[0], "append: expected a list, got a %s",
-                         value_kind_name(a->vals[0]));
+        return repl_fail(r, a->cols[0], "append: expected a list, got %s",
+                         value_kind_phrase(a->vals[0]));
     value v = a->vals[1];
     /* a tensor on the tape without a graph is copied, so the list does not hold the tape */
     if (v.kind == V_TENSOR && v.box->tape && !gt_tensor_requires_grad(v.box->tensor) &&
@@ -87,7 +87,7 @@ static bool b_item(repl *r, const call_args *a, value *out) {
         return true;
     }
     if (v.kind != V_TENSOR || !v.box->tensor)
-        return repl_fail(r, a->cols[0], "item: expected a tensor, got a %s", value_kind_name(v));
+        return repl_fail(r, a->cols[0], "item: expected a tensor, got %s", value_kind_phrase(v));
     if (gt_tensor_numel(v.box->tensor) != 1) {
         char buf[200];
         gt_tensor *t = v.box->tensor;
@@ -141,7 +141,7 @@ static bool b_int(repl *r, const call_args *a, value *out) {
     if (v.kind == V_TENSOR && v.box->tensor && gt_tensor_numel(v.box->tensor) == 1)
         x = gt_tensor_cdata(v.box->tensor)[0];
     else if (!value_as_number(v, &x))
-        return repl_fail(r, a->cols[0], "int: expected a number, got a %s", value_kind_name(v));
+        return repl_fail(r, a->cols[0], "int: expected a number, got %s", value_kind_phrase(v));
     if (!isfinite(x))
         return repl_fail(r, a->cols[0], "int: cannot convert %g to a whole number", x);
     *out = value_num(trunc(x));

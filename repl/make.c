@@ -7,15 +7,15 @@
 
 bool arg_number(repl *r, const call_args *a, int i, double *x) {
     if (!value_as_number(a->vals[i], x))
-        return repl_fail(r, a->cols[i], "%s: expected a number, got a %s", a->call->text,
-                         value_kind_name(a->vals[i]));
+        return repl_fail(r, a->cols[i], "%s: expected a number, got %s", a->call->text,
+                         value_kind_phrase(a->vals[i]));
     return true;
 }
 
 bool arg_tensor(repl *r, const call_args *a, int i, gt_tensor **t) {
     if (a->vals[i].kind != V_TENSOR)
-        return repl_fail(r, a->cols[i], "%s: expected a tensor, got a %s", a->call->text,
-                         value_kind_name(a->vals[i]));
+        return repl_fail(r, a->cols[i], "%s: expected a tensor, got %s", a->call->text,
+                         value_kind_phrase(a->vals[i]));
     return value_to_tensor(r, a->vals[i], a->cols[i], t);
 }
 

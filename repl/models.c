@@ -33,7 +33,7 @@ static bool model_call(repl *r, obj *box, const call_args *a, value *out) {
     return value_tensor(r, y, r->eval_tape, out);
 }
 
-static const repl_class model_class = {"model", model_free, model_describe, model_call,
+static const repl_class model_class = {"model", "a model", model_free, model_describe, model_call,
                                        NULL, NULL, NULL};
 
 gt_model *value_model(value v) {
@@ -53,7 +53,7 @@ static bool model_value(repl *r, const call_args *a, const gt_rng *saved, gt_mod
 static bool arg_model(repl *r, const call_args *a, int i, gt_model **model) {
     if (!(*model = value_model(a->vals[i])))
         return repl_fail(r, a->cols[i], "%s: expected a model (mlp, lenet, sequential, "
-                         "load_model), got a %s", a->call->text, value_kind_name(a->vals[i]));
+                         "load_model), got %s", a->call->text, value_kind_phrase(a->vals[i]));
     return true;
 }
 

@@ -67,12 +67,12 @@ static bool opt_params(repl *r, const call_args *a, int i, repl_opt *opt, gt_ten
             n = v.box->list->n;
             for (int k = 0; k < n; k++)
                 if (v.box->list->items[k].kind != V_TENSOR)
-                    return repl_fail(r, a->cols[i], "%s: params must be tensors, item %d is a "
-                                     "%s", who, k, value_kind_name(v.box->list->items[k]));
+                    return repl_fail(r, a->cols[i], "%s: params must be tensors, item %d is "
+                                     "%s", who, k, value_kind_phrase(v.box->list->items[k]));
             boxes = NULL;
         } else {
             return repl_fail(r, a->cols[i], "%s: params must be a list of tensors such as "
-                             "parameters(m), not a %s", who, value_kind_name(v));
+                             "parameters(m), not %s", who, value_kind_phrase(v));
         }
     }
     if (n == 0)
@@ -272,8 +272,8 @@ static void schedule_describe(repl *r, const void *self, FILE *out) {
     fprintf(out, ": epoch %lld, lr %g", (long long)s->epoch, gt_optimizer_lr(s->opt->opt->opt));
 }
 
-static const repl_class schedule_class = {"schedule", schedule_free, schedule_describe, NULL,
-                                          NULL, NULL, NULL};
+static const repl_class schedule_class = {"schedule", "a schedule", schedule_free,
+                                          schedule_describe, NULL, NULL, NULL, NULL};
 
 /* cosine(opt, T_max, eta_min=0), step_lr(opt, step_size, gamma=0.1),
  * linear_lr(opt, start_factor=1/3, end_factor=1, total_iters=5) */
@@ -297,7 +297,7 @@ static bool make_schedule(repl *r, const call_args *a, schedule_kind kind, value
                          kind == SCHED_LINEAR ? "" : names[kind][1], usage);
     if (a->vals[idx[0]].kind != V_OPT)
         return repl_fail(r, a->cols[idx[0]], "%s: expected an optimizer (sgd, adam, adamw), "
-                         "got a %s", who, value_kind_name(a->vals[idx[0]]));
+                         "got %s", who, value_kind_phrase(a->vals[idx[0]]));
     for (int k = 1; k < n_names; k++)
         if (idx[k] >= 0 && !arg_number(r, a, idx[k], &x[k - 1]))
             return false;
@@ -373,7 +373,7 @@ static bool b_step(repl *r, const call_args *a, value *out) {
     }
     if (v.kind != V_OPT)
         return repl_fail(r, a->cols[0], "step: expected an optimizer (sgd, adam, adamw) or a "
-                         "schedule (cosine, step_lr, linear_lr), got a %s", value_kind_name(v));
+                         "schedule (cosine, step_lr, linear_lr), got %s", value_kind_phrase(v));
     /* Graphs recorded before the update would differentiate stale values: they go, and the
      * names holding them get heap copies, made first so that running out changes nothing. */
     if (!repl_reset_tape_prepare(r))

@@ -1,6 +1,6 @@
 /* plot.c - plot(y), plot(x, y): a line chart in the terminal drawn with Unicode braille
  * characters (2 x 4 dots each) between axis labels, or with file="NAME.png" a PNG drawn by
- * gnuplot (gt_gnuplot.h, shared with gradtape-train --plot). */
+ * gnuplot (gnuplot/gt_gnuplot.h, shared with gradtape-train --plot). */
 #include "builtins.h"
 #include "gt_gnuplot.h"
 
@@ -25,7 +25,7 @@ static bool series(repl *r, const call_args *a, int i, const char *what, double 
     }
     if (v.kind != V_TENSOR && v.kind != V_LIST)
         return repl_fail(r, a->cols[i], "plot: %s must be a list of numbers or a 1-D tensor, "
-                         "not a %s", what, value_kind_name(v));
+                         "not %s", what, value_kind_phrase(v));
     *n = t ? gt_tensor_numel(t) : v.box->list->n;
     if (*n == 0)
         return repl_fail(r, a->cols[i], "plot: %s is empty: nothing to draw", what);
@@ -37,8 +37,8 @@ static bool series(repl *r, const call_args *a, int i, const char *what, double 
         } else if (!value_as_number(v.box->list->items[k], &(*out)[k])) {
             gt_free(*out);
             *out = NULL;
-            return repl_fail(r, a->cols[i], "plot: %s must hold numbers, item %lld is a %s",
-                             what, (long long)k, value_kind_name(v.box->list->items[k]));
+            return repl_fail(r, a->cols[i], "plot: %s must hold numbers, item %lld is %s",
+                             what, (long long)k, value_kind_phrase(v.box->list->items[k]));
         }
     }
     return true;

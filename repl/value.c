@@ -166,7 +166,8 @@ bool value_list(repl *r, int cap, value *out) {
 bool list_append(repl *r, repl_list *l, value item, int col) {
     if (item.kind == V_LIST || item.kind == V_FUNC)
         return repl_fail(r, col, "a list holds numbers, booleans, None, strings, tensors, "
-                         "optimizers, models, batches and schedules, not a %s", value_kind_name(item));
+                         "optimizers, models, batches and schedules, not %s",
+                         value_kind_phrase(item));
     if (l->n == REPL_MAX_LIST)
         return repl_fail(r, col, "a list holds at most %d items", REPL_MAX_LIST);
     if (l->n == l->cap) {
@@ -199,8 +200,8 @@ bool value_int_list(repl *r, value v, int col, int64_t *out, int max, int *n) {
         count = gt_tensor_numel(v.box->tensor);
         data = gt_tensor_cdata(v.box->tensor);
     } else {
-        return repl_fail(r, col, "expected a list of whole numbers such as [2, 2], got a %s",
-                         value_kind_name(v));
+        return repl_fail(r, col, "expected a list of whole numbers such as [2, 2], got %s",
+                         value_kind_phrase(v));
     }
     if (count > max)
         return repl_fail(r, col, "expected at most %d numbers, got %lld", max, (long long)count);
@@ -209,8 +210,8 @@ bool value_int_list(repl *r, value v, int col, int64_t *out, int max, int *n) {
         if (data)
             x = data[i];
         else if (!value_as_number(v.box->list->items[i], &x))
-            return repl_fail(r, col, "expected a list of whole numbers, item %lld is a %s",
-                             (long long)i, value_kind_name(v.box->list->items[i]));
+            return repl_fail(r, col, "expected a list of whole numbers, item %lld is %s",
+                             (long long)i, value_kind_phrase(v.box->list->items[i]));
         if (x != floor(x) || fabs(x) > REPL_MAX_SIZE)
             return repl_fail(r, col, "expected whole numbers, item %lld is %g", (long long)i, x);
         out[i] = (int64_t)x;
@@ -338,25 +339,33 @@ bool value_pin(repl *r, obj *box) {
     return true;
 }
 
-const char *value_kind_name(value v) {
+const char *value_kind_phrase(value v) {
     switch (v.kind) {
     case V_NUM:
-        return "number";
+        return "a number";
     case V_BOOL:
-        return "bool";
+        return "a bool";
     case V_STR:
-        return "string";
+        return "a string";
     case V_TENSOR:
-        return "tensor";
+        return "a tensor";
     case V_LIST:
-        return "list";
+        return "a list";
     case V_OPT:
-        return "optimizer";
+        return "an optimizer";
     case V_FUNC:
-        return "function";
+        return "a function";
     case V_OBJ:
-        return v.box->cls->name;
+        return v.box->cls->phrase;
     default:
         return "None";
     }
+}
+
+/* The phrase without its article ("optimizer"); an object's own name ("batches"). */
+const char *value_kind_name(value v) {
+    if (v.kind == V_OBJ)
+        return v.box->cls->name;
+    const char *p = value_kind_phrase(v);
+    return !strncmp(p, "a ", 2) ? p + 2 : !strncmp(p, "an ", 3) ? p + 3 : p;
 }

@@ -43,7 +43,8 @@ struct obj;
 /* What an object (V_OBJ) is and does. free and describe are required; call and the
  * iteration functions are NULL for an object that cannot be called or iterated. */
 typedef struct repl_class {
-    const char *name; /* "model": value_kind_name's answer */
+    const char *name;   /* "model": value_kind_name's answer */
+    const char *phrase; /* "a model": the name with its article, for messages */
     void (*free)(struct repl *r, void *self);
     void (*describe)(struct repl *r, const void *self, FILE *out);
     /* self(args...), for `m(x)`: box is the object's own box */
@@ -127,5 +128,7 @@ void repl_reset_tape_if_unused(struct repl *r);
 /* Keeps a heap tensor's box alive until the next tape reset. */
 bool value_pin(struct repl *r, obj *box);
 const char *value_kind_name(value v);
+/* The kind with its article, for messages: "a tensor", "an optimizer", "None". */
+const char *value_kind_phrase(value v);
 
 #endif

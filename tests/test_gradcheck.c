@@ -125,6 +125,20 @@ static gt_tensor *wrong_gradient(gt_tape *tape, gt_tensor *const *inputs, void *
     return gt_sum(tape, gt_add(tape, x, square_minus_x), GT_ALL_AXES);
 }
 
+/* wrong_gradient after a chain of many different ops: the verdict and the list of ops do
+ * not fit in result.message, which is then cut and ends with "...". */
+static gt_tensor *wrong_gradient_after_many_ops(gt_tape *tape, gt_tensor *const *inputs,
+                                                void *ctx) {
+    gt_tensor *y = gt_tanh(tape, gt_hardsigmoid(tape, gt_sigmoid(tape, inputs[0])));
+    y = gt_log(tape, gt_exp(tape, y));
+    y = gt_erf(tape, gt_silu(tape, gt_selu(tape, y)));
+    y = gt_rsqrt(tape, gt_sqrt(tape, gt_abs(tape, gt_neg(tape, y))));
+    y = gt_elu(tape, gt_leaky_relu(tape, gt_scale(tape, y, 0.5), 0.1), 1.0);
+    y = gt_div(tape, gt_mul(tape, y, y), gt_softmax(tape, y, 0));
+    y = gt_sub(tape, gt_log_softmax(tape, y, 0), gt_mean(tape, y, 0));
+    return wrong_gradient(tape, &y, ctx);
+}
+
 GT_TEST(gradcheck_catches_a_wrong_gradient) {
     gt_rng rng;
     gt_rng_seed(&rng, 7);
@@ -134,6 +148,13 @@ GT_TEST(gradcheck_catches_a_wrong_gradient) {
     CHECK(gt_gradcheck(wrong_gradient, NULL, &x, 1, NULL, &result) == GT_OK);
     CHECK(!result.passed);
     CHECK(strstr(result.message, "FAIL") != NULL);
+    /* a verdict too long for result.message is cut visibly */
+    CHECK(gt_gradcheck(wrong_gradient_after_many_ops, NULL, &x, 1, NULL, &result) == GT_OK);
+    CHECK(!result.passed);
+    size_t len = strlen(result.message);
+    CHECK(len == sizeof result.message - 1);
+    CHECK(len > 3 && strcmp(result.message + len - 3, "...") == 0);
+    CHECK(strstr(result.message, "ops of f: sigmoid, hardsigmoid, tanh, exp, log") != NULL);
     gt_tensor_free(x);
 }
 

@@ -7,7 +7,7 @@
 need_data
 run lenet --model lenet --limit 320 --batch 32 --epochs 1 --test-limit 100 --profile 4 \
   --graph lenet.dot
-cat lenet.out
+cat lenet.out lenet.err # a failing check below then shows why (e.g. the profiler could not start)
 grep -q "^profile of 4 training steps (steps 2 to 5, batch 32):" lenet.out ||
   fail "no profile header"
 # LeNet-5 runs conv2d 3 times a step, forward and backward: 12 calls each in 4 steps
