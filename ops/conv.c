@@ -12,15 +12,15 @@
  * again rather than keeping the forward's: megabytes of patches kept for a whole batch fall
  * out of the caches, while a group's, made again, stay in L2 (faster, and less memory).
  *
- * Stride 1 without dilation and with one padding on every side (LeNet's every conv) reads a
- * zero-padded copy of each image, xpad[C, H+2p, W+2p]: a patch row is then a plain copy of
- * OW values per output row, done in whole vectors of VEC values that may run past the row
+ * Stride 1 (LeNet's every conv, "same" convs, dilated ones) reads a zero-padded copy of each
+ * image, xpad[C, H+pt+pb, W+pl+pr]: a patch row is then a plain copy of OW values per output
+ * row (patch element (i, j) of output (oy, ox) is xpad[oy + i*dh, ox + j*dw]), done in whole vectors of VEC values that may run past the row
  * (the next copy overwrites them; rows of col have VEC values of slack). The input gradient
- * can run the same way backwards: with the output gradient laid out W+2p wide (zeros past
- * OW), w^T @ g gives rows that are added into a padded gradient image as one contiguous run
+ * can run the same way backwards: with the output gradient laid out Wp = W+pl+pr wide (zeros
+ * past OW), w^T @ g gives rows that are added into a padded gradient image as one contiguous run
  * each, no bounds checked (when the wider GEMM costs less than the scattered adds it saves).
- * Other strides, dilations and paddings (per axis, "same" with one more at the end) go
- * through the general im2col / col2im, bounds checked. */
+ * Other strides (and the negative end paddings of some transposed convs) go through the
+ * general im2col / col2im, bounds checked. */
 #include "gt_ops_impl.h"
 
 #include <stddef.h>
@@ -43,9 +43,8 @@ typedef struct conv_dims {
     int64_t p, ckk, rows;     /* output pixels; a weight row (C/groups*KH*KW); patch rows
                                  (C*KH*KW) */
     int64_t group, n_groups;  /* images per batch group, their number */
-    bool fast;                /* stride 1, dilation 1, padding p on every side: the padded path */
-    int64_t padding;          /* fast: p */
-    int64_t hp, wp;           /* fast: the padded image */
+    bool fast;                /* stride 1, no negative padding: the padded path */
+    int64_t hp, wp;           /* fast: the padded image, H+pt+pb by W+pl+pr */
 } conv_dims;
 
 /* The resolved per-axis arguments (axis 0 H, axis 1 W). */
@@ -68,11 +67,9 @@ static conv_dims dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o
     d.p = d.oh * d.ow;
     d.rows = c * kh * kw;
     d.ckk = d.rows / d.groups;
-    d.fast = d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 && d.pt == d.pl &&
-             d.pt == d.pb && d.pt == d.pr;
-    d.padding = d.fast ? d.pt : 0;
-    d.hp = d.fast ? h + 2 * d.padding : 0;
-    d.wp = d.fast ? w + 2 * d.padding : 0;
+    d.fast = d.sh == 1 && d.sw == 1 && d.pt >= 0 && d.pl >= 0 && d.pb >= 0 && d.pr >= 0;
+    d.hp = d.fast ? h + d.pt + d.pb : 0;
+    d.wp = d.fast ? w + d.pl + d.pr : 0;
     int64_t per_image = d.rows * d.p * (int64_t)sizeof(gt_real);
     d.group = per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX;
     d.group = d.group < 1 ? 1 : d.group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d.group;
@@ -156,15 +153,19 @@ static void col2im_add(const conv_dims *dims, const gt_real *restrict col, int64
             }
 }
 
-// x[C,H,W] -> xpad[C, H+2p, W+2p], zero around the image and in VEC + KW values of slack
+/* Values past a padded image's last plane that the stride-1 kernels may touch: VEC read by
+ * the last row's copies, (KW-1)*DW added to by col2im_padded_add's last runs. */
+static int64_t padded_slack(const conv_dims *d) { return VEC + d->dw * (d->kw - 1); }
+
+// x[C,H,W] -> xpad[C, H+pt+pb, W+pl+pr], zero around the image and in its slack
 GT__MULTIVERSION
 static void pad_image(const conv_dims *dims, const gt_real *restrict x, gt_real *restrict xpad) {
     const conv_dims local = *dims, *d = &local;
     int64_t plane = d->hp * d->wp;
-    fill_zero(xpad, d->c * plane + VEC + d->kw);
+    fill_zero(xpad, d->c * plane + padded_slack(d));
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t y = 0; y < d->h; y++) {
-            gt_real *to = xpad + c * plane + (y + d->padding) * d->wp + d->padding;
+            gt_real *to = xpad + c * plane + (y + d->pt) * d->wp + d->pl;
             const gt_real *from = x + (c * d->h + y) * d->w;
             for (int64_t i = 0; i < d->w; i++)
                 to[i] = from[i];
@@ -183,7 +184,7 @@ static void im2col_padded(const conv_dims *dims, const gt_real *restrict xpad,
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
                 gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
-                const gt_real *from = xpad + c * plane + i * d->wp + j;
+                const gt_real *from = xpad + c * plane + i * d->dh * d->wp + j * d->dw;
                 for (int64_t oy = 0; oy < d->oh; oy++)
                     for (int64_t x0 = 0; x0 < d->ow; x0 += VEC)
                         for (int t = 0; t < VEC; t++)
@@ -217,11 +218,11 @@ static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dco
                               gt_real *restrict dxpad, gt_real *restrict gx) {
     const conv_dims local = *dims, *d = &local;
     int64_t plane = d->hp * d->wp, run = d->oh * d->wp;
-    fill_zero(dxpad, d->c * plane + d->kw);
+    fill_zero(dxpad, d->c * plane + padded_slack(d));
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
-                gt_real *to = dxpad + c * plane + i * d->wp + j;
+                gt_real *to = dxpad + c * plane + i * d->dh * d->wp + j * d->dw;
                 const gt_real *from = dcol + ((c * d->kh + i) * d->kw + j) * ld;
                 for (int64_t t = 0; t < run; t++)
                     to[t] += from[t];
@@ -229,7 +230,7 @@ static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dco
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t y = 0; y < d->h; y++) {
             gt_real *to = gx + (c * d->h + y) * d->w;
-            const gt_real *from = dxpad + c * plane + (y + d->padding) * d->wp + d->padding;
+            const gt_real *from = dxpad + c * plane + (y + d->pt) * d->wp + d->pl;
             for (int64_t i = 0; i < d->w; i++)
                 to[i] += from[i];
         }
@@ -311,23 +312,34 @@ typedef struct conv_sizes {
     int64_t pad_out, pad_col;
 } conv_sizes;
 
-/* Whether the input gradient goes the stride-1 way, with the output gradient W+2p wide:
- * its GEMM then does (W+2p)/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
+/* Whether the input gradient goes the stride-1 way, with the output gradient Wp wide: its
+ * GEMM then does Wp/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
  * C3 1.4; not C5, whose one output column would be five). */
 static bool wide_input_grad(const conv_dims *d) {
     return d->fast && 2 * d->wp <= 3 * d->ow;
 }
 
+/* n reals rounded up to whole cache lines (64 bytes), so that the buffers after them and the
+ * rows of a patch matrix start on one: a GEMM's vector loads then never straddle two lines. */
+static int64_t lines_of(int64_t n) {
+    int64_t per_line = 64 / (int64_t)sizeof(gt_real);
+    return (n + per_line - 1) / per_line * per_line;
+}
+
+/* The row stride of the patches of `count` images: their columns and VEC of slack, in whole
+ * cache lines. */
+static int64_t patch_ld(const conv_dims *d, int64_t count) { return lines_of(count * d->p + VEC); }
+
 static conv_sizes sizes_of(const conv_dims *d) {
     conv_sizes z = {0};
-    z.ld = d->group * d->p + VEC;
+    z.ld = patch_ld(d, d->group);
     z.col = d->rows * z.ld;
-    z.out = d->o * d->group * d->p;
+    z.out = lines_of(d->o * d->group * d->p);
     if (d->fast)
-        z.padded = d->c * d->hp * d->wp + VEC + d->kw;
+        z.padded = lines_of(d->c * d->hp * d->wp + padded_slack(d));
     if (wide_input_grad(d)) {
-        z.pad_out = d->o * d->group * d->oh * d->wp;
-        z.pad_col = d->rows * d->group * d->oh * d->wp;
+        z.pad_out = lines_of(d->o * d->group * d->oh * d->wp);
+        z.pad_col = lines_of(d->rows * d->group * d->oh * d->wp);
     }
     return z;
 }
@@ -411,7 +423,7 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
     const forward_job *job = job_ptr;
     const conv_dims *d = job->d;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
-    int64_t n = count * d->p, ld = n + VEC, og = d->o / d->groups;
+    int64_t n = count * d->p, ld = patch_ld(d, count), og = d->o / d->groups;
     gt_real *y = job->scratch + tid * job->per_thread, *padded = y + job->z->out;
     gt_real *col = padded + job->z->padded;
     group_patches(d, job->x + first * d->c * d->h * d->w, count, col, ld, padded);
@@ -458,7 +470,7 @@ static void backward_group(const void *job_ptr, int64_t g, int tid) {
     const conv_dims *d = job->d;
     const conv_sizes *z = job->z;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
-    int64_t n = count * d->p, ld = n + VEC, image_in = d->c * d->h * d->w, og = d->o / d->groups;
+    int64_t n = count * d->p, ld = patch_ld(d, count), image_in = d->c * d->h * d->w, og = d->o / d->groups;
     gt_real *grad = job->scratch + tid * job->per_thread;
     gt_real *scratch = grad + z->out; /* patches, or w^T @ g */
     gt_real *padded = scratch + (z->col > z->pad_col ? z->col : z->pad_col);
