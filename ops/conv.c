@@ -270,10 +270,11 @@ static void gather_images(const conv_dims *dims, int64_t count, const gt_real *r
         }
 }
 
-// a[rows, n] -> sums[rows], in 16 interleaved partial sums (a float sum is a chain the
-// compiler may not reorder; 16 independent ones vectorise), added up in a fixed order
+// a[rows, n] -> sums[rows] (add: sums +=), in 16 interleaved partial sums (a float sum is a
+// chain the compiler may not reorder; 16 independent ones vectorise), added up in a fixed order
 GT__MULTIVERSION
-static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real *restrict sums) {
+static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real *restrict sums,
+                     bool add) {
     enum { LANES = 16 };
     for (int64_t r = 0; r < rows; r++) {
         const gt_real *row = a + r * n;
@@ -287,7 +288,7 @@ static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real
             total += part[l];
         for (; i < n; i++)
             total += row[i];
-        sums[r] = total;
+        sums[r] = add ? sums[r] + total : total;
     }
 }
 
@@ -350,9 +351,31 @@ static int64_t forward_per_thread(const conv_dims *d) {
     return z.out + z.padded + z.col;
 }
 
+/* The backward takes the batch groups in chunks, runs of consecutive groups that one thread
+ * does in order, adding the weight and bias gradients of the run into a buffer of its own
+ * (the chunk's part); the parts are added up in chunk order afterwards. The chunks depend on
+ * the batch alone, so the sums do not depend on the number of threads; a few of them (not
+ * one per group) keep the parts in the caches and their final sum short. */
+#define CONV_CHUNKS_MAX 16
+
+/* Part p of n things split into `parts` nearly equal runs, the longer ones first. */
+static void split_even(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *len) {
+    int64_t base = n / parts, extra = n % parts;
+    *start = p * base + (p < extra ? p : extra);
+    *len = base + (p < extra);
+}
+
+static int64_t chunks_of(const conv_dims *d) {
+    return d->n_groups < CONV_CHUNKS_MAX ? d->n_groups : CONV_CHUNKS_MAX;
+}
+
+/* Reals of a chunk's part: grad_w transposed, per channel group [C/G*KH*KW, O/G], then
+ * grad_b[O]. */
+static int64_t part_reals(const conv_dims *d) { return lines_of(d->o * d->ckk + d->o); }
+
 /* The backward's scratch, per thread: a gathered gradient, a patch matrix (made again, or
  * w^T @ g), and for the fast path a padded image and the gradient laid Wp wide; then (from
- * *parts_at, 64-byte aligned) per group its share of grad_w and grad_b. */
+ * *parts_at, 64-byte aligned) each chunk's part. */
 static int64_t backward_per_thread(const conv_dims *d) {
     conv_sizes z = sizes_of(d);
     return z.out + (z.col > z.pad_col ? z.col : z.pad_col) + z.padded + z.pad_out;
@@ -363,7 +386,7 @@ static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *pa
     size_t at = (per_thread + 63) & ~(size_t)63;
     if (parts_at)
         *parts_at = at;
-    return at + gt__real_bytes(d->n_groups * (d->o * d->ckk + d->o));
+    return at + gt__real_bytes(chunks_of(d) * part_reals(d));
 }
 
 /* A group's patches: through a padded copy of each image on the fast path. */
@@ -427,10 +450,17 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
     gt_real *y = job->scratch + tid * job->per_thread, *padded = y + job->z->out;
     gt_real *col = padded + job->z->padded;
     group_patches(d, job->x + first * d->c * d->h * d->w, count, col, ld, padded);
+    gt_real *out = job->out + first * d->o * d->p;
+    bool direct = count == 1; /* one image's product is already [O, OH*OW]: straight to out */
     for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ col_g[CKK, n]
         gt__gemm(false, false, og, n, d->ckk, 1, job->w + cg * og * d->ckk, d->ckk,
-                 col + cg * d->ckk * ld, ld, 0, y + cg * og * n, n);
-    scatter_images(d, count, y, job->b, job->out + first * d->o * d->p, job->add);
+                 col + cg * d->ckk * ld, ld, direct && job->add ? 1 : 0,
+                 (direct ? out : y) + cg * og * n, n);
+    if (!direct)
+        scatter_images(d, count, y, job->b, out, job->add);
+    for (int64_t o = 0; direct && job->b && o < d->o; o++)
+        for (int64_t i = 0; i < d->p; i++)
+            out[o * d->p + i] += job->b[o];
 }
 
 /* Runs fn over the groups on up to `threads` threads of the library's pool. */
@@ -452,8 +482,8 @@ static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratc
     run_groups(d->n_groups, threads, forward_group, &job);
 }
 
-/* One group's share of a backward: its part of grad_w (or, with one group, grad_w itself)
- * and of grad_b, and its images' input gradients. */
+/* One group's share of a backward: its images' input gradients, and its weight and bias
+ * gradients added into its chunk's part (stored there by the chunk's first group). */
 typedef struct backward_job {
     const conv_dims *d;
     const conv_sizes *z;
@@ -461,34 +491,36 @@ typedef struct backward_job {
     const gt_real *g;      /* the output gradient */
     gt_real *grad_x, *grad_w, *grad_b; /* NULL when not needed */
     gt_real *scratch;      /* per_thread reals for each thread */
-    gt_real *parts;        /* per group: O*CKK of grad_w, then O of grad_b */
+    gt_real *parts;        /* per chunk: part_reals */
     int64_t per_thread;
 } backward_job;
 
-static void backward_group(const void *job_ptr, int64_t g, int tid) {
-    const backward_job *job = job_ptr;
+static void backward_group(const backward_job *job, int64_t g, int tid, gt_real *part,
+                           bool first_of_chunk) {
     const conv_dims *d = job->d;
     const conv_sizes *z = job->z;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
     int64_t n = count * d->p, ld = patch_ld(d, count), image_in = d->c * d->h * d->w, og = d->o / d->groups;
-    gt_real *grad = job->scratch + tid * job->per_thread;
-    gt_real *scratch = grad + z->out; /* patches, or w^T @ g */
+    gt_real *gathered = job->scratch + tid * job->per_thread;
+    gt_real *scratch = gathered + z->out; /* patches, or w^T @ g */
     gt_real *padded = scratch + (z->col > z->pad_col ? z->col : z->pad_col);
     gt_real *grad_wide = padded + z->padded;
-    gt_real *part_w = job->parts + g * (d->o * d->ckk + d->o), *part_b = part_w + d->o * d->ckk;
     const gt_real *g_out = job->g + first * d->o * d->p;
-    gather_images(d, count, g_out, grad);
+    const gt_real *grad = g_out; /* one image's gradient is already [O, OH*OW] */
+    if (count > 1) {
+        gather_images(d, count, g_out, gathered);
+        grad = gathered;
+    }
     if (job->grad_w) {
         group_patches(d, job->x + first * image_in, count, scratch, ld, padded);
-        bool direct = d->n_groups == 1; /* one group: its product adds into grad_w itself */
-        gt_real *to = direct ? job->grad_w : part_w;
-        for (int64_t cg = 0; cg < d->groups; cg++) // g_g[O/G, n] @ col_g[CKK, n]^T
-            gt__gemm(false, true, og, d->ckk, n, 1, grad + cg * og * n, n,
-                     scratch + cg * d->ckk * ld, ld, direct ? 1 : 0, to + cg * og * d->ckk,
-                     d->ckk);
+        /* transposed, so that the GEMM packs the small g_g^T and not the patches */
+        for (int64_t cg = 0; cg < d->groups; cg++) // col_g[CKK, n] @ g_g[O/G, n]^T
+            gt__gemm(false, true, d->ckk, og, n, 1, scratch + cg * d->ckk * ld, ld,
+                     grad + cg * og * n, n, first_of_chunk ? 0 : 1, part + cg * d->ckk * og,
+                     og);
     }
     if (job->grad_b)
-        sum_rows(d->o, n, grad, part_b);
+        sum_rows(d->o, n, grad, part + d->o * d->ckk, !first_of_chunk);
     if (job->grad_x && wide_input_grad(d)) {
         int64_t wide = count * d->oh * d->wp;
         gather_images_padded(d, count, g_out, grad_wide);
@@ -507,6 +539,14 @@ static void backward_group(const void *job_ptr, int64_t g, int tid) {
     }
 }
 
+static void backward_chunk(const void *job_ptr, int64_t chunk, int tid) {
+    const backward_job *job = job_ptr;
+    int64_t first, count;
+    split_even(job->d->n_groups, chunks_of(job->d), chunk, &first, &count);
+    for (int64_t g = first; g < first + count; g++)
+        backward_group(job, g, tid, job->parts + chunk * part_reals(job->d), g == first);
+}
+
 // g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by batch
 // group (each of grad_x, grad_w, grad_b may be NULL); scratch: backward_scratch_bytes
 static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scratch,
@@ -523,12 +563,17 @@ static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scrat
     backward_scratch_bytes(d, threads, &parts_at);
     backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch,
                         (gt_real *)((char *)scratch + parts_at), backward_per_thread(d)};
-    run_groups(d->n_groups, threads, backward_group, &job);
-    for (int64_t k = 0; k < d->n_groups; k++) { /* in group order: independent of threads */
-        const gt_real *part_w = job.parts + k * (d->o * d->ckk + d->o);
-        const gt_real *part_b = part_w + d->o * d->ckk;
-        for (int64_t i = 0; grad_w && d->n_groups > 1 && i < d->o * d->ckk; i++)
-            grad_w[i] += part_w[i];
+    run_groups(chunks_of(d), threads, backward_chunk, &job);
+    int64_t og = d->o / d->groups;
+    for (int64_t k = 0; k < chunks_of(d); k++) { /* in chunk order: independent of threads */
+        const gt_real *part_w = job.parts + k * part_reals(d), *part_b = part_w + d->o * d->ckk;
+        for (int64_t cg = 0; grad_w && cg < d->groups; cg++)
+            for (int64_t o = 0; o < og; o++) {
+                gt_real *to = grad_w + (cg * og + o) * d->ckk;
+                const gt_real *from = part_w + cg * d->ckk * og + o;
+                for (int64_t i = 0; i < d->ckk; i++)
+                    to[i] += from[i * og];
+            }
         for (int64_t o = 0; grad_b && o < d->o; o++)
             grad_b[o] += part_b[o];
     }
