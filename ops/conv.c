@@ -12,15 +12,15 @@
  * again rather than keeping the forward's: megabytes of patches kept for a whole batch fall
  * out of the caches, while a group's, made again, stay in L2 (faster, and less memory).
  *
- * Stride 1 without dilation and with one padding on every side (LeNet's every conv) reads a
- * zero-padded copy of each image, xpad[C, H+2p, W+2p]: a patch row is then a plain copy of
- * OW values per output row, done in whole vectors of VEC values that may run past the row
+ * Stride 1 (LeNet's every conv, "same" convs, dilated ones) reads a zero-padded copy of each
+ * image, xpad[C, H+pt+pb, W+pl+pr]: a patch row is then a plain copy of OW values per output
+ * row (patch element (i, j) of output (oy, ox) is xpad[oy + i*dh, ox + j*dw]), done in whole vectors of VEC values that may run past the row
  * (the next copy overwrites them; rows of col have VEC values of slack). The input gradient
- * can run the same way backwards: with the output gradient laid out W+2p wide (zeros past
- * OW), w^T @ g gives rows that are added into a padded gradient image as one contiguous run
+ * can run the same way backwards: with the output gradient laid out Wp = W+pl+pr wide (zeros
+ * past OW), w^T @ g gives rows that are added into a padded gradient image as one contiguous run
  * each, no bounds checked (when the wider GEMM costs less than the scattered adds it saves).
- * Other strides, dilations and paddings (per axis, "same" with one more at the end) go
- * through the general im2col / col2im, bounds checked. */
+ * Other strides (and the negative end paddings of some transposed convs) go through the
+ * general im2col / col2im, bounds checked. */
 #include "gt_ops_impl.h"
 
 #include <stddef.h>
@@ -43,9 +43,8 @@ typedef struct conv_dims {
     int64_t p, ckk, rows;     /* output pixels; a weight row (C/groups*KH*KW); patch rows
                                  (C*KH*KW) */
     int64_t group, n_groups;  /* images per batch group, their number */
-    bool fast;                /* stride 1, dilation 1, padding p on every side: the padded path */
-    int64_t padding;          /* fast: p */
-    int64_t hp, wp;           /* fast: the padded image */
+    bool fast;                /* stride 1, no negative padding: the padded path */
+    int64_t hp, wp;           /* fast: the padded image, H+pt+pb by W+pl+pr */
 } conv_dims;
 
 /* The resolved per-axis arguments (axis 0 H, axis 1 W). */
@@ -68,11 +67,9 @@ static conv_dims dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o
     d.p = d.oh * d.ow;
     d.rows = c * kh * kw;
     d.ckk = d.rows / d.groups;
-    d.fast = d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 && d.pt == d.pl &&
-             d.pt == d.pb && d.pt == d.pr;
-    d.padding = d.fast ? d.pt : 0;
-    d.hp = d.fast ? h + 2 * d.padding : 0;
-    d.wp = d.fast ? w + 2 * d.padding : 0;
+    d.fast = d.sh == 1 && d.sw == 1 && d.pt >= 0 && d.pl >= 0 && d.pb >= 0 && d.pr >= 0;
+    d.hp = d.fast ? h + d.pt + d.pb : 0;
+    d.wp = d.fast ? w + d.pl + d.pr : 0;
     int64_t per_image = d.rows * d.p * (int64_t)sizeof(gt_real);
     d.group = per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX;
     d.group = d.group < 1 ? 1 : d.group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d.group;
@@ -156,15 +153,19 @@ static void col2im_add(const conv_dims *dims, const gt_real *restrict col, int64
             }
 }
 
-// x[C,H,W] -> xpad[C, H+2p, W+2p], zero around the image and in VEC + KW values of slack
+/* Values past a padded image's last plane that the stride-1 kernels may touch: VEC read by
+ * the last row's copies, (KW-1)*DW added to by col2im_padded_add's last runs. */
+static int64_t padded_slack(const conv_dims *d) { return VEC + d->dw * (d->kw - 1); }
+
+// x[C,H,W] -> xpad[C, H+pt+pb, W+pl+pr], zero around the image and in its slack
 GT__MULTIVERSION
 static void pad_image(const conv_dims *dims, const gt_real *restrict x, gt_real *restrict xpad) {
     const conv_dims local = *dims, *d = &local;
     int64_t plane = d->hp * d->wp;
-    fill_zero(xpad, d->c * plane + VEC + d->kw);
+    fill_zero(xpad, d->c * plane + padded_slack(d));
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t y = 0; y < d->h; y++) {
-            gt_real *to = xpad + c * plane + (y + d->padding) * d->wp + d->padding;
+            gt_real *to = xpad + c * plane + (y + d->pt) * d->wp + d->pl;
             const gt_real *from = x + (c * d->h + y) * d->w;
             for (int64_t i = 0; i < d->w; i++)
                 to[i] = from[i];
@@ -183,7 +184,7 @@ static void im2col_padded(const conv_dims *dims, const gt_real *restrict xpad,
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
                 gt_real *row = col + ((c * d->kh + i) * d->kw + j) * ld;
-                const gt_real *from = xpad + c * plane + i * d->wp + j;
+                const gt_real *from = xpad + c * plane + i * d->dh * d->wp + j * d->dw;
                 for (int64_t oy = 0; oy < d->oh; oy++)
                     for (int64_t x0 = 0; x0 < d->ow; x0 += VEC)
                         for (int t = 0; t < VEC; t++)
@@ -217,11 +218,11 @@ static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dco
                               gt_real *restrict dxpad, gt_real *restrict gx) {
     const conv_dims local = *dims, *d = &local;
     int64_t plane = d->hp * d->wp, run = d->oh * d->wp;
-    fill_zero(dxpad, d->c * plane + d->kw);
+    fill_zero(dxpad, d->c * plane + padded_slack(d));
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++) {
-                gt_real *to = dxpad + c * plane + i * d->wp + j;
+                gt_real *to = dxpad + c * plane + i * d->dh * d->wp + j * d->dw;
                 const gt_real *from = dcol + ((c * d->kh + i) * d->kw + j) * ld;
                 for (int64_t t = 0; t < run; t++)
                     to[t] += from[t];
@@ -229,7 +230,7 @@ static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dco
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t y = 0; y < d->h; y++) {
             gt_real *to = gx + (c * d->h + y) * d->w;
-            const gt_real *from = dxpad + c * plane + (y + d->padding) * d->wp + d->padding;
+            const gt_real *from = dxpad + c * plane + (y + d->pt) * d->wp + d->pl;
             for (int64_t i = 0; i < d->w; i++)
                 to[i] += from[i];
         }
@@ -269,10 +270,11 @@ static void gather_images(const conv_dims *dims, int64_t count, const gt_real *r
         }
 }
 
-// a[rows, n] -> sums[rows], in 16 interleaved partial sums (a float sum is a chain the
-// compiler may not reorder; 16 independent ones vectorise), added up in a fixed order
+// a[rows, n] -> sums[rows] (add: sums +=), in 16 interleaved partial sums (a float sum is a
+// chain the compiler may not reorder; 16 independent ones vectorise), added up in a fixed order
 GT__MULTIVERSION
-static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real *restrict sums) {
+static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real *restrict sums,
+                     bool add) {
     enum { LANES = 16 };
     for (int64_t r = 0; r < rows; r++) {
         const gt_real *row = a + r * n;
@@ -286,7 +288,7 @@ static void sum_rows(int64_t rows, int64_t n, const gt_real *restrict a, gt_real
             total += part[l];
         for (; i < n; i++)
             total += row[i];
-        sums[r] = total;
+        sums[r] = add ? sums[r] + total : total;
     }
 }
 
@@ -311,23 +313,34 @@ typedef struct conv_sizes {
     int64_t pad_out, pad_col;
 } conv_sizes;
 
-/* Whether the input gradient goes the stride-1 way, with the output gradient W+2p wide:
- * its GEMM then does (W+2p)/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
+/* Whether the input gradient goes the stride-1 way, with the output gradient Wp wide: its
+ * GEMM then does Wp/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
  * C3 1.4; not C5, whose one output column would be five). */
 static bool wide_input_grad(const conv_dims *d) {
     return d->fast && 2 * d->wp <= 3 * d->ow;
 }
 
+/* n reals rounded up to whole cache lines (64 bytes), so that the buffers after them and the
+ * rows of a patch matrix start on one: a GEMM's vector loads then never straddle two lines. */
+static int64_t lines_of(int64_t n) {
+    int64_t per_line = 64 / (int64_t)sizeof(gt_real);
+    return (n + per_line - 1) / per_line * per_line;
+}
+
+/* The row stride of the patches of `count` images: their columns and VEC of slack, in whole
+ * cache lines. */
+static int64_t patch_ld(const conv_dims *d, int64_t count) { return lines_of(count * d->p + VEC); }
+
 static conv_sizes sizes_of(const conv_dims *d) {
     conv_sizes z = {0};
-    z.ld = d->group * d->p + VEC;
+    z.ld = patch_ld(d, d->group);
     z.col = d->rows * z.ld;
-    z.out = d->o * d->group * d->p;
+    z.out = lines_of(d->o * d->group * d->p);
     if (d->fast)
-        z.padded = d->c * d->hp * d->wp + VEC + d->kw;
+        z.padded = lines_of(d->c * d->hp * d->wp + padded_slack(d));
     if (wide_input_grad(d)) {
-        z.pad_out = d->o * d->group * d->oh * d->wp;
-        z.pad_col = d->rows * d->group * d->oh * d->wp;
+        z.pad_out = lines_of(d->o * d->group * d->oh * d->wp);
+        z.pad_col = lines_of(d->rows * d->group * d->oh * d->wp);
     }
     return z;
 }
@@ -338,9 +351,31 @@ static int64_t forward_per_thread(const conv_dims *d) {
     return z.out + z.padded + z.col;
 }
 
+/* The backward takes the batch groups in chunks, runs of consecutive groups that one thread
+ * does in order, adding the weight and bias gradients of the run into a buffer of its own
+ * (the chunk's part); the parts are added up in chunk order afterwards. The chunks depend on
+ * the batch alone, so the sums do not depend on the number of threads; a few of them (not
+ * one per group) keep the parts in the caches and their final sum short. */
+#define CONV_CHUNKS_MAX 16
+
+/* Part p of n things split into `parts` nearly equal runs, the longer ones first. */
+static void split_even(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *len) {
+    int64_t base = n / parts, extra = n % parts;
+    *start = p * base + (p < extra ? p : extra);
+    *len = base + (p < extra);
+}
+
+static int64_t chunks_of(const conv_dims *d) {
+    return d->n_groups < CONV_CHUNKS_MAX ? d->n_groups : CONV_CHUNKS_MAX;
+}
+
+/* Reals of a chunk's part: grad_w transposed, per channel group [C/G*KH*KW, O/G], then
+ * grad_b[O]. */
+static int64_t part_reals(const conv_dims *d) { return lines_of(d->o * d->ckk + d->o); }
+
 /* The backward's scratch, per thread: a gathered gradient, a patch matrix (made again, or
  * w^T @ g), and for the fast path a padded image and the gradient laid Wp wide; then (from
- * *parts_at, 64-byte aligned) per group its share of grad_w and grad_b. */
+ * *parts_at, 64-byte aligned) each chunk's part. */
 static int64_t backward_per_thread(const conv_dims *d) {
     conv_sizes z = sizes_of(d);
     return z.out + (z.col > z.pad_col ? z.col : z.pad_col) + z.padded + z.pad_out;
@@ -351,7 +386,7 @@ static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *pa
     size_t at = (per_thread + 63) & ~(size_t)63;
     if (parts_at)
         *parts_at = at;
-    return at + gt__real_bytes(d->n_groups * (d->o * d->ckk + d->o));
+    return at + gt__real_bytes(chunks_of(d) * part_reals(d));
 }
 
 /* A group's patches: through a padded copy of each image on the fast path. */
@@ -411,14 +446,21 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
     const forward_job *job = job_ptr;
     const conv_dims *d = job->d;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
-    int64_t n = count * d->p, ld = n + VEC, og = d->o / d->groups;
+    int64_t n = count * d->p, ld = patch_ld(d, count), og = d->o / d->groups;
     gt_real *y = job->scratch + tid * job->per_thread, *padded = y + job->z->out;
     gt_real *col = padded + job->z->padded;
     group_patches(d, job->x + first * d->c * d->h * d->w, count, col, ld, padded);
+    gt_real *out = job->out + first * d->o * d->p;
+    bool direct = count == 1; /* one image's product is already [O, OH*OW]: straight to out */
     for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ col_g[CKK, n]
         gt__gemm(false, false, og, n, d->ckk, 1, job->w + cg * og * d->ckk, d->ckk,
-                 col + cg * d->ckk * ld, ld, 0, y + cg * og * n, n);
-    scatter_images(d, count, y, job->b, job->out + first * d->o * d->p, job->add);
+                 col + cg * d->ckk * ld, ld, direct && job->add ? 1 : 0,
+                 (direct ? out : y) + cg * og * n, n);
+    if (!direct)
+        scatter_images(d, count, y, job->b, out, job->add);
+    for (int64_t o = 0; direct && job->b && o < d->o; o++)
+        for (int64_t i = 0; i < d->p; i++)
+            out[o * d->p + i] += job->b[o];
 }
 
 /* Runs fn over the groups on up to `threads` threads of the library's pool. */
@@ -440,8 +482,8 @@ static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratc
     run_groups(d->n_groups, threads, forward_group, &job);
 }
 
-/* One group's share of a backward: its part of grad_w (or, with one group, grad_w itself)
- * and of grad_b, and its images' input gradients. */
+/* One group's share of a backward: its images' input gradients, and its weight and bias
+ * gradients added into its chunk's part (stored there by the chunk's first group). */
 typedef struct backward_job {
     const conv_dims *d;
     const conv_sizes *z;
@@ -449,34 +491,36 @@ typedef struct backward_job {
     const gt_real *g;      /* the output gradient */
     gt_real *grad_x, *grad_w, *grad_b; /* NULL when not needed */
     gt_real *scratch;      /* per_thread reals for each thread */
-    gt_real *parts;        /* per group: O*CKK of grad_w, then O of grad_b */
+    gt_real *parts;        /* per chunk: part_reals */
     int64_t per_thread;
 } backward_job;
 
-static void backward_group(const void *job_ptr, int64_t g, int tid) {
-    const backward_job *job = job_ptr;
+static void backward_group(const backward_job *job, int64_t g, int tid, gt_real *part,
+                           bool first_of_chunk) {
     const conv_dims *d = job->d;
     const conv_sizes *z = job->z;
     int64_t first = g * d->group, count = d->n - first < d->group ? d->n - first : d->group;
-    int64_t n = count * d->p, ld = n + VEC, image_in = d->c * d->h * d->w, og = d->o / d->groups;
-    gt_real *grad = job->scratch + tid * job->per_thread;
-    gt_real *scratch = grad + z->out; /* patches, or w^T @ g */
+    int64_t n = count * d->p, ld = patch_ld(d, count), image_in = d->c * d->h * d->w, og = d->o / d->groups;
+    gt_real *gathered = job->scratch + tid * job->per_thread;
+    gt_real *scratch = gathered + z->out; /* patches, or w^T @ g */
     gt_real *padded = scratch + (z->col > z->pad_col ? z->col : z->pad_col);
     gt_real *grad_wide = padded + z->padded;
-    gt_real *part_w = job->parts + g * (d->o * d->ckk + d->o), *part_b = part_w + d->o * d->ckk;
     const gt_real *g_out = job->g + first * d->o * d->p;
-    gather_images(d, count, g_out, grad);
+    const gt_real *grad = g_out; /* one image's gradient is already [O, OH*OW] */
+    if (count > 1) {
+        gather_images(d, count, g_out, gathered);
+        grad = gathered;
+    }
     if (job->grad_w) {
         group_patches(d, job->x + first * image_in, count, scratch, ld, padded);
-        bool direct = d->n_groups == 1; /* one group: its product adds into grad_w itself */
-        gt_real *to = direct ? job->grad_w : part_w;
-        for (int64_t cg = 0; cg < d->groups; cg++) // g_g[O/G, n] @ col_g[CKK, n]^T
-            gt__gemm(false, true, og, d->ckk, n, 1, grad + cg * og * n, n,
-                     scratch + cg * d->ckk * ld, ld, direct ? 1 : 0, to + cg * og * d->ckk,
-                     d->ckk);
+        /* transposed, so that the GEMM packs the small g_g^T and not the patches */
+        for (int64_t cg = 0; cg < d->groups; cg++) // col_g[CKK, n] @ g_g[O/G, n]^T
+            gt__gemm(false, true, d->ckk, og, n, 1, scratch + cg * d->ckk * ld, ld,
+                     grad + cg * og * n, n, first_of_chunk ? 0 : 1, part + cg * d->ckk * og,
+                     og);
     }
     if (job->grad_b)
-        sum_rows(d->o, n, grad, part_b);
+        sum_rows(d->o, n, grad, part + d->o * d->ckk, !first_of_chunk);
     if (job->grad_x && wide_input_grad(d)) {
         int64_t wide = count * d->oh * d->wp;
         gather_images_padded(d, count, g_out, grad_wide);
@@ -495,6 +539,14 @@ static void backward_group(const void *job_ptr, int64_t g, int tid) {
     }
 }
 
+static void backward_chunk(const void *job_ptr, int64_t chunk, int tid) {
+    const backward_job *job = job_ptr;
+    int64_t first, count;
+    split_even(job->d->n_groups, chunks_of(job->d), chunk, &first, &count);
+    for (int64_t g = first; g < first + count; g++)
+        backward_group(job, g, tid, job->parts + chunk * part_reals(job->d), g == first);
+}
+
 // g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by batch
 // group (each of grad_x, grad_w, grad_b may be NULL); scratch: backward_scratch_bytes
 static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scratch,
@@ -511,12 +563,17 @@ static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scrat
     backward_scratch_bytes(d, threads, &parts_at);
     backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch,
                         (gt_real *)((char *)scratch + parts_at), backward_per_thread(d)};
-    run_groups(d->n_groups, threads, backward_group, &job);
-    for (int64_t k = 0; k < d->n_groups; k++) { /* in group order: independent of threads */
-        const gt_real *part_w = job.parts + k * (d->o * d->ckk + d->o);
-        const gt_real *part_b = part_w + d->o * d->ckk;
-        for (int64_t i = 0; grad_w && d->n_groups > 1 && i < d->o * d->ckk; i++)
-            grad_w[i] += part_w[i];
+    run_groups(chunks_of(d), threads, backward_chunk, &job);
+    int64_t og = d->o / d->groups;
+    for (int64_t k = 0; k < chunks_of(d); k++) { /* in chunk order: independent of threads */
+        const gt_real *part_w = job.parts + k * part_reals(d), *part_b = part_w + d->o * d->ckk;
+        for (int64_t cg = 0; grad_w && cg < d->groups; cg++)
+            for (int64_t o = 0; o < og; o++) {
+                gt_real *to = grad_w + (cg * og + o) * d->ckk;
+                const gt_real *from = part_w + cg * d->ckk * og + o;
+                for (int64_t i = 0; i < d->ckk; i++)
+                    to[i] += from[i * og];
+            }
         for (int64_t o = 0; grad_b && o < d->o; o++)
             grad_b[o] += part_b[o];
     }

@@ -463,6 +463,69 @@ GT_TEST(lenet_gives_the_same_bits_on_one_and_on_two_threads) {
     gt_set_threads(threads);
 }
 
+/* conv2d on 54 images of [8,14,14], 16 maps of 5x5 with padding 2: 18 batch groups of 3,
+ * whose weight gradients add up in 16 chunks (two of them two groups long), on `threads`
+ * threads -> out: grad_x, grad_w, grad_b (the output gradient r is the same each time). */
+enum { CONV_N = 54, CONV_C = 8, CONV_HW = 14, CONV_O = 16, CONV_K = 5 };
+#define CONV_XN (CONV_N * CONV_C * CONV_HW * CONV_HW)
+#define CONV_WN (CONV_O * CONV_C * CONV_K * CONV_K)
+#define CONV_YN (CONV_N * CONV_O * CONV_HW * CONV_HW)
+
+static void conv_grads_on(int threads, gt_real *out) {
+    gt_set_threads(threads);
+    gt_rng rng;
+    gt_rng_seed(&rng, 11);
+    gt_tensor *x = gt_randn(GT_SHAPE(CONV_N, CONV_C, CONV_HW, CONV_HW), 0, 1, &rng);
+    gt_tensor *w = gt_randn(GT_SHAPE(CONV_O, CONV_C, CONV_K, CONV_K), 0, 1, &rng);
+    gt_tensor *b = gt_randn(GT_SHAPE(CONV_O), 0, 1, &rng);
+    gt_tensor *r = gt_randn(GT_SHAPE(CONV_N, CONV_O, CONV_HW, CONV_HW), 0, 1, &rng);
+    CHECK(x && w && b && r);
+    gt_tensor_set_requires_grad(x, true);
+    gt_tensor_set_requires_grad(w, true);
+    gt_tensor_set_requires_grad(b, true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_conv2d(tape, x, w, b, 1, 2);
+    CHECK(y && gt_backward_with(tape, y, r) == GT_OK);
+    memcpy(out, gt_tensor_grad(x), CONV_XN * sizeof(gt_real));
+    memcpy(out + CONV_XN, gt_tensor_grad(w), CONV_WN * sizeof(gt_real));
+    memcpy(out + CONV_XN + CONV_WN, gt_tensor_grad(b), CONV_O * sizeof(gt_real));
+    /* the weight gradient of every chunk counted once: against a plain sum in double */
+    const gt_real *xd = gt_tensor_data(x), *rd = gt_tensor_data(r), *gw = gt_tensor_grad(w);
+    for (int o = 0; o < CONV_O; o += 5)
+        for (int c = 0; c < CONV_C; c += 3)
+            for (int i = 0; i < CONV_K; i += 2) {
+                int j = (o + c + i) % CONV_K;
+                double sum = 0;
+                for (int n = 0; n < CONV_N; n++)
+                    for (int oy = 0; oy < CONV_HW; oy++)
+                        for (int ox = 0; ox < CONV_HW; ox++) {
+                            int yy = oy + i - 2, xx = ox + j - 2;
+                            if (yy >= 0 && yy < CONV_HW && xx >= 0 && xx < CONV_HW)
+                                sum += rd[((n * CONV_O + o) * CONV_HW + oy) * CONV_HW + ox] *
+                                       xd[((n * CONV_C + c) * CONV_HW + yy) * CONV_HW + xx];
+                        }
+                CHECK_CLOSE(gw[((o * CONV_C + c) * CONV_K + i) * CONV_K + j], sum,
+                            1e-3 * fmax(1.0, fabs(sum)));
+            }
+    gt_tape_free(tape);
+    gt_tensor_free(x), gt_tensor_free(w), gt_tensor_free(b), gt_tensor_free(r);
+}
+
+GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+    int threads = gt_get_threads();
+    int64_t threshold = gt__gemm_set_parallel_min_flops(0);
+    size_t count = CONV_XN + CONV_WN + CONV_O;
+    gt_real *one = calloc(count, sizeof(gt_real)), *other = calloc(count, sizeof(gt_real));
+    conv_grads_on(1, one);
+    for (int t = 2; t <= 3; t++) {
+        conv_grads_on(t, other);
+        CHECK(memcmp(one, other, count * sizeof(gt_real)) == 0);
+    }
+    free(one), free(other);
+    gt__gemm_set_parallel_min_flops(threshold);
+    gt_set_threads(threads);
+}
+
 /* Three SGD steps of LeNet-5 and of the MLP, zeroing the gradients with gt_model_zero_grad
  * (no pass over memory: the next backward writes them) or by reading every gradient after
  * it (gt_tensor_grad zeroes a stale one): the same parameters, bit for bit. */
