@@ -11,9 +11,11 @@ Runs gradtape-bench --json (BENCH, or build/bench/gradtape-bench), then the same
 batches and training recipe in PyTorch (Debian's python3-torch): MLP
 Linear(784,100)-ReLU-Linear(100,10) and LeNet-5 Conv2d(1,6,5,padding=2)-Tanh-MaxPool2d(2)-
 Conv2d(6,16,5)-Tanh-MaxPool2d(2)-Conv2d(16,120,5)-Tanh-Flatten-Linear(120,84)-Tanh-
-Linear(84,10), and the modern CNN (gradtape-train --model cnn) Conv2d(1,32,5,padding=2)-
-BatchNorm2d-ReLU-MaxPool2d(2)-Conv2d(32,64,5,padding=2)-BatchNorm2d-ReLU-MaxPool2d(2)-Flatten-
-Dropout(0.25)-Linear(3136,128)-ReLU-Dropout(0.5)-Linear(128,10) in train mode,
+Linear(84,10), and the modern CNN (gradtape-train --model cnn) Conv2d(1,32,3,padding=1)-
+BatchNorm2d-ReLU-Conv2d(32,32,3,padding=1)-BatchNorm2d-ReLU-MaxPool2d(2)-
+Conv2d(32,64,3,padding=1)-BatchNorm2d-ReLU-Conv2d(64,64,3,padding=1)-BatchNorm2d-ReLU-
+MaxPool2d(2)-Flatten-Dropout(0.25)-Linear(3136,128)-ReLU-Dropout(0.5)-Linear(128,10) in train
+mode,
 CrossEntropyLoss, SGD(lr=0.01, momentum=0.9) (the CNN: its recipe's SGD(lr=0.05,
 momentum=0.9, nesterov=True, weight_decay=5e-4)), float32, random data of the same shapes; and a Hessian-vector product of the loss over every
 parameter (the hvp cell: gradtape's gt_grad with create_graph then the gradient of <grad, v>,
@@ -125,8 +127,10 @@ def worker(args):
             return nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10))
         if model == "cnn":  # GT_MODEL_CNN_SPEC (models/gt_nn.h)
             return nn.Sequential(
-                nn.Conv2d(1, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(32, 64, 5, padding=2), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+                nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
                 nn.Flatten(), nn.Dropout(0.25), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.5),
                 nn.Linear(128, 10))
         return nn.Sequential(

@@ -17,7 +17,7 @@
  *     gradtape-bench --model ops           one row per op family: forward, forward+backward
  *
  * FLOP convention: a forward pass costs 2 x the model's multiply-adds per image (LeNet-5
- * 416,520, MLP 784-100-10 79,400, CNN 11,102,720: gt_model_flops); a training step counts 3 x forward
+ * 416,520, MLP 784-100-10 79,400, CNN 18,767,104: gt_model_flops); a training step counts 3 x forward
  * (the backward pass does two GEMMs for each one of the forward). The peak is measured at
  * start-up with a loop of independent vector FMAs on one core (in CPU time, so that a busy
  * machine does not lower it), times the cores, unless --peak-gflops gives it. */
@@ -815,7 +815,7 @@ static void print_help(void) {
         "  --help                    this text\n"
         "\n"
         "FLOP convention: forward = 2 x multiply-adds per image (LeNet-5 416,520, MLP 79,400,\n"
-        "CNN 11,102,720);\n"
+        "CNN 18,767,104);\n"
         "a training step counts 3 x forward.\n",
         GT_DEFAULT_DATA_DIR);
 }
@@ -971,7 +971,7 @@ static void report_header(const options *opt, const peak_info *peak, int threads
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     const char *convention = "forward = 2 x multiply-adds per image (lenet 416520, mlp 79400, "
-                             "cnn 11102720); train_step = 3 x forward; hvp = 9 x forward";
+                             "cnn 18767104); train_step = 3 x forward; hvp = 9 x forward";
     if (opt->json) {
         printf("{\"type\":\"env\",\"bench\":\"gradtape-bench\",\"real\":\"%s\",\"cpu\":",
                GT_REAL_NAME);

@@ -64,7 +64,8 @@ typedef enum gt_model_kind { GT_MODEL_MLP, GT_MODEL_LENET, GT_MODEL_SPEC } gt_mo
  * convolution and dropout before each linear layer (gradtape-train gives it its recipe:
  * SGD with Nesterov momentum, weight decay, normalised and augmented inputs). */
 #define GT_MODEL_CNN_SPEC                                                                      \
-    "Conv2d(32, 5, padding=2) BatchNorm2d ReLU MaxPool2d(2) Conv2d(64, 5, padding=2) "         \
+    "Conv2d(32, 3, padding=1) BatchNorm2d ReLU Conv2d(32, 3, padding=1) BatchNorm2d ReLU "     \
+    "MaxPool2d(2) Conv2d(64, 3, padding=1) BatchNorm2d ReLU Conv2d(64, 3, padding=1) "          \
     "BatchNorm2d ReLU MaxPool2d(2) Flatten Dropout(0.25) Linear(128) ReLU Dropout(0.5) "        \
     "Linear(10)"
 
