@@ -107,7 +107,7 @@ static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
         break;
     case UN_ERF:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] * TWO_OVER_SQRT_PI * gt__exp(-x[i] * x[i]);
+            gx[i] += g[i] * TWO_OVER_SQRT_PI * gt__exp_nonpos(-x[i] * x[i]);
         break;
     }
 }
@@ -325,14 +325,14 @@ static double row_logsumexp(const gt_real *restrict x, int64_t k) {
     int64_t j = 0;
     for (; j + GT__LANES <= k; j += GT__LANES) {
         for (int l = 0; l < GT__LANES; l++) /* one vector of exps */
-            e[l] = gt__exp(x[j + l] - max);
+            e[l] = gt__exp_nonpos(x[j + l] - max);
         gt__lanes v;
         GT__LOAD_LANES(v, e);
         acc += v;
     }
     double total = 0;
     for (; j < k; j++)
-        total += gt__exp(x[j] - max);
+        total += gt__exp_nonpos(x[j] - max);
     return (double)max + log(total + gt__lanes_total(&acc));
 }
 
@@ -349,7 +349,7 @@ static void softmax_row(const gt_real *restrict x, gt_real *restrict y, int64_t 
                         bool take_log) {
     gt_real max = lane_max(x, k);
     for (int64_t j = 0; j < k; j++)
-        y[j] = gt__exp(x[j] - max);
+        y[j] = gt__exp_nonpos(x[j] - max);
     double total = lane_sum(y, k);
     if (take_log) {
         gt_real log_total = (gt_real)log(total); /* (x - max) first: exact near the max */
@@ -374,7 +374,7 @@ static void softmax_columns(const gt_real *restrict x, gt_real *restrict y, int6
             max[b] = x[j * step + b] > max[b] ? x[j * step + b] : max[b];
     for (int64_t j = 0; j < k; j++)
         for (int b = 0; b < w; b++) {
-            gt_real e = gt__exp(x[j * step + b] - max[b]);
+            gt_real e = gt__exp_nonpos(x[j * step + b] - max[b]);
             y[j * step + b] = e;
             total[b] += e;
         }
@@ -421,7 +421,7 @@ static void softmax_grad_row(const gt_real *restrict y, const gt_real *restrict 
     gt_real t = (gt_real)total;
     if (take_log)
         for (j = 0; j < k; j++)
-            gx[j] += g[j] - gt__exp(y[j]) * t;
+            gx[j] += g[j] - gt__exp_nonpos(y[j]) * t;
     else
         for (j = 0; j < k; j++)
             gx[j] += y[j] * (g[j] - t);
@@ -444,7 +444,7 @@ static void softmax_backward_range(void *ctx, int64_t from, int64_t to) {
             total += job->take_log ? (double)g[j * step] : (double)g[j * step] * y[j * step];
         gt_real t = (gt_real)total;
         for (int64_t j = 0; j < k; j++)
-            gx[j * step] += job->take_log ? g[j * step] - gt__exp(y[j * step]) * t
+            gx[j * step] += job->take_log ? g[j * step] - gt__exp_nonpos(y[j * step]) * t
                                           : y[j * step] * (g[j * step] - t);
     }
 }
