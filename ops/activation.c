@@ -333,7 +333,7 @@ static double row_logsumexp(const gt_real *restrict x, int64_t k) {
     double total = 0;
     for (; j < k; j++)
         total += gt__exp_nonpos(x[j] - max);
-    return (double)max + log(total + gt__lanes_total(&acc));
+    return (double)max + (double)gt__log((gt_real)(total + gt__lanes_total(&acc)));
 }
 
 /* exported apart from its clones: Clang 14 emits a multiversioned function's resolver only
@@ -352,7 +352,7 @@ static void softmax_row(const gt_real *restrict x, gt_real *restrict y, int64_t 
         y[j] = gt__exp_nonpos(x[j] - max);
     double total = lane_sum(y, k);
     if (take_log) {
-        gt_real log_total = (gt_real)log(total); /* (x - max) first: exact near the max */
+        gt_real log_total = gt__log((gt_real)total); /* (x - max) first: exact near the max */
         for (int64_t j = 0; j < k; j++)
             y[j] = (x[j] - max) - log_total;
     } else {
@@ -379,7 +379,7 @@ static void softmax_columns(const gt_real *restrict x, gt_real *restrict y, int6
             total[b] += e;
         }
     for (int b = 0; b < w; b++)
-        total[b] = take_log ? (gt_real)log(total[b]) : 1 / total[b];
+        total[b] = take_log ? gt__log(total[b]) : 1 / total[b];
     for (int64_t j = 0; j < k; j++)
         for (int b = 0; b < w; b++)
             y[j * step + b] = take_log ? (x[j * step + b] - max[b]) - total[b]
