@@ -280,22 +280,6 @@ typedef struct softmax_job {
     gt_real *out;             /* forward: y; backward: x's gradient (added into) */
 } softmax_job;
 
-/* the sum of e[0..k) in GT__LANES partial sums (gt_vmath.h), in a fixed order */
-GT__MULTIVERSION
-static double lane_sum(const gt_real *restrict e, int64_t k) {
-    gt__lanes acc = {0};
-    int64_t j = 0;
-    for (; j + GT__LANES <= k; j += GT__LANES) {
-        gt__lanes v;
-        GT__LOAD_LANES(v, e + j);
-        acc += v;
-    }
-    double total = 0;
-    for (; j < k; j++)
-        total += e[j];
-    return total + gt__lanes_total(&acc);
-}
-
 /* the largest of x[0..k), k >= 1, in GT__LANES partial maxima (NaN: see softmax_row) */
 GT__MULTIVERSION
 static gt_real lane_max(const gt_real *restrict x, int64_t k) {
@@ -350,7 +334,7 @@ static void softmax_row(const gt_real *restrict x, gt_real *restrict y, int64_t 
     gt_real max = lane_max(x, k);
     for (int64_t j = 0; j < k; j++)
         y[j] = gt__exp_nonpos(x[j] - max);
-    double total = lane_sum(y, k);
+    double total = gt__lane_sum(y, k);
     if (take_log) {
         gt_real log_total = gt__log((gt_real)total); /* (x - max) first: exact near the max */
         for (int64_t j = 0; j < k; j++)

@@ -158,6 +158,22 @@ static inline double gt__lanes_total(const gt__lanes *v) {
 #endif
 }
 
+/* the sum of e[0..k) in GT__LANES partial sums, in a fixed order (the tail past the last
+ * whole vector in double); inlined, it takes its caller's vectors (GT__MULTIVERSION) */
+static inline double gt__lane_sum(const gt_real *e, int64_t k) {
+    gt__lanes acc = {0};
+    int64_t j = 0;
+    for (; j + GT__LANES <= k; j += GT__LANES) {
+        gt__lanes v;
+        GT__LOAD_LANES(v, e + j);
+        acc += v;
+    }
+    double total = 0;
+    for (; j < k; j++)
+        total += e[j];
+    return total + gt__lanes_total(&acc);
+}
+
 /* each lane the larger of a's and b's (b's where a's is NaN and b's is not smaller) */
 #define GT__LANES_MAX(a, b)                                                                  \
     ((gt__lanes)((((gt__lanes_mask)(a)) & ((a) > (b))) | (((gt__lanes_mask)(b)) & ~((a) > (b)))))

@@ -332,25 +332,12 @@ static inline gt_real span_sum(const gt_real *x, int64_t n) {
 }
 
 // x[planes,n] -> y[planes] (= or +=) each plane's sum / divisor: the adaptive pool to 1x1
-// (a global average pool), each plane in GT__LANES partial sums added as a tree
+// (a global average pool), each plane in GT__LANES partial sums (gt__lane_sum)
 GT__MULTIVERSION
 static void plane_means(int64_t planes, int64_t n, const gt_real *restrict x,
                         gt_real *restrict y, gt_real divisor, bool add) {
-    for (int64_t p = 0; p < planes; p++) {
-        const gt_real *v = x + p * n;
-        gt__lanes acc = {0};
-        int64_t i = 0;
-        for (; i + GT__LANES <= n; i += GT__LANES) {
-            gt__lanes part;
-            GT__LOAD_LANES(part, v + i);
-            acc += part;
-        }
-        gt_real tail = 0;
-        for (; i < n; i++)
-            tail += v[i];
-        gt_real mean = ((gt_real)gt__lanes_total(&acc) + tail) / divisor;
-        y[p] = (add ? y[p] : 0) + mean;
-    }
+    for (int64_t p = 0; p < planes; p++)
+        y[p] = (add ? y[p] : 0) + (gt_real)gt__lane_sum(x + p * n, n) / divisor;
 }
 
 // x[planes,H,W] -> y[planes,OH,OW] (= or +=) the mean of each window, planes [from, to):
