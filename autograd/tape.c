@@ -275,15 +275,17 @@ gt_status gt__check_finite(const char *op, const char *what, const gt_real *valu
 
 gt_node *gt__tape_last(const gt_tape *tape) { return tape ? tape->last : NULL; }
 
-/* The backward walk lives here too, since it is the only other reader of the node list. */
-static gt_status ensure_grad(gt_tape *tape, gt_tensor *t) {
+/* The backward walk lives here too, since it is the only other reader of the node list.
+ * A gradient buffer for t, zeroed unless the caller writes it whole (the root's). */
+static gt_status ensure_grad(gt_tape *tape, gt_tensor *t, bool zeroed) {
     if (t->grad || !(t->flags & GT__REQUIRES_GRAD))
         return GT_OK;
     GT_ASSERT(t->flags & GT__ON_TAPE);
     t->grad = gt__tape_alloc(tape, gt__real_bytes(t->numel), "backward");
     if (!t->grad)
         return GT_ERR_NOMEM;
-    memset(t->grad, 0, gt__real_bytes(t->numel));
+    if (zeroed)
+        memset(t->grad, 0, gt__real_bytes(t->numel));
     return GT_OK;
 }
 
@@ -402,13 +404,13 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     /* Every gradient buffer and backward scratch first, so that running out of memory changes
      * no gradient. A node is reached when its output has a gradient: its consumers come later
      * on the tape. */
-    if (ensure_grad(tape, root) != GT_OK)
+    if (ensure_grad(tape, root, false) != GT_OK) /* written whole below */
         return GT_ERR_NOMEM;
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue;
         for (int i = 0; i < n->n_in; i++)
-            if (ensure_grad(tape, n->in[i]) != GT_OK)
+            if (ensure_grad(tape, n->in[i], true) != GT_OK)
                 return GT_ERR_NOMEM;
         if (n->scratch_bytes && !(n->scratch = gt__tape_alloc(tape, n->scratch_bytes, n->name)))
             return GT_ERR_NOMEM;
@@ -421,8 +423,10 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         return GT_ERR_NOMEM;
     tape->anomaly_node = NULL;
     gt__hooks_start(hooks);
-    for (int64_t i = 0; i < root->numel; i++)
-        root->grad[i] = grad_root ? grad_root->data[i] : 1;
+    if (!grad_root) /* one element */
+        root->grad[0] = 1;
+    else if (root->numel) /* one copy: an element loop took as long as a cheap op's forward */
+        memcpy(root->grad, grad_root->data, gt__real_bytes(root->numel));
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */

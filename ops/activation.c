@@ -107,7 +107,7 @@ static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
         break;
     case UN_ERF:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] * TWO_OVER_SQRT_PI * gt__exp(-x[i] * x[i]);
+            gx[i] += g[i] * TWO_OVER_SQRT_PI * gt__exp_nonpos(-x[i] * x[i]);
         break;
     }
 }
@@ -280,22 +280,6 @@ typedef struct softmax_job {
     gt_real *out;             /* forward: y; backward: x's gradient (added into) */
 } softmax_job;
 
-/* the sum of e[0..k) in GT__LANES partial sums (gt_vmath.h), in a fixed order */
-GT__MULTIVERSION
-static double lane_sum(const gt_real *restrict e, int64_t k) {
-    gt__lanes acc = {0};
-    int64_t j = 0;
-    for (; j + GT__LANES <= k; j += GT__LANES) {
-        gt__lanes v;
-        GT__LOAD_LANES(v, e + j);
-        acc += v;
-    }
-    double total = 0;
-    for (; j < k; j++)
-        total += e[j];
-    return total + gt__lanes_total(&acc);
-}
-
 /* the largest of x[0..k), k >= 1, in GT__LANES partial maxima (NaN: see softmax_row) */
 GT__MULTIVERSION
 static gt_real lane_max(const gt_real *restrict x, int64_t k) {
@@ -325,15 +309,15 @@ static double row_logsumexp(const gt_real *restrict x, int64_t k) {
     int64_t j = 0;
     for (; j + GT__LANES <= k; j += GT__LANES) {
         for (int l = 0; l < GT__LANES; l++) /* one vector of exps */
-            e[l] = gt__exp(x[j + l] - max);
+            e[l] = gt__exp_nonpos(x[j + l] - max);
         gt__lanes v;
         GT__LOAD_LANES(v, e);
         acc += v;
     }
     double total = 0;
     for (; j < k; j++)
-        total += gt__exp(x[j] - max);
-    return (double)max + log(total + gt__lanes_total(&acc));
+        total += gt__exp_nonpos(x[j] - max);
+    return (double)max + (double)gt__log((gt_real)(total + gt__lanes_total(&acc)));
 }
 
 /* exported apart from its clones: Clang 14 emits a multiversioned function's resolver only
@@ -349,10 +333,10 @@ static void softmax_row(const gt_real *restrict x, gt_real *restrict y, int64_t 
                         bool take_log) {
     gt_real max = lane_max(x, k);
     for (int64_t j = 0; j < k; j++)
-        y[j] = gt__exp(x[j] - max);
-    double total = lane_sum(y, k);
+        y[j] = gt__exp_nonpos(x[j] - max);
+    double total = gt__lane_sum(y, k);
     if (take_log) {
-        gt_real log_total = (gt_real)log(total); /* (x - max) first: exact near the max */
+        gt_real log_total = gt__log((gt_real)total); /* (x - max) first: exact near the max */
         for (int64_t j = 0; j < k; j++)
             y[j] = (x[j] - max) - log_total;
     } else {
@@ -374,12 +358,12 @@ static void softmax_columns(const gt_real *restrict x, gt_real *restrict y, int6
             max[b] = x[j * step + b] > max[b] ? x[j * step + b] : max[b];
     for (int64_t j = 0; j < k; j++)
         for (int b = 0; b < w; b++) {
-            gt_real e = gt__exp(x[j * step + b] - max[b]);
+            gt_real e = gt__exp_nonpos(x[j * step + b] - max[b]);
             y[j * step + b] = e;
             total[b] += e;
         }
     for (int b = 0; b < w; b++)
-        total[b] = take_log ? (gt_real)log(total[b]) : 1 / total[b];
+        total[b] = take_log ? gt__log(total[b]) : 1 / total[b];
     for (int64_t j = 0; j < k; j++)
         for (int b = 0; b < w; b++)
             y[j * step + b] = take_log ? (x[j * step + b] - max[b]) - total[b]
@@ -421,7 +405,7 @@ static void softmax_grad_row(const gt_real *restrict y, const gt_real *restrict 
     gt_real t = (gt_real)total;
     if (take_log)
         for (j = 0; j < k; j++)
-            gx[j] += g[j] - gt__exp(y[j]) * t;
+            gx[j] += g[j] - gt__exp_nonpos(y[j]) * t;
     else
         for (j = 0; j < k; j++)
             gx[j] += y[j] * (g[j] - t);
@@ -444,7 +428,7 @@ static void softmax_backward_range(void *ctx, int64_t from, int64_t to) {
             total += job->take_log ? (double)g[j * step] : (double)g[j * step] * y[j * step];
         gt_real t = (gt_real)total;
         for (int64_t j = 0; j < k; j++)
-            gx[j * step] += job->take_log ? g[j * step] - gt__exp(y[j * step]) * t
+            gx[j * step] += job->take_log ? g[j * step] - gt__exp_nonpos(y[j * step]) * t
                                           : y[j * step] * (g[j * step] - t);
     }
 }

@@ -1,10 +1,10 @@
 /* gt_vmath.h - elementwise math written so that compilers vectorise it; not installed.
  *
- * In the float build exp and tanh are branch-free approximations that vectorise (libm's
- * do not): exp is Cephes' range reduction and degree-6 polynomial (max relative error
- * 0.7 ulp over [-87, 88]), tanh is a 13/6 rational function (max 3 ulp). Both keep NaN,
- * exp overflows to inf and underflows to 0 below -87.34 (no subnormals), and the test
- * suite compares them with libm. The double build, used for gradient checks, calls libm. */
+ * In the float build exp, tanh and erf are branch-free approximations that vectorise
+ * (libm's do not): exp is Cephes' range reduction and degree-6 polynomial (max relative
+ * error 0.7 ulp over [-87, 88]), tanh is a 13/6 rational function (max 3 ulp), erf a 13/10
+ * one (max 4.2e-7 absolute, see gt__erf). All keep NaN, exp overflows to inf and
+ * underflows to 0 below -87.34 (no subnormals), and the test suite compares them with libm. The double build, used for gradient checks, calls libm. */
 #ifndef GT_VMATH_H
 #define GT_VMATH_H
 
@@ -18,12 +18,15 @@
 
 static inline gt_real gt__exp(gt_real x) { return exp(x); }
 static inline gt_real gt__tanh(gt_real x) { return tanh(x); }
+static inline gt_real gt__erf(gt_real x) { return erf(x); }
+static inline gt_real gt__exp_nonpos(gt_real x) { return exp(x); }
 
 #else
 
-static inline float gt__exp(float x) {
-    const float hi = 88.3762626647949f, lo = -87.3365478515625f;
-    float v = x > hi ? hi : x < lo ? lo : x == x ? x : 0; /* NaN must not reach the int */
+/* e^(x - n ln 2) by Cephes' polynomial times 2^n, x within [lo, 88.38] (lo = -87.34, the
+ * least whose e^x is a normal float) */
+#define GT__EXP_LO -87.3365478515625f
+static inline float gt__exp_core(float v) {
     float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(v / ln 2) */
     float r = v - n * 0.693359375f;
     r = r - n * -2.12194440e-4f; /* v - n ln 2 in two parts: exact for |n| <= 128 */
@@ -37,9 +40,22 @@ static inline float gt__exp(float x) {
     uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    float y = p * scale;
+    return p * scale;
+}
+
+static inline float gt__exp(float x) {
+    const float hi = 88.3762626647949f, lo = GT__EXP_LO;
+    float v = x > hi ? hi : x < lo ? lo : x == x ? x : 0; /* NaN must not reach the int */
+    float y = gt__exp_core(v);
     y = x > hi ? INFINITY : x < lo ? 0.0f : y;
     return x != x ? x : y;
+}
+
+/* gt__exp of x <= 0 (softmax's x - max, a normal density's -x^2 / 2), with fewer selects:
+ * no overflow to handle; -inf gives 0 and NaN stays NaN. */
+static inline float gt__exp_nonpos(float x) {
+    float y = gt__exp_core(x >= GT__EXP_LO ? x : GT__EXP_LO); /* NaN: lo, not the int */
+    return x >= GT__EXP_LO ? y : x < GT__EXP_LO ? 0.0f : x;
 }
 
 static inline float gt__tanh(float x) {
@@ -60,6 +76,31 @@ static inline float gt__tanh(float x) {
     float y = c * p / q;
     y = (x < 0.0004f && x > -0.0004f) ? x : y; /* tanh x = x to float precision */
     return x != x ? x : y;
+}
+
+/* erf as x P(x^2) / Q(x^2), P of degree 6 and Q of 5, x clamped to [-4, 4] (beyond, erf
+ * rounds to +-1 in float): a rational fit (least squares reweighted toward minimax, by
+ * 1 + |x| on the absolute error) with no exp, so it costs half of Abramowitz and Stegun
+ * 7.1.26 with its exp and division. Error in float arithmetic: at most 4.2e-7 absolute,
+ * near erf = +-1 (the rounding of the polynomials), and 2.5e-7 relative for |x| < 1, where
+ * A&S's 1 - ... cancels to a 3% relative error near 0. Odd; NaN stays NaN. */
+static inline float gt__erf(float x) {
+    float c = x > 4.0f ? 4.0f : x < -4.0f ? -4.0f : x;
+    float s = c * c;
+    float p = -1.42056764e-08f;
+    p = p * s + 4.89106553e-06f;
+    p = p * s + 3.86320027e-04f;
+    p = p * s + 3.83043976e-03f;
+    p = p * s + 5.43588738e-02f;
+    p = p * s + 1.84200372e-01f;
+    p = p * s + 1.12837920e+00f;
+    float q = 6.50486013e-05f;
+    q = q * s + 1.31252595e-03f;
+    q = q * s + 1.54488206e-02f;
+    q = q * s + 1.13698506e-01f;
+    q = q * s + 4.96577020e-01f;
+    q = q * s + 1.0f;
+    return c * p / q;
 }
 
 #endif
@@ -86,14 +127,51 @@ typedef int32_t gt__lanes_mask __attribute__((vector_size(GT__LANES * sizeof(gt_
 #define GT__LOAD_LANES(v, p) memcpy(&(v), (p), sizeof(v))
 
 /* the lanes' total, added as a tree (halves, then quarters, ...): 4 dependent adds, where a
- * running total was 16 */
+ * running total was 16. The halves and quarters as vector shuffles where the compiler has
+ * them (through memory, the tree cost a quarter of cross_entropy's log-sum-exp of 96). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define GT__HAVE_SHUFFLEVECTOR 1
+#endif
+#endif
+#ifdef GT__HAVE_SHUFFLEVECTOR
+typedef gt_real gt__lanes_8 __attribute__((vector_size(8 * sizeof(gt_real))));
+typedef gt_real gt__lanes_4 __attribute__((vector_size(4 * sizeof(gt_real))));
+#endif
 static inline double gt__lanes_total(const gt__lanes *v) {
+#ifdef GT__HAVE_SHUFFLEVECTOR
+    _Static_assert(GT__LANES == 16, "the shuffles below halve 16 lanes");
+    gt__lanes_8 h = __builtin_shufflevector(*v, *v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                    __builtin_shufflevector(*v, *v, 8, 9, 10, 11, 12, 13, 14, 15);
+    gt__lanes_4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) +
+                    __builtin_shufflevector(h, h, 4, 5, 6, 7);
+    gt_real t[4];
+    memcpy(t, &q, sizeof t);
+    return (double)((t[0] + t[2]) + (t[1] + t[3]));
+#else
     gt_real t[GT__LANES];
     memcpy(t, v, sizeof t);
     for (int w = GT__LANES / 2; w > 0; w /= 2)
         for (int k = 0; k < w; k++)
             t[k] += t[k + w];
     return (double)t[0];
+#endif
+}
+
+/* the sum of e[0..k) in GT__LANES partial sums, in a fixed order (the tail past the last
+ * whole vector in double); inlined, it takes its caller's vectors (GT__MULTIVERSION) */
+static inline double gt__lane_sum(const gt_real *e, int64_t k) {
+    gt__lanes acc = {0};
+    int64_t j = 0;
+    for (; j + GT__LANES <= k; j += GT__LANES) {
+        gt__lanes v;
+        GT__LOAD_LANES(v, e + j);
+        acc += v;
+    }
+    double total = 0;
+    for (; j < k; j++)
+        total += e[j];
+    return total + gt__lanes_total(&acc);
 }
 
 /* each lane the larger of a's and b's (b's where a's is NaN and b's is not smaller) */

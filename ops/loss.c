@@ -560,7 +560,7 @@ static void ce_grad_row(gt_real *restrict gx, const gt_real *restrict x,
                         const gt_real *restrict w, int64_t c, gt_real lse, gt_real r,
                         gt_real gb) {
     for (int64_t q = 0; q < c; q++)
-        gx[q] += r * gt__exp(x[q] - lse) - gb * w[q];
+        gx[q] += r * gt__exp_nonpos(x[q] - lse) - gb * w[q];
 }
 
 // g[] or g[N,d...] -> grad_input[N,C,d...] += g[n,s] (softmax[n,c,s] sum_c A[n,c,s] -

@@ -493,15 +493,22 @@ static void row_input_grad(int64_t n, gt_real *restrict gx, const gt_real *restr
             gx[e] += inv * g[e] - k1 - (x[e] - mean) * k2;
 }
 
-// g[n], x[n] -> gw[n] += g (x - mean) inv, gb[n] += g (either may be NULL)
+// g[n], x[n] -> gw[n] += g (x - mean) inv, gb[n] += g (either may be NULL), in one pass
 GT__MULTIVERSION
 static void row_affine_grad_add(int64_t n, gt_real *restrict gw, gt_real *restrict gb,
                                 const gt_real *restrict g, const gt_real *restrict x,
                                 gt_real mean, gt_real inv) {
-    for (int64_t e = 0; gw && e < n; e++)
-        gw[e] += g[e] * (x[e] - mean) * inv;
-    for (int64_t e = 0; gb && e < n; e++)
-        gb[e] += g[e];
+    if (gw && gb)
+        for (int64_t e = 0; e < n; e++) {
+            gw[e] += g[e] * (x[e] - mean) * inv;
+            gb[e] += g[e];
+        }
+    else if (gw)
+        for (int64_t e = 0; e < n; e++)
+            gw[e] += g[e] * (x[e] - mean) * inv;
+    else
+        for (int64_t e = 0; e < n; e++)
+            gb[e] += g[e];
 }
 
 // x[rows,len] -> mean[rows], invstd[rows], y = (x - mean) invstd * w + b
@@ -567,17 +574,35 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
     }
 }
 
+/* layer_norm's weight and bias gradients, for threads: columns [from, to) of every row,
+ * each column's rows added in order (the same sums on any number of threads) */
+typedef struct row_affine_job {
+    const row_job *j;
+    gt_real *gw, *gb;
+} row_affine_job;
+
+static void row_affine_columns(void *ctx, int64_t from, int64_t to) {
+    const row_affine_job *a = ctx;
+    const row_job *j = a->j;
+    for (int64_t r = 0; r < j->d.rows; r++)
+        row_affine_grad_add(to - from, a->gw ? a->gw + from : NULL, a->gb ? a->gb + from : NULL,
+                            j->g + r * j->d.len + from, j->x + r * j->d.len + from, j->mean[r],
+                            j->invstd[r]);
+}
+
 // g[rows,len] -> gw[...] += sum(g xhat), gb[...] += sum(g), over the rows sharing each value
 static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
+    if (d.seg == 1) { /* layer_norm: a weight per value; threads share the columns */
+        row_affine_job a = {j, gw, gb};
+        gt__parallel_ranges(d.len, GT__LANES, pass_flops(d.rows * d.len), row_affine_columns,
+                            &a);
+        return;
+    }
     for (int64_t r = 0; r < d.rows; r++) {
         const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
         int64_t base = (r % d.groups) * per_row;
-        if (d.seg == 1) { /* layer_norm: a weight per value, rows added in one pass each */
-            row_affine_grad_add(d.len, gw, gb, g, x, j->mean[r], j->invstd[r]);
-            continue;
-        }
         for (int64_t s = 0; s < per_row; s++) {
             double sg = 0, sgx = 0;
             sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, j->mean[r], &sg, &sgx);

@@ -6,6 +6,7 @@
  * through the argmax the forward saved). Every kernel works on planes [H,W] (N*C of them)
  * and threads share ranges of planes: a window never leaves its plane. */
 #include "gt_ops_impl.h"
+#include "gt_vmath.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -330,11 +331,25 @@ static inline gt_real span_sum(const gt_real *x, int64_t n) {
            ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
+// x[planes,n] -> y[planes] (= or +=) each plane's sum / divisor: the adaptive pool to 1x1
+// (a global average pool), each plane in GT__LANES partial sums (gt__lane_sum)
+GT__MULTIVERSION
+static void plane_means(int64_t planes, int64_t n, const gt_real *restrict x,
+                        gt_real *restrict y, gt_real divisor, bool add) {
+    for (int64_t p = 0; p < planes; p++)
+        y[p] = (add ? y[p] : 0) + (gt_real)gt__lane_sum(x + p * n, n) / divisor;
+}
+
 // x[planes,H,W] -> y[planes,OH,OW] (= or +=) the mean of each window, planes [from, to):
 // adaptive windows, each output's own, its rows summed as spans (whole rows as one span)
 static void avgpool_adaptive(const pool_job *j, int64_t from, int64_t to) {
     const pool_dims *d = j->d;
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
+    if (oh == 1 && ow == 1) { /* one window, the whole plane */
+        plane_means(to - from, h * w, j->x + from * h * w, j->y + from, avg_divisor(d, h, h, w, w),
+                    j->add);
+        return;
+    }
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = j->x + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {

@@ -43,6 +43,13 @@ struct gt_tensor {
 #define gt__sqrt sqrtf
 #endif
 
+/* Natural log of a gt_real (float: logf, a fraction of log's time on a row's total). */
+#ifdef GT_REAL_DOUBLE
+#define gt__log log
+#else
+#define gt__log logf
+#endif
+
 /* Internal invariants; compiled out with NDEBUG. Never used for a caller's mistake. */
 #ifdef NDEBUG
 #define GT_ASSERT(cond) ((void)0)

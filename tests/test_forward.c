@@ -438,8 +438,11 @@ GT_TEST(ties_split_the_gradient_as_pytorch_does) {
     gt_tensor_free(x);
 }
 
-/* gelu's exact form in the float build uses a vectorising erf (A&S 7.1.26): within a few
- * float ulps of x * Phi(x) in double over [-8, 8]. */
+/* gelu's exact form in the float build uses a vectorising erf (a rational function,
+ * ops/gt_vmath.h): within a few float ulps of x * Phi(x) in double over [-8, 8]. Its worst,
+ * 5.5e-7 near x = -4.7, is erf's absolute error (4.2e-7, the float rounding of its
+ * polynomials near erf = -1) times |x| / 2; the A&S 7.1.26 it replaced reached 4e-7 there
+ * but 3% relative error in erf near 0. */
 GT_TEST(gelu_matches_the_exact_form_over_a_range) {
     setup();
     enum { N = 1601 };
@@ -454,7 +457,7 @@ GT_TEST(gelu_matches_the_exact_form_over_a_range) {
         double exact = 0.5 * v * (1 + erf(v / sqrt(2.0)));
         worst = fmax(worst, fabs((double)gt_tensor_data(y)[i] - exact) / fmax(1.0, fabs(exact)));
     }
-    CHECK(worst < 5e-7);
+    CHECK(worst < (GT_REAL_NAME[0] == 'f' ? 7e-7 : 5e-7));
 }
 
 /* split and chunk are narrows of x: the pieces hold x's rows in order, and their gradients
