@@ -11,6 +11,9 @@
  *   train.schedule         0 constant, 1 cosine
  *   train.warmup_epochs    epochs of linear warm-up (0: none)
  *   train.clip_bits        the gradient norm clipped to, as bits (0: no clipping)
+ *   train.normalize        0 or 1: inputs normalised by the training set's mean and std
+ *   train.crop_padding     random crop's padding (0: none)
+ *   train.hflip            0 or 1: random horizontal flips
  * A checkpoint written by another program may lack them: the defaults apply then. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
@@ -52,6 +55,9 @@ gt_status resume_save(const char *path, const gt_model *model, const gt_optimize
         {"train.schedule", o->schedule},
         {"train.warmup_epochs", o->warmup_epochs},
         {"train.clip_bits", real_bits(o->clip_grad_norm)},
+        {"train.normalize", o->normalize},
+        {"train.crop_padding", o->crop_padding},
+        {"train.hflip", o->hflip},
     };
     return gt_model_save(model, opt, extra, (int)(sizeof extra / sizeof extra[0]), path);
 }
@@ -152,6 +158,19 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
             st = read_int(e, "train.nesterov", 0, 1, o->given & GIVEN_NESTEROV, &value);
         o->nesterov = value != 0;
     }
+    value = o->normalize;
+    if (st == GT_OK)
+        st = read_int(e, "train.normalize", 0, 1, o->given & GIVEN_NORMALIZE, &value);
+    o->normalize = value != 0;
+    value = o->crop_padding;
+    if (st == GT_OK)
+        st = read_int(e, "train.crop_padding", 0, TRAIN_MAX_CROP_PADDING,
+                      o->given & GIVEN_CROP_PADDING, &value);
+    o->crop_padding = (int)value;
+    value = o->hflip;
+    if (st == GT_OK)
+        st = read_int(e, "train.hflip", 0, 1, o->given & GIVEN_HFLIP, &value);
+    o->hflip = value != 0;
     /* What the file held now counts as given: the defaults fill only the rest. */
     static const struct {
         const char *key;
@@ -168,6 +187,9 @@ static gt_status read_recipe(const entries *e, train_options *o, int *epochs_don
         {"train.warmup_epochs", GIVEN_WARMUP},
         {"train.clip_bits", GIVEN_CLIP},
         {"train.nesterov", GIVEN_NESTEROV},
+        {"train.normalize", GIVEN_NORMALIZE},
+        {"train.crop_padding", GIVEN_CROP_PADDING},
+        {"train.hflip", GIVEN_HFLIP},
     };
     for (size_t i = 0; st == GT_OK && i < sizeof marks / sizeof marks[0]; i++)
         if (lookup(e, marks[i].key, &value) &&

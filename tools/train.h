@@ -74,6 +74,8 @@ enum {
  * and the schedule then runs over the steps that remain. */
 typedef enum lr_schedule { SCHEDULE_CONSTANT, SCHEDULE_COSINE } lr_schedule;
 
+#define TRAIN_MAX_CROP_PADDING 64 /* --crop-padding N: N at most this */
+
 typedef struct train_options {
     unsigned given; /* GIVEN_* */
     gt_model_kind model;
@@ -98,7 +100,8 @@ typedef struct train_options {
     const char *graph_path; /* --graph FILE: the first step's graph as DOT */
     bool summary; /* --summary: the per-layer table before training */
     bool normalize;   /* --normalize: inputs by the training set's mean and std */
-    int crop_padding; /* --crop-padding: random shifts of up to N pixels (0: none) */
+    int crop_padding; /* --crop-padding: random shifts of up to N pixels (0: none; at most
+                         TRAIN_MAX_CROP_PADDING) */
     bool hflip;       /* --hflip: random left-right mirroring */
     bool distributed; /* --distributed: one of the processes mpirun started */
 } train_options;

@@ -48,10 +48,14 @@ grep -q "warmup=1 clip=0.5" clipped-eval.out ||
 # --model cnn: its recipe by default (batch norm, dropout, normalised and augmented inputs);
 # resumed, the same numbers as straight through (its running statistics are in the file,
 # and each epoch's dropout masks, shifts and flips come from seeds of their own)
-cnn=(--model cnn --limit 192 --test-limit 100 --threads 1 --schedule constant)
+run cnn-default --model cnn --limit 64 --test-limit 10 --threads 1 --epochs 1
+grep -q "sgd lr=0.05 cosine momentum=0.9 nesterov normalize crop_padding=2 weight_decay=0.0005" \
+  cnn-default.out || fail "--model cnn's recipe: $(head -3 cnn-default.out)"
+# flips on (off by default) so that resuming also replays each epoch's flips
+cnn=(--model cnn --limit 192 --test-limit 100 --threads 1 --schedule constant --hflip on)
 run cnn-whole "${cnn[@]}" --epochs 2
-grep -q "sgd lr=0.05 momentum=0.9 nesterov normalize crop_padding=2 hflip weight_decay=0.0005" \
-  cnn-whole.out || fail "--model cnn's recipe: $(head -3 cnn-whole.out)"
+grep -q "nesterov normalize crop_padding=2 hflip weight_decay=0.0005" cnn-whole.out ||
+  fail "--model cnn --hflip on: $(head -3 cnn-whole.out)"
 run cnn-first "${cnn[@]}" --epochs 1 --save cnn.gtc
 run cnn-second --load cnn.gtc --epochs 2 --test-limit 100 --threads 1
 [ "$(results cnn-whole.out)" = "$(results cnn-second.out)" ] ||
