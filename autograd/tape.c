@@ -283,7 +283,7 @@ static gt_status ensure_grad(gt_tape *tape, gt_tensor *t) {
     t->grad = gt__tape_alloc(tape, gt__real_bytes(t->numel), "backward");
     if (!t->grad)
         return GT_ERR_NOMEM;
-    memset(t->grad, 0, gt__real_bytes(t->numel));
+    t->flags |= GT__GRAD_STALE; /* zero by contract: see gt__grad_mark_stale */
     return GT_OK;
 }
 
@@ -334,6 +334,7 @@ static gt_status restore_leaf_grads(const leaf_grads *lg, gt_status status) {
 /* One node of the walk: its output's hooks, its backward (timed when profiling), the
  * anomaly check of the gradients it made, the hooks of the leaves it finished. */
 static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
+    gt__grad_fresh(n->out); /* zeroes when no consumer wrote it */
     gt_status status = hooks ? gt__hooks_before_node(hooks, n) : GT_OK;
     if (status != GT_OK)
         return status;
@@ -394,11 +395,11 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     }
     /* Intermediate gradients start from zero on every call. */
     for (gt_node *n = tape->last; n; n = n->prev)
-        n->out->grad = NULL;
+        n->out->grad = NULL, n->out->flags &= ~(unsigned)GT__GRAD_STALE;
     for (gt_node *n = tape->last; n; n = n->prev)
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i]->flags & GT__ON_TAPE)
-                n->in[i]->grad = NULL;
+                n->in[i]->grad = NULL, n->in[i]->flags &= ~(unsigned)GT__GRAD_STALE;
     /* Every gradient buffer and backward scratch first, so that running out of memory changes
      * no gradient. A node is reached when its output has a gradient: its consumers come later
      * on the tape. */
@@ -423,6 +424,7 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     gt__hooks_start(hooks);
     for (int64_t i = 0; i < root->numel; i++)
         root->grad[i] = grad_root ? grad_root->data[i] : 1;
+    gt__grad_take_stale(root); /* written whole */
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */

@@ -233,7 +233,11 @@ static gt_tensor *masked_fill_forward(const gt_op_def *op, gt_tape *tape, gt_ten
                 y[o + j] = mask[j] != 0 ? value : x[o + j];
     else
         GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = mask[ib] != 0 ? value : x[ia]);
-    return gt__op_finish(tape, op, out, in, 2, args, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 2, args, &node);
+    if (node && block > 0)
+        node->overwrites = 1u; /* a stale grad_input is written whole (gt__grad_mark_stale) */
+    return out;
 }
 
 // grad_input = g where condition, grad_other = g where not (where itself, on g)
@@ -266,7 +270,11 @@ static gt_status masked_fill_backward(gt_node *node) {
     const gt_real *mask = node->in[1]->data, *g = node->out->grad;
     gt_real *gx = node->in[0]->grad;
     int64_t block = masked_fill_block(&bc);
-    if (gx && block > 0) // gx[o, j] += mask[j] ? 0 : g[o, j] over blocks, as the forward
+    if (gx && block > 0 && gt__grad_take_stale(node->in[0])) // = instead of += (stale)
+        for (int64_t o = 0; o < node->out->numel; o += block)
+            for (int64_t j = 0; j < block; j++)
+                gx[o + j] = mask[j] != 0 ? 0 : g[o + j];
+    else if (gx && block > 0) // gx[o, j] += mask[j] ? 0 : g[o, j] over blocks, as the forward
         for (int64_t o = 0; o < node->out->numel; o += block)
             for (int64_t j = 0; j < block; j++)
                 gx[o + j] += mask[j] != 0 ? 0 : g[o + j];

@@ -207,7 +207,7 @@ static gt_tensor *linear_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     gt_node *node;
     out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, NULL, &node);
     if (node)
-        node->overwrites = 6u; /* w and b: their gradients are written whole when stale */
+        node->overwrites = 7u; /* x, w and b: their gradients are written whole when stale */
     return out;
 }
 
@@ -221,10 +221,10 @@ static gt_status linear_backward(gt_node *node) {
         return status;
     int64_t in_features = w->shape[1], out_features = w->shape[0];
     const gt_real *g = node->out->grad;
-    if (x->grad)
+    if (x->grad) /* beta 0 on a stale gradient: written, not added (gt__grad_mark_stale) */
         gt__gemm(false, false, n, in_features, out_features, 1, g, out_features, w->data,
-                 in_features, 1, x->grad, in_features);
-    if (w->grad) /* beta 0 on a stale gradient: written, not added (zero_grad cost nothing) */
+                 in_features, gt__grad_take_stale(x) ? 0 : 1, x->grad, in_features);
+    if (w->grad) /* the same for w (zero_grad cost nothing) */
         gt__gemm(true, false, out_features, in_features, n, 1, g, out_features, x->data,
                  in_features, gt__grad_take_stale(w) ? 0 : 1, w->grad, in_features);
     if (b && b->grad && gt__grad_take_stale(b))
