@@ -80,6 +80,7 @@ typedef struct matmul_pass {
     const matmul_dims *d;
     const gt_real *a, *b, *g;
     gt_real *out, *grad_a, *grad_b;
+    gt_real beta_a, beta_b; /* 0 to write a stale gradient whole, 1 to add */
 } matmul_pass;
 
 // out[s] = a[s] @ b[s]: a[M,K] b[K,N] out[M,N]
@@ -94,7 +95,8 @@ static void matmul_forward_range(void *ctx, int64_t from, int64_t to) {
     }
 }
 
-// grad_a[s] += g[s] @ b[s]^T (when grad_a); grad_b[s] += a[s]^T @ g[s] (when grad_b)
+// grad_a[s] (= or +=) g[s] @ b[s]^T (when grad_a); grad_b[s] (= or +=) a[s]^T @ g[s] (when
+// grad_b), by the pass's betas
 static void matmul_backward_range(void *ctx, int64_t from, int64_t to) {
     const matmul_pass *p = ctx;
     const matmul_dims *d = p->d;
@@ -103,10 +105,10 @@ static void matmul_backward_range(void *ctx, int64_t from, int64_t to) {
         matmul_batch_offsets(d, s, &ao, &bo);
         const gt_real *gs = p->g + s * d->m * d->n;
         if (p->grad_a)
-            gt__gemm(false, true, d->m, d->k, d->n, 1, gs, d->n, p->b + bo, d->n, 1,
+            gt__gemm(false, true, d->m, d->k, d->n, 1, gs, d->n, p->b + bo, d->n, p->beta_a,
                      p->grad_a + ao, d->k);
         if (p->grad_b)
-            gt__gemm(true, false, d->k, d->n, d->m, 1, p->a + ao, d->k, gs, d->n, 1,
+            gt__gemm(true, false, d->k, d->n, d->m, 1, p->a + ao, d->k, gs, d->n, p->beta_b,
                      p->grad_b + bo, d->n);
     }
 }
@@ -127,14 +129,21 @@ static gt_tensor *matmul_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     gt_tensor *out = gt__op_output(tape, op, d.out_ndim, d.out_shape);
     if (!out)
         return NULL;
-    matmul_pass pass = {&d, in[0]->data, in[1]->data, NULL, out->data, NULL, NULL};
+    matmul_pass pass = {&d, in[0]->data, in[1]->data, NULL, out->data, NULL, NULL, 0, 0};
     if (d.k == 0)
         memset(out->data, 0, gt__real_bytes(out->numel));
     else if (d.batch == 1 || in[1]->ndim <= 2) /* one product, or a shared right side */
         matmul_forward_range(&pass, 0, d.batch);
     else /* batches in parallel, each product on one thread */
         gt__parallel_ranges(d.batch, 1, matmul_flops(&d), matmul_forward_range, &pass);
-    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 2, NULL, &node);
+    /* an operand's gradient that no two batches share (nor the other operand) is written
+     * whole by one GEMM per batch, when there are batches: a stale one with beta 0
+     * (gt__grad_mark_stale) */
+    if (node && in[0] != in[1] && d.batch > 0)
+        node->overwrites = (d.a_broadcast ? 0u : 1u) | (d.b_broadcast ? 0u : 2u);
+    return out;
 }
 
 // grad_a += g @ b^T; grad_b += a^T @ g, per output batch, summed over broadcast batches
@@ -144,7 +153,11 @@ static gt_status matmul_backward(gt_node *node) {
     gt_status status = matmul_dims_of(a, b, &d);
     if (status != GT_OK)
         return status;
-    matmul_pass pass = {&d, a->data, b->data, node->out->grad, NULL, a->grad, b->grad};
+    matmul_pass pass = {&d, a->data, b->data, node->out->grad, NULL, a->grad, b->grad, 1, 1};
+    if (a->grad && (node->overwrites & 1u) && gt__grad_take_stale(a))
+        pass.beta_a = 0;
+    if (b->grad && (node->overwrites & 2u) && gt__grad_take_stale(b))
+        pass.beta_b = 0;
     /* batches in parallel only when no gradient is shared by two of them */
     bool shared = (a->grad && d.a_broadcast) || (b->grad && (d.b_broadcast || b->ndim <= 2));
     if (d.batch == 1 || shared)
