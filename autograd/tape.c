@@ -276,16 +276,15 @@ gt_status gt__check_finite(const char *op, const char *what, const gt_real *valu
 gt_node *gt__tape_last(const gt_tape *tape) { return tape ? tape->last : NULL; }
 
 /* The backward walk lives here too, since it is the only other reader of the node list.
- * A gradient buffer for t, zeroed unless the caller writes it whole (the root's). */
-static gt_status ensure_grad(gt_tape *tape, gt_tensor *t, bool zeroed) {
+ * A gradient buffer for t, stale (zero by contract) until a backward writes or zeroes it. */
+static gt_status ensure_grad(gt_tape *tape, gt_tensor *t) {
     if (t->grad || !(t->flags & GT__REQUIRES_GRAD))
         return GT_OK;
     GT_ASSERT(t->flags & GT__ON_TAPE);
     t->grad = gt__tape_alloc(tape, gt__real_bytes(t->numel), "backward");
     if (!t->grad)
         return GT_ERR_NOMEM;
-    if (zeroed)
-        memset(t->grad, 0, gt__real_bytes(t->numel));
+    t->flags |= GT__GRAD_STALE; /* zero by contract: see gt__grad_mark_stale */
     return GT_OK;
 }
 
@@ -336,6 +335,7 @@ static gt_status restore_leaf_grads(const leaf_grads *lg, gt_status status) {
 /* One node of the walk: its output's hooks, its backward (timed when profiling), the
  * anomaly check of the gradients it made, the hooks of the leaves it finished. */
 static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
+    gt__grad_fresh(n->out); /* zeroes when no consumer wrote it */
     gt_status status = hooks ? gt__hooks_before_node(hooks, n) : GT_OK;
     if (status != GT_OK)
         return status;
@@ -396,21 +396,21 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
     }
     /* Intermediate gradients start from zero on every call. */
     for (gt_node *n = tape->last; n; n = n->prev)
-        n->out->grad = NULL;
+        n->out->grad = NULL, n->out->flags &= ~(unsigned)GT__GRAD_STALE;
     for (gt_node *n = tape->last; n; n = n->prev)
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i]->flags & GT__ON_TAPE)
-                n->in[i]->grad = NULL;
+                n->in[i]->grad = NULL, n->in[i]->flags &= ~(unsigned)GT__GRAD_STALE;
     /* Every gradient buffer and backward scratch first, so that running out of memory changes
      * no gradient. A node is reached when its output has a gradient: its consumers come later
      * on the tape. */
-    if (ensure_grad(tape, root, false) != GT_OK) /* written whole below */
+    if (ensure_grad(tape, root) != GT_OK) /* written whole below */
         return GT_ERR_NOMEM;
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue;
         for (int i = 0; i < n->n_in; i++)
-            if (ensure_grad(tape, n->in[i], true) != GT_OK)
+            if (ensure_grad(tape, n->in[i]) != GT_OK)
                 return GT_ERR_NOMEM;
         if (n->scratch_bytes && !(n->scratch = gt__tape_alloc(tape, n->scratch_bytes, n->name)))
             return GT_ERR_NOMEM;
@@ -427,6 +427,7 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         root->grad[0] = 1;
     else if (root->numel) /* one copy: an element loop took as long as a cheap op's forward */
         memcpy(root->grad, grad_root->data, gt__real_bytes(root->numel));
+    gt__grad_take_stale(root); /* written whole */
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue; /* no gradient reaches this node */

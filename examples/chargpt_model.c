@@ -63,16 +63,7 @@ static const gt_module_class layer_norm_class = {"LayerNorm", layer_norm_build,
 
 static gt_module *layer_norm_new(void) { return gt_module_new(&layer_norm_class, NULL, 0); }
 
-/* A Linear child applied to x[B, t, D] as rows [B * t, D] -> [B, t, out]. */
-static gt_tensor *linear_rows(gt_module *linear, gt_tape *tape, gt_tensor *x) {
-    if (!x)
-        return NULL;
-    int64_t b = gt_tensor_dim(x, 0), t = gt_tensor_dim(x, 1), d = gt_tensor_dim(x, 2);
-    gt_tensor *y = gt_module_forward(linear, tape, gt_reshape(tape, x, GT_SHAPE(b * t, d)));
-    return y ? gt_reshape(tape, y, GT_SHAPE(b, t, gt_tensor_dim(y, 1))) : NULL;
-}
-
-/* The MLP's children are Linears in a chain, each applied to rows: [D] -> [4D] -> [D]. */
+/* The MLP's children are Linears in a chain over the last axis: [D] -> [4D] -> [D]. */
 static gt_status mlp_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
     gt_sample_shape row = {1, {in->dims[in->ndim - 1]}};
     for (int i = 0; i < gt_module_child_count(m); i++)
@@ -82,7 +73,7 @@ static gt_status mlp_build(gt_module *m, const gt_sample_shape *in, gt_sample_sh
     return GT_OK;
 }
 
-/* Attention's two Linears both take rows [D]: c_attn -> [3D] (q, k, v), c_proj -> [D]. */
+/* Attention's two Linears both map the last axis [D]: c_attn -> [3D] (q, k, v), c_proj -> [D]. */
 static gt_status attention_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
     gt_sample_shape row = {1, {in->dims[in->ndim - 1]}}, qkv, y;
     if (gt_module_build(gt_module_child(m, 0), &row, &qkv) != GT_OK ||
@@ -107,7 +98,7 @@ typedef struct attention_state {
     int64_t heads;
 } attention_state;
 
-/* [B, t, D] (a slice of the rows) -> [B, H, t, hd], or [B, H, hd, t] with `transposed`. */
+/* [B, t, D] -> [B, H, t, hd], or [B, H, hd, t] with `transposed` (one copy: the permute). */
 static gt_tensor *split_heads(gt_tape *tape, gt_tensor *x, int64_t heads, bool transposed) {
     if (!x)
         return NULL;
@@ -117,17 +108,33 @@ static gt_tensor *split_heads(gt_tape *tape, gt_tensor *x, int64_t heads, bool t
                       : gt_permute(tape, x, GT_INTS(0, 2, 1, 3));
 }
 
+/* Part `part` (0 q, 1 k, 2 v) of c_attn's output for x[B, t, D]: x w_part^T + b_part [B, t, D]
+ * with rows [part D, (part + 1) D) of c_attn's weight [3D, D] and bias [3D], scaled by
+ * `factor`. The narrows and the scale copy the weight (D x D), not the activations: the same
+ * products as nanoGPT's one c_attn and split, without copying q, k, v out of qkv[B, t, 3D]. */
+static gt_tensor *attention_part(gt_module *c_attn, gt_tape *tape, gt_tensor *x, int part,
+                                 double factor) {
+    int64_t d = gt_tensor_dim(x, 2);
+    gt_tensor *w = gt_narrow(tape, gt_module_param(c_attn, 0), 0, part * d, d);
+    gt_tensor *b = gt_narrow(tape, gt_module_param(c_attn, 1), 0, part * d, d);
+    if (factor != 1)
+        w = gt_scale(tape, w, factor), b = gt_scale(tape, b, factor);
+    return gt_linear(tape, x, w, b);
+}
+
 static gt_tensor *attention_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
     if (!x)
         return NULL;
     int64_t heads = ((const attention_state *)gt_module_cstate(m))->heads;
     int64_t b = gt_tensor_dim(x, 0), t = gt_tensor_dim(x, 1), d = gt_tensor_dim(x, 2);
-    gt_tensor *qkv = linear_rows(gt_module_child(m, 0), tape, x); /* [B, t, 3D] */
-    gt_tensor *q = split_heads(tape, gt_narrow(tape, qkv, 2, 0, d), heads, false);
-    gt_tensor *kt = split_heads(tape, gt_narrow(tape, qkv, 2, d, d), heads, true);
-    gt_tensor *v = split_heads(tape, gt_narrow(tape, qkv, 2, 2 * d, d), heads, false);
-    /* att[B, H, t, t] = softmax(q k^T / sqrt(hd) where key <= query, else -inf) */
-    gt_tensor *att = gt_scale(tape, gt_matmul(tape, q, kt), 1.0 / sqrt((double)(d / heads)));
+    gt_module *c_attn = gt_module_child(m, 0);
+    /* att[B, H, t, t] = softmax(q k^T / sqrt(hd) where key <= query, else -inf); the scale
+     * on q's weight and bias (D x D + D numbers) rather than on att (B H t t) */
+    double scale = 1.0 / sqrt((double)(d / heads));
+    gt_tensor *q = split_heads(tape, attention_part(c_attn, tape, x, 0, scale), heads, false);
+    gt_tensor *kt = split_heads(tape, attention_part(c_attn, tape, x, 1, 1), heads, true);
+    gt_tensor *v = split_heads(tape, attention_part(c_attn, tape, x, 2, 1), heads, false);
+    gt_tensor *att = gt_matmul(tape, q, kt);
     gt_tensor *future = gt_tape_tensor(tape, GT_SHAPE(t, t)); /* 1 above the diagonal */
     if (!future)
         return NULL;
@@ -138,7 +145,7 @@ static gt_tensor *attention_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
     att = gt_softmax(tape, gt_masked_fill(tape, att, future, -INFINITY), -1);
     gt_tensor *y = gt_permute(tape, gt_matmul(tape, att, v), GT_INTS(0, 2, 1, 3)); /* [B,t,H,hd] */
     y = y ? gt_reshape(tape, y, GT_SHAPE(b, t, d)) : NULL;
-    return linear_rows(gt_module_child(m, 1), tape, y);
+    return gt_module_forward(gt_module_child(m, 1), tape, y);
 }
 
 static const gt_module_class attention_class = {"CausalSelfAttention", attention_build,
@@ -147,8 +154,8 @@ static const gt_module_class attention_class = {"CausalSelfAttention", attention
 /* ---- MLP: x[B, t, D] -> c_proj(gelu(c_fc(x))), hidden 4D --------------------------------- */
 
 static gt_tensor *mlp_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
-    gt_tensor *h = gt_gelu(tape, linear_rows(gt_module_child(m, 0), tape, x), GT_GELU_NONE);
-    return linear_rows(gt_module_child(m, 1), tape, h);
+    gt_tensor *h = gt_gelu(tape, gt_module_forward(gt_module_child(m, 0), tape, x), GT_GELU_NONE);
+    return gt_module_forward(gt_module_child(m, 1), tape, h);
 }
 
 static const gt_module_class mlp_class = {"MLP", mlp_build, mlp_forward, NULL};
@@ -186,7 +193,7 @@ static gt_tensor *gpt_forward(gt_module *m, gt_tape *tape, gt_tensor *idx) {
     gt_tensor *x = gt_add(tape, gt_module_forward(gt_module_child(m, 0), tape, idx), pos);
     x = gt_module_forward(gt_module_child(m, 3), tape,
                           gt_module_forward(gt_module_child(m, 2), tape, x));
-    return linear_rows(gt_module_child(m, 4), tape, x);
+    return gt_module_forward(gt_module_child(m, 4), tape, x);
 }
 
 static const gt_module_class gpt_class = {"CharGPT", gpt_build, gpt_forward, NULL};

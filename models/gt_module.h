@@ -148,7 +148,8 @@ const char *gt_module_describe(const gt_module *m, char *buf, size_t size);
 /* Each returns a new module (NULL with the error set on a bad argument or no memory). The
  * in-sizes come from the shape the model gives at build time. */
 
-/* y = x w^T + b: weight [out, in], bias [out]; x[N, in] (other ranks: flatten first). */
+/* y = x w^T + b over the last axis: weight [out, in], bias [out]; x[N, ..., in] ->
+ * [N, ..., out]. */
 gt_module *gt_nn_linear(int64_t out_features, bool bias);
 /* x[N,C,H,W] -> [N,out,(H+2p-k)/s+1,(W+2p-k)/s+1]: weight [out, C, k, k], bias [out]. */
 gt_module *gt_nn_conv2d(int64_t out_channels, int kernel_size, int stride, int padding,

@@ -15,7 +15,7 @@ static gt_status want_rank(const gt_sample_shape *in, int ndim, const char *what
                         in->ndim);
 }
 
-/* ---- Linear: x[N, in] -> x w^T + b [N, out] --------------------------------------------- */
+/* ---- Linear: x[N, ..., in] -> x w^T + b [N, ..., out] over the last axis ---------------- */
 
 typedef struct linear_state {
     int64_t out_features;
@@ -25,17 +25,20 @@ typedef struct linear_state {
 
 static gt_status linear_build(gt_module *m, const gt_sample_shape *in, gt_sample_shape *out) {
     linear_state *s = gt_module_state(m);
-    if (in->ndim != 1)
-        return gt_set_error(GT_ERR_SHAPE, "expects samples of [in_features] (put Flatten "
-                            "before it), got rank %d", in->ndim);
-    s->in_features = in->dims[0];
+    if (in->ndim < 1)
+        return gt_set_error(GT_ERR_SHAPE, "expects samples of [..., in_features], got rank 0");
+    s->in_features = in->dims[in->ndim - 1];
     if (gt_module_add_param(m, "weight", 2, (int64_t[]){s->out_features, s->in_features},
                             GT_INIT_KAIMING_UNIFORM, 0) < 0 ||
         (s->bias && gt_module_add_param(m, "bias", 1, &s->out_features, GT_INIT_FAN_IN_UNIFORM,
                                         s->in_features) < 0))
         return gt_last_status();
-    gt_module_set_flops(m, s->in_features * s->out_features);
-    *out = (gt_sample_shape){1, {s->out_features}};
+    int64_t rows = 1; /* the sample's leading dims: one product of the weight each */
+    for (int d = 0; d < in->ndim - 1; d++)
+        rows *= in->dims[d];
+    gt_module_set_flops(m, rows * s->in_features * s->out_features);
+    *out = *in;
+    out->dims[out->ndim - 1] = s->out_features;
     return GT_OK;
 }
 

@@ -289,7 +289,8 @@ int gt_get_threads(void);
  * 1-D a is a row and a 1-D b a column whose dim the result drops ([K] @ [K] -> [], [M,K] @
  * [K] -> [M], [K] @ [K,N] -> [N]). The backward sums over broadcast batch dims. */
 gt_tensor *gt_matmul(gt_tape *tape, gt_tensor *a, gt_tensor *b);
-/* x[N,IN] @ w[OUT,IN]^T + b[OUT] -> [N,OUT]; b may be NULL (PyTorch's F.linear). */
+/* x[..., IN] @ w[OUT,IN]^T + b[OUT] -> [..., OUT] (x[IN] -> [OUT]); b may be NULL (PyTorch's
+ * F.linear). The leading dims of x are rows of one GEMM, without a copy. */
 gt_tensor *gt_linear(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b);
 
 /* ---- elementwise (NumPy broadcasting) ----------------------------------------------- */

@@ -80,6 +80,7 @@ typedef struct matmul_pass {
     const matmul_dims *d;
     const gt_real *a, *b, *g;
     gt_real *out, *grad_a, *grad_b;
+    gt_real beta_a, beta_b; /* 0 to write a stale gradient whole, 1 to add */
 } matmul_pass;
 
 // out[s] = a[s] @ b[s]: a[M,K] b[K,N] out[M,N]
@@ -94,7 +95,8 @@ static void matmul_forward_range(void *ctx, int64_t from, int64_t to) {
     }
 }
 
-// grad_a[s] += g[s] @ b[s]^T (when grad_a); grad_b[s] += a[s]^T @ g[s] (when grad_b)
+// grad_a[s] (= or +=) g[s] @ b[s]^T (when grad_a); grad_b[s] (= or +=) a[s]^T @ g[s] (when
+// grad_b), by the pass's betas
 static void matmul_backward_range(void *ctx, int64_t from, int64_t to) {
     const matmul_pass *p = ctx;
     const matmul_dims *d = p->d;
@@ -103,10 +105,10 @@ static void matmul_backward_range(void *ctx, int64_t from, int64_t to) {
         matmul_batch_offsets(d, s, &ao, &bo);
         const gt_real *gs = p->g + s * d->m * d->n;
         if (p->grad_a)
-            gt__gemm(false, true, d->m, d->k, d->n, 1, gs, d->n, p->b + bo, d->n, 1,
+            gt__gemm(false, true, d->m, d->k, d->n, 1, gs, d->n, p->b + bo, d->n, p->beta_a,
                      p->grad_a + ao, d->k);
         if (p->grad_b)
-            gt__gemm(true, false, d->k, d->n, d->m, 1, p->a + ao, d->k, gs, d->n, 1,
+            gt__gemm(true, false, d->k, d->n, d->m, 1, p->a + ao, d->k, gs, d->n, p->beta_b,
                      p->grad_b + bo, d->n);
     }
 }
@@ -127,14 +129,21 @@ static gt_tensor *matmul_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     gt_tensor *out = gt__op_output(tape, op, d.out_ndim, d.out_shape);
     if (!out)
         return NULL;
-    matmul_pass pass = {&d, in[0]->data, in[1]->data, NULL, out->data, NULL, NULL};
+    matmul_pass pass = {&d, in[0]->data, in[1]->data, NULL, out->data, NULL, NULL, 0, 0};
     if (d.k == 0)
         memset(out->data, 0, gt__real_bytes(out->numel));
     else if (d.batch == 1 || in[1]->ndim <= 2) /* one product, or a shared right side */
         matmul_forward_range(&pass, 0, d.batch);
     else /* batches in parallel, each product on one thread */
         gt__parallel_ranges(d.batch, 1, matmul_flops(&d), matmul_forward_range, &pass);
-    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 2, NULL, &node);
+    /* an operand's gradient that no two batches share (nor the other operand) is written
+     * whole by one GEMM per batch, when there are batches: a stale one with beta 0
+     * (gt__grad_mark_stale) */
+    if (node && in[0] != in[1] && d.batch > 0)
+        node->overwrites = (d.a_broadcast ? 0u : 1u) | (d.b_broadcast ? 0u : 2u);
+    return out;
 }
 
 // grad_a += g @ b^T; grad_b += a^T @ g, per output batch, summed over broadcast batches
@@ -144,7 +153,11 @@ static gt_status matmul_backward(gt_node *node) {
     gt_status status = matmul_dims_of(a, b, &d);
     if (status != GT_OK)
         return status;
-    matmul_pass pass = {&d, a->data, b->data, node->out->grad, NULL, a->grad, b->grad};
+    matmul_pass pass = {&d, a->data, b->data, node->out->grad, NULL, a->grad, b->grad, 1, 1};
+    if (a->grad && (node->overwrites & 1u) && gt__grad_take_stale(a))
+        pass.beta_a = 0;
+    if (b->grad && (node->overwrites & 2u) && gt__grad_take_stale(b))
+        pass.beta_b = 0;
     /* batches in parallel only when no gradient is shared by two of them */
     bool shared = (a->grad && d.a_broadcast) || (b->grad && (d.b_broadcast || b->ndim <= 2));
     if (d.batch == 1 || shared)
@@ -154,19 +167,47 @@ static gt_status matmul_backward(gt_node *node) {
     return GT_OK;
 }
 
-// x[N,IN] @ w[OUT,IN]^T + b[OUT] -> y[N,OUT]
+/* linear as torch.nn.functional.linear: x[..., IN] (any leading dims, none for a 1-D x)
+ * against w[OUT, IN] and b[OUT]. The leading dims of a contiguous x are one row count N, so
+ * forward and backward are each one GEMM over x as [N, IN], with no copy. GT_OK, or the
+ * error (PyTorch's wording for sizes that do not fit). */
+static gt_status linear_rows_of(const gt_tensor *x, const gt_tensor *w, const gt_tensor *b,
+                                int64_t *rows) {
+    if (x->ndim == 0 || w->ndim != 2)
+        return gt_set_error(GT_ERR_SHAPE,
+                            "linear: input[..., IN] needs at least 1 dim and weight[OUT, IN] "
+                            "2 dims: %s, %s",
+                            gt__shape_of(x), gt__shape_of(w));
+    int64_t in_features = x->shape[x->ndim - 1];
+    *rows = 1;
+    for (int d = 0; d < x->ndim - 1; d++)
+        *rows *= x->shape[d];
+    if (in_features != w->shape[1])
+        return gt_set_error(GT_ERR_SHAPE,
+                            "linear: mat1 and mat2 shapes cannot be multiplied (%lldx%lld and "
+                            "%lldx%lld)",
+                            (long long)*rows, (long long)in_features, (long long)w->shape[1],
+                            (long long)w->shape[0]);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+        return gt_set_error(GT_ERR_SHAPE, "linear: bias must be [OUT] = [%lld] for weight %s, "
+                            "got %s", (long long)w->shape[0], gt__shape_of(w), gt__shape_of(b));
+    return GT_OK;
+}
+
+// x[..., IN] @ w[OUT,IN]^T + b[OUT] -> y[..., OUT]: one GEMM over x as rows [N, IN]
 static gt_tensor *linear_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                  int n_in, const void *args) {
     (void)args;
     gt_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
-    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK)
+    int64_t n;
+    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
+        linear_rows_of(x, w, b, &n) != GT_OK)
         return NULL;
-    if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1])
-        return gt__shape_error2("linear", "x[N,IN] and w[OUT,IN] do not fit", x, w);
-    int64_t n = x->shape[0], in_features = x->shape[1], out_features = w->shape[0];
-    if (b && (b->ndim != 1 || b->shape[0] != out_features))
-        return gt__shape_error2("linear", "bias must be [OUT] for w[OUT,IN]", b, w);
-    gt_tensor *out = gt__op_output(tape, op, 2, (int64_t[]){n, out_features});
+    int64_t in_features = w->shape[1], out_features = w->shape[0];
+    int64_t shape[GT_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+    shape[x->ndim - 1] = out_features;
+    gt_tensor *out = gt__op_output(tape, op, x->ndim, shape);
     if (!out)
         return NULL;
     gt__gemm(false, true, n, out_features, in_features, 1, x->data, in_features, w->data,
@@ -179,19 +220,24 @@ static gt_tensor *linear_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     gt_node *node;
     out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, NULL, &node);
     if (node)
-        node->overwrites = 6u; /* w and b: their gradients are written whole when stale */
+        node->overwrites = 7u; /* x, w and b: their gradients are written whole when stale */
     return out;
 }
 
 // grad_x[N,IN] += g[N,OUT] @ w; grad_w[OUT,IN] += g^T @ x; grad_b[OUT] += sum_n g
+// (x[..., IN] and g[..., OUT] as N rows)
 static gt_status linear_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
-    int64_t n = x->shape[0], in_features = x->shape[1], out_features = w->shape[0];
+    int64_t n;
+    gt_status status = linear_rows_of(x, w, b, &n);
+    if (status != GT_OK)
+        return status;
+    int64_t in_features = w->shape[1], out_features = w->shape[0];
     const gt_real *g = node->out->grad;
-    if (x->grad)
+    if (x->grad) /* beta 0 on a stale gradient: written, not added (gt__grad_mark_stale) */
         gt__gemm(false, false, n, in_features, out_features, 1, g, out_features, w->data,
-                 in_features, 1, x->grad, in_features);
-    if (w->grad) /* beta 0 on a stale gradient: written, not added (zero_grad cost nothing) */
+                 in_features, gt__grad_take_stale(x) ? 0 : 1, x->grad, in_features);
+    if (w->grad) /* the same for w (zero_grad cost nothing) */
         gt__gemm(true, false, out_features, in_features, n, 1, g, out_features, x->data,
                  in_features, gt__grad_take_stale(w) ? 0 : 1, w->grad, in_features);
     if (b && b->grad && gt__grad_take_stale(b))
@@ -237,16 +283,26 @@ static gt_status matmul_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     return GT_OK;
 }
 
-// grad_x = g @ w; grad_w = g^T @ x; grad_b = sum_n g
+// grad_x = g @ w; grad_w = g^T @ x; grad_b = sum_n g, over x[..., IN] and g[..., OUT] as
+// rows [N, IN] and [N, OUT]
 static gt_status linear_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                    gt_tensor **grad_in) {
     gt_tensor *x = node->in[0], *w = node->in[1];
     if (gt__needs_grad(node, 0) && !(grad_in[0] = gt_matmul(tape, g, w)))
         return gt_last_status();
+    if (!gt__needs_grad(node, 1) && !gt__needs_grad(node, 2))
+        return GT_OK;
+    gt_tensor *g2 = g, *x2 = x; /* views as rows, when x is not already [N, IN] */
+    if (x->ndim != 2) {
+        g2 = gt_reshape(tape, g, 2, (int64_t[]){-1, w->shape[0]});
+        x2 = gt_reshape(tape, x, 2, (int64_t[]){-1, w->shape[1]});
+        if (!g2 || !x2)
+            return gt_last_status();
+    }
     if (gt__needs_grad(node, 1) &&
-        !(grad_in[1] = gt_matmul(tape, gt_transpose(tape, g, 0, 1), x)))
+        !(grad_in[1] = gt_matmul(tape, gt_transpose(tape, g2, 0, 1), x2)))
         return gt_last_status();
-    if (gt__needs_grad(node, 2) && !(grad_in[2] = gt_sum(tape, g, 0)))
+    if (gt__needs_grad(node, 2) && !(grad_in[2] = gt_sum(tape, g2, 0)))
         return gt_last_status();
     return GT_OK;
 }
@@ -272,16 +328,26 @@ const gt_op_def gt_op_matmul = {
 
 const gt_op_def gt_op_linear = {
     .name = "linear",
-    .doc = "input @ weight^T + bias, as torch.nn.functional.linear",
-    .shapes = "input[N,IN], weight[OUT,IN], bias[OUT] -> [N,OUT]",
+    .doc = "input @ weight^T + bias over input's last dim, as torch.nn.functional.linear "
+           "(any leading dims; one GEMM over them, no copy)",
+    .shapes = "input[...,IN], weight[OUT,IN], bias[OUT] -> [...,OUT]; input[IN] -> [OUT]",
     .inputs = {{"input", .alias = "x"}, {"weight", .alias = "w"},
                {"bias", .optional = true, .alias = "b"}},
     .forward = linear_forward,
     .backward = linear_backward,
     .grad_graph = linear_grad_graph,
-    GT__CASES("4x5 3x5 3", "1x7 2x7",
-              "4x5 3x6 => linear: x[N,IN] and w[OUT,IN] do not fit: [4, 5] vs [3, 6]",
-              "4x5 3x5 4 => linear: bias must be [OUT] for w[OUT,IN]: [4] vs [3, 5]"),
+    GT__CASES("4x5 3x5 3", "1x7 2x7", "5 3x5 3", "5 3x5", "2x3x5 4x5 4", "2x3x5 4x5",
+              "2x2x3x4 3x4 3", "0x5 3x5 3", "2x0x5 3x5", "4x0 3x0 3",
+              "4x5 3x6 => linear: mat1 and mat2 shapes cannot be multiplied (4x5 and 6x3)",
+              "5 3x6 => linear: mat1 and mat2 shapes cannot be multiplied (1x5 and 6x3)",
+              "2x3x5 3x6 => linear: mat1 and mat2 shapes cannot be multiplied (6x5 and 6x3)",
+              "2x0x5 3x6 => linear: mat1 and mat2 shapes cannot be multiplied (0x5 and 6x3)",
+              "4x5 3x5 4 => linear: bias must be [OUT] = [3] for weight [3, 5], got [4]",
+              "2x3x5 3x5 3x1 => linear: bias must be [OUT] = [3] for weight [3, 5], got [3, 1]",
+              "() 3x5 => linear: input[..., IN] needs at least 1 dim and weight[OUT, IN] 2 dims: "
+              "[], [3, 5]",
+              "3x5 5 => linear: input[..., IN] needs at least 1 dim and weight[OUT, IN] 2 dims: "
+              "[3, 5], [5]"),
 };
 
 gt_tensor *gt_matmul(gt_tape *tape, gt_tensor *a, gt_tensor *b) {

@@ -80,14 +80,21 @@ void gt__region_copy(const gt__region *r, const gt_real *src, gt_real *dst, bool
 static gt_tensor *view_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *x, int ndim,
                                const int64_t *shape, const void *args) {
     gt_tensor *out = gt__tape_view(tape, op->name, x, ndim, shape);
-    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, &x, 1, args, &node);
+    if (node)
+        node->overwrites = 1u; /* a stale grad_x is written whole (gt__grad_mark_stale) */
+    return out;
 }
 
-// grad_out has x's numel in the same order: grad_x += grad_out
+// grad_out has x's numel in the same order: grad_x += grad_out (= when stale)
 static gt_status view_backward(gt_node *node) {
     gt_tensor *x = node->in[0];
-    for (int64_t i = 0; i < x->numel; i++)
-        x->grad[i] += node->out->grad[i];
+    if (gt__grad_take_stale(x))
+        memcpy(x->grad, node->out->grad, gt__real_bytes(x->numel));
+    else
+        for (int64_t i = 0; i < x->numel; i++)
+            x->grad[i] += node->out->grad[i];
     return GT_OK;
 }
 
@@ -785,17 +792,23 @@ static gt_tensor *strided_forward(const gt_op_def *op, gt_tape *tape, gt_tensor 
     if (!out)
         return NULL;
     gt__region_copy(&r, in[0]->data, out->data, false);
-    return gt__op_finish(tape, op, out, in, 1, args, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 1, args, &node);
+    if (node && op->variant == STRIDED_PERMUTE) /* every element of grad_x once */
+        node->overwrites = 1u; /* a stale grad_x is written whole (gt__grad_mark_stale) */
+    return out;
 }
 
-// grad_x (x's strides) += grad_out (contiguous), summing the repeats of a stride-0 dim
+// grad_x (x's strides) += grad_out (contiguous), summing the repeats of a stride-0 dim; a
+// permute's stale grad_x is written (=) instead
 static gt_status strided_backward(gt_node *node) {
     gt__region r;
     gt_status status = strided_region(node->op, node->in[0], node->attrs, &r);
     if (status != GT_OK)
         return status;
     gt__region back = gt__region_reversed(&r);
-    gt__region_copy(&back, node->out->grad, node->in[0]->grad, true);
+    bool add = !((node->overwrites & 1u) && gt__grad_take_stale(node->in[0]));
+    gt__region_copy(&back, node->out->grad, node->in[0]->grad, add);
     return GT_OK;
 }
 

@@ -95,11 +95,15 @@ void gt__free_aligned(void *ptr);
  *  - gt_tensor_zero_grad (and gt_model_zero_grad, gt_optimizer_zero_grad) on a leaf only
  *    sets GT__GRAD_STALE (gt__grad_mark_stale): the gradient is zero by contract, whatever
  *    its buffer holds. A tensor on a tape is zeroed at once instead.
+ *  - gt_backward (autograd/tape.c) allocates the gradients of the tensors on the tape stale
+ *    too (no pass over memory), and zeroes a node's output gradient before its backward if
+ *    no consumer wrote it.
  *  - gt_backward (autograd/tape.c), before each node's backward, zeroes the stale
  *    gradients of the inputs that backward adds into (gt__grad_fresh), and leaves stale
  *    those the node overwrites whole (bit i of gt_node.overwrites).
- *  - A backward that overwrites (linear's, ops/matmul.c: the weight's gradient by a GEMM
- *    with beta 0, the bias's zeroed before its sum) calls gt__grad_take_stale, which
+ *  - A backward that overwrites (linear's, ops/matmul.c: the input's and the weight's
+ *    gradients by a GEMM with beta 0, the bias's zeroed before its sum; the views' and
+ *    permute's copies, ops/shape.c; masked_fill's, ops/compare.c) calls gt__grad_take_stale, which
  *    clears the flag, and writes instead of adding when it was set.
  *  - Every other reader gets the buffer through gt__grad_fresh, which zeroes a stale one
  *    first: gt_tensor_grad, gt_model_grad, the optimizers (through gt_tensor_grad),

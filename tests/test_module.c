@@ -55,6 +55,26 @@ GT_TEST(spec_infers_in_sizes_and_names_parameters_as_pytorch) {
     gt_model_free(m);
 }
 
+/* Linear maps the last axis of samples of any rank, as torch.nn.Linear: [4, 24, 24] ->
+ * [4, 24, 10], one product of the weight per leading position (4 * 24 of them). */
+GT_TEST(linear_maps_the_last_axis_of_samples_of_any_rank) {
+    gt_model *m = image_model("Conv2d(4, 5) Linear(10)", 2);
+    CHECK(m && gt_model_param_count(m) == 4);
+    if (!m)
+        return;
+    CHECK(gt_tensor_dim(gt_model_params(m)[2], 0) == 10 &&
+          gt_tensor_dim(gt_model_params(m)[2], 1) == 24);
+    CHECK(gt_model_flops(m) == 4 * 25 * 24 * 24 + 4 * 24 * 24 * 10);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *x = gt_zeros(GT_SHAPE(2, 1, 28, 28));
+    gt_tensor *y = gt_model_forward(tape, m, x);
+    CHECK(y && gt_tensor_ndim(y) == 4 && gt_tensor_dim(y, 0) == 2 && gt_tensor_dim(y, 1) == 4 &&
+          gt_tensor_dim(y, 2) == 24 && gt_tensor_dim(y, 3) == 10);
+    gt_tensor_free(x);
+    gt_tape_free(tape);
+    gt_model_free(m);
+}
+
 GT_TEST(spec_initialisation_follows_pytorch_default_bounds) {
     gt_model *m = image_model("Conv2d(8, 3, stride=2) Flatten Linear(7)", 3);
     CHECK(m != NULL);
@@ -120,9 +140,6 @@ GT_TEST(bad_specs_name_the_column_the_token_and_what_was_expected) {
     CHECK(has_error_for("MaxPool2d((2, 3))", "expected equal sizes for kernel_size"));
     CHECK(has_error_for("Linear(3)ReLU", "expected a space before the next layer"));
     /* what does not fit the input shape is found at build, naming the layer */
-    CHECK(!image_model("Conv2d(4, 5) Linear(10)", 0));
-    CHECK_ERROR_HAS("layer 1 Linear (input [4, 24, 24]): expects samples of [in_features] (put "
-                    "Flatten before it), got rank 3");
     CHECK(!image_model("Conv2d(4, 29)", 0));
     CHECK_ERROR_HAS("layer 0 Conv2d (input [1, 28, 28]): a 29x29 kernel with padding 0 does not "
                     "fit in 28x28");

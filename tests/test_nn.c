@@ -526,7 +526,8 @@ GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
     gt_set_threads(threads);
 }
 
-/* Three SGD steps of LeNet-5 and of the MLP, zeroing the gradients with gt_model_zero_grad
+/* Three SGD steps of LeNet-5, of the MLP and of a Linear over the last axis of [C, H, W]
+ * samples (linear's N-D input: one GEMM writes its weight's gradient), zeroing the gradients with gt_model_zero_grad
  * (no pass over memory: the next backward writes them) or by reading every gradient after
  * it (gt_tensor_grad zeroes a stale one): the same parameters, bit for bit. */
 static void three_steps(gt_model *m, const model_case *c, bool read_after_zero) {
@@ -546,11 +547,16 @@ static void three_steps(gt_model *m, const model_case *c, bool read_after_zero) 
 }
 
 GT_TEST(model_zero_grad_without_a_pass_over_memory_trains_the_same) {
-    for (int kind = 0; kind < 2; kind++) {
-        model_case c = kind ? make_case(gt_lenet_new(GT_ACT_TANH, 10, 3), GT_SHAPE(3, 1, 28, 28), 4)
-                            : make_case(gt_mlp_new((int[]){784, 30, 10}, 3, GT_ACT_RELU, 3),
-                                        GT_SHAPE(3, 784), 4);
-        gt_model *twin = gt_model_new(gt_model_get_config(c.model), 3);
+    const char *spec = "Conv2d(2, 5) Linear(6) Tanh Flatten Linear(10)";
+    for (int kind = 0; kind < 3; kind++) {
+        gt_model *model =
+            kind == 0 ? gt_mlp_new((int[]){784, 30, 10}, 3, GT_ACT_RELU, 3)
+            : kind == 1 ? gt_lenet_new(GT_ACT_TANH, 10, 3)
+                        : gt_model_from_spec(spec, 3, (int64_t[]){1, 28, 28}, 3);
+        model_case c = kind ? make_case(model, GT_SHAPE(3, 1, 28, 28), 4)
+                            : make_case(model, GT_SHAPE(3, 784), 4);
+        gt_model *twin = kind == 2 ? gt_model_from_spec(spec, 3, (int64_t[]){1, 28, 28}, 3)
+                                   : gt_model_new(gt_model_get_config(c.model), 3);
         three_steps(c.model, &c, false);
         three_steps(twin, &c, true);
         int64_t n = gt_model_numel(twin);
