@@ -359,12 +359,6 @@ static int64_t forward_per_thread(const conv_dims *d) {
 #define CONV_CHUNKS_MAX 16
 
 /* Part p of n things split into `parts` nearly equal runs, the longer ones first. */
-static void split_even(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *len) {
-    int64_t base = n / parts, extra = n % parts;
-    *start = p * base + (p < extra ? p : extra);
-    *len = base + (p < extra);
-}
-
 static int64_t chunks_of(const conv_dims *d) {
     return d->n_groups < CONV_CHUNKS_MAX ? d->n_groups : CONV_CHUNKS_MAX;
 }
@@ -542,7 +536,7 @@ static void backward_group(const backward_job *job, int64_t g, int tid, gt_real 
 static void backward_chunk(const void *job_ptr, int64_t chunk, int tid) {
     const backward_job *job = job_ptr;
     int64_t first, count;
-    split_even(job->d->n_groups, chunks_of(job->d), chunk, &first, &count);
+    gt__split_even(job->d->n_groups, chunks_of(job->d), chunk, &first, &count);
     for (int64_t g = first; g < first + count; g++)
         backward_group(job, g, tid, job->parts + chunk * part_reals(job->d), g == first);
 }

@@ -18,12 +18,6 @@
 #define PACK_MAX_NC 256            /* columns of B^T per packed block */
 
 /* Part p of n split into `parts` nearly equal parts, the larger ones first. */
-static void split(int64_t n, int64_t parts, int64_t p, int64_t *start, int64_t *len) {
-    int64_t base = n / parts, extra = n % parts;
-    *start = p * base + (p < extra ? p : extra);
-    *len = base + (p < extra);
-}
-
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Bytes of a kc x nc block of B, reused by every row tile: half of one core's L2 (read once
@@ -92,12 +86,12 @@ static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__
         int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
         for (int64_t kb = 0; kb < k_blocks; kb++) {
             int64_t k0, kc;
-            split(g->K, k_blocks, kb, &k0, &kc);
+            gt__split_even(g->K, k_blocks, kb, &k0, &kc);
             gt_real beta = kb == 0 ? g->beta : 1;
             const gt_real *b = g->B + k0 * g->ldb + jc;
             for (int64_t t = 0; t < row_tiles; t++) {
                 int64_t i0, mr;
-                split(g->M, row_tiles, t, &i0, &mr);
+                gt__split_even(g->M, row_tiles, t, &i0, &mr);
                 const gt_real *a = ta ? g->A + k0 * g->lda + i0 : g->A + i0 * g->lda + k0;
                 gt_real *c = g->C + i0 * g->ldc + jc;
                 for (int64_t j = 0; j < nc; j += nr) {
@@ -117,11 +111,11 @@ static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__ge
     int64_t row_tiles = ceil_div(g->M, k->dm);
     for (int64_t kb = 0; kb < k_blocks; kb++) {
         int64_t k0, kc;
-        split(g->K, k_blocks, kb, &k0, &kc);
+        gt__split_even(g->K, k_blocks, kb, &k0, &kc);
         gt_real beta = kb == 0 ? g->beta : 1;
         for (int64_t t = 0; t < row_tiles; t++) {
             int64_t i0, dm;
-            split(g->M, row_tiles, t, &i0, &dm);
+            gt__split_even(g->M, row_tiles, t, &i0, &dm);
             const gt_real *a = g->A + i0 * g->lda + k0;
             gt_real *c = g->C + i0 * g->ldc;
             for (int64_t j = 0; j < g->N; j += k->dn) {
@@ -148,7 +142,7 @@ static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt_
     int64_t nc_max = buf_reals / ceil_div(g->K, k_blocks) / nr * nr;
     for (int64_t kb = 0; kb < k_blocks; kb++) {
         int64_t k0, kc;
-        split(g->K, k_blocks, kb, &k0, &kc);
+        gt__split_even(g->K, k_blocks, kb, &k0, &kc);
         for (int64_t jc = 0; jc < g->N; jc += nc_max) {
             int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
             (k->pack_transposed ? k->pack_transposed : pack_transposed)(g->B + jc * g->ldb + k0,

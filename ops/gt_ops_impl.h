@@ -89,6 +89,15 @@ int gt__threads_for_flops(double flops);
 void gt__parallel_ranges(int64_t n, int64_t align, double flops,
                          void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx);
 
+/* Part p of n items cut into `parts` nearly equal contiguous pieces (the first n % parts
+ * one longer): its first item and length. */
+static inline void gt__split_even(int64_t n, int64_t parts, int64_t p, int64_t *start,
+                                  int64_t *len) {
+    int64_t base = n / parts, extra = n % parts;
+    *start = p * base + (p < extra ? p : extra);
+    *len = base + (p < extra);
+}
+
 /* One part of a job; tid < the job's threads names the member running it (0 is the
  * caller), for per-thread scratch. Which member runs which part varies from run to run. */
 typedef void gt__part_fn(const void *ctx, int64_t part, int tid);

@@ -4,7 +4,8 @@
  * (libm's do not): exp is Cephes' range reduction and degree-6 polynomial (max relative
  * error 0.7 ulp over [-87, 88]), tanh is a 13/6 rational function (max 3 ulp), erf a 13/10
  * one (max 4.2e-7 absolute, see gt__erf). All keep NaN, exp overflows to inf and
- * underflows to 0 below -87.34 (no subnormals), and the test suite compares them with libm. The double build, used for gradient checks, calls libm. */
+ * underflows to 0 below -87.34 (no subnormals), and the test suite compares them with
+ * libm. The double build, used for gradient checks, calls libm. */
 #ifndef GT_VMATH_H
 #define GT_VMATH_H
 
