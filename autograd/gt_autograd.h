@@ -59,6 +59,8 @@ typedef struct gt_tape_stats {
     size_t bytes_used;     /* arena bytes in use by this step */
     size_t bytes_reserved; /* arena bytes held in all chunks */
     size_t chunk_allocs;   /* arena chunks allocated over the tape's life */
+    size_t scratch_bytes;  /* held outside the arena for ops' temporaries (one forward or
+                              one node's backward at a time), kept across steps */
 } gt_tape_stats;
 
 gt_tape_stats gt_tape_get_stats(const gt_tape *tape);

@@ -15,7 +15,9 @@
  * non-NULL, reading out->grad. It never assigns: inputs used twice and overlapping
  * windows rely on it. It allocates nothing: scratch memory it needs is declared by the forward
  * in `scratch_bytes` and taken by gt_backward, with every gradient buffer, before any
- * backward runs, so that running out of memory changes no gradient. */
+ * backward runs, so that running out of memory changes no gradient. The nodes' backwards
+ * run one after another, so they share one buffer (the largest of them), kept by the tape
+ * across steps: its contents last for one backward only. */
 
 struct gt_node {
     gt_node *prev;
@@ -32,8 +34,8 @@ struct gt_node {
     void *saved;                   /* op-specific state in the arena (e.g. argmax indices) */
     unsigned overwrites;           /* bit i: the backward writes input i's whole gradient when
                                       it is stale instead of adding (gt__grad_mark_stale) */
-    size_t scratch_bytes;          /* arena bytes the backward needs (set by the forward) */
-    void *scratch;                 /* those bytes (64-byte aligned), during gt_backward */
+    size_t scratch_bytes;          /* scratch bytes the backward needs (set by the forward) */
+    void *scratch;                 /* those bytes (64-byte aligned), during its backward */
     double backward_flops;         /* the profiler's count for the backward (0: unknown) */
 };
 
@@ -49,6 +51,12 @@ size_t gt__tape_arena_failures(const gt_tape *tape);
 gt_status gt__tape_arena_error(const gt_tape *tape);
 /* Arena memory, 64-byte aligned, released by reset. */
 void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what);
+/* Memory an op's forward uses while it runs and never after (patches, partial results),
+ * 64-byte aligned: one buffer per tape, grown when a forward needs more and kept across
+ * steps (outside the arena, so that a step's arena holds only what its backward reads).
+ * Valid until the next call on this tape: a forward that calls other ops takes it after
+ * them. NULL, with the error set, when it cannot grow. */
+void *gt__tape_forward_scratch(gt_tape *tape, size_t bytes, const char *what);
 /* An uninitialised tensor in the arena. */
 gt_tensor *gt__tape_new_tensor(gt_tape *tape, const char *op, int ndim, const int64_t *shape);
 /* A tensor in the arena that shares src's data with another shape (same numel). */

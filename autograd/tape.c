@@ -39,10 +39,33 @@ static void free_chunks(gt_chunk *chunk) {
     }
 }
 
+/* *scratch with room for `bytes` at least: grown (contents dropped) when smaller. The old
+ * buffer goes first, so that the two are never held at once. A failure counts as the
+ * arena's (gt__tape_arena_failures), whose memory it is part of. */
+static void *scratch_of(gt_tape *tape, gt_chunk **scratch, size_t bytes, const char *what) {
+    if (*scratch && (*scratch)->capacity >= bytes)
+        return (*scratch)->mem;
+    gt_free(*scratch);
+    if (!(*scratch = chunk_new(bytes))) {
+        gt_set_error(GT_ERR_NOMEM, "%s: cannot grow the tape's arena (its scratch, to %zu "
+                     "bytes)", what, bytes);
+        tape->arena_failures++;
+        gt__error_save(&tape->arena_error);
+        return NULL;
+    }
+    return (*scratch)->mem;
+}
+
+void *gt__tape_forward_scratch(gt_tape *tape, size_t bytes, const char *what) {
+    return scratch_of(tape, &tape->forward_scratch, bytes, what);
+}
+
 void gt_tape_free(gt_tape *tape) {
     if (!tape)
         return;
     free_chunks(tape->first);
+    gt_free(tape->forward_scratch);
+    gt_free(tape->backward_scratch);
     gt__tape_notes_free(tape);
     gt__profile_free(tape);
     gt_free(tape);
@@ -104,6 +127,8 @@ gt_tape_stats gt_tape_get_stats(const gt_tape *tape) {
         return stats;
     stats.nodes = tape->n_nodes;
     stats.chunk_allocs = tape->chunk_allocs;
+    stats.scratch_bytes = (tape->forward_scratch ? tape->forward_scratch->capacity : 0) +
+                          (tape->backward_scratch ? tape->backward_scratch->capacity : 0);
     for (gt_chunk *c = tape->first; c; c = c->next) {
         stats.bytes_used += c->used;
         stats.bytes_reserved += c->capacity;
@@ -406,15 +431,21 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
      * on the tape. */
     if (ensure_grad(tape, root) != GT_OK) /* written whole below */
         return GT_ERR_NOMEM;
+    size_t scratch_bytes = 0;
     for (gt_node *n = tape->last; n; n = n->prev) {
         if (!n->out->grad)
             continue;
         for (int i = 0; i < n->n_in; i++)
             if (ensure_grad(tape, n->in[i]) != GT_OK)
                 return GT_ERR_NOMEM;
-        if (n->scratch_bytes && !(n->scratch = gt__tape_alloc(tape, n->scratch_bytes, n->name)))
-            return GT_ERR_NOMEM;
+        scratch_bytes = n->scratch_bytes > scratch_bytes ? n->scratch_bytes : scratch_bytes;
     }
+    void *scratch = NULL;
+    if (scratch_bytes && !(scratch = scratch_of(tape, &tape->backward_scratch, scratch_bytes,
+                                                "backward")))
+        return GT_ERR_NOMEM;
+    for (gt_node *n = tape->last; n; n = n->prev)
+        n->scratch = n->scratch_bytes && n->out->grad ? scratch : NULL;
     leaf_grads kept = {0};
     if (tape->detect_anomaly && save_leaf_grads(tape, &kept) != GT_OK)
         return GT_ERR_NOMEM;

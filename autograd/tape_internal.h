@@ -50,6 +50,8 @@ struct gt_tape {
     gt_hook_id last_hook_id;
     const gt_node *anomaly_node; /* the node whose gradient failed the anomaly check */
     gt__profile *profile;
+    gt_chunk *forward_scratch;  /* gt__tape_forward_scratch: an op's temporaries */
+    gt_chunk *backward_scratch; /* the nodes' scratch during gt_backward, one after another */
 };
 
 /* Drops the notes on tensors of the step being released (gt_tape_reset). */

@@ -752,8 +752,8 @@ static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     bool record = gt__tape_will_record(tape, in, n_in);
     bool dense = full_window(&d);
     int threads = dense ? 1 : group_threads(&d);
-    gt_real *scratch = dense ? NULL : gt__tape_alloc(tape, gt__real_bytes(threads *
-                                                     forward_per_thread(&d)), op->name);
+    gt_real *scratch = dense ? NULL : gt__tape_forward_scratch(tape, gt__real_bytes(threads *
+                                                               forward_per_thread(&d)), op->name);
     conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, op->name) : NULL;
     if ((!dense && !scratch) || (record && !saved))
         return NULL;
@@ -822,8 +822,8 @@ static gt_tensor *conv_transpose2d_forward(const gt_op_def *op, gt_tape *tape,
     bool record = gt__tape_will_record(tape, in, n_in);
     bool dense = full_window(&d);
     int threads = dense ? 1 : group_threads(&d);
-    gt_real *scratch = dense ? NULL : gt__tape_alloc(tape, backward_scratch_bytes(&d, threads,
-                                                                                 NULL), op->name);
+    gt_real *scratch = dense ? NULL : gt__tape_forward_scratch(tape,
+                                          backward_scratch_bytes(&d, threads, NULL), op->name);
     conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, op->name) : NULL;
     if ((!dense && !scratch) || (record && !saved))
         return NULL;

@@ -647,10 +647,11 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     if (d.kind == POOL_MAX && h->k == 2 && w->k == 2 && h->s == 2 && w->s == 2 && !h->p && !w->p &&
         h->d == 1 && w->d == 1 && h->in % 2 == 0 && w->in % 2 == 0) { /* LeNet's */
         int64_t pairs = d.planes * h->in * w->out;
-        job.pair = gt__tape_alloc(tape, gt__real_bytes(pairs + POOL_VEC), op->name);
-        job.right = job.pair ? gt__tape_alloc(tape, (size_t)pairs + POOL_VEC, op->name) : NULL;
-        if (!job.right)
+        size_t pair_bytes = gt__real_bytes(pairs + POOL_VEC);
+        if (!(job.pair = gt__tape_forward_scratch(tape, pair_bytes + (size_t)pairs + POOL_VEC,
+                                                  op->name)))
             return NULL;
+        job.right = (uint8_t *)job.pair + pair_bytes;
     }
     pool_run(&d, maxpool_range, &job);
     args.argmax = job.argmax;

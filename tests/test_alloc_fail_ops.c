@@ -6,8 +6,13 @@
  * allocator set to refuse the next call: every allocation of the op in turn is the one that
  * does not fit. The op (or the backward) must report GT_ERR_NOMEM with a message, and
  * freeing the tape must return every block. The same again for each op with a gradient
- * graph: its gradients recorded (gt_grad with create_graph) and differentiated again. */
+ * graph: its gradients recorded (gt_grad with create_graph) and differentiated again.
+ * The tape's scratch buffers (outside the arena) are the other allocations: each case runs
+ * once on a fresh tape refusing the first call (the forward's scratch, when the op takes
+ * one), the walk over the arena's fill with the forward's scratch already grown, and the
+ * backward's scratch grows (and is refused) once the arena has room for every gradient. */
 #include "gt_test.h"
+#include "gt_tape_impl.h" /* gt__tape_forward_scratch: grown before the walk */
 #include "gt_test_alloc.h"
 
 static gt_test_alloc alloc;
@@ -45,7 +50,8 @@ static gt_status run_once(gt_tape *tape, const gt_test_op_case *c, bool create_g
 /* A tape whose arena has about `free_bytes` left in its first chunk. */
 static gt_tape *tape_leaving(size_t free_bytes) {
     gt_tape *tape = gt_tape_new();
-    if (!tape || !gt_tape_tensor(tape, 0, NULL))
+    if (!tape || !gt_tape_tensor(tape, 0, NULL) ||
+        !gt__tape_forward_scratch(tape, (size_t)1 << 20, "test"))
         return tape;
     gt_tape_stats s = gt_tape_get_stats(tape);
     size_t room = s.bytes_reserved - s.bytes_used, overhead = 256;
@@ -71,8 +77,9 @@ static bool walk_case(const gt_op_def *op, const char *text, uint64_t seed, bool
     gt_tape_free(tape);
     int64_t baseline = alloc.live;
     size_t step = used / 256 > 64 ? used / 256 : 64;
-    for (size_t free_bytes = 0; ok && free_bytes <= used + 64; free_bytes += step) {
-        tape = tape_leaving(free_bytes);
+    for (size_t free_bytes = 0; ok && free_bytes <= used + 64 + step; free_bytes += step) {
+        bool fresh = free_bytes == 0; /* first a tape with nothing grown */
+        tape = fresh ? gt_tape_new() : tape_leaving(free_bytes - step);
         gt_test_alloc_fail_nth(&alloc, 1);
         gt_status status = run_once(tape, &c, create_graph);
         bool injected = gt_test_alloc_disarm(&alloc);

@@ -211,6 +211,40 @@ GT_TEST(after_the_first_step_a_training_loop_allocates_nothing) {
     gt_tensor_free(labels);
 }
 
+/* A conv's patches and a 2x2 pool's pairs are temporaries of their forward, and a conv's
+ * backward scratch lasts for its node's backward only: both live in the tape's scratch,
+ * kept across steps, so that the arena holds only what backwards read. */
+GT_TEST(temporaries_live_in_the_tapes_scratch_not_in_the_arena) {
+    gt_rng rng;
+    gt_rng_seed(&rng, 4);
+    gt_tensor *x = gt_randn(GT_SHAPE(8, 1, 12, 12), 0, 1, &rng);
+    gt_tensor *w = gt_randn(GT_SHAPE(4, 1, 3, 3), 0, 0.3, &rng);
+    gt_tensor *fc = gt_randn(GT_SHAPE(10, 4 * 6 * 6), 0, 0.1, &rng);
+    gt_tensor *labels = gt_zeros(GT_SHAPE(8));
+    gt_tensor_set_requires_grad(w, true);
+    gt_tensor_set_requires_grad(fc, true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *conv = gt_conv2d(tape, x, w, NULL, 1, 1); /* [8, 4, 12, 12] */
+    gt_tensor *pooled = gt_maxpool2d(tape, conv, 2, 2);   /* [8, 4, 6, 6] */
+    gt_tensor *loss = gt_cross_entropy(tape, gt_linear(tape, gt_flatten(tape, pooled, 1), fc,
+                                                       NULL), labels);
+    CHECK(loss && gt_backward(tape, loss) == GT_OK);
+    gt_tape_stats first = gt_tape_get_stats(tape);
+    CHECK(first.scratch_bytes > 0);
+    /* the arena: the tensors, their gradients and what backwards keep (the pool's argmax),
+     * far less than twice the conv's output and gradient as the pairs would add */
+    size_t conv_bytes = 8 * 4 * 12 * 12 * sizeof(gt_real);
+    CHECK(first.bytes_used < 4 * conv_bytes);
+    gt_tape_reset(tape);
+    CHECK(train_step(tape, x, w, fc, labels));
+    CHECK(gt_tape_get_stats(tape).scratch_bytes == first.scratch_bytes);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_tensor_free(w);
+    gt_tensor_free(fc);
+    gt_tensor_free(labels);
+}
+
 GT_TEST(the_arena_grows_past_its_first_chunk) {
     gt_tape *tape = gt_tape_new();
     gt_tensor *big = NULL;
