@@ -45,14 +45,15 @@ run clipped-eval --eval --load clipped.gtc --test-limit 200
 grep -q "warmup=1 clip=0.5" clipped-eval.out ||
   grep -q "test_accuracy=$(value test_accuracy clipped.out)" clipped-eval.out ||
   fail "the clipped run's checkpoint: $(cat clipped-eval.out)"
-# --model cnn: its recipe by default (batch norm, dropout, normalised and augmented inputs);
-# resumed, the same numbers as straight through (its running statistics are in the file,
-# and each epoch's dropout masks, shifts and flips come from seeds of their own)
+# --model cnn: its recipe by default (batch norm, dropout, normalised inputs, no
+# augmentation); resumed, the same numbers as straight through (its running statistics are
+# in the file, and each epoch's dropout masks, shifts and flips come from seeds of their own)
 run cnn-default --model cnn --limit 64 --test-limit 10 --threads 1 --epochs 1
-grep -q "sgd lr=0.05 cosine momentum=0.9 nesterov normalize crop_padding=2 weight_decay=0.0005" \
+grep -q "sgd lr=0.05 cosine momentum=0.9 nesterov normalize weight_decay=0.0005" \
   cnn-default.out || fail "--model cnn's recipe: $(head -3 cnn-default.out)"
-# flips on (off by default) so that resuming also replays each epoch's flips
-cnn=(--model cnn --limit 192 --test-limit 100 --threads 1 --schedule constant --hflip on)
+# shifts and flips on (off by default) so that resuming also replays each epoch's
+cnn=(--model cnn --limit 192 --test-limit 100 --threads 1 --schedule constant --hflip on
+     --crop-padding 2)
 run cnn-whole "${cnn[@]}" --epochs 2
 grep -q "nesterov normalize crop_padding=2 hflip weight_decay=0.0005" cnn-whole.out ||
   fail "--model cnn --hflip on: $(head -3 cnn-whole.out)"
