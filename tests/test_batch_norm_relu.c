@@ -213,4 +213,97 @@ GT_TEST(batch_norm_relu_refuses_what_batch_norm_refuses_with_its_own_name) {
     CHECK(n >= 8);
 }
 
+/* A batch of 4 random samples of sample[ndim]. */
+static gt_tensor *batch_of(int ndim, const int64_t *sample) {
+    int64_t shape[4] = {4};
+    for (int i = 0; i < ndim; i++)
+        shape[i + 1] = sample[i];
+    gt_rng rng;
+    gt_rng_seed(&rng, 11);
+    return gt_randn(ndim + 1, shape, 0, 1, &rng);
+}
+
+/* The nodes a model's forward and backward record: how many batch_norm_relu and batch_norm. */
+static bool model_records(const char *spec, int ndim, const int64_t *sample, int fused,
+                          int plain) {
+    gt_model *net = gt_model_from_spec(spec, ndim, sample, 3);
+    gt_tensor *x = batch_of(ndim, sample);
+    gt_tape *tape = gt_tape_new();
+    gt_tape_set_profiling(tape, true);
+    gt_tensor *out = net ? gt_sum(tape, gt_model_forward(tape, net, x), GT_ALL_AXES) : NULL;
+    bool ok = out && gt_backward(tape, out) == GT_OK;
+    gt_tape_set_profiling(tape, false);
+    gt_profile_row rows[32];
+    int n = gt_tape_profile_rows(tape, rows, 32), seen_fused = 0, seen_plain = 0;
+    for (int i = 0; i < n && i < 32; i++) {
+        seen_fused += !strcmp(rows[i].name, "batch_norm_relu") ? (int)rows[i].forward_calls : 0;
+        seen_plain += !strcmp(rows[i].name, "batch_norm") ? (int)rows[i].forward_calls : 0;
+    }
+    if (seen_fused != fused || seen_plain != plain)
+        printf("    %s: %d batch_norm_relu, %d batch_norm\n", spec, seen_fused, seen_plain);
+    gt_tape_free(tape);
+    gt_tensor_free(x);
+    gt_model_free(net);
+    return ok && seen_fused == fused && seen_plain == plain;
+}
+
+/* A model of one BatchNorm and a ReLU against the two ops by hand, bit for bit: output,
+ * the parameters' gradients and the running statistics. */
+static bool model_matches_ops(const char *spec, int ndim, const int64_t *sample) {
+    gt_model *net = gt_model_from_spec(spec, ndim, sample, 3);
+    if (!net)
+        return false;
+    gt_tensor *x = batch_of(ndim, sample);
+    gt_tensor *const *params = gt_model_params(net);
+    gt_tensor *const *buffers = gt_model_buffers(net);
+    gt_tensor_data(params[0])[0] = (gt_real)0.5;
+    gt_tensor_data(params[1])[1] = (gt_real)-0.25;
+    gt_tensor *w = gt_tensor_clone(params[0]), *b = gt_tensor_clone(params[1]);
+    gt_tensor *rm = gt_tensor_clone(buffers[0]), *rv = gt_tensor_clone(buffers[1]);
+    gt_tensor_set_requires_grad(w, true), gt_tensor_set_requires_grad(b, true);
+    gt_tape *tape = gt_tape_new(), *model_tape = gt_tape_new();
+    gt_tensor *by_hand = gt_sum(
+        tape, gt_relu(tape, gt_batch_norm(tape, x, rm, rv, w, b, true, 0.1, 1e-5)), GT_ALL_AXES);
+    gt_tensor *out = gt_sum(model_tape, gt_model_forward(model_tape, net, x), GT_ALL_AXES);
+    bool ok = by_hand && out && gt_backward(tape, by_hand) == GT_OK &&
+              gt_backward(model_tape, out) == GT_OK;
+    ok = ok && same_bits("model output", out, by_hand, gt_tensor_data(out),
+                         gt_tensor_data(by_hand));
+    ok = ok && same_bits("model grad weight", w, params[0], gt_tensor_grad(w),
+                         gt_tensor_grad(params[0]));
+    ok = ok && same_bits("model grad bias", b, params[1], gt_tensor_grad(b),
+                         gt_tensor_grad(params[1]));
+    ok = ok && same_bits("model running_mean", rm, buffers[0], gt_tensor_data(rm),
+                         gt_tensor_data(buffers[0]));
+    ok = ok && same_bits("model running_var", rv, buffers[1], gt_tensor_data(rv),
+                         gt_tensor_data(buffers[1]));
+    gt_tape_free(tape), gt_tape_free(model_tape);
+    gt_tensor_free(x), gt_tensor_free(w), gt_tensor_free(b), gt_tensor_free(rm);
+    gt_tensor_free(rv);
+    gt_model_free(net);
+    return ok;
+}
+
+GT_TEST(a_sequential_runs_batch_norm_then_relu_as_one_op) {
+    CHECK(model_matches_ops("BatchNorm2d ReLU", 3, (int64_t[]){3, 5, 5}));
+    CHECK(model_matches_ops("BatchNorm1d ReLU", 2, (int64_t[]){3, 7}));
+    CHECK(model_matches_ops("BatchNorm1d ReLU", 1, (int64_t[]){6}));
+    CHECK(model_records("cnn", 3, (int64_t[]){1, 28, 28}, 4, 0));
+    /* inside a Residual too; not when another layer reads the norm's output first, nor for
+     * another activation */
+    CHECK(model_records("BatchNorm2d Residual(BatchNorm2d ReLU) ReLU", 3, (int64_t[]){2, 3, 3},
+                        1, 1));
+    CHECK(model_records("BatchNorm2d Tanh ReLU", 3, (int64_t[]){2, 3, 3}, 0, 1));
+    CHECK(model_records("BatchNorm1d LeakyReLU", 1, (int64_t[]){4}, 0, 1));
+}
+
+GT_TEST(fusion_keeps_the_module_tree_and_state_dict_names) {
+    gt_model *net = gt_model_from_spec("cnn", 3, (int64_t[]){1, 28, 28}, 1);
+    CHECK(net != NULL);
+    CHECK(gt_module_child_count(gt_model_module(net)) == 20);
+    CHECK(!strcmp(gt_model_param_name(net, 2), "1.weight"));
+    CHECK(!strcmp(gt_model_buffer_name(net, 0), "1.running_mean"));
+    gt_model_free(net);
+}
+
 GT_TEST_MAIN()
