@@ -86,6 +86,10 @@ static const gt_module_class batchnorm2d_class = {"BatchNorm2d", batchnorm_build
                                                   batchnorm_forward, batchnorm_describe};
 
 gt_tensor *gt__batchnorm_relu_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+    if (gt__tape_detect_anomaly(tape)) { /* it checks the norm's output, where relu hides NaN */
+        gt_tensor *y = batchnorm_run(m, tape, x, false);
+        return y ? gt_relu(tape, y) : NULL;
+    }
     return batchnorm_run(m, tape, x, true);
 }
 

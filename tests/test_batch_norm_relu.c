@@ -224,12 +224,13 @@ static gt_tensor *batch_of(int ndim, const int64_t *sample) {
 }
 
 /* The nodes a model's forward and backward record: how many batch_norm_relu and batch_norm. */
-static bool model_records(const char *spec, int ndim, const int64_t *sample, int fused,
-                          int plain) {
+static bool model_records(const char *spec, int ndim, const int64_t *sample, bool anomaly,
+                          int fused, int plain) {
     gt_model *net = gt_model_from_spec(spec, ndim, sample, 3);
     gt_tensor *x = batch_of(ndim, sample);
     gt_tape *tape = gt_tape_new();
     gt_tape_set_profiling(tape, true);
+    gt_tape_set_detect_anomaly(tape, anomaly);
     gt_tensor *out = net ? gt_sum(tape, gt_model_forward(tape, net, x), GT_ALL_AXES) : NULL;
     bool ok = out && gt_backward(tape, out) == GT_OK;
     gt_tape_set_profiling(tape, false);
@@ -288,13 +289,14 @@ GT_TEST(a_sequential_runs_batch_norm_then_relu_as_one_op) {
     CHECK(model_matches_ops("BatchNorm2d ReLU", 3, (int64_t[]){3, 5, 5}));
     CHECK(model_matches_ops("BatchNorm1d ReLU", 2, (int64_t[]){3, 7}));
     CHECK(model_matches_ops("BatchNorm1d ReLU", 1, (int64_t[]){6}));
-    CHECK(model_records("cnn", 3, (int64_t[]){1, 28, 28}, 4, 0));
+    CHECK(model_records("cnn", 3, (int64_t[]){1, 28, 28}, false, 4, 0));
     /* inside a Residual too; not when another layer reads the norm's output first, nor for
-     * another activation */
+     * another activation, nor in anomaly mode (which checks the norm's output) */
     CHECK(model_records("BatchNorm2d Residual(BatchNorm2d ReLU) ReLU", 3, (int64_t[]){2, 3, 3},
-                        1, 1));
-    CHECK(model_records("BatchNorm2d Tanh ReLU", 3, (int64_t[]){2, 3, 3}, 0, 1));
-    CHECK(model_records("BatchNorm1d LeakyReLU", 1, (int64_t[]){4}, 0, 1));
+                        false, 1, 1));
+    CHECK(model_records("BatchNorm2d Tanh ReLU", 3, (int64_t[]){2, 3, 3}, false, 0, 1));
+    CHECK(model_records("BatchNorm1d LeakyReLU", 1, (int64_t[]){4}, false, 0, 1));
+    CHECK(model_records("cnn", 3, (int64_t[]){1, 28, 28}, true, 0, 4));
 }
 
 GT_TEST(fusion_keeps_the_module_tree_and_state_dict_names) {
