@@ -45,6 +45,12 @@ gt_status gt__module_visit(gt_module *m, const char *prefix, gt__tensor_visitor 
 void gt__module_set_training(gt_module *m, bool training);
 /* Gives m and every descendant the model's generator. */
 void gt__module_set_rng(gt_module *m, gt_rng *rng);
+/* True for a BatchNorm1d or BatchNorm2d (layers_norm.c). */
+bool gt__module_is_batchnorm(const gt_module *m);
+/* The forward of m, a batch norm, followed by relu, as one op (gt__batch_norm_relu): what a
+ * Sequential runs for a BatchNorm then a ReLU. In anomaly mode the two ops, so that a
+ * non-finite output of the norm is caught and named (relu would make it 0). */
+gt_tensor *gt__batchnorm_relu_forward(gt_module *m, gt_tape *tape, gt_tensor *x);
 /* "[1, 28, 28]" */
 const char *gt__sample_shape_str(const gt_sample_shape *s, char *buf, size_t size);
 

@@ -513,9 +513,18 @@ static gt_status sequential_build(gt_module *m, const gt_sample_shape *in, gt_sa
     return GT_OK;
 }
 
+/* A BatchNorm followed by a plain ReLU runs as one op, batch_norm_relu (the same numbers,
+ * neither the norm's output nor its gradient on the tape); both stay children, as in the
+ * spec. Nothing else sees the norm's output: a module has no forward hooks. */
 static gt_tensor *sequential_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
-    for (int i = 0; i < m->n_children && x; i++)
-        x = m->children[i]->cls->forward(m->children[i], tape, x);
+    for (int i = 0; i < m->n_children && x; i++) {
+        gt_module *child = m->children[i];
+        if (i + 1 < m->n_children && m->children[i + 1]->cls == &relu_class &&
+            gt__module_is_batchnorm(child))
+            x = gt__batchnorm_relu_forward(child, tape, x), i++;
+        else
+            x = child->cls->forward(child, tape, x);
+    }
     return x;
 }
 

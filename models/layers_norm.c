@@ -3,6 +3,7 @@
  * calls its op (ops/norm.c, dropout.c, index.c) in its forward; the registry rows that make
  * them from a spec are in layers.c. */
 #include "gt_module_impl.h"
+#include "gt_ops_impl.h" /* gt__batch_norm_relu */
 
 #include <math.h>
 #include <string.h>
@@ -44,8 +45,9 @@ static gt_status batchnorm_build(gt_module *m, const gt_sample_shape *in, gt_sam
 }
 
 /* As torch.nn's _BatchNorm.forward: batch statistics in train mode, or always when the
- * layer tracks none; the running ones (updated by the op in place) in eval mode. */
-static gt_tensor *batchnorm_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+ * layer tracks none; the running ones (updated by the op in place) in eval mode. relu: relu
+ * of it, as one op (batch_norm_relu). */
+static gt_tensor *batchnorm_run(gt_module *m, gt_tape *tape, gt_tensor *x, bool relu) {
     const batchnorm_state *s = gt_module_cstate(m);
     bool training = gt_module_training(m);
     gt_tensor *weight = s->affine ? gt_module_param(m, 0) : NULL;
@@ -59,8 +61,13 @@ static gt_tensor *batchnorm_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
         if (isnan(momentum))
             momentum = 1.0 / (double)*count;
     }
-    return gt_batch_norm(tape, x, mean, var, weight, bias, training || !s->track,
-                         isnan(momentum) ? 0.0 : momentum, s->eps);
+    return (relu ? gt__batch_norm_relu : gt_batch_norm)(tape, x, mean, var, weight, bias,
+                                                        training || !s->track,
+                                                        isnan(momentum) ? 0.0 : momentum, s->eps);
+}
+
+static gt_tensor *batchnorm_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+    return batchnorm_run(m, tape, x, false);
 }
 
 static void batchnorm_describe(const gt_module *m, char *buf, size_t size) {
@@ -77,6 +84,18 @@ static const gt_module_class batchnorm1d_class = {"BatchNorm1d", batchnorm_build
                                                   batchnorm_forward, batchnorm_describe};
 static const gt_module_class batchnorm2d_class = {"BatchNorm2d", batchnorm_build,
                                                   batchnorm_forward, batchnorm_describe};
+
+gt_tensor *gt__batchnorm_relu_forward(gt_module *m, gt_tape *tape, gt_tensor *x) {
+    if (gt__tape_detect_anomaly(tape)) { /* it checks the norm's output, where relu hides NaN */
+        gt_tensor *y = batchnorm_run(m, tape, x, false);
+        return y ? gt_relu(tape, y) : NULL;
+    }
+    return batchnorm_run(m, tape, x, true);
+}
+
+bool gt__module_is_batchnorm(const gt_module *m) {
+    return m && (m->cls == &batchnorm1d_class || m->cls == &batchnorm2d_class);
+}
 
 gt_module *gt_nn_batchnorm(int spatial, int64_t num_features, double eps, double momentum,
                            bool affine, bool track_running_stats) {

@@ -160,8 +160,7 @@ static gt_status unary_backward(gt_node *node) {
     return GT_OK;
 }
 
-/* A constant of x's shape: slope where x <= 0, 1 where x > 0 (relu: slope 0). */
-static gt_tensor *slope_mask(gt_tape *tape, const gt_tensor *x, gt_real slope) {
+gt_tensor *gt__slope_mask(gt_tape *tape, const gt_tensor *x, gt_real slope) {
     gt_tensor *m = gt__const_like(tape, x, 1);
     for (int64_t i = 0; m && i < m->numel; i++)
         m->data[i] = x->data[i] > 0 ? 1 : slope;
@@ -173,7 +172,7 @@ static gt_status unary_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                   gt_tensor **grad_in) {
     gt_tensor *x = node->in[0], *y = node->out, *d = NULL;
     switch ((unary_kind)gt__node_variant(node)) {
-    case UN_RELU: d = slope_mask(tape, x, 0); break;
+    case UN_RELU: d = gt__slope_mask(tape, x, 0); break;
     case UN_SIGMOID: d = gt_mul(tape, y, gt_sub(tape, gt__const_like(tape, y, 1), y)); break;
     case UN_TANH: d = gt_sub(tape, gt__const_like(tape, y, 1), gt_mul(tape, y, y)); break;
     case UN_EXP: d = y; break;
@@ -508,7 +507,7 @@ const gt_op_def gt_op_erf = UNARY_OP_DEF(
 static gt_status leaky_relu_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                        gt_tensor **grad_in) {
     gt_real slope = (gt_real)((const leaky_relu_args *)node->attrs)->negative_slope;
-    grad_in[0] = gt_mul(tape, g, slope_mask(tape, node->in[0], slope));
+    grad_in[0] = gt_mul(tape, g, gt__slope_mask(tape, node->in[0], slope));
     return grad_in[0] ? GT_OK : gt_last_status();
 }
 

@@ -30,6 +30,9 @@ static inline int gt__node_variant(const gt_node *node) {
 gt_tensor *gt__sum_to(gt_tape *tape, gt_tensor *g, const gt_tensor *like);
 /* A tensor of like's shape on the tape, filled with value, taking no gradient. */
 gt_tensor *gt__const_like(gt_tape *tape, const gt_tensor *like, gt_real value);
+/* A constant of x's shape: slope where x <= 0, 1 where x > 0 (relu's gradient: slope 0;
+ * activation.c). */
+gt_tensor *gt__slope_mask(gt_tape *tape, const gt_tensor *x, gt_real slope);
 /* True when input i of node takes a gradient. */
 static inline bool gt__needs_grad(const gt_node *node, int i) {
     return i < node->n_in && node->in[i] && (node->in[i]->flags & GT__REQUIRES_GRAD);
@@ -110,5 +113,15 @@ void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void 
 /* log(sum(exp(x[0..k)))) of a contiguous row (k >= 1), max-shifted and vectorised: the
  * softmax family's (ops/activation.c), shared with cross_entropy's fused log-softmax. */
 double gt__row_logsumexp(const gt_real *x, int64_t k);
+
+/* relu(batch_norm(...)) recorded as one node `batch_norm_relu` (ops/norm.c; not in the op
+ * table, PyTorch has no such function): gt_batch_norm's inputs, arguments, checks and
+ * running-statistics update; its output, and the gradients of input, weight and bias, equal
+ * gt_relu(gt_batch_norm(...))'s bit for bit, without batch_norm's output and its gradient
+ * on the tape. The BatchNorm layers use it when a ReLU follows (models/layers.c). */
+extern const gt_op_def gt__op_batch_norm_relu;
+gt_tensor *gt__batch_norm_relu(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
+                               gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
+                               bool training, double momentum, double eps);
 
 #endif

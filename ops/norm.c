@@ -33,25 +33,72 @@ static void sum_and_squares(int64_t n, const gt_real *restrict x, gt_real shift,
     *s1 += t1 + gt__lanes_total(&a), *s2 += t2 + gt__lanes_total(&q);
 }
 
-// g[n], x[n] -> *sg += sum(g), *sgx += sum(g * (x - shift))
-GT__MULTIVERSION
-static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict x,
-                        gt_real shift, double *sg, double *sgx) {
+/* relu's gradient g * (y > 0) as relu's backward leaves it in the zeroed gradient of its
+ * input (0 + ..., so that -0 becomes +0): batch_norm_relu's g, bit for bit. */
+static inline gt_real relu_grad(gt_real y, gt_real g) {
+    return (gt_real)0 + (y > 0 ? g : 0);
+}
+
+// g[n], x[n] -> *sg += sum(g), *sgx += sum(g * (x - shift)); with y (batch_norm_relu's output)
+// g is relu_grad(y, g) (in the lanes masked without the + 0: a sum from +0 takes -0 as +0).
+// Inlined always, so that each clone below has its vectors and the test of y goes
+static inline __attribute__((always_inline)) void
+sum_and_dot_of(int64_t n, const gt_real *restrict g, const gt_real *restrict y,
+               const gt_real *restrict x, gt_real shift, double *sg, double *sgx) {
     gt__lanes a = {0}, d = {0};
     int64_t i = 0;
     for (; i + GT__LANES <= n; i += GT__LANES) {
         gt__lanes gv, xv;
         GT__LOAD_LANES(gv, g + i);
         GT__LOAD_LANES(xv, x + i);
+        if (y) {
+            gt__lanes yv;
+            GT__LOAD_LANES(yv, y + i);
+            gv = (gt__lanes)((gt__lanes_mask)gv & (yv > 0));
+        }
         a += gv;
         d += gv * (xv - shift);
     }
     double t1 = 0, t2 = 0; /* in registers: the outputs may alias */
     for (; i < n; i++) {
-        t1 += g[i];
-        t2 += g[i] * (x[i] - shift);
+        gt_real gi = y ? relu_grad(y[i], g[i]) : g[i];
+        t1 += gi;
+        t2 += gi * (x[i] - shift);
     }
     *sg += t1 + gt__lanes_total(&a), *sgx += t2 + gt__lanes_total(&d);
+}
+
+GT__MULTIVERSION
+static void sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict x,
+                        gt_real shift, double *sg, double *sgx) {
+    sum_and_dot_of(n, g, NULL, x, shift, sg, sgx);
+}
+
+GT__MULTIVERSION
+static void relu_sum_and_dot(int64_t n, const gt_real *restrict g, const gt_real *restrict y,
+                             const gt_real *restrict x, gt_real shift, double *sg, double *sgx) {
+    sum_and_dot_of(n, g, y, x, shift, sg, sgx);
+}
+
+// g[n], y[n], x[n] -> gx[n] += ra relu_grad(y, g) + rb x + rk: batch_norm_relu's input gradient,
+// in lanes, where the select vectorises (written per value, it stayed a branch per value)
+GT__MULTIVERSION
+static void relu_grad_add(int64_t n, gt_real *restrict gx, const gt_real *restrict g,
+                          const gt_real *restrict y, const gt_real *restrict x, gt_real ra,
+                          gt_real rb, gt_real rk) {
+    int64_t i = 0;
+    for (; i + GT__LANES <= n; i += GT__LANES) {
+        gt__lanes gv, yv, xv, acc, zero = {0};
+        GT__LOAD_LANES(gv, g + i);
+        GT__LOAD_LANES(yv, y + i);
+        GT__LOAD_LANES(xv, x + i);
+        GT__LOAD_LANES(acc, gx + i);
+        gv = zero + (gt__lanes)((gt__lanes_mask)gv & (yv > 0));
+        acc += ra * gv + rb * xv + rk;
+        memcpy(gx + i, &acc, sizeof acc);
+    }
+    for (; i < n; i++)
+        gx[i] += ra * relu_grad(y[i], g[i]) + rb * x[i] + rk;
 }
 
 // g[n], w[n], x[n] -> *sgw += sum(g w), *sgwx += sum(g w (x - shift)), in lanes as above
@@ -162,7 +209,9 @@ static gt_status norm_grad_graph_with(gt_tape *tape, gt_node *node, gt_tensor *g
 
 /* ---- batch_norm ----------------------------------------------------------------------- */
 
-/* The arguments of batch_norm. */
+enum { BN_PLAIN, BN_RELU }; /* the variants: batch_norm, batch_norm_relu (relu of its output) */
+
+/* The arguments of batch_norm (and batch_norm_relu). */
 typedef struct batch_norm_args {
     bool training;
     double momentum, eps;
@@ -181,12 +230,14 @@ typedef struct bn_saved {
     gt_tensor *w, *b;       /* weight, bias or NULL (the node's inputs leave out absent ones) */
 } bn_saved;
 
-/* One pass over channels [from, to), for threads. */
+/* One pass over channels [from, to), for threads. relu (batch_norm_relu): the forward writes
+ * relu of the output, the backward takes g where its output y > 0, as relu's backward. */
 typedef struct bn_job {
     bn_dims d;
     const batch_norm_args *args;
     const gt_real *x, *g, *w, *b;
     gt_real *y, *gx, *gw, *gb, *mean, *invstd, *run_mean, *run_var;
+    bool relu;
 } bn_job;
 
 // x[outer,C,inner] -> mean[C], invstd[C] = 1/sqrt(biased var + eps) (training) and the
@@ -220,7 +271,8 @@ static void bn_stats_range(void *ctx, int64_t from, int64_t to) {
     }
 }
 
-// x[outer,C,inner] -> y = (x - mean[c]) * invstd[c] * w[c] + b[c]
+// x[outer,C,inner] -> y = (x - mean[c]) * invstd[c] * w[c] + b[c], or relu of it (relu's rule:
+// y where y > 0, else 0), written once
 static void bn_output_range(void *ctx, int64_t from, int64_t to) {
     const bn_job *j = ctx;
     int64_t outer = j->d.outer, c_count = j->d.c, inner = j->d.inner;
@@ -230,14 +282,22 @@ static void bn_output_range(void *ctx, int64_t from, int64_t to) {
         for (int64_t o = 0; o < outer; o++) {
             const gt_real *restrict x = j->x + (o * c_count + c) * inner;
             gt_real *restrict y = j->y + (o * c_count + c) * inner;
-            for (int64_t i = 0; i < inner; i++)
-                y[i] = x[i] * scale + shift;
+            if (j->relu)
+                for (int64_t i = 0; i < inner; i++) {
+                    gt_real v = x[i] * scale + shift;
+                    y[i] = v > 0 ? v : 0;
+                }
+            else
+                for (int64_t i = 0; i < inner; i++)
+                    y[i] = x[i] * scale + shift;
         }
     }
 }
 
 // g[outer,C,inner] -> gw[c] += sum(g * xhat), gb[c] += sum(g), and gx += in training
-// w invstd (g - mean(g) - xhat mean(g xhat)), in eval w invstd g; xhat = (x - mean) invstd
+// w invstd (g - mean(g) - xhat mean(g xhat)), in eval w invstd g; xhat = (x - mean) invstd.
+// relu: g is relu_grad(y, g) throughout, y the output (the same sums and sums of products as
+// batch_norm's on relu's gradient)
 static void bn_grad_range(void *ctx, int64_t from, int64_t to) {
     const bn_job *j = ctx;
     int64_t outer = j->d.outer, c_count = j->d.c, inner = j->d.inner;
@@ -245,9 +305,13 @@ static void bn_grad_range(void *ctx, int64_t from, int64_t to) {
     for (int64_t c = from; c < to; c++) {
         gt_real mean = j->mean[c], invstd = j->invstd[c];
         double sum_g = 0, sum_gx = 0; /* sum(g), sum(g * (x - mean)) */
-        for (int64_t o = 0; o < outer; o++)
-            sum_and_dot(inner, j->g + (o * c_count + c) * inner,
-                        j->x + (o * c_count + c) * inner, mean, &sum_g, &sum_gx);
+        for (int64_t o = 0; o < outer; o++) {
+            int64_t at = (o * c_count + c) * inner;
+            if (j->relu)
+                relu_sum_and_dot(inner, j->g + at, j->y + at, j->x + at, mean, &sum_g, &sum_gx);
+            else
+                sum_and_dot(inner, j->g + at, j->x + at, mean, &sum_g, &sum_gx);
+        }
         if (j->gw)
             j->gw[c] += (gt_real)(sum_gx * (double)invstd);
         if (j->gb)
@@ -265,8 +329,11 @@ static void bn_grad_range(void *ctx, int64_t from, int64_t to) {
             const gt_real *restrict x = j->x + (o * c_count + c) * inner;
             const gt_real *restrict g = j->g + (o * c_count + c) * inner;
             gt_real *restrict gx = j->gx + (o * c_count + c) * inner;
-            for (int64_t i = 0; i < inner; i++)
-                gx[i] += ra * g[i] + rb * x[i] + rk;
+            if (j->relu)
+                relu_grad_add(inner, gx, g, j->y + (o * c_count + c) * inner, x, ra, rb, rk);
+            else
+                for (int64_t i = 0; i < inner; i++)
+                    gx[i] += ra * g[i] + rb * x[i] + rk;
         }
     }
 }
@@ -307,8 +374,8 @@ static gt_tensor *batch_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tens
     if (gt__check_inputs(op->name, tape, all, 5, 1) != GT_OK)
         return NULL;
     if (x->ndim < 2) {
-        gt_set_error(GT_ERR_SHAPE, "batch_norm: input must be [N,C,*] with at least 2 dims, "
-                     "got %s", gt__shape_of(x));
+        gt_set_error(GT_ERR_SHAPE, "%s: input must be [N,C,*] with at least 2 dims, got %s",
+                     op->name, gt__shape_of(x));
         return NULL;
     }
     bn_dims d = {x->shape[0], x->shape[1], 1};
@@ -320,18 +387,18 @@ static gt_tensor *batch_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tens
         check_channel_vector(op->name, "bias", b, x, d.c) != GT_OK)
         return NULL;
     if (!args->training && (!rm || !rv)) {
-        gt_set_error(GT_ERR_ARG, "batch_norm: running_mean and running_var must be given "
-                     "when training=False");
+        gt_set_error(GT_ERR_ARG, "%s: running_mean and running_var must be given when "
+                     "training=False", op->name);
         return NULL;
     }
     if (!rm != !rv) {
-        gt_set_error(GT_ERR_ARG, "batch_norm: running_mean and running_var must be both "
-                     "given or both None");
+        gt_set_error(GT_ERR_ARG, "%s: running_mean and running_var must be both given or "
+                     "both None", op->name);
         return NULL;
     }
     if (args->training && d.outer * d.inner <= 1) {
-        gt_set_error(GT_ERR_SHAPE, "batch_norm: expected more than 1 value per channel when "
-                     "training, got input %s", gt__shape_of(x));
+        gt_set_error(GT_ERR_SHAPE, "%s: expected more than 1 value per channel when "
+                     "training, got input %s", op->name, gt__shape_of(x));
         return NULL;
     }
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
@@ -340,7 +407,7 @@ static gt_tensor *batch_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tens
         return NULL;
     bn_job job = {d, args, x->data, NULL, w ? w->data : NULL, b ? b->data : NULL, out->data,
                   NULL, NULL, NULL, stats, stats + d.c, rm ? rm->data : NULL,
-                  rv ? rv->data : NULL};
+                  rv ? rv->data : NULL, op->variant == BN_RELU};
     /* the running statistics take no gradient */
     gt_tensor *grad_in[3];
     int n_grad = node_inputs(x, w, b, grad_in);
@@ -362,18 +429,23 @@ static gt_tensor *batch_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tens
 static gt_status batch_norm_backward(gt_node *node) {
     const bn_saved *s = node->saved;
     gt_tensor *x = node->in[0], *w = s->w, *b = s->b;
+    bool relu = gt__node_variant(node) == BN_RELU;
     bn_job job = {s->d, node->attrs, x->data, node->out->grad, w ? w->data : NULL, NULL,
-                  NULL, x->grad, w ? w->grad : NULL, b ? b->grad : NULL, s->mean, s->invstd,
-                  NULL, NULL};
+                  relu ? node->out->data : NULL, x->grad, w ? w->grad : NULL,
+                  b ? b->grad : NULL, s->mean, s->invstd, NULL, NULL, relu};
     gt__parallel_ranges(s->d.c, 1, 2 * pass_flops(x->numel), bn_grad_range, &job);
     return GT_OK;
 }
 
-// x seen as [outer, C, inner] for both the statistics (over dims 0 and 2) and the affine map
+// x seen as [outer, C, inner] for both the statistics (over dims 0 and 2) and the affine map;
+// batch_norm_relu: g first masked as relu's gradient graph does (its output > 0)
 static gt_status batch_norm_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
                                        gt_tensor **grad_in) {
     const bn_saved *s = node->saved;
     const batch_norm_args *args = node->attrs;
+    if (gt__node_variant(node) == BN_RELU &&
+        !(g = gt_mul(tape, g, gt__slope_mask(tape, node->out, 0))))
+        return gt_last_status();
     norm_views v = {3, 3, {s->d.outer, s->d.c, s->d.inner}, {s->d.outer, s->d.c, s->d.inner},
                     {1, s->d.c, 1}, GT_INTS(0, 2), GT_INTS(0, 2), args->eps, args->training,
                     s->mean, s->invstd};
@@ -387,27 +459,33 @@ static const gt_attr_def batch_norm_attrs[] = {
      .flags = GT_ATTR_HAS_MIN, .min = 0},
 };
 
+/* batch_norm's entry but for its name, doc and variant: batch_norm_relu's too */
+#define BATCH_NORM_DEF                                                                      \
+    .shapes = "input[N,C,*], running_mean[C], running_var[C], weight[C], bias[C] -> [N,C,*]", \
+    .inputs = {{"input"},                                                                   \
+               {"running_mean", .optional = true, .no_grad = true},                         \
+               {"running_var", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true},      \
+               {"weight", .optional = true},                                                \
+               {"bias", .optional = true}},                                                 \
+    GT__ATTRS(batch_norm_attrs), .args_size = sizeof(batch_norm_args),                      \
+    .forward = batch_norm_forward, .backward = batch_norm_backward,                         \
+    .grad_graph = batch_norm_grad_graph
+
+#define BATCH_NORM_VALID_CASES                                                              \
+    "4x3 3 3 3 3", "2x3x5 3 3 3 3; training=True", "2x3x4x5 3 3 3 3",                        \
+        "2x3x4x5 3 3 3 3; training=True, momentum=0.3, eps=0.001",                           \
+        "3x2x2x2 _ _ 2 2; training=True", "5x4 4 4 _ _; training=True",                      \
+        "2x2x3 2 2 _ 2; training=True", "1x3x4 3 3 3; training=True",                        \
+        "2x1x3x1 1 1 1 1; training=True", "6x3 3 3; momentum=0.5, eps=0.1"
+
 const gt_op_def gt_op_batch_norm = {
     .name = "batch_norm",
     .doc = "(input - mean) / sqrt(var + eps) * weight + bias per channel (dim 1): batch "
            "statistics when training (the running ones move toward them, in place, the "
            "variance unbiased), else the running statistics",
-    .shapes = "input[N,C,*], running_mean[C], running_var[C], weight[C], bias[C] -> [N,C,*]",
-    .inputs = {{"input"},
-               {"running_mean", .optional = true, .no_grad = true},
-               {"running_var", GT_DOMAIN_POSITIVE, .optional = true, .no_grad = true},
-               {"weight", .optional = true},
-               {"bias", .optional = true}},
-    GT__ATTRS(batch_norm_attrs),
-    .args_size = sizeof(batch_norm_args),
-    .forward = batch_norm_forward,
-    .backward = batch_norm_backward,
-    .grad_graph = batch_norm_grad_graph,
-    GT__CASES("4x3 3 3 3 3", "2x3x5 3 3 3 3; training=True", "2x3x4x5 3 3 3 3",
-              "2x3x4x5 3 3 3 3; training=True, momentum=0.3, eps=0.001",
-              "3x2x2x2 _ _ 2 2; training=True", "5x4 4 4 _ _; training=True",
-              "2x2x3 2 2 _ 2; training=True", "1x3x4 3 3 3; training=True",
-              "2x1x3x1 1 1 1 1; training=True", "6x3 3 3; momentum=0.5, eps=0.1",
+    BATCH_NORM_DEF,
+    .variant = BN_PLAIN,
+    GT__CASES(BATCH_NORM_VALID_CASES,
               "4x3 _ _ 3 3 => batch_norm: running_mean and running_var must be given when "
               "training=False",
               "4x3 3 _; training=True => batch_norm: running_mean and running_var must be "
@@ -421,12 +499,40 @@ const gt_op_def gt_op_batch_norm = {
               "4x3 3 3; eps=-1 => batch_norm: eps must be >= 0"),
 };
 
+/* Not in the table (PyTorch has no such function): relu(batch_norm(...)) as one node, for
+ * the layers (a BatchNorm followed by a ReLU in a Sequential, models/layers.c). Its output
+ * and gradient are relu's of batch_norm's, bit for bit, without batch_norm's output and its
+ * gradient in the arena. Its cases are batch_norm's valid ones, for the tests. */
+const gt_op_def gt__op_batch_norm_relu = {
+    .name = "batch_norm_relu",
+    .doc = "relu(batch_norm(...)) in one pass: batch_norm's inputs, arguments and running "
+           "statistics; relu's gradient at 0 (0)",
+    BATCH_NORM_DEF,
+    .variant = BN_RELU,
+    GT__CASES(BATCH_NORM_VALID_CASES),
+};
+
+static gt_tensor *batch_norm_call(const gt_op_def *op, gt_tape *tape, gt_tensor *input,
+                                  gt_tensor *running_mean, gt_tensor *running_var,
+                                  gt_tensor *weight, gt_tensor *bias, bool training,
+                                  double momentum, double eps) {
+    batch_norm_args args = {training, momentum, eps};
+    return gt_op_call(tape, op, (gt_tensor *[]){input, running_mean, running_var, weight, bias},
+                      5, &args);
+}
+
 gt_tensor *gt_batch_norm(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
                          gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
                          bool training, double momentum, double eps) {
-    batch_norm_args args = {training, momentum, eps};
-    return gt_op_call(tape, &gt_op_batch_norm,
-                      (gt_tensor *[]){input, running_mean, running_var, weight, bias}, 5, &args);
+    return batch_norm_call(&gt_op_batch_norm, tape, input, running_mean, running_var, weight,
+                           bias, training, momentum, eps);
+}
+
+gt_tensor *gt__batch_norm_relu(gt_tape *tape, gt_tensor *input, gt_tensor *running_mean,
+                               gt_tensor *running_var, gt_tensor *weight, gt_tensor *bias,
+                               bool training, double momentum, double eps) {
+    return batch_norm_call(&gt__op_batch_norm_relu, tape, input, running_mean, running_var,
+                           weight, bias, training, momentum, eps);
 }
 
 /* ---- layer_norm and group_norm: statistics over contiguous rows ------------------------ */

@@ -15,6 +15,8 @@
 #include "gt_tape_impl.h" /* gt__tape_forward_scratch: grown before the walk */
 #include "gt_test_alloc.h"
 
+#include "gt_ops_impl.h" /* gt__op_batch_norm_relu */
+
 static gt_test_alloc alloc;
 
 /* Forward and backward of the case on tape; with create_graph, the backward of the sum of
@@ -127,6 +129,23 @@ GT_TEST(every_gradient_graph_fails_cleanly_at_each_arena_growth) {
                 CHECK(walk_case(ops[i], *c, seed, true, &points));
     printf("  %lld failures injected\n", (long long)points);
     CHECK(points > 100);
+    CHECK(alloc.live == 0);
+    gt_test_alloc_uninstall(&alloc);
+}
+
+/* The internal op that a Sequential runs for a BatchNorm then a ReLU (ops/norm.c), not in
+ * the table: its cases, its backward and its gradient graph. */
+GT_TEST(batch_norm_relu_fails_cleanly_at_each_arena_growth) {
+    gt_test_alloc_install(&alloc);
+    int64_t points = 0;
+    uint64_t seed = 9000;
+    const gt_op_def *op = &gt__op_batch_norm_relu;
+    for (const char *const *c = op->cases; *c; c++, seed++) {
+        CHECK(walk_case(op, *c, seed, false, &points));
+        CHECK(walk_case(op, *c, seed, true, &points));
+    }
+    printf("  %lld failures injected\n", (long long)points);
+    CHECK(points > 20);
     CHECK(alloc.live == 0);
     gt_test_alloc_uninstall(&alloc);
 }

@@ -8,6 +8,8 @@
  * analytic gradient is all zero. */
 #include "gt_test.h"
 
+#include "gt_ops_impl.h" /* gt__op_batch_norm_relu */
+
 typedef struct gc_ctx {
     const gt_test_op_case *c;
     gt_tensor *upstream; /* random weights R of the output's shape */
@@ -88,6 +90,14 @@ GT_TEST(every_case_of_the_table_passes) {
         for (const char *const *c = ops[i]->cases; c && *c; c++)
             if (!strstr(*c, "=>"))
                 CHECK(run_case(ops[i], *c, gt_test_case_seed(ops[i], *c)));
+}
+
+/* The internal op that a Sequential runs for a BatchNorm then a ReLU (ops/norm.c), which is
+ * not in the table: the same, on its cases. */
+GT_TEST(batch_norm_relu_passes_on_every_case) {
+    const gt_op_def *op = &gt__op_batch_norm_relu;
+    for (const char *const *c = op->cases; *c; c++)
+        CHECK(run_case(op, *c, gt_test_case_seed(op, *c)));
 }
 
 GT_TEST(every_op_has_a_case_and_every_attribute_is_set_in_one) {

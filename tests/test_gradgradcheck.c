@@ -7,6 +7,8 @@
  * converging quadratically. Double build: PyTorch's tolerances; float build: looser. */
 #include "gt_test.h"
 
+#include "gt_ops_impl.h" /* gt__op_batch_norm_relu */
+
 typedef struct gg_ctx {
     const gt_test_op_case *c;
     gt_tensor *upstream;
@@ -123,6 +125,14 @@ GT_TEST(every_op_with_a_backward_of_ops_passes_gradgradcheck_on_every_case) {
     }
     printf("  %d of %d ops have gradients of gradients\n", with, count);
     CHECK(with > 0);
+}
+
+/* The internal op that a Sequential runs for a BatchNorm then a ReLU (ops/norm.c), which is
+ * not in the table: the same, on its cases. */
+GT_TEST(batch_norm_relu_passes_gradgradcheck_on_every_case) {
+    const gt_op_def *op = &gt__op_batch_norm_relu;
+    for (const char *const *c = op->cases; *c; c++)
+        CHECK(run_case(op, *c, gt_test_case_seed(op, *c)));
 }
 
 GT_TEST(an_op_without_a_backward_of_ops_is_refused_by_name) {
