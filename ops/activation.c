@@ -305,6 +305,33 @@ double gt__row_logsumexp(const gt_real *x, int64_t k) {
     return row_logsumexp(x, k);
 }
 
+// n <= GT__LANES short rows x[n][K] (contiguous, 1 <= K < GT__LANES) -> lse[n] =
+// log(sum(exp(x))), max-shifted: row l in lane l of one vector (transposed into cols first),
+// so that each step is one vector op for all the rows; a row's value does not depend on n
+GT__MULTIVERSION
+static void short_rows_logsumexp(const gt_real *restrict x, int64_t k, int n,
+                                 double *restrict lse) {
+    gt_real cols[GT__LANES][GT__LANES] = {{0}}, max[GT__LANES], sum[GT__LANES] = {0};
+    for (int l = 0; l < n; l++)
+        for (int64_t q = 0; q < k; q++)
+            cols[q][l] = x[l * k + q];
+    for (int l = 0; l < GT__LANES; l++)
+        max[l] = cols[0][l];
+    for (int64_t q = 1; q < k; q++)
+        for (int l = 0; l < GT__LANES; l++)
+            max[l] = cols[q][l] > max[l] ? cols[q][l] : max[l];
+    for (int64_t q = 0; q < k; q++)
+        for (int l = 0; l < GT__LANES; l++)
+            sum[l] += gt__exp_nonpos(cols[q][l] - max[l]);
+    for (int l = 0; l < n; l++)
+        lse[l] = (double)max[l] + (double)gt__log(sum[l]);
+}
+
+/* exported apart from its clones, as gt__row_logsumexp */
+void gt__short_rows_logsumexp(const gt_real *x, int64_t k, int n, double *lse) {
+    short_rows_logsumexp(x, k, n, lse);
+}
+
 // n <= SOFTMAX_BLOCK contiguous rows x[n][K] -> y[n][K]: y = exp(x - max) / sum, or
 // x - max - log(sum); each step over all n rows before the next, so that the rows' chains
 // (max, exps, sum, reciprocal) overlap where one row at a time waited for each. A NaN in a

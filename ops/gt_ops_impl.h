@@ -110,5 +110,8 @@ void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void 
 /* log(sum(exp(x[0..k)))) of a contiguous row (k >= 1), max-shifted and vectorised: the
  * softmax family's (ops/activation.c), shared with cross_entropy's fused log-softmax. */
 double gt__row_logsumexp(const gt_real *x, int64_t k);
+/* The same of n <= GT__LANES short contiguous rows x[n][k] (1 <= k < GT__LANES) at once,
+ * one row a lane, into lse[n]: cross_entropy's over 10 classes. */
+void gt__short_rows_logsumexp(const gt_real *x, int64_t k, int n, double *lse);
 
 #endif
