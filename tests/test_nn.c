@@ -511,19 +511,24 @@ static void conv_grads_on(int threads, gt_real *out) {
     gt_tensor_free(x), gt_tensor_free(w), gt_tensor_free(b), gt_tensor_free(r);
 }
 
-GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+/* run(threads, out) on 2 and 3 threads gives count values with the same bits as on 1, with
+ * every job split over the threads (no flop threshold) */
+static void check_same_bits_on_one_two_and_three(void (*run)(int, gt_real *), size_t count) {
     int threads = gt_get_threads();
     int64_t threshold = gt__gemm_set_parallel_min_flops(0);
-    size_t count = CONV_XN + CONV_WN + CONV_O;
     gt_real *one = calloc(count, sizeof(gt_real)), *other = calloc(count, sizeof(gt_real));
-    conv_grads_on(1, one);
+    run(1, one);
     for (int t = 2; t <= 3; t++) {
-        conv_grads_on(t, other);
+        run(t, other);
         CHECK(memcmp(one, other, count * sizeof(gt_real)) == 0);
     }
     free(one), free(other);
     gt__gemm_set_parallel_min_flops(threshold);
     gt_set_threads(threads);
+}
+
+GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+    check_same_bits_on_one_two_and_three(conv_grads_on, CONV_XN + CONV_WN + CONV_O);
 }
 
 /* layer_norm over the last 40 values of [37,5,40]: 185 rows whose weight and bias gradients
@@ -570,18 +575,7 @@ static void layer_norm_grads_on(int threads, gt_real *out) {
 }
 
 GT_TEST(layer_norm_gradients_are_the_same_bits_on_one_two_and_three_threads) {
-    int threads = gt_get_threads();
-    int64_t threshold = gt__gemm_set_parallel_min_flops(0);
-    size_t count = (LN_ROWS + 2) * LN_LEN;
-    gt_real *one = calloc(count, sizeof(gt_real)), *other = calloc(count, sizeof(gt_real));
-    layer_norm_grads_on(1, one);
-    for (int t = 2; t <= 3; t++) {
-        layer_norm_grads_on(t, other);
-        CHECK(memcmp(one, other, count * sizeof(gt_real)) == 0);
-    }
-    free(one), free(other);
-    gt__gemm_set_parallel_min_flops(threshold);
-    gt_set_threads(threads);
+    check_same_bits_on_one_two_and_three(layer_norm_grads_on, (LN_ROWS + 2) * LN_LEN);
 }
 
 /* Three SGD steps of LeNet-5, of the MLP and of a Linear over the last axis of [C, H, W]
