@@ -340,17 +340,28 @@ GT__MULTIVERSION
 static void softmax_rows_contiguous(const gt_real *restrict x, gt_real *restrict y, int64_t k,
                                     int n, bool take_log) {
     gt_real max[SOFTMAX_BLOCK], scale[SOFTMAX_BLOCK];
+    double total[SOFTMAX_BLOCK];
     for (int r = 0; r < n; r++)
         max[r] = gt__lane_max(x + r * k, k);
-    for (int r = 0; r < n; r++) {
+    for (int r = 0; r < n; r++) { /* the exps and their sum as gt__lane_sum's, in one pass */
         const gt_real *restrict xr = x + r * k;
         gt_real *restrict yr = y + r * k;
-        for (int64_t j = 0; j < k; j++)
-            yr[j] = gt__exp_nonpos(xr[j] - max[r]);
-        double total = gt__lane_sum(yr, k);
-        /* log: (x - max) first below, exact near the max */
-        scale[r] = take_log ? gt__log((gt_real)total) : (gt_real)(1 / total);
+        gt__lanes acc = {0};
+        int64_t j = 0;
+        for (; j + GT__LANES <= k; j += GT__LANES) {
+            for (int l = 0; l < GT__LANES; l++)
+                yr[j + l] = gt__exp_nonpos(xr[j + l] - max[r]);
+            gt__lanes v;
+            GT__LOAD_LANES(v, yr + j);
+            acc += v;
+        }
+        double tail = 0;
+        for (; j < k; j++)
+            tail += (double)(yr[j] = gt__exp_nonpos(xr[j] - max[r]));
+        total[r] = tail + gt__lanes_total(&acc);
     }
+    for (int r = 0; r < n; r++) /* log: (x - max) first below, exact near the max */
+        scale[r] = take_log ? gt__log((gt_real)total[r]) : (gt_real)(1 / total[r]);
     for (int r = 0; r < n; r++) {
         const gt_real *restrict xr = x + r * k;
         gt_real *restrict yr = y + r * k;
@@ -395,7 +406,8 @@ static void softmax_forward_range(void *ctx, int64_t from, int64_t to) {
         int64_t o = b / blocks, i = b % blocks * SOFTMAX_BLOCK;
         int64_t at = o * k * inner + i;
         if (inner == 1) { /* up to SOFTMAX_BLOCK rows at once */
-            int n = (int)(to - b < SOFTMAX_BLOCK ? to - b : SOFTMAX_BLOCK);
+            int64_t most = gt__rows_per_block(k, SOFTMAX_BLOCK);
+            int n = (int)(to - b < most ? to - b : most);
             softmax_rows_contiguous(job->x + at, job->out + at, k, n, job->take_log);
             b += n - 1;
         } else
@@ -455,7 +467,8 @@ static void softmax_backward_range(void *ctx, int64_t from, int64_t to) {
         const gt_real *y = job->y + at, *g = job->g + at;
         gt_real *gx = job->out + at;
         if (step == 1) { /* up to SOFTMAX_BLOCK rows at once */
-            int n = (int)(to - row < SOFTMAX_BLOCK ? to - row : SOFTMAX_BLOCK);
+            int64_t most = gt__rows_per_block(k, SOFTMAX_BLOCK);
+            int n = (int)(to - row < most ? to - row : most);
             softmax_grad_rows(y, g, gx, k, n, job->take_log, job->add);
             row += n - 1;
             continue;

@@ -463,8 +463,8 @@ typedef struct row_job {
     gt_real *part_w, *part_b; /* layer_norm's backward: one chunk's weight and bias sums */
 } row_job;
 
-/* Rows at a time in the row kernels: each step (the sums, the statistics, the pass over the
- * values) over all of them before the next, so that the rows' dependency chains (sums,
+/* Rows at a time in the row kernels (at most; gt__rows_per_block): each step (the sums, the
+ * statistics, the pass over the values) over all of them before the next, so that the rows' dependency chains (sums,
  * division, square root) overlap where one row at a time waited for each: 2048 rows of 128
  * took 36 us forward, most of it in those waits. */
 #define ROW_BLOCK 16
@@ -523,8 +523,9 @@ static void row_forward_range(void *ctx, int64_t from, int64_t to) {
     const row_job *j = ctx;
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
-    for (int64_t r0 = from; r0 < to; r0 += ROW_BLOCK) {
-        int64_t n = to - r0 < ROW_BLOCK ? to - r0 : ROW_BLOCK;
+    int64_t most = gt__rows_per_block(d.len, ROW_BLOCK);
+    for (int64_t r0 = from; r0 < to; r0 += most) {
+        int64_t n = to - r0 < most ? to - r0 : most;
         double sum[ROW_BLOCK] = {0}, sum_sq[ROW_BLOCK] = {0};
         for (int64_t i = 0; i < n; i++) /* shifted by the row's first value */
             sum_and_squares(d.len, j->x + (r0 + i) * d.len, j->x[(r0 + i) * d.len], &sum[i],
@@ -559,8 +560,9 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
     const row_job *j = ctx;
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
-    for (int64_t r0 = from; r0 < to; r0 += ROW_BLOCK) {
-        int64_t n = to - r0 < ROW_BLOCK ? to - r0 : ROW_BLOCK;
+    int64_t most = gt__rows_per_block(d.len, ROW_BLOCK);
+    for (int64_t r0 = from; r0 < to; r0 += most) {
+        int64_t n = to - r0 < most ? to - r0 : most;
         gt_real k1[ROW_BLOCK], k2[ROW_BLOCK];
         for (int64_t i = 0; j->gx && i < n; i++) {
             int64_t r = r0 + i;
