@@ -464,9 +464,9 @@ typedef struct row_job {
 } row_job;
 
 /* Rows at a time in the row kernels (at most; gt__rows_per_block): each step (the sums, the
- * statistics, the pass over the values) over all of them before the next, so that the rows' dependency chains (sums,
- * division, square root) overlap where one row at a time waited for each: 2048 rows of 128
- * took 36 us forward, most of it in those waits. */
+ * statistics, the pass over the values) over all of them before the next, so that the rows'
+ * dependency chains (sums, division, square root) overlap where one row at a time waited
+ * for each. */
 #define ROW_BLOCK 16
 
 // x[n] -> y[n] = (x - m) inv * w + b (w, b: per value, or NULL for 1 and 0)
