@@ -274,36 +274,15 @@ static gt_status softmax_rows_of(const char *op, const gt_tensor *x, int64_t dim
 
 typedef struct softmax_job {
     softmax_rows r;
-    bool take_log;
+    bool take_log, add;       /* add: the backward adds into x's gradient, else writes it */
     const gt_real *x, *y, *g; /* forward: x; backward: y (the output) and g (its gradient) */
-    gt_real *out;             /* forward: y; backward: x's gradient (added into) */
+    gt_real *out;             /* forward: y; backward: x's gradient */
 } softmax_job;
-
-/* the largest of x[0..k), k >= 1, in GT__LANES partial maxima (NaN: see softmax_row) */
-GT__MULTIVERSION
-static gt_real lane_max(const gt_real *restrict x, int64_t k) {
-    gt_real max = x[0];
-    int64_t j = 0;
-    if (k >= GT__LANES) {
-        gt__lanes acc;
-        GT__LOAD_LANES(acc, x);
-        for (j = GT__LANES; j + GT__LANES <= k; j += GT__LANES) {
-            gt__lanes v;
-            GT__LOAD_LANES(v, x + j);
-            acc = GT__LANES_MAX(v, acc);
-        }
-        for (int l = 0; l < GT__LANES; l++)
-            max = acc[l] > max ? acc[l] : max;
-    }
-    for (; j < k; j++)
-        max = x[j] > max ? x[j] : max;
-    return max;
-}
 
 // x[K] (contiguous, K >= 1) -> log(sum(exp(x))), max-shifted, in the vectorised exp
 GT__MULTIVERSION
 static double row_logsumexp(const gt_real *restrict x, int64_t k) {
-    gt_real max = lane_max(x, k), e[GT__LANES];
+    gt_real max = gt__lane_max(x, k), e[GT__LANES];
     gt__lanes acc = {0};
     int64_t j = 0;
     for (; j + GT__LANES <= k; j += GT__LANES) {
@@ -325,23 +304,72 @@ double gt__row_logsumexp(const gt_real *x, int64_t k) {
     return row_logsumexp(x, k);
 }
 
-// one contiguous row x[K] -> y[K]: y = exp(x - max) / sum, or x - max - log(sum); a NaN in
-// the row makes its sum NaN, so the whole row comes out NaN, as in PyTorch
+// n <= GT__LANES short rows x[n][K] (contiguous, 1 <= K < GT__LANES) -> lse[n] =
+// log(sum(exp(x))), max-shifted: row l in lane l of one vector (transposed into cols first),
+// so that each step is one vector op for all the rows; a row's value does not depend on n
 GT__MULTIVERSION
-static void softmax_row(const gt_real *restrict x, gt_real *restrict y, int64_t k,
-                        bool take_log) {
-    gt_real max = lane_max(x, k);
-    for (int64_t j = 0; j < k; j++)
-        y[j] = gt__exp_nonpos(x[j] - max);
-    double total = gt__lane_sum(y, k);
-    if (take_log) {
-        gt_real log_total = gt__log((gt_real)total); /* (x - max) first: exact near the max */
-        for (int64_t j = 0; j < k; j++)
-            y[j] = (x[j] - max) - log_total;
-    } else {
-        gt_real scale = (gt_real)(1 / total);
-        for (int64_t j = 0; j < k; j++)
-            y[j] *= scale;
+static void short_rows_logsumexp(const gt_real *restrict x, int64_t k, int n,
+                                 double *restrict lse) {
+    gt_real cols[GT__LANES][GT__LANES] = {{0}}, max[GT__LANES], sum[GT__LANES] = {0};
+    for (int l = 0; l < n; l++)
+        for (int64_t q = 0; q < k; q++)
+            cols[q][l] = x[l * k + q];
+    for (int l = 0; l < GT__LANES; l++)
+        max[l] = cols[0][l];
+    for (int64_t q = 1; q < k; q++)
+        for (int l = 0; l < GT__LANES; l++)
+            max[l] = cols[q][l] > max[l] ? cols[q][l] : max[l];
+    for (int64_t q = 0; q < k; q++)
+        for (int l = 0; l < GT__LANES; l++)
+            sum[l] += gt__exp_nonpos(cols[q][l] - max[l]);
+    for (int l = 0; l < n; l++)
+        lse[l] = (double)max[l] + (double)gt__log(sum[l]);
+}
+
+/* exported apart from its clones, as gt__row_logsumexp */
+void gt__short_rows_logsumexp(const gt_real *x, int64_t k, int n, double *lse) {
+    short_rows_logsumexp(x, k, n, lse);
+}
+
+// n <= SOFTMAX_BLOCK contiguous rows x[n][K] -> y[n][K]: y = exp(x - max) / sum, or
+// x - max - log(sum); each step over all n rows before the next, so that the rows' chains
+// (max, exps, sum, reciprocal) overlap where one row at a time waited for each. A NaN in a
+// row makes its sum NaN, so the whole row comes out NaN, as in PyTorch
+GT__MULTIVERSION
+static void softmax_rows_contiguous(const gt_real *restrict x, gt_real *restrict y, int64_t k,
+                                    int n, bool take_log) {
+    gt_real max[SOFTMAX_BLOCK], scale[SOFTMAX_BLOCK];
+    double total[SOFTMAX_BLOCK];
+    for (int r = 0; r < n; r++)
+        max[r] = gt__lane_max(x + r * k, k);
+    for (int r = 0; r < n; r++) { /* the exps and their sum as gt__lane_sum's, in one pass */
+        const gt_real *restrict xr = x + r * k;
+        gt_real *restrict yr = y + r * k;
+        gt__lanes acc = {0};
+        int64_t j = 0;
+        for (; j + GT__LANES <= k; j += GT__LANES) {
+            for (int l = 0; l < GT__LANES; l++)
+                yr[j + l] = gt__exp_nonpos(xr[j + l] - max[r]);
+            gt__lanes v;
+            GT__LOAD_LANES(v, yr + j);
+            acc += v;
+        }
+        double tail = 0;
+        for (; j < k; j++)
+            tail += (double)(yr[j] = gt__exp_nonpos(xr[j] - max[r]));
+        total[r] = tail + gt__lanes_total(&acc);
+    }
+    for (int r = 0; r < n; r++) /* log: (x - max) first below, exact near the max */
+        scale[r] = take_log ? gt__log((gt_real)total[r]) : (gt_real)(1 / total[r]);
+    for (int r = 0; r < n; r++) {
+        const gt_real *restrict xr = x + r * k;
+        gt_real *restrict yr = y + r * k;
+        if (take_log)
+            for (int64_t j = 0; j < k; j++)
+                yr[j] = (xr[j] - max[r]) - scale[r];
+        else
+            for (int64_t j = 0; j < k; j++)
+                yr[j] *= scale[r];
     }
 }
 
@@ -376,41 +404,60 @@ static void softmax_forward_range(void *ctx, int64_t from, int64_t to) {
     for (int64_t b = from; b < to; b++) {
         int64_t o = b / blocks, i = b % blocks * SOFTMAX_BLOCK;
         int64_t at = o * k * inner + i;
-        if (inner == 1)
-            softmax_row(job->x + at, job->out + at, k, job->take_log);
-        else
+        if (inner == 1) { /* up to SOFTMAX_BLOCK rows at once */
+            int64_t most = gt__rows_per_block(k, SOFTMAX_BLOCK);
+            int n = (int)(to - b < most ? to - b : most);
+            softmax_rows_contiguous(job->x + at, job->out + at, k, n, job->take_log);
+            b += n - 1;
+        } else
             softmax_columns(job->x + at, job->out + at, k, inner,
                             (int)(inner - i < SOFTMAX_BLOCK ? inner - i : SOFTMAX_BLOCK),
                             job->take_log);
     }
 }
 
-// one contiguous row: softmax gx[K] += y * (g - sum(g * y)); log_softmax gx += g - exp(y) sum(g)
+// n <= SOFTMAX_BLOCK contiguous rows [n][K]: softmax gx += y * (g - sum(g * y)); log_softmax
+// gx += g - exp(y) sum(g) (= instead of += when add is false); every row's sum first, so
+// that their chains overlap
 GT__MULTIVERSION
-static void softmax_grad_row(const gt_real *restrict y, const gt_real *restrict g,
-                             gt_real *restrict gx, int64_t k, bool take_log) {
-    gt__lanes acc = {0};
-    double total = 0;
-    int64_t j = 0;
-    for (; j + GT__LANES <= k; j += GT__LANES) {
-        gt__lanes gv, yv;
-        GT__LOAD_LANES(gv, g + j);
-        GT__LOAD_LANES(yv, y + j);
-        acc += take_log ? gv : gv * yv;
+static void softmax_grad_rows(const gt_real *restrict y, const gt_real *restrict g,
+                              gt_real *restrict gx, int64_t k, int n, bool take_log, bool add) {
+    gt_real t[SOFTMAX_BLOCK];
+    for (int r = 0; r < n; r++) {
+        const gt_real *restrict yr = y + r * k, *restrict gr = g + r * k;
+        gt__lanes acc = {0};
+        double total = 0;
+        int64_t j = 0;
+        for (; j + GT__LANES <= k; j += GT__LANES) {
+            gt__lanes gv, yv;
+            GT__LOAD_LANES(gv, gr + j);
+            GT__LOAD_LANES(yv, yr + j);
+            acc += take_log ? gv : gv * yv;
+        }
+        for (; j < k; j++)
+            total += take_log ? (double)gr[j] : (double)gr[j] * yr[j];
+        t[r] = (gt_real)(total + gt__lanes_total(&acc));
     }
-    for (; j < k; j++)
-        total += take_log ? (double)g[j] : (double)g[j] * y[j];
-    total += gt__lanes_total(&acc);
-    gt_real t = (gt_real)total;
-    if (take_log)
-        for (j = 0; j < k; j++)
-            gx[j] += g[j] - gt__exp_nonpos(y[j]) * t;
-    else
-        for (j = 0; j < k; j++)
-            gx[j] += y[j] * (g[j] - t);
+    for (int r = 0; r < n; r++) {
+        const gt_real *restrict yr = y + r * k, *restrict gr = g + r * k;
+        gt_real *restrict gxr = gx + r * k, tr = t[r];
+        if (take_log && add)
+            for (int64_t j = 0; j < k; j++)
+                gxr[j] += gr[j] - gt__exp_nonpos(yr[j]) * tr;
+        else if (take_log)
+            for (int64_t j = 0; j < k; j++)
+                gxr[j] = gr[j] - gt__exp_nonpos(yr[j]) * tr;
+        else if (add)
+            for (int64_t j = 0; j < k; j++)
+                gxr[j] += yr[j] * (gr[j] - tr);
+        else
+            for (int64_t j = 0; j < k; j++)
+                gxr[j] = yr[j] * (gr[j] - tr);
+    }
 }
 
 // softmax: gx += y * (g - sum(g * y)); log_softmax: gx += g - exp(y) * sum(g), over each row
+// (= instead of += when job->add is false)
 static void softmax_backward_range(void *ctx, int64_t from, int64_t to) {
     const softmax_job *job = ctx;
     int64_t k = job->r.k, step = job->r.inner;
@@ -418,17 +465,22 @@ static void softmax_backward_range(void *ctx, int64_t from, int64_t to) {
         int64_t o = row / step, at = o * k * step + row % step;
         const gt_real *y = job->y + at, *g = job->g + at;
         gt_real *gx = job->out + at;
-        if (step == 1) {
-            softmax_grad_row(y, g, gx, k, job->take_log);
+        if (step == 1) { /* up to SOFTMAX_BLOCK rows at once */
+            int64_t most = gt__rows_per_block(k, SOFTMAX_BLOCK);
+            int n = (int)(to - row < most ? to - row : most);
+            softmax_grad_rows(y, g, gx, k, n, job->take_log, job->add);
+            row += n - 1;
             continue;
         }
         double total = 0;
         for (int64_t j = 0; j < k; j++)
             total += job->take_log ? (double)g[j * step] : (double)g[j * step] * y[j * step];
         gt_real t = (gt_real)total;
-        for (int64_t j = 0; j < k; j++)
-            gx[j * step] += job->take_log ? g[j * step] - gt__exp_nonpos(y[j * step]) * t
-                                          : y[j * step] * (g[j * step] - t);
+        for (int64_t j = 0; j < k; j++) {
+            gt_real d = job->take_log ? g[j * step] - gt__exp_nonpos(y[j * step]) * t
+                                      : y[j * step] * (g[j * step] - t);
+            gx[j * step] = job->add ? gx[j * step] + d : d;
+        }
     }
 }
 
@@ -446,12 +498,16 @@ static gt_tensor *softmax_forward(const gt_op_def *op, gt_tape *tape, gt_tensor 
     if (!out)
         return NULL;
     if (r.k) {
-        softmax_job job = {r, op->variant == SOFTMAX_LOG, x->data, NULL, NULL, out->data};
+        softmax_job job = {r, op->variant == SOFTMAX_LOG, false, x->data, NULL, NULL, out->data};
         int64_t blocks = r.outer * ((r.inner + SOFTMAX_BLOCK - 1) / SOFTMAX_BLOCK);
         gt__parallel_ranges(blocks, 1, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                             softmax_forward_range, &job);
     }
-    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, &x, 1, args, &node);
+    if (node)
+        node->overwrites = 1u; /* a stale grad_x is written whole (gt__grad_mark_stale) */
+    return out;
 }
 
 static gt_status softmax_backward(gt_node *node) {
@@ -460,7 +516,8 @@ static gt_status softmax_backward(gt_node *node) {
     gt_status status = softmax_rows_of(node->name, x, ((const softmax_args *)node->attrs)->dim, &r);
     if (status != GT_OK)
         return status;
-    softmax_job job = {r, gt__node_variant(node) == SOFTMAX_LOG, NULL, node->out->data,
+    bool add = !gt__grad_take_stale(x); /* a stale gradient is written whole */
+    softmax_job job = {r, gt__node_variant(node) == SOFTMAX_LOG, add, NULL, node->out->data,
                        node->out->grad, x->grad};
     gt__parallel_ranges(r.outer * r.inner, 1, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                         softmax_backward_range, &job);

@@ -101,6 +101,15 @@ static inline void gt__split_even(int64_t n, int64_t parts, int64_t p, int64_t *
     *len = base + (p < extra);
 }
 
+/* Rows of `len` values to take at once in a kernel that runs each step over a block of rows
+ * before the next (so that the rows' dependency chains overlap): as many as keep the block
+ * within 2048 values (8 KB of floats: the block is read again from L1, not L2), from 1 to
+ * max_rows. Long rows go one at a time. */
+static inline int64_t gt__rows_per_block(int64_t len, int64_t max_rows) {
+    int64_t rows = len > 0 ? 2048 / len : max_rows;
+    return rows < 1 ? 1 : rows > max_rows ? max_rows : rows;
+}
+
 /* One part of a job; tid < the job's threads names the member running it (0 is the
  * caller), for per-thread scratch. Which member runs which part varies from run to run. */
 typedef void gt__part_fn(const void *ctx, int64_t part, int tid);
@@ -113,6 +122,9 @@ void gt__parallel_parts(int64_t parts, int threads, gt__part_fn *fn, const void 
 /* log(sum(exp(x[0..k)))) of a contiguous row (k >= 1), max-shifted and vectorised: the
  * softmax family's (ops/activation.c), shared with cross_entropy's fused log-softmax. */
 double gt__row_logsumexp(const gt_real *x, int64_t k);
+/* The same of n <= GT__LANES short contiguous rows x[n][k] (1 <= k < GT__LANES) at once,
+ * one row a lane, into lse[n]: cross_entropy's over 10 classes. */
+void gt__short_rows_logsumexp(const gt_real *x, int64_t k, int n, double *lse);
 
 /* relu(batch_norm(...)) recorded as one node `batch_norm_relu` (ops/norm.c; not in the op
  * table, PyTorch has no such function): gt_batch_norm's inputs, arguments, checks and

@@ -179,4 +179,27 @@ static inline double gt__lane_sum(const gt_real *e, int64_t k) {
 #define GT__LANES_MAX(a, b)                                                                  \
     ((gt__lanes)((((gt__lanes_mask)(a)) & ((a) > (b))) | (((gt__lanes_mask)(b)) & ~((a) > (b)))))
 
+/* the largest of x[0..k), k >= 1, in GT__LANES partial maxima; inlined, it takes its
+ * caller's vectors. (A tree of shuffles over the lanes, as gt__lanes_total's, made the
+ * softmax rows 5% faster but cross_entropy's log-sum-exp of 96 3% slower.) A NaN may or may
+ * not come out: a row with one is NaN through its sum in the softmax family either way. */
+static inline gt_real gt__lane_max(const gt_real *x, int64_t k) {
+    gt_real max = x[0];
+    int64_t j = 0;
+    if (k >= GT__LANES) {
+        gt__lanes acc;
+        GT__LOAD_LANES(acc, x);
+        for (j = GT__LANES; j + GT__LANES <= k; j += GT__LANES) {
+            gt__lanes v;
+            GT__LOAD_LANES(v, x + j);
+            acc = GT__LANES_MAX(v, acc);
+        }
+        for (int l = 0; l < GT__LANES; l++)
+            max = acc[l] > max ? acc[l] : max;
+    }
+    for (; j < k; j++)
+        max = x[j] > max ? x[j] : max;
+    return max;
+}
+
 #endif

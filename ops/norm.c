@@ -566,7 +566,14 @@ typedef struct row_job {
     double eps;
     const gt_real *x, *g, *w, *b;
     gt_real *y, *gx, *mean, *invstd;
+    gt_real *part_w, *part_b; /* layer_norm's backward: one chunk's weight and bias sums */
 } row_job;
+
+/* Rows at a time in the row kernels (at most; gt__rows_per_block): each step (the sums, the
+ * statistics, the pass over the values) over all of them before the next, so that the rows'
+ * dependency chains (sums, division, square root) overlap where one row at a time waited
+ * for each. */
+#define ROW_BLOCK 16
 
 // x[n] -> y[n] = (x - m) inv * w + b (w, b: per value, or NULL for 1 and 0)
 GT__MULTIVERSION
@@ -622,90 +629,139 @@ static void row_forward_range(void *ctx, int64_t from, int64_t to) {
     const row_job *j = ctx;
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
-    for (int64_t r = from; r < to; r++) {
-        const gt_real *restrict x = j->x + r * d.len;
-        gt_real *restrict y = j->y + r * d.len;
-        double shift = (double)x[0], sum = 0, sum_sq = 0;
-        sum_and_squares(d.len, x, (gt_real)shift, &sum, &sum_sq);
-        double mean = sum / (double)d.len, var = sum_sq / (double)d.len - mean * mean;
-        gt_real m = (gt_real)(shift + mean), inv = (gt_real)(1 / sqrt((var > 0 ? var : 0) + j->eps));
-        j->mean[r] = m;
-        j->invstd[r] = inv;
-        int64_t base = (r % d.groups) * per_row;
-        if (d.seg == 1) { /* layer_norm: a weight per value, one vectorised pass */
-            affine_row(d.len, y, x, m, inv, j->w, j->b);
-            continue;
+    int64_t most = gt__rows_per_block(d.len, ROW_BLOCK);
+    for (int64_t r0 = from; r0 < to; r0 += most) {
+        int64_t n = to - r0 < most ? to - r0 : most;
+        double sum[ROW_BLOCK] = {0}, sum_sq[ROW_BLOCK] = {0};
+        for (int64_t i = 0; i < n; i++) /* shifted by the row's first value */
+            sum_and_squares(d.len, j->x + (r0 + i) * d.len, j->x[(r0 + i) * d.len], &sum[i],
+                            &sum_sq[i]);
+        for (int64_t i = 0; i < n; i++) {
+            double mean = sum[i] / (double)d.len, var = sum_sq[i] / (double)d.len - mean * mean;
+            j->mean[r0 + i] = (gt_real)((double)j->x[(r0 + i) * d.len] + mean);
+            j->invstd[r0 + i] = (gt_real)(1 / sqrt((var > 0 ? var : 0) + j->eps));
         }
-        for (int64_t s = 0; s < per_row; s++) {
-            gt_real scale = inv * (j->w ? j->w[base + s] : 1);
-            gt_real offset = (j->b ? j->b[base + s] : 0) - m * scale;
-            for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
-                y[e] = x[e] * scale + offset;
+        for (int64_t r = r0; r < r0 + n; r++) {
+            const gt_real *restrict x = j->x + r * d.len;
+            gt_real *restrict y = j->y + r * d.len;
+            gt_real m = j->mean[r], inv = j->invstd[r];
+            int64_t base = (r % d.groups) * per_row;
+            if (d.seg == 1) { /* layer_norm: a weight per value, one vectorised pass */
+                affine_row(d.len, y, x, m, inv, j->w, j->b);
+                continue;
+            }
+            for (int64_t s = 0; s < per_row; s++) {
+                gt_real scale = inv * (j->w ? j->w[base + s] : 1);
+                gt_real offset = (j->b ? j->b[base + s] : 0) - m * scale;
+                for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
+                    y[e] = x[e] * scale + offset;
+            }
         }
     }
 }
 
 // g[rows,len] -> gx += invstd (g w - mean(g w) - xhat mean(g w xhat)), xhat = (x - mean) invstd
+// (gx NULL: none); layer_norm with part_w or part_b: those += g xhat and g, row by row
 static void row_grad_range(void *ctx, int64_t from, int64_t to) {
     const row_job *j = ctx;
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
-    for (int64_t r = from; r < to; r++) {
-        const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
-        gt_real *restrict gx = j->gx + r * d.len;
-        gt_real mean = j->mean[r], inv = j->invstd[r];
-        int64_t base = (r % d.groups) * per_row;
-        double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
-        if (d.seg == 1 && j->w) /* layer_norm: a weight per value, no call per value */
-            weighted_sum_and_dot(d.len, g, j->w, x, mean, &sum_gw, &sum_gwx);
-        else if (d.seg == 1)
-            sum_and_dot(d.len, g, x, mean, &sum_gw, &sum_gwx);
-        for (int64_t s = 0; d.seg > 1 && s < per_row; s++) {
-            double sg = 0, sgx = 0, w = j->w ? (double)j->w[base + s] : 1;
-            sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
-            sum_gw += w * sg;
-            sum_gwx += w * sgx;
+    int64_t most = gt__rows_per_block(d.len, ROW_BLOCK);
+    for (int64_t r0 = from; r0 < to; r0 += most) {
+        int64_t n = to - r0 < most ? to - r0 : most;
+        gt_real k1[ROW_BLOCK], k2[ROW_BLOCK];
+        for (int64_t i = 0; j->gx && i < n; i++) {
+            int64_t r = r0 + i;
+            const gt_real *x = j->x + r * d.len, *g = j->g + r * d.len;
+            gt_real mean = j->mean[r], inv = j->invstd[r];
+            int64_t base = (r % d.groups) * per_row;
+            double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
+            if (d.seg == 1 && j->w) /* layer_norm: a weight per value, no call per value */
+                weighted_sum_and_dot(d.len, g, j->w, x, mean, &sum_gw, &sum_gwx);
+            else if (d.seg == 1)
+                sum_and_dot(d.len, g, x, mean, &sum_gw, &sum_gwx);
+            for (int64_t s = 0; d.seg > 1 && s < per_row; s++) {
+                double sg = 0, sgx = 0, w = j->w ? (double)j->w[base + s] : 1;
+                sum_and_dot(d.seg, g + s * d.seg, x + s * d.seg, mean, &sg, &sgx);
+                sum_gw += w * sg;
+                sum_gwx += w * sgx;
+            }
+            k1[i] = (gt_real)((double)inv * sum_gw / (double)d.len);
+            k2[i] = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
         }
-        gt_real k1 = (gt_real)((double)inv * sum_gw / (double)d.len);
-        gt_real k2 = (gt_real)((double)inv * inv * inv * sum_gwx / (double)d.len);
-        if (d.seg == 1) {
-            row_input_grad(d.len, gx, g, x, j->w, mean, inv, k1, k2);
-            continue;
-        }
-        for (int64_t s = 0; s < per_row; s++) {
-            gt_real wi = inv * (j->w ? j->w[base + s] : 1);
-            for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
-                gx[e] += wi * g[e] - k1 - (x[e] - mean) * k2;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t r = r0 + i;
+            const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
+            gt_real *restrict gx = j->gx ? j->gx + r * d.len : NULL;
+            gt_real mean = j->mean[r], inv = j->invstd[r];
+            int64_t base = (r % d.groups) * per_row;
+            if (d.seg == 1 && (j->part_w || j->part_b)) /* while the row is in cache */
+                row_affine_grad_add(d.len, j->part_w, j->part_b, g, x, mean, inv);
+            if (gx && d.seg == 1) {
+                row_input_grad(d.len, gx, g, x, j->w, mean, inv, k1[i], k2[i]);
+                continue;
+            }
+            for (int64_t s = 0; gx && s < per_row; s++) {
+                gt_real wi = inv * (j->w ? j->w[base + s] : 1);
+                for (int64_t e = s * d.seg; e < (s + 1) * d.seg; e++)
+                    gx[e] += wi * g[e] - k1[i] - (x[e] - mean) * k2[i];
+            }
         }
     }
 }
 
-/* layer_norm's weight and bias gradients, for threads: columns [from, to) of every row,
- * each column's rows added in order (the same sums on any number of threads) */
-typedef struct row_affine_job {
-    const row_job *j;
-    gt_real *gw, *gb;
-} row_affine_job;
+/* layer_norm's backward (a weight per value) in fixed chunks of rows, any thread a chunk:
+ * each chunk's input gradient, and its weight and bias sums into its own part, in the same
+ * pass over g and x (a second pass over every row for them took as long as the first); the
+ * parts are added in chunk order afterwards, so the sums do not depend on the threads. */
+#define ROW_CHUNKS_MAX 16
 
-static void row_affine_columns(void *ctx, int64_t from, int64_t to) {
-    const row_affine_job *a = ctx;
-    const row_job *j = a->j;
-    for (int64_t r = 0; r < j->d.rows; r++)
-        row_affine_grad_add(to - from, a->gw ? a->gw + from : NULL, a->gb ? a->gb + from : NULL,
-                            j->g + r * j->d.len + from, j->x + r * j->d.len + from, j->mean[r],
-                            j->invstd[r]);
+static int64_t row_chunks(row_dims d) {
+    return d.rows < ROW_CHUNKS_MAX ? d.rows : ROW_CHUNKS_MAX;
 }
 
-// g[rows,len] -> gw[...] += sum(g xhat), gb[...] += sum(g), over the rows sharing each value
+typedef struct row_chunk_job {
+    const row_job *j;
+    bool w, b;     /* which sums the parts take */
+    gt_real *parts; /* [chunks][2][len]: each chunk's weight then bias sums */
+} row_chunk_job;
+
+static void row_grad_chunk(const void *ctx, int64_t chunk, int tid) {
+    (void)tid;
+    const row_chunk_job *c = ctx;
+    row_job j = *c->j;
+    int64_t first, count;
+    gt__split_even(j.d.rows, row_chunks(j.d), chunk, &first, &count);
+    gt_real *part = c->parts ? c->parts + chunk * 2 * j.d.len : NULL;
+    if (part)
+        memset(part, 0, gt__real_bytes(2 * j.d.len));
+    j.part_w = part && c->w ? part : NULL;
+    j.part_b = part && c->b ? part + j.d.len : NULL;
+    row_grad_range(&j, first, first + count);
+}
+
+// layer_norm: g[rows,len] -> gx += ... (row_grad_range), gw[len] += sum(g xhat), gb[len] +=
+// sum(g) (either may be NULL); parts: 2 * row_chunks * len reals when gw or gb
+static void row_layer_grad(const row_job *j, gt_real *gw, gt_real *gb, gt_real *parts) {
+    row_dims d = j->d;
+    int64_t chunks = row_chunks(d);
+    row_chunk_job c = {j, gw != NULL, gb != NULL, gw || gb ? parts : NULL};
+    gt__parallel_parts(chunks, gt__threads_for_flops(3 * pass_flops(d.rows * d.len)),
+                       row_grad_chunk, &c);
+    for (int64_t k = 0; c.parts && k < chunks; k++)
+        for (int64_t e = 0; e < d.len; e++) {
+            if (gw)
+                gw[e] += c.parts[k * 2 * d.len + e];
+            if (gb)
+                gb[e] += c.parts[(k * 2 + 1) * d.len + e];
+        }
+}
+
+// group_norm: g[rows,len] -> gw[...] += sum(g xhat), gb[...] += sum(g), over the rows sharing
+// each value
 static void row_affine_grad(const row_job *j, gt_real *gw, gt_real *gb) {
     row_dims d = j->d;
     int64_t per_row = d.len / d.seg;
-    if (d.seg == 1) { /* layer_norm: a weight per value; threads share the columns */
-        row_affine_job a = {j, gw, gb};
-        gt__parallel_ranges(d.len, GT__LANES, pass_flops(d.rows * d.len), row_affine_columns,
-                            &a);
-        return;
-    }
     for (int64_t r = 0; r < d.rows; r++) {
         const gt_real *restrict x = j->x + r * d.len, *restrict g = j->g + r * d.len;
         int64_t base = (r % d.groups) * per_row;
@@ -791,7 +847,7 @@ static gt_tensor *row_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tensor
         !(saved = gt__tape_alloc(tape, sizeof *saved, op->name)))
         return NULL;
     row_job job = {d, args->eps, x->data, NULL, w ? w->data : NULL, b ? b->data : NULL,
-                   out->data, NULL, stats, stats + d.rows};
+                   out->data, NULL, stats, stats + d.rows, NULL, NULL};
     if (d.len)
         gt__parallel_ranges(d.rows, 1, 2 * pass_flops(x->numel), row_forward_range, &job);
     gt_node *node;
@@ -799,6 +855,8 @@ static gt_tensor *row_norm_forward(const gt_op_def *op, gt_tape *tape, gt_tensor
     if (node) {
         *saved = (row_saved){d, job.mean, job.invstd, w, b};
         node->saved = saved;
+        if (op->variant == ROW_LAYER && (w || b)) /* the chunks' parts (row_layer_grad) */
+            node->scratch_bytes = gt__real_bytes(2 * row_chunks(d) * d.len);
     }
     return out;
 }
@@ -809,11 +867,16 @@ static gt_status row_norm_backward(gt_node *node) {
     if (!s->d.len)
         return GT_OK;
     row_job job = {s->d, 0, x->data, node->out->grad, w ? w->data : NULL, NULL, NULL, x->grad,
-                   s->mean, s->invstd};
+                   s->mean, s->invstd, NULL, NULL};
+    gt_real *gw = w ? w->grad : NULL, *gb = b ? b->grad : NULL;
+    if (gt__node_variant(node) == ROW_LAYER) {
+        row_layer_grad(&job, gw, gb, node->scratch);
+        return GT_OK;
+    }
     if (x->grad)
         gt__parallel_ranges(s->d.rows, 1, 2 * pass_flops(x->numel), row_grad_range, &job);
-    if ((w && w->grad) || (b && b->grad))
-        row_affine_grad(&job, w ? w->grad : NULL, b ? b->grad : NULL);
+    if (gw || gb)
+        row_affine_grad(&job, gw, gb);
     return GT_OK;
 }
 

@@ -511,19 +511,71 @@ static void conv_grads_on(int threads, gt_real *out) {
     gt_tensor_free(x), gt_tensor_free(w), gt_tensor_free(b), gt_tensor_free(r);
 }
 
-GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+/* run(threads, out) on 2 and 3 threads gives count values with the same bits as on 1, with
+ * every job split over the threads (no flop threshold) */
+static void check_same_bits_on_one_two_and_three(void (*run)(int, gt_real *), size_t count) {
     int threads = gt_get_threads();
     int64_t threshold = gt__gemm_set_parallel_min_flops(0);
-    size_t count = CONV_XN + CONV_WN + CONV_O;
     gt_real *one = calloc(count, sizeof(gt_real)), *other = calloc(count, sizeof(gt_real));
-    conv_grads_on(1, one);
+    run(1, one);
     for (int t = 2; t <= 3; t++) {
-        conv_grads_on(t, other);
+        run(t, other);
         CHECK(memcmp(one, other, count * sizeof(gt_real)) == 0);
     }
     free(one), free(other);
     gt__gemm_set_parallel_min_flops(threshold);
     gt_set_threads(threads);
+}
+
+GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+    check_same_bits_on_one_two_and_three(conv_grads_on, CONV_XN + CONV_WN + CONV_O);
+}
+
+/* layer_norm over the last 40 values of [37,5,40]: 185 rows whose weight and bias gradients
+ * add up in 16 chunks of 11 or 12 rows, on `threads` threads -> out: grad_x, grad_w, grad_b */
+enum { LN_ROWS = 185, LN_LEN = 40 };
+
+static void layer_norm_grads_on(int threads, gt_real *out) {
+    gt_set_threads(threads);
+    gt_rng rng;
+    gt_rng_seed(&rng, 12);
+    gt_tensor *x = gt_randn(GT_SHAPE(37, 5, LN_LEN), 0, 1, &rng);
+    gt_tensor *w = gt_randn(GT_SHAPE(LN_LEN), 0, 1, &rng);
+    gt_tensor *b = gt_randn(GT_SHAPE(LN_LEN), 0, 1, &rng);
+    gt_tensor *r = gt_randn(GT_SHAPE(37, 5, LN_LEN), 0, 1, &rng);
+    CHECK(x && w && b && r);
+    gt_tensor_set_requires_grad(x, true);
+    gt_tensor_set_requires_grad(w, true);
+    gt_tensor_set_requires_grad(b, true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_layer_norm(tape, x, GT_INTS(LN_LEN), w, b, 1e-5);
+    CHECK(y && gt_backward_with(tape, y, r) == GT_OK);
+    memcpy(out, gt_tensor_grad(x), LN_ROWS * LN_LEN * sizeof(gt_real));
+    memcpy(out + LN_ROWS * LN_LEN, gt_tensor_grad(w), LN_LEN * sizeof(gt_real));
+    memcpy(out + (LN_ROWS + 1) * LN_LEN, gt_tensor_grad(b), LN_LEN * sizeof(gt_real));
+    /* every chunk's sums counted once: against plain sums in double */
+    const gt_real *xd = gt_tensor_data(x), *rd = gt_tensor_data(r);
+    for (int e = 0; e < LN_LEN; e += 3) {
+        double sw = 0, sb = 0;
+        for (int row = 0; row < LN_ROWS; row++) {
+            const gt_real *xr = xd + row * LN_LEN;
+            double mean = 0, var = 0;
+            for (int i = 0; i < LN_LEN; i++)
+                mean += xr[i] / (double)LN_LEN;
+            for (int i = 0; i < LN_LEN; i++)
+                var += (xr[i] - mean) * (xr[i] - mean) / LN_LEN;
+            sw += rd[row * LN_LEN + e] * (xr[e] - mean) / sqrt(var + 1e-5);
+            sb += rd[row * LN_LEN + e];
+        }
+        CHECK_CLOSE(gt_tensor_grad(w)[e], sw, 1e-3 * fmax(1.0, fabs(sw)));
+        CHECK_CLOSE(gt_tensor_grad(b)[e], sb, 1e-3 * fmax(1.0, fabs(sb)));
+    }
+    gt_tape_free(tape);
+    gt_tensor_free(x), gt_tensor_free(w), gt_tensor_free(b), gt_tensor_free(r);
+}
+
+GT_TEST(layer_norm_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+    check_same_bits_on_one_two_and_three(layer_norm_grads_on, (LN_ROWS + 2) * LN_LEN);
 }
 
 /* Three SGD steps of LeNet-5, of the MLP and of a Linear over the last axis of [C, H, W]
