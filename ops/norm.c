@@ -646,8 +646,9 @@ static void row_forward_range(void *ctx, int64_t from, int64_t to) {
             gt_real *restrict y = j->y + r * d.len;
             gt_real m = j->mean[r], inv = j->invstd[r];
             int64_t base = (r % d.groups) * per_row;
-            if (d.seg == 1) { /* layer_norm: a weight per value, one vectorised pass */
-                affine_row(d.len, y, x, m, inv, j->w, j->b);
+            if (d.seg == 1) { /* a weight per value (layer_norm; group_norm on [N,C,1...]) */
+                affine_row(d.len, y, x, m, inv, j->w ? j->w + base : NULL,
+                           j->b ? j->b + base : NULL);
                 continue;
             }
             for (int64_t s = 0; s < per_row; s++) {
@@ -676,8 +677,8 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
             gt_real mean = j->mean[r], inv = j->invstd[r];
             int64_t base = (r % d.groups) * per_row;
             double sum_gw = 0, sum_gwx = 0; /* sum(g w), sum(g w (x - mean)) */
-            if (d.seg == 1 && j->w) /* layer_norm: a weight per value, no call per value */
-                weighted_sum_and_dot(d.len, g, j->w, x, mean, &sum_gw, &sum_gwx);
+            if (d.seg == 1 && j->w) /* a weight per value, no call per value */
+                weighted_sum_and_dot(d.len, g, j->w + base, x, mean, &sum_gw, &sum_gwx);
             else if (d.seg == 1)
                 sum_and_dot(d.len, g, x, mean, &sum_gw, &sum_gwx);
             for (int64_t s = 0; d.seg > 1 && s < per_row; s++) {
@@ -698,7 +699,8 @@ static void row_grad_range(void *ctx, int64_t from, int64_t to) {
             if (d.seg == 1 && (j->part_w || j->part_b)) /* while the row is in cache */
                 row_affine_grad_add(d.len, j->part_w, j->part_b, g, x, mean, inv);
             if (gx && d.seg == 1) {
-                row_input_grad(d.len, gx, g, x, j->w, mean, inv, k1[i], k2[i]);
+                row_input_grad(d.len, gx, g, x, j->w ? j->w + base : NULL, mean, inv, k1[i],
+                               k2[i]);
                 continue;
             }
             for (int64_t s = 0; gx && s < per_row; s++) {
@@ -950,7 +952,8 @@ const gt_op_def gt_op_group_norm = {
     .grad_graph = row_norm_grad_graph,
     .variant = ROW_GROUP,
     GT__CASES("2x4x3 4 4; num_groups=2", "2x6x2x2 6 6; num_groups=3, eps=0.001",
-              "3x4; num_groups=2", "2x4x5 _ 4; num_groups=1", "1x3x1x2 3; num_groups=3",
+              "3x4; num_groups=2", "3x4 4 4; num_groups=2", "2x6x1 6 6; num_groups=3",
+              "2x4x5 _ 4; num_groups=1", "1x3x1x2 3; num_groups=3",
               "2x3x4 3 3; num_groups=2 => group_norm: num_groups 2 must divide the 3 channels "
               "of input [2, 3, 4]",
               "2x4x3 3; num_groups=2 => group_norm: weight must be [4] for input [2, 4, 3], "
