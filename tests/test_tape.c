@@ -183,15 +183,23 @@ static bool train_step(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *fc,
     return ok;
 }
 
-GT_TEST(after_the_first_step_a_training_loop_allocates_nothing) {
+/* train_step's inputs, drawn from `seed`: x[8,1,12,12], w[4,1,3,3], fc[10,144] (these two
+ * requiring gradients), labels[8] of class 0. */
+static void small_conv_net(uint64_t seed, gt_tensor **x, gt_tensor **w, gt_tensor **fc,
+                           gt_tensor **labels) {
     gt_rng rng;
-    gt_rng_seed(&rng, 3);
-    gt_tensor *x = gt_randn(GT_SHAPE(8, 1, 12, 12), 0, 1, &rng);
-    gt_tensor *w = gt_randn(GT_SHAPE(4, 1, 3, 3), 0, 0.3, &rng);
-    gt_tensor *fc = gt_randn(GT_SHAPE(10, 4 * 6 * 6), 0, 0.1, &rng);
-    gt_tensor *labels = gt_zeros(GT_SHAPE(8));
-    gt_tensor_set_requires_grad(w, true);
-    gt_tensor_set_requires_grad(fc, true);
+    gt_rng_seed(&rng, seed);
+    *x = gt_randn(GT_SHAPE(8, 1, 12, 12), 0, 1, &rng);
+    *w = gt_randn(GT_SHAPE(4, 1, 3, 3), 0, 0.3, &rng);
+    *fc = gt_randn(GT_SHAPE(10, 4 * 6 * 6), 0, 0.1, &rng);
+    *labels = gt_zeros(GT_SHAPE(8));
+    gt_tensor_set_requires_grad(*w, true);
+    gt_tensor_set_requires_grad(*fc, true);
+}
+
+GT_TEST(after_the_first_step_a_training_loop_allocates_nothing) {
+    gt_tensor *x, *w, *fc, *labels;
+    small_conv_net(3, &x, &w, &fc, &labels);
     gt_set_allocator(&counting);
     gt_tape *tape = gt_tape_new();
     CHECK(train_step(tape, x, w, fc, labels)); /* the arena grows to fit one step */
@@ -215,14 +223,8 @@ GT_TEST(after_the_first_step_a_training_loop_allocates_nothing) {
  * backward scratch lasts for its node's backward only: both live in the tape's scratch,
  * kept across steps, so that the arena holds only what backwards read. */
 GT_TEST(temporaries_live_in_the_tapes_scratch_not_in_the_arena) {
-    gt_rng rng;
-    gt_rng_seed(&rng, 4);
-    gt_tensor *x = gt_randn(GT_SHAPE(8, 1, 12, 12), 0, 1, &rng);
-    gt_tensor *w = gt_randn(GT_SHAPE(4, 1, 3, 3), 0, 0.3, &rng);
-    gt_tensor *fc = gt_randn(GT_SHAPE(10, 4 * 6 * 6), 0, 0.1, &rng);
-    gt_tensor *labels = gt_zeros(GT_SHAPE(8));
-    gt_tensor_set_requires_grad(w, true);
-    gt_tensor_set_requires_grad(fc, true);
+    gt_tensor *x, *w, *fc, *labels;
+    small_conv_net(4, &x, &w, &fc, &labels);
     gt_tape *tape = gt_tape_new();
     gt_tensor *conv = gt_conv2d(tape, x, w, NULL, 1, 1); /* [8, 4, 12, 12] */
     gt_tensor *pooled = gt_maxpool2d(tape, conv, 2, 2);   /* [8, 4, 6, 6] */
