@@ -39,6 +39,14 @@ static void free_chunks(gt_chunk *chunk) {
     }
 }
 
+/* Counts a failure to grow the arena (or its scratch) and keeps its error, just set, for
+ * gt__tape_arena_error. NULL, for the caller to return. */
+static void *arena_failed(gt_tape *tape) {
+    tape->arena_failures++;
+    gt__error_save(&tape->arena_error);
+    return NULL;
+}
+
 /* *scratch with room for `bytes` at least: grown (contents dropped) when smaller. The old
  * buffer goes first, so that the two are never held at once. A failure counts as the
  * arena's (gt__tape_arena_failures), whose memory it is part of. */
@@ -49,9 +57,7 @@ static void *scratch_of(gt_tape *tape, gt_chunk **scratch, size_t bytes, const c
     if (!(*scratch = chunk_new(bytes))) {
         gt_set_error(GT_ERR_NOMEM, "%s: cannot grow the tape's arena (its scratch, to %zu "
                      "bytes)", what, bytes);
-        tape->arena_failures++;
-        gt__error_save(&tape->arena_error);
-        return NULL;
+        return arena_failed(tape);
     }
     return (*scratch)->mem;
 }
@@ -167,9 +173,7 @@ void *gt__tape_alloc(gt_tape *tape, size_t bytes, const char *what) {
     if (!fresh) {
         gt_set_error(GT_ERR_NOMEM, "%s: cannot grow the tape's arena by %zu bytes", what,
                      capacity);
-        tape->arena_failures++;
-        gt__error_save(&tape->arena_error);
-        return NULL;
+        return arena_failed(tape);
     }
     tape->chunk_allocs++;
     if (chunk) {

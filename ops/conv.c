@@ -358,7 +358,6 @@ static int64_t forward_per_thread(const conv_dims *d) {
  * one per group) keep the parts in the caches and their final sum short. */
 #define CONV_CHUNKS_MAX 16
 
-/* Part p of n things split into `parts` nearly equal runs, the longer ones first. */
 static int64_t chunks_of(const conv_dims *d) {
     return d->n_groups < CONV_CHUNKS_MAX ? d->n_groups : CONV_CHUNKS_MAX;
 }

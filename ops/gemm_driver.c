@@ -17,7 +17,6 @@
 #define PACK_BYTES (64 * 1024)     /* the packing buffer, on the stack */
 #define PACK_MAX_NC 256            /* columns of B^T per packed block */
 
-/* Part p of n split into `parts` nearly equal parts, the larger ones first. */
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Bytes of a kc x nc block of B, reused by every row tile: half of one core's L2 (read once
