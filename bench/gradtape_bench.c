@@ -303,7 +303,29 @@ static peak_info find_peak(const options *opt) {
 typedef struct timing {
     double median, min, q1, q3; /* seconds */
     int reps;
+    /* The median of the last tenth of the repetitions, in the order they ran, over the
+     * first tenth's (NAN under DRIFT_MIN_REPS): a cell that slows down as it runs (SGD's
+     * momentum decaying into subnormal numbers, on a CPU that takes an assist for them, when
+     * GT_DENORMALS=keep) shows a drift well above 1. */
+    double drift;
 } timing;
+
+#define DRIFT_MIN_REPS 100
+
+/* The median of n samples (sorted in place). */
+static double median_of(double *samples, int n) {
+    qsort(samples, (size_t)n, sizeof *samples, cmp_double);
+    return quantile(samples, n, 0.5);
+}
+
+/* timing.drift of samples[n] in the order they ran (sorts its tenths in place). */
+static double drift_of(double *samples, int n) {
+    if (n < DRIFT_MIN_REPS)
+        return NAN;
+    int tenth = n / 10;
+    double first = median_of(samples, tenth);
+    return median_of(samples + n - tenth, tenth) / first;
+}
 
 typedef struct bench_ctx {
     gt_model *model;
@@ -383,9 +405,10 @@ static timing time_cell(void *c, void (*fn)(void *), const options *opt) {
         fn(c);
         samples[n++] = now_seconds() - t;
     }
+    double drift = drift_of(samples, n);
     qsort(samples, (size_t)n, sizeof *samples, cmp_double);
     timing r = {quantile(samples, n, 0.5), samples[0], quantile(samples, n, 0.25),
-                quantile(samples, n, 0.75), n};
+                quantile(samples, n, 0.75), n, drift};
     free(samples);
     return r;
 }
@@ -422,14 +445,19 @@ static void report_cell(const options *opt, const peak_info *peak, const char *m
         json_number(stdout, gflops);
         printf(",\"pct_of_peak\":");
         json_number(stdout, pct);
+        printf(",\"drift\":");
+        json_number(stdout, t->drift);
         printf("}\n");
     } else {
         char pct_text[32] = "n/a";
         if (isfinite(pct))
             snprintf(pct_text, sizeof pct_text, "%.2f%%", pct);
-        printf("%-6s %-11s %6lld %12.1f %12.1f %6d %12.0f %9.2f %8s\n", model, cell_name(cell),
-               (long long)batch, t->median * 1e6, t->min * 1e6, t->reps, images_per_s, gflops,
-               pct_text);
+        char drift_text[32] = "-";
+        if (isfinite(t->drift))
+            snprintf(drift_text, sizeof drift_text, "%.2f", t->drift);
+        printf("%-6s %-11s %6lld %12.1f %12.1f %6d %12.0f %9.2f %8s %6s\n", model,
+               cell_name(cell), (long long)batch, t->median * 1e6, t->min * 1e6, t->reps,
+               images_per_s, gflops, pct_text, drift_text);
     }
     fflush(stdout);
 }
@@ -1001,11 +1029,12 @@ static void report_header(const options *opt, const peak_info *peak, int threads
         printf("peak: unknown (no vector FMA measured here; give --peak-gflops)\n");
     printf("FLOP convention: %s\n", convention);
     printf("times: median (and min) of reps after %d warm-up runs, %g s budget per cell, at "
-           "least %d reps\n\n",
-           opt->warmup, opt->budget, opt->min_reps);
+           "least %d reps; drift: the last tenth's median over the first tenth's (%d reps "
+           "or more)\n\n",
+           opt->warmup, opt->budget, opt->min_reps, DRIFT_MIN_REPS);
     if (opt->n_models)
-        printf("%-6s %-11s %6s %12s %12s %6s %12s %9s %8s\n", "model", "cell", "batch",
-               "median us", "min us", "reps", "images/s", "GFLOP/s", "of peak");
+        printf("%-6s %-11s %6s %12s %12s %6s %12s %9s %8s %6s\n", "model", "cell", "batch",
+               "median us", "min us", "reps", "images/s", "GFLOP/s", "of peak", "drift");
 }
 
 int main(int argc, char **argv) {
