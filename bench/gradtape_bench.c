@@ -566,6 +566,8 @@ static const struct op_row {
     {"max_pool2d", "64x6x28x28; kernel_size=2"}, /* LeNet-5's S2 */
     {"avg_pool2d", "64x32x28x28; kernel_size=3, stride=2, padding=1"},
     {"adaptive_avg_pool2d", "64x64x7x7; output_size=1"},
+    {"add", "64x32x28x28 32x1x1"}, /* a per-channel shift, broadcast */
+    {"mul", "256x512 512"},        /* a per-feature scale, broadcast */
 };
 
 #define MAX_ROW_INPUTS 8

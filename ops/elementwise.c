@@ -1,6 +1,7 @@
 /* elementwise.c - add, sub, mul, div with NumPy broadcasting (the broadcasting that
  * compare.c shares: gt_broadcast_impl.h); neg and scale. */
 #include "gt_broadcast_impl.h"
+#include "gt_vmath.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -13,6 +14,37 @@ static void strides_for(const gt_tensor *t, int ndim, int64_t *stride) {
         stride[d] = size == 1 ? 0 : step;
         step *= size;
     }
+}
+
+/* bc's loop_* fields: the output's dims without those of size 1, each merged into the one
+ * before it when every operand steps over both as over one (stride[d] = stride[d + 1] *
+ * shape[d + 1]); the same elements in the same order. An empty output keeps a dim of 0. */
+static void loop_dims(gt__broadcast *bc) {
+    int m = 0;
+    for (int d = 0; d < bc->ndim; d++) {
+        if (bc->shape[d] == 1)
+            continue;
+        bool merge = m > 0 && bc->shape[d] != 0 && bc->loop_shape[m - 1] != 0;
+        for (int k = 0; merge && k < GT__BROADCAST_MAX; k++)
+            merge = bc->loop_stride[k][m - 1] == bc->stride[k][d] * bc->shape[d];
+        if (merge) {
+            bc->loop_shape[m - 1] *= bc->shape[d];
+            for (int k = 0; k < GT__BROADCAST_MAX; k++)
+                bc->loop_stride[k][m - 1] = bc->stride[k][d];
+            continue;
+        }
+        bc->loop_shape[m] = bc->shape[d];
+        for (int k = 0; k < GT__BROADCAST_MAX; k++)
+            bc->loop_stride[k][m] = bc->stride[k][d];
+        m++;
+    }
+    if (m == 0) { /* a single element */
+        bc->loop_shape[0] = 1;
+        for (int k = 0; k < GT__BROADCAST_MAX; k++)
+            bc->loop_stride[k][0] = 0;
+        m = 1;
+    }
+    bc->loop_ndim = m;
 }
 
 gt_status gt__broadcast_shapes(const char *op, int n, const gt_tensor *const *t,
@@ -44,6 +76,7 @@ gt_status gt__broadcast_shapes(const char *op, int n, const gt_tensor *const *t,
         bc->same_shape = bc->same_shape &&
                          gt_shape_equal(t[k]->ndim, t[k]->shape, t[0]->ndim, t[0]->shape);
     }
+    loop_dims(bc);
     return GT_OK;
 }
 
@@ -55,15 +88,6 @@ static gt_status broadcast_shapes(const char *op, const gt_tensor *a, const gt_t
 typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind;
 
 
-static inline gt_real apply(binary_kind kind, gt_real x, gt_real y) {
-    switch (kind) {
-    case BIN_ADD: return x + y;
-    case BIN_SUB: return x - y;
-    case BIN_MUL: return x * y;
-    case BIN_DIV: return x / y;
-    }
-    return 0;
-}
 
 // a[...], b[...] broadcast -> out[broadcast shape]
 static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
@@ -81,18 +105,50 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
         return NULL;
     const gt_real *a = in[0]->data, *b = in[1]->data;
     gt_real *y = out->data;
-    if (bc.same_shape) { /* one loop per kind, so that each vectorises */
-        int64_t n = out->numel;
-        switch (kind) {
-        case BIN_ADD: for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i]; break;
-        case BIN_SUB: for (int64_t i = 0; i < n; i++) y[i] = a[i] - b[i]; break;
-        case BIN_MUL: for (int64_t i = 0; i < n; i++) y[i] = a[i] * b[i]; break;
-        case BIN_DIV: for (int64_t i = 0; i < n; i++) y[i] = a[i] / b[i]; break;
-        }
-    } else {
-        GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = apply(kind, a[ia], b[ib]));
+    switch (kind) { /* one loop per kind, so that each vectorises */
+    case BIN_ADD: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] + b[ib]); break;
+    case BIN_SUB: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] - b[ib]); break;
+    case BIN_MUL: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] * b[ib]); break;
+    case BIN_DIV: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] / b[ib]); break;
     }
-    return gt__op_finish(tape, op, out, in, 2, NULL, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 2, NULL, &node);
+    for (int k = 0; node && kind != BIN_DIV && k < 2; k++)
+        if (in[k]->numel == out->numel) /* not broadcast: its stale gradient written whole */
+            node->overwrites |= 1u << k;
+    return out;
+}
+
+/* One run of an operand's gradient: to[j * to_stride] += sign * g[j] * m[j * m_stride] for
+ * j < n (m NULL: 1; = instead of += when write), each stride 0 or 1. Where `to` steps, each
+ * element takes its own product, as an elementwise loop; where it stays (the operand is
+ * broadcast along the run), the run's products are summed in lanes (gt__lane_sum's order)
+ * and added once, where a chain of n additions to memory took a few cycles an element. */
+static void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_real *restrict g,
+                           const gt_real *restrict m, int64_t m_stride, gt_real sign,
+                           bool write, int64_t n) {
+    if (to_stride == 0) {
+        double total = !m ? gt__lane_sum(g, n) * sign
+                       : m_stride ? gt__lane_dot(g, m, n)
+                                  : gt__lane_sum(g, n) * m[0];
+        to[0] = (write ? 0 : to[0]) + (gt_real)total; /* write: a run of one element */
+        return;
+    }
+    gt_real scale = m && !m_stride ? m[0] : sign;
+    if (m && m_stride) {
+        if (write)
+            for (int64_t j = 0; j < n; j++)
+                to[j] = g[j] * m[j];
+        else
+            for (int64_t j = 0; j < n; j++)
+                to[j] += g[j] * m[j];
+    } else if (write) {
+        for (int64_t j = 0; j < n; j++)
+            to[j] = g[j] * scale;
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            to[j] += g[j] * scale;
+    }
 }
 
 // grad_out[broadcast shape] -> grad_a[a's shape], grad_b[b's shape], summed over broadcasts
@@ -106,32 +162,28 @@ static gt_status binary_backward(gt_node *node) {
     const gt_real *a = ta->data, *b = tb->data, *g = node->out->grad;
     gt_real *ga = ta->grad, *gb = tb->grad;
     int64_t n = node->out->numel;
-    if (bc.same_shape && kind != BIN_DIV) { /* no offsets to walk: loops that vectorise */
-        gt_real sign = kind == BIN_SUB ? -1 : 1;
-        for (int64_t i = 0; ga && i < n; i++)
-            ga[i] += kind == BIN_MUL ? g[i] * b[i] : g[i];
-        for (int64_t i = 0; gb && i < n; i++)
-            gb[i] += kind == BIN_MUL ? g[i] * a[i] : sign * g[i];
-        return GT_OK;
-    }
+    /* an operand of the output's shape whose gradient is stale gets it written (=), not added
+     * (overwrites, set by binary_forward; gt__grad_take_stale) */
+    bool write_a = ga && (node->overwrites & 1u) && gt__grad_take_stale(ta);
+    bool write_b = gb && (node->overwrites & 2u) && gt__grad_take_stale(tb);
     switch (kind) {
     case BIN_ADD:
     case BIN_SUB: {
         gt_real sign = kind == BIN_ADD ? 1 : -1;
-        GT__FOR_EACH_BROADCAST(&bc, n, {
+        GT__FOR_EACH_BROADCAST_RUN(&bc, n, {
             if (ga)
-                ga[ia] += g[i];
+                accumulate_run(ga + ia, run_sa, g + i, NULL, 0, 1, write_a, run_len);
             if (gb)
-                gb[ib] += sign * g[i];
+                accumulate_run(gb + ib, run_sb, g + i, NULL, 0, sign, write_b, run_len);
         });
         break;
     }
     case BIN_MUL:
-        GT__FOR_EACH_BROADCAST(&bc, n, {
+        GT__FOR_EACH_BROADCAST_RUN(&bc, n, {
             if (ga)
-                ga[ia] += g[i] * b[ib];
+                accumulate_run(ga + ia, run_sa, g + i, b + ib, run_sb, 1, write_a, run_len);
             if (gb)
-                gb[ib] += g[i] * a[ia];
+                accumulate_run(gb + ib, run_sb, g + i, a + ia, run_sa, 1, write_b, run_len);
         });
         break;
     case BIN_DIV:

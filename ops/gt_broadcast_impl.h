@@ -8,12 +8,19 @@
 #define GT__BROADCAST_MAX 3
 
 /* Where each output element reads its operands: stride[k] is operand k's stride along
- * each output dim, 0 along a dim it is broadcast over. */
+ * each output dim, 0 along a dim it is broadcast over. The loop_* fields walk the same
+ * elements in the same order with the output's size-1 dims dropped and neighbouring dims
+ * merged where every operand's strides allow ([64,32,28,28] + [32,1,1] walks [64,32,784]);
+ * the last loop dim is the run the visiting macros below loop over without an odometer,
+ * and along it every operand's stride is 0 or 1. */
 typedef struct gt__broadcast {
     int ndim;
     int64_t shape[GT_MAX_DIMS];
     int64_t stride[GT__BROADCAST_MAX][GT_MAX_DIMS];
     bool same_shape; /* every operand has the output's shape */
+    int loop_ndim;   /* >= 1 */
+    int64_t loop_shape[GT_MAX_DIMS];
+    int64_t loop_stride[GT__BROADCAST_MAX][GT_MAX_DIMS];
 } gt__broadcast;
 
 /* The broadcast shape of n (2 or 3) operands; GT_ERR_SHAPE naming op and every shape when
@@ -21,27 +28,55 @@ typedef struct gt__broadcast {
 gt_status gt__broadcast_shapes(const char *op, int n, const gt_tensor *const *t,
                                gt__broadcast *bc);
 
-/* Visits every output element i with the offsets ia, ib, ic of its operands (an odometer
- * over the output's index); offsets a body does not read cost nothing. */
-#define GT__FOR_EACH_BROADCAST(bc, n, ...)                                                 \
+/* Visits the output's runs: for each, the body sees i, ia, ib, ic (where the run starts in
+ * the output and in each operand), run_len (its elements) and run_sa, run_sb, run_sc (each
+ * operand's stride along it: 0 or 1). Runs come in the output's order. */
+#define GT__FOR_EACH_BROADCAST_RUN(bc, n, ...)                                             \
     do {                                                                                  \
+        const gt__broadcast *bc_ = (bc);                                                  \
+        const int last_ = bc_->loop_ndim - 1;                                             \
+        const int64_t run_len = bc_->loop_shape[last_];                                   \
+        const int64_t run_sa = bc_->loop_stride[0][last_];                                \
+        const int64_t run_sb = bc_->loop_stride[1][last_];                                \
+        const int64_t run_sc = bc_->loop_stride[2][last_];                                \
         int64_t index_[GT_MAX_DIMS] = {0};                                                \
-        int64_t ia = 0, ib = 0, ic = 0;                                                   \
-        for (int64_t i = 0; i < (n); i++) {                                               \
+        int64_t at_[GT__BROADCAST_MAX] = {0, 0, 0};                                       \
+        for (int64_t i0_ = 0; i0_ < (n); i0_ += run_len) {                                \
+            int64_t i = i0_, ia = at_[0], ib = at_[1], ic = at_[2];                       \
             __VA_ARGS__;                                                                  \
-            for (int d_ = (bc)->ndim - 1; d_ >= 0; d_--) {                                \
-                ia += (bc)->stride[0][d_];                                                \
-                ib += (bc)->stride[1][d_];                                                \
-                ic += (bc)->stride[2][d_];                                                \
-                if (++index_[d_] < (bc)->shape[d_])                                       \
+            (void)i, (void)ia, (void)ib, (void)ic;                                        \
+            for (int d_ = last_ - 1; d_ >= 0; d_--) {                                     \
+                for (int k_ = 0; k_ < GT__BROADCAST_MAX; k_++)                            \
+                    at_[k_] += bc_->loop_stride[k_][d_];                                  \
+                if (++index_[d_] < bc_->loop_shape[d_])                                   \
                     break;                                                                \
-                ia -= (bc)->stride[0][d_] * (bc)->shape[d_];                              \
-                ib -= (bc)->stride[1][d_] * (bc)->shape[d_];                              \
-                ic -= (bc)->stride[2][d_] * (bc)->shape[d_];                              \
+                for (int k_ = 0; k_ < GT__BROADCAST_MAX; k_++)                            \
+                    at_[k_] -= bc_->loop_stride[k_][d_] * bc_->loop_shape[d_];            \
                 index_[d_] = 0;                                                           \
             }                                                                             \
         }                                                                                 \
-        (void)ia, (void)ib, (void)ic;                                                     \
+        (void)run_sa, (void)run_sb, (void)run_sc;                                         \
     } while (0)
+
+/* The elements of one run (inside GT__FOR_EACH_BROADCAST_RUN), the first two operands'
+ * strides given as constants where they are known, so that the loop vectorises. */
+#define GT__BROADCAST_RUN_ELEMENTS(sa, sb, ...)                                           \
+    for (int64_t j_ = 0; j_ < run_len; j_++, i++, ia += (sa), ib += (sb), ic += run_sc) { \
+        __VA_ARGS__;                                                                      \
+    }
+
+/* Visits every output element i with the offsets ia, ib, ic of its operands, in the
+ * output's order; offsets a body does not read cost nothing. */
+#define GT__FOR_EACH_BROADCAST(bc, n, ...)                                                 \
+    GT__FOR_EACH_BROADCAST_RUN(bc, n, {                                                   \
+        if (run_sa == 1 && run_sb == 1)                                                   \
+            GT__BROADCAST_RUN_ELEMENTS(1, 1, __VA_ARGS__)                                 \
+        else if (run_sa == 1 && run_sb == 0)                                              \
+            GT__BROADCAST_RUN_ELEMENTS(1, 0, __VA_ARGS__)                                 \
+        else if (run_sa == 0 && run_sb == 1)                                              \
+            GT__BROADCAST_RUN_ELEMENTS(0, 1, __VA_ARGS__)                                 \
+        else                                                                              \
+            GT__BROADCAST_RUN_ELEMENTS(run_sa, run_sb, __VA_ARGS__)                       \
+    })
 
 #endif

@@ -175,6 +175,22 @@ static inline double gt__lane_sum(const gt_real *e, int64_t k) {
     return total + gt__lanes_total(&acc);
 }
 
+/* the sum of a[j] * b[j] over j in [0, k), as gt__lane_sum's */
+static inline double gt__lane_dot(const gt_real *a, const gt_real *b, int64_t k) {
+    gt__lanes acc = {0};
+    int64_t j = 0;
+    for (; j + GT__LANES <= k; j += GT__LANES) {
+        gt__lanes u, v;
+        GT__LOAD_LANES(u, a + j);
+        GT__LOAD_LANES(v, b + j);
+        acc += u * v;
+    }
+    double total = 0;
+    for (; j < k; j++)
+        total += (double)a[j] * b[j];
+    return total + gt__lanes_total(&acc);
+}
+
 /* each lane the larger of a's and b's (b's where a's is NaN and b's is not smaller) */
 #define GT__LANES_MAX(a, b)                                                                  \
     ((gt__lanes)((((gt__lanes_mask)(a)) & ((a) > (b))) | (((gt__lanes_mask)(b)) & ~((a) > (b)))))

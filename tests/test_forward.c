@@ -438,6 +438,44 @@ GT_TEST(ties_split_the_gradient_as_pytorch_does) {
     gt_tensor_free(x);
 }
 
+/* add, sub and mul write a stale gradient of an operand of the output's shape (=, not +=:
+ * gt_tensor_zero_grad leaves the old values in the buffer) and sum a broadcast operand's
+ * runs in lanes; x used twice, and a broadcast operand whose gradient is stale, add up. */
+GT_TEST(binary_ops_write_stale_gradients_and_sum_broadcast_runs) {
+    setup();
+    const double xv[] = {1, 2, 3, 4, 5, 6}, bv[] = {10, 20, 30};
+    gt_tensor *x = leaf_of(GT_SHAPE(2, 3), xv), *b = leaf_of(GT_SHAPE(3), bv);
+    for (int round = 0; round < 2; round++) { /* the second round on stale gradients */
+        /* sum(x * b + x - b): d/dx = b + 1, d/db = x[0] + x[1] - 2 per column */
+        gt_tensor *y = gt_sub(tape, gt_add(tape, gt_mul(tape, x, b), x), b);
+        CHECK(gt_backward(tape, gt_sum(tape, y, GT_ALL_AXES)) == GT_OK);
+        CHECK_VALUES_OF(gt_tensor_grad(x), 6, 11, 21, 31, 11, 21, 31);
+        CHECK_VALUES_OF(gt_tensor_grad(b), 3, 3, 5, 7);
+        gt_tensor_zero_grad(x);
+        gt_tensor_zero_grad(b);
+        gt_tape_reset(tape);
+    }
+    gt_tensor *twice = gt_add(tape, x, x); /* both operands x: written, then added */
+    CHECK(gt_backward(tape, gt_sum(tape, gt_mul(tape, twice, twice), GT_ALL_AXES)) == GT_OK);
+    CHECK_VALUES_OF(gt_tensor_grad(x), 6, 8, 16, 24, 32, 40, 48);
+    gt_tape_reset(tape);
+    enum { R = 37, C = 300 }; /* runs longer than the lanes, with tails */
+    gt_tensor *big = gt_tape_tensor(tape, GT_SHAPE(R, 1, C)), *row = gt_zeros(GT_SHAPE(R, 1, 1));
+    for (int64_t i = 0; i < R * C; i++)
+        gt_tensor_data(big)[i] = (gt_real)((i % 7) - 3) / 4;
+    gt_tensor_set_requires_grad(row, true);
+    CHECK(gt_backward(tape, gt_sum(tape, gt_mul(tape, big, row), GT_ALL_AXES)) == GT_OK);
+    for (int r = 0; r < R; r++) {
+        double expect = 0;
+        for (int c = 0; c < C; c++)
+            expect += (double)gt_tensor_data(big)[r * C + c];
+        CHECK(fabs(gt_tensor_grad(row)[r] - expect) < 1e-4);
+    }
+    gt_tensor_free(row);
+    gt_tensor_free(x);
+    gt_tensor_free(b);
+}
+
 /* gelu's exact form in the float build uses a vectorising erf (a rational function,
  * ops/gt_vmath.h): within a few float ulps of x * Phi(x) in double over [-8, 8]. Its worst,
  * 5.5e-7 near x = -4.7, is erf's absolute error (4.2e-7, the float rounding of its
