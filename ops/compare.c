@@ -198,20 +198,6 @@ static gt_status masked_fill_shapes(const char *op, gt_tensor *const *in, gt__br
     return GT_OK;
 }
 
-/* The size of the block of input's trailing dims that the mask covers whole when the mask
- * repeats over input's leading dims (mask [t, t] on input [B, H, t, t]: t * t; a mask of
- * input's shape: all of it), else 0 (the mask broadcasts inside a row: the odometer). */
-static int64_t masked_fill_block(const gt__broadcast *bc) {
-    int64_t block = 1;
-    int d = bc->ndim - 1;
-    for (; d >= 0 && (bc->stride[1][d] == block || bc->shape[d] == 1); d--)
-        block *= bc->shape[d];
-    for (; d >= 0; d--)
-        if (bc->stride[1][d] != 0 && bc->shape[d] != 1)
-            return 0;
-    return block;
-}
-
 // input[...], mask[... broadcast to input] -> value where mask, else input
 static gt_tensor *masked_fill_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                       int n_in, const void *args) {
@@ -226,16 +212,10 @@ static gt_tensor *masked_fill_forward(const gt_op_def *op, gt_tape *tape, gt_ten
     gt_real value = (gt_real)((const masked_fill_args *)args)->value;
     const gt_real *x = in[0]->data, *mask = in[1]->data;
     gt_real *y = out->data;
-    int64_t block = masked_fill_block(&bc);
-    if (block > 0) // y[o, j] = mask[j] ? value : x[o, j] over blocks [numel / block, block]
-        for (int64_t o = 0; o < out->numel; o += block)
-            for (int64_t j = 0; j < block; j++)
-                y[o + j] = mask[j] != 0 ? value : x[o + j];
-    else
-        GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = mask[ib] != 0 ? value : x[ia]);
+    GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = mask[ib] != 0 ? value : x[ia]);
     gt_node *node;
     out = gt__op_finish(tape, op, out, in, 2, args, &node);
-    if (node && block > 0)
+    if (node) /* input is not broadcast: each element of grad_input is visited once */
         node->overwrites = 1u; /* a stale grad_input is written whole (gt__grad_mark_stale) */
     return out;
 }
@@ -269,15 +249,8 @@ static gt_status masked_fill_backward(gt_node *node) {
         return status;
     const gt_real *mask = node->in[1]->data, *g = node->out->grad;
     gt_real *gx = node->in[0]->grad;
-    int64_t block = masked_fill_block(&bc);
-    if (gx && block > 0 && gt__grad_take_stale(node->in[0])) // = instead of += (stale)
-        for (int64_t o = 0; o < node->out->numel; o += block)
-            for (int64_t j = 0; j < block; j++)
-                gx[o + j] = mask[j] != 0 ? 0 : g[o + j];
-    else if (gx && block > 0) // gx[o, j] += mask[j] ? 0 : g[o, j] over blocks, as the forward
-        for (int64_t o = 0; o < node->out->numel; o += block)
-            for (int64_t j = 0; j < block; j++)
-                gx[o + j] += mask[j] != 0 ? 0 : g[o + j];
+    if (gx && gt__grad_take_stale(node->in[0])) // = instead of += (stale)
+        GT__FOR_EACH_BROADCAST(&bc, node->out->numel, gx[ia] = mask[ib] != 0 ? 0 : g[i]);
     else if (gx)
         GT__FOR_EACH_BROADCAST(&bc, node->out->numel, gx[ia] += mask[ib] != 0 ? 0 : g[i]);
     return GT_OK;
