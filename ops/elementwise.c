@@ -89,7 +89,29 @@ typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind;
 
 
 
-// a[...], b[...] broadcast -> out[broadcast shape]
+/* A pass of add, sub, mul or div over output elements [from, to) (gt__parallel_ranges). */
+typedef struct binary_job {
+    const gt__broadcast *bc;
+    binary_kind kind;
+    const gt_real *a, *b, *g; /* g: the output's gradient (backward) */
+    gt_real *y;               /* forward: the output */
+    gt_real *ga, *gb;         /* backward: the gradients this pass makes (NULL: not this one) */
+    bool write_a, write_b;    /* = instead of += (stale: the operand's whole gradient) */
+} binary_job;
+
+// a[...], b[...] broadcast -> y[from, to) of out[broadcast shape]
+static void binary_forward_range(void *ctx, int64_t from, int64_t to) {
+    const binary_job *job = ctx;
+    const gt_real *a = job->a, *b = job->b;
+    gt_real *y = job->y;
+    switch (job->kind) { /* one loop per kind, so that each vectorises */
+    case BIN_ADD: GT__FOR_EACH_BROADCAST_IN(job->bc, from, to, y[i] = a[ia] + b[ib]); break;
+    case BIN_SUB: GT__FOR_EACH_BROADCAST_IN(job->bc, from, to, y[i] = a[ia] - b[ib]); break;
+    case BIN_MUL: GT__FOR_EACH_BROADCAST_IN(job->bc, from, to, y[i] = a[ia] * b[ib]); break;
+    case BIN_DIV: GT__FOR_EACH_BROADCAST_IN(job->bc, from, to, y[i] = a[ia] / b[ib]); break;
+    }
+}
+
 static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                  int n_in, const void *args) {
     (void)n_in, (void)args;
@@ -103,14 +125,10 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     gt_tensor *out = gt__op_output(tape, op, bc.ndim, bc.shape);
     if (!out)
         return NULL;
-    const gt_real *a = in[0]->data, *b = in[1]->data;
-    gt_real *y = out->data;
-    switch (kind) { /* one loop per kind, so that each vectorises */
-    case BIN_ADD: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] + b[ib]); break;
-    case BIN_SUB: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] - b[ib]); break;
-    case BIN_MUL: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] * b[ib]); break;
-    case BIN_DIV: GT__FOR_EACH_BROADCAST(&bc, out->numel, y[i] = a[ia] / b[ib]); break;
-    }
+    binary_job job = {.bc = &bc, .kind = kind, .a = in[0]->data, .b = in[1]->data,
+                      .y = out->data};
+    gt__parallel_ranges(out->numel, GT__LANES, GT__FLOPS_PER_ELEMENT * (double)out->numel,
+                        binary_forward_range, &job);
     gt_node *node;
     out = gt__op_finish(tape, op, out, in, 2, NULL, &node);
     for (int k = 0; node && kind != BIN_DIV && k < 2; k++)
@@ -151,26 +169,17 @@ static void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_rea
     }
 }
 
-// grad_out[broadcast shape] -> grad_a[a's shape], grad_b[b's shape], summed over broadcasts
-static gt_status binary_backward(gt_node *node) {
-    binary_kind kind = (binary_kind)gt__node_variant(node);
-    gt_tensor *ta = node->in[0], *tb = node->in[1];
-    gt__broadcast bc;
-    gt_status status = broadcast_shapes(node->name, ta, tb, &bc);
-    if (status != GT_OK)
-        return status;
-    const gt_real *a = ta->data, *b = tb->data, *g = node->out->grad;
-    gt_real *ga = ta->grad, *gb = tb->grad;
-    int64_t n = node->out->numel;
-    /* an operand of the output's shape whose gradient is stale gets it written (=), not added
-     * (overwrites, set by binary_forward; gt__grad_take_stale) */
-    bool write_a = ga && (node->overwrites & 1u) && gt__grad_take_stale(ta);
-    bool write_b = gb && (node->overwrites & 2u) && gt__grad_take_stale(tb);
-    switch (kind) {
+// grad_out[from, to) of [broadcast shape] -> the job's ga, gb (each summed over its broadcasts)
+static void binary_backward_range(void *ctx, int64_t from, int64_t to) {
+    const binary_job *job = ctx;
+    const gt_real *a = job->a, *b = job->b, *g = job->g;
+    gt_real *ga = job->ga, *gb = job->gb;
+    bool write_a = job->write_a, write_b = job->write_b;
+    switch (job->kind) {
     case BIN_ADD:
     case BIN_SUB: {
-        gt_real sign = kind == BIN_ADD ? 1 : -1;
-        GT__FOR_EACH_BROADCAST_RUN(&bc, n, {
+        gt_real sign = job->kind == BIN_ADD ? 1 : -1;
+        GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, from, to, {
             if (ga)
                 accumulate_run(ga + ia, run_sa, g + i, NULL, 0, 1, write_a, run_len);
             if (gb)
@@ -179,7 +188,7 @@ static gt_status binary_backward(gt_node *node) {
         break;
     }
     case BIN_MUL:
-        GT__FOR_EACH_BROADCAST_RUN(&bc, n, {
+        GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, from, to, {
             if (ga)
                 accumulate_run(ga + ia, run_sa, g + i, b + ib, run_sb, 1, write_a, run_len);
             if (gb)
@@ -187,7 +196,7 @@ static gt_status binary_backward(gt_node *node) {
         });
         break;
     case BIN_DIV:
-        GT__FOR_EACH_BROADCAST(&bc, n, {
+        GT__FOR_EACH_BROADCAST_IN(job->bc, from, to, {
             gt_real inv = 1 / b[ib];
             if (ga)
                 ga[ia] += g[i] * inv;
@@ -196,6 +205,35 @@ static gt_status binary_backward(gt_node *node) {
         });
         break;
     }
+}
+
+// grad_out[broadcast shape] -> grad_a[a's shape], grad_b[b's shape], summed over broadcasts
+static gt_status binary_backward(gt_node *node) {
+    gt_tensor *ta = node->in[0], *tb = node->in[1];
+    gt__broadcast bc;
+    gt_status status = broadcast_shapes(node->name, ta, tb, &bc);
+    if (status != GT_OK)
+        return status;
+    int64_t n = node->out->numel;
+    bool own_a = ta->numel == n, own_b = tb->numel == n; /* not broadcast */
+    /* an operand of the output's shape whose gradient is stale gets it written (=), not added
+     * (overwrites, set by binary_forward; gt__grad_take_stale) */
+    binary_job job = {.bc = &bc, .kind = (binary_kind)gt__node_variant(node), .a = ta->data,
+                      .b = tb->data, .g = node->out->grad};
+    job.write_a = ta->grad && (node->overwrites & 1u) && gt__grad_take_stale(ta);
+    job.write_b = tb->grad && (node->overwrites & 2u) && gt__grad_take_stale(tb);
+    /* the gradients of operands of the output's shape, one element each: split over threads */
+    job.ga = own_a ? ta->grad : NULL;
+    job.gb = own_b ? tb->grad : NULL;
+    if (job.ga || job.gb)
+        gt__parallel_ranges(n, GT__LANES, GT__FLOPS_PER_ELEMENT * (double)n,
+                            binary_backward_range, &job);
+    /* a broadcast operand's: several output elements add into each of its elements, in the
+     * output's order, here */
+    job.ga = own_a ? NULL : ta->grad;
+    job.gb = own_b ? NULL : tb->grad;
+    if (job.ga || job.gb)
+        binary_backward_range(&job, 0, n);
     return GT_OK;
 }
 

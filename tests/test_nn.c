@@ -578,6 +578,43 @@ GT_TEST(layer_norm_gradients_are_the_same_bits_on_one_two_and_three_threads) {
     check_same_bits_on_one_two_and_three(layer_norm_grads_on, (LN_ROWS + 2) * LN_LEN);
 }
 
+/* (x * w + b) / d on [37,5,40] with w [5,1], b [40], d [37,1,40] (every op split over threads
+ * for the test; broadcast operands' gradients summed on one): y, grad_x, grad_w, grad_b,
+ * grad_d on `threads` threads */
+enum { BC_N = 37 * 5 * 40 };
+
+static void broadcast_grads_on(int threads, gt_real *out) {
+    gt_set_threads(threads);
+    gt_rng rng;
+    gt_rng_seed(&rng, 13);
+    gt_tensor *x = gt_randn(GT_SHAPE(37, 5, 40), 0, 1, &rng);
+    gt_tensor *w = gt_randn(GT_SHAPE(5, 1), 0, 1, &rng);
+    gt_tensor *b = gt_randn(GT_SHAPE(40), 0, 1, &rng);
+    gt_tensor *d = gt_rand(GT_SHAPE(37, 1, 40), 1, 2, &rng);
+    gt_tensor *r = gt_randn(GT_SHAPE(37, 5, 40), 0, 1, &rng);
+    CHECK(x && w && b && d && r);
+    gt_tensor *leaves[] = {x, w, b, d};
+    for (int k = 0; k < 4; k++)
+        gt_tensor_set_requires_grad(leaves[k], true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_div(tape, gt_add(tape, gt_mul(tape, x, w), b), d);
+    CHECK(y && gt_backward_with(tape, y, r) == GT_OK);
+    memcpy(out, gt_tensor_data(y), BC_N * sizeof(gt_real));
+    gt_real *at = out + BC_N;
+    for (int k = 0; k < 4; k++) {
+        int64_t n = gt_tensor_numel(leaves[k]);
+        memcpy(at, gt_tensor_grad(leaves[k]), (size_t)n * sizeof(gt_real));
+        at += n;
+        gt_tensor_free(leaves[k]);
+    }
+    gt_tensor_free(r);
+    gt_tape_free(tape);
+}
+
+GT_TEST(broadcast_gradients_are_the_same_bits_on_one_two_and_three_threads) {
+    check_same_bits_on_one_two_and_three(broadcast_grads_on, 2 * BC_N + 5 + 40 + 37 * 40);
+}
+
 /* Three SGD steps of LeNet-5, of the MLP and of a Linear over the last axis of [C, H, W]
  * samples (linear's N-D input: one GEMM writes its weight's gradient), zeroing the gradients with gt_model_zero_grad
  * (no pass over memory: the next backward writes them) or by reading every gradient after
