@@ -53,7 +53,7 @@ static gt_status run_once(gt_tape *tape, const gt_test_op_case *c, bool create_g
 static gt_tape *tape_leaving(size_t free_bytes) {
     gt_tape *tape = gt_tape_new();
     if (!tape || !gt_tape_tensor(tape, 0, NULL) ||
-        !gt__tape_forward_scratch(tape, (size_t)1 << 20, "test"))
+        !gt__tape_forward_scratch(tape, (size_t)1 << 16, "test"))
         return tape;
     gt_tape_stats s = gt_tape_get_stats(tape);
     size_t room = s.bytes_reserved - s.bytes_used, overhead = 256;
