@@ -450,6 +450,15 @@ void gt_loader_start_epoch(gt_loader *loader) {
     }
 }
 
+// image[n] bytes -> x[n] = values[pixel]: a table lookup per pixel, in vector gathers where
+// the CPU has them
+GT__MULTIVERSION
+static void pixels_to_values(int64_t n, const uint8_t *restrict image,
+                             const gt_real *restrict values, gt_real *restrict x) {
+    for (int64_t p = 0; p < n; p++)
+        x[p] = values[image[p]];
+}
+
 // images[count,rows,cols] bytes -> x[b,1,rows,cols] = values[pixel] (pixel / 255, normalised
 // when the data set says so, augmented when the loader does), y[b] = label, for the
 // shard's b rows of the next batch of G images
@@ -481,9 +490,9 @@ bool gt_loader_next(gt_loader *loader, gt_batch *batch) {
             augment_image(loader, d->images + order[b] * pixels, xd + b * pixels, dy, dx, flip);
     }
     for (int64_t b = 0; b < size; b++) {
-        const uint8_t *image = d->images + order[b] * pixels;
-        for (int64_t p = 0; !augment && p < pixels; p++)
-            xd[b * pixels + p] = loader->values[image[p]];
+        if (!augment)
+            pixels_to_values(pixels, d->images + order[b] * pixels, loader->values,
+                             xd + b * pixels);
         yd[b] = (gt_real)d->labels[order[b]];
     }
     loader->next += global_size;

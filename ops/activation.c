@@ -67,47 +67,48 @@ static void unary_kernel(unary_kind kind, int64_t n, gt_real *restrict y,
     }
 }
 
-// g[n], x[n], y[n] = f(x) -> gx[n] += g * f'(x), f' from x or y
+// g[n], x[n], y[n] = f(x) -> gx[n] += g * f'(x) (add) or = 0 + it (a stale gradient written
+// whole, with the bits of adding into zeros), f' from x or y
 GT__MULTIVERSION
-static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
+static void unary_grad_kernel(unary_kind kind, bool add, int64_t n, gt_real *restrict gx,
                               const gt_real *restrict g, const gt_real *restrict x,
                               const gt_real *restrict y) {
     switch (kind) {
     case UN_RELU:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += x[i] > 0 ? g[i] : 0;
+            gx[i] = (add ? gx[i] : 0) + (x[i] > 0 ? g[i] : 0);
         break;
     case UN_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] * y[i] * (1 - y[i]);
+            gx[i] = (add ? gx[i] : 0) + (g[i] * y[i] * (1 - y[i]));
         break;
     case UN_TANH:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] * (1 - y[i] * y[i]);
+            gx[i] = (add ? gx[i] : 0) + (g[i] * (1 - y[i] * y[i]));
         break;
     case UN_EXP:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] * y[i];
+            gx[i] = (add ? gx[i] : 0) + (g[i] * y[i]);
         break;
     case UN_LOG:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] / x[i];
+            gx[i] = (add ? gx[i] : 0) + (g[i] / x[i]);
         break;
     case UN_SQRT:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] / (2 * y[i]);
+            gx[i] = (add ? gx[i] : 0) + (g[i] / (2 * y[i]));
         break;
     case UN_RSQRT: /* d/dx x^(-1/2) = -y^3 / 2 */
         for (int64_t i = 0; i < n; i++)
-            gx[i] += (gt_real)-0.5 * g[i] * y[i] * y[i] * y[i];
+            gx[i] = (add ? gx[i] : 0) + ((gt_real)-0.5 * g[i] * y[i] * y[i] * y[i]);
         break;
     case UN_ABS: /* sign(x), 0 at 0 as in PyTorch */
         for (int64_t i = 0; i < n; i++)
-            gx[i] += x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0;
+            gx[i] = (add ? gx[i] : 0) + (x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0);
         break;
     case UN_ERF:
         for (int64_t i = 0; i < n; i++)
-            gx[i] += g[i] * TWO_OVER_SQRT_PI * gt__exp_nonpos(-x[i] * x[i]);
+            gx[i] = (add ? gx[i] : 0) + (g[i] * TWO_OVER_SQRT_PI * gt__exp_nonpos(-x[i] * x[i]));
         break;
     }
 }
@@ -115,6 +116,7 @@ static void unary_grad_kernel(unary_kind kind, int64_t n, gt_real *restrict gx,
 /* One unary pass, cut into ranges that threads share on large tensors. */
 typedef struct unary_job {
     unary_kind kind;
+    bool add;                       /* backward: add into gx, else write it */
     gt_real *out;                   /* y, or gx */
     const gt_real *g, *x, *y;       /* g and y: backward only */
 } unary_job;
@@ -126,7 +128,8 @@ static void unary_range(void *ctx, int64_t from, int64_t to) {
 
 static void unary_grad_range(void *ctx, int64_t from, int64_t to) {
     const unary_job *j = ctx;
-    unary_grad_kernel(j->kind, to - from, j->out + from, j->g + from, j->x + from, j->y + from);
+    unary_grad_kernel(j->kind, j->add, to - from, j->out + from, j->g + from, j->x + from,
+                      j->y + from);
 }
 
 #define UNARY_ALIGN 64 /* elements: ranges start on whole cache lines of either type */
@@ -142,10 +145,14 @@ static gt_tensor *unary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *c
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    unary_job job = {kind, out->data, NULL, x->data, NULL};
+    unary_job job = {kind, false, out->data, NULL, x->data, NULL};
     gt__parallel_ranges(x->numel, UNARY_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                         unary_range, &job);
-    return gt__op_finish(tape, op, out, &x, 1, NULL, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, &x, 1, NULL, &node);
+    if (node)
+        node->overwrites = 1u; /* a stale grad_x is written whole (gt__grad_mark_stale) */
+    return out;
 }
 
 // grad_out[...] -> grad_x[...] += grad_out * f'(x)
@@ -153,7 +160,8 @@ static gt_status unary_backward(gt_node *node) {
     unary_kind kind = (unary_kind)gt__node_variant(node);
     gt_tensor *x = node->in[0];
     if (x->grad) {
-        unary_job job = {kind, x->grad, node->out->grad, x->data, node->out->data};
+        unary_job job = {kind, !gt__grad_take_stale(x), x->grad, node->out->grad, x->data,
+                         node->out->data};
         gt__parallel_ranges(x->numel, UNARY_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                             unary_grad_range, &job);
     }

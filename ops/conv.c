@@ -20,7 +20,14 @@
  * past OW), w^T @ g gives rows that are added into a padded gradient image as one contiguous run
  * each, no bounds checked (when the wider GEMM costs less than the scattered adds it saves).
  * Other strides (and the negative end paddings of some transposed convs) go through the
- * general im2col / col2im, bounds checked. */
+ * general im2col / col2im, bounds checked.
+ *
+ * Small-channel stride-1 convs (LeNet's C1: one channel, 25 taps) make no patches at all
+ * where a cost model says so (taps_forward, taps_weight_grad): the forward multiplies the
+ * weights with the image's rows at the taps' offsets, read in place (gt__gemm_taps, the
+ * GEMM's own register tiles, so the same bits as through patches), and the weight gradient
+ * is, per tap row, dot products of the output gradient's rows with the image's rows under
+ * the taps (gt__gemm_rows_dot). */
 #include "gt_ops_impl.h"
 
 #include <stddef.h>
@@ -53,6 +60,13 @@ typedef struct conv_geom {
     int64_t groups;
 } conv_geom;
 
+/* Batch groups of `group` images (at least 1, at most CONV_GROUP_MAX and the batch). */
+static void set_group(conv_dims *d, int64_t group) {
+    d->group = group < 1 ? 1 : group > CONV_GROUP_MAX ? CONV_GROUP_MAX : group;
+    d->group = d->group > d->n ? d->n : d->group;
+    d->n_groups = d->group ? (d->n + d->group - 1) / d->group : 0;
+}
+
 /* The dims of a conv of x[n,c,h,w] with w[o, c/groups, kh, kw]; the caller checked channels
  * and that the dilated kernel fits the padded input. */
 static conv_dims dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
@@ -71,10 +85,7 @@ static conv_dims dims_make(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o
     d.hp = d.fast ? h + d.pt + d.pb : 0;
     d.wp = d.fast ? w + d.pl + d.pr : 0;
     int64_t per_image = d.rows * d.p * (int64_t)sizeof(gt_real);
-    d.group = per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX;
-    d.group = d.group < 1 ? 1 : d.group > CONV_GROUP_MAX ? CONV_GROUP_MAX : d.group;
-    d.group = d.group > d.n ? d.n : d.group;
-    d.n_groups = d.group ? (d.n + d.group - 1) / d.group : 0;
+    set_group(&d, per_image > 0 ? CONV_GROUP_BYTES / per_image : CONV_GROUP_MAX);
     return d;
 }
 
@@ -210,12 +221,13 @@ static void gather_images_padded(const conv_dims *dims, int64_t count, const gt_
             }
 }
 
-// dcol[C*KH*KW rows, OH*Wp columns at dcol, row stride ld] -> gx[C,H,W] +=, stride 1: each
-// row added into a padded gradient image as one run (its columns past OW hold zeros, so a
-// run crossing into the next padded row adds nothing there), then the image's inside
+// dcol[C*KH*KW rows, OH*Wp columns at dcol, row stride ld] -> gx[C,H,W] += (add) or = 0 +,
+// stride 1: each row added into a padded gradient image as one run (its columns past OW
+// hold zeros, so a run crossing into the next padded row adds nothing there), then the
+// image's inside
 GT__MULTIVERSION
 static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dcol, int64_t ld,
-                              gt_real *restrict dxpad, gt_real *restrict gx) {
+                              gt_real *restrict dxpad, gt_real *restrict gx, bool add) {
     const conv_dims local = *dims, *d = &local;
     int64_t plane = d->hp * d->wp, run = d->oh * d->wp;
     fill_zero(dxpad, d->c * plane + padded_slack(d));
@@ -231,8 +243,12 @@ static void col2im_padded_add(const conv_dims *dims, const gt_real *restrict dco
         for (int64_t y = 0; y < d->h; y++) {
             gt_real *to = gx + (c * d->h + y) * d->w;
             const gt_real *from = dxpad + c * plane + (y + d->pt) * d->wp + d->pl;
-            for (int64_t i = 0; i < d->w; i++)
-                to[i] += from[i];
+            if (add)
+                for (int64_t i = 0; i < d->w; i++)
+                    to[i] += from[i];
+            else /* 0 + : the bits of adding into zeros (-0 made +0) */
+                for (int64_t i = 0; i < d->w; i++)
+                    to[i] = 0 + from[i];
         }
 }
 // y[O, count*P] -> out[count, O, P] (+)= y + b[O] (b may be NULL): a group's product per image
@@ -412,13 +428,19 @@ static void dense_forward(const conv_dims *d, const gt_real *x, const gt_real *w
             y[i * d->o + o] += b[o];
 }
 
-// g[N, O] -> grad_w[O, CKK] += g^T @ x, grad_x[N, CKK] += g @ w, grad_b[O] += sum over N
+// g[N, O] -> grad_w[O, CKK] += g^T @ x, grad_x[N, CKK] += g @ w, grad_b[O] += sum over N;
+// bit i of write (x, w, b): that gradient is written (=), not added into
 static void dense_backward(const conv_dims *d, const gt_real *x, const gt_real *w,
-                           const gt_real *g, gt_real *grad_x, gt_real *grad_w, gt_real *grad_b) {
+                           const gt_real *g, gt_real *grad_x, gt_real *grad_w, gt_real *grad_b,
+                           unsigned write) {
     if (grad_w)
-        gt__gemm(true, false, d->o, d->ckk, d->n, 1, g, d->o, x, d->ckk, 1, grad_w, d->ckk);
+        gt__gemm(true, false, d->o, d->ckk, d->n, 1, g, d->o, x, d->ckk, write & 2u ? 0 : 1,
+                 grad_w, d->ckk);
     if (grad_x)
-        gt__gemm(false, false, d->n, d->ckk, d->o, 1, g, d->o, w, d->ckk, 1, grad_x, d->ckk);
+        gt__gemm(false, false, d->n, d->ckk, d->o, 1, g, d->o, w, d->ckk, write & 1u ? 0 : 1,
+                 grad_x, d->ckk);
+    if (grad_b && (write & 4u))
+        fill_zero(grad_b, d->o);
     for (int64_t i = 0; grad_b && i < d->n; i++)
         for (int64_t o = 0; o < d->o; o++)
             grad_b[o] += g[i * d->o + o];
@@ -456,6 +478,82 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
             out[o * d->p + i] += job->b[o];
 }
 
+/* ---- the taps path: a forward without patches ---------------------------------------------- */
+
+#define CONV_TAPS_MAX 1024 /* taps of a weight row (C/G*KH*KW) that the offsets table holds */
+
+static int taps_mode = -1; /* gt__conv_set_taps: -1 the model decides, 0 never, 1 always */
+
+int gt__conv_set_taps(int mode) {
+    int old = taps_mode;
+    taps_mode = mode < 0 ? -1 : mode > 0;
+    return old;
+}
+
+/* Whether a stride-1 forward reads its taps in place (gt__gemm_taps: each output row's OW
+ * columns a product of the weights with the image's rows at the taps' offsets) rather than
+ * copying patches for one GEMM over a group of images. Both give the same bits (the same
+ * register tiles sum each output over the same taps in the same order), so the choice, a
+ * model of the costs per image in multiply-adds of one vector lane, changes the speed
+ * alone. Patches: the product's O*CKK*P, and each of the C*KH*KW*P patch elements written
+ * and read again at the cost of 2 lane multiply-adds when one image's patches fit in half
+ * the L1 data cache, 4 when they spill to L2. Taps: the lanes of whole vectors of the path
+ * that each output row of OW columns takes, counted twice when a row is a single vector
+ * (such a tile broadcasts one weight per multiply-add: its loads, not its multiply-adds,
+ * bound it). LeNet's C1 (1 -> 6 maps of 28x28, 25 taps) goes the taps way on AVX-512 and
+ * AVX2, 134,400 against 196,000; C3 (6 -> 16 maps of 10x10, 150 taps) the patches' way,
+ * 768,000 against 300,000. */
+static bool taps_forward(const conv_dims *d) {
+    int vlen = gt__gemm_vector_reals();
+    if (!d->fast || vlen == 0 || d->ckk > CONV_TAPS_MAX || taps_mode == 0)
+        return false;
+    if (taps_mode == 1)
+        return true;
+    int64_t lanes = (d->ow + vlen - 1) / vlen * vlen * (d->ow <= vlen ? 2 : 1);
+    double taps = (double)d->o * (double)d->ckk * (double)(d->oh * lanes);
+    double patch_bytes = (double)(d->rows * d->p) * (double)sizeof(gt_real);
+    double copy = patch_bytes <= (double)gt__cache_bytes(1, 32 * 1024) / 2 ? 2 : 4;
+    return taps < (double)d->p * ((double)(d->o * d->ckk) + copy * (double)d->rows);
+}
+
+/* The offsets of a weight row's taps in an image of planes `plane` apart and rows wp wide:
+ * tap (c, i, j) at c*plane + i*dh*wp + j*dw, in the weight row's order. */
+static void taps_offsets(const conv_dims *d, int64_t plane, int64_t wp, int64_t *off) {
+    int64_t k = 0;
+    for (int64_t c = 0; c < d->c / d->groups; c++)
+        for (int64_t i = 0; i < d->kh; i++)
+            for (int64_t j = 0; j < d->kw; j++)
+                off[k++] = c * plane + i * d->dh * wp + j * d->dw;
+}
+
+// x[C,H,W] -> y[O,OH,OW] = w @ taps + b (add: y += w @ taps): one image on the taps path,
+// read in place, or from a padded copy when the conv pads
+static void forward_image_taps(const forward_job *job, const gt_real *x, gt_real *y,
+                               gt_real *padded) {
+    const conv_dims *d = job->d;
+    const gt_real *image = x;
+    int64_t plane = d->h * d->w, wp = d->w, off[CONV_TAPS_MAX];
+    if (d->pt || d->pl || d->pb || d->pr) {
+        pad_image(d, x, padded);
+        image = padded, plane = d->hp * d->wp, wp = d->wp;
+    }
+    taps_offsets(d, plane, wp, off);
+    int64_t og = d->o / d->groups, cg_in = d->c / d->groups;
+    for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ taps, an output row at a time
+        gt__gemm_taps(og, d->oh, d->ow, d->ckk, job->w + cg * og * d->ckk, d->ckk,
+                      image + cg * cg_in * plane, off, wp, job->add, y + cg * og * d->p, d->p);
+    for (int64_t o = 0; job->b && o < d->o; o++)
+        for (int64_t i = 0; i < d->p; i++)
+            y[o * d->p + i] += job->b[o];
+}
+
+static void forward_image(const void *job_ptr, int64_t k, int tid) {
+    const forward_job *job = job_ptr;
+    const conv_dims *d = job->d;
+    forward_image_taps(job, job->x + k * d->c * d->h * d->w, job->out + k * d->o * d->p,
+                       job->scratch + tid * job->per_thread + job->z->out);
+}
+
 /* Runs fn over the groups on up to `threads` threads of the library's pool. */
 static void run_groups(int64_t n_groups, int threads, gt__part_fn *fn, const void *job) {
     gt__parallel_parts(n_groups, threads, fn, job);
@@ -472,7 +570,10 @@ static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratc
     }
     conv_sizes z = sizes_of(d);
     forward_job job = {d, &z, x, w, add ? NULL : b, y, scratch, forward_per_thread(d), add};
-    run_groups(d->n_groups, threads, forward_group, &job);
+    if (taps_forward(d)) /* images, not groups: no patches to share */
+        run_groups(d->n, threads, forward_image, &job);
+    else
+        run_groups(d->n_groups, threads, forward_group, &job);
 }
 
 /* One group's share of a backward: its images' input gradients, and its weight and bias
@@ -486,7 +587,52 @@ typedef struct backward_job {
     gt_real *scratch;      /* per_thread reals for each thread */
     gt_real *parts;        /* per chunk: part_reals */
     int64_t per_thread;
+    bool write_x;          /* grad_x is stale: written whole, not added into */
 } backward_job;
+
+/* Whether a stride-1 backward takes its weight gradient from the image and the output
+ * gradient read in place, image by image (weight_grad_taps), rather than from patches made
+ * again for a group: taps_forward's model with the patches spilling to L2, the path's
+ * vectors along each output row (dot tiles: no loads bound them). Unlike the forward's,
+ * this choice changes the bits (each sum runs over an image's output rows, not over a
+ * group's patch columns), so it depends on the shape and the path alone, never on this
+ * CPU's caches: a path gives the same bits on every CPU. LeNet's C1 goes the taps way on
+ * AVX-512 and AVX2 (134,400 against 196,000), C3 the patches' (384,000 against 300,000);
+ * the portable path, without dot tiles, always the patches'. */
+static bool taps_weight_grad(const conv_dims *d) {
+    if (!d->fast || taps_mode == 0 || !gt__gemm_has_rows_dot())
+        return false;
+    if (taps_mode == 1)
+        return true;
+    int64_t vlen = gt__gemm_vector_reals(), lanes = (d->ow + vlen - 1) / vlen * vlen;
+    double taps = (double)d->o * (double)d->ckk * (double)(d->oh * lanes);
+    return taps < (double)d->p * ((double)(d->o * d->ckk) + 4.0 * (double)d->rows);
+}
+
+// x[C,H,W] and g[O,OH,OW] of one image -> part: grad_w^T[C/G*KH*KW, O/G] per channel group,
+// then grad_b[O], stored (store: the chunk's first image) or added. Each tap's weight
+// gradient is a dot product of the output gradient's rows with the image's rows under the
+// tap, read in place: KW taps of a kernel row at once (rows dw apart)
+static void weight_grad_taps(const backward_job *job, int64_t image, gt_real *part, bool store,
+                             gt_real *padded) {
+    const conv_dims *d = job->d;
+    const gt_real *g = job->g + image * d->o * d->p;
+    const gt_real *x = job->grad_w ? job->x + image * d->c * d->h * d->w : NULL;
+    int64_t plane = d->h * d->w, wp = d->w, og = d->o / d->groups, cg_in = d->c / d->groups;
+    if (job->grad_w && (d->pt || d->pl || d->pb || d->pr)) {
+        pad_image(d, x, padded);
+        x = padded, plane = d->hp * d->wp, wp = d->wp;
+    }
+    for (int64_t cg = 0; job->grad_w && cg < d->groups; cg++)
+        for (int64_t c = 0; c < cg_in; c++)
+            for (int64_t i = 0; i < d->kh; i++) // taps (c, i, 0..KW) x maps of the group
+                gt__gemm_rows_dot(d->kw, og, d->oh, d->ow, x + (cg * cg_in + c) * plane +
+                                  i * d->dh * wp, d->dw, wp, g + cg * og * d->p, d->p, d->ow,
+                                  !store, part + cg * d->ckk * og + (c * d->kh + i) * d->kw * og,
+                                  og);
+    if (job->grad_b)
+        sum_rows(d->o, d->p, g, part + d->o * d->ckk, !store);
+}
 
 static void backward_group(const backward_job *job, int64_t g, int tid, gt_real *part,
                            bool first_of_chunk) {
@@ -500,11 +646,14 @@ static void backward_group(const backward_job *job, int64_t g, int tid, gt_real 
     gt_real *grad_wide = padded + z->padded;
     const gt_real *g_out = job->g + first * d->o * d->p;
     const gt_real *grad = g_out; /* one image's gradient is already [O, OH*OW] */
-    if (count > 1) {
+    bool taps = taps_weight_grad(d), wide_x = job->grad_x && wide_input_grad(d);
+    if (count > 1 && (!taps || (job->grad_x && !wide_x))) {
         gather_images(d, count, g_out, gathered);
         grad = gathered;
     }
-    if (job->grad_w) {
+    for (int64_t k = 0; taps && (job->grad_w || job->grad_b) && k < count; k++)
+        weight_grad_taps(job, first + k, part, first_of_chunk && k == 0, padded);
+    if (job->grad_w && !taps) {
         group_patches(d, job->x + first * image_in, count, scratch, ld, padded);
         /* transposed, so that the GEMM packs the small g_g^T and not the patches */
         for (int64_t cg = 0; cg < d->groups; cg++) // col_g[CKK, n] @ g_g[O/G, n]^T
@@ -512,9 +661,9 @@ static void backward_group(const backward_job *job, int64_t g, int tid, gt_real 
                      grad + cg * og * n, n, first_of_chunk ? 0 : 1, part + cg * d->ckk * og,
                      og);
     }
-    if (job->grad_b)
+    if (job->grad_b && !taps)
         sum_rows(d->o, n, grad, part + d->o * d->ckk, !first_of_chunk);
-    if (job->grad_x && wide_input_grad(d)) {
+    if (wide_x) {
         int64_t wide = count * d->oh * d->wp;
         gather_images_padded(d, count, g_out, grad_wide);
         for (int64_t cg = 0; cg < d->groups; cg++) // w_g^T @ g_g, rows Wp wide
@@ -522,7 +671,7 @@ static void backward_group(const backward_job *job, int64_t g, int tid, gt_real 
                      grad_wide + cg * og * wide, wide, 0, scratch + cg * d->ckk * wide, wide);
         for (int64_t k = 0; k < count; k++)
             col2im_padded_add(d, scratch + k * d->oh * d->wp, wide, padded,
-                              job->grad_x + (first + k) * image_in);
+                              job->grad_x + (first + k) * image_in, !job->write_x);
     } else if (job->grad_x) {
         for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK]^T @ g_g[O/G, n]
             gt__gemm(true, false, d->ckk, n, og, 1, job->w + cg * og * d->ckk, d->ckk,
@@ -541,34 +690,39 @@ static void backward_chunk(const void *job_ptr, int64_t chunk, int tid) {
 }
 
 // g[N,O,OH,OW] -> grad_w += g @ col^T, grad_x += col2im(w^T @ g), grad_b += sum g, by batch
-// group (each of grad_x, grad_w, grad_b may be NULL); scratch: backward_scratch_bytes
+// group (each of grad_x, grad_w, grad_b may be NULL); bit i of write (x, w, b): that gradient
+// is stale and written (=) instead, for x only where each image's is written once (the wide
+// way); scratch: backward_scratch_bytes
 static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scratch,
                                  const gt_real *x, const gt_real *w, const gt_real *g,
-                                 gt_real *grad_x, gt_real *grad_w, gt_real *grad_b) {
+                                 gt_real *grad_x, gt_real *grad_w, gt_real *grad_b,
+                                 unsigned write) {
     if (full_window(d)) {
-        dense_backward(d, x, w, g, grad_x, grad_w, grad_b);
+        dense_backward(d, x, w, g, grad_x, grad_w, grad_b, write);
         return;
     }
     if (!scratch) /* an empty batch: nothing to do */
         return;
+    bool write_x = (write & 1u) && wide_input_grad(d);
     conv_sizes z = sizes_of(d);
     size_t parts_at;
     backward_scratch_bytes(d, threads, &parts_at);
     backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch,
-                        (gt_real *)((char *)scratch + parts_at), backward_per_thread(d)};
+                        (gt_real *)((char *)scratch + parts_at), backward_per_thread(d), write_x};
     run_groups(chunks_of(d), threads, backward_chunk, &job);
     int64_t og = d->o / d->groups;
     for (int64_t k = 0; k < chunks_of(d); k++) { /* in chunk order: independent of threads */
         const gt_real *part_w = job.parts + k * part_reals(d), *part_b = part_w + d->o * d->ckk;
+        bool set_w = k == 0 && (write & 2u), set_b = k == 0 && (write & 4u); /* 0 + part */
         for (int64_t cg = 0; grad_w && cg < d->groups; cg++)
             for (int64_t o = 0; o < og; o++) {
                 gt_real *to = grad_w + (cg * og + o) * d->ckk;
                 const gt_real *from = part_w + cg * d->ckk * og + o;
                 for (int64_t i = 0; i < d->ckk; i++)
-                    to[i] += from[i * og];
+                    to[i] = (set_w ? 0 : to[i]) + from[i * og];
             }
         for (int64_t o = 0; grad_b && o < d->o; o++)
-            grad_b[o] += part_b[o];
+            grad_b[o] = (set_b ? 0 : grad_b[o]) + part_b[o];
     }
 }
 
@@ -743,6 +897,8 @@ static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     dims4(x, batched, rank, xs);
     dims4(w, true, rank, ws);
     conv_dims d = dims_make(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], &geom);
+    if (taps_weight_grad(&d) && !gt__tape_will_record(tape, &x, 1))
+        set_group(&d, 1); /* no patches: chunks of single images share the work evenly */
     int64_t shape[4];
     int nd = out_shape(rank, batched, (int64_t[]){d.n, d.o, d.oh, d.ow}, shape);
     gt_tensor *out = gt__op_output(tape, op, nd, shape);
@@ -765,6 +921,10 @@ static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
         *saved = (conv_saved){d, threads};
         node->saved = saved;
         node->scratch_bytes = dense ? 0 : backward_scratch_bytes(&d, threads, NULL);
+        /* stale gradients written whole (gt__grad_mark_stale): w's and b's by the sum of the
+         * chunks' parts or the dense GEMM, x's where each image's is written once */
+        if (d.n > 0)
+            node->overwrites = 2u | 4u | (dense || wide_input_grad(&d) ? 1u : 0u);
     }
     return out;
 }
@@ -774,8 +934,13 @@ static gt_status conv_backward(gt_node *node) {
     gt_tensor *x = node->in[0], *w = node->in[1], *b = node->n_in > 2 ? node->in[2] : NULL;
     const conv_saved *saved = node->saved;
     /* node->scratch, taken by gt_backward and sized by the forward for its thread count */
+    unsigned write = 0;
+    for (int i = 0; i < node->n_in; i++)
+        if (node->in[i]->grad && (node->overwrites & (1u << i)) &&
+            gt__grad_take_stale(node->in[i]))
+            write |= 1u << i;
     conv_backward_kernel(&saved->dims, saved->threads, node->scratch, x->data, w->data,
-                         node->out->grad, x->grad, w->grad, b ? b->grad : NULL);
+                         node->out->grad, x->grad, w->grad, b ? b->grad : NULL, write);
     return GT_OK;
 }
 
@@ -827,7 +992,7 @@ static gt_tensor *conv_transpose2d_forward(const gt_op_def *op, gt_tape *tape,
     if ((!dense && !scratch) || (record && !saved))
         return NULL;
     fill_zero(out->data, out->numel);
-    conv_backward_kernel(&d, threads, scratch, NULL, w->data, x->data, out->data, NULL, NULL);
+    conv_backward_kernel(&d, threads, scratch, NULL, w->data, x->data, out->data, NULL, NULL, 0);
     int64_t plane = d.h * d.w;
     for (int64_t i = 0; b && i < d.n * d.c; i++) {
         gt_real bias = b->data[i % d.c];
@@ -856,7 +1021,7 @@ static gt_status conv_transpose2d_backward(gt_node *node) {
         conv_forward_kernel(d, saved->threads, node->scratch, gy, w->data, NULL, x->grad, true);
     if (w->grad)
         conv_backward_kernel(d, saved->threads, node->scratch, gy, w->data, x->data, NULL,
-                             w->grad, NULL);
+                             w->grad, NULL, 0);
     int64_t plane = d->h * d->w;
     for (int64_t i = 0; b && b->grad && i < d->n * d->c; i++) {
         gt_real sum = 0;

@@ -224,3 +224,55 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
     gemm_job job = {&split, &g, threads};
     gt__parallel_parts(threads, threads, run_gemm_part, &job);
 }
+
+bool gt__gemm_taps(int64_t M, int64_t rows, int64_t width, int64_t K, const gt_real *A,
+                   int64_t lda, const gt_real *b, const int64_t *off, int64_t ldr, bool add,
+                   gt_real *C, int64_t ldc) {
+    gt__gemm_path path = path_in_use();
+    if (path == GT__GEMM_BLAS)
+        return false;
+    if (M <= 0 || rows <= 0 || width <= 0)
+        return true;
+    /* B_r's width, as gt__gemm's plan for a copied B sees it: an OUTER plan, whose k blocks
+     * depend on K alone */
+    gt__gemm_args g = {false, false, M, width, K, 1, A, lda, b, 0, add ? 1 : 0, C, ldc};
+    if (K <= 0) {
+        for (int64_t r = 0; r < rows; r++)
+            scale_c(M, width, g.beta, C + r * width, ldc);
+        return true;
+    }
+    gt__gemm_plan plan = gt__gemm_plan_for(kernels_of(path), &g);
+    gt__fp_scope fp = gt__fp_enter();
+    gt__gemm_run_taps(&plan, &g, off, rows, ldr);
+    gt__fp_leave(fp);
+    return true;
+}
+
+bool gt__gemm_rows_dot(int64_t M, int64_t N, int64_t rows, int64_t width, const gt_real *A,
+                       int64_t lda, int64_t ldra, const gt_real *B, int64_t ldb, int64_t ldrb,
+                       bool add, gt_real *C, int64_t ldc) {
+    gt__gemm_path path = path_in_use();
+    const gt__gemm_kernels *k = kernels_of(path);
+    if (path == GT__GEMM_BLAS || k->dm == 0)
+        return false;
+    if (M <= 0 || N <= 0)
+        return true;
+    if (rows <= 0 || width <= 0) {
+        scale_c(M, N, add ? 1 : 0, C, ldc);
+        return true;
+    }
+    gt__fp_scope fp = gt__fp_enter();
+    gt__gemm_run_dot_rows(k, M, N, rows, width, A, lda, ldra, B, ldb, ldrb, add ? 1 : 0, C, ldc);
+    gt__fp_leave(fp);
+    return true;
+}
+
+bool gt__gemm_has_rows_dot(void) {
+    gt__gemm_path path = path_in_use();
+    return path != GT__GEMM_BLAS && kernels_of(path)->dm > 0;
+}
+
+int gt__gemm_vector_reals(void) {
+    gt__gemm_path path = path_in_use();
+    return path == GT__GEMM_BLAS ? 0 : kernels_of(path)->vlen;
+}

@@ -19,16 +19,23 @@
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+int64_t gt__cache_bytes(int level, int64_t dflt) {
+    long bytes = 0;
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+    bytes = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL2_CACHE_SIZE);
+#else
+    (void)level;
+#endif
+    return bytes > 0 ? (int64_t)bytes : dflt;
+}
+
 /* Bytes of a kc x nc block of B, reused by every row tile: half of one core's L2 (read once
  * from the C library, which asks CPUID), between 256 KB and 4 MB. */
 static int64_t l2_block_bytes(void) {
     static _Atomic int64_t bytes;
     int64_t b = atomic_load_explicit(&bytes, memory_order_relaxed);
     if (b == 0) {
-        long l2 = 0;
-#ifdef _SC_LEVEL2_CACHE_SIZE
-        l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
+        int64_t l2 = gt__cache_bytes(2, 0);
         b = l2 > 0 ? l2 / 2 : B_BLOCK_DEFAULT;
         b = b < 256 * 1024 ? 256 * 1024 : b > 4096 * 1024 ? 4096 * 1024 : b;
         atomic_store_explicit(&bytes, b, memory_order_relaxed);
@@ -104,6 +111,34 @@ static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__
     }
 }
 
+// outer_driver's k blocks, row tiles and column tiles for each of `rows` products whose B
+// rows are gathered (a convolution's output rows; no column blocks: B is one image, in L1)
+void gt__gemm_run_taps(const gt__gemm_plan *plan, const gt__gemm_args *g, const int64_t *off,
+                       int64_t rows, int64_t ldr) {
+    const gt__gemm_kernels *k = plan->kernels;
+    int64_t nr = (int64_t)k->nv * k->vlen, row_tiles = ceil_div(g->M, k->mr);
+    for (int64_t kb = 0; kb < plan->k_blocks; kb++) {
+        int64_t k0, kc;
+        gt__split_even(g->K, plan->k_blocks, kb, &k0, &kc);
+        gt_real beta = kb == 0 ? g->beta : 1;
+        for (int64_t t = 0; t < row_tiles; t++) {
+            int64_t i0, mr;
+            gt__split_even(g->M, row_tiles, t, &i0, &mr);
+            const gt_real *a = g->A + i0 * g->lda + k0;
+            for (int64_t r = 0; r < rows; r++) {
+                const gt_real *b = g->B + r * ldr;
+                gt_real *c = g->C + i0 * g->ldc + r * g->N;
+                for (int64_t j = 0; j < g->N; j += nr) {
+                    int64_t width = g->N - j < nr ? g->N - j : nr;
+                    k->taps[mr - 1][ceil_div(width, k->vlen) - 1](kc, width, a, g->lda, b + j,
+                                                                  off + k0, c + j, g->ldc,
+                                                                  g->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
 // C[M,N] = alpha * A[M,K] @ B[N,K]^T + beta * C as dot products of rows read in place:
 // balanced tiles of at most dm x dn, k in blocks whose rows fit L1
 static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {
@@ -122,6 +157,22 @@ static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__ge
                 k->dot[dm - 1][dn - 1](kc, a, g->lda, g->B + j * g->ldb + k0, g->ldb, c + j, g->ldc,
                                        g->alpha, beta);
             }
+        }
+    }
+}
+
+void gt__gemm_run_dot_rows(const gt__gemm_kernels *k, int64_t M, int64_t N, int64_t rows,
+                           int64_t width, const gt_real *A, int64_t lda, int64_t ldra,
+                           const gt_real *B, int64_t ldb, int64_t ldrb, gt_real beta, gt_real *C,
+                           int64_t ldc) {
+    int64_t row_tiles = ceil_div(M, k->dm);
+    for (int64_t t = 0; t < row_tiles; t++) {
+        int64_t i0, dm;
+        gt__split_even(M, row_tiles, t, &i0, &dm);
+        for (int64_t j = 0; j < N; j += k->dn) {
+            int64_t dn = N - j < k->dn ? N - j : k->dn;
+            k->dot_rows[dm - 1][dn - 1](rows, width, A + i0 * lda, lda, ldra, B + j * ldb, ldb,
+                                        ldrb, C + i0 * ldc + j, ldc, 1, beta);
         }
     }
 }

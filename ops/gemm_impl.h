@@ -33,6 +33,19 @@ typedef void gt__gemm_outer_fn(int64_t kc, int64_t nr, const gt_real *a, int64_t
 typedef void gt__gemm_dot_fn(int64_t kc, const gt_real *a, int64_t lda, const gt_real *b,
                              int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta);
 
+// C[mr,nr] = alpha * A[mr,kc] @ B[kc,nr] + beta * C with B's rows gathered: B[k,j] =
+// b[off[k] + j] (a stride-1 convolution's taps read in place from its image); the outer
+// tile's loop, so each element is summed as the outer tile sums it
+typedef void gt__gemm_taps_fn(int64_t kc, int64_t nr, const gt_real *a, int64_t lda,
+                              const gt_real *b, const int64_t *off, gt_real *c, int64_t ldc,
+                              gt_real alpha, gt_real beta);
+
+// C[i,j] = alpha * sum over r < rows, k < kc of a[i*lda + r*ldra + k] * b[j*ldb + r*ldrb + k]
+// + beta * C[i,j], i < dm, j < dn: a dot tile whose rows are read in `rows` segments
+typedef void gt__gemm_dot_rows_fn(int64_t rows, int64_t kc, const gt_real *a, int64_t lda,
+                                  int64_t ldra, const gt_real *b, int64_t ldb, int64_t ldrb,
+                                  gt_real *c, int64_t ldc, gt_real alpha, gt_real beta);
+
 // buf[k, j] = b[j*ldb + k] for k < kc, j < nc: a block of B transposed for outer tiles
 typedef void gt__gemm_pack_fn(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc, gt_real *buf);
 
@@ -45,8 +58,12 @@ typedef struct gt__gemm_kernels {
     int dm, dn;       /* a full dot tile; dm == 0 when the path has no dot tiles */
     /* outer[transposed A][mr - 1][vectors - 1] */
     gt__gemm_outer_fn *outer[2][GT__GEMM_MAX_MR][GT__GEMM_MAX_NV];
+    /* taps[mr - 1][vectors - 1]: outer[0]'s tiles with B's rows gathered */
+    gt__gemm_taps_fn *taps[GT__GEMM_MAX_MR][GT__GEMM_MAX_NV];
     /* dot[rows - 1][columns - 1] */
     gt__gemm_dot_fn *dot[GT__GEMM_MAX_DM][GT__GEMM_MAX_DN];
+    /* dot_rows[rows - 1][columns - 1]: dot tiles over row segments */
+    gt__gemm_dot_rows_fn *dot_rows[GT__GEMM_MAX_DM][GT__GEMM_MAX_DN];
     gt__gemm_pack_fn *pack_transposed; /* NULL: a plain loop */
 } gt__gemm_kernels;
 
@@ -87,6 +104,19 @@ typedef struct gt__gemm_plan {
 gt__gemm_plan gt__gemm_plan_for(const gt__gemm_kernels *k, const gt__gemm_args *g);
 /* A part of the product the plan was made for (M, N, K > 0, alpha != 0). */
 void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g);
+/* The product of an OUTER plan with B's rows gathered, `rows` times: for r < rows,
+ * C[:, r*N + j] (+)= A @ B_r with B_r[k, j] = B[off[k] + r*ldr + j] (g->ldb unused), C's
+ * columns contiguous; each element summed as gt__gemm_run sums it. */
+void gt__gemm_run_taps(const gt__gemm_plan *plan, const gt__gemm_args *g, const int64_t *off,
+                       int64_t rows, int64_t ldr);
+
+/* C[M,N] = sum over r < rows of A_r[M,width] @ B_r[N,width]^T + beta * C with dot tiles
+ * (k->dm > 0), A_r's rows at A + i*lda + r*ldra, B_r's at B + j*ldb + r*ldrb: each element one
+ * tile's sum over the segments in order. */
+void gt__gemm_run_dot_rows(const gt__gemm_kernels *k, int64_t M, int64_t N, int64_t rows,
+                           int64_t width, const gt_real *A, int64_t lda, int64_t ldra,
+                           const gt_real *B, int64_t ldb, int64_t ldrb, gt_real beta, gt_real *C,
+                           int64_t ldc);
 
 /* The CBLAS path (gemm_blas.c): available is false when the build has no CBLAS; the
  * product returns false, computing nothing, when it cannot take these sizes. */

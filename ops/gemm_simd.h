@@ -104,10 +104,12 @@ GT__KERNEL void outer_store_all(const int mode, const int mr, const int nv, gt_r
 }
 
 // C[mr, nr] = alpha * op(A)[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN; op(A) read in
-// place (rows of A, or columns when trans_a), B rows read in place
-GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, int64_t kc,
-                           int64_t nr, const gt_real *a, int64_t lda, const gt_real *b,
-                           int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {
+// place (rows of A, or columns when trans_a), B rows read in place: b + k*ldb, or (taps)
+// b + off[k]
+GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, const bool taps,
+                           int64_t kc, int64_t nr, const gt_real *a, int64_t lda,
+                           const gt_real *b, int64_t ldb, const int64_t *off, gt_real *c,
+                           int64_t ldc, gt_real alpha, gt_real beta) {
     vreal acc[GT__MR][GT__NV];
     GT__UNROLL
     for (int i = 0; i < mr; i++)
@@ -118,7 +120,13 @@ GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, int64
     bool masked = tail < VLEN;
     vmask mask = v_mask(tail);
     int64_t a_step = trans_a ? lda : 1;
-    if (masked)
+    if (taps && masked)
+        for (int64_t k = 0; k < kc; k++, a += a_step)
+            outer_step(mr, nv, trans_a, true, mask, a, lda, b + off[k], acc);
+    else if (taps)
+        for (int64_t k = 0; k < kc; k++, a += a_step)
+            outer_step(mr, nv, trans_a, false, mask, a, lda, b + off[k], acc);
+    else if (masked)
         for (int64_t k = 0; k < kc; k++, a += a_step, b += ldb)
             outer_step(mr, nv, trans_a, true, mask, a, lda, b, acc);
     else
@@ -149,17 +157,11 @@ GT__KERNEL void dot_store_part(int dn, gt_real *c, vsum4 sum, gt_real beta) {
     s4_storem(c, mask, sum);
 }
 
-// C[dm, dn] = alpha * A[dm, kc] @ B[dn, kc]^T + beta * C: dot products of rows read in
-// place, vectors along k, lanes summed at the end
-GT__KERNEL void dot_tile(const int dm, const int dn, int64_t kc, const gt_real *a,
-                         int64_t lda, const gt_real *b, int64_t ldb, gt_real *c, int64_t ldc,
-                         gt_real alpha, gt_real beta) {
-    vreal acc[GT__DM][GT__DN];
-    GT__UNROLL
-    for (int i = 0; i < GT__DM; i++)
-        GT__UNROLL
-        for (int j = 0; j < GT__DN; j++)
-            acc[i][j] = v_zero();
+// acc[i][j] += A[i, 0..kc) * B[j, 0..kc) lane by lane, dm x dn of them, in vectors along k
+// (the last one masked): the sums of a dot tile
+GT__KERNEL void dot_segment(const int dm, const int dn, int64_t kc, const gt_real *a,
+                            int64_t lda, const gt_real *b, int64_t ldb,
+                            vreal acc[GT__DM][GT__DN]) {
     int64_t k = 0;
     for (; k + VLEN <= kc; k += VLEN) {
         vreal av[GT__DM];
@@ -188,6 +190,24 @@ GT__KERNEL void dot_tile(const int dm, const int dn, int64_t kc, const gt_real *
                 acc[i][j] = v_fma(av[i], bv, acc[i][j]);
         }
     }
+}
+
+// C[dm, dn] = alpha * A[dm, kc] @ B[dn, kc]^T + beta * C: dot products of rows read in
+// place, vectors along k, lanes summed at the end. With `rows` > 1 each sum runs over rows
+// segments of kc, the r-th at a + r*ldra and b + r*ldrb (rows of a convolution's output
+// and of the image under one tap: its weight gradient without patches), each segment's
+// last vector masked
+GT__KERNEL void dot_tile(const int dm, const int dn, int64_t rows, int64_t kc, const gt_real *a,
+                         int64_t lda, int64_t ldra, const gt_real *b, int64_t ldb, int64_t ldrb,
+                         gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {
+    vreal acc[GT__DM][GT__DN];
+    GT__UNROLL
+    for (int i = 0; i < GT__DM; i++)
+        GT__UNROLL
+        for (int j = 0; j < GT__DN; j++)
+            acc[i][j] = v_zero();
+    for (int64_t r = 0; r < rows; r++, a += ldra, b += ldrb)
+        dot_segment(dm, dn, kc, a, lda, b, ldb, acc);
     GT__UNROLL
     for (int i = 0; i < dm; i++) {
         vsum4 sum = v_hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
@@ -264,20 +284,38 @@ static GT__SIMD_TARGET void pack_transposed(const gt_real *b, int64_t ldb, int64
     static GT__SIMD_TARGET void outer_##ta##_##mr##_##nv(                                  \
         int64_t kc, int64_t nr, const gt_real *a, int64_t lda, const gt_real *b,           \
         int64_t ldb, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {               \
-        outer_tile(mr, nv, ta, kc, nr, a, lda, b, ldb, c, ldc, alpha, beta);               \
+        outer_tile(mr, nv, ta, false, kc, nr, a, lda, b, ldb, NULL, c, ldc, alpha, beta);  \
+    }
+#define GT__TAPS_FN(mr, nv)                                                                \
+    static GT__SIMD_TARGET void outer_t_##mr##_##nv(                                       \
+        int64_t kc, int64_t nr, const gt_real *a, int64_t lda, const gt_real *b,           \
+        const int64_t *off, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {        \
+        outer_tile(mr, nv, false, true, kc, nr, a, lda, b, 0, off, c, ldc, alpha, beta);   \
     }
 #define GT__OUTER_ROWS(mr) GT__OUTER_FN(0, mr, 1) GT__OUTER_FN(0, mr, 2) \
-    GT__OUTER_FN(1, mr, 1) GT__OUTER_FN(1, mr, 2)
+    GT__OUTER_FN(1, mr, 1) GT__OUTER_FN(1, mr, 2) GT__TAPS_FN(mr, 1) GT__TAPS_FN(mr, 2)
+/* ta: 0, 1 (outer tiles of A or A^T) or t (taps tiles) */
 #define GT__OUTER_ENTRY(ta, mr) [mr - 1] = {outer_##ta##_##mr##_1, outer_##ta##_##mr##_2},
 
 #define GT__DOT_FN(dm, dn)                                                                 \
     static GT__SIMD_TARGET void dot_##dm##_##dn(int64_t kc, const gt_real *a, int64_t lda,  \
                                                 const gt_real *b, int64_t ldb, gt_real *c,  \
                                                 int64_t ldc, gt_real alpha, gt_real beta) { \
-        dot_tile(dm, dn, kc, a, lda, b, ldb, c, ldc, alpha, beta);                         \
+        dot_tile(dm, dn, 1, kc, a, lda, 0, b, ldb, 0, c, ldc, alpha, beta);                \
     }
-#define GT__DOT_ROWS(dm) GT__DOT_FN(dm, 1) GT__DOT_FN(dm, 2) GT__DOT_FN(dm, 3) GT__DOT_FN(dm, 4)
-#define GT__DOT_ENTRY(dm) [dm - 1] = {dot_##dm##_1, dot_##dm##_2, dot_##dm##_3, dot_##dm##_4},
+#define GT__DOT_ROWS_FN(dm, dn)                                                            \
+    static GT__SIMD_TARGET void dot_r_##dm##_##dn(                                         \
+        int64_t rows, int64_t kc, const gt_real *a, int64_t lda, int64_t ldra,             \
+        const gt_real *b, int64_t ldb, int64_t ldrb, gt_real *c, int64_t ldc, gt_real alpha, \
+        gt_real beta) {                                                                    \
+        dot_tile(dm, dn, rows, kc, a, lda, ldra, b, ldb, ldrb, c, ldc, alpha, beta);       \
+    }
+#define GT__DOT_ROWS(dm) GT__DOT_FN(dm, 1) GT__DOT_FN(dm, 2) GT__DOT_FN(dm, 3) GT__DOT_FN(dm, 4) \
+    GT__DOT_ROWS_FN(dm, 1) GT__DOT_ROWS_FN(dm, 2) GT__DOT_ROWS_FN(dm, 3) GT__DOT_ROWS_FN(dm, 4)
+/* rows dm of the dot tiles (dot_) or of the row-segmented ones (dot_r_) */
+#define GT__DOT_ENTRY_OF(p, dm) [dm - 1] = {p##dm##_1, p##dm##_2, p##dm##_3, p##dm##_4},
+#define GT__DOT_ENTRY(dm) GT__DOT_ENTRY_OF(dot_, dm)
+#define GT__DOT_R_ENTRY(dm) GT__DOT_ENTRY_OF(dot_r_, dm)
 
 /* clang-format off */
 GT__OUTER_ROWS(1) GT__OUTER_ROWS(2) GT__OUTER_ROWS(3) GT__OUTER_ROWS(4)
@@ -337,6 +375,7 @@ const gt__gemm_kernels *GT__SIMD_TABLE(void) {
         .dm = GT__DM,
         .dn = GT__DN,
         .outer = {GT__OUTER_TABLE(0), GT__OUTER_TABLE(1)},
+        .taps = GT__OUTER_TABLE(t),
         .pack_transposed = pack_transposed,
         .dot = {GT__DOT_ENTRY(1) GT__DOT_ENTRY(2) GT__DOT_ENTRY(3)
 #if GT__DM >= 4
@@ -344,6 +383,14 @@ const gt__gemm_kernels *GT__SIMD_TABLE(void) {
 #endif
 #if GT__DM >= 6
                         GT__DOT_ENTRY(5) GT__DOT_ENTRY(6)
+#endif
+        },
+        .dot_rows = {GT__DOT_R_ENTRY(1) GT__DOT_R_ENTRY(2) GT__DOT_R_ENTRY(3)
+#if GT__DM >= 4
+                    GT__DOT_R_ENTRY(4)
+#endif
+#if GT__DM >= 6
+                        GT__DOT_R_ENTRY(5) GT__DOT_R_ENTRY(6)
 #endif
         },
     };

@@ -75,6 +75,36 @@ int gt__dim_index(const char *op, int64_t dim, int rank, const gt_tensor *x);
 void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_real alpha,
               const gt_real *A, int64_t lda, const gt_real *B, int64_t ldb, gt_real beta,
               gt_real *C, int64_t ldc);
+/* A stride-1 convolution's product with its taps read in place instead of copied into
+ * patches (conv.c): for each output row r < rows, C[:, r*width + j] = A[M,K] @ B_r (+ C when
+ * add), B_r[k, j] = b[off[k] + r*ldr + j], j < width; C's rows ldc apart, its columns
+ * contiguous. The same register tiles as gt__gemm(false, false, ...) on B_r copied out, so
+ * the same bits; on this thread. False, computing nothing, on a path without such tiles
+ * (GT_CPU=blas). */
+bool gt__gemm_taps(int64_t M, int64_t rows, int64_t width, int64_t K, const gt_real *A,
+                   int64_t lda, const gt_real *b, const int64_t *off, int64_t ldr, bool add,
+                   gt_real *C, int64_t ldc);
+/* A stride-1 convolution's weight gradient without patches (conv.c): C[M,N] (+)= the sum
+ * over output rows r < rows of A_r[M, width] @ B_r[N, width]^T, A_r's rows at A + i*lda +
+ * r*ldra (the image's rows under M taps), B_r's at B + j*ldb + r*ldrb (the output gradient's
+ * rows): the GEMM's dot tiles, each element summed over its rows in order; on this thread.
+ * False, computing nothing, on a path without dot tiles (portable, blas), which
+ * gt__gemm_has_rows_dot tells beforehand. */
+bool gt__gemm_rows_dot(int64_t M, int64_t N, int64_t rows, int64_t width, const gt_real *A,
+                       int64_t lda, int64_t ldra, const gt_real *B, int64_t ldb, int64_t ldrb,
+                       bool add, gt_real *C, int64_t ldc);
+bool gt__gemm_has_rows_dot(void);
+/* The reals a vector of the GEMM path in use holds (16 with AVX-512 in float; the portable
+ * path's row of 32), or 0 on a path without gt__gemm_taps. */
+int gt__gemm_vector_reals(void);
+/* The bytes of the level-1 data cache and the level-2 cache of a core, as the C library
+ * reports them (sysconf), or the given default when it does not. */
+int64_t gt__cache_bytes(int level, int64_t dflt);
+
+/* Forces conv2d's forward to read its taps in place (1) or through patches (0) wherever
+ * it can, or lets the cost model choose (-1, the default); returns the previous setting.
+ * For the tests that compare the two (the same bits) and benchmarks. Not thread-safe. */
+int gt__conv_set_taps(int mode);
 
 /* The threads work of this many flops gets: 1 below the GEMM's parallel threshold or
  * on a thread already running a job of the pool (ops/parallel.c), else gt_get_threads(). Ops that split their own work over

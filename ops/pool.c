@@ -178,11 +178,13 @@ static inline void pool_rows(int64_t q, int64_t ow, int64_t w, int64_t from, int
                              gt_real *restrict y, int64_t *restrict argmax, int64_t base) {
     const gt_real *top = pair + 2 * q * ow, *bottom = top + ow;
     const uint8_t *right_top = right + 2 * q * ow, *right_bottom = right_top + ow;
+    const int64_t row = base + 2 * q * w; /* the top row's first input */
+    const int w32 = (int)w; /* a row's width: 32-bit products vectorise, 64-bit ones do not */
     for (int64_t ox = from; ox < to; ox++) {
         int take = POOL_TAKES(bottom[ox], top[ox]);
         int column = right_top[ox] + take * (right_bottom[ox] - right_top[ox]);
         y[q * ow + ox] = pick(take, bottom[ox], top[ox]);
-        argmax[q * ow + ox] = base + (2 * q + take) * w + 2 * ox + column;
+        argmax[q * ow + ox] = row + 2 * ox + (take * w32 + column);
     }
 }
 
@@ -292,6 +294,14 @@ static inline gt_real avg_divisor(const pool_dims *d, int64_t ny, int64_t padded
     if (d->divisor)
         return (gt_real)d->divisor;
     return (gt_real)(d->count_include_pad ? padded_y * padded_x : ny * nx);
+}
+
+/* The max pool of 2x2 windows, stride 2, on planes of even sizes (LeNet's): windows that
+ * tile the input, taken by the fast paths. */
+static bool tiles_2x2(const pool_dims *d) {
+    const pool_axis *h = &d->h, *w = &d->w;
+    return d->kind == POOL_MAX && h->k == 2 && w->k == 2 && h->s == 2 && w->s == 2 && !h->p &&
+           !w->p && h->d == 1 && w->d == 1 && h->in % 2 == 0 && w->in % 2 == 0;
 }
 
 /* A pass over planes that threads share (gt__parallel_ranges). */
@@ -430,6 +440,29 @@ static void avgpool_grad_range(void *ctx, int64_t from, int64_t to) {
             }
         }
     }
+}
+
+// g[planes,H/2,W/2] -> grad_x[planes,H,W] = 0 + g at each 2x2 window's argmax, 0 at its
+// other three, planes [from, to): the windows tile the input, so a stale (zero) gradient is
+// written whole instead of zeroed and added into (the same bits: 0 + g, as the scatter
+// gives, makes a -0 gradient +0). Zeros first, a pass in vectors over memory that stays in
+// the cache, then the stores at the argmax (a branch per element on where the maximum of
+// random data lies would mispredict half the time)
+GT__MULTIVERSION
+static void scatter_2x2_write(int64_t planes, int64_t h, int64_t w, const gt_real *restrict g,
+                              const int64_t *restrict argmax, int64_t base,
+                              gt_real *restrict gx) {
+    for (int64_t i = 0; i < planes * h * w; i++)
+        gx[i] = 0;
+    for (int64_t o = 0; o < planes * (h / 2) * (w / 2); o++)
+        gx[argmax[o] - base] = 0 + g[o];
+}
+
+static void scatter_2x2_range(void *ctx, int64_t from, int64_t to) {
+    const pool_job *j = ctx;
+    const pool_dims *d = j->d;
+    int64_t in = from * d->h.in * d->w.in, out = from * d->h.out * d->w.out;
+    scatter_2x2_write(to - from, d->h.in, d->w.in, j->x + out, j->argmax + out, in, j->y + in);
 }
 
 // g[planes,OH,OW] -> grad_x[argmax] += g, planes [from, to) (windows may overlap)
@@ -643,9 +676,8 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     }
     if (!(job.argmax = gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t), op->name)))
         return NULL;
-    const pool_axis *h = &d.h, *w = &d.w;
-    if (d.kind == POOL_MAX && h->k == 2 && w->k == 2 && h->s == 2 && w->s == 2 && !h->p && !w->p &&
-        h->d == 1 && w->d == 1 && h->in % 2 == 0 && w->in % 2 == 0) { /* LeNet's */
+    if (tiles_2x2(&d)) { /* LeNet's */
+        const pool_axis *h = &d.h, *w = &d.w;
         int64_t pairs = d.planes * h->in * w->out;
         size_t pair_bytes = gt__real_bytes(pairs + POOL_VEC);
         if (!(job.pair = gt__tape_forward_scratch(tape, pair_bytes + (size_t)pairs + POOL_VEC,
@@ -655,7 +687,11 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     }
     pool_run(&d, maxpool_range, &job);
     args.argmax = job.argmax;
-    return gt__op_finish(tape, op, out, in, 1, &args, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 1, &args, &node);
+    if (node && job.pair) /* a stale grad_input is written whole (gt__grad_mark_stale) */
+        node->overwrites = 1u;
+    return out;
 }
 
 // g[*,OH,OW] -> grad_input[*,H,W] += g at the argmax, or spread over the window / divisor
@@ -665,7 +701,10 @@ static gt_status pool_backward(gt_node *node) {
     if (pool_dims_of(node->name, node->in[0], args, &d) != GT_OK)
         return gt_last_status();
     pool_job job = {&d, node->out->grad, node->in[0]->grad, (int64_t *)args->argmax};
-    pool_run(&d, args->argmax ? scatter_range : avgpool_grad_range, &job);
+    if ((node->overwrites & 1u) && gt__grad_take_stale(node->in[0]))
+        pool_run(&d, scatter_2x2_range, &job);
+    else
+        pool_run(&d, args->argmax ? scatter_range : avgpool_grad_range, &job);
     return GT_OK;
 }
 

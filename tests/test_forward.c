@@ -226,6 +226,41 @@ GT_TEST(maxpool_2x2_fast_path_agrees_with_the_general_one_on_ties_and_nan) {
     gt_tensor_free(odd);
 }
 
+GT_TEST(maxpool_2x2_writes_an_intermediate_gradient_whole_as_the_scatter_adds_it) {
+    /* the pool's input on the tape: its gradient starts stale (zero by contract) and the
+     * 2x2 backward writes it whole, g at each window's first maximum, +0 elsewhere, and
+     * 0 + g (a -0 made +0) where the scatter added g into zeros */
+    setup();
+    gt_rng rng;
+    gt_rng_seed(&rng, 7);
+    gt_tensor *x = gt_empty(GT_SHAPE(2, 3, 6, 8)), *up = gt_empty(GT_SHAPE(2, 3, 3, 4));
+    for (int64_t i = 0; i < gt_tensor_numel(x); i++)
+        gt_tensor_data(x)[i] = (gt_real)gt_rng_below(&rng, 3); /* many ties */
+    for (int64_t i = 0; i < gt_tensor_numel(up); i++)
+        gt_tensor_data(up)[i] = i % 5 == 0 ? (gt_real)-0.0 : (gt_real)(i % 7) - 3;
+    gt_tensor_set_requires_grad(x, true);
+    gt_tensor *mid = gt_scale(tape, x, 1.0);
+    gt_tensor *y = gt_maxpool2d(tape, mid, 2, 2);
+    CHECK(y && gt_backward_with(tape, y, up) == GT_OK);
+    const gt_real *xs = gt_tensor_data(x), *g = gt_tensor_grad(mid);
+    CHECK(g != NULL);
+    for (int64_t p = 0; g && p < 6; p++)
+        for (int64_t oy = 0; oy < 3; oy++)
+            for (int64_t ox = 0; ox < 4; ox++) {
+                int64_t tl = (p * 6 + 2 * oy) * 8 + 2 * ox, at[4] = {tl, tl + 1, tl + 8, tl + 9};
+                int64_t best = at[0];
+                for (int k = 1; k < 4; k++)
+                    best = xs[at[k]] > xs[best] ? at[k] : best;
+                gt_real u = gt_tensor_data(up)[(p * 3 + oy) * 4 + ox];
+                for (int k = 0; k < 4; k++) {
+                    gt_real want = at[k] == best ? 0 + u : 0;
+                    CHECK(g[at[k]] == want && !signbit(g[at[k]]) == !signbit(want));
+                }
+            }
+    gt_tensor_free(up);
+    gt_tensor_free(x);
+}
+
 GT_TEST(avgpool_averages_windows) {
     setup();
     gt_tensor *x = T(V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), 1, 1, 4, 4);

@@ -12,6 +12,7 @@
 #include "gemm_impl.h"
 
 #include <float.h>
+#include <inttypes.h>
 #include <stdint.h>
 
 #ifdef GT_REAL_DOUBLE
@@ -263,6 +264,118 @@ static void same_bits(void) {
 }
 
 GT_TEST(the_same_product_gives_the_same_bits_run_after_run) { on_every_path(same_bits); }
+
+/* gt__gemm_taps against gt__gemm on its taps copied out as patches (im2col): the same bits,
+ * for LeNet's C1 (one padded 32x32 channel, 25 taps) and C3 (6 channels, 150 taps, added
+ * into C), more rows than a tile, K past an outer k block (270 taps), rows one vector wide
+ * and wider than two. */
+static void taps_match_copied_patches(void) {
+    const struct {
+        int64_t M, C, H, W, KH, KW;
+        bool add;
+    } cases[] = {{6, 1, 32, 32, 5, 5, false}, {16, 6, 14, 14, 5, 5, true},
+                 {17, 3, 9, 40, 3, 3, false}, {5, 30, 6, 7, 3, 3, true},
+                 {1, 2, 5, 70, 2, 4, false}};
+    bool blas = strcmp(gt__gemm_path_name(), "blas") == 0;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        int64_t M = cases[t].M, C = cases[t].C, H = cases[t].H, W = cases[t].W;
+        int64_t KH = cases[t].KH, KW = cases[t].KW, OH = H - KH + 1, OW = W - KW + 1;
+        int64_t K = C * KH * KW, P = OH * OW, at = 0;
+        gt_real *x = malloc((size_t)(C * H * W) * sizeof(gt_real));
+        gt_real *a = malloc((size_t)(M * K) * sizeof(gt_real));
+        gt_real *patches = malloc((size_t)(K * P) * sizeof(gt_real));
+        gt_real *want = malloc((size_t)(M * P) * sizeof(gt_real));
+        gt_real *got = malloc((size_t)(M * P) * sizeof(gt_real));
+        int64_t *off = malloc((size_t)K * sizeof(int64_t));
+        for (int64_t i = 0; i < C * H * W; i++)
+            x[i] = (gt_real)uniform();
+        for (int64_t i = 0; i < M * K; i++)
+            a[i] = (gt_real)uniform();
+        for (int64_t i = 0; i < M * P; i++)
+            want[i] = got[i] = (gt_real)uniform();
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < KH; i++)
+                for (int64_t j = 0; j < KW; j++, at++) {
+                    off[at] = (c * H + i) * W + j;
+                    for (int64_t r = 0; r < OH; r++)
+                        for (int64_t q = 0; q < OW; q++)
+                            patches[at * P + r * OW + q] = x[off[at] + r * W + q];
+                }
+        gt__gemm(false, false, M, P, K, 1, a, K, patches, P, cases[t].add ? 1 : 0, want, P);
+        CHECK(gt__gemm_taps(M, OH, OW, K, a, K, x, off, W, cases[t].add, got, P) == !blas);
+        CHECK(blas || memcmp(want, got, (size_t)(M * P) * sizeof(gt_real)) == 0);
+        free(x), free(a), free(patches), free(want), free(got), free(off);
+    }
+}
+
+GT_TEST(taps_read_in_place_give_the_bits_of_the_product_on_copied_patches) {
+    on_every_path(taps_match_copied_patches);
+}
+
+/* conv2d with its taps read in place and through patches, on every path: the same bits
+ * forward (the cost model may take either), the weight and bias gradients alike to rounding
+ * (the taps' sums run over output rows) and the input gradient the same; LeNet's C1 and C3
+ * among the shapes. */
+static void conv_taps_match_patches(void) {
+    const char *cases[][2] = {{"5x1x28x28", "6x1x5x5"}, {"4x6x14x14", "16x6x5x5"},
+                              {"3x4x9x11", "6x2x3x3"}, {"2x3x7x8", "5x3x3x2"}};
+    const gt_conv_args args[] = {
+        {.padding = GT_INTS(2), .groups = 1},
+        {.groups = 1},
+        {.padding = GT_INTS(1, 2), .dilation = GT_INTS(2, 1), .groups = 2},
+        {.padding = GT_INTS(0, 1), .groups = 1}};
+    const double tol = sizeof(gt_real) == sizeof(float) ? 1e-4 : 1e-12;
+    gt_rng rng;
+    gt_rng_seed(&rng, 11);
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        int64_t xs[4], ws[4];
+        sscanf(cases[t][0], "%" SCNd64 "x%" SCNd64 "x%" SCNd64 "x%" SCNd64, &xs[0], &xs[1],
+               &xs[2], &xs[3]);
+        sscanf(cases[t][1], "%" SCNd64 "x%" SCNd64 "x%" SCNd64 "x%" SCNd64, &ws[0], &ws[1],
+               &ws[2], &ws[3]);
+        gt_tensor *in[3] = {gt_rand(4, xs, -1, 1, &rng), gt_rand(4, ws, -1, 1, &rng),
+                            gt_rand(1, ws, -1, 1, &rng)};
+        gt_tensor *y[2] = {NULL, NULL}, *grads[2][3] = {{NULL}};
+        for (int i = 0; i < 3; i++)
+            gt_tensor_set_requires_grad(in[i], t % 2 == 1 || i > 0); /* C1: no input gradient */
+        for (int mode = 0; mode < 2; mode++) {
+            int before = gt__conv_set_taps(mode);
+            gt_tape *tape = gt_tape_new();
+            gt_tensor *out = gt_conv2d_ex(tape, in[0], in[1], in[2], &args[t]);
+            gt_rng up_rng; /* the same upstream gradient for both */
+            gt_rng_seed(&up_rng, 100 + t);
+            gt_tensor *up = out ? gt_rand(gt_tensor_ndim(out), gt_tensor_shape(out), -1, 1,
+                                          &up_rng) : NULL;
+            y[mode] = gt_tensor_clone(out);
+            for (int i = 0; i < 3; i++)
+                gt_tensor_zero_grad(in[i]);
+            CHECK(out && gt_backward_with(tape, out, up) == GT_OK);
+            for (int i = 0; i < 3; i++)
+                if (gt_tensor_requires_grad(in[i]))
+                    grads[mode][i] = gt_from_array(gt_tensor_ndim(in[i]), gt_tensor_shape(in[i]),
+                                                   gt_tensor_grad(in[i]));
+            gt_tensor_free(up);
+            gt_tape_free(tape);
+            gt__conv_set_taps(before);
+        }
+        CHECK(y[0] && y[1] && gt_tensor_numel(y[0]) == gt_tensor_numel(y[1]));
+        CHECK(y[0] && y[1] &&
+              memcmp(gt_tensor_data(y[0]), gt_tensor_data(y[1]),
+                     (size_t)gt_tensor_numel(y[0]) * sizeof(gt_real)) == 0);
+        for (int i = 0; i < 3; i++)
+            for (int64_t e = 0; grads[0][i] && grads[1][i] && e < gt_tensor_numel(in[i]); e++) {
+                double a = gt_tensor_data(grads[0][i])[e], b = gt_tensor_data(grads[1][i])[e];
+                CHECK(fabs(a - b) <= tol * (1 + fabs(a)));
+            }
+        for (int i = 0; i < 3; i++)
+            gt_tensor_free(grads[0][i]), gt_tensor_free(grads[1][i]), gt_tensor_free(in[i]);
+        gt_tensor_free(y[0]), gt_tensor_free(y[1]);
+    }
+}
+
+GT_TEST(conv2d_gives_the_same_bits_with_its_taps_read_in_place_or_copied) {
+    on_every_path(conv_taps_match_patches);
+}
 
 GT_TEST(alpha_zero_reads_neither_a_nor_b) {
     gemm_case t = {false, false, 5, 9, 7, 0, 2, 1};
