@@ -69,7 +69,9 @@ gt_tape_stats gt_tape_get_stats(const gt_tape *tape);
  * taken from the arena before any gradient is touched: when memory runs out (GT_ERR_NOMEM)
  * the leaves' gradients are as they were. */
 gt_status gt_backward(gt_tape *tape, gt_tensor *root);
-/* Backward from any tensor with an upstream gradient of root's shape. */
+/* Backward from any tensor with an upstream gradient of root's shape. The walk reads
+ * grad_root in place (no copy) unless a gradient hook on root could change it: afterwards
+ * root has no gradient of its own (gt_tensor_grad(root) is NULL; the caller holds it). */
 gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root);
 
 /* Anomaly mode: when on, every op's output and every gradient a backward step produces is

@@ -394,6 +394,76 @@ static gt_status walk_step(gt_tape *tape, gt__walk_hooks *hooks, gt_node *n) {
     return hooks ? gt__hooks_after_node(hooks, n) : GT_OK;
 }
 
+/* Whether the upstream gradient can be the root's gradient during the walk as it is, read in
+ * place where a copy cost a pass over memory (2 MB in softmax's bench row; PyTorch's
+ * backward(gradient) does not copy either). Backwards only read their output's gradient
+ * (gt_tape_impl.h), so nothing writes it but a gradient hook on the root (a hook may change
+ * the gradient it is given), or a backward adding into a leaf's gradient that shares its
+ * memory (gt_tensor_wrap can make such a tensor): then it is copied. */
+static bool may_borrow(const gt_tape *tape, const gt_tensor *root, const gt_tensor *grad_root) {
+    for (size_t i = 0; i < tape->n_notes; i++)
+        if (tape->notes[i].kind == GT__NOTE_GRAD_HOOK && tape->notes[i].tensor == root)
+            return false;
+    uintptr_t from = (uintptr_t)grad_root->data, to = from + gt__real_bytes(grad_root->numel);
+    for (const gt_node *n = tape->last; n; n = n->prev)
+        for (int i = 0; i < n->n_in; i++) {
+            const gt_tensor *t = n->in[i];
+            uintptr_t at = (uintptr_t)t->grad;
+            if (t->grad && !(t->flags & GT__ON_TAPE) && at < to &&
+                from < at + gt__real_bytes(t->numel))
+                return false;
+        }
+    return true;
+}
+
+/* The walk of gt_backward_with over a checked root whose tape's intermediate gradients
+ * were cleared; root->grad is already grad_root's data when borrowed (may_borrow). */
+static gt_status walk(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root) {
+    /* Every gradient buffer and backward scratch first, so that running out of memory changes
+     * no gradient. A node is reached when its output has a gradient: its consumers come later
+     * on the tape. */
+    if (ensure_grad(tape, root) != GT_OK) /* written whole below, unless borrowed */
+        return GT_ERR_NOMEM;
+    size_t scratch_bytes = 0;
+    for (gt_node *n = tape->last; n; n = n->prev) {
+        if (!n->out->grad)
+            continue;
+        for (int i = 0; i < n->n_in; i++)
+            if (ensure_grad(tape, n->in[i]) != GT_OK)
+                return GT_ERR_NOMEM;
+        scratch_bytes = n->scratch_bytes > scratch_bytes ? n->scratch_bytes : scratch_bytes;
+    }
+    void *scratch = NULL;
+    if (scratch_bytes && !(scratch = scratch_of(tape, &tape->backward_scratch, scratch_bytes,
+                                                "backward")))
+        return GT_ERR_NOMEM;
+    for (gt_node *n = tape->last; n; n = n->prev)
+        n->scratch = n->scratch_bytes && n->out->grad ? scratch : NULL;
+    leaf_grads kept = {0};
+    if (tape->detect_anomaly && save_leaf_grads(tape, &kept) != GT_OK)
+        return GT_ERR_NOMEM;
+    gt__walk_hooks *hooks = NULL;
+    if (gt__hooks_prepare(tape, &hooks) != GT_OK)
+        return GT_ERR_NOMEM;
+    tape->anomaly_node = NULL;
+    gt__hooks_start(hooks);
+    if (!grad_root) /* one element */
+        root->grad[0] = 1;
+    else if (root->numel && root->grad != grad_root->data) /* one copy, unless borrowed */
+        memcpy(root->grad, grad_root->data, gt__real_bytes(root->numel));
+    gt__grad_take_stale(root); /* written whole */
+    for (gt_node *n = tape->last; n; n = n->prev) {
+        if (!n->out->grad)
+            continue; /* no gradient reaches this node */
+        gt_status status = walk_step(tape, hooks, n);
+        if (status != GT_OK) {
+            gt__hooks_abandon(hooks);
+            return restore_leaf_grads(&kept, status);
+        }
+    }
+    return GT_OK;
+}
+
 gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad_root) {
     if (!tape)
         return gt_set_error(GT_ERR_ARG, "backward: tape is NULL");
@@ -430,49 +500,15 @@ gt_status gt_backward_with(gt_tape *tape, gt_tensor *root, const gt_tensor *grad
         for (int i = 0; i < n->n_in; i++)
             if (n->in[i]->flags & GT__ON_TAPE)
                 n->in[i]->grad = NULL, n->in[i]->flags &= ~(unsigned)GT__GRAD_STALE;
-    /* Every gradient buffer and backward scratch first, so that running out of memory changes
-     * no gradient. A node is reached when its output has a gradient: its consumers come later
-     * on the tape. */
-    if (ensure_grad(tape, root) != GT_OK) /* written whole below */
-        return GT_ERR_NOMEM;
-    size_t scratch_bytes = 0;
-    for (gt_node *n = tape->last; n; n = n->prev) {
-        if (!n->out->grad)
-            continue;
-        for (int i = 0; i < n->n_in; i++)
-            if (ensure_grad(tape, n->in[i]) != GT_OK)
-                return GT_ERR_NOMEM;
-        scratch_bytes = n->scratch_bytes > scratch_bytes ? n->scratch_bytes : scratch_bytes;
-    }
-    void *scratch = NULL;
-    if (scratch_bytes && !(scratch = scratch_of(tape, &tape->backward_scratch, scratch_bytes,
-                                                "backward")))
-        return GT_ERR_NOMEM;
-    for (gt_node *n = tape->last; n; n = n->prev)
-        n->scratch = n->scratch_bytes && n->out->grad ? scratch : NULL;
-    leaf_grads kept = {0};
-    if (tape->detect_anomaly && save_leaf_grads(tape, &kept) != GT_OK)
-        return GT_ERR_NOMEM;
-    gt__walk_hooks *hooks = NULL;
-    if (gt__hooks_prepare(tape, &hooks) != GT_OK)
-        return GT_ERR_NOMEM;
-    tape->anomaly_node = NULL;
-    gt__hooks_start(hooks);
-    if (!grad_root) /* one element */
-        root->grad[0] = 1;
-    else if (root->numel) /* one copy: an element loop took as long as a cheap op's forward */
-        memcpy(root->grad, grad_root->data, gt__real_bytes(root->numel));
-    gt__grad_take_stale(root); /* written whole */
-    for (gt_node *n = tape->last; n; n = n->prev) {
-        if (!n->out->grad)
-            continue; /* no gradient reaches this node */
-        gt_status status = walk_step(tape, hooks, n);
-        if (status != GT_OK) {
-            gt__hooks_abandon(hooks);
-            return restore_leaf_grads(&kept, status);
-        }
-    }
-    return GT_OK;
+    /* The upstream gradient borrowed when it may be: the root then has no gradient of its
+     * own after the call (the caller holds it), as PyTorch's non-leaf .grad is None. */
+    bool borrowed = grad_root && root->numel && may_borrow(tape, root, grad_root);
+    if (borrowed)
+        root->grad = (gt_real *)grad_root->data; /* only read, as may_borrow says */
+    gt_status status = walk(tape, root, grad_root);
+    if (borrowed)
+        root->grad = NULL;
+    return status;
 }
 
 gt_status gt_backward(gt_tape *tape, gt_tensor *root) {

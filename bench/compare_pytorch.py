@@ -36,7 +36,9 @@ same rows in PyTorch, each as the function the oracle calls for the op
 (tests/data/make_oracle.py's torch_op: torch.nn.functional.NAME, torch.NAME or its SPECIAL
 line) on inputs drawn as the oracle draws them (case_inputs), in float32; one table with
 the ratio against PyTorch's best setup (target: at least as fast). The rows are defined
-once, in gradtape_bench.c's op_rows: this script reads them from gradtape-bench's JSON.
+once, in gradtape_bench.c's op_rows: this script reads them from gradtape-bench's JSON. With
+--old, the older build's rows run in the same rounds: two more columns, its time and how many
+times faster this build is ("vs old"), as in the models' table of all cells.
 
 --chargpt runs examples/chargpt (CHARGPT, or build/examples/chargpt) and its PyTorch twin
 examples/chargpt.py in PyTorch's thread setups (torch x OpenBLAS threads: 1x1, 2x1, 1x2, each
@@ -447,21 +449,18 @@ def main():
               "--min-reps", str(args.min_reps)]
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     loads = {"start": loadavg()}
+    old_bench = os.path.abspath(args.old) if args.old else None
+    if old_bench and not os.access(old_bench, os.X_OK):
+        die(f"--old {args.old}: not an executable gradtape-bench")
     if args.load:
-        old = os.path.abspath(args.old) if args.old else None
-        if old and not os.access(old, os.X_OK):
-            die(f"--old {args.old}: not an executable gradtape-bench")
-        return run_loaded(args, bench, old, torch_python(args.python), timing, started)
+        return run_loaded(args, bench, old_bench, torch_python(args.python), timing, started)
     if args.ops:
-        return run_ops(args, bench, torch_python(args.python), timing, started)
+        return run_ops(args, bench, old_bench, torch_python(args.python), timing, started)
 
     # Rounds alternate the two sides (gradtape, then each PyTorch setup), so that a burst
     # of load from another user of the machine does not land on one side only; each cell
     # keeps the median of its rounds' medians.
     py = torch_python(args.python)
-    old_bench = os.path.abspath(args.old) if args.old else None
-    if old_bench and not os.access(old_bench, os.X_OK):
-        die(f"--old {args.old}: not an executable gradtape-bench")
     gt_rounds, scaling_rounds, pt_rounds, pt_envs = [], {1: [], 2: []}, {}, {}
     old_rounds = []
     gt_records, gt_env = [], {}
@@ -706,11 +705,12 @@ def main():
 
 # ---- --ops: the op rows ------------------------------------------------------------------
 
-def run_ops(args, bench, py, timing, started):
-    """gradtape-bench --model ops at all threads, then each PyTorch setup on the rows it
-    printed; rounds alternate the sides; each cell keeps its median round and PyTorch its
-    best setup."""
-    gt_rounds, pt_rounds, loads, rows, pt_env = [], {}, {"start": loadavg()}, [], {}
+def run_ops(args, bench, old_bench, py, timing, started):
+    """gradtape-bench --model ops at all threads (and old_bench, the --old build, likewise),
+    then each PyTorch setup on the rows it printed; rounds alternate the sides; each cell
+    keeps its median round and PyTorch its best setup."""
+    gt_rounds, old_rounds, pt_rounds, pt_env = [], [], {}, {}
+    loads, rows = {"start": loadavg()}, []
 
     def op_cells(records):
         return {(r["op"], r["case"], r["cell"]): r for r in records if r.get("type") == "op"}
@@ -723,6 +723,12 @@ def run_ops(args, bench, py, timing, started):
                                                                         "inputs")}
                              for r in records if r.get("type") == "op"}.values())
         gt_rounds.append(op_cells(records))
+        if old_bench:  # the older build, on the same rounds, with the same options
+            print(f"round {round_no}/{args.rounds}: old gradtape-bench --model ops",
+                  file=sys.stderr)
+            old_rounds.append(op_cells(run_json(
+                [old_bench, "--json", "--threads", "0", "--model", "ops"] + timing,
+                what="the old gradtape-bench --model ops")))
         for torch_threads, blas_threads in SETUPS if py else []:
             setup = f"{torch_threads}x{blas_threads}"
             print(f"round {round_no}/{args.rounds}: PyTorch {setup}", file=sys.stderr)
@@ -736,6 +742,7 @@ def run_ops(args, bench, py, timing, started):
             pt_rounds.setdefault(setup, []).append(op_cells(recs))
     loads["end"] = loadavg()
     gt = median_of_rounds(gt_rounds)
+    old = median_of_rounds(old_rounds) if old_rounds else {}
     pt = {setup: median_of_rounds(r) for setup, r in pt_rounds.items()}
 
     print("Environment")
@@ -752,9 +759,10 @@ def run_ops(args, bench, py, timing, started):
     print(f"  method            gradtape at all threads; PyTorch (float32) at each setup "
           f"(torch x OpenBLAS threads: {', '.join(f'{a}x{b}' for a, b in SETUPS)}), its best "
           f"kept; medians of reps, {args.budget:g} s per cell, {args.rounds} round(s), the "
-          "median round kept")
+          "median round kept" + (f"; old: {old_bench}, in the same rounds" if old_bench else ""))
     print()
-    header = ("op", "case", "cell", "gradtape", "PyTorch best (setup)", "ratio", "verdict")
+    header = ("op", "case", "cell", "gradtape", "PyTorch best (setup)", "ratio", "verdict") + \
+        (("old", "vs old") if old_bench else ())
     table = []
     for key in sorted(gt, key=lambda k: ([r["op"] for r in rows].index(k[0]), k[1], k[2])):
         g = gt[key]
@@ -764,7 +772,10 @@ def run_ops(args, bench, py, timing, started):
         table.append((key[0], key[1], key[2], fmt_time(g["median_us"]),
                       f"{fmt_time(best[1]['median_us'])} ({best[0]})" if best else "n/a",
                       f"{ratio:.3g}x" if ratio else "n/a",
-                      ("PASS" if ratio >= 1 else "FAIL") if ratio else "SKIP"))
+                      ("PASS" if ratio >= 1 else "FAIL") if ratio else "SKIP") +
+                     ((fmt_time(old[key]["median_us"]) if key in old else "n/a",
+                       f"{old[key]['median_us'] / g['median_us']:.3g}x" if key in old else "n/a")
+                      if old_bench else ()))
     widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
     fmt_line = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
     print(fmt_line.format(*header))
@@ -773,7 +784,8 @@ def run_ops(args, bench, py, timing, started):
         print(fmt_line.format(*r))
     print()
     print("ratio: PyTorch's best time over gradtape's (> 1: gradtape is faster); target: at "
-          "least as fast (>= 1x)")
+          "least as fast (>= 1x)" + ("; vs old: the --old build's time over this one's (> 1: "
+                                     "this build is faster)" if old_bench else ""))
     if pt:
         print()
         print("PyTorch by thread setup (median per call)")
@@ -784,7 +796,7 @@ def run_ops(args, bench, py, timing, started):
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"date": started, "cpu": cpu_model(), "loadavg": loads,
-                       "gradtape": list(gt.values()),
+                       "gradtape": list(gt.values()), "old": list(old.values()),
                        "pytorch": {s: list(c.values()) for s, c in pt.items()},
                        "table": [header] + table}, f, indent=1)
     return 0

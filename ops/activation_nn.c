@@ -54,6 +54,17 @@ typedef struct act_params {
 #define INV_SQRT_2PI ((gt_real)0.39894228040143267793994605993438)
 #define GELU_CUBIC ((gt_real)0.044715)
 
+/* gelu (approximate="none") in parts that its kernels share, so that they give the same
+ * bits: w = 1 + erf(x / sqrt 2) = 2 Phi(x); y = x w / 2; y' = Phi(x) + x phi(x). */
+static inline gt_real gelu_two_cdf(gt_real x) {
+    return 1 + gt__erf(x * INV_SQRT_2);
+}
+
+static inline gt_real gelu_slope(gt_real x, gt_real two_cdf) {
+    gt_real cdf = (gt_real)0.5 * two_cdf;
+    gt_real pdf = INV_SQRT_2PI * gt__exp_nonpos((gt_real)-0.5 * x * x);
+    return cdf + x * pdf;
+}
 
 // x[n] -> y[n] = f(x)
 GT__MULTIVERSION
@@ -76,7 +87,7 @@ static void act_kernel(act_kind kind, act_params p, int64_t n, gt_real *restrict
             }
         else
             for (int64_t i = 0; i < n; i++)
-                y[i] = (gt_real)0.5 * x[i] * (1 + gt__erf(x[i] * INV_SQRT_2));
+                y[i] = (gt_real)0.5 * x[i] * gelu_two_cdf(x[i]);
         break;
     case ACT_SILU:
         for (int64_t i = 0; i < n; i++)
@@ -127,11 +138,8 @@ static void act_grad_kernel(act_kind kind, act_params p, int64_t n, gt_real *res
                 gx[i] += g[i] * (gt_real)0.5 * ((1 + t) + x[i] * (1 - t * t) * du);
             }
         else
-            for (int64_t i = 0; i < n; i++) {
-                gt_real cdf = (gt_real)0.5 * (1 + gt__erf(x[i] * INV_SQRT_2));
-                gt_real pdf = INV_SQRT_2PI * gt__exp_nonpos((gt_real)-0.5 * x[i] * x[i]);
-                gx[i] += g[i] * (cdf + x[i] * pdf);
-            }
+            for (int64_t i = 0; i < n; i++)
+                gx[i] += g[i] * gelu_slope(x[i], gelu_two_cdf(x[i]));
         break;
     case ACT_SILU:
         for (int64_t i = 0; i < n; i++) {
@@ -158,6 +166,27 @@ static void act_grad_kernel(act_kind kind, act_params p, int64_t n, gt_real *res
             gx[i] += x[i] >= p.a && x[i] <= p.b ? g[i] : 0;
         break;
     }
+}
+
+// x[n] -> y[n] = gelu(x), slope[n] = gelu'(x) (approximate="none"): a recorded gelu's
+// forward, which keeps the slope for its backward (act_slope_kernel), so that the erf is
+// computed once per step instead of twice, for one more array in the tape
+GT__MULTIVERSION
+static void gelu_slope_kernel(int64_t n, gt_real *restrict y, gt_real *restrict slope,
+                              const gt_real *restrict x) {
+    for (int64_t i = 0; i < n; i++) {
+        gt_real w = gelu_two_cdf(x[i]);
+        y[i] = (gt_real)0.5 * x[i] * w;
+        slope[i] = gelu_slope(x[i], w);
+    }
+}
+
+// g[n], slope[n] = f'(x) kept by the forward -> gx[n] += g * slope
+GT__MULTIVERSION
+static void act_slope_kernel(int64_t n, gt_real *restrict gx, const gt_real *restrict g,
+                             const gt_real *restrict slope) {
+    for (int64_t i = 0; i < n; i++)
+        gx[i] += g[i] * slope[i];
 }
 
 static act_params params_of(act_kind kind, const void *args) {
@@ -188,16 +217,29 @@ typedef struct act_job {
     act_params p;
     gt_real *out;          /* y, or gx */
     const gt_real *g, *x;  /* g: backward only */
+    gt_real *slope;        /* f'(x) when the forward keeps it (gelu_keeps_slope), else NULL */
 } act_job;
 
 static void act_range(void *ctx, int64_t from, int64_t to) {
     const act_job *j = ctx;
-    act_kernel(j->kind, j->p, to - from, j->out + from, j->x + from);
+    if (j->slope)
+        gelu_slope_kernel(to - from, j->out + from, j->slope + from, j->x + from);
+    else
+        act_kernel(j->kind, j->p, to - from, j->out + from, j->x + from);
 }
 
 static void act_grad_range(void *ctx, int64_t from, int64_t to) {
     const act_job *j = ctx;
-    act_grad_kernel(j->kind, j->p, to - from, j->out + from, j->g + from, j->x + from);
+    if (j->slope)
+        act_slope_kernel(to - from, j->out + from, j->g + from, j->slope + from);
+    else
+        act_grad_kernel(j->kind, j->p, to - from, j->out + from, j->g + from, j->x + from);
+}
+
+/* Whether the forward keeps f'(x) for the backward: gelu's erf form when recorded, whose
+ * backward would compute the forward's erf again (and an exp) per element. */
+static bool gelu_keeps_slope(gt_tape *tape, act_kind kind, act_params p, gt_tensor *x) {
+    return kind == ACT_GELU && !p.tanh_form && gt__tape_will_record(tape, &x, 1);
 }
 
 #define ACT_ALIGN 64 /* elements: ranges start on whole cache lines of either type */
@@ -228,10 +270,17 @@ static gt_tensor *act_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *con
     gt_tensor *out = gt__op_output(tape, op, x->ndim, x->shape);
     if (!out)
         return NULL;
-    act_job job = {kind, params_of(kind, args), out->data, NULL, x->data};
+    act_job job = {kind, params_of(kind, args), out->data, NULL, x->data, NULL};
+    if (gelu_keeps_slope(tape, kind, job.p, x) &&
+        !(job.slope = gt__tape_alloc(tape, gt__real_bytes(x->numel), op->name)))
+        return NULL;
     gt__parallel_ranges(x->numel, ACT_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                         act_range, &job);
-    return gt__op_finish(tape, op, out, &x, 1, args, NULL);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, &x, 1, args, &node);
+    if (node)
+        node->saved = job.slope;
+    return out;
 }
 
 // grad_out[...] -> grad_x[...] += grad_out * f'(x)
@@ -239,7 +288,8 @@ static gt_status act_backward(gt_node *node) {
     act_kind kind = (act_kind)gt__node_variant(node);
     gt_tensor *x = node->in[0];
     if (x->grad) {
-        act_job job = {kind, params_of(kind, node->attrs), x->grad, node->out->grad, x->data};
+        act_job job = {kind, params_of(kind, node->attrs), x->grad, node->out->grad, x->data,
+                       node->saved};
         gt__parallel_ranges(x->numel, ACT_ALIGN, GT__FLOPS_PER_ELEMENT * (double)x->numel,
                             act_grad_range, &job);
     }

@@ -25,10 +25,11 @@ static inline gt_real gt__exp_nonpos(gt_real x) { return exp(x); }
 #else
 
 /* e^(x - n ln 2) by Cephes' polynomial times 2^n, x within [lo, 88.38] (lo = -87.34, the
- * least whose e^x is a normal float) */
+ * least whose e^x is a normal float); NaN gives NaN */
 #define GT__EXP_LO -87.3365478515625f
 static inline float gt__exp_core(float v) {
-    float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(v / ln 2) */
+    float t = v * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 + round(v / ln 2) */
+    float n = t - 12582912.0f;
     float r = v - n * 0.693359375f;
     r = r - n * -2.12194440e-4f; /* v - n ln 2 in two parts: exact for |n| <= 128 */
     float p = 1.9875691500e-4f;
@@ -38,7 +39,9 @@ static inline float gt__exp_core(float v) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
+    uint32_t bits; /* 2^n, n in [-126, 127]: n + 127 from t's low bits, with no conversion */
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
@@ -46,17 +49,16 @@ static inline float gt__exp_core(float v) {
 
 static inline float gt__exp(float x) {
     const float hi = 88.3762626647949f, lo = GT__EXP_LO;
-    float v = x > hi ? hi : x < lo ? lo : x == x ? x : 0; /* NaN must not reach the int */
-    float y = gt__exp_core(v);
+    float y = gt__exp_core(x > hi ? hi : x < lo ? lo : x);
     y = x > hi ? INFINITY : x < lo ? 0.0f : y;
     return x != x ? x : y;
 }
 
 /* gt__exp of x <= 0 (softmax's x - max, a normal density's -x^2 / 2), with fewer selects:
- * no overflow to handle; -inf gives 0 and NaN stays NaN. */
+ * no overflow to handle; -inf gives 0 and NaN stays NaN (through gt__exp_core). */
 static inline float gt__exp_nonpos(float x) {
-    float y = gt__exp_core(x >= GT__EXP_LO ? x : GT__EXP_LO); /* NaN: lo, not the int */
-    return x >= GT__EXP_LO ? y : x < GT__EXP_LO ? 0.0f : x;
+    float y = gt__exp_core(x < GT__EXP_LO ? GT__EXP_LO : x);
+    return x < GT__EXP_LO ? 0.0f : y;
 }
 
 static inline float gt__tanh(float x) {

@@ -131,6 +131,22 @@ GT_TEST(softmax_of_1000_1001_1002_is_finite_and_right) {
     CHECK_VALUES(y, 1e-6, 0.09003057317038046, 0.24472847105479764, 0.6652409557748219);
 }
 
+/* Rows of 20 (a whole vector of 16 and a tail): -inf and values 1000 below the max give 0
+ * (gt__exp_nonpos below its range); a NaN, in the vector or the tail, makes its row NaN. */
+GT_TEST(softmax_rows_with_minus_inf_and_nan) {
+    setup();
+    double v[3 * 20];
+    for (int i = 0; i < 3 * 20; i++)
+        v[i] = i % 20 == 0 ? 0 : i % 20 == 1 ? -INFINITY : -1000;
+    v[20 + 5] = v[40 + 18] = NAN;
+    gt_tensor *y = gt_softmax(tape, tensor_of(GT_SHAPE(3, 20), v), -1);
+    CHECK(y && gt_tensor_item(y, 0) == 1);
+    for (int i = 1; y && i < 20; i++)
+        CHECK(gt_tensor_item(y, i) == 0);
+    for (int i = 20; y && i < 60; i++)
+        CHECK(isnan(gt_tensor_item(y, i)));
+}
+
 GT_TEST(log_softmax_of_large_logits_is_finite_and_right) {
     setup();
     gt_tensor *y = gt_log_softmax(tape, T(V(1000, 1001, 1002), 1, 3), -1);

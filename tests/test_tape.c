@@ -124,6 +124,44 @@ GT_TEST(backward_from_a_non_scalar_needs_an_upstream_gradient) {
     gt_tape_free(tape);
 }
 
+static gt_status doubling_hook(gt_tensor *t, gt_tensor *grad, void *user) {
+    (void)t, (void)user;
+    for (int64_t i = 0; i < gt_tensor_numel(grad); i++)
+        gt_tensor_data(grad)[i] *= 2;
+    return GT_OK;
+}
+
+/* The upstream gradient is read in place (gt_backward_with's may_borrow): never written,
+ * the root keeps no gradient of its own; copied when a hook on the root may change it or a
+ * leaf's gradient shares its memory, with the same results. */
+GT_TEST(backward_with_reads_the_upstream_gradient_and_never_writes_it) {
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *w = param(GT_SHAPE(2), 2);
+    gt_tensor *upstream = gt_from_array(GT_SHAPE(2), (const gt_real[]){1, -2});
+    gt_tensor *y = gt_mul(tape, w, w);
+    CHECK(gt_backward_with(tape, y, upstream) == GT_OK);
+    CHECK(gt_tensor_grad(y) == NULL);
+    CHECK(gt_tensor_item(upstream, 0) == 1 && gt_tensor_item(upstream, 1) == -2);
+    CHECK_CLOSE(gt_tensor_grad(w)[1], -8, GT_TEST_TOL); /* 2w * -2 */
+    CHECK(gt_tape_register_hook(tape, y, doubling_hook, NULL) > 0); /* copied: the hook */
+    CHECK(gt_backward_with(tape, y, upstream) == GT_OK);
+    CHECK(gt_tensor_item(upstream, 0) == 1 && gt_tensor_item(upstream, 1) == -2);
+    CHECK_CLOSE(gt_tensor_grad(w)[1], -8 - 16, GT_TEST_TOL);
+    gt_tape_reset(tape);
+    gt_tensor_zero_grad(w); /* upstream over w's gradient: (1, -2) there, then added into */
+    gt_real *g = gt_tensor_grad(w);
+    g[0] = 1, g[1] = -2;
+    gt_tensor *aliased = gt_tensor_wrap(GT_SHAPE(2), g, NULL);
+    y = gt_mul(tape, w, w);
+    CHECK(aliased && gt_backward_with(tape, y, aliased) == GT_OK);
+    CHECK_CLOSE(gt_tensor_grad(w)[0], 1 + 4 * 1, GT_TEST_TOL);
+    CHECK_CLOSE(gt_tensor_grad(w)[1], -2 + 4 * -2, GT_TEST_TOL);
+    gt_tensor_free(aliased);
+    gt_tensor_free(upstream);
+    gt_tensor_free(w);
+    gt_tape_free(tape);
+}
+
 GT_TEST(a_null_input_is_reported_not_dereferenced) {
     gt_tape *tape = gt_tape_new();
     CHECK(gt_relu(tape, NULL) == NULL);
