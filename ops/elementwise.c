@@ -93,6 +93,7 @@ typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind;
 typedef struct binary_job {
     const gt__broadcast *bc;
     binary_kind kind;
+    int64_t n;                /* the output's elements */
     const gt_real *a, *b, *g; /* g: the output's gradient (backward) */
     gt_real *y;               /* forward: the output */
     gt_real *ga, *gb;         /* backward: the gradients this pass makes (NULL: not this one) */
@@ -169,42 +170,62 @@ static void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_rea
     }
 }
 
-// grad_out[from, to) of [broadcast shape] -> the job's ga, gb (each summed over its broadcasts)
-static void binary_backward_range(void *ctx, int64_t from, int64_t to) {
-    const binary_job *job = ctx;
+/* One run of the output's gradient, g[i .. i + len) (a and b from ia and ib, stepping by sa
+ * and sb: 0 or 1), added into the job's ga and gb (each NULL: not this pass's). */
+static void backward_run(const binary_job *job, int64_t i, int64_t ia, int64_t ib, int64_t sa,
+                         int64_t sb, int64_t len) {
     const gt_real *a = job->a, *b = job->b, *g = job->g;
     gt_real *ga = job->ga, *gb = job->gb;
-    bool write_a = job->write_a, write_b = job->write_b;
     switch (job->kind) {
     case BIN_ADD:
-    case BIN_SUB: {
-        gt_real sign = job->kind == BIN_ADD ? 1 : -1;
-        GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, from, to, {
-            if (ga)
-                accumulate_run(ga + ia, run_sa, g + i, NULL, 0, 1, write_a, run_len);
-            if (gb)
-                accumulate_run(gb + ib, run_sb, g + i, NULL, 0, sign, write_b, run_len);
-        });
+    case BIN_SUB:
+        if (ga)
+            accumulate_run(ga + ia, sa, g + i, NULL, 0, 1, job->write_a, len);
+        if (gb)
+            accumulate_run(gb + ib, sb, g + i, NULL, 0, job->kind == BIN_ADD ? 1 : -1,
+                           job->write_b, len);
         break;
-    }
     case BIN_MUL:
-        GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, from, to, {
-            if (ga)
-                accumulate_run(ga + ia, run_sa, g + i, b + ib, run_sb, 1, write_a, run_len);
-            if (gb)
-                accumulate_run(gb + ib, run_sb, g + i, a + ia, run_sa, 1, write_b, run_len);
-        });
+        if (ga)
+            accumulate_run(ga + ia, sa, g + i, b + ib, sb, 1, job->write_a, len);
+        if (gb)
+            accumulate_run(gb + ib, sb, g + i, a + ia, sa, 1, job->write_b, len);
         break;
     case BIN_DIV:
-        GT__FOR_EACH_BROADCAST_IN(job->bc, from, to, {
+        for (int64_t j = 0; j < len; j++, i++, ia += sa, ib += sb) {
             gt_real inv = 1 / b[ib];
             if (ga)
                 ga[ia] += g[i] * inv;
             if (gb)
                 gb[ib] -= g[i] * a[ia] * inv * inv;
-        });
+        }
         break;
     }
+}
+
+// grad_out[from, to) of [broadcast shape] -> the job's ga, gb (operands of the output's shape)
+static void binary_backward_range(void *ctx, int64_t from, int64_t to) {
+    const binary_job *job = ctx;
+    GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, from, to,
+                                  backward_run(job, i, ia, ib, run_sa, run_sb, run_len));
+}
+
+/* grad_out[n] of [broadcast shape] -> elements [from, to) of a broadcast operand's gradient
+ * (the job's one of ga, gb; operand 0 or 1): every run of the output is visited and the part
+ * of it that adds into those elements taken, so each element sums the same products in the
+ * same order whichever range it falls in (the bits do not depend on the thread count). */
+static void broadcast_backward_range(void *ctx, int64_t from, int64_t to) {
+    const binary_job *job = ctx;
+    bool of_b = job->gb != NULL;
+    GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, 0, job->n, {
+        int64_t at = of_b ? ib : ia, step = of_b ? run_sb : run_sa;
+        /* the run's part [first, last) that lands in [from, to) */
+        int64_t first = step ? (from > at ? from - at : 0) : 0;
+        int64_t last = step ? (to - at < run_len ? to - at : run_len) : run_len;
+        if (step ? first < last : at >= from && at < to)
+            backward_run(job, i + first, ia + first * run_sa, ib + first * run_sb, run_sa,
+                         run_sb, last - first);
+    });
 }
 
 // grad_out[broadcast shape] -> grad_a[a's shape], grad_b[b's shape], summed over broadcasts
@@ -218,8 +239,8 @@ static gt_status binary_backward(gt_node *node) {
     bool own_a = ta->numel == n, own_b = tb->numel == n; /* not broadcast */
     /* an operand of the output's shape whose gradient is stale gets it written (=), not added
      * (overwrites, set by binary_forward; gt__grad_take_stale) */
-    binary_job job = {.bc = &bc, .kind = (binary_kind)gt__node_variant(node), .a = ta->data,
-                      .b = tb->data, .g = node->out->grad};
+    binary_job job = {.bc = &bc, .kind = (binary_kind)gt__node_variant(node), .n = n,
+                      .a = ta->data, .b = tb->data, .g = node->out->grad};
     job.write_a = ta->grad && (node->overwrites & 1u) && gt__grad_take_stale(ta);
     job.write_b = tb->grad && (node->overwrites & 2u) && gt__grad_take_stale(tb);
     /* the gradients of operands of the output's shape, one element each: split over threads */
@@ -228,12 +249,21 @@ static gt_status binary_backward(gt_node *node) {
     if (job.ga || job.gb)
         gt__parallel_ranges(n, GT__LANES, GT__FLOPS_PER_ELEMENT * (double)n,
                             binary_backward_range, &job);
-    /* a broadcast operand's: several output elements add into each of its elements, in the
-     * output's order, here */
-    job.ga = own_a ? NULL : ta->grad;
-    job.gb = own_b ? NULL : tb->grad;
-    if (job.ga || job.gb)
-        binary_backward_range(&job, 0, n);
+    /* a broadcast operand's: several output elements add into each of its elements; its
+     * elements split over threads, each thread visiting every run of the output for its own
+     * (a run's bookkeeping is a few operations, its elements most of the work: runs shorter
+     * than a vector's lanes stay on one thread) */
+    for (int k = 0; k < 2; k++) {
+        gt_tensor *t = k ? tb : ta;
+        if ((k ? own_b : own_a) || !t->grad)
+            continue;
+        job.ga = k ? NULL : t->grad;
+        job.gb = k ? t->grad : NULL;
+        bool long_runs = bc.loop_shape[bc.loop_ndim - 1] >= GT__LANES;
+        gt__parallel_ranges(t->numel, GT__LANES,
+                            long_runs ? GT__FLOPS_PER_ELEMENT * (double)n : 0,
+                            broadcast_backward_range, &job);
+    }
     return GT_OK;
 }
 
