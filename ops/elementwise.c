@@ -101,7 +101,7 @@ typedef struct binary_job {
 } binary_job;
 
 // a[...], b[...] broadcast -> y[from, to) of out[broadcast shape]
-static void binary_forward_range(void *ctx, int64_t from, int64_t to) {
+GT__MULTIVERSION static void binary_forward_range(void *ctx, int64_t from, int64_t to) {
     const binary_job *job = ctx;
     const gt_real *a = job->a, *b = job->b;
     gt_real *y = job->y;
@@ -143,7 +143,7 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
  * element takes its own product, as an elementwise loop; where it stays (the operand is
  * broadcast along the run), the run's products are summed in lanes (gt__lane_sum's order)
  * and added once, where a chain of n additions to memory took a few cycles an element. */
-static void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_real *restrict g,
+static inline __attribute__((always_inline)) void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_real *restrict g,
                            const gt_real *restrict m, int64_t m_stride, gt_real sign,
                            bool write, int64_t n) {
     if (to_stride == 0) {
@@ -172,7 +172,7 @@ static void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_rea
 
 /* One run of the output's gradient, g[i .. i + len) (a and b from ia and ib, stepping by sa
  * and sb: 0 or 1), added into the job's ga and gb (each NULL: not this pass's). */
-static void backward_run(const binary_job *job, int64_t i, int64_t ia, int64_t ib, int64_t sa,
+static inline __attribute__((always_inline)) void backward_run(const binary_job *job, int64_t i, int64_t ia, int64_t ib, int64_t sa,
                          int64_t sb, int64_t len) {
     const gt_real *a = job->a, *b = job->b, *g = job->g;
     gt_real *ga = job->ga, *gb = job->gb;
@@ -204,7 +204,7 @@ static void backward_run(const binary_job *job, int64_t i, int64_t ia, int64_t i
 }
 
 // grad_out[from, to) of [broadcast shape] -> the job's ga, gb (operands of the output's shape)
-static void binary_backward_range(void *ctx, int64_t from, int64_t to) {
+GT__MULTIVERSION static void binary_backward_range(void *ctx, int64_t from, int64_t to) {
     const binary_job *job = ctx;
     GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, from, to,
                                   backward_run(job, i, ia, ib, run_sa, run_sb, run_len));
@@ -214,7 +214,7 @@ static void binary_backward_range(void *ctx, int64_t from, int64_t to) {
  * (the job's one of ga, gb; operand 0 or 1): every run of the output is visited and the part
  * of it that adds into those elements taken, so each element sums the same products in the
  * same order whichever range it falls in (the bits do not depend on the thread count). */
-static void broadcast_backward_range(void *ctx, int64_t from, int64_t to) {
+GT__MULTIVERSION static void broadcast_backward_range(void *ctx, int64_t from, int64_t to) {
     const binary_job *job = ctx;
     bool of_b = job->gb != NULL;
     GT__FOR_EACH_BROADCAST_RUN_IN(job->bc, 0, job->n, {
