@@ -454,19 +454,20 @@ static void avgpool_grad_range(void *ctx, int64_t from, int64_t to) {
 // other three, planes [from, to): the windows tile the input, so a stale (zero) gradient is
 // written whole instead of zeroed and added into (the same bits: 0 + g, as the scatter
 // gives, makes a -0 gradient +0). Zeros first, a pass in vectors over memory that stays in
-// the cache, then the stores at the argmax (a branch per element on where the maximum of
-// random data lies would mispredict half the time)
+// the cache, then the stores at the maxima, each window code's offset from a table (a branch
+// per element on where the maximum of random data lies would mispredict half the time, and
+// writing each window's four values in turn was slower still)
 GT__MULTIVERSION
 static void scatter_2x2_write(int64_t planes, int64_t h, int64_t w, const gt_real *restrict g,
                               const uint8_t *restrict window, gt_real *restrict gx) {
-    const int64_t ow = w / 2;
+    const int64_t ow = w / 2, offset[4] = {0, 1, w, w + 1};
     for (int64_t i = 0; i < planes * h * w; i++)
         gx[i] = 0;
-    for (int64_t q = 0; q < planes * (h / 2); q++)
-        for (int64_t ox = 0; ox < ow; ox++) {
-            int code = window[q * ow + ox];
-            gx[(2 * q + (code >> 1)) * w + 2 * ox + (code & 1)] = 0 + g[q * ow + ox];
-        }
+    for (int64_t q = 0; q < planes * (h / 2); q++) {
+        gt_real *top = gx + 2 * q * w;
+        for (int64_t ox = 0; ox < ow; ox++)
+            top[2 * ox + offset[window[q * ow + ox] & 3]] = 0 + g[q * ow + ox];
+    }
 }
 
 static void scatter_2x2_range(void *ctx, int64_t from, int64_t to) {
