@@ -29,7 +29,7 @@ function family(sym, f, base) {
         return "threads (a worker waiting for a job, the caller for parts)"
     if (f ~ /ops\/conv\.c$/ || sym ~ /^gt__conv2d_/)
         return "conv2d own loops (bias; col2im when inlined)"
-    if (f ~ /ops\/pool\.c$/ || sym ~ /^gt__(max|avg)pool2d_/)
+    if (f ~ /ops\/pool[^\/]*\.c$/ || sym ~ /^gt__(max|avg)pool/)
         return "pooling"
     if (f ~ /ops\/activation\.c$/ || sym ~ /^gt__(tanh|relu|sigmoid|exp|log)_/)
         return "activations (libm tanh included)"

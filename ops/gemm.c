@@ -272,6 +272,8 @@ bool gt__gemm_has_rows_dot(void) {
     return path != GT__GEMM_BLAS && kernels_of(path)->dm > 0;
 }
 
+bool gt__simd_avx512(void) { return path_in_use() == GT__GEMM_AVX512; }
+
 int gt__gemm_vector_reals(void) {
     gt__gemm_path path = path_in_use();
     return path == GT__GEMM_BLAS ? 0 : kernels_of(path)->vlen;

@@ -97,6 +97,18 @@ bool gt__gemm_has_rows_dot(void);
 /* The reals a vector of the GEMM path in use holds (16 with AVX-512 in float; the portable
  * path's row of 32), or 0 on a path without gt__gemm_taps. */
 int gt__gemm_vector_reals(void);
+/* Whether the GEMM's path in use is AVX-512 (GT_CPU and gt__gemm_set_path choose it as
+ * for the GEMM): the other families' AVX-512 kernels follow it. */
+bool gt__simd_avx512(void);
+/* The 2x2 max pool with AVX-512 (pool_avx512.c), over `rows` output rows of W/2 from pairs
+ * of input rows W wide (even W): forward y and window codes (the maximum's place, 0..3
+ * row-major), and the backward that writes a stale gradient whole (its window codes read 16
+ * bytes at a time: 16 bytes of slack after them). False, computing nothing, in a build
+ * without them (no AVX-512 compiler support, or gt_real double). */
+bool gt__maxpool_2x2_avx512(int64_t rows, int64_t w, const gt_real *x, gt_real *y,
+                            uint8_t *window);
+bool gt__maxpool_2x2_grad_avx512(int64_t rows, int64_t w, const gt_real *g,
+                                 const uint8_t *window, gt_real *gx);
 /* The bytes of the level-1 data cache and the level-2 cache of a core, as the C library
  * reports them (sysconf), or the given default when it does not. */
 int64_t gt__cache_bytes(int level, int64_t dflt);

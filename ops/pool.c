@@ -4,7 +4,10 @@
  * graphs are made of: avg_pool_backward (linear: its own gradient is the average pool
  * again) and max_pool_scatter / max_pool_gather (the max pools' backward and its adjoint,
  * through the argmax the forward saved). Every kernel works on planes [H,W] (N*C of them)
- * and threads share ranges of planes: a window never leaves its plane. */
+ * and threads share ranges of planes: a window never leaves its plane. The 2x2 max pool on
+ * planes of even sizes (LeNet's) keeps, instead of a 64-bit argmax, a byte per output: the
+ * maximum's place in its window (a "window code", 0..3 row-major); its AVX-512 kernels are
+ * in pool_avx512.c. */
 #include "gt_ops_impl.h"
 #include "gt_vmath.h"
 
@@ -24,6 +27,7 @@ typedef struct pool_args {
     gt_ints output_size;      /* adaptive pools */
     int variant;              /* enum pool_kind | POOL_1D */
     const int64_t *argmax;    /* max pools: per output element, its input element */
+    const uint8_t *window;    /* the 2x2 max pool instead: per output, its window code */
 } pool_args;
 
 /* One spatial axis: input and output sizes and, for a window pool, kernel, stride, padding
@@ -172,23 +176,21 @@ static inline gt_real pick(int take, gt_real yes, gt_real no) {
 #define POOL_VEC 16 /* lanes of the vertical pass; the slack after the pairs' buffer */
 
 /* The vertical pass over lanes [from, to) of output row q: the larger of the pairs of input
- * rows 2q and 2q + 1. */
-static inline void pool_rows(int64_t q, int64_t ow, int64_t w, int64_t from, int64_t to,
+ * rows 2q and 2q + 1, and its window code (2 * row + column). */
+static inline void pool_rows(int64_t q, int64_t ow, int64_t from, int64_t to,
                              const gt_real *restrict pair, const uint8_t *restrict right,
-                             gt_real *restrict y, int64_t *restrict argmax, int64_t base) {
+                             gt_real *restrict y, uint8_t *restrict window) {
     const gt_real *top = pair + 2 * q * ow, *bottom = top + ow;
     const uint8_t *right_top = right + 2 * q * ow, *right_bottom = right_top + ow;
-    const int64_t row = base + 2 * q * w; /* the top row's first input */
-    const int w32 = (int)w; /* a row's width: 32-bit products vectorise, 64-bit ones do not */
     for (int64_t ox = from; ox < to; ox++) {
         int take = POOL_TAKES(bottom[ox], top[ox]);
         int column = right_top[ox] + take * (right_bottom[ox] - right_top[ox]);
         y[q * ow + ox] = pick(take, bottom[ox], top[ox]);
-        argmax[q * ow + ox] = row + 2 * ox + (take * w32 + column);
+        window[q * ow + ox] = (uint8_t)(2 * take + column);
     }
 }
 
-// x[planes,H,W] -> y[planes,H/2,W/2], argmax (+ base), for even H and W: 2x2 windows,
+// x[planes,H,W] -> y[planes,H/2,W/2], window codes, for even H and W: 2x2 windows,
 // stride 2, in two passes: the larger of each horizontal pair (x[2t] and x[2t+1] when W is
 // even), then the larger of each vertical pair of those, POOL_VEC lanes at a time (a row's
 // last lanes spill into the next rows, which overwrite them; the rows at the end are done
@@ -196,7 +198,7 @@ static inline void pool_rows(int64_t q, int64_t ow, int64_t w, int64_t from, int
 GT__MULTIVERSION
 static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real *restrict x,
                              gt_real *restrict pair, uint8_t *restrict right, gt_real *restrict y,
-                             int64_t *restrict argmax, int64_t base) {
+                             uint8_t *restrict window) {
     const int64_t ow = w / 2, rows = planes * h / 2; /* output rows of all planes */
     for (int64_t t = 0; t < planes * h * ow; t++) {
         gt_real a = x[2 * t], b = x[2 * t + 1];
@@ -208,9 +210,9 @@ static void maxpool_2x2_even(int64_t planes, int64_t h, int64_t w, const gt_real
     int64_t q = 0;
     for (; q * ow + lanes <= rows * ow; q++) /* whole vectors stay inside y */
         for (int64_t x0 = 0; x0 < ow; x0 += POOL_VEC)
-            pool_rows(q, ow, w, x0, x0 + POOL_VEC, pair, right, y, argmax, base);
+            pool_rows(q, ow, x0, x0 + POOL_VEC, pair, right, y, window);
     for (; q < rows; q++)
-        pool_rows(q, ow, w, 0, ow, pair, right, y, argmax, base);
+        pool_rows(q, ow, 0, ow, pair, right, y, window);
 }
 
 // x[planes,H,W] -> y[planes,OH,OW], argmax, planes [from, to): adaptive windows, each
@@ -310,22 +312,28 @@ typedef struct pool_job {
     const gt_real *x; /* the pass's input */
     gt_real *y;       /* the pass's output (added into by the scatters) */
     int64_t *argmax;  /* max pools (const but for the forward) */
-    gt_real *pair;    /* the 2x2 max path's buffers, NULL otherwise */
+    uint8_t *window;  /* the 2x2 max pool's window codes instead (const but for the forward) */
+    gt_real *pair;    /* the portable 2x2 max path's buffers, NULL otherwise */
     uint8_t *right;
+    bool simd;        /* the 2x2 max pool's AVX-512 kernels (pool_avx512) */
     bool add; /* the average: add into y (a backward) rather than set it */
 } pool_job;
 
 static void maxpool_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const pool_dims *d = j->d;
-    if (!j->pair) {
+    if (!j->window) {
         (d->w.k ? maxpool_any : maxpool_adaptive)(d, from, to, j->x, j->y, j->argmax);
         return;
     }
     int64_t in = from * d->h.in * d->w.in, pairs = from * d->h.in * d->w.out;
     int64_t out = from * d->h.out * d->w.out;
-    maxpool_2x2_even(to - from, d->h.in, d->w.in, j->x + in, j->pair + pairs, j->right + pairs,
-                     j->y + out, j->argmax + out, in);
+    if (j->simd)
+        gt__maxpool_2x2_avx512((to - from) * d->h.out, d->w.in, j->x + in, j->y + out,
+                               j->window + out);
+    else
+        maxpool_2x2_even(to - from, d->h.in, d->w.in, j->x + in, j->pair + pairs,
+                         j->right + pairs, j->y + out, j->window + out);
 }
 
 // x[n] -> their sum, in 8 independent partial sums (no chain of n dependent adds)
@@ -442,27 +450,43 @@ static void avgpool_grad_range(void *ctx, int64_t from, int64_t to) {
     }
 }
 
-// g[planes,H/2,W/2] -> grad_x[planes,H,W] = 0 + g at each 2x2 window's argmax, 0 at its
+// g[planes,H/2,W/2] -> grad_x[planes,H,W] = 0 + g at each 2x2 window's maximum, 0 at its
 // other three, planes [from, to): the windows tile the input, so a stale (zero) gradient is
 // written whole instead of zeroed and added into (the same bits: 0 + g, as the scatter
 // gives, makes a -0 gradient +0). Zeros first, a pass in vectors over memory that stays in
-// the cache, then the stores at the argmax (a branch per element on where the maximum of
-// random data lies would mispredict half the time)
+// the cache, then the stores at the maxima, each window code's offset from a table (a branch
+// per element on where the maximum of random data lies would mispredict half the time, and
+// writing each window's four values in turn was slower still)
 GT__MULTIVERSION
 static void scatter_2x2_write(int64_t planes, int64_t h, int64_t w, const gt_real *restrict g,
-                              const int64_t *restrict argmax, int64_t base,
-                              gt_real *restrict gx) {
+                              const uint8_t *restrict window, gt_real *restrict gx) {
+    const int64_t ow = w / 2, offset[4] = {0, 1, w, w + 1};
     for (int64_t i = 0; i < planes * h * w; i++)
         gx[i] = 0;
-    for (int64_t o = 0; o < planes * (h / 2) * (w / 2); o++)
-        gx[argmax[o] - base] = 0 + g[o];
+    for (int64_t q = 0; q < planes * (h / 2); q++) {
+        gt_real *top = gx + 2 * q * w;
+        for (int64_t ox = 0; ox < ow; ox++)
+            top[2 * ox + offset[window[q * ow + ox] & 3]] = 0 + g[q * ow + ox];
+    }
 }
 
 static void scatter_2x2_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const pool_dims *d = j->d;
     int64_t in = from * d->h.in * d->w.in, out = from * d->h.out * d->w.out;
-    scatter_2x2_write(to - from, d->h.in, d->w.in, j->x + out, j->argmax + out, in, j->y + in);
+    if (j->simd)
+        gt__maxpool_2x2_grad_avx512((to - from) * d->h.out, d->w.in, j->x + out,
+                                    j->window + out, j->y + in);
+    else
+        scatter_2x2_write(to - from, d->h.in, d->w.in, j->x + out, j->window + out, j->y + in);
+}
+
+/* The input element of output o's maximum: its argmax, or from its 2x2 window's code. */
+static inline int64_t max_index(const pool_job *j, int64_t o) {
+    if (!j->window)
+        return j->argmax[o];
+    const int64_t ow = j->d->w.out, q = o / ow, ox = o - q * ow, code = j->window[o];
+    return (2 * q + (code >> 1)) * j->d->w.in + 2 * ox + (code & 1);
 }
 
 // g[planes,OH,OW] -> grad_x[argmax] += g, planes [from, to) (windows may overlap)
@@ -470,7 +494,7 @@ static void scatter_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const int64_t per = j->d->h.out * j->d->w.out;
     for (int64_t o = from * per; o < to * per; o++)
-        j->y[j->argmax[o]] += j->x[o];
+        j->y[max_index(j, o)] += j->x[o];
 }
 
 // v[planes,H,W] -> y[planes,OH,OW] += v[argmax], planes [from, to)
@@ -478,7 +502,7 @@ static void gather_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const int64_t per = j->d->h.out * j->d->w.out;
     for (int64_t o = from * per; o < to * per; o++)
-        j->y[o] += j->x[j->argmax[o]];
+        j->y[o] += j->x[max_index(j, o)];
 }
 
 static double pool_flops(const pool_dims *d) {
@@ -487,6 +511,19 @@ static double pool_flops(const pool_dims *d) {
 
 static void pool_run(const pool_dims *d, void (*fn)(void *, int64_t, int64_t), pool_job *job) {
     gt__parallel_ranges(d->planes, 1, pool_flops(d), fn, job);
+}
+
+/* The 2x2 max pool's AVX-512 kernels run: the GEMM's path is avx512 and the build has them
+ * (rows = 0: they compute nothing and tell whether they exist). */
+static bool pool_avx512(void) {
+    return gt__simd_avx512() && gt__maxpool_2x2_avx512(0, 2, NULL, NULL, NULL);
+}
+
+/* A pass from x to y through a max pool's saved argmax or window codes (args). */
+static pool_job max_job(const pool_dims *d, const gt_real *x, gt_real *y, const void *args_ptr) {
+    const pool_args *args = args_ptr;
+    return (pool_job){.d = d, .x = x, .y = y, .argmax = (int64_t *)args->argmax,
+                      .window = (uint8_t *)args->window, .simd = args->window && pool_avx512()};
 }
 
 /* ---- the internal ops of the gradient graphs ------------------------------------------ */
@@ -562,7 +599,7 @@ static gt_tensor *max_pool_scatter_forward(const gt_op_def *op, gt_tape *tape, g
     gt_tensor *out = zeroed_output(tape, op, in[1]);
     if (!out)
         return NULL;
-    pool_job job = {&d, in[0]->data, out->data, (int64_t *)((const pool_args *)args)->argmax};
+    pool_job job = max_job(&d, in[0]->data, out->data, args);
     pool_run(&d, scatter_range, &job);
     return gt__op_finish(tape, op, out, in, 1, args, NULL);
 }
@@ -578,7 +615,7 @@ static gt_tensor *max_pool_gather_forward(const gt_op_def *op, gt_tape *tape, gt
     gt_tensor *out = zeroed_output(tape, op, in[1]);
     if (!out)
         return NULL;
-    pool_job job = {&d, in[0]->data, out->data, (int64_t *)((const pool_args *)args)->argmax};
+    pool_job job = max_job(&d, in[0]->data, out->data, args);
     pool_run(&d, gather_range, &job);
     return gt__op_finish(tape, op, out, in, 1, args, NULL);
 }
@@ -589,7 +626,7 @@ static gt_status max_pool_scatter_backward(gt_node *node) {
     pool_dims d;
     if (pool_dims_of(node->name, node->out, args, &d) != GT_OK)
         return gt_last_status();
-    pool_job job = {&d, node->out->grad, node->in[0]->grad, (int64_t *)args->argmax};
+    pool_job job = max_job(&d, node->out->grad, node->in[0]->grad, args);
     pool_run(&d, gather_range, &job);
     return GT_OK;
 }
@@ -600,7 +637,7 @@ static gt_status max_pool_gather_backward(gt_node *node) {
     pool_dims d;
     if (pool_dims_of(node->name, node->in[0], args, &d) != GT_OK)
         return gt_last_status();
-    pool_job job = {&d, node->out->grad, node->in[0]->grad, (int64_t *)args->argmax};
+    pool_job job = max_job(&d, node->out->grad, node->in[0]->grad, args);
     pool_run(&d, scatter_range, &job);
     return GT_OK;
 }
@@ -660,6 +697,7 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     pool_args args = *(const pool_args *)args_in;
     args.variant = op->variant;
     args.argmax = NULL;
+    args.window = NULL;
     gt_tensor *x = in[0];
     pool_dims d;
     if (gt__check_inputs(op->name, tape, &x, 1, 1) != GT_OK ||
@@ -674,9 +712,16 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
         pool_run(&d, avgpool_range, &job);
         return gt__op_finish(tape, op, out, in, 1, &args, NULL);
     }
-    if (!(job.argmax = gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t), op->name)))
+    if (tiles_2x2(&d)) { /* LeNet's: window codes, 16 bytes of slack for the AVX-512 reads */
+        if (!(job.window = gt__tape_alloc(tape, (size_t)out->numel + 16, op->name)))
+            return NULL;
+        memset(job.window + out->numel, 0, 16);
+        job.simd = pool_avx512();
+    } else if (!(job.argmax =
+                     gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t), op->name))) {
         return NULL;
-    if (tiles_2x2(&d)) { /* LeNet's */
+    }
+    if (job.window && !job.simd) {
         const pool_axis *h = &d.h, *w = &d.w;
         int64_t pairs = d.planes * h->in * w->out;
         size_t pair_bytes = gt__real_bytes(pairs + POOL_VEC);
@@ -687,9 +732,10 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     }
     pool_run(&d, maxpool_range, &job);
     args.argmax = job.argmax;
+    args.window = job.window;
     gt_node *node;
     out = gt__op_finish(tape, op, out, in, 1, &args, &node);
-    if (node && job.pair) /* a stale grad_input is written whole (gt__grad_mark_stale) */
+    if (node && job.window) /* a stale grad_input is written whole (gt__grad_mark_stale) */
         node->overwrites = 1u;
     return out;
 }
@@ -700,17 +746,18 @@ static gt_status pool_backward(gt_node *node) {
     pool_dims d;
     if (pool_dims_of(node->name, node->in[0], args, &d) != GT_OK)
         return gt_last_status();
-    pool_job job = {&d, node->out->grad, node->in[0]->grad, (int64_t *)args->argmax};
+    pool_job job = max_job(&d, node->out->grad, node->in[0]->grad, args);
     if ((node->overwrites & 1u) && gt__grad_take_stale(node->in[0]))
         pool_run(&d, scatter_2x2_range, &job);
     else
-        pool_run(&d, args->argmax ? scatter_range : avgpool_grad_range, &job);
+        pool_run(&d, args->argmax || args->window ? scatter_range : avgpool_grad_range, &job);
     return GT_OK;
 }
 
 static gt_status pool_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g, gt_tensor **grad_in) {
     const pool_args *args = node->attrs;
-    grad_in[0] = gt_op_call(tape, args->argmax ? &max_pool_scatter_op : &avg_pool_backward_op,
+    grad_in[0] = gt_op_call(tape, args->argmax || args->window ? &max_pool_scatter_op
+                                                               : &avg_pool_backward_op,
                             (gt_tensor *[]){g, node->in[0]}, 2, args);
     return grad_in[0] ? GT_OK : gt_last_status();
 }

@@ -531,6 +531,58 @@ GT_TEST(conv2d_gradients_are_the_same_bits_on_one_two_and_three_threads) {
     check_same_bits_on_one_two_and_three(conv_grads_on, CONV_XN + CONV_WN + CONV_O);
 }
 
+/* max_pool2d 2x2 on [3,5,10,36] (rows of 18 outputs: a vector of 16 and a tail on the
+ * AVX-512 path) with many ties and a few NaNs, on `threads` threads -> out: the pooled
+ * values, the gradient of an intermediate input (stale: the pool writes it whole), then of
+ * a leaf used twice (the pool adds into what the other use wrote, through the window codes) */
+enum { MP_N = 3 * 5 * 10 * 36, MP_OUT = MP_N / 4 };
+
+static void maxpool_2x2_on(int threads, gt_real *out) {
+    gt_set_threads(threads);
+    gt_rng rng;
+    gt_rng_seed(&rng, 14);
+    gt_tensor *x = gt_empty(GT_SHAPE(3, 5, 10, 36)), *up = gt_empty(GT_SHAPE(3, 5, 5, 18));
+    for (int64_t i = 0; i < MP_N; i++)
+        gt_tensor_data(x)[i] = gt_rng_below(&rng, 50) ? (gt_real)gt_rng_below(&rng, 3) : NAN;
+    for (int64_t i = 0; i < MP_OUT; i++)
+        gt_tensor_data(up)[i] = i % 5 == 0 ? (gt_real)-0.0 : (gt_real)(i % 7) - 3;
+    gt_tensor_set_requires_grad(x, true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *mid = gt_scale(tape, x, 1.0), *y = gt_maxpool2d(tape, mid, 2, 2);
+    CHECK(y && gt_backward_with(tape, y, up) == GT_OK);
+    memcpy(out, gt_tensor_data(y), MP_OUT * sizeof(gt_real));
+    memcpy(out + MP_OUT, gt_tensor_grad(mid), MP_N * sizeof(gt_real));
+    gt_tape_reset(tape);
+    gt_tensor_zero_grad(x);
+    gt_tensor *pooled = gt_maxpool2d(tape, x, 2, 2), *twice = gt_scale(tape, x, 0.5);
+    gt_tensor *loss = gt_add(tape, gt_sum(tape, gt_mul(tape, pooled, up), GT_ALL_AXES),
+                             gt_sum(tape, twice, GT_ALL_AXES));
+    CHECK(loss && gt_backward(tape, loss) == GT_OK);
+    memcpy(out + MP_OUT + MP_N, gt_tensor_grad(x), MP_N * sizeof(gt_real));
+    gt_tape_free(tape);
+    gt_tensor_free(x), gt_tensor_free(up);
+}
+
+GT_TEST(maxpool_2x2_gives_the_same_bits_on_every_path_and_one_two_and_three_threads) {
+    size_t count = MP_OUT + 2 * MP_N;
+    gt_real *portable = calloc(count, sizeof(gt_real)), *other = calloc(count, sizeof(gt_real));
+    CHECK(gt__gemm_set_path(GT__GEMM_PORTABLE));
+    maxpool_2x2_on(1, portable);
+    int nan_windows = 0;
+    for (int64_t i = 0; i < MP_OUT; i++)
+        nan_windows += isnan(portable[i]);
+    CHECK(nan_windows > 0);
+    for (int p = GT__GEMM_PORTABLE; p <= GT__GEMM_AVX512; p++) {
+        if (!gt__gemm_set_path((gt__gemm_path)p))
+            continue;
+        maxpool_2x2_on(1, other);
+        CHECK(memcmp(portable, other, count * sizeof(gt_real)) == 0);
+        check_same_bits_on_one_two_and_three(maxpool_2x2_on, count);
+    }
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    free(portable), free(other);
+}
+
 /* layer_norm over the last 40 values of [37,5,40]: 185 rows whose weight and bias gradients
  * add up in 16 chunks of 11 or 12 rows, on `threads` threads -> out: grad_x, grad_w, grad_b */
 enum { LN_ROWS = 185, LN_LEN = 40 };
