@@ -425,15 +425,118 @@ static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
     }
 }
 
+/* The average pools the row paths below take: windows without dilation whose output row
+ * spans at most POOL_ROW_MAX columns, padding included: (OW - 1) * stride + kernel, from
+ * column -padding. */
+#define POOL_ROW_MAX 512
+
+static int64_t avg_row_span(const pool_dims *d) { return (d->w.out - 1) * d->w.s + d->w.k; }
+
+static bool avg_rows_fit(const pool_dims *d) {
+    return d->w.k && d->h.d == 1 && d->w.d == 1 && avg_row_span(d) <= POOL_ROW_MAX;
+}
+
+/* Each output column's window across (taps inside, and counting padding), for the divisors. */
+static void avg_columns(const pool_dims *d, int64_t *nx, int64_t *px) {
+    for (int64_t ox = 0; ox < d->w.out; ox++) {
+        int64_t x0;
+        nx[ox] = axis_window(&d->w, ox, &x0, &px[ox]);
+    }
+}
+
+// x[planes,H,W] -> y[planes,OH,OW] (= or +=) the mean of each window, planes [from, to)
+// (avg_rows_fit): per output row, the window's input rows summed down into one padded row
+// (span columns from -padding, zeros outside the input), then each output's taps summed
+// across it: every addition a vector's work or a short row's, none of a window's bounds
+// tested per tap
+GT__MULTIVERSION
+static void avgpool_rows(const pool_job *j, int64_t from, int64_t to) {
+    const pool_dims *d = j->d;
+    const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
+    const int64_t sw = d->w.s, pw = d->w.p, kw = d->w.k, span = avg_row_span(d);
+    const int64_t cols = w < span - pw ? w : span - pw; /* input columns some window reads */
+    int64_t nx[POOL_ROW_MAX], px[POOL_ROW_MAX];
+    gt_real down[POOL_ROW_MAX], across[POOL_ROW_MAX], total[POOL_ROW_MAX];
+    avg_columns(d, nx, px);
+    for (int64_t p = from; p < to; p++) {
+        const gt_real *plane = j->x + p * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            for (int64_t c = 0; c < span; c++)
+                down[c] = 0;
+            for (int64_t i = 0; i < ny; i++) {
+                const gt_real *row = plane + (y0 + i) * w;
+                for (int64_t c = 0; c < cols; c++)
+                    down[pw + c] += row[c];
+            }
+            /* the taps' sums at every column (unit strides), then every stride-th */
+            for (int64_t c = 0; c + kw <= span; c++)
+                across[c] = 0;
+            for (int64_t t = 0; t < kw; t++)
+                for (int64_t c = 0; c + kw <= span; c++)
+                    across[c] += down[c + t];
+            for (int64_t ox = 0; ox < ow; ox++)
+                total[ox] = across[ox * sw] / avg_divisor(d, ny, py, nx[ox], px[ox]);
+            gt_real *out = j->y + (p * oh + oy) * ow;
+            if (j->add)
+                for (int64_t ox = 0; ox < ow; ox++)
+                    out[ox] += total[ox];
+            else
+                for (int64_t ox = 0; ox < ow; ox++)
+                    out[ox] = 0 + total[ox]; /* 0 + : a -0 mean is +0, as it was */
+        }
+    }
+}
+
 static void avgpool_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
-    (j->d->w.k ? avgpool_window : avgpool_adaptive)(j, from, to);
+    if (avg_rows_fit(j->d))
+        avgpool_rows(j, from, to);
+    else
+        (j->d->w.k ? avgpool_window : avgpool_adaptive)(j, from, to);
+}
+
+// g[planes,OH,OW] -> grad_x[planes,H,W] += g / divisor over each window, planes [from, to)
+// (avg_rows_fit): avgpool_rows backwards, each output row's gradients spread across one
+// padded row, then added down into the window's input rows
+GT__MULTIVERSION
+static void avgpool_grad_rows(const pool_job *j, int64_t from, int64_t to) {
+    const pool_dims *d = j->d;
+    const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
+    const int64_t sw = d->w.s, pw = d->w.p, kw = d->w.k, span = avg_row_span(d);
+    const int64_t cols = w < span - pw ? w : span - pw;
+    int64_t nx[POOL_ROW_MAX], px[POOL_ROW_MAX];
+    gt_real across[POOL_ROW_MAX], share[POOL_ROW_MAX];
+    avg_columns(d, nx, px);
+    for (int64_t p = from; p < to; p++) {
+        gt_real *plane = j->y + p * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            const gt_real *g = j->x + (p * oh + oy) * ow;
+            for (int64_t ox = 0; ox < ow; ox++)
+                share[ox] = g[ox] / avg_divisor(d, ny, py, nx[ox], px[ox]);
+            for (int64_t c = 0; c < span; c++)
+                across[c] = 0;
+            for (int64_t t = 0; t < kw; t++)
+                for (int64_t ox = 0; ox < ow; ox++)
+                    across[ox * sw + t] += share[ox];
+            for (int64_t i = 0; i < ny; i++) {
+                gt_real *row = plane + (y0 + i) * w;
+                for (int64_t c = 0; c < cols; c++)
+                    row[c] += across[pw + c];
+            }
+        }
+    }
 }
 
 // g[planes,OH,OW] -> grad_x[planes,H,W] += g / divisor over each window, planes [from, to)
 static void avgpool_grad_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const pool_dims *d = j->d;
+    if (avg_rows_fit(d)) {
+        avgpool_grad_rows(j, from, to);
+        return;
+    }
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
     for (int64_t p = from; p < to; p++) {
         gt_real *plane = j->y + p * h * w;
