@@ -87,8 +87,6 @@ static gt_status broadcast_shapes(const char *op, const gt_tensor *a, const gt_t
 
 typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind;
 
-
-
 /* A pass of add, sub, mul or div over output elements [from, to) (gt__parallel_ranges). */
 typedef struct binary_job {
     const gt__broadcast *bc;
@@ -143,9 +141,9 @@ static gt_tensor *binary_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
  * element takes its own product, as an elementwise loop; where it stays (the operand is
  * broadcast along the run), the run's products are summed in lanes (gt__lane_sum's order)
  * and added once, where a chain of n additions to memory took a few cycles an element. */
-static inline __attribute__((always_inline)) void accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_real *restrict g,
-                           const gt_real *restrict m, int64_t m_stride, gt_real sign,
-                           bool write, int64_t n) {
+static inline __attribute__((always_inline)) void
+accumulate_run(gt_real *restrict to, int64_t to_stride, const gt_real *restrict g,
+               const gt_real *restrict m, int64_t m_stride, gt_real sign, bool write, int64_t n) {
     if (to_stride == 0) {
         double total = !m ? gt__lane_sum(g, n) * sign
                        : m_stride ? gt__lane_dot(g, m, n)
@@ -172,8 +170,9 @@ static inline __attribute__((always_inline)) void accumulate_run(gt_real *restri
 
 /* One run of the output's gradient, g[i .. i + len) (a and b from ia and ib, stepping by sa
  * and sb: 0 or 1), added into the job's ga and gb (each NULL: not this pass's). */
-static inline __attribute__((always_inline)) void backward_run(const binary_job *job, int64_t i, int64_t ia, int64_t ib, int64_t sa,
-                         int64_t sb, int64_t len) {
+static inline __attribute__((always_inline)) void backward_run(const binary_job *job, int64_t i,
+                                                               int64_t ia, int64_t ib, int64_t sa,
+                                                               int64_t sb, int64_t len) {
     const gt_real *a = job->a, *b = job->b, *g = job->g;
     gt_real *ga = job->ga, *gb = job->gb;
     switch (job->kind) {

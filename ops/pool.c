@@ -432,6 +432,12 @@ static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
 
 static int64_t avg_row_span(const pool_dims *d) { return (d->w.out - 1) * d->w.s + d->w.k; }
 
+/* The input columns some window of a row reads: the first min(W, span - padding). */
+static int64_t avg_row_reads(const pool_dims *d) {
+    int64_t reach = avg_row_span(d) - d->w.p;
+    return d->w.in < reach ? d->w.in : reach;
+}
+
 static bool avg_rows_fit(const pool_dims *d) {
     return d->w.k && d->h.d == 1 && d->w.d == 1 && avg_row_span(d) <= POOL_ROW_MAX;
 }
@@ -454,7 +460,7 @@ static void avgpool_rows(const pool_job *j, int64_t from, int64_t to) {
     const pool_dims *d = j->d;
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
     const int64_t sw = d->w.s, pw = d->w.p, kw = d->w.k, span = avg_row_span(d);
-    const int64_t cols = w < span - pw ? w : span - pw; /* input columns some window reads */
+    const int64_t cols = avg_row_reads(d);
     int64_t nx[POOL_ROW_MAX], px[POOL_ROW_MAX];
     gt_real down[POOL_ROW_MAX], across[POOL_ROW_MAX], total[POOL_ROW_MAX];
     avg_columns(d, nx, px);
@@ -504,7 +510,7 @@ static void avgpool_grad_rows(const pool_job *j, int64_t from, int64_t to) {
     const pool_dims *d = j->d;
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
     const int64_t sw = d->w.s, pw = d->w.p, kw = d->w.k, span = avg_row_span(d);
-    const int64_t cols = w < span - pw ? w : span - pw;
+    const int64_t cols = avg_row_reads(d);
     int64_t nx[POOL_ROW_MAX], px[POOL_ROW_MAX];
     gt_real across[POOL_ROW_MAX], share[POOL_ROW_MAX];
     avg_columns(d, nx, px);
