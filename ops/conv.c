@@ -327,13 +327,66 @@ typedef struct conv_sizes {
     int64_t out;    /* a group's product or gathered gradient, O rows of G*OH*OW */
     int64_t padded; /* fast: a padded image, or a gradient and w^T @ it laid Wp wide */
     int64_t pad_out, pad_col;
+    int64_t grad_pad; /* taps_input_grad: an image's output gradient padded for its taps */
 } conv_sizes;
+
+#define CONV_TAPS_MAX 1024 /* taps of a weight row (C/G*KH*KW) that the offsets table holds */
+
+static int taps_mode = -1; /* gt__conv_set_taps: -1 the model decides, 0 never, 1 always */
+
+int gt__conv_set_taps(int mode) {
+    int old = taps_mode;
+    taps_mode = mode < 0 ? -1 : mode > 0;
+    return old;
+}
+
+/* The lanes of whole vectors that a taps tile (gt__gemm_taps) takes along a row of `width`
+ * outputs, counted twice when the row is a single vector: such a tile broadcasts one weight
+ * per multiply-add, and its loads, not its multiply-adds, bound it. */
+static double taps_row_lanes(int64_t width, int64_t vlen) {
+    int64_t lanes = (width + vlen - 1) / vlen * vlen;
+    return (double)(width <= vlen ? 2 * lanes : lanes);
+}
+
+/* The rows and columns of the output gradient padded for the input gradient's taps
+ * (pad_output_grad): the input's, plus the dilated kernel's reach less one. */
+static int64_t grad_pad_h(const conv_dims *d) { return d->h + d->dh * (d->kh - 1); }
+static int64_t grad_pad_w(const conv_dims *d) { return d->w + d->dw * (d->kw - 1); }
+
+/* Whether a stride-1 backward takes its input gradient as a stride-1 conv of the output
+ * gradient, padded by the kernel's reach (pad_output_grad), with the weights flipped and
+ * transposed (flip_weights), its taps read in place (gt__gemm_taps), image by image; rather
+ * than w^T @ g, a patch matrix of C*KH*KW rows, added back into the image (col2im). Taps:
+ * C * (O/G*KH*KW) * H * taps_row_lanes(W) lane multiply-adds an image. Patches: the
+ * GEMM's CKK * O/G * OH*Wp per channel group (OH*OW when the rows are not laid Wp wide) and
+ * its C*KH*KW rows of OH*Wp written, read and added back at 13 lane multiply-adds an
+ * element (fitted, 1 thread of an AMD Zen 5, to 3x3 convs of 16-64 channels at 14x14 and
+ * 28x28, dilated and grouped, and LeNet's C3). The choice changes the bits (each element
+ * sums its taps in another order), so it depends on the shape and the path alone, never
+ * on the CPU's caches. On AVX-512: a 3x3 conv of 32 -> 32 maps of 28x28 goes the taps way
+ * (8.3 million against 10.9; its backward 13.4 -> 12.8 ms at batch 64), the grouped
+ * 32 -> 64 of 4 groups (4.1 against 7.0; 11.7 -> 8.2 ms) and the dilated 16 -> 32 (4.1
+ * against 5.8; 7.1 -> 6.8 ms) too; 64 -> 64 maps of 14x14 the patches' way (16.5 against
+ * 9.9; taps measured 14 -> 16 ms), LeNet's C3 too (1.07 against 0.61; taps slower). */
+static bool taps_input_grad(const conv_dims *d) {
+    int64_t vlen = gt__gemm_vector_reals(), og = d->o / d->groups;
+    if (!d->fast || vlen == 0 || og * d->kh * d->kw > CONV_TAPS_MAX || taps_mode == 0)
+        return false;
+    if (taps_mode == 1)
+        return true;
+    double taps = (double)d->c * (double)(og * d->kh * d->kw) * (double)d->h *
+                  taps_row_lanes(d->w, vlen);
+    bool wide = 2 * d->wp <= 3 * d->ow;
+    double columns = (double)d->oh * (double)(wide ? d->wp : d->ow);
+    double patches = (double)d->rows * columns * ((double)og + 13.0);
+    return taps < patches;
+}
 
 /* Whether the input gradient goes the stride-1 way, with the output gradient Wp wide: its
  * GEMM then does Wp/OW times the work, worth it up to about 1.5 (LeNet's C1 1.14,
  * C3 1.4; not C5, whose one output column would be five). */
 static bool wide_input_grad(const conv_dims *d) {
-    return d->fast && 2 * d->wp <= 3 * d->ow;
+    return d->fast && 2 * d->wp <= 3 * d->ow && !taps_input_grad(d);
 }
 
 /* n reals rounded up to whole cache lines (64 bytes), so that the buffers after them and the
@@ -358,6 +411,8 @@ static conv_sizes sizes_of(const conv_dims *d) {
         z.pad_out = lines_of(d->o * d->group * d->oh * d->wp);
         z.pad_col = lines_of(d->rows * d->group * d->oh * d->wp);
     }
+    if (taps_input_grad(d))
+        z.grad_pad = lines_of(d->o * grad_pad_h(d) * grad_pad_w(d));
     return z;
 }
 
@@ -383,11 +438,12 @@ static int64_t chunks_of(const conv_dims *d) {
 static int64_t part_reals(const conv_dims *d) { return lines_of(d->o * d->ckk + d->o); }
 
 /* The backward's scratch, per thread: a gathered gradient, a patch matrix (made again, or
- * w^T @ g), and for the fast path a padded image and the gradient laid Wp wide; then (from
- * *parts_at, 64-byte aligned) each chunk's part. */
+ * w^T @ g), and for the fast path a padded image and the gradient laid Wp wide, or padded
+ * for the input gradient's taps; then (from *parts_at, 64-byte aligned) each chunk's part,
+ * and after them, for the input gradient's taps, the flipped weights (flip_weights). */
 static int64_t backward_per_thread(const conv_dims *d) {
     conv_sizes z = sizes_of(d);
-    return z.out + (z.col > z.pad_col ? z.col : z.pad_col) + z.padded + z.pad_out;
+    return z.out + (z.col > z.pad_col ? z.col : z.pad_col) + z.padded + z.pad_out + z.grad_pad;
 }
 
 static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *parts_at) {
@@ -395,7 +451,8 @@ static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *pa
     size_t at = (per_thread + 63) & ~(size_t)63;
     if (parts_at)
         *parts_at = at;
-    return at + gt__real_bytes(chunks_of(d) * part_reals(d));
+    int64_t flipped = taps_input_grad(d) ? lines_of(d->o * d->ckk) : 0;
+    return at + gt__real_bytes(chunks_of(d) * part_reals(d) + flipped);
 }
 
 /* A group's patches: through a padded copy of each image on the fast path. */
@@ -480,16 +537,6 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
 
 /* ---- the taps path: a forward without patches ---------------------------------------------- */
 
-#define CONV_TAPS_MAX 1024 /* taps of a weight row (C/G*KH*KW) that the offsets table holds */
-
-static int taps_mode = -1; /* gt__conv_set_taps: -1 the model decides, 0 never, 1 always */
-
-int gt__conv_set_taps(int mode) {
-    int old = taps_mode;
-    taps_mode = mode < 0 ? -1 : mode > 0;
-    return old;
-}
-
 /* Whether a stride-1 forward reads its taps in place (gt__gemm_taps: each output row's OW
  * columns a product of the weights with the image's rows at the taps' offsets) rather than
  * copying patches for one GEMM over a group of images. Both give the same bits (the same
@@ -516,11 +563,12 @@ static bool taps_forward(const conv_dims *d) {
     return taps < (double)d->p * ((double)(d->o * d->ckk) + copy * (double)d->rows);
 }
 
-/* The offsets of a weight row's taps in an image of planes `plane` apart and rows wp wide:
- * tap (c, i, j) at c*plane + i*dh*wp + j*dw, in the weight row's order. */
-static void taps_offsets(const conv_dims *d, int64_t plane, int64_t wp, int64_t *off) {
+/* The offsets of the taps of a weight row over `channels` planes `plane` apart, rows wp
+ * wide: tap (c, i, j) at c*plane + i*dh*wp + j*dw, in the weight row's order. */
+static void taps_offsets(const conv_dims *d, int64_t channels, int64_t plane, int64_t wp,
+                         int64_t *off) {
     int64_t k = 0;
-    for (int64_t c = 0; c < d->c / d->groups; c++)
+    for (int64_t c = 0; c < channels; c++)
         for (int64_t i = 0; i < d->kh; i++)
             for (int64_t j = 0; j < d->kw; j++)
                 off[k++] = c * plane + i * d->dh * wp + j * d->dw;
@@ -537,7 +585,7 @@ static void forward_image_taps(const forward_job *job, const gt_real *x, gt_real
         pad_image(d, x, padded);
         image = padded, plane = d->hp * d->wp, wp = d->wp;
     }
-    taps_offsets(d, plane, wp, off);
+    taps_offsets(d, d->c / d->groups, plane, wp, off);
     int64_t og = d->o / d->groups, cg_in = d->c / d->groups;
     for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ taps, an output row at a time
         gt__gemm_taps(og, d->oh, d->ow, d->ckk, job->w + cg * og * d->ckk, d->ckk,
@@ -586,27 +634,32 @@ typedef struct backward_job {
     gt_real *grad_x, *grad_w, *grad_b; /* NULL when not needed */
     gt_real *scratch;      /* per_thread reals for each thread */
     gt_real *parts;        /* per chunk: part_reals */
+    gt_real *flipped;      /* taps_input_grad: flip_weights of w */
     int64_t per_thread;
     bool write_x;          /* grad_x is stale: written whole, not added into */
 } backward_job;
 
 /* Whether a stride-1 backward takes its weight gradient from the image and the output
  * gradient read in place, image by image (weight_grad_taps), rather than from patches made
- * again for a group: taps_forward's model with the patches spilling to L2, the path's
- * vectors along each output row (dot tiles: no loads bound them). Unlike the forward's,
- * this choice changes the bits (each sum runs over an image's output rows, not over a
- * group's patch columns), so it depends on the shape and the path alone, never on this
- * CPU's caches: a path gives the same bits on every CPU. LeNet's C1 goes the taps way on
- * AVX-512 and AVX2 (134,400 against 196,000), C3 the patches' (384,000 against 300,000);
- * the portable path, without dot tiles, always the patches'. */
+ * again for a group. Per image, in lane multiply-adds: taps, the path's vectors along each
+ * output row, counted twice (a dot tile loads both its operands and sums its lanes at the
+ * end: measured at half the rate of the GEMM's outer tiles); patches, the GEMM's O*CKK*P
+ * and the C*KH*KW*P patch elements copied at 13 each (as in taps_input_grad). Unlike the
+ * forward's, this choice changes the bits (each sum runs over an image's output rows, not
+ * over a group's patch columns), so it depends on the shape and the path alone, never on
+ * this CPU's caches: a path gives the same bits on every CPU. On AVX-512 and AVX2, LeNet's
+ * C1 goes the taps way (268,800 against 372,400; 300 -> 210 us at batch 64 on 1 thread of
+ * an AMD Zen 5), C3 the patches' (768,000 against 435,000), and so do 3x3 convs of 16-32
+ * channels at 28x28 (a grouped 32 -> 64 of 4 groups: 8.3 million against 6.5; taps
+ * measured 1.5x slower); the portable path, without dot tiles, always the patches'. */
 static bool taps_weight_grad(const conv_dims *d) {
     if (!d->fast || taps_mode == 0 || !gt__gemm_has_rows_dot())
         return false;
     if (taps_mode == 1)
         return true;
     int64_t vlen = gt__gemm_vector_reals(), lanes = (d->ow + vlen - 1) / vlen * vlen;
-    double taps = (double)d->o * (double)d->ckk * (double)(d->oh * lanes);
-    return taps < (double)d->p * ((double)(d->o * d->ckk) + 4.0 * (double)d->rows);
+    double taps = 2.0 * (double)d->o * (double)d->ckk * (double)(d->oh * lanes);
+    return taps < (double)d->p * ((double)(d->o * d->ckk) + 13.0 * (double)d->rows);
 }
 
 // x[C,H,W] and g[O,OH,OW] of one image -> part: grad_w^T[C/G*KH*KW, O/G] per channel group,
@@ -634,6 +687,59 @@ static void weight_grad_taps(const backward_job *job, int64_t image, gt_real *pa
         sum_rows(d->o, d->p, g, part + d->o * d->ckk, !store);
 }
 
+// w[O, C/G, KH, KW] -> f[C, O/G*KH*KW], per channel group: f[c][(o*KH + i)*KW + j] =
+// w[o][c][KH-1-i][KW-1-j] (o and c within the group): the weights of the conv of the output
+// gradient that gives the input gradient
+static void flip_weights(const conv_dims *d, const gt_real *w, gt_real *f) {
+    int64_t og = d->o / d->groups, cg_in = d->c / d->groups, kk = d->kh * d->kw;
+    for (int64_t cg = 0; cg < d->groups; cg++)
+        for (int64_t c = 0; c < cg_in; c++) {
+            gt_real *row = f + (cg * cg_in + c) * og * kk;
+            for (int64_t o = 0; o < og; o++) {
+                const gt_real *from = w + ((cg * og + o) * cg_in + c) * kk;
+                for (int64_t t = 0; t < kk; t++)
+                    row[o * kk + t] = from[kk - 1 - t];
+            }
+        }
+}
+
+// g[O,OH,OW] -> gpad[O, H+dh*(KH-1), W+dw*(KW-1)]: output row oy at row oy + dh*(KH-1) - pt,
+// column ox at ox + dw*(KW-1) - pl, zero around; what falls outside (padding wider than the
+// kernel's reach) is dropped
+GT__MULTIVERSION
+static void pad_output_grad(const conv_dims *dims, const gt_real *restrict g,
+                            gt_real *restrict gpad) {
+    const conv_dims local = *dims, *d = &local;
+    int64_t hg = grad_pad_h(d), wg = grad_pad_w(d), plane = hg * wg;
+    int64_t top = d->dh * (d->kh - 1) - d->pt, left = d->dw * (d->kw - 1) - d->pl;
+    int64_t y0 = top < 0 ? -top : 0, y1 = d->oh < hg - top ? d->oh : hg - top;
+    int64_t x0 = left < 0 ? -left : 0, x1 = d->ow < wg - left ? d->ow : wg - left;
+    fill_zero(gpad, d->o * plane);
+    for (int64_t o = 0; o < d->o; o++)
+        for (int64_t oy = y0; oy < y1; oy++) {
+            gt_real *to = gpad + o * plane + (oy + top) * wg + left;
+            const gt_real *from = g + (o * d->oh + oy) * d->ow;
+            for (int64_t i = x0; i < x1; i++)
+                to[i] = from[i];
+        }
+}
+
+// g[O,OH,OW] of one image -> grad_x[C,H,W] (+)= the stride-1 conv of the padded output
+// gradient with the flipped weights, its taps read in place (taps_input_grad)
+static void input_grad_taps(const backward_job *job, int64_t image, gt_real *gpad) {
+    const conv_dims *d = job->d;
+    int64_t wg = grad_pad_w(d), plane = grad_pad_h(d) * wg, image_in = d->c * d->h * d->w;
+    int64_t og = d->o / d->groups, cg_in = d->c / d->groups, kk = og * d->kh * d->kw;
+    int64_t off[CONV_TAPS_MAX];
+    pad_output_grad(d, job->g + image * d->o * d->p, gpad);
+    taps_offsets(d, og, plane, wg, off);
+    gt_real *gx = job->grad_x + image * image_in;
+    for (int64_t cg = 0; cg < d->groups; cg++) // f_g[C/G, O/G*KH*KW] @ taps of gpad_g
+        gt__gemm_taps(cg_in, d->h, d->w, kk, job->flipped + cg * cg_in * kk, kk,
+                      gpad + cg * og * plane, off, wg, !job->write_x,
+                      gx + cg * cg_in * d->h * d->w, d->h * d->w);
+}
+
 static void backward_group(const backward_job *job, int64_t g, int tid, gt_real *part,
                            bool first_of_chunk) {
     const conv_dims *d = job->d;
@@ -643,11 +749,12 @@ static void backward_group(const backward_job *job, int64_t g, int tid, gt_real 
     gt_real *gathered = job->scratch + tid * job->per_thread;
     gt_real *scratch = gathered + z->out; /* patches, or w^T @ g */
     gt_real *padded = scratch + (z->col > z->pad_col ? z->col : z->pad_col);
-    gt_real *grad_wide = padded + z->padded;
+    gt_real *grad_wide = padded + z->padded, *grad_pad = grad_wide + z->pad_out;
     const gt_real *g_out = job->g + first * d->o * d->p;
     const gt_real *grad = g_out; /* one image's gradient is already [O, OH*OW] */
     bool taps = taps_weight_grad(d), wide_x = job->grad_x && wide_input_grad(d);
-    if (count > 1 && (!taps || (job->grad_x && !wide_x))) {
+    bool taps_x = job->grad_x && taps_input_grad(d);
+    if (count > 1 && (!taps || (job->grad_x && !wide_x && !taps_x))) {
         gather_images(d, count, g_out, gathered);
         grad = gathered;
     }
@@ -663,7 +770,10 @@ static void backward_group(const backward_job *job, int64_t g, int tid, gt_real 
     }
     if (job->grad_b && !taps)
         sum_rows(d->o, n, grad, part + d->o * d->ckk, !first_of_chunk);
-    if (wide_x) {
+    if (taps_x) {
+        for (int64_t k = 0; k < count; k++)
+            input_grad_taps(job, first + k, grad_pad);
+    } else if (wide_x) {
         int64_t wide = count * d->oh * d->wp;
         gather_images_padded(d, count, g_out, grad_wide);
         for (int64_t cg = 0; cg < d->groups; cg++) // w_g^T @ g_g, rows Wp wide
@@ -703,12 +813,16 @@ static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scrat
     }
     if (!scratch) /* an empty batch: nothing to do */
         return;
-    bool write_x = (write & 1u) && wide_input_grad(d);
+    bool write_x = (write & 1u) && (wide_input_grad(d) || taps_input_grad(d));
     conv_sizes z = sizes_of(d);
     size_t parts_at;
     backward_scratch_bytes(d, threads, &parts_at);
-    backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch,
-                        (gt_real *)((char *)scratch + parts_at), backward_per_thread(d), write_x};
+    gt_real *parts = (gt_real *)((char *)scratch + parts_at);
+    gt_real *flipped = grad_x && taps_input_grad(d) ? parts + chunks_of(d) * part_reals(d) : NULL;
+    if (flipped)
+        flip_weights(d, w, flipped);
+    backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch, parts, flipped,
+                        backward_per_thread(d), write_x};
     run_groups(chunks_of(d), threads, backward_chunk, &job);
     int64_t og = d->o / d->groups;
     for (int64_t k = 0; k < chunks_of(d); k++) { /* in chunk order: independent of threads */
@@ -897,7 +1011,7 @@ static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     dims4(x, batched, rank, xs);
     dims4(w, true, rank, ws);
     conv_dims d = dims_make(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], &geom);
-    if (taps_weight_grad(&d) && !gt__tape_will_record(tape, &x, 1))
+    if (taps_weight_grad(&d) && (taps_input_grad(&d) || !gt__tape_will_record(tape, &x, 1)))
         set_group(&d, 1); /* no patches: chunks of single images share the work evenly */
     int64_t shape[4];
     int nd = out_shape(rank, batched, (int64_t[]){d.n, d.o, d.oh, d.ow}, shape);
@@ -924,7 +1038,8 @@ static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
         /* stale gradients written whole (gt__grad_mark_stale): w's and b's by the sum of the
          * chunks' parts or the dense GEMM, x's where each image's is written once */
         if (d.n > 0)
-            node->overwrites = 2u | 4u | (dense || wide_input_grad(&d) ? 1u : 0u);
+            node->overwrites =
+                2u | 4u | (dense || wide_input_grad(&d) || taps_input_grad(&d) ? 1u : 0u);
     }
     return out;
 }

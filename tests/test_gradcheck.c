@@ -92,6 +92,23 @@ GT_TEST(every_case_of_the_table_passes) {
                 CHECK(run_case(ops[i], *c, gt_test_case_seed(ops[i], *c)));
 }
 
+/* The convolutions' stride-1 paths, chosen by cost models (ops/conv.c: taps read in place
+ * or patches, for the forward, the weight gradient and the input gradient), each forced
+ * on every case of the table: every argument's edge (padding wider than the kernel's
+ * reach, "same" with an even kernel, groups, dilation, conv_transpose2d) on both. */
+GT_TEST(every_conv_case_passes_with_its_taps_forced_either_way) {
+    const gt_op_def *ops[] = {&gt_op_conv1d, &gt_op_conv2d, &gt_op_conv_transpose2d};
+    for (int mode = 0; mode < 2; mode++) {
+        int before = gt__conv_set_taps(mode);
+        printf("  taps %s\n", mode ? "always" : "never");
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            for (const char *const *c = ops[i]->cases; c && *c; c++)
+                if (!strstr(*c, "=>"))
+                    CHECK(run_case(ops[i], *c, gt_test_case_seed(ops[i], *c)));
+        gt__conv_set_taps(before);
+    }
+}
+
 /* The internal op that a Sequential runs for a BatchNorm then a ReLU (ops/norm.c), which is
  * not in the table: the same, on its cases. */
 GT_TEST(batch_norm_relu_passes_on_every_case) {
