@@ -5,10 +5,10 @@
  * machine whose cores are busy with other programs a team member that waits for a core
  * stalls every product it shares (2 threads ran 70x slower than 1 with two busy processes
  * on a 2-core Xeon), and its wait policy is fixed when libgomp loads, before the library
- * could set it. Here a job is cut into parts that any member claims (an atomic ticket), the
- * caller included: a worker that is not running when the job comes simply claims nothing,
- * and the caller does its parts, so a job never waits for a thread that has not started
- * it. The caller only waits for parts already being computed. An idle worker spins for a
+ * could set it. Here a job is cut into parts that any member claims (atomic counters: its
+ * own contiguous block of them first, then the others'), the caller included: a worker
+ * that is not running when the job comes simply claims nothing, and the caller does its
+ * parts, so a job never waits for a thread that has not started it. The caller only waits for parts already being computed. An idle worker spins for a
  * short while (GT_SPIN_US, default SPIN_US_DEFAULT), yielding its core to anything else
  * that wants it, for the next job, then sleeps on a condition variable; the caller wakes it
  * only when one sleeps. A caller kept waiting by a member that lost its core runs the next
@@ -136,12 +136,26 @@ int gt__threads_for_flops(double flops) {
 /* ---- the pool ---------------------------------------------------------------------- */
 
 #ifdef GT_THREADS
-/* A job is published by storing a new generation in the high half of `ticket`; its low
- * half is the next part to claim. A member claims part i by moving the ticket from
- * (gen, i) to (gen, i + 1), which fails once the job is over (the generation moved on), so
- * a late worker never touches a finished job. fn, ctx and threads are written before the
- * ticket (release) and read only after a successful claim, when the job cannot end before
- * this part is done. */
+/* A job is published by storing a new generation in the high half of `ticket`. Its parts
+ * are dealt into one contiguous block per member, and member t claims from block t first
+ * (the caller the first block, worker 1 the second, ...), then from the others' (whatever
+ * they have not started). A block's counter holds (gen, next part): a member claims part
+ * i by moving it from (gen, i) to (gen, i + 1), which fails once the job is over (the
+ * generation moved on), so a late worker never touches a finished job. fn, ctx, threads
+ * and the blocks are written before the ticket (release) and read only after a successful
+ * claim, when the job cannot end before this part is done.
+ *
+ * Why blocks: successive jobs split alike (a conv's images, then the pool over their
+ * planes, then the activation over the same halves) give each member the same data job
+ * after job, still in its own caches; taking parts in one shared order dealt them
+ * alternately, and on LeNet-5 at batch 64 the pools and activations ran no faster on 2
+ * threads than on 1, their halves in the other core's cache. */
+typedef struct pool_block {
+    _Atomic uint64_t next; /* (gen, next part) */
+    _Atomic int64_t end;   /* one past the block's last part */
+    char pad[64 - 2 * sizeof(int64_t)]; /* a cache line each */
+} pool_block;
+
 typedef struct pool {
     _Atomic uint64_t ticket;
     _Atomic int64_t parts;
@@ -160,6 +174,7 @@ typedef struct pool {
     pthread_t workers[MAX_THREADS];
     uint32_t first_gen[MAX_THREADS]; /* per worker: the generation when it was created */
     int64_t spin_ns;
+    pool_block blocks[MAX_THREADS];  /* the job's parts, a block per member */
 } pool;
 
 static pool the_pool = {.busy = ATOMIC_FLAG_INIT,
@@ -168,25 +183,32 @@ static pool the_pool = {.busy = ATOMIC_FLAG_INIT,
 
 static uint32_t generation_of(uint64_t ticket) { return (uint32_t)(ticket >> 32); }
 
-/* Claims the next part of job `gen`, or returns -1 when none is left. */
-static int64_t claim(pool *p, uint32_t gen) {
-    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+/* Claims the next part of block b of job `gen`, or returns -1 when none is left there. A
+ * new job stores a block's counter before its end (release), so a member of the job before
+ * that reads the new end only when the counter has moved on too, and its claim fails. */
+static int64_t claim_in(pool_block *b, uint32_t gen) {
+    uint64_t t = atomic_load_explicit(&b->next, memory_order_acquire);
     for (;;) {
         int64_t next = (int64_t)(uint32_t)t;
-        if (generation_of(t) != gen || next >= atomic_load_explicit(&p->parts, memory_order_relaxed))
+        if (generation_of(t) != gen || next >= atomic_load_explicit(&b->end, memory_order_acquire))
             return -1;
-        if (atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+        if (atomic_compare_exchange_weak_explicit(&b->next, &t, t + 1, memory_order_acq_rel,
                                                   memory_order_acquire))
             return next;
     }
 }
 
-/* Runs parts of job `gen` until none is left; returns how many it ran. */
+/* Runs parts of job `gen` until none is left, its own block's first; returns how many it
+ * ran. */
 static int64_t run_parts(pool *p, uint32_t gen, int tid) {
+    int threads = atomic_load_explicit(&p->threads, memory_order_relaxed);
     int64_t ran = 0;
-    for (int64_t part; (part = claim(p, gen)) >= 0; ran++) {
-        p->fn(p->ctx, part, tid);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    for (int k = 0; k < threads; k++) {
+        pool_block *b = &p->blocks[(tid + k) % threads];
+        for (int64_t part; (part = claim_in(b, gen)) >= 0; ran++) {
+            p->fn(p->ctx, part, tid);
+            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        }
     }
     return ran;
 }
@@ -366,6 +388,13 @@ static void run_job(pool *p, int64_t parts, int threads, gt__part_fn *fn, const 
     atomic_store_explicit(&p->parts, parts, memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint32_t gen = generation_of(atomic_load(&p->ticket)) + 1;
+    for (int b = 0; b < threads; b++) { /* parts [b*parts/threads, (b+1)*parts/threads) */
+        int64_t first, count;
+        gt__split_even(parts, threads, b, &first, &count);
+        atomic_store_explicit(&p->blocks[b].next, (uint64_t)gen << 32 | (uint64_t)first,
+                              memory_order_relaxed);
+        atomic_store_explicit(&p->blocks[b].end, first + count, memory_order_release);
+    }
     atomic_store(&p->ticket, (uint64_t)gen << 32); /* seq_cst: before reading sleepers */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
