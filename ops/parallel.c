@@ -8,11 +8,12 @@
  * could set it. Here a job is cut into parts that any member claims (atomic counters: its
  * own contiguous block of them first, then the others'), the caller included: a worker
  * that is not running when the job comes simply claims nothing, and the caller does its
- * parts, so a job never waits for a thread that has not started it. The caller only waits for parts already being computed. An idle worker spins for a
- * short while (GT_SPIN_US, default SPIN_US_DEFAULT), yielding its core to anything else
- * that wants it, for the next job, then sleeps on a condition variable; the caller wakes it
- * only when one sleeps. A caller kept waiting by a member that lost its core runs the next
- * jobs alone for a while (note_job).
+ * parts, so a job never waits for a thread that has not started it. The caller only waits
+ * for parts already being computed. An idle worker spins for a short while (GT_SPIN_US,
+ * default SPIN_US_DEFAULT), yielding its core to anything else that wants it, for the next
+ * job, then sleeps on a condition variable; the caller wakes it only when one sleeps. A
+ * caller kept waiting by a member that lost its core runs the next jobs alone for a while
+ * (note_job).
  *
  * Results never depend on which thread ran a part: parts are fixed by the job (not by the
  * threads that turn up), and every user of parts writes disjoint outputs or sums in a fixed
