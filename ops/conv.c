@@ -544,10 +544,8 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
  * model of the costs per image in multiply-adds of one vector lane, changes the speed
  * alone. Patches: the product's O*CKK*P, and each of the C*KH*KW*P patch elements written
  * and read again at the cost of 2 lane multiply-adds when one image's patches fit in half
- * the L1 data cache, 4 when they spill to L2. Taps: the lanes of whole vectors of the path
- * that each output row of OW columns takes, counted twice when a row is a single vector
- * (such a tile broadcasts one weight per multiply-add: its loads, not its multiply-adds,
- * bound it). LeNet's C1 (1 -> 6 maps of 28x28, 25 taps) goes the taps way on AVX-512 and
+ * the L1 data cache, 4 when they spill to L2. Taps: O*CKK*OH times taps_row_lanes(OW).
+ * LeNet's C1 (1 -> 6 maps of 28x28, 25 taps) goes the taps way on AVX-512 and
  * AVX2, 134,400 against 196,000; C3 (6 -> 16 maps of 10x10, 150 taps) the patches' way,
  * 768,000 against 300,000. */
 static bool taps_forward(const conv_dims *d) {
@@ -556,8 +554,7 @@ static bool taps_forward(const conv_dims *d) {
         return false;
     if (taps_mode == 1)
         return true;
-    int64_t lanes = (d->ow + vlen - 1) / vlen * vlen * (d->ow <= vlen ? 2 : 1);
-    double taps = (double)d->o * (double)d->ckk * (double)(d->oh * lanes);
+    double taps = (double)d->o * (double)d->ckk * (double)d->oh * taps_row_lanes(d->ow, vlen);
     double patch_bytes = (double)(d->rows * d->p) * (double)sizeof(gt_real);
     double copy = patch_bytes <= (double)gt__cache_bytes(1, 32 * 1024) / 2 ? 2 : 4;
     return taps < (double)d->p * ((double)(d->o * d->ckk) + copy * (double)d->rows);

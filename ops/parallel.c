@@ -159,7 +159,6 @@ typedef struct pool_block {
 
 typedef struct pool {
     _Atomic uint64_t ticket;
-    _Atomic int64_t parts;
     _Atomic int64_t done; /* parts finished in this job */
     gt__part_fn *fn;
     const void *ctx;
@@ -386,7 +385,6 @@ static void run_job(pool *p, int64_t parts, int threads, gt__part_fn *fn, const 
     p->fn = fn;
     p->ctx = ctx;
     atomic_store_explicit(&p->threads, threads, memory_order_relaxed);
-    atomic_store_explicit(&p->parts, parts, memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint32_t gen = generation_of(atomic_load(&p->ticket)) + 1;
     for (int b = 0; b < threads; b++) { /* parts [b*parts/threads, (b+1)*parts/threads) */
