@@ -100,6 +100,45 @@ int gt__gemm_vector_reals(void);
 /* Whether the GEMM's path in use is AVX-512 (GT_CPU and gt__gemm_set_path choose it as
  * for the GEMM): the other families' AVX-512 kernels follow it. */
 bool gt__simd_avx512(void);
+/* One spatial axis of a pool (pool.c): input and output sizes and, for a window pool,
+ * kernel, stride, padding and dilation (k = 0: adaptive windows). */
+typedef struct gt__pool_axis {
+    int64_t in, out, k, s, p, d;
+} gt__pool_axis;
+/* The window of output o along an axis: its first position inside the input, the number of
+ * its taps inside the input (step d), and, for the average's count_include_pad, its size
+ * counting the padding (PyTorch: min(start + k, in + p) - start). */
+static inline int64_t gt__pool_window(const gt__pool_axis *a, int64_t o, int64_t *first,
+                                      int64_t *padded) {
+    if (!a->k) {
+        int64_t lo = o * a->in / a->out, hi = ((o + 1) * a->in + a->out - 1) / a->out;
+        *first = lo, *padded = hi - lo;
+        return hi - lo;
+    }
+    int64_t start = o * a->s - a->p, t0, t1;
+    if (a->d == 1) { /* no division on the usual path */
+        t0 = start < 0 ? -start : 0;
+        t1 = a->in - start;
+    } else {
+        t0 = start < 0 ? (-start + a->d - 1) / a->d : 0;
+        t1 = (a->in - start + a->d - 1) / a->d;
+    }
+    if (t1 > a->k)
+        t1 = a->k;
+    *first = start + t0 * a->d;
+    *padded = (start + a->k < a->in + a->p ? start + a->k : a->in + a->p) - start;
+    return t1 > t0 ? t1 - t0 : 0;
+}
+
+/* The max pool of any window with AVX-512 (pool_avx512.c), on planes x[planes, H, W] ->
+ * y[planes, OH, OW] with argmax (base + each maximum's place in x: the first maximum in
+ * row-major order; a NaN wins; taps in the padding never do), the axes as pool.c describes
+ * them. A plane must hold fewer than 2^31 elements. False, computing nothing, for a window
+ * wider than GT__MAXPOOL_AVX512_TAPS and in a build without the kernel (no AVX-512
+ * compiler support, or gt_real double). */
+#define GT__MAXPOOL_AVX512_TAPS 64
+bool gt__maxpool_avx512(const gt__pool_axis *h, const gt__pool_axis *w, int64_t planes,
+                        const gt_real *x, gt_real *y, int64_t *argmax, int64_t base);
 /* The 2x2 max pool with AVX-512 (pool_avx512.c), over `rows` output rows of W/2 from pairs
  * of input rows W wide (even W): forward y and window codes (the maximum's place, 0..3
  * row-major), and the backward that writes a stale gradient whole (its window codes read 16

@@ -6,8 +6,8 @@
  * through the argmax the forward saved). Every kernel works on planes [H,W] (N*C of them)
  * and threads share ranges of planes: a window never leaves its plane. The 2x2 max pool on
  * planes of even sizes (LeNet's) keeps, instead of a 64-bit argmax, a byte per output: the
- * maximum's place in its window (a "window code", 0..3 row-major); its AVX-512 kernels are
- * in pool_avx512.c. */
+ * maximum's place in its window (a "window code", 0..3 row-major). The AVX-512 kernels of
+ * the max pools' forwards (that one's and any window's) are in pool_avx512.c. */
 #include "gt_ops_impl.h"
 #include "gt_vmath.h"
 
@@ -30,11 +30,7 @@ typedef struct pool_args {
     const uint8_t *window;    /* the 2x2 max pool instead: per output, its window code */
 } pool_args;
 
-/* One spatial axis: input and output sizes and, for a window pool, kernel, stride, padding
- * and dilation (k = 0: adaptive windows). */
-typedef struct pool_axis {
-    int64_t in, out, k, s, p, d;
-} pool_axis;
+typedef gt__pool_axis pool_axis; /* one spatial axis (gt_ops_impl.h) */
 
 typedef struct pool_dims {
     int64_t planes;
@@ -43,30 +39,6 @@ typedef struct pool_dims {
     bool count_include_pad;
     int64_t divisor; /* divisor_override, or 0 */
 } pool_dims;
-
-/* The window of output o along an axis: its first position inside the input, the number of
- * its taps inside the input (step d), and, for the average's count_include_pad, its size
- * counting the padding (PyTorch: min(start + k, in + p) - start). */
-static inline int64_t axis_window(const pool_axis *a, int64_t o, int64_t *first, int64_t *padded) {
-    if (!a->k) {
-        int64_t lo = o * a->in / a->out, hi = ((o + 1) * a->in + a->out - 1) / a->out;
-        *first = lo, *padded = hi - lo;
-        return hi - lo;
-    }
-    int64_t start = o * a->s - a->p, t0, t1;
-    if (a->d == 1) { /* no division on the usual path */
-        t0 = start < 0 ? -start : 0;
-        t1 = a->in - start;
-    } else {
-        t0 = start < 0 ? (-start + a->d - 1) / a->d : 0;
-        t1 = (a->in - start + a->d - 1) / a->d;
-    }
-    if (t1 > a->k)
-        t1 = a->k;
-    *first = start + t0 * a->d;
-    *padded = (start + a->k < a->in + a->p ? start + a->k : a->in + a->p) - start;
-    return t1 > t0 ? t1 - t0 : 0;
-}
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -223,9 +195,9 @@ static void maxpool_adaptive(const pool_dims *d, int64_t from, int64_t to, const
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = x + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, ny = axis_window(&d->h, oy, &y0, &(int64_t){0});
+            int64_t y0, ny = gt__pool_window(&d->h, oy, &y0, &(int64_t){0});
             for (int64_t ox = 0; ox < ow; ox++) {
-                int64_t x0, nx = axis_window(&d->w, ox, &x0, &(int64_t){0});
+                int64_t x0, nx = gt__pool_window(&d->w, ox, &x0, &(int64_t){0});
                 int64_t best = y0 * w + x0;
                 for (int64_t i = 0; i < ny; i++)
                     for (int64_t j = 0; j < nx; j++)
@@ -255,12 +227,12 @@ static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_r
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = x + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, ny = axis_window(&d->h, oy, &y0, &(int64_t){0});
+            int64_t y0, ny = gt__pool_window(&d->h, oy, &y0, &(int64_t){0});
             for (int64_t c0 = 0; c0 < ow; c0 += POOL_CHUNK) {
                 int64_t n = ow - c0 < POOL_CHUNK ? ow - c0 : POOL_CHUNK;
                 for (int64_t k = 0; k < n; k++) { /* from each window's first tap */
                     int64_t x0;
-                    axis_window(&d->w, c0 + k, &x0, &(int64_t){0});
+                    gt__pool_window(&d->w, c0 + k, &x0, &(int64_t){0});
                     best[k] = y0 * w + x0, top[k] = plane[best[k]];
                 }
                 for (int64_t i = 0; i < ny; i++) {
@@ -315,7 +287,7 @@ typedef struct pool_job {
     uint8_t *window;  /* the 2x2 max pool's window codes instead (const but for the forward) */
     gt_real *pair;    /* the portable 2x2 max path's buffers, NULL otherwise */
     uint8_t *right;
-    bool simd;        /* the 2x2 max pool's AVX-512 kernels (pool_avx512) */
+    bool simd;        /* the max pools' AVX-512 kernels (pool_avx512.c) */
     bool add; /* the average: add into y (a backward) rather than set it */
 } pool_job;
 
@@ -323,7 +295,13 @@ static void maxpool_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const pool_dims *d = j->d;
     if (!j->window) {
-        (d->w.k ? maxpool_any : maxpool_adaptive)(d, from, to, j->x, j->y, j->argmax);
+        int64_t plane = d->h.in * d->w.in, out = d->h.out * d->w.out;
+        if (!d->w.k)
+            maxpool_adaptive(d, from, to, j->x, j->y, j->argmax);
+        else if (!j->simd || !gt__maxpool_avx512(&d->h, &d->w, to - from, j->x + from * plane,
+                                                 j->y + from * out, j->argmax + from * out,
+                                                 from * plane))
+            maxpool_any(d, from, to, j->x, j->y, j->argmax);
         return;
     }
     int64_t in = from * d->h.in * d->w.in, pairs = from * d->h.in * d->w.out;
@@ -371,9 +349,9 @@ static void avgpool_adaptive(const pool_job *j, int64_t from, int64_t to) {
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = j->x + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            int64_t y0, py, ny = gt__pool_window(&d->h, oy, &y0, &py);
             for (int64_t ox = 0; ox < ow; ox++) {
-                int64_t x0, px, nx = axis_window(&d->w, ox, &x0, &px);
+                int64_t x0, px, nx = gt__pool_window(&d->w, ox, &x0, &px);
                 gt_real total = 0;
                 if (nx == w)
                     total = span_sum(plane + y0 * w, ny * w);
@@ -398,7 +376,7 @@ static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = j->x + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            int64_t y0, py, ny = gt__pool_window(&d->h, oy, &y0, &py);
             for (int64_t c0 = 0; c0 < ow; c0 += POOL_CHUNK) {
                 int64_t n = ow - c0 < POOL_CHUNK ? ow - c0 : POOL_CHUNK;
                 for (int64_t k = 0; k < n; k++)
@@ -417,7 +395,7 @@ static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
                 }
                 gt_real *out = j->y + (p * oh + oy) * ow + c0;
                 for (int64_t k = 0; k < n; k++) {
-                    int64_t x0, px, nx = axis_window(&d->w, c0 + k, &x0, &px);
+                    int64_t x0, px, nx = gt__pool_window(&d->w, c0 + k, &x0, &px);
                     out[k] = (j->add ? out[k] : 0) + total[k] / avg_divisor(d, ny, py, nx, px);
                 }
             }
@@ -446,7 +424,7 @@ static bool avg_rows_fit(const pool_dims *d) {
 static void avg_columns(const pool_dims *d, int64_t *nx, int64_t *px) {
     for (int64_t ox = 0; ox < d->w.out; ox++) {
         int64_t x0;
-        nx[ox] = axis_window(&d->w, ox, &x0, &px[ox]);
+        nx[ox] = gt__pool_window(&d->w, ox, &x0, &px[ox]);
     }
 }
 
@@ -467,7 +445,7 @@ static void avgpool_rows(const pool_job *j, int64_t from, int64_t to) {
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = j->x + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            int64_t y0, py, ny = gt__pool_window(&d->h, oy, &y0, &py);
             for (int64_t c = 0; c < span; c++)
                 down[c] = 0;
             for (int64_t i = 0; i < ny; i++) {
@@ -517,7 +495,7 @@ static void avgpool_grad_rows(const pool_job *j, int64_t from, int64_t to) {
     for (int64_t p = from; p < to; p++) {
         gt_real *plane = j->y + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            int64_t y0, py, ny = gt__pool_window(&d->h, oy, &y0, &py);
             const gt_real *g = j->x + (p * oh + oy) * ow;
             for (int64_t ox = 0; ox < ow; ox++)
                 share[ox] = g[ox] / avg_divisor(d, ny, py, nx[ox], px[ox]);
@@ -547,9 +525,9 @@ static void avgpool_grad_range(void *ctx, int64_t from, int64_t to) {
     for (int64_t p = from; p < to; p++) {
         gt_real *plane = j->y + p * h * w;
         for (int64_t oy = 0; oy < oh; oy++) {
-            int64_t y0, py, ny = axis_window(&d->h, oy, &y0, &py);
+            int64_t y0, py, ny = gt__pool_window(&d->h, oy, &y0, &py);
             for (int64_t ox = 0; ox < ow; ox++) {
-                int64_t x0, px, nx = axis_window(&d->w, ox, &x0, &px);
+                int64_t x0, px, nx = gt__pool_window(&d->w, ox, &x0, &px);
                 gt_real g = j->x[(p * oh + oy) * ow + ox] / avg_divisor(d, ny, py, nx, px);
                 for (int64_t i = 0; i < ny; i++)
                     for (int64_t k = 0; k < nx; k++)
@@ -829,6 +807,8 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     } else if (!(job.argmax =
                      gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t), op->name))) {
         return NULL;
+    } else { /* the AVX-512 kernel keeps a place in its plane in 32 bits */
+        job.simd = pool_avx512() && d.h.in * d.w.in <= INT32_MAX;
     }
     if (job.window && !job.simd) {
         const pool_axis *h = &d.h, *w = &d.w;

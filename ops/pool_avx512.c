@@ -1,11 +1,16 @@
-/* pool_avx512.c - the 2x2 max pool (windows that tile planes of even sizes: LeNet's S2 and
- * S4) with AVX-512, forward and backward, an output row of a plane at a time, 16 outputs
- * (32 inputs) to a vector step. The maximum's place in its window is kept as one byte per
- * output, 0..3 in row-major order (pool.c's "window codes"). Compiled for AVX-512F by a
- * target attribute on each function, as gemm_avx512.c; pool.c calls these only when the
- * GEMM's path in use is avx512 (so GT_CPU=avx2|portable turns them off) and gt_real is
- * float. They give the bits of pool.c's portable loops: the same comparisons in the same
- * order (a maximum is exact), and 0 + g written at each window's maximum. */
+/* pool_avx512.c - max pooling with AVX-512, 16 outputs of a row to a vector step:
+ * - the 2x2 max pool (windows that tile planes of even sizes: LeNet's S2 and S4), forward
+ *   and backward, an output row of a plane at a time (32 inputs to a step). The maximum's
+ *   place in its window is kept as one byte per output, 0..3 in row-major order (pool.c's
+ *   "window codes").
+ * - the max pool of any window (kernel, stride, padding, dilation, ceil_mode; the 1-D pool),
+ *   forward only: its backward is pool.c's scatter through the 64-bit argmax. A stride of 1
+ *   or 2 loads the taps (a permute keeps every second value), a longer one gathers them.
+ * Compiled for AVX-512F by a target attribute on each function, as gemm_avx512.c; pool.c
+ * calls these only when the GEMM's path in use is avx512 (so GT_CPU=avx2|portable turns
+ * them off) and gt_real is float. They give the bits of pool.c's portable loops: the same
+ * comparisons in the same order (a maximum is exact, the first in row-major order stays),
+ * and 0 + g written at each window's maximum. */
 #include "gt_ops_impl.h"
 
 #if defined(GT__HAVE_AVX512) && !defined(GT_REAL_DOUBLE)
@@ -115,7 +120,119 @@ POOL_TARGET bool gt__maxpool_2x2_grad_avx512(int64_t rows, int64_t w, const floa
     return true;
 }
 
+/* ---- any window: an output row at a time, 16 outputs to a vector step -------------------- */
+
+/* The lanes [lo, hi) of 16 (0 <= lo < hi <= 16). */
+static inline __mmask16 lanes(int64_t lo, int64_t hi) {
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+// row[W] -> the columns first + k * s of the lanes k in [lo, hi) (0 in the others), reading
+// nothing outside those columns' span: contiguous (s = 1), the even elements of a span
+// (s = 2), gathered (any other stride); lane_cols = k * s
+static inline __attribute__((always_inline)) POOL_TARGET __m512
+load_columns(const float *row, int64_t first, int64_t s, int64_t lo, int64_t hi,
+             __m512i lane_cols) {
+    const __mmask16 valid = lanes(lo, hi);
+    if (s == 1)
+        return lo ? _mm512_maskz_expandloadu_ps(valid, row + first + lo)
+                  : _mm512_maskz_loadu_ps(valid, row + first);
+    if (s == 2) { /* the 2 (hi - lo) - 1 elements from lane lo's, then lane k <- 2 (k - lo) */
+        const float *span = row + first + 2 * lo;
+        int64_t count = 2 * (hi - lo) - 1;
+        __mmask16 m0 = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1u);
+        __mmask16 m1 = count > 16 ? (__mmask16)((1u << (count - 16)) - 1u) : 0;
+        __m512 a = _mm512_maskz_loadu_ps(m0, span), b = _mm512_maskz_loadu_ps(m1, span + 16);
+        __m512i at = _mm512_sub_epi32(lane_cols, _mm512_set1_epi32((int)(2 * lo)));
+        return _mm512_maskz_permutex2var_ps(valid, a, at, b);
+    }
+    __m512i cols = _mm512_add_epi32(lane_cols, _mm512_set1_epi32((int)first));
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, cols, row, 4);
+}
+
+/* A window's column tap j for the 16 outputs from c0: the lanes [lo, hi) whose column
+ * c0 s + j d - p + k s lies inside the row, and the column of lane 0. */
+typedef struct column_tap {
+    int64_t first, lo, hi;
+    __mmask16 valid;
+} column_tap;
+
+// x[planes, H, W] -> y[planes, OH, OW], argmax (base + place in x): per plane, per 16
+// outputs of a row (c0), the column taps worked out once, then each output row down the
+// plane with its taps in row-major order, each taken by the lanes whose column is inside:
+// the first unconditionally, the others when larger or a NaN over a number (as
+// maxpool_any's POOL_TAKES: the first maximum stays). A lane whose maximum is a NaN is
+// done (`nan`), so that the compare on the chain from tap to tap is one: v > best, or
+// unordered.
+POOL_TARGET bool gt__maxpool_avx512(const gt__pool_axis *h, const gt__pool_axis *w,
+                                    int64_t planes, const float *x, float *y, int64_t *argmax,
+                                    int64_t base) {
+    if (w->k > GT__MAXPOOL_AVX512_TAPS)
+        return false;
+    const int64_t width = w->in, ow = w->out, oh = h->out, s = w->s, plane = h->in * width;
+    const __m512i lane_cols = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)s));
+    column_tap taps[GT__MAXPOOL_AVX512_TAPS];
+    for (int64_t p = 0; p < planes; p++) {
+        const float *xp = x + p * plane;
+        for (int64_t c0 = 0; c0 < ow; c0 += 16) {
+            const int64_t n = ow - c0 < 16 ? ow - c0 : 16;
+            int n_taps = 0;
+            for (int64_t j = 0; j < w->k; j++) {
+                const int64_t shift = j * w->d - w->p, first = c0 * s + shift;
+                int64_t lo = 0, hi = n;
+                if (first < 0)
+                    lo = (-shift + s - 1) / s - c0;
+                if (first + (n - 1) * s >= width)
+                    hi = width - 1 - shift < 0 ? 0 : (width - 1 - shift) / s + 1 - c0;
+                if (lo < hi)
+                    taps[n_taps++] = (column_tap){first, lo, hi, lanes(lo, hi)};
+            }
+            const __mmask16 out = lanes(0, n);
+            for (int64_t oy = 0; oy < oh; oy++) {
+                int64_t y0, rows = gt__pool_window(h, oy, &y0, &(int64_t){0});
+                __m512 best = _mm512_setzero_ps();
+                __m512i place = _mm512_setzero_si512();
+                __mmask16 empty = out, nan = 0;
+                for (int64_t i = 0; i < rows; i++) {
+                    const int64_t r = (y0 + i * h->d) * width;
+                    for (int t = 0; t < n_taps; t++) {
+                        const column_tap *c = &taps[t];
+                        __m512 v = load_columns(xp + r, c->first, s, c->lo, c->hi, lane_cols);
+                        __mmask16 take = c->valid & (__mmask16)~nan &
+                                         (empty | _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ));
+                        best = _mm512_mask_blend_ps(take, best, v);
+                        place = _mm512_mask_blend_epi32(
+                            take, place,
+                            _mm512_add_epi32(lane_cols, _mm512_set1_epi32((int)(r + c->first))));
+                        nan |= _mm512_mask_cmp_ps_mask(take, v, v, _CMP_UNORD_Q);
+                        empty &= (__mmask16)~c->valid;
+                    }
+                }
+                const int64_t o = (p * oh + oy) * ow + c0;
+                const __m512i at = _mm512_set1_epi64(base + p * plane);
+                _mm512_mask_storeu_ps(y + o, out, best);
+                _mm512_mask_storeu_epi64(
+                    argmax + o, (__mmask8)out,
+                    _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(place)), at));
+                _mm512_mask_storeu_epi64(
+                    argmax + o + 8, (__mmask8)(out >> 8),
+                    _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(place, 1)),
+                                     at));
+            }
+        }
+    }
+    return true;
+}
+
 #else
+
+bool gt__maxpool_avx512(const gt__pool_axis *h, const gt__pool_axis *w, int64_t planes,
+                        const gt_real *x, gt_real *y, int64_t *argmax, int64_t base) {
+    (void)h, (void)w, (void)planes, (void)x, (void)y, (void)argmax, (void)base;
+    return false;
+}
 
 bool gt__maxpool_2x2_avx512(int64_t rows, int64_t w, const gt_real *x, gt_real *y,
                             uint8_t *window) {

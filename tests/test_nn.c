@@ -583,6 +583,83 @@ GT_TEST(maxpool_2x2_gives_the_same_bits_on_every_path_and_one_two_and_three_thre
     free(portable), free(other);
 }
 
+/* The max pools of any window (pool.c's maxpool_any and its AVX-512 kernel): strides 1, 2
+ * (the kernel's loads) and 3, 4 (its gathers), padding, dilation, ceil_mode, rows of 1 to
+ * 3 vectors of 16 outputs and a tail, and the 1-D pool, on values with many ties, -inf and
+ * NaNs. */
+static const struct {
+    const gt_op_def *op;
+    int ndim;
+    int64_t shape[4];
+    const char *attrs;
+} MP_ANY[] = {
+    {&gt_op_max_pool2d, 4, {2, 3, 28, 28}, "kernel_size=3, stride=2, padding=1"},
+    {&gt_op_max_pool2d, 4, {2, 3, 13, 37}, "kernel_size=3, stride=1, padding=1"},
+    {&gt_op_max_pool2d, 4, {1, 2, 5, 70}, "kernel_size=5, stride=2, padding=2"},
+    {&gt_op_max_pool2d, 4, {2, 3, 11, 40},
+     "kernel_size=[2, 4], stride=[1, 3], padding=[1, 2], dilation=[2, 1], ceil_mode=True"},
+    {&gt_op_max_pool2d, 4, {2, 3, 9, 35}, "kernel_size=3, stride=2, padding=1, dilation=3, "
+                                          "ceil_mode=True"},
+    {&gt_op_max_pool2d, 4, {2, 2, 12, 75}, "kernel_size=[3, 5], stride=[2, 4], padding=[1, 2]"},
+    {&gt_op_max_pool2d, 4, {2, 3, 7, 7}, "kernel_size=7"},
+    {&gt_op_max_pool1d, 3, {2, 3, 50}, "kernel_size=4, stride=3, padding=2, ceil_mode=True"},
+    {&gt_op_max_pool1d, 3, {2, 3, 33}, "kernel_size=3, stride=1, padding=1, dilation=2"},
+};
+enum { MP_ANY_MAX = 2 * 3 * 28 * 28 * 3 }; /* enough for every case's values and gradient */
+static int mp_any_case;
+
+/* MP_ANY[mp_any_case] on `threads` threads -> out: the pooled values, then the gradient of
+ * the input (through the argmax), zeros after */
+static void maxpool_any_on(int threads, gt_real *out) {
+    gt_set_threads(threads);
+    const gt_op_def *op = MP_ANY[mp_any_case].op;
+    char args[GT_OP_ARGS_MAX];
+    CHECK(gt_op_args_parse(op, MP_ANY[mp_any_case].attrs, args) == GT_OK);
+    gt_rng rng;
+    gt_rng_seed(&rng, 15 + (uint64_t)mp_any_case);
+    gt_tensor *x = gt_empty(MP_ANY[mp_any_case].ndim, MP_ANY[mp_any_case].shape);
+    for (int64_t i = 0; i < gt_tensor_numel(x); i++) {
+        uint64_t r = gt_rng_below(&rng, 60);
+        gt_tensor_data(x)[i] = r == 0 ? NAN : r == 1 ? -INFINITY : (gt_real)(r % 4);
+    }
+    gt_tensor_set_requires_grad(x, true);
+    gt_tape *tape = gt_tape_new();
+    gt_tensor *y = gt_op_call(tape, op, &x, 1, args);
+    CHECK(y != NULL);
+    int64_t n = gt_tensor_numel(y);
+    CHECK(n + gt_tensor_numel(x) <= MP_ANY_MAX);
+    gt_tensor *up = gt_empty(gt_tensor_ndim(y), gt_tensor_shape(y));
+    for (int64_t i = 0; i < n; i++)
+        gt_tensor_data(up)[i] = (gt_real)(i % 9) - 4;
+    CHECK(gt_backward_with(tape, y, up) == GT_OK);
+    memset(out, 0, MP_ANY_MAX * sizeof(gt_real));
+    memcpy(out, gt_tensor_data(y), (size_t)n * sizeof(gt_real));
+    memcpy(out + n, gt_tensor_grad(x), (size_t)gt_tensor_numel(x) * sizeof(gt_real));
+    gt_tape_free(tape);
+    gt_tensor_free(x), gt_tensor_free(up);
+}
+
+GT_TEST(maxpool_of_any_window_gives_the_same_bits_on_every_path_and_one_two_and_three_threads) {
+    gt_real *portable = calloc(MP_ANY_MAX, sizeof(gt_real));
+    gt_real *other = calloc(MP_ANY_MAX, sizeof(gt_real));
+    for (mp_any_case = 0; mp_any_case < (int)(sizeof MP_ANY / sizeof *MP_ANY); mp_any_case++) {
+        CHECK(gt__gemm_set_path(GT__GEMM_PORTABLE));
+        maxpool_any_on(1, portable);
+        for (int p = GT__GEMM_PORTABLE; p <= GT__GEMM_AVX512; p++) {
+            if (!gt__gemm_set_path((gt__gemm_path)p))
+                continue;
+            maxpool_any_on(1, other);
+            if (memcmp(portable, other, MP_ANY_MAX * sizeof(gt_real)))
+                fprintf(stderr, "  %s(%s): path %d differs from the portable one\n",
+                        MP_ANY[mp_any_case].op->name, MP_ANY[mp_any_case].attrs, p);
+            CHECK(memcmp(portable, other, MP_ANY_MAX * sizeof(gt_real)) == 0);
+            check_same_bits_on_one_two_and_three(maxpool_any_on, MP_ANY_MAX);
+        }
+    }
+    gt__gemm_set_path(GT__GEMM_AUTO);
+    free(portable), free(other);
+}
+
 /* layer_norm over the last 40 values of [37,5,40]: 185 rows whose weight and bias gradients
  * add up in 16 chunks of 11 or 12 rows, on `threads` threads -> out: grad_x, grad_w, grad_b */
 enum { LN_ROWS = 185, LN_LEN = 40 };
