@@ -368,7 +368,8 @@ GT_TEST(resuming_from_a_checkpoint_continues_exactly_where_training_stopped) {
 }
 
 GT_TEST(a_lenet_checkpoint_round_trips_and_wrong_files_are_refused) {
-    const char *path = temp_path("lenet.gtc");
+    char path[256]; /* a copy: temp_path's buffer is reused for missing.gtc below */
+    snprintf(path, sizeof path, "%s", temp_path("lenet.gtc"));
     gt_model *m = gt_lenet_new(GT_ACT_RELU, 7, 9);
     CHECK(gt_model_save(m, NULL, NULL, 0, path) == GT_OK);
     gt_model *back = gt_model_load(path);
