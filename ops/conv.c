@@ -271,6 +271,18 @@ static void scatter_images(const conv_dims *dims, int64_t count, const gt_real *
         }
 }
 
+// y[O, P] += b[O]: each output channel's bias over its plane
+GT__MULTIVERSION
+static void add_channel_bias(int64_t o, int64_t p, const gt_real *restrict b,
+                             gt_real *restrict y) {
+    for (int64_t c = 0; c < o; c++) {
+        const gt_real bias = b[c];
+        gt_real *row = y + c * p;
+        for (int64_t i = 0; i < p; i++)
+            row[i] += bias;
+    }
+}
+
 // g[count, O, P] -> grad[O, count*P]: a group's output gradient as one matrix
 GT__MULTIVERSION
 static void gather_images(const conv_dims *dims, int64_t count, const gt_real *restrict g,
@@ -530,9 +542,8 @@ static void forward_group(const void *job_ptr, int64_t g, int tid) {
                  (direct ? out : y) + cg * og * n, n);
     if (!direct)
         scatter_images(d, count, y, job->b, out, job->add);
-    for (int64_t o = 0; direct && job->b && o < d->o; o++)
-        for (int64_t i = 0; i < d->p; i++)
-            out[o * d->p + i] += job->b[o];
+    else if (job->b)
+        add_channel_bias(d->o, d->p, job->b, out);
 }
 
 /* ---- the taps path: a forward without patches ---------------------------------------------- */
@@ -587,9 +598,8 @@ static void forward_image_taps(const forward_job *job, const gt_real *x, gt_real
     for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ taps, an output row at a time
         gt__gemm_taps(og, d->oh, d->ow, d->ckk, job->w + cg * og * d->ckk, d->ckk,
                       image + cg * cg_in * plane, off, wp, job->add, y + cg * og * d->p, d->p);
-    for (int64_t o = 0; job->b && o < d->o; o++)
-        for (int64_t i = 0; i < d->p; i++)
-            y[o * d->p + i] += job->b[o];
+    if (job->b)
+        add_channel_bias(d->o, d->p, job->b, y);
 }
 
 static void forward_image(const void *job_ptr, int64_t k, int tid) {
@@ -1105,12 +1115,8 @@ static gt_tensor *conv_transpose2d_forward(const gt_op_def *op, gt_tape *tape,
         return NULL;
     fill_zero(out->data, out->numel);
     conv_backward_kernel(&d, threads, scratch, NULL, w->data, x->data, out->data, NULL, NULL, 0);
-    int64_t plane = d.h * d.w;
-    for (int64_t i = 0; b && i < d.n * d.c; i++) {
-        gt_real bias = b->data[i % d.c];
-        for (int64_t k = 0; k < plane; k++)
-            out->data[i * plane + k] += bias;
-    }
+    for (int64_t i = 0; b && i < d.n; i++)
+        add_channel_bias(d.c, d.h * d.w, b->data, out->data + i * d.c * d.h * d.w);
     gt_node *node;
     gt_tensor *inputs[3] = {x, w, b};
     out = gt__op_finish(tape, op, out, inputs, b ? 3 : 2, args, &node);
