@@ -130,13 +130,23 @@ static inline int64_t gt__pool_window(const gt__pool_axis *a, int64_t o, int64_t
     return t1 > t0 ? t1 - t0 : 0;
 }
 
+/* Of the n outputs from c0 along a window axis, those whose tap j lies inside the input:
+ * [*lo, *hi) counted from c0 (none when *hi <= *lo). Returns tap j's position for output
+ * c0 (in the padding when negative); output c0 + k's is that + k * stride. */
+static inline int64_t gt__pool_tap_span(const gt__pool_axis *a, int64_t c0, int64_t n,
+                                        int64_t j, int64_t *lo, int64_t *hi) {
+    const int64_t shift = j * a->d - a->p, first = c0 * a->s + shift, last = a->in - 1 - shift;
+    *lo = first < 0 ? (-shift + a->s - 1) / a->s - c0 : 0;
+    *hi = first + (n - 1) * a->s < a->in ? n : (last < 0 ? -1 : last / a->s) + 1 - c0;
+    return first;
+}
+
 /* The max pool of any window with AVX-512 (pool_avx512.c), on planes x[planes, H, W] ->
  * y[planes, OH, OW] with argmax (base + each maximum's place in x: the first maximum in
  * row-major order; a NaN wins; taps in the padding never do), the axes as pool.c describes
- * them. A plane must hold fewer than 2^31 elements. False, computing nothing, for a window
- * wider than GT__MAXPOOL_AVX512_TAPS and in a build without the kernel (no AVX-512
- * compiler support, or gt_real double). */
-#define GT__MAXPOOL_AVX512_TAPS 64
+ * them. False, computing nothing, for a plane of 2^31 elements or more (it keeps places in
+ * 32 bits), for a window more than 64 taps wide, and in a build without the kernel (no
+ * AVX-512 compiler support, or gt_real double). */
 bool gt__maxpool_avx512(const gt__pool_axis *h, const gt__pool_axis *w, int64_t planes,
                         const gt_real *x, gt_real *y, int64_t *argmax, int64_t base);
 /* The 2x2 max pool with AVX-512 (pool_avx512.c), over `rows` output rows of W/2 from pairs
@@ -157,9 +167,10 @@ int64_t gt__cache_bytes(int level, int64_t dflt);
  * For the tests that compare the two (the same bits) and benchmarks. Not thread-safe. */
 int gt__conv_set_taps(int mode);
 
-/* The threads work of this many flops gets: 1 below the GEMM's parallel threshold or
- * on a thread already running a job of the pool (ops/parallel.c), else gt_get_threads(). Ops that split their own work over
- * threads (conv2d's image groups) ask here, so one rule decides for the whole library. */
+/* The threads work of this many flops gets: 1 below the GEMM's parallel threshold or on a
+ * thread already running a job of the pool (ops/parallel.c), else gt_get_threads(). Ops
+ * that split their own work over threads (conv2d's image groups) ask here, so one rule
+ * decides for the whole library. */
 int gt__threads_for_flops(double flops);
 
 /* A memory-bound pass over one element (an activation, a pool window, a scatter) costs

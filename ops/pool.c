@@ -221,7 +221,7 @@ GT__MULTIVERSION
 static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_real *x, gt_real *y,
                         int64_t *argmax) {
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
-    const int64_t sw = d->w.s, pw = d->w.p, dw = d->w.d, kw = d->w.k;
+    const int64_t sw = d->w.s, kw = d->w.k;
     gt_real top[POOL_CHUNK];
     int64_t best[POOL_CHUNK];
     for (int64_t p = from; p < to; p++) {
@@ -237,18 +237,13 @@ static void maxpool_any(const pool_dims *d, int64_t from, int64_t to, const gt_r
                 }
                 for (int64_t i = 0; i < ny; i++) {
                     int64_t row = (y0 + i * d->h.d) * w;
-                    for (int64_t j = 0; j < kw; j++) {
-                        /* the outputs whose tap j is inside the row: 0 <= col < w */
-                        int64_t shift = j * dw - pw, lo = 0, hi = n;
-                        if (c0 * sw + shift < 0)
-                            lo = (-shift + sw - 1) / sw - c0;
-                        if ((c0 + n - 1) * sw + shift >= w)
-                            hi = floor_div(w - 1 - shift, sw) + 1 - c0;
+                    for (int64_t j = 0; j < kw; j++) { /* the outputs whose tap j is inside */
+                        int64_t lo, hi, at = row + gt__pool_tap_span(&d->w, c0, n, j, &lo, &hi);
                         for (int64_t k = lo; k < hi; k++) {
-                            gt_real v = plane[row + (c0 + k) * sw + shift];
+                            gt_real v = plane[at + k * sw];
                             int take = POOL_TAKES(v, top[k]);
                             top[k] = take ? v : top[k];
-                            best[k] = take ? row + (c0 + k) * sw + shift : best[k];
+                            best[k] = take ? at + k * sw : best[k];
                         }
                     }
                 }
@@ -295,7 +290,7 @@ static void maxpool_range(void *ctx, int64_t from, int64_t to) {
     const pool_job *j = ctx;
     const pool_dims *d = j->d;
     if (!j->window) {
-        int64_t plane = d->h.in * d->w.in, out = d->h.out * d->w.out;
+        const int64_t plane = d->h.in * d->w.in, out = d->h.out * d->w.out;
         if (!d->w.k)
             maxpool_adaptive(d, from, to, j->x, j->y, j->argmax);
         else if (!j->simd || !gt__maxpool_avx512(&d->h, &d->w, to - from, j->x + from * plane,
@@ -371,7 +366,7 @@ GT__MULTIVERSION
 static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
     const pool_dims *d = j->d;
     const int64_t h = d->h.in, w = d->w.in, oh = d->h.out, ow = d->w.out;
-    const int64_t sw = d->w.s, pw = d->w.p, kw = d->w.k;
+    const int64_t sw = d->w.s, kw = d->w.k;
     gt_real total[POOL_CHUNK];
     for (int64_t p = from; p < to; p++) {
         const gt_real *plane = j->x + p * h * w;
@@ -383,14 +378,10 @@ static void avgpool_window(const pool_job *j, int64_t from, int64_t to) {
                     total[k] = 0;
                 for (int64_t i = 0; i < ny; i++) {
                     int64_t row = (y0 + i) * w;
-                    for (int64_t t = 0; t < kw; t++) {
-                        int64_t shift = t - pw, lo = 0, hi = n; /* taps inside the row */
-                        if (c0 * sw + shift < 0)
-                            lo = (-shift + sw - 1) / sw - c0;
-                        if ((c0 + n - 1) * sw + shift >= w)
-                            hi = floor_div(w - 1 - shift, sw) + 1 - c0;
+                    for (int64_t t = 0; t < kw; t++) { /* the outputs whose tap t is inside */
+                        int64_t lo, hi, at = row + gt__pool_tap_span(&d->w, c0, n, t, &lo, &hi);
                         for (int64_t k = lo; k < hi; k++)
-                            total[k] += plane[row + (c0 + k) * sw + shift];
+                            total[k] += plane[at + k * sw];
                     }
                 }
                 gt_real *out = j->y + (p * oh + oy) * ow + c0;
@@ -807,8 +798,8 @@ static gt_tensor *pool_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     } else if (!(job.argmax =
                      gt__tape_alloc(tape, (size_t)out->numel * sizeof(int64_t), op->name))) {
         return NULL;
-    } else { /* the AVX-512 kernel keeps a place in its plane in 32 bits */
-        job.simd = pool_avx512() && d.h.in * d.w.in <= INT32_MAX;
+    } else {
+        job.simd = pool_avx512();
     }
     if (job.window && !job.simd) {
         const pool_axis *h = &d.h, *w = &d.w;

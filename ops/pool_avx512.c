@@ -120,7 +120,9 @@ POOL_TARGET bool gt__maxpool_2x2_grad_avx512(int64_t rows, int64_t w, const floa
     return true;
 }
 
-/* ---- any window: an output row at a time, 16 outputs to a vector step -------------------- */
+/* ---- any window: per plane and strip of 16 outputs, the output rows down the plane ------- */
+
+#define MAXPOOL_TAPS 64 /* the widest window the kernel takes */
 
 /* The lanes [lo, hi) of 16 (0 <= lo < hi <= 16). */
 static inline __mmask16 lanes(int64_t lo, int64_t hi) {
@@ -167,25 +169,20 @@ typedef struct column_tap {
 POOL_TARGET bool gt__maxpool_avx512(const gt__pool_axis *h, const gt__pool_axis *w,
                                     int64_t planes, const float *x, float *y, int64_t *argmax,
                                     int64_t base) {
-    if (w->k > GT__MAXPOOL_AVX512_TAPS)
-        return false;
     const int64_t width = w->in, ow = w->out, oh = h->out, s = w->s, plane = h->in * width;
+    if (w->k > MAXPOOL_TAPS || plane > INT32_MAX) /* places in the plane are 32-bit lanes */
+        return false;
     const __m512i lane_cols = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         _mm512_set1_epi32((int)s));
-    column_tap taps[GT__MAXPOOL_AVX512_TAPS];
+    column_tap taps[MAXPOOL_TAPS];
     for (int64_t p = 0; p < planes; p++) {
         const float *xp = x + p * plane;
         for (int64_t c0 = 0; c0 < ow; c0 += 16) {
             const int64_t n = ow - c0 < 16 ? ow - c0 : 16;
             int n_taps = 0;
             for (int64_t j = 0; j < w->k; j++) {
-                const int64_t shift = j * w->d - w->p, first = c0 * s + shift;
-                int64_t lo = 0, hi = n;
-                if (first < 0)
-                    lo = (-shift + s - 1) / s - c0;
-                if (first + (n - 1) * s >= width)
-                    hi = width - 1 - shift < 0 ? 0 : (width - 1 - shift) / s + 1 - c0;
+                int64_t lo, hi, first = gt__pool_tap_span(w, c0, n, j, &lo, &hi);
                 if (lo < hi)
                     taps[n_taps++] = (column_tap){first, lo, hi, lanes(lo, hi)};
             }

@@ -98,8 +98,12 @@ static void check_model(const char *path) {
                     status == GT_ERR_ARG);
         return;
     }
-    /* A spec of parameter-free modules ("Flatten ReLU") is a model too, of no parameters. */
-    FUZZ_ASSERT(gt_model_param_count(model) >= 0 && gt_model_numel(model) >= 0);
+    /* A spec of parameter-free modules ("Flatten ReLU") is a model too, of no parameters;
+     * the model's numel is its parameters' elements, whatever their number */
+    int64_t elements = 0;
+    for (int i = 0; i < gt_model_param_count(model); i++)
+        elements += gt_tensor_numel(gt_model_params(model)[i]);
+    FUZZ_ASSERT(gt_model_param_count(model) >= 0 && gt_model_numel(model) == elements);
     double sum = 0; /* reads every parameter */
     for (int64_t i = 0; i < gt_model_numel(model); i++)
         sum += gt_model_data(model)[i];
