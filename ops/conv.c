@@ -27,7 +27,10 @@
  * weights with the image's rows at the taps' offsets, read in place (gt__gemm_taps, the
  * GEMM's own register tiles, so the same bits as through patches), and the weight gradient
  * is, per tap row, dot products of the output gradient's rows with the image's rows under
- * the taps (gt__gemm_rows_dot). */
+ * the taps (gt__gemm_rows_dot). When the output rows are as wide as the image's ("same"
+ * convs, dilated or not), the taps are read from the image itself, not a padded copy, under
+ * lane masks that zero the taps in the padding (gt__gemm_taps_masked: flat_taps, and
+ * flat_input_grad for the input gradient's taps), in whole vectors along the plane. */
 #include "gt_ops_impl.h"
 
 #include <stddef.h>
@@ -434,6 +437,23 @@ static int64_t forward_per_thread(const conv_dims *d) {
     return z.out + z.padded + z.col;
 }
 
+static bool taps_forward(const conv_dims *d);
+static bool flat_taps(const conv_dims *d);
+static bool flat_input_grad(const conv_dims *d);
+
+/* The forward's scratch in bytes: each thread's (forward_per_thread), then, when a taps
+ * forward reads its image without padding (flat_taps), the weights transposed and the taps'
+ * masks, each 64-byte aligned (at *shared_at). */
+static size_t forward_scratch_bytes(const conv_dims *d, int threads, size_t *shared_at) {
+    size_t at = (gt__real_bytes(threads * forward_per_thread(d)) + 63) & ~(size_t)63;
+    if (shared_at)
+        *shared_at = at;
+    if (!taps_forward(d) || !flat_taps(d))
+        return at;
+    size_t weights = (gt__real_bytes(d->o * d->ckk) + 63) & ~(size_t)63;
+    return at + weights + (size_t)gt__gemm_tap_masks_bytes(d->p, d->kh * d->kw);
+}
+
 /* The backward takes the batch groups in chunks, runs of consecutive groups that one thread
  * does in order, adding the weight and bias gradients of the run into a buffer of its own
  * (the chunk's part); the parts are added up in chunk order afterwards. The chunks depend on
@@ -452,7 +472,9 @@ static int64_t part_reals(const conv_dims *d) { return lines_of(d->o * d->ckk + 
 /* The backward's scratch, per thread: a gathered gradient, a patch matrix (made again, or
  * w^T @ g), and for the fast path a padded image and the gradient laid Wp wide, or padded
  * for the input gradient's taps; then (from *parts_at, 64-byte aligned) each chunk's part,
- * and after them, for the input gradient's taps, the flipped weights (flip_weights). */
+ * and after them, for the input gradient's taps, the flipped weights (flip_weights) and,
+ * when it reads the output gradient under masks (flat_input_grad), their masks, 64-byte
+ * aligned. */
 static int64_t backward_per_thread(const conv_dims *d) {
     conv_sizes z = sizes_of(d);
     return z.out + (z.col > z.pad_col ? z.col : z.pad_col) + z.padded + z.pad_out + z.grad_pad;
@@ -464,7 +486,9 @@ static size_t backward_scratch_bytes(const conv_dims *d, int threads, size_t *pa
     if (parts_at)
         *parts_at = at;
     int64_t flipped = taps_input_grad(d) ? lines_of(d->o * d->ckk) : 0;
-    return at + gt__real_bytes(chunks_of(d) * part_reals(d) + flipped);
+    size_t masks = flat_input_grad(d) ? (size_t)gt__gemm_tap_masks_bytes(d->h * d->w,
+                                                                          d->kh * d->kw) : 0;
+    return at + gt__real_bytes(chunks_of(d) * part_reals(d) + flipped) + masks;
 }
 
 /* A group's patches: through a padded copy of each image on the fast path. */
@@ -523,6 +547,8 @@ typedef struct forward_job {
     const gt_real *x, *w, *b; /* b may be NULL */
     gt_real *out, *scratch;   /* scratch: per_thread reals for each thread */
     int64_t per_thread;
+    const gt_real *wt;        /* flat_taps: the weights transposed per group; else NULL */
+    const void *masks;        /* flat_taps: the taps' masks; else NULL */
     bool add;                 /* out += the conv (no bias) */
 } forward_job;
 
@@ -565,10 +591,77 @@ static bool taps_forward(const conv_dims *d) {
         return false;
     if (taps_mode == 1)
         return true;
-    double taps = (double)d->o * (double)d->ckk * (double)d->oh * taps_row_lanes(d->ow, vlen);
+    double lanes = flat_taps(d) ? taps_row_lanes(d->p, vlen)
+                                : (double)d->oh * taps_row_lanes(d->ow, vlen);
+    double taps = (double)d->o * (double)d->ckk * lanes;
     double patch_bytes = (double)(d->rows * d->p) * (double)sizeof(gt_real);
     double copy = patch_bytes <= (double)gt__cache_bytes(1, 32 * 1024) / 2 ? 2 : 4;
     return taps < (double)d->p * ((double)(d->o * d->ckk) + copy * (double)d->rows);
+}
+
+/* Whether a taps product (gt__gemm_taps) had better read its image in place, without a
+ * padded copy, its outputs one run of rows*width (gt__gemm_taps_masked, whose masks zero
+ * the taps in the padding): M rows of A in each of `groups` groups, K taps (`taps` of them
+ * a kernel), `copied` elements in the padded copy, for a batch of n. The same bits either
+ * way (the same tiles sum the same taps, a tap in the padding a zero either way), in whole
+ * vectors along the plane rather than along each row: 784 outputs of a 28 x 28 map take 49
+ * vectors of 16 rather than 28 rows of 2. In lane multiply-adds per image, it saves
+ * M*K*groups times those lanes and the padded copy (2 an element), and costs about one more
+ * row for each row tile (the masks' loads, per tap and vector); the masks, made once a call,
+ * cost 20 vectors each (2.5 ns). Measured on 1 thread of an AMD Zen 5, 64 images: a 3x3
+ * conv of 16 -> 32 maps of 28x28, dilated 2, 2.85 -> 2.45 ms; 5x5 convs of one 28x28 map
+ * to 4, 6, 8, 12, 16 maps (LeNet's C1 has 6), 72 -> 86, 93 -> 98, 124 -> 123, 183 -> 174,
+ * 247 -> 234 us. */
+static bool flat_pays(int64_t n, int64_t m, int64_t groups, int64_t k, int64_t rows,
+                      int64_t width, int64_t copied, int64_t taps) {
+    int64_t vlen = gt__gemm_vector_reals(), mr = gt__gemm_tile_rows();
+    int64_t row_tiles = groups * ((m + mr - 1) / mr), plane = rows * width;
+    double flat = taps_row_lanes(plane, vlen);
+    double lanes = (double)rows * taps_row_lanes(width, vlen) - flat;
+    double saved = (double)(groups * m * k) * lanes + 2.0 * (double)copied -
+                   (double)(row_tiles * k) * flat;
+    double masks = (double)((plane + vlen - 1) / vlen * taps) * 20.0 * (double)vlen;
+    return saved > 0 && (double)n * saved > masks;
+}
+
+/* Whether the masks of a conv's taps can be made: output rows as wide as the image's
+ * (stride 1, a row's padding the dilated kernel's reach), a path with masked taps tiles. */
+static bool flat_fits(const conv_dims *d) {
+    return d->fast && d->ow == d->w && d->kh <= GT__TAP_MASKS_MAX_SIDE &&
+           d->kw <= GT__TAP_MASKS_MAX_SIDE && gt__gemm_tap_masks_bytes(d->p, d->kh * d->kw) > 0;
+}
+
+/* Whether a taps forward (taps_forward) reads its image in place under masks (flat_pays). */
+static bool flat_taps(const conv_dims *d) {
+    return flat_fits(d) && flat_pays(d->n, d->o / d->groups, d->groups, d->ckk, d->oh, d->ow,
+                                     d->c * d->hp * d->wp, d->kh * d->kw);
+}
+
+/* Whether the input gradient's taps (taps_input_grad) read the output gradient in place
+ * under masks (gt__gemm_taps_masked), as flat_taps for the forward: the conv of the output
+ * gradient [O, OH, OW] that gives the input gradient [C, H, W] is as wide as it (W = OW),
+ * and its padded copy (pad_output_grad) is saved. The same bits as the padded taps. */
+static bool flat_input_grad(const conv_dims *d) {
+    int64_t og = d->o / d->groups;
+    return taps_input_grad(d) && flat_fits(d) &&
+           flat_pays(d->n, d->c / d->groups, d->groups, og * d->kh * d->kw, d->h, d->w,
+                     d->o * grad_pad_h(d) * grad_pad_w(d), d->kh * d->kw);
+}
+
+// w[O, CKK] -> wt[G][CKK, O/G], each group's weights transposed (gt__gemm_taps_masked's
+// A), and the masks of a flat taps forward (flat_taps): tap (i, j) of output (y, x) reads
+// the image at row y + i*DH - PT, column x + j*DW - PL
+static void flat_taps_prepare(const conv_dims *d, const gt_real *w, gt_real *wt, void *masks) {
+    int64_t og = d->o / d->groups, dy[CONV_TAPS_MAX], dx[CONV_TAPS_MAX];
+    for (int64_t cg = 0; cg < d->groups; cg++)
+        for (int64_t i = 0; i < og; i++)
+            for (int64_t k = 0; k < d->ckk; k++)
+                wt[(cg * d->ckk + k) * og + i] = w[(cg * og + i) * d->ckk + k];
+    for (int64_t i = 0; i < d->kh; i++)
+        dy[i] = i * d->dh - d->pt;
+    for (int64_t j = 0; j < d->kw; j++)
+        dx[j] = j * d->dw - d->pl;
+    gt__gemm_tap_masks(d->oh, d->ow, d->h, d->kh, dy, d->kw, dx, masks);
 }
 
 /* The offsets of the taps of a weight row over `channels` planes `plane` apart, rows wp
@@ -582,13 +675,39 @@ static void taps_offsets(const conv_dims *d, int64_t channels, int64_t plane, in
                 off[k++] = c * plane + i * d->dh * wp + j * d->dw;
 }
 
+// x[C,H,W] -> y[O,OH*OW] = w @ taps (+ y when add), the image read in place under masks
+// (flat_taps): tap (c, i, j) of output p at x[c*H*W + p + (i*DH - PT)*W + j*DW - PL]. The
+// image is fetched into L2 first: the tiles read it a few vectors at a time across all its
+// channels, which the hardware prefetchers do not follow (1.15x at 16 channels of 28x28).
+static void forward_image_flat(const forward_job *job, const gt_real *x, gt_real *y) {
+    const conv_dims *d = job->d;
+    int64_t plane = d->h * d->w, off[CONV_TAPS_MAX];
+    int32_t slot[CONV_TAPS_MAX];
+    for (int64_t i = 0; i < d->c * plane; i += 64 / (int64_t)sizeof(gt_real))
+        __builtin_prefetch(x + i, 0, 2);
+    taps_offsets(d, d->c / d->groups, plane, d->w, off);
+    for (int64_t k = 0; k < d->ckk; k++)
+        off[k] -= d->pt * d->w + d->pl, slot[k] = (int32_t)(k % (d->kh * d->kw));
+    int64_t og = d->o / d->groups, cg_in = d->c / d->groups;
+    for (int64_t cg = 0; cg < d->groups; cg++) // wt_g[CKK, O/G]^T @ taps
+        gt__gemm_taps_masked(og, d->p, d->ckk, job->wt + cg * d->ckk * og, og,
+                             x + cg * cg_in * plane, off, slot, job->masks, d->kh * d->kw,
+                             job->add, y + cg * og * d->p, d->p);
+}
+
 // x[C,H,W] -> y[O,OH,OW] = w @ taps + b (add: y += w @ taps): one image on the taps path,
-// read in place, or from a padded copy when the conv pads
+// read in place (flat_taps, or no padding), or from a padded copy
 static void forward_image_taps(const forward_job *job, const gt_real *x, gt_real *y,
                                gt_real *padded) {
     const conv_dims *d = job->d;
     const gt_real *image = x;
     int64_t plane = d->h * d->w, wp = d->w, off[CONV_TAPS_MAX];
+    if (job->masks) {
+        forward_image_flat(job, x, y);
+        if (job->b)
+            add_channel_bias(d->o, d->p, job->b, y);
+        return;
+    }
     if (d->pt || d->pl || d->pb || d->pr) {
         pad_image(d, x, padded);
         image = padded, plane = d->hp * d->wp, wp = d->wp;
@@ -615,7 +734,7 @@ static void run_groups(int64_t n_groups, int threads, gt__part_fn *fn, const voi
 }
 
 // x[N,C,H,W] * w[O,C/G,KH,KW] + b[O] -> y[N,O,OH,OW] (add: y += the conv, b unused);
-// scratch: threads * forward_per_thread reals (none for a full window)
+// scratch: forward_scratch_bytes (none for a full window)
 static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratch,
                                 const gt_real *x, const gt_real *w, const gt_real *b,
                                 gt_real *y, bool add) {
@@ -624,7 +743,16 @@ static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratc
         return;
     }
     conv_sizes z = sizes_of(d);
-    forward_job job = {d, &z, x, w, add ? NULL : b, y, scratch, forward_per_thread(d), add};
+    forward_job job = {d, &z, x, w, add ? NULL : b, y, scratch, forward_per_thread(d), NULL,
+                       NULL, add};
+    if (taps_forward(d) && flat_taps(d)) {
+        size_t at;
+        forward_scratch_bytes(d, threads, &at);
+        gt_real *wt = (gt_real *)((char *)scratch + at);
+        void *masks = (char *)wt + ((gt__real_bytes(d->o * d->ckk) + 63) & ~(size_t)63);
+        flat_taps_prepare(d, w, wt, masks);
+        job.wt = wt, job.masks = masks;
+    }
     if (taps_forward(d)) /* images, not groups: no patches to share */
         run_groups(d->n, threads, forward_image, &job);
     else
@@ -642,6 +770,7 @@ typedef struct backward_job {
     gt_real *scratch;      /* per_thread reals for each thread */
     gt_real *parts;        /* per chunk: part_reals */
     gt_real *flipped;      /* taps_input_grad: flip_weights of w */
+    const void *masks;     /* flat_input_grad: the masks of its taps; else NULL */
     int64_t per_thread;
     bool write_x;          /* grad_x is stale: written whole, not added into */
 } backward_job;
@@ -696,18 +825,32 @@ static void weight_grad_taps(const backward_job *job, int64_t image, gt_real *pa
 
 // w[O, C/G, KH, KW] -> f[C, O/G*KH*KW], per channel group: f[c][(o*KH + i)*KW + j] =
 // w[o][c][KH-1-i][KW-1-j] (o and c within the group): the weights of the conv of the output
-// gradient that gives the input gradient
+// gradient that gives the input gradient; each group's transposed, [O/G*KH*KW, C/G], for
+// gt__gemm_taps_masked when flat_input_grad
 static void flip_weights(const conv_dims *d, const gt_real *w, gt_real *f) {
     int64_t og = d->o / d->groups, cg_in = d->c / d->groups, kk = d->kh * d->kw;
+    bool transposed = flat_input_grad(d);
     for (int64_t cg = 0; cg < d->groups; cg++)
-        for (int64_t c = 0; c < cg_in; c++) {
-            gt_real *row = f + (cg * cg_in + c) * og * kk;
+        for (int64_t c = 0; c < cg_in; c++)
             for (int64_t o = 0; o < og; o++) {
                 const gt_real *from = w + ((cg * og + o) * cg_in + c) * kk;
+                gt_real *group = f + cg * cg_in * og * kk;
                 for (int64_t t = 0; t < kk; t++)
-                    row[o * kk + t] = from[kk - 1 - t];
+                    group[transposed ? (o * kk + t) * cg_in + c : (c * og + o) * kk + t] =
+                        from[kk - 1 - t];
             }
-        }
+}
+
+/* The masks of the input gradient's taps read in place (flat_input_grad): tap (i, j) of
+ * input (y, x) reads the output gradient at row y + i*DH - (DH*(KH-1) - PT), column
+ * x + j*DW - (DW*(KW-1) - PL). */
+static void input_grad_masks(const conv_dims *d, void *masks) {
+    int64_t dy[GT__TAP_MASKS_MAX_SIDE], dx[GT__TAP_MASKS_MAX_SIDE];
+    for (int64_t i = 0; i < d->kh; i++)
+        dy[i] = i * d->dh - (d->dh * (d->kh - 1) - d->pt);
+    for (int64_t j = 0; j < d->kw; j++)
+        dx[j] = j * d->dw - (d->dw * (d->kw - 1) - d->pl);
+    gt__gemm_tap_masks(d->h, d->w, d->oh, d->kh, dy, d->kw, dx, masks);
 }
 
 // g[O,OH,OW] -> gpad[O, H+dh*(KH-1), W+dw*(KW-1)]: output row oy at row oy + dh*(KH-1) - pt,
@@ -731,16 +874,32 @@ static void pad_output_grad(const conv_dims *dims, const gt_real *restrict g,
         }
 }
 
-// g[O,OH,OW] of one image -> grad_x[C,H,W] (+)= the stride-1 conv of the padded output
-// gradient with the flipped weights, its taps read in place (taps_input_grad)
+// g[O,OH,OW] of one image -> grad_x[C,H,W] (+)= the stride-1 conv of the output gradient,
+// padded, with the flipped weights, its taps read in place (taps_input_grad): from a padded
+// copy, or from g itself under masks (flat_input_grad, as forward_image_flat)
 static void input_grad_taps(const backward_job *job, int64_t image, gt_real *gpad) {
     const conv_dims *d = job->d;
     int64_t wg = grad_pad_w(d), plane = grad_pad_h(d) * wg, image_in = d->c * d->h * d->w;
     int64_t og = d->o / d->groups, cg_in = d->c / d->groups, kk = og * d->kh * d->kw;
     int64_t off[CONV_TAPS_MAX];
-    pad_output_grad(d, job->g + image * d->o * d->p, gpad);
-    taps_offsets(d, og, plane, wg, off);
+    const gt_real *g = job->g + image * d->o * d->p;
     gt_real *gx = job->grad_x + image * image_in;
+    if (job->masks) {
+        int32_t slot[CONV_TAPS_MAX];
+        for (int64_t i = 0; i < d->o * d->p; i += 64 / (int64_t)sizeof(gt_real))
+            __builtin_prefetch(g + i, 0, 2);
+        taps_offsets(d, og, d->p, d->ow, off);
+        int64_t shift = (d->dh * (d->kh - 1) - d->pt) * d->ow + d->dw * (d->kw - 1) - d->pl;
+        for (int64_t k = 0; k < kk; k++)
+            off[k] -= shift, slot[k] = (int32_t)(k % (d->kh * d->kw));
+        for (int64_t cg = 0; cg < d->groups; cg++) // f_g^T[O/G*KH*KW, C/G]^T @ taps of g_g
+            gt__gemm_taps_masked(cg_in, d->h * d->w, kk, job->flipped + cg * cg_in * kk, cg_in,
+                                 g + cg * og * d->p, off, slot, job->masks, d->kh * d->kw,
+                                 !job->write_x, gx + cg * cg_in * d->h * d->w, d->h * d->w);
+        return;
+    }
+    pad_output_grad(d, g, gpad);
+    taps_offsets(d, og, plane, wg, off);
     for (int64_t cg = 0; cg < d->groups; cg++) // f_g[C/G, O/G*KH*KW] @ taps of gpad_g
         gt__gemm_taps(cg_in, d->h, d->w, kk, job->flipped + cg * cg_in * kk, kk,
                       gpad + cg * og * plane, off, wg, !job->write_x,
@@ -826,10 +985,15 @@ static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scrat
     backward_scratch_bytes(d, threads, &parts_at);
     gt_real *parts = (gt_real *)((char *)scratch + parts_at);
     gt_real *flipped = grad_x && taps_input_grad(d) ? parts + chunks_of(d) * part_reals(d) : NULL;
+    void *masks = NULL;
     if (flipped)
         flip_weights(d, w, flipped);
+    if (flipped && flat_input_grad(d)) {
+        masks = flipped + lines_of(d->o * d->ckk);
+        input_grad_masks(d, masks);
+    }
     backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch, parts, flipped,
-                        backward_per_thread(d), write_x};
+                        masks, backward_per_thread(d), write_x};
     run_groups(chunks_of(d), threads, backward_chunk, &job);
     int64_t og = d->o / d->groups;
     for (int64_t k = 0; k < chunks_of(d); k++) { /* in chunk order: independent of threads */
@@ -1028,8 +1192,8 @@ static gt_tensor *conv_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *co
     bool record = gt__tape_will_record(tape, in, n_in);
     bool dense = full_window(&d);
     int threads = dense ? 1 : group_threads(&d);
-    gt_real *scratch = dense ? NULL : gt__tape_forward_scratch(tape, gt__real_bytes(threads *
-                                                               forward_per_thread(&d)), op->name);
+    gt_real *scratch = dense ? NULL : gt__tape_forward_scratch(
+                                          tape, forward_scratch_bytes(&d, threads, NULL), op->name);
     conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, op->name) : NULL;
     if ((!dense && !scratch) || (record && !saved))
         return NULL;
@@ -1083,7 +1247,7 @@ static conv_dims transposed_dims(const gt_tensor *x, const gt_tensor *w, bool ba
 
 /* Scratch for conv_transpose2d's backward: a conv forward, then a weight gradient. */
 static size_t transposed_scratch_bytes(const conv_dims *d, int threads) {
-    size_t f = gt__real_bytes(threads * forward_per_thread(d));
+    size_t f = forward_scratch_bytes(d, threads, NULL);
     size_t b = backward_scratch_bytes(d, threads, NULL);
     return f > b ? f : b;
 }

@@ -248,6 +248,48 @@ bool gt__gemm_taps(int64_t M, int64_t rows, int64_t width, int64_t K, const gt_r
     return true;
 }
 
+/* The kernels of the path in use if it has masked taps tiles, else NULL. */
+static const gt__gemm_kernels *masked_taps_kernels(void) {
+    gt__gemm_path path = path_in_use();
+    const gt__gemm_kernels *k = kernels_of(path);
+    return path == GT__GEMM_BLAS || !k->tap_masks ? NULL : k;
+}
+
+int64_t gt__gemm_tap_masks_bytes(int64_t outputs, int64_t taps) {
+    const gt__gemm_kernels *k = masked_taps_kernels();
+    return k ? (outputs + k->vlen - 1) / k->vlen * taps * k->mask_bytes : 0;
+}
+
+bool gt__gemm_tap_masks(int64_t rows, int64_t width, int64_t in_rows, int64_t kh,
+                        const int64_t *dy, int64_t kw, const int64_t *dx, void *masks) {
+    const gt__gemm_kernels *k = masked_taps_kernels();
+    if (!k || kh > GT__TAP_MASKS_MAX_SIDE || kw > GT__TAP_MASKS_MAX_SIDE)
+        return false;
+    k->tap_masks(rows, width, in_rows, kh, dy, kw, dx, masks);
+    return true;
+}
+
+bool gt__gemm_taps_masked(int64_t M, int64_t N, int64_t K, const gt_real *At, int64_t lda,
+                          const gt_real *b, const int64_t *off, const int32_t *slot,
+                          const void *masks, int64_t taps, bool add, gt_real *C, int64_t ldc) {
+    const gt__gemm_kernels *k = masked_taps_kernels();
+    if (!k)
+        return false;
+    if (M <= 0 || N <= 0)
+        return true;
+    gt__gemm_args g = {true, false, M, N, K, 1, At, lda, b, 0, add ? 1 : 0, C, ldc};
+    if (K <= 0) {
+        scale_c(M, N, g.beta, C, ldc);
+        return true;
+    }
+    /* an OUTER plan, as gt__gemm_taps's: its k blocks depend on K alone */
+    gt__gemm_plan plan = gt__gemm_plan_for(k, &g);
+    gt__fp_scope fp = gt__fp_enter();
+    gt__gemm_run_taps_masked(&plan, &g, off, slot, masks, taps);
+    gt__fp_leave(fp);
+    return true;
+}
+
 bool gt__gemm_rows_dot(int64_t M, int64_t N, int64_t rows, int64_t width, const gt_real *A,
                        int64_t lda, int64_t ldra, const gt_real *B, int64_t ldb, int64_t ldrb,
                        bool add, gt_real *C, int64_t ldc) {
@@ -277,4 +319,9 @@ bool gt__simd_avx512(void) { return path_in_use() == GT__GEMM_AVX512; }
 int gt__gemm_vector_reals(void) {
     gt__gemm_path path = path_in_use();
     return path == GT__GEMM_BLAS ? 0 : kernels_of(path)->vlen;
+}
+
+int gt__gemm_tile_rows(void) {
+    gt__gemm_path path = path_in_use();
+    return path == GT__GEMM_BLAS ? 0 : kernels_of(path)->mr;
 }

@@ -25,6 +25,9 @@ typedef __m256i vmask;
 #define v_mul(a, b) _mm256_mul_pd(a, b)
 #define v_fma(a, b, c) _mm256_fmadd_pd(a, b, c)
 #define v_mask(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+#define v_mask_bits(bits) /* the lanes whose bit is set */                                 \
+    _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits), v_lane_bits), v_lane_bits)
+#define v_lane_bits _mm256_setr_epi64x(1, 2, 4, 8)
 #define v_loadm(p, m) _mm256_maskload_pd(p, m)
 #define v_storem(p, m, v) _mm256_maskstore_pd(p, m, v)
 
@@ -50,6 +53,9 @@ typedef __m256i vmask;
 #define v_fma(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define v_mask(n) \
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define v_mask_bits(bits) /* the lanes whose bit is set */                                 \
+    _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), v_lane_bits), v_lane_bits)
+#define v_lane_bits _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128)
 #define v_loadm(p, m) _mm256_maskload_ps(p, m)
 #define v_storem(p, m, v) _mm256_maskstore_ps(p, m, v)
 

@@ -26,6 +26,7 @@ typedef __mmask8 vmask;
 #define v_mul(a, b) _mm512_mul_pd(a, b)
 #define v_fma(a, b, c) _mm512_fmadd_pd(a, b, c)
 #define v_mask(n) ((__mmask8)((1u << (n)) - 1))
+#define v_mask_bits(bits) ((__mmask8)(bits)) /* the lanes whose bit is set */
 #define v_loadm(p, m) _mm512_maskz_loadu_pd(m, p)
 #define v_storem(p, m, v) _mm512_mask_storeu_pd(p, m, v)
 
@@ -53,6 +54,7 @@ typedef __mmask16 vmask;
 #define v_mul(a, b) _mm512_mul_ps(a, b)
 #define v_fma(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define v_mask(n) ((__mmask16)((1u << (n)) - 1))
+#define v_mask_bits(bits) ((__mmask16)(bits)) /* the lanes whose bit is set */
 #define v_loadm(p, m) _mm512_maskz_loadu_ps(m, p)
 #define v_storem(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 

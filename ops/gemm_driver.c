@@ -143,6 +143,31 @@ void gt__gemm_run_taps(const gt__gemm_plan *plan, const gt__gemm_args *g, const 
     }
 }
 
+void gt__gemm_run_taps_masked(const gt__gemm_plan *plan, const gt__gemm_args *g,
+                              const int64_t *off, const int32_t *slot, const void *masks,
+                              int64_t taps) {
+    const gt__gemm_kernels *k = plan->kernels;
+    int64_t nr = (int64_t)k->nv * k->vlen, row_tiles = ceil_div(g->M, k->mr);
+    const char *tile_masks = masks;
+    /* column tiles outside: a tile's taps stay in L1 for all of its row tiles */
+    for (int64_t j = 0; j < g->N; j += nr) {
+        int64_t width = g->N - j < nr ? g->N - j : nr;
+        const void *m = tile_masks + (j / k->vlen) * taps * k->mask_bytes;
+        for (int64_t kb = 0; kb < plan->k_blocks; kb++) {
+            int64_t k0, kc;
+            gt__split_even(g->K, plan->k_blocks, kb, &k0, &kc);
+            gt_real beta = kb == 0 ? g->beta : 1;
+            for (int64_t t = 0; t < row_tiles; t++) {
+                int64_t i0, mr;
+                gt__split_even(g->M, row_tiles, t, &i0, &mr);
+                k->taps_masked[mr - 1][ceil_div(width, k->vlen) - 1](
+                    kc, width, g->A + k0 * g->lda + i0, g->lda, g->B + j, off + k0, slot + k0,
+                    m, taps, g->C + i0 * g->ldc + j, g->ldc, g->alpha, beta);
+            }
+        }
+    }
+}
+
 // C[M,N] = alpha * A[M,K] @ B[N,K]^T + beta * C as dot products of rows read in place:
 // balanced tiles of at most dm x dn, k in blocks whose rows fit L1
 static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__gemm_args *g) {

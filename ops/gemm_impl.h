@@ -40,6 +40,23 @@ typedef void gt__gemm_taps_fn(int64_t kc, int64_t nr, const gt_real *a, int64_t 
                               const gt_real *b, const int64_t *off, gt_real *c, int64_t ldc,
                               gt_real alpha, gt_real beta);
 
+// C[mr,nr] = alpha * A[mr,kc] @ B[kc,nr] + beta * C, A[i,k] = a[k*lda + i] (transposed, so
+// that the tile's broadcasts take one pointer), B's rows gathered and masked:
+// B[k,j] = b[off[k] + j] in the lanes that the mask masks[v*taps + slot[k]] of j's vector v
+// sets, 0 in the others (whose memory is never touched): a stride-1 convolution whose output
+// rows are as wide as its image, its taps read in place from the image without padding, the
+// masks (gt__gemm_tap_masks_fn) zeroing the taps that fall in the padding
+typedef void gt__gemm_taps_masked_fn(int64_t kc, int64_t nr, const gt_real *a, int64_t lda,
+                                     const gt_real *b, const int64_t *off, const int32_t *slot,
+                                     const void *masks, int64_t taps, gt_real *c, int64_t ldc,
+                                     gt_real alpha, gt_real beta);
+// masks[v*kh*kw + i*kw + j], v < ceil(rows*width / vlen), in the path's mask type: lane l
+// of vector v is set when output p = v*vlen + l is one of the rows*width and its tap (i, j),
+// at row p/width + dy[i] and column p%width + dx[j], lies inside an image in_rows x width
+typedef void gt__gemm_tap_masks_fn(int64_t rows, int64_t width, int64_t in_rows, int64_t kh,
+                                   const int64_t *dy, int64_t kw, const int64_t *dx,
+                                   void *masks);
+
 // C[i,j] = alpha * sum over r < rows, k < kc of a[i*lda + r*ldra + k] * b[j*ldb + r*ldrb + k]
 // + beta * C[i,j], i < dm, j < dn: a dot tile whose rows are read in `rows` segments
 typedef void gt__gemm_dot_rows_fn(int64_t rows, int64_t kc, const gt_real *a, int64_t lda,
@@ -60,6 +77,11 @@ typedef struct gt__gemm_kernels {
     gt__gemm_outer_fn *outer[2][GT__GEMM_MAX_MR][GT__GEMM_MAX_NV];
     /* taps[mr - 1][vectors - 1]: outer[0]'s tiles with B's rows gathered */
     gt__gemm_taps_fn *taps[GT__GEMM_MAX_MR][GT__GEMM_MAX_NV];
+    /* taps_masked[mr - 1][vectors - 1]: taps tiles with the masks of tap_masks (mask_bytes
+     * each); NULL on a path without them (portable) */
+    gt__gemm_taps_masked_fn *taps_masked[GT__GEMM_MAX_MR][GT__GEMM_MAX_NV];
+    gt__gemm_tap_masks_fn *tap_masks;
+    int mask_bytes;
     /* dot[rows - 1][columns - 1] */
     gt__gemm_dot_fn *dot[GT__GEMM_MAX_DM][GT__GEMM_MAX_DN];
     /* dot_rows[rows - 1][columns - 1]: dot tiles over row segments */
@@ -109,6 +131,14 @@ void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g);
  * columns contiguous; each element summed as gt__gemm_run sums it. */
 void gt__gemm_run_taps(const gt__gemm_plan *plan, const gt__gemm_args *g, const int64_t *off,
                        int64_t rows, int64_t ldr);
+
+/* The product of an OUTER plan with B's rows gathered and masked (k->taps_masked): C[:, p]
+ * (+)= A @ B[:, p] for the N outputs p, A read transposed (g->trans_a), B[k, p] =
+ * B[off[k] + p] where the masks (the plane's table from k->tap_masks, taps per vector) set
+ * p's lane for tap slot[k], else 0; each element summed as gt__gemm_run sums it. */
+void gt__gemm_run_taps_masked(const gt__gemm_plan *plan, const gt__gemm_args *g,
+                              const int64_t *off, const int32_t *slot, const void *masks,
+                              int64_t taps);
 
 /* C[M,N] = sum over r < rows of A_r[M,width] @ B_r[N,width]^T + beta * C with dot tiles
  * (k->dm > 0), A_r's rows at A + i*lda + r*ldra, B_r's at B + j*ldb + r*ldrb: each element one

@@ -55,6 +55,18 @@
 #define GT__UNROLL _Pragma("GCC unroll 16")
 #endif
 
+/* acc[i][v] += op(A)[i,k] * bv[v]: the broadcasts and multiply-adds of one k. */
+GT__KERNEL void outer_fma(const int mr, const int nv, const bool trans_a, const gt_real *a,
+                          int64_t lda, const vreal bv[GT__NV], vreal acc[GT__MR][GT__NV]) {
+    GT__UNROLL
+    for (int i = 0; i < mr; i++) {
+        vreal av = v_set1(trans_a ? a[i] : a[i * lda]);
+        GT__UNROLL
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = v_fma(av, bv[v], acc[i][v]);
+    }
+}
+
 /* One k of an outer tile: acc[i][v] += op(A)[i,k] * B[k, v-th vector]. */
 GT__KERNEL void outer_step(const int mr, const int nv, const bool trans_a, const bool masked,
                            vmask mask, const gt_real *a, int64_t lda, const gt_real *b,
@@ -63,13 +75,7 @@ GT__KERNEL void outer_step(const int mr, const int nv, const bool trans_a, const
     GT__UNROLL
     for (int v = 0; v < nv; v++)
         bv[v] = masked && v == nv - 1 ? v_loadm(b + v * VLEN, mask) : v_load(b + v * VLEN);
-    GT__UNROLL
-    for (int i = 0; i < mr; i++) {
-        vreal av = v_set1(trans_a ? a[i] : a[i * lda]);
-        GT__UNROLL
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = v_fma(av, bv[v], acc[i][v]);
-    }
+    outer_fma(mr, nv, trans_a, a, lda, bv, acc);
 }
 
 /* How a tile meets C, decided once per tile so that the stores run without branches. */
@@ -103,6 +109,23 @@ GT__KERNEL void outer_store_all(const int mode, const int mr, const int nv, gt_r
                         mask);
 }
 
+/* C = alpha * acc + beta * C over a tile (masked: its last vector's first lanes only), in
+ * the store mode of alpha and beta. */
+GT__KERNEL void outer_finish(const int mr, const int nv, gt_real *c, int64_t ldc,
+                             vreal acc[GT__MR][GT__NV], gt_real alpha, gt_real beta,
+                             bool masked, vmask mask) {
+    if (beta == 0 && alpha == 1)
+        outer_store_all(STORE, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else if (beta == 0)
+        outer_store_all(STORE_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else if (beta == 1 && alpha == 1)
+        outer_store_all(ADD, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else if (beta == 1)
+        outer_store_all(ADD_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    else
+        outer_store_all(BLEND, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+}
+
 // C[mr, nr] = alpha * op(A)[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN; op(A) read in
 // place (rows of A, or columns when trans_a), B rows read in place: b + k*ldb, or (taps)
 // b + off[k]
@@ -132,16 +155,79 @@ GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, const
     else
         for (int64_t k = 0; k < kc; k++, a += a_step, b += ldb)
             outer_step(mr, nv, trans_a, false, mask, a, lda, b, acc);
-    if (beta == 0 && alpha == 1)
-        outer_store_all(STORE, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else if (beta == 0)
-        outer_store_all(STORE_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else if (beta == 1 && alpha == 1)
-        outer_store_all(ADD, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else if (beta == 1)
-        outer_store_all(ADD_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else
-        outer_store_all(BLEND, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+    outer_finish(mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+}
+
+// C[mr, nr] = alpha * A[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN, A given transposed
+// (A[i, k] at a[k*lda + i]: one pointer for the tile's broadcasts), B[k, j] = b[off[k] + j]
+// in the lanes that masks[v*taps + slot[k]] sets (j in vector v), 0 elsewhere
+GT__KERNEL void taps_masked_tile(const int mr, const int nv, int64_t kc, int64_t nr,
+                                 const gt_real *a, int64_t lda, const gt_real *b,
+                                 const int64_t *off, const int32_t *slot, const vmask *masks,
+                                 int64_t taps, gt_real *c, int64_t ldc, gt_real alpha,
+                                 gt_real beta) {
+    vreal acc[GT__MR][GT__NV];
+    GT__UNROLL
+    for (int i = 0; i < mr; i++)
+        GT__UNROLL
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = v_zero();
+    for (int64_t k = 0; k < kc; k++) {
+        const gt_real *bk = b + off[k];
+        const vmask *mk = masks + slot[k];
+        vreal bv[GT__NV];
+        GT__UNROLL
+        for (int v = 0; v < nv; v++)
+            bv[v] = v_loadm(bk + v * VLEN, mk[v * taps]);
+        outer_fma(mr, nv, true, a + k * lda, lda, bv, acc);
+    }
+    int tail = (int)(nr - (nv - 1) * VLEN);
+    outer_finish(mr, nv, c, ldc, acc, alpha, beta, tail < VLEN, v_mask(tail));
+}
+
+// masks[v*kh*kw + i*kw + j] for the vectors v of a plane of rows x width outputs: lane l is
+// set when output p = v*VLEN + l < rows*width and its tap (i, j), at row p/width + dy[i] and
+// column p%width + dx[j], lies inside an image of in_rows x width (kh, kw <=
+// GT__TAP_MASKS_MAX_SIDE). A vector's lanes are cut into runs along the plane's rows; the
+// lanes whose row is inside under tap row i, and those whose column is inside under tap
+// column j, are a few runs of bits, and the mask of tap (i, j) their intersection.
+static GT__SIMD_TARGET void tap_masks(int64_t rows, int64_t width, int64_t in_rows, int64_t kh,
+                                      const int64_t *dy, int64_t kw, const int64_t *dx,
+                                      void *out) {
+    vmask *m = out;
+    int64_t total = rows * width, y = 0, x = 0; /* the row and column of a vector's lane 0 */
+    for (int64_t p0 = 0; p0 < total; p0 += VLEN, m += kh * kw) {
+        int64_t lanes = total - p0 < VLEN ? total - p0 : VLEN;
+        int64_t run_lane[VLEN], run_y[VLEN], run_x[VLEN], run_len[VLEN], runs = 0;
+        for (int64_t l = 0; l < lanes; runs++) {
+            int64_t len = width - x < lanes - l ? width - x : lanes - l;
+            run_lane[runs] = l, run_y[runs] = y, run_x[runs] = x, run_len[runs] = len;
+            l += len, x += len;
+            if (x == width)
+                y++, x = 0;
+        }
+        uint32_t row_bits[GT__TAP_MASKS_MAX_SIDE], col_bits[GT__TAP_MASKS_MAX_SIDE];
+        for (int64_t i = 0; i < kh; i++) {
+            row_bits[i] = 0;
+            for (int64_t r = 0; r < runs; r++)
+                if (run_y[r] + dy[i] >= 0 && run_y[r] + dy[i] < in_rows)
+                    row_bits[i] |= (uint32_t)((1ull << run_len[r]) - 1) << run_lane[r];
+        }
+        for (int64_t j = 0; j < kw; j++) {
+            int64_t lo_x = dx[j] < 0 ? -dx[j] : 0, hi_x = width - dx[j];
+            col_bits[j] = 0;
+            for (int64_t r = 0; r < runs; r++) {
+                int64_t from = run_x[r] > lo_x ? run_x[r] : lo_x;
+                int64_t to = run_x[r] + run_len[r] < hi_x ? run_x[r] + run_len[r] : hi_x;
+                if (from < to)
+                    col_bits[j] |= (uint32_t)((1ull << (to - from)) - 1)
+                                   << (run_lane[r] + from - run_x[r]);
+            }
+        }
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++)
+                m[i * kw + j] = v_mask_bits(row_bits[i] & col_bits[j]);
+    }
 }
 
 /* c[0..dn) = sum + beta * c for dn < 4, through a mask: no other element is touched */
@@ -292,9 +378,18 @@ static GT__SIMD_TARGET void pack_transposed(const gt_real *b, int64_t ldb, int64
         const int64_t *off, gt_real *c, int64_t ldc, gt_real alpha, gt_real beta) {        \
         outer_tile(mr, nv, false, true, kc, nr, a, lda, b, 0, off, c, ldc, alpha, beta);   \
     }
+#define GT__TAPS_MASKED_FN(mr, nv)                                                         \
+    static GT__SIMD_TARGET void outer_m_##mr##_##nv(                                       \
+        int64_t kc, int64_t nr, const gt_real *a, int64_t lda, const gt_real *b,           \
+        const int64_t *off, const int32_t *slot, const void *masks, int64_t taps, gt_real *c, \
+        int64_t ldc, gt_real alpha, gt_real beta) {                                        \
+        taps_masked_tile(mr, nv, kc, nr, a, lda, b, off, slot, masks, taps, c, ldc, alpha,  \
+                         beta);                                                            \
+    }
 #define GT__OUTER_ROWS(mr) GT__OUTER_FN(0, mr, 1) GT__OUTER_FN(0, mr, 2) \
-    GT__OUTER_FN(1, mr, 1) GT__OUTER_FN(1, mr, 2) GT__TAPS_FN(mr, 1) GT__TAPS_FN(mr, 2)
-/* ta: 0, 1 (outer tiles of A or A^T) or t (taps tiles) */
+    GT__OUTER_FN(1, mr, 1) GT__OUTER_FN(1, mr, 2) GT__TAPS_FN(mr, 1) GT__TAPS_FN(mr, 2) \
+    GT__TAPS_MASKED_FN(mr, 1) GT__TAPS_MASKED_FN(mr, 2)
+/* ta: 0, 1 (outer tiles of A or A^T), t (taps tiles) or m (masked taps tiles) */
 #define GT__OUTER_ENTRY(ta, mr) [mr - 1] = {outer_##ta##_##mr##_1, outer_##ta##_##mr##_2},
 
 #define GT__DOT_FN(dm, dn)                                                                 \
@@ -376,6 +471,9 @@ const gt__gemm_kernels *GT__SIMD_TABLE(void) {
         .dn = GT__DN,
         .outer = {GT__OUTER_TABLE(0), GT__OUTER_TABLE(1)},
         .taps = GT__OUTER_TABLE(t),
+        .taps_masked = GT__OUTER_TABLE(m),
+        .tap_masks = tap_masks,
+        .mask_bytes = (int)sizeof(vmask),
         .pack_transposed = pack_transposed,
         .dot = {GT__DOT_ENTRY(1) GT__DOT_ENTRY(2) GT__DOT_ENTRY(3)
 #if GT__DM >= 4

@@ -84,6 +84,26 @@ void gt__gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, gt_re
 bool gt__gemm_taps(int64_t M, int64_t rows, int64_t width, int64_t K, const gt_real *A,
                    int64_t lda, const gt_real *b, const int64_t *off, int64_t ldr, bool add,
                    gt_real *C, int64_t ldc);
+/* A stride-1 convolution whose output rows are as wide as its image (conv.c), its taps
+ * read in place from an image without column padding: C[:, p] = A[M,K] @ B[:, p] (+ C when
+ * add) for p < N, A given transposed (A[i, k] at At[k*lda + i]), B[k, p] = b[off[k] + p]
+ * where masks[(p / vlen)*taps + slot[k]] (the table
+ * of gt__gemm_tap_masks) sets p's lane, 0 where it does not (a tap in the padding: that
+ * memory is never read). The same register tiles and sums as gt__gemm_taps over a padded
+ * copy, so the same bits; on this thread. False, computing nothing, on a path without such
+ * tiles (portable, blas). */
+bool gt__gemm_taps_masked(int64_t M, int64_t N, int64_t K, const gt_real *At, int64_t lda,
+                          const gt_real *b, const int64_t *off, const int32_t *slot,
+                          const void *masks, int64_t taps, bool add, gt_real *C, int64_t ldc);
+#define GT__TAP_MASKS_MAX_SIDE 64 /* the largest kh and kw of gt__gemm_tap_masks */
+/* The masks of gt__gemm_taps_masked for a plane of rows x width outputs and kh x kw taps,
+ * tap (i, j) at row shift dy[i] and column shift dx[j] in an image in_rows x width, into
+ * `masks` (gt__gemm_tap_masks_bytes(rows*width, kh*kw) bytes, 32-byte aligned). False,
+ * writing nothing, on a path without masked taps (where the bytes are 0) or when kh or kw
+ * is past GT__TAP_MASKS_MAX_SIDE. */
+int64_t gt__gemm_tap_masks_bytes(int64_t outputs, int64_t taps);
+bool gt__gemm_tap_masks(int64_t rows, int64_t width, int64_t in_rows, int64_t kh,
+                        const int64_t *dy, int64_t kw, const int64_t *dx, void *masks);
 /* A stride-1 convolution's weight gradient without patches (conv.c): C[M,N] (+)= the sum
  * over output rows r < rows of A_r[M, width] @ B_r[N, width]^T, A_r's rows at A + i*lda +
  * r*ldra (the image's rows under M taps), B_r's at B + j*ldb + r*ldrb (the output gradient's
@@ -97,6 +117,9 @@ bool gt__gemm_has_rows_dot(void);
 /* The reals a vector of the GEMM path in use holds (16 with AVX-512 in float; the portable
  * path's row of 32), or 0 on a path without gt__gemm_taps. */
 int gt__gemm_vector_reals(void);
+/* The rows of a full register tile of gt__gemm_taps on the path in use (14 with AVX-512), or
+ * 0 where gt__gemm_vector_reals is 0. */
+int gt__gemm_tile_rows(void);
 /* Whether the GEMM's path in use is AVX-512 (GT_CPU and gt__gemm_set_path choose it as
  * for the GEMM): the other families' AVX-512 kernels follow it. */
 bool gt__simd_avx512(void);

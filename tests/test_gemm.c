@@ -312,18 +312,97 @@ GT_TEST(taps_read_in_place_give_the_bits_of_the_product_on_copied_patches) {
     on_every_path(taps_match_copied_patches);
 }
 
+/* gt__gemm_taps_masked, the image read in place under masks, against gt__gemm_taps on a
+ * zero-padded copy: the same bits, for stride-1 convs whose output rows are as wide as the
+ * image: LeNet's C1 (25 taps, 6 rows), a dilated 16 -> 32 (three row tiles), uneven
+ * padding added into C, a plane smaller than a vector, a one-column image (a run of bits
+ * per row), K past an outer k block (270 taps). The image has no zero, so a mask that lets
+ * a tap in the padding through reads a neighbour and shows. */
+static void masked_taps_match_padded_taps(void) {
+    const struct {
+        int64_t M, C, H, W, KH, KW, DH, DW, PT, PB, PL;
+        bool add;
+    } cases[] = {{6, 1, 28, 28, 5, 5, 1, 1, 2, 2, 2, false},
+                 {32, 16, 12, 28, 3, 3, 2, 2, 2, 2, 2, false},
+                 {17, 3, 9, 7, 3, 2, 1, 1, 0, 2, 1, true},
+                 {5, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, false},
+                 {4, 4, 5, 1, 3, 1, 2, 1, 2, 2, 0, true},
+                 {7, 30, 6, 9, 3, 3, 1, 1, 1, 1, 1, true}};
+    bool has = strcmp(gt__gemm_path_name(), "avx512") == 0 ||
+               strcmp(gt__gemm_path_name(), "avx2") == 0; /* the paths with masked taps */
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        int64_t M = cases[t].M, C = cases[t].C, H = cases[t].H, W = cases[t].W;
+        int64_t KH = cases[t].KH, KW = cases[t].KW, DH = cases[t].DH, DW = cases[t].DW;
+        int64_t PT = cases[t].PT, PL = cases[t].PL, HP = H + PT + cases[t].PB;
+        int64_t WP = W + DW * (KW - 1), OH = HP - DH * (KH - 1), K = C * KH * KW, P = OH * W;
+        gt_real *x = malloc((size_t)(C * H * W) * sizeof(gt_real));
+        gt_real *xpad = calloc((size_t)(C * HP * WP + 64), sizeof(gt_real));
+        gt_real *a = malloc((size_t)(M * K) * sizeof(gt_real));
+        gt_real *at = malloc((size_t)(M * K) * sizeof(gt_real));
+        gt_real *want = malloc((size_t)(M * P) * sizeof(gt_real));
+        gt_real *got = malloc((size_t)(M * P) * sizeof(gt_real));
+        int64_t *off_pad = malloc((size_t)K * sizeof(int64_t));
+        int64_t *off = malloc((size_t)K * sizeof(int64_t)), dy[8], dx[8];
+        int32_t *slot = malloc((size_t)K * sizeof(int32_t));
+        size_t mask_bytes = (size_t)gt__gemm_tap_masks_bytes(P, KH * KW);
+        void *masks = aligned_alloc(64, (mask_bytes / 64 + 1) * 64);
+        for (int64_t i = 0; i < C * H * W; i++)
+            x[i] = (gt_real)(1.5 + uniform());
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t r = 0; r < H; r++)
+                memcpy(xpad + (c * HP + r + PT) * WP + PL, x + (c * H + r) * W,
+                       (size_t)W * sizeof(gt_real));
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t k = 0; k < K; k++)
+                a[i * K + k] = at[k * M + i] = (gt_real)uniform();
+        for (int64_t i = 0; i < M * P; i++)
+            want[i] = got[i] = (gt_real)uniform();
+        for (int64_t i = 0; i < KH; i++)
+            dy[i] = i * DH - PT;
+        for (int64_t j = 0; j < KW; j++)
+            dx[j] = j * DW - PL;
+        for (int64_t c = 0, k = 0; c < C; c++)
+            for (int64_t i = 0; i < KH; i++)
+                for (int64_t j = 0; j < KW; j++, k++) {
+                    off_pad[k] = (c * HP + i * DH) * WP + j * DW;
+                    off[k] = c * H * W + dy[i] * W + dx[j];
+                    slot[k] = (int32_t)(i * KW + j);
+                }
+        CHECK(gt__gemm_taps(M, OH, W, K, a, K, xpad, off_pad, WP, cases[t].add, want, P) ||
+              strcmp(gt__gemm_path_name(), "blas") == 0);
+        CHECK(gt__gemm_tap_masks(OH, W, H, KH, dy, KW, dx, masks) == has);
+        CHECK(gt__gemm_taps_masked(M, P, K, at, M, x, off, slot, masks, KH * KW, cases[t].add,
+                                   got, P) == has);
+        if (has && memcmp(want, got, (size_t)(M * P) * sizeof(gt_real)) != 0) {
+            printf("  case %zu differs on the %s path\n", t, gt__gemm_path_name());
+            CHECK(false);
+        }
+        free(x), free(xpad), free(a), free(at), free(want), free(got), free(off_pad), free(off);
+        free(slot), free(masks);
+    }
+}
+
+GT_TEST(masked_taps_read_in_place_give_the_bits_of_the_padded_taps) {
+    on_every_path(masked_taps_match_padded_taps);
+}
+
 /* conv2d with its taps read in place and through patches, on every path: the same bits
  * forward (the cost model may take either), the weight, bias and input gradients alike to
  * rounding (the taps' sums run over output rows, and the input gradient's over the flipped
  * kernel's taps); LeNet's C1 and C3 among the shapes. */
 static void conv_taps_match_patches(void) {
     const char *cases[][2] = {{"5x1x28x28", "6x1x5x5"}, {"4x6x14x14", "16x6x5x5"},
-                              {"3x4x9x11", "6x2x3x3"}, {"2x3x7x8", "5x3x3x2"}};
+                              {"3x4x9x11", "6x2x3x3"},  {"2x3x7x8", "5x3x3x2"},
+                              {"8x16x12x12", "32x16x3x3"}, {"6x8x10x10", "12x4x3x3"}};
+    /* the last two read their image and output gradient in place under masks (flat_taps,
+     * flat_input_grad) on the AVX paths */
     const gt_conv_args args[] = {
         {.padding = GT_INTS(2), .groups = 1},
         {.groups = 1},
         {.padding = GT_INTS(1, 2), .dilation = GT_INTS(2, 1), .groups = 2},
-        {.padding = GT_INTS(0, 1), .groups = 1}};
+        {.padding = GT_INTS(0, 1), .groups = 1},
+        {.padding = GT_INTS(2), .dilation = GT_INTS(2), .groups = 1},
+        {.padding = GT_INTS(1), .groups = 2}};
     const double tol = sizeof(gt_real) == sizeof(float) ? 1e-4 : 1e-12;
     gt_rng rng;
     gt_rng_seed(&rng, 11);
