@@ -22,7 +22,10 @@ parameter (the hvp cell: gradtape's gt_grad with create_graph then the gradient 
 PyTorch's double backward with torch.autograd.grad). PyTorch runs once per thread setup
 (torch threads x OpenBLAS threads: 1x1,
 2x1, 1x2), each in its own process since OpenBLAS reads OPENBLAS_NUM_THREADS when it is
-loaded; the best setup of each cell is kept. Prints the environment and one table: metric,
+loaded; the best setup of each cell is kept. Every PyTorch worker runs with glibc's malloc
+told to keep its memory (PT_MALLOC), as a caching allocator would: without it PyTorch's
+big tensors are page-faulted in again at every step, some cells several times slower, and
+by how much changed from process to process. Prints the environment and one table: metric,
 gradtape, PyTorch best (setup), ratio, target, PASS/FAIL, then every cell for information.
 
 Also measured: LeNet-5 at batch 256 on 1 and 2 threads (once gradtape-bench reports that
@@ -90,6 +93,32 @@ REFERENCE = {
 }
 RSS_TARGET_MIB = 96
 SCALING_TARGET = 1.7
+# glibc's malloc in the PyTorch workers keeps the memory it is given: big blocks from its
+# heap rather than fresh mappings, and no trimming. PyTorch's CPU allocator frees every
+# tensor to malloc, and by default glibc hands blocks past 128 KiB back to the system at the
+# free, so the next step faults them in again: on this project's VMs that made LeNet-5's
+# inference at batch 1000 174 ms instead of 31 and the dilated conv row 22 ms instead of 1.4
+# (2x1), and which of the two a process fell into changed from run to run. A caching
+# allocator (jemalloc, tcmalloc, as PyTorch's tuning guide advises) does the same.
+PT_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+             "MALLOC_TOP_PAD_": str(100 << 20)}
+
+
+def malloc_line():
+    """The environment section's line on the PyTorch workers' malloc (PT_MALLOC)."""
+    return ("  PyTorch malloc    glibc keeps the memory it is given (" +
+            " ".join(f"{k}={v}" for k, v in PT_MALLOC.items()) + ")")
+
+
+def torch_worker_env(torch_threads=None, blas_threads=None):
+    """The environment of a PyTorch worker: PT_MALLOC, and its thread setup (None: the
+    defaults, with this process's thread variables removed)."""
+    env = dict(os.environ, **PT_MALLOC)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        env.pop(var, None)
+    if torch_threads:
+        env.update(OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(torch_threads))
+    return env
 
 
 # ---- the PyTorch worker: runs in its own process, one thread setup ---------------------
@@ -492,11 +521,10 @@ def main():
             setup = f"{torch_threads}x{blas_threads}"
             print(f"round {round_no}/{args.rounds}: PyTorch {setup} (torch threads x OpenBLAS "
                   f"threads) with {py}", file=sys.stderr)
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads),
-                       OMP_NUM_THREADS=str(torch_threads))
             recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
                              str(torch_threads), "--seed", str(args.seed)] + timing,
-                            env=env, what=f"PyTorch worker {setup}")
+                            env=torch_worker_env(torch_threads, blas_threads),
+                            what=f"PyTorch worker {setup}")
             pt_envs[setup] = next((r for r in recs if r.get("type") == "env"), {})
             pt_rounds.setdefault(setup, []).append(cells_of(recs))
         loads[f"after round {round_no}"] = loadavg()
@@ -562,6 +590,8 @@ def main():
         tried = args.python or f"{sys.executable}, /usr/bin/python3"
         print(f"  PyTorch           not found: no 'import torch' in {tried} (Debian: apt-get "
               "install python3-torch): gradtape's numbers only")
+    if py:
+        print(malloc_line())
     print(f"  OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
     print(f"  method            medians of reps after {args.warmup} warm-up runs, "
@@ -732,11 +762,10 @@ def run_ops(args, bench, old_bench, py, timing, started):
         for torch_threads, blas_threads in SETUPS if py else []:
             setup = f"{torch_threads}x{blas_threads}"
             print(f"round {round_no}/{args.rounds}: PyTorch {setup}", file=sys.stderr)
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads),
-                       OMP_NUM_THREADS=str(torch_threads))
             recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
                              str(torch_threads), "--seed", str(args.seed), "--op-rows",
-                             json.dumps(rows)] + timing, env=env,
+                             json.dumps(rows)] + timing,
+                            env=torch_worker_env(torch_threads, blas_threads),
                             what=f"PyTorch worker {setup} (--ops)")
             pt_env = pt_env or next((r for r in recs if r.get("type") == "env"), {})
             pt_rounds.setdefault(setup, []).append(op_cells(recs))
@@ -753,6 +782,7 @@ def run_ops(args, bench, old_bench, py, timing, started):
     if pt_env:
         print(f"  PyTorch           {pt_env.get('torch')} ({py}), CPU capability "
               f"{pt_env.get('cpu_capability')}, OpenBLAS core {pt_env.get('openblas_core')}")
+        print(malloc_line())
         if str(pt_env.get("openblas_core", "")).startswith("unknown"):
             print("  WARNING           PyTorch is not running on OpenBLAS (the reference BLAS "
                   "instead): its matmul row flatters gradtape (see README, Performance)")
@@ -845,7 +875,7 @@ def run_chargpt(args):
     torch_runs = {}
     for setup in args.setups:
         t, blas = (int(v) for v in setup.split("x"))
-        os.environ["OPENBLAS_NUM_THREADS"] = str(blas)  # read when OpenBLAS is loaded
+        os.environ.update(PT_MALLOC, OPENBLAS_NUM_THREADS=str(blas))  # read at load
         torch_runs[setup] = run(f"pytorch {setup}", [py, os.path.join(root, "examples",
                                 "chargpt.py"), "--threads", str(t)] + steps)
     best = max(torch_runs, key=lambda t: torch_runs[t]["tokens_per_s"])
@@ -902,12 +932,7 @@ def run_loaded(args, bench, old, py, timing, started):
             for name, torch_threads, blas_threads in PT_LOAD_SETUPS if py else []:
                 print(f"round {round_no}/{args.rounds} under load {args.load}: PyTorch {name}",
                       file=sys.stderr)
-                env = dict(os.environ)
-                for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-                    env.pop(var, None)
-                if torch_threads:
-                    env.update(OPENBLAS_NUM_THREADS=str(blas_threads),
-                               OMP_NUM_THREADS=str(torch_threads))
+                env = torch_worker_env(torch_threads, blas_threads)
                 recs = run_json([py, os.path.abspath(__file__), "--worker", "--torch-threads",
                                  str(torch_threads or 0), "--seed", str(args.seed),
                                  "--models", "mlp", "lenet", "--batches"] + [str(b) for b in LOAD_BATCHES] +
@@ -927,6 +952,7 @@ def run_loaded(args, bench, old, py, timing, started):
     print(f"  load              {args.load} busy processes of this script's own during every "
           f"measurement; load average " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
     print(f"  gradtape          default threads {gt_env.get('threads')}")
+    print(malloc_line())
     print(f"  method            training steps (forward, loss, backward, SGD momentum), medians "
           f"of reps, {args.budget:g} s per cell, {args.rounds} round(s), median round kept")
     print()
