@@ -19,6 +19,14 @@
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* k block kb of K cut into k_blocks: its first k and its length, and the beta its product
+ * adds into C with (the product's for the first block, 1 after it). */
+static gt_real k_block(const gt__gemm_args *g, int64_t k_blocks, int64_t kb, int64_t *k0,
+                       int64_t *kc) {
+    gt__split_even(g->K, k_blocks, kb, k0, kc);
+    return kb == 0 ? g->beta : 1;
+}
+
 int64_t gt__cache_bytes(int level, int64_t dflt) {
     long bytes = 0;
 #if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
@@ -96,8 +104,7 @@ static void outer_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__
         int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
         for (int64_t kb = 0; kb < k_blocks; kb++) {
             int64_t k0, kc;
-            gt__split_even(g->K, k_blocks, kb, &k0, &kc);
-            gt_real beta = kb == 0 ? g->beta : 1;
+            gt_real beta = k_block(g, k_blocks, kb, &k0, &kc);
             const gt_real *b = g->B + k0 * g->ldb + jc;
             for (int64_t t = 0; t < row_tiles; t++) {
                 int64_t i0, mr;
@@ -123,8 +130,7 @@ void gt__gemm_run_taps(const gt__gemm_plan *plan, const gt__gemm_args *g, const 
     int64_t nr = (int64_t)k->nv * k->vlen, row_tiles = ceil_div(g->M, k->mr);
     for (int64_t kb = 0; kb < plan->k_blocks; kb++) {
         int64_t k0, kc;
-        gt__split_even(g->K, plan->k_blocks, kb, &k0, &kc);
-        gt_real beta = kb == 0 ? g->beta : 1;
+        gt_real beta = k_block(g, plan->k_blocks, kb, &k0, &kc);
         for (int64_t t = 0; t < row_tiles; t++) {
             int64_t i0, mr;
             gt__split_even(g->M, row_tiles, t, &i0, &mr);
@@ -155,8 +161,7 @@ void gt__gemm_run_taps_masked(const gt__gemm_plan *plan, const gt__gemm_args *g,
         const void *m = tile_masks + (j / k->vlen) * taps * k->mask_bytes;
         for (int64_t kb = 0; kb < plan->k_blocks; kb++) {
             int64_t k0, kc;
-            gt__split_even(g->K, plan->k_blocks, kb, &k0, &kc);
-            gt_real beta = kb == 0 ? g->beta : 1;
+            gt_real beta = k_block(g, plan->k_blocks, kb, &k0, &kc);
             for (int64_t t = 0; t < row_tiles; t++) {
                 int64_t i0, mr;
                 gt__split_even(g->M, row_tiles, t, &i0, &mr);
@@ -174,8 +179,7 @@ static void dot_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt__ge
     int64_t row_tiles = ceil_div(g->M, k->dm);
     for (int64_t kb = 0; kb < k_blocks; kb++) {
         int64_t k0, kc;
-        gt__split_even(g->K, k_blocks, kb, &k0, &kc);
-        gt_real beta = kb == 0 ? g->beta : 1;
+        gt_real beta = k_block(g, k_blocks, kb, &k0, &kc);
         for (int64_t t = 0; t < row_tiles; t++) {
             int64_t i0, dm;
             gt__split_even(g->M, row_tiles, t, &i0, &dm);
@@ -221,7 +225,7 @@ static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt_
     int64_t nc_max = buf_reals / ceil_div(g->K, k_blocks) / nr * nr;
     for (int64_t kb = 0; kb < k_blocks; kb++) {
         int64_t k0, kc;
-        gt__split_even(g->K, k_blocks, kb, &k0, &kc);
+        gt_real beta = k_block(g, k_blocks, kb, &k0, &kc);
         for (int64_t jc = 0; jc < g->N; jc += nc_max) {
             int64_t nc = g->N - jc < nc_max ? g->N - jc : nc_max;
             (k->pack_transposed ? k->pack_transposed : pack_transposed)(g->B + jc * g->ldb + k0,
@@ -233,7 +237,7 @@ static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt_
             block.A = g->trans_a ? g->A + k0 * g->lda : g->A + k0;
             block.B = buf;
             block.ldb = nc;
-            block.beta = kb == 0 ? g->beta : 1;
+            block.beta = beta;
             block.C = g->C + jc;
             outer_driver(k, 1, &block);
         }

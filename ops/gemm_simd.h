@@ -55,6 +55,15 @@
 #define GT__UNROLL _Pragma("GCC unroll 16")
 #endif
 
+/* A tile's accumulators, zero. */
+GT__KERNEL void outer_zero(const int mr, const int nv, vreal acc[GT__MR][GT__NV]) {
+    GT__UNROLL
+    for (int i = 0; i < mr; i++)
+        GT__UNROLL
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = v_zero();
+}
+
 /* acc[i][v] += op(A)[i,k] * bv[v]: the broadcasts and multiply-adds of one k. */
 GT__KERNEL void outer_fma(const int mr, const int nv, const bool trans_a, const gt_real *a,
                           int64_t lda, const vreal bv[GT__NV], vreal acc[GT__MR][GT__NV]) {
@@ -134,11 +143,7 @@ GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, const
                            const gt_real *b, int64_t ldb, const int64_t *off, gt_real *c,
                            int64_t ldc, gt_real alpha, gt_real beta) {
     vreal acc[GT__MR][GT__NV];
-    GT__UNROLL
-    for (int i = 0; i < mr; i++)
-        GT__UNROLL
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = v_zero();
+    outer_zero(mr, nv, acc);
     int tail = (int)(nr - (nv - 1) * VLEN); /* lanes of the last vector, 1..VLEN */
     bool masked = tail < VLEN;
     vmask mask = v_mask(tail);
@@ -167,11 +172,7 @@ GT__KERNEL void taps_masked_tile(const int mr, const int nv, int64_t kc, int64_t
                                  int64_t taps, gt_real *c, int64_t ldc, gt_real alpha,
                                  gt_real beta) {
     vreal acc[GT__MR][GT__NV];
-    GT__UNROLL
-    for (int i = 0; i < mr; i++)
-        GT__UNROLL
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = v_zero();
+    outer_zero(mr, nv, acc);
     for (int64_t k = 0; k < kc; k++) {
         const gt_real *bk = b + off[k];
         const vmask *mk = masks + slot[k];
