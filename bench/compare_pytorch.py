@@ -106,6 +106,8 @@ PT_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": s
 
 def malloc_line():
     """The environment section's line on the PyTorch workers' malloc (PT_MALLOC)."""
+    if not PT_MALLOC:
+        return "  PyTorch malloc    glibc's defaults (--torch-malloc glibc)"
     return ("  PyTorch malloc    glibc keeps the memory it is given (" +
             " ".join(f"{k}={v}" for k, v in PT_MALLOC.items()) + ")")
 
@@ -418,6 +420,10 @@ def main():
                     "the same rounds, one more column in the table of all cells (with --load: "
                     "two more columns, its default and 1 thread)")
     ap.add_argument("--json-out", help="also write every measurement to this file")
+    ap.add_argument("--torch-malloc", choices=["keep", "glibc"], default="keep",
+                    help="the PyTorch workers' malloc: keep (default: glibc told to keep its "
+                    "memory, PT_MALLOC, as a caching allocator would) or glibc (its defaults, "
+                    "as the tables before 2026-12-07 21:00 ran)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="instead of the usual table: start N CPU-bound processes of this "
@@ -455,6 +461,8 @@ def main():
     if args.worker:
         op_worker(args) if args.op_rows else worker(args)
         return 0
+    if args.torch_malloc == "glibc":
+        PT_MALLOC.clear()
     if args.load < 0:
         die("--load must be >= 0")
     if args.chargpt:
