@@ -612,7 +612,9 @@ static bool taps_forward(const conv_dims *d) {
  * vectors of 16 rather than 28 rows of 2. In lane multiply-adds per image, it saves
  * M*K*groups times those lanes and the padded copy (2 an element), and costs about one more
  * row for each row tile (the masks' loads, per tap and vector); the masks, made once a call,
- * cost 20 vectors each (2.5 ns). Measured on 1 thread of an AMD Zen 5, 64 images: a 3x3
+ * cost 20 vectors each (2.5 ns), and may take no more memory than the copy they replace
+ * (AVX2's masks are vectors: a 25-tap kernel's take 25 times its image's plane). Measured on
+ * 1 thread of an AMD Zen 5, 64 images: a 3x3
  * conv of 16 -> 32 maps of 28x28, dilated 2, 2.85 -> 2.45 ms; 5x5 convs of one 28x28 map
  * to 4, 6, 8, 12, 16 maps (LeNet's C1 has 6), 72 -> 86, 93 -> 98, 124 -> 123, 183 -> 174,
  * 247 -> 234 us. */
@@ -625,7 +627,8 @@ static bool flat_pays(int64_t n, int64_t m, int64_t groups, int64_t k, int64_t r
     double saved = (double)(groups * m * k) * lanes + 2.0 * (double)copied -
                    (double)(row_tiles * k) * flat;
     double masks = (double)((plane + vlen - 1) / vlen * taps) * 20.0 * (double)vlen;
-    return saved > 0 && (double)n * saved > masks;
+    bool fits = gt__gemm_tap_masks_bytes(plane, taps) <= (int64_t)gt__real_bytes(copied);
+    return fits && saved > 0 && (double)n * saved > masks;
 }
 
 /* Whether the masks of a conv's taps can be made: output rows as wide as the image's
