@@ -446,16 +446,16 @@ static bool flat_taps(const conv_dims *d);
 static bool flat_input_grad(const conv_dims *d);
 
 /* The forward's scratch in bytes: each thread's (forward_per_thread), then, when a taps
- * forward reads its image without padding (flat_taps), the weights transposed and the taps'
- * masks, each 64-byte aligned (at *shared_at). */
+ * forward reads its image without padding (flat_taps), from *shared_at (64-byte aligned)
+ * the weights transposed, O*CKK reals in whole cache lines, and the taps' masks. */
 static size_t forward_scratch_bytes(const conv_dims *d, int threads, size_t *shared_at) {
     size_t at = (gt__real_bytes(threads * forward_per_thread(d)) + 63) & ~(size_t)63;
     if (shared_at)
         *shared_at = at;
     if (!taps_forward(d) || !flat_taps(d))
         return at;
-    size_t weights = (gt__real_bytes(d->o * d->ckk) + 63) & ~(size_t)63;
-    return at + weights + (size_t)gt__gemm_tap_masks_bytes(d->p, d->kh * d->kw);
+    return at + gt__real_bytes(lines_of(d->o * d->ckk)) +
+           (size_t)gt__gemm_tap_masks_bytes(d->p, d->kh * d->kw);
 }
 
 /* The backward takes the batch groups in chunks, runs of consecutive groups that one thread
@@ -690,16 +690,19 @@ static void taps_offsets(const conv_dims *d, int64_t channels, int64_t plane, in
                 off[k++] = c * plane + i * d->dh * wp + j * d->dw;
 }
 
+/* Fetches n reals at p into L2 ahead of a flat product (flat_pays), whose tiles read all
+ * of an image's channels a few vectors at a time, which the hardware prefetchers do not
+ * follow (1.15x at 16 channels of 28x28; unfetched, the masked loads miss). */
+static void prefetch_image(const gt_real *p, int64_t n) {
+    for (int64_t i = 0; i < n; i += 64 / (int64_t)sizeof(gt_real))
+        __builtin_prefetch(p + i, 0, 2);
+}
+
 /* The taps of a flat product (flat_pays) over `channels` planes of rows W wide:
  * taps_offsets less `shift` (the reach of the padding above and left of the first output),
- * and each tap's place in its kernel (the masks' slot). The image is fetched into L2 too:
- * the tiles read all its channels a few vectors at a time, which the hardware prefetchers
- * do not follow (1.15x at 16 channels of 28x28). */
-static void flat_offsets(const conv_dims *d, const gt_real *image, int64_t image_reals,
-                         int64_t channels, int64_t plane, int64_t shift, int64_t *off,
-                         int32_t *slot) {
-    for (int64_t i = 0; i < image_reals; i += 64 / (int64_t)sizeof(gt_real))
-        __builtin_prefetch(image + i, 0, 2);
+ * and each tap's place in its kernel (the masks' slot). */
+static void flat_offsets(const conv_dims *d, int64_t channels, int64_t plane, int64_t shift,
+                         int64_t *off, int32_t *slot) {
     taps_offsets(d, channels, plane, d->w, off);
     for (int64_t k = 0; k < channels * d->kh * d->kw; k++)
         off[k] -= shift, slot[k] = (int32_t)(k % (d->kh * d->kw));
@@ -711,8 +714,8 @@ static void forward_image_flat(const forward_job *job, const gt_real *x, gt_real
     const conv_dims *d = job->d;
     int64_t off[CONV_TAPS_MAX];
     int32_t slot[CONV_TAPS_MAX];
-    flat_offsets(d, x, d->c * d->h * d->w, d->c / d->groups, d->h * d->w,
-                 d->pt * d->w + d->pl, off, slot);
+    prefetch_image(x, d->c * d->h * d->w);
+    flat_offsets(d, d->c / d->groups, d->h * d->w, d->pt * d->w + d->pl, off, slot);
     int64_t plane = d->h * d->w, og = d->o / d->groups, cg_in = d->c / d->groups;
     for (int64_t cg = 0; cg < d->groups; cg++) // wt_g[CKK, O/G]^T @ taps
         gt__gemm_taps_masked(og, d->p, d->ckk, job->wt + cg * d->ckk * og, og,
@@ -727,21 +730,20 @@ static void forward_image_taps(const forward_job *job, const gt_real *x, gt_real
     const conv_dims *d = job->d;
     const gt_real *image = x;
     int64_t plane = d->h * d->w, wp = d->w, off[CONV_TAPS_MAX];
+    int64_t og = d->o / d->groups, cg_in = d->c / d->groups;
     if (job->masks) {
         forward_image_flat(job, x, y);
-        if (job->b)
-            add_channel_bias(d->o, d->p, job->b, y);
-        return;
+    } else {
+        if (d->pt || d->pl || d->pb || d->pr) {
+            pad_image(d, x, padded);
+            image = padded, plane = d->hp * d->wp, wp = d->wp;
+        }
+        taps_offsets(d, cg_in, plane, wp, off);
+        for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ taps, a row at a time
+            gt__gemm_taps(og, d->oh, d->ow, d->ckk, job->w + cg * og * d->ckk, d->ckk,
+                          image + cg * cg_in * plane, off, wp, job->add, y + cg * og * d->p,
+                          d->p);
     }
-    if (d->pt || d->pl || d->pb || d->pr) {
-        pad_image(d, x, padded);
-        image = padded, plane = d->hp * d->wp, wp = d->wp;
-    }
-    taps_offsets(d, d->c / d->groups, plane, wp, off);
-    int64_t og = d->o / d->groups, cg_in = d->c / d->groups;
-    for (int64_t cg = 0; cg < d->groups; cg++) // w_g[O/G, CKK] @ taps, an output row at a time
-        gt__gemm_taps(og, d->oh, d->ow, d->ckk, job->w + cg * og * d->ckk, d->ckk,
-                      image + cg * cg_in * plane, off, wp, job->add, y + cg * og * d->p, d->p);
     if (job->b)
         add_channel_bias(d->o, d->p, job->b, y);
 }
@@ -770,18 +772,18 @@ static void conv_forward_kernel(const conv_dims *d, int threads, gt_real *scratc
     conv_sizes z = sizes_of(d);
     forward_job job = {d, &z, x, w, add ? NULL : b, y, scratch, forward_per_thread(d), NULL,
                        NULL, add};
-    if (taps_forward(d) && flat_taps(d)) {
+    if (!taps_forward(d)) {
+        run_groups(d->n_groups, threads, forward_group, &job);
+        return;
+    }
+    if (flat_taps(d)) {
         size_t at;
         forward_scratch_bytes(d, threads, &at);
-        gt_real *wt = (gt_real *)((char *)scratch + at);
-        void *masks = (char *)wt + ((gt__real_bytes(d->o * d->ckk) + 63) & ~(size_t)63);
+        gt_real *wt = (gt_real *)((char *)scratch + at), *masks = wt + lines_of(d->o * d->ckk);
         flat_taps_prepare(d, w, wt, masks);
         job.wt = wt, job.masks = masks;
     }
-    if (taps_forward(d)) /* images, not groups: no patches to share */
-        run_groups(d->n, threads, forward_image, &job);
-    else
-        run_groups(d->n_groups, threads, forward_group, &job);
+    run_groups(d->n, threads, forward_image, &job); /* images, not groups: no patches to share */
 }
 
 /* One group's share of a backward: its images' input gradients, and its weight and bias
@@ -851,10 +853,9 @@ static void weight_grad_taps(const backward_job *job, int64_t image, gt_real *pa
 // w[O, C/G, KH, KW] -> f[C, O/G*KH*KW], per channel group: f[c][(o*KH + i)*KW + j] =
 // w[o][c][KH-1-i][KW-1-j] (o and c within the group): the weights of the conv of the output
 // gradient that gives the input gradient; each group's transposed, [O/G*KH*KW, C/G], for
-// gt__gemm_taps_masked when flat_input_grad
-static void flip_weights(const conv_dims *d, const gt_real *w, gt_real *f) {
+// gt__gemm_taps_masked when `transposed` (flat_input_grad)
+static void flip_weights(const conv_dims *d, const gt_real *w, bool transposed, gt_real *f) {
     int64_t og = d->o / d->groups, cg_in = d->c / d->groups, kk = d->kh * d->kw;
-    bool transposed = flat_input_grad(d);
     for (int64_t cg = 0; cg < d->groups; cg++)
         for (int64_t c = 0; c < cg_in; c++)
             for (int64_t o = 0; o < og; o++) {
@@ -865,8 +866,6 @@ static void flip_weights(const conv_dims *d, const gt_real *w, gt_real *f) {
                         from[kk - 1 - t];
             }
 }
-
-
 
 // g[O,OH,OW] -> gpad[O, H+dh*(KH-1), W+dw*(KW-1)]: output row oy at row oy + dh*(KH-1) - pt,
 // column ox at ox + dw*(KW-1) - pl, zero around; what falls outside (padding wider than the
@@ -901,8 +900,8 @@ static void input_grad_taps(const backward_job *job, int64_t image, gt_real *gpa
     gt_real *gx = job->grad_x + image * image_in;
     if (job->masks) {
         int32_t slot[CONV_TAPS_MAX];
-        flat_offsets(d, g, d->o * d->p, og, d->p, grad_pad_top(d) * d->ow + grad_pad_left(d),
-                     off, slot);
+        prefetch_image(g, d->o * d->p);
+        flat_offsets(d, og, d->p, grad_pad_top(d) * d->ow + grad_pad_left(d), off, slot);
         for (int64_t cg = 0; cg < d->groups; cg++) // f_g^T[O/G*KH*KW, C/G]^T @ taps of g_g
             gt__gemm_taps_masked(cg_in, d->h * d->w, kk, job->flipped + cg * cg_in * kk, cg_in,
                                  g + cg * og * d->p, off, slot, job->masks, d->kh * d->kw,
@@ -996,13 +995,12 @@ static void conv_backward_kernel(const conv_dims *d, int threads, gt_real *scrat
     backward_scratch_bytes(d, threads, &parts_at);
     gt_real *parts = (gt_real *)((char *)scratch + parts_at);
     gt_real *flipped = grad_x && taps_input_grad(d) ? parts + chunks_of(d) * part_reals(d) : NULL;
-    void *masks = NULL;
+    bool flat = flipped && flat_input_grad(d);
+    gt_real *masks = flat ? flipped + lines_of(d->o * d->ckk) : NULL;
     if (flipped)
-        flip_weights(d, w, flipped);
-    if (flipped && flat_input_grad(d)) {
-        masks = flipped + lines_of(d->o * d->ckk);
+        flip_weights(d, w, flat, flipped);
+    if (flat)
         flat_masks(d, d->h, d->oh, grad_pad_top(d), grad_pad_left(d), masks);
-    }
     backward_job job = {d, &z, x, w, g, grad_x, grad_w, grad_b, scratch, parts, flipped,
                         masks, backward_per_thread(d), write_x};
     run_groups(chunks_of(d), threads, backward_chunk, &job);

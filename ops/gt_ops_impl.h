@@ -85,13 +85,12 @@ bool gt__gemm_taps(int64_t M, int64_t rows, int64_t width, int64_t K, const gt_r
                    int64_t lda, const gt_real *b, const int64_t *off, int64_t ldr, bool add,
                    gt_real *C, int64_t ldc);
 /* A stride-1 convolution whose output rows are as wide as its image (conv.c), its taps
- * read in place from an image without column padding: C[:, p] = A[M,K] @ B[:, p] (+ C when
- * add) for p < N, A given transposed (A[i, k] at At[k*lda + i]), B[k, p] = b[off[k] + p]
- * where masks[(p / vlen)*taps + slot[k]] (the table
- * of gt__gemm_tap_masks) sets p's lane, 0 where it does not (a tap in the padding: that
- * memory is never read). The same register tiles and sums as gt__gemm_taps over a padded
- * copy, so the same bits; on this thread. False, computing nothing, on a path without such
- * tiles (portable, blas). */
+ * read in place from an image without padding: C[:, p] = A[M,K] @ B[:, p] (+ C when add)
+ * for p < N, A given transposed (A[i, k] at At[k*lda + i]), B[k, p] = b[off[k] + p] where
+ * masks[(p / vlen)*taps + slot[k]] (the table of gt__gemm_tap_masks) sets p's lane, 0
+ * where it does not (a tap in the padding: that memory is never read). The same register
+ * tiles and sums as gt__gemm_taps over a padded copy, so the same bits; on this thread.
+ * False, computing nothing, on a path without such tiles (portable, blas). */
 bool gt__gemm_taps_masked(int64_t M, int64_t N, int64_t K, const gt_real *At, int64_t lda,
                           const gt_real *b, const int64_t *off, const int32_t *slot,
                           const void *masks, int64_t taps, bool add, gt_real *C, int64_t ldc);
