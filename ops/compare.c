@@ -283,7 +283,7 @@ const gt_op_def gt_op_pow = COMPARE_OP_DEF(
 const gt_op_def gt_op_maximum = COMPARE_OP_DEF(
     "maximum", "the larger of input and other elementwise (half the gradient to each at a tie)",
     INPUT, OTHER, CMP_MAXIMUM, compare_backward, compare_grad_graph, "3x4 3x4", "2x3 3", "4x1 1x3",
-    "3x4 ()",
+    "3x4 ()", "2x0x3 3",
     "2x3 4 => maximum: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_minimum = COMPARE_OP_DEF(
     "minimum", "the smaller of input and other elementwise (half the gradient to each at a tie)",
@@ -296,7 +296,7 @@ const gt_op_def gt_op_minimum = COMPARE_OP_DEF(
                    INPUT, OTHER, kind, NULL, NULL, __VA_ARGS__)
 
 const gt_op_def gt_op_eq = COMPARISON_OP_DEF(
-    "eq", "==", CMP_EQ, "3x4:mask 3x4:mask", "2x3 ()", "2x1:mask 4:mask",
+    "eq", "==", CMP_EQ, "3x4:mask 3x4:mask", "2x3 ()", "2x1:mask 4:mask", "0x4 4",
     "2x3 4 => eq: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_ne = COMPARISON_OP_DEF(
     "ne", "!=", CMP_NE, "3x4:mask 4:mask", "2x3 2x3",
@@ -322,7 +322,7 @@ const gt_op_def gt_op_where = {
     .forward = where_forward,
     .backward = where_backward,
     .grad_graph = where_grad_graph,
-    GT__CASES("3x4 3x4 3x4", "3x4 4 3x1", "2x1x3 1x3 ()", "2x1 2x3 2x3", "3x4 3x4 ()",
+    GT__CASES("3x4 3x4 3x4", "3x4 4 3x1", "2x1x3 1x3 ()", "2x1 2x3 2x3", "3x4 3x4 ()", "0x3 3 0x1",
               "2x3 2x3 => where: takes 3 tensor inputs, got 2",
               "2x3 3 2 => where: shapes [2, 3], [3] and [2] cannot be broadcast"),
 };

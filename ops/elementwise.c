@@ -18,13 +18,19 @@ static void strides_for(const gt_tensor *t, int ndim, int64_t *stride) {
 
 /* bc's loop_* fields: the output's dims without those of size 1, each merged into the one
  * before it when every operand steps over both as over one (stride[d] = stride[d + 1] *
- * shape[d + 1]); the same elements in the same order. An empty output keeps a dim of 0. */
+ * shape[d + 1]); the same elements in the same order. An empty output is one run of 0. */
 static void loop_dims(gt__broadcast *bc) {
     int m = 0;
+    for (int d = 0; d < bc->ndim; d++)
+        if (bc->shape[d] == 0) { /* no elements: one empty run (a dim of 0 before others
+                                    would make gt__broadcast_seek divide by 0) */
+            bc->loop_ndim = 1;
+            return; /* loop_shape[0] and the loop strides are 0 (memset by the caller) */
+        }
     for (int d = 0; d < bc->ndim; d++) {
         if (bc->shape[d] == 1)
             continue;
-        bool merge = m > 0 && bc->shape[d] != 0 && bc->loop_shape[m - 1] != 0;
+        bool merge = m > 0;
         for (int k = 0; merge && k < GT__BROADCAST_MAX; k++)
             merge = bc->loop_stride[k][m - 1] == bc->stride[k][d] * bc->shape[d];
         if (merge) {
@@ -354,13 +360,14 @@ static gt_status scale_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
 
 const gt_op_def gt_op_add = BINARY_OP_DEF(
     "add", "input + other with broadcasting", GT_DOMAIN_NORMAL, BIN_ADD, "3x4 3x4", "4x3 3",
-    "4x1 1x3", "2x3 ()", "2x1x3x1 4x1x5", "2x3 4 => add: shapes [2, 3] and [4] cannot be broadcast");
+    "4x1 1x3", "2x3 ()", "2x1x3x1 4x1x5", "0x3 1x3", "2x0x3 3",
+    "2x3 4 => add: shapes [2, 3] and [4] cannot be broadcast");
 const gt_op_def gt_op_sub = BINARY_OP_DEF(
     "sub", "input - other with broadcasting", GT_DOMAIN_NORMAL, BIN_SUB, "3 5x3",
     "3x2 3 => sub: shapes [3, 2] and [3] cannot be broadcast");
 const gt_op_def gt_op_mul = BINARY_OP_DEF(
     "mul", "input * other elementwise with broadcasting", GT_DOMAIN_NORMAL, BIN_MUL,
-    "3x1x2 1x4x2", "5 5", "5 4 => mul: shapes [5] and [4] cannot be broadcast");
+    "3x1x2 1x4x2", "5 5", "3x0 1", "5 4 => mul: shapes [5] and [4] cannot be broadcast");
 const gt_op_def gt_op_div = BINARY_OP_DEF(
     "div", "input / other elementwise with broadcasting", GT_DOMAIN_POSITIVE, BIN_DIV, "3x4 4",
     "2x1 1x3", "2x2x2 3x2 => div: shapes [2, 2, 2] and [3, 2] cannot be broadcast");
