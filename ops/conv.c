@@ -379,10 +379,13 @@ static int64_t grad_pad_left(const conv_dims *d) { return d->dw * (d->kw - 1) - 
  * C * (O/G*KH*KW) * H * taps_row_lanes(W) lane multiply-adds an image. Patches: the
  * GEMM's CKK * O/G * OH*Wp per channel group (OH*OW when the rows are not laid Wp wide) and
  * its C*KH*KW rows of OH*Wp written, read and added back at 13 lane multiply-adds an
- * element (fitted, 1 thread of an AMD Zen 5, to 3x3 convs of 16-64 channels at 14x14 and
- * 28x28, dilated and grouped, and LeNet's C3). The choice changes the bits (each element
- * sums its taps in another order), so it depends on the shape and the path alone, never
- * on the CPU's caches. On AVX-512: a 3x3 conv of 32 -> 32 maps of 28x28 goes the taps way
+ * element with 64-byte vectors (fitted, 1 thread of an AMD Zen 5, to 3x3 convs of 16-64
+ * channels at 14x14 and 28x28, dilated and grouped, and LeNet's C3), half that with 32-byte
+ * ones: the copy takes as long, a lane multiply-add twice as long (AVX2 on the same Zen 5,
+ * C3's forward and backward at batch 64: taps 1,478-1,636 us, patches 1,289-1,312; the model
+ * had chosen the taps, 537,600 against 609,000, and now takes the patches, 472,500).
+ * The choice changes the bits (each element sums its taps in another order), so it depends
+ * on the shape and the path alone, never on the CPU's caches. On AVX-512: a 3x3 conv of 32 -> 32 maps of 28x28 goes the taps way
  * (8.3 million against 10.9; its backward 13.4 -> 12.8 ms at batch 64), the grouped
  * 32 -> 64 of 4 groups (4.1 against 7.0; 11.7 -> 8.2 ms) and the dilated 16 -> 32 (4.1
  * against 5.8; 7.1 -> 6.8 ms) too; 64 -> 64 maps of 14x14 the patches' way (16.5 against
@@ -397,7 +400,8 @@ static bool taps_input_grad(const conv_dims *d) {
                   taps_row_lanes(d->w, vlen);
     bool wide = 2 * d->wp <= 3 * d->ow;
     double columns = (double)d->oh * (double)(wide ? d->wp : d->ow);
-    double patches = (double)d->rows * columns * ((double)og + 13.0);
+    double copy = 13.0 * (double)(vlen * (int64_t)sizeof(gt_real)) / 64.0;
+    double patches = (double)d->rows * columns * ((double)og + copy);
     return taps < patches;
 }
 
