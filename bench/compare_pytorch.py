@@ -92,6 +92,11 @@ REFERENCE = {
     ("mlp", "train_step", 1): ("time", 107), ("mlp", "inference", 1000): ("rate", 1000000),
 }
 RSS_TARGET_MIB = 96
+# --isa avx2: each side's kernels as on a CPU without AVX-512 (an Intel Core, an AMD Zen 2 or
+# 3): gradtape's GEMM and conv tiles, PyTorch's own kernels, its oneDNN convolutions and
+# OpenBLAS (which already takes its Haswell kernels on the AMD Zen 5).
+ISA_AVX2 = {"GT_CPU": "avx2", "ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2",
+            "OPENBLAS_CORETYPE": "Haswell"}
 SCALING_TARGET = 1.7
 # glibc's malloc in the PyTorch workers keeps the memory it is given: big blocks from its
 # heap rather than fresh mappings, and no trimming. PyTorch's CPU allocator frees every
@@ -110,6 +115,14 @@ def malloc_line():
         return "  PyTorch malloc    glibc's defaults (--torch-malloc glibc)"
     return ("  PyTorch malloc    glibc keeps the memory it is given (" +
             " ".join(f"{k}={v}" for k, v in PT_MALLOC.items()) + ")")
+
+
+def isa_line(args):
+    """The report's line on the kernels' instruction set."""
+    if args.isa == "avx2":
+        return ("  ISA               AVX2 on both sides (--isa avx2: " +
+                " ".join(f"{k}={v}" for k, v in ISA_AVX2.items()) + ")")
+    return "  ISA               each side's choice for this CPU (--isa native)"
 
 
 def torch_worker_env(torch_threads=None, blas_threads=None):
@@ -424,6 +437,11 @@ def main():
                     help="the PyTorch workers' malloc: keep (default: glibc told to keep its "
                     "memory, PT_MALLOC, as a caching allocator would) or glibc (its defaults, "
                     "as the tables before 2026-12-07 21:00 ran)")
+    ap.add_argument("--isa", choices=["native", "avx2"], default="native",
+                    help="avx2: both sides as on a CPU without AVX-512 (ISA_AVX2: gradtape's "
+                    "kernels by GT_CPU=avx2, PyTorch's by ATEN_CPU_CAPABILITY, oneDNN's by "
+                    "DNNL_MAX_CPU_ISA, OpenBLAS's by OPENBLAS_CORETYPE); caches, cores and "
+                    "clocks stay this machine's")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="instead of the usual table: start N CPU-bound processes of this "
@@ -463,6 +481,8 @@ def main():
         return 0
     if args.torch_malloc == "glibc":
         PT_MALLOC.clear()
+    if args.isa == "avx2":  # inherited by gradtape-bench and every PyTorch worker
+        os.environ.update(ISA_AVX2)
     if args.load < 0:
         die("--load must be >= 0")
     if args.chargpt:
@@ -601,6 +621,7 @@ def main():
     if py:
         print(malloc_line())
     print(f"  OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(isa_line(args))
     print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
     print(f"  method            medians of reps after {args.warmup} warm-up runs, "
           f"{args.budget:g} s per cell and at least {args.min_reps} reps, both sides; "
@@ -787,6 +808,7 @@ def run_ops(args, bench, old_bench, py, timing, started):
     print(f"  CPU               {cpu_model()}, {os.cpu_count()} logical cores; "
           f"{cpu_caches()}; {platform.system()} {platform.release()}")
     print(f"  load average      " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
+    print(isa_line(args))
     if pt_env:
         print(f"  PyTorch           {pt_env.get('torch')} ({py}), CPU capability "
               f"{pt_env.get('cpu_capability')}, OpenBLAS core {pt_env.get('openblas_core')}")
@@ -961,6 +983,7 @@ def run_loaded(args, bench, old, py, timing, started):
           f"measurement; load average " + "; ".join(f"{k}: {v}" for k, v in loads.items()))
     print(f"  gradtape          default threads {gt_env.get('threads')}")
     print(malloc_line())
+    print(isa_line(args))
     print(f"  method            training steps (forward, loss, backward, SGD momentum), medians "
           f"of reps, {args.budget:g} s per cell, {args.rounds} round(s), median round kept")
     print()

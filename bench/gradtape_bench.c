@@ -250,14 +250,16 @@ typedef struct peak_info {
 static volatile double peak_sink;
 
 /* The best of a few short runs of one core's FMA loop, in GFLOP/s of CPU time; 0 when this
- * CPU has no vector FMA this program knows. */
+ * CPU has no vector FMA this program knows. The widest the library's kernels use: AVX2's
+ * when GT_CPU=avx2 makes them run as on a CPU without AVX-512. */
 static double measure_core_peak(bool quick, const char **isa) {
     *isa = "";
 #ifdef BENCH_X86
     __builtin_cpu_init();
     double (*kernel)(int64_t) = NULL;
     int lanes = 0;
-    if (__builtin_cpu_supports("avx512f")) {
+    const char *forced = getenv("GT_CPU");
+    if (__builtin_cpu_supports("avx512f") && !(forced && strcmp(forced, "avx2") == 0)) {
         kernel = fma_avx512, lanes = 16, *isa = "AVX-512";
     } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         kernel = fma_avx2, lanes = 8, *isa = "AVX2";

@@ -245,6 +245,12 @@ static void packed_driver(const gt__gemm_kernels *k, int64_t k_blocks, const gt_
 }
 
 void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g) {
+    const gt__gemm_kernels *k = plan->kernels;
+    if (plan->method == GT__GEMM_OUTER && g->K == 1 && k->rank1) {
+        k->rank1(g->M, g->N, g->A, g->trans_a ? 1 : g->lda, g->B, g->C, g->ldc, g->alpha,
+                 g->beta);
+        return;
+    }
     switch (plan->method) {
     case GT__GEMM_OUTER: outer_driver(plan->kernels, plan->k_blocks, g); break;
     case GT__GEMM_DOT: dot_driver(plan->kernels, plan->k_blocks, g); break;

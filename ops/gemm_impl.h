@@ -63,6 +63,14 @@ typedef void gt__gemm_dot_rows_fn(int64_t rows, int64_t kc, const gt_real *a, in
                                   int64_t ldra, const gt_real *b, int64_t ldb, int64_t ldrb,
                                   gt_real *c, int64_t ldc, gt_real alpha, gt_real beta);
 
+// C[m,n] = alpha * a @ b + beta * C for a product of K = 1: the column a (a[i*a_step]) times
+// the row b (b[j]), each element computed as an outer tile computes it (a multiply-add into
+// zero, then the tile's store), so the same bits, in one call rather than one per tile
+// (batch-1 training: a linear layer's weight gradient is one such outer product)
+typedef void gt__gemm_rank1_fn(int64_t m, int64_t n, const gt_real *a, int64_t a_step,
+                               const gt_real *b, gt_real *c, int64_t ldc, gt_real alpha,
+                               gt_real beta);
+
 // buf[k, j] = b[j*ldb + k] for k < kc, j < nc: a block of B transposed for outer tiles
 typedef void gt__gemm_pack_fn(const gt_real *b, int64_t ldb, int64_t kc, int64_t nc, gt_real *buf);
 
@@ -87,6 +95,7 @@ typedef struct gt__gemm_kernels {
     /* dot_rows[rows - 1][columns - 1]: dot tiles over row segments */
     gt__gemm_dot_rows_fn *dot_rows[GT__GEMM_MAX_DM][GT__GEMM_MAX_DN];
     gt__gemm_pack_fn *pack_transposed; /* NULL: a plain loop */
+    gt__gemm_rank1_fn *rank1;          /* NULL: the outer tiles */
 } gt__gemm_kernels;
 
 /* The kernel sets. The SIMD ones are NULL when the compiler could not build them. */

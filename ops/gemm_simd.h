@@ -163,6 +163,42 @@ GT__KERNEL void outer_tile(const int mr, const int nv, const bool trans_a, const
     outer_finish(mr, nv, c, ldc, acc, alpha, beta, masked, mask);
 }
 
+// C[m, n] = alpha * a[m] (a column, a[i*a_step]) @ b[n] (a row) + beta * C, in the store
+// mode of alpha and beta: each element a multiply-add into zero and a store, as a tile of
+// kc = 1 computes it (the same bits)
+GT__KERNEL void rank1_rows(const int mode, int64_t m, int64_t n, const gt_real *a,
+                           int64_t a_step, const gt_real *b, gt_real *c, int64_t ldc,
+                           gt_real alpha, gt_real beta) {
+    vreal va = v_set1(alpha), vb = v_set1(beta);
+    int tail = (int)(n % VLEN);
+    int64_t full = n - tail;
+    vmask mask = v_mask(tail ? tail : VLEN);
+    for (int64_t i = 0; i < m; i++) {
+        vreal ai = v_set1(a[i * a_step]);
+        gt_real *ci = c + i * ldc;
+        for (int64_t j = 0; j < full; j += VLEN)
+            outer_store(mode, ci + j, v_fma(ai, v_load(b + j), v_zero()), va, vb, false, mask);
+        if (tail)
+            outer_store(mode, ci + full, v_fma(ai, v_loadm(b + full, mask), v_zero()), va, vb,
+                        true, mask);
+    }
+}
+
+static GT__SIMD_TARGET void rank1(int64_t m, int64_t n, const gt_real *a, int64_t a_step,
+                                  const gt_real *b, gt_real *c, int64_t ldc, gt_real alpha,
+                                  gt_real beta) {
+    if (beta == 0 && alpha == 1)
+        rank1_rows(STORE, m, n, a, a_step, b, c, ldc, alpha, beta);
+    else if (beta == 0)
+        rank1_rows(STORE_SCALED, m, n, a, a_step, b, c, ldc, alpha, beta);
+    else if (beta == 1 && alpha == 1)
+        rank1_rows(ADD, m, n, a, a_step, b, c, ldc, alpha, beta);
+    else if (beta == 1)
+        rank1_rows(ADD_SCALED, m, n, a, a_step, b, c, ldc, alpha, beta);
+    else
+        rank1_rows(BLEND, m, n, a, a_step, b, c, ldc, alpha, beta);
+}
+
 // C[mr, nr] = alpha * A[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN, A given transposed
 // (A[i, k] at a[k*lda + i]: one pointer for the tile's broadcasts), B[k, j] = b[off[k] + j]
 // in the lanes that masks[v*taps + slot[k]] sets (j in vector v), 0 elsewhere
@@ -476,6 +512,7 @@ const gt__gemm_kernels *GT__SIMD_TABLE(void) {
         .tap_masks = tap_masks,
         .mask_bytes = (int)sizeof(vmask),
         .pack_transposed = pack_transposed,
+        .rank1 = rank1,
         .dot = {GT__DOT_ENTRY(1) GT__DOT_ENTRY(2) GT__DOT_ENTRY(3)
 #if GT__DM >= 4
                     GT__DOT_ENTRY(4)

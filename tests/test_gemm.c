@@ -265,6 +265,43 @@ static void same_bits(void) {
 
 GT_TEST(the_same_product_gives_the_same_bits_run_after_run) { on_every_path(same_bits); }
 
+/* Products of K = 1 (rank1, one call for all of C) against the same products with a second k
+ * of zeros (the outer tiles): the same bits, A either way, every store mode, tails of a
+ * vector, batch-1 training's weight gradients (100 x 784, 10 x 100), and one large enough
+ * to split over threads. */
+static void rank1_matches_tiles(void) {
+    const int64_t sizes[][2] = {{1, 1}, {7, 17}, {100, 784}, {10, 100}, {33, 5}, {600, 1030}};
+    const double modes[][2] = {{1, 0}, {1, 1}, {-1.5, 0}, {0.5, 1}, {2, -2}};
+    bool blas = strcmp(gt__gemm_path_name(), "blas") == 0;
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+        for (int ta = 0; ta < 2; ta++)
+            for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+                int64_t M = sizes[t][0], N = sizes[t][1];
+                gt_real *a1 = malloc((size_t)M * sizeof(gt_real));
+                gt_real *a2 = calloc((size_t)(2 * M), sizeof(gt_real));
+                gt_real *b2 = calloc((size_t)(2 * N), sizeof(gt_real));
+                gt_real *c1 = malloc((size_t)(M * N) * sizeof(gt_real));
+                gt_real *c2 = malloc((size_t)(M * N) * sizeof(gt_real));
+                for (int64_t i = 0; i < M; i++) /* op(A2)[i, 0] = a1[i], op(A2)[i, 1] = 0 */
+                    a2[ta ? i : 2 * i] = a1[i] = (gt_real)uniform();
+                for (int64_t j = 0; j < N; j++) /* B2's first row is b, its second zeros */
+                    b2[j] = (gt_real)uniform();
+                for (int64_t i = 0; i < M * N; i++)
+                    c1[i] = c2[i] = (gt_real)uniform();
+                gt_real alpha = (gt_real)modes[m][0], beta = (gt_real)modes[m][1];
+                gt__gemm(ta, false, M, N, 1, alpha, a1, ta ? M : 1, b2, N, beta, c1, N);
+                gt__gemm(ta, false, M, N, 2, alpha, a2, ta ? M : 2, b2, N, beta, c2, N);
+                if (blas) /* OpenBLAS may round the two differently: values only */
+                    for (int64_t i = 0; i < M * N; i++)
+                        CHECK_CLOSE(c1[i], c2[i], 1e-5 * (1 + fabs((double)c2[i])));
+                else
+                    CHECK(memcmp(c1, c2, (size_t)(M * N) * sizeof(gt_real)) == 0);
+                free(a1), free(a2), free(b2), free(c1), free(c2);
+            }
+}
+
+GT_TEST(products_of_one_k_give_the_bits_of_the_outer_tiles) { on_every_path(rank1_matches_tiles); }
+
 /* gt__gemm_taps against gt__gemm on its taps copied out as patches (im2col): the same bits,
  * for LeNet's C1 (one padded 32x32 channel, 25 taps) and C3 (6 channels, 150 taps, added
  * into C), more rows than a tile, K past an outer k block (270 taps), rows one vector wide
