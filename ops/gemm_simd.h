@@ -118,21 +118,30 @@ GT__KERNEL void outer_store_all(const int mode, const int mr, const int nv, gt_r
                         mask);
 }
 
+/* call(mode) with the store mode of alpha and beta as a constant, so that the stores it
+ * inlines run without branches */
+#define BY_STORE_MODE(alpha, beta, call)                                                  \
+    do {                                                                                  \
+        if ((beta) == 0 && (alpha) == 1)                                                  \
+            call(STORE);                                                                  \
+        else if ((beta) == 0)                                                             \
+            call(STORE_SCALED);                                                           \
+        else if ((beta) == 1 && (alpha) == 1)                                             \
+            call(ADD);                                                                    \
+        else if ((beta) == 1)                                                             \
+            call(ADD_SCALED);                                                             \
+        else                                                                              \
+            call(BLEND);                                                                  \
+    } while (0)
+
 /* C = alpha * acc + beta * C over a tile (masked: its last vector's first lanes only), in
  * the store mode of alpha and beta. */
 GT__KERNEL void outer_finish(const int mr, const int nv, gt_real *c, int64_t ldc,
                              vreal acc[GT__MR][GT__NV], gt_real alpha, gt_real beta,
                              bool masked, vmask mask) {
-    if (beta == 0 && alpha == 1)
-        outer_store_all(STORE, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else if (beta == 0)
-        outer_store_all(STORE_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else if (beta == 1 && alpha == 1)
-        outer_store_all(ADD, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else if (beta == 1)
-        outer_store_all(ADD_SCALED, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
-    else
-        outer_store_all(BLEND, mr, nv, c, ldc, acc, alpha, beta, masked, mask);
+#define STORE_CALL(mode) outer_store_all(mode, mr, nv, c, ldc, acc, alpha, beta, masked, mask)
+    BY_STORE_MODE(alpha, beta, STORE_CALL);
+#undef STORE_CALL
 }
 
 // C[mr, nr] = alpha * op(A)[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN; op(A) read in
@@ -187,16 +196,9 @@ GT__KERNEL void rank1_rows(const int mode, int64_t m, int64_t n, const gt_real *
 static GT__SIMD_TARGET void rank1(int64_t m, int64_t n, const gt_real *a, int64_t a_step,
                                   const gt_real *b, gt_real *c, int64_t ldc, gt_real alpha,
                                   gt_real beta) {
-    if (beta == 0 && alpha == 1)
-        rank1_rows(STORE, m, n, a, a_step, b, c, ldc, alpha, beta);
-    else if (beta == 0)
-        rank1_rows(STORE_SCALED, m, n, a, a_step, b, c, ldc, alpha, beta);
-    else if (beta == 1 && alpha == 1)
-        rank1_rows(ADD, m, n, a, a_step, b, c, ldc, alpha, beta);
-    else if (beta == 1)
-        rank1_rows(ADD_SCALED, m, n, a, a_step, b, c, ldc, alpha, beta);
-    else
-        rank1_rows(BLEND, m, n, a, a_step, b, c, ldc, alpha, beta);
+#define RANK1_CALL(mode) rank1_rows(mode, m, n, a, a_step, b, c, ldc, alpha, beta)
+    BY_STORE_MODE(alpha, beta, RANK1_CALL);
+#undef RANK1_CALL
 }
 
 // C[mr, nr] = alpha * A[mr, kc] @ B[kc, nr] + beta * C, nr <= nv * VLEN, A given transposed
