@@ -70,6 +70,78 @@ static gt_status reduction_of(const char *op, const gt_tensor *x, const gt_reduc
         }                                                                                 \
     } while (0)
 
+/* The same walk in runs: x's dims without those of size 1, each merged into the one before
+ * when both are reduced or both kept (x and the output are contiguous, so a merged pair is
+ * stepped over as one dim); the last loop dim is a run of x that reduces into one output
+ * element (reduced) or adds into a run of the output (kept). [64, 32, 28, 28] summed over
+ * [0, 2, 3] is 64 x 32 runs of 784, each into one of 32 outputs. */
+typedef struct reduce_runs {
+    int ndim;
+    bool reduced[GT_MAX_DIMS];
+    int64_t shape[GT_MAX_DIMS], out_stride[GT_MAX_DIMS];
+} reduce_runs;
+
+static void runs_of(const gt_tensor *x, const reduction *r, reduce_runs *l) {
+    l->ndim = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        if (x->shape[d] == 1)
+            continue;
+        int m = l->ndim;
+        if (m > 0 && l->reduced[m - 1] == r->reduced[d]) {
+            l->shape[m - 1] *= x->shape[d];
+            l->out_stride[m - 1] = r->out_stride[d]; /* the inner dim's: 0, or 1 when kept */
+            continue;
+        }
+        l->reduced[m] = r->reduced[d];
+        l->shape[m] = x->shape[d];
+        l->out_stride[m] = r->out_stride[d];
+        l->ndim++;
+    }
+    if (l->ndim == 0) { /* one element */
+        l->ndim = 1;
+        l->reduced[0] = true;
+        l->shape[0] = 1;
+        l->out_stride[0] = 0;
+    }
+}
+
+/* Visits each run of x (runs_of): `at` its first element, `o` the output element it (or its
+ * first element) goes to, `len` its length. x must not be empty. */
+#define FOR_EACH_RUN(l, ...)                                                              \
+    do {                                                                                  \
+        int last_ = (l)->ndim - 1;                                                        \
+        int64_t index_[GT_MAX_DIMS] = {0}, o = 0, len = (l)->shape[last_];                \
+        for (int64_t at = 0;; at += len) {                                                \
+            __VA_ARGS__;                                                                  \
+            int d_ = last_ - 1;                                                           \
+            for (; d_ >= 0; d_--) {                                                       \
+                o += (l)->out_stride[d_];                                                 \
+                if (++index_[d_] < (l)->shape[d_])                                        \
+                    break;                                                                \
+                o -= (l)->out_stride[d_] * (l)->shape[d_];                                \
+                index_[d_] = 0;                                                           \
+            }                                                                             \
+            if (d_ < 0)                                                                   \
+                break;                                                                    \
+        }                                                                                 \
+    } while (0)
+
+/* x[0..n) summed in double, in 8 interleaved partial sums (one chain would wait on each
+ * add) added in order at the end: the same bits for the same run wherever it lies. */
+static double run_total(const gt_real *x, int64_t n) {
+    double part[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += (double)x[i + k];
+    for (; i < n; i++)
+        part[0] += (double)x[i];
+    double total = 0;
+    for (int k = 0; k < 8; k++)
+        total += part[k];
+    return total;
+}
+
 // x[...] -> y[kept dims] = sum (or mean) over the reduced dims
 static gt_tensor *reduce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
                                  int n_in, const void *args) {
@@ -88,19 +160,16 @@ static gt_tensor *reduce_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *
     if (!total)
         return NULL;
     memset(total, 0, (size_t)out->numel * sizeof(double));
-    if (out->numel == 1) { /* in independent partial sums: one chain would wait on each add */
-        double part[8] = {0};
-        int64_t i = 0;
-        for (; i + 8 <= x->numel; i += 8)
-            for (int k = 0; k < 8; k++)
-                part[k] += (double)x->data[i + k];
-        for (; i < x->numel; i++)
-            part[0] += (double)x->data[i];
-        for (int k = 0; k < 8; k++)
-            total[0] += part[k];
-    } else {
-        FOR_EACH_REDUCED(x, &r, total[o] += (double)x->data[i]);
-    }
+    reduce_runs l;
+    runs_of(x, &r, &l);
+    const gt_real *data = x->data;
+    if (x->numel > 0 && l.reduced[l.ndim - 1]) /* a run into one output */
+        FOR_EACH_RUN(&l, total[o] += run_total(data + at, len));
+    else if (x->numel > 0) /* a run onto a run of outputs: each still sums in x's order */
+        FOR_EACH_RUN(&l, {
+            for (int64_t j = 0; j < len; j++)
+                total[o + j] += (double)data[at + j];
+        });
     double divisor = mean ? (double)r.count : 1.0; /* mean of nothing is NaN, as in PyTorch */
     for (int64_t o = 0; o < out->numel; o++)
         out->data[o] = (gt_real)(total[o] / divisor);
@@ -117,13 +186,20 @@ static gt_status reduce_backward(gt_node *node) {
         return status;
     gt_real scale = mean ? (gt_real)(1.0 / (double)r.count) : 1;
     const gt_real *g = node->out->grad;
-    if (node->out->numel == 1) { /* every element: one value to add */
-        gt_real add = g[0] * scale;
-        for (int64_t i = 0; i < x->numel; i++)
-            x->grad[i] += add;
-        return GT_OK;
-    }
-    FOR_EACH_REDUCED(x, &r, x->grad[i] += g[o] * scale);
+    gt_real *gx = x->grad;
+    reduce_runs l;
+    runs_of(x, &r, &l);
+    if (x->numel > 0 && l.reduced[l.ndim - 1])
+        FOR_EACH_RUN(&l, {
+            gt_real add = g[o] * scale;
+            for (int64_t j = 0; j < len; j++)
+                gx[at + j] += add;
+        });
+    else if (x->numel > 0)
+        FOR_EACH_RUN(&l, {
+            for (int64_t j = 0; j < len; j++)
+                gx[at + j] += g[o + j] * scale;
+        });
     return GT_OK;
 }
 
