@@ -552,12 +552,13 @@ static const gt_attr_def reduce_attrs[] = {
 const gt_op_def gt_op_sum = REDUCE_OP_DEF(
     "sum", "sum of every element, or over dim (an int or a list)", REDUCE_SUM, "3x4",
     "3x4x2; dim=0", "3x5; dim=-1", "2x3x4; dim=[0, 2]", "2x3x4; dim=1, keepdim=True",
-    "3x4; keepdim=True", "(); dim=0", "1x3; dim=0",
+    "3x4; keepdim=True", "(); dim=0", "1x3; dim=0", "3x2x20; dim=[0, 2]", "2x1x3x17; dim=3",
     "2x3; dim=2 => sum: dim 2 is out of range for shape [2, 3]",
     "2x3; dim=[1, -1] => sum: dim 1 appears more than once");
 const gt_op_def gt_op_mean = REDUCE_OP_DEF(
     "mean", "mean of every element, or over dim (an int or a list)", REDUCE_MEAN, "5x3",
-    "2x3x4; dim=1", "2x3x4; dim=[-1, 0], keepdim=True",
+    "2x3x4; dim=1", "2x3x4; dim=[-1, 0], keepdim=True", "4x3x9; dim=[0, 2], keepdim=True",
+    "9x2x3; dim=0",
     "2x3; dim=-3 => mean: dim -3 is out of range for shape [2, 3]");
 
 const gt_op_def gt_op_amax = REDUCE_OP_DEF_WITH(
