@@ -1327,6 +1327,100 @@ static gt_status conv_transpose2d_backward(gt_node *node) {
     return GT_OK;
 }
 
+/* ---- conv2d_weight: a conv's weight gradient as an op of its own --------------------------- */
+
+/* torch.nn.grad.conv2d_weight's arguments: the conv's first (so that the conv attributes'
+ * offsets serve here too), then the weight's size. */
+typedef struct conv_weight_args {
+    gt_conv_args conv;
+    gt_ints weight_size;
+} conv_weight_args;
+
+/* The conv of input x with a weight of a->weight_size, checked as conv2d checks it, and its
+ * output's shape against the gradient g given for it. */
+static gt_status conv_weight_check(const gt_op_def *op, const conv_weight_args *a,
+                                   const gt_tensor *x, const gt_tensor *g, conv_dims *d,
+                                   bool *batched) {
+    const gt_ints *ws = &a->weight_size;
+    if (ws->n != 4)
+        return gt_set_error(GT_ERR_ARG, "%s: weight_size must give 4 sizes [O, C/groups, KH, "
+                            "KW], got %d", op->name, ws->n);
+    gt_tensor w = {.ndim = 4, .numel = 1}; /* shape only: what conv_check reads */
+    for (int i = 0; i < 4; i++)
+        w.shape[i] = ws->v[i], w.numel *= ws->v[i];
+    if (x->ndim != 4)
+        return gt_set_error(GT_ERR_SHAPE, "%s: Expected 4-dimensional input for 4-dimensional "
+                            "weight %s, but got %d-dimensional input of size %s instead",
+                            op->name, gt__shape_of(&w), x->ndim, gt__shape_of(x));
+    conv_geom geom;
+    gt_status status = conv_check(op, &a->conv, x, &w, NULL, false, batched, &geom);
+    if (status != GT_OK)
+        return status;
+    int64_t xs[4], shape[4];
+    dims4(x, *batched, 2, xs);
+    *d = dims_make(xs[0], xs[1], xs[2], xs[3], ws->v[0], ws->v[2], ws->v[3], &geom);
+    if (taps_weight_grad(d))
+        set_group(d, 1); /* no patches: chunks of single images share the work evenly */
+    int nd = out_shape(2, *batched, (int64_t[]){d->n, d->o, d->oh, d->ow}, shape);
+    if (!gt_shape_equal(g->ndim, g->shape, nd, shape)) {
+        char want[160];
+        gt_shape_str(nd, shape, want, sizeof want);
+        return gt_set_error(GT_ERR_SHAPE, "%s: grad_output of size %s, expected %s: the output "
+                            "of input %s under a weight of size %s", op->name, gt__shape_of(g),
+                            want, gt__shape_of(x), gt__shape_of(&w));
+    }
+    return GT_OK;
+}
+
+// x[N,C,H,W], g[N,O,OH,OW] -> grad_w[O,C/G,KH,KW] = the weight gradient of the conv of x
+// whose output gradient is g (conv2d's backward kernel, its weight part alone)
+static gt_tensor *conv_weight_forward(const gt_op_def *op, gt_tape *tape, gt_tensor *const *in,
+                                      int n_in, const void *args_ptr) {
+    const conv_weight_args *a = args_ptr;
+    gt_tensor *x = in[0], *g = in[1];
+    conv_dims d;
+    bool batched;
+    if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
+        conv_weight_check(op, a, x, g, &d, &batched) != GT_OK)
+        return NULL;
+    gt_tensor *out = gt__op_output(tape, op, 4, a->weight_size.v);
+    if (!out)
+        return NULL;
+    bool record = gt__tape_will_record(tape, in, n_in);
+    bool dense = full_window(&d);
+    int threads = dense ? 1 : group_threads(&d);
+    size_t bytes = dense ? 0 : transposed_scratch_bytes(&d, threads); /* the backward's too */
+    gt_real *scratch = dense ? NULL : gt__tape_forward_scratch(tape, bytes, op->name);
+    conv_saved *saved = record ? gt__tape_alloc(tape, sizeof *saved, op->name) : NULL;
+    if ((!dense && !scratch) || (record && !saved))
+        return NULL;
+    fill_zero(out->data, out->numel); /* an empty batch adds nothing to it */
+    conv_backward_kernel(&d, threads, scratch, x->data, NULL, g->data, NULL, out->data, NULL, 0);
+    gt_node *node;
+    out = gt__op_finish(tape, op, out, in, 2, args_ptr, &node);
+    if (node) {
+        *saved = (conv_saved){d, threads};
+        node->saved = saved;
+        node->scratch_bytes = bytes;
+    }
+    return out;
+}
+
+// gw[O,C/G,KH,KW] -> grad_x += the input gradient of the conv with weight gw and output
+// gradient g; grad_g += the conv of x with weight gw (the weight gradient is bilinear)
+static gt_status conv_weight_backward(gt_node *node) {
+    gt_tensor *x = node->in[0], *g = node->in[1];
+    const conv_saved *saved = node->saved;
+    const conv_dims *d = &saved->dims;
+    const gt_real *gw = node->out->grad;
+    if (x->grad)
+        conv_backward_kernel(d, saved->threads, node->scratch, x->data, gw, g->data, x->grad,
+                             NULL, NULL, 0);
+    if (g->grad && (full_window(d) || node->scratch))
+        conv_forward_kernel(d, saved->threads, node->scratch, x->data, gw, NULL, g->grad, true);
+    return GT_OK;
+}
+
 /* ---- gradients written with ops (second derivatives) -------------------------------------- */
 
 /* t as 4-D [N,C,H,W]: a conv1d's tensors get H = 1, an unbatched one N = 1. */
@@ -1351,33 +1445,43 @@ static gt_conv_args conv_args_of_dims(const conv_dims *d) {
                         d->groups);
 }
 
-// The weight gradient of the conv d of x[N,C,H,W] whose output gradient is g[N,O,OH,OW], as
-// a conv: x's channels as the batch and its batch as channels, g as the weight, the stride
-// and dilation swapped -> [C/G,O,KH',KW'], narrowed to KH, KW -> [O,C/G,KH,KW]
+// The weight gradient of the conv d of x[N,C,H,W] whose output gradient is g[N,O,OH,OW]:
+// conv2d_weight, whose own backward and gradient graph are convs again
 static gt_tensor *weight_grad_graph(gt_tape *tape, const conv_dims *d, gt_tensor *x,
                                     gt_tensor *g) {
-    int64_t G = d->groups, cg = d->c / G;
-    gt_tensor *xp = gt_reshape(tape, gt_permute(tape, gt_reshape(tape, x, 5, (int64_t[]){
-                                   d->n, G, cg, d->h, d->w}), GT_INTS(2, 1, 0, 3, 4)),
-                               4, (int64_t[]){cg, G * d->n, d->h, d->w});
-    gt_tensor *gp = xp ? gt_permute(tape, g, GT_INTS(1, 0, 2, 3)) : NULL; /* xp's error stays */
-    if (!gp)
-        return NULL;
-    int64_t lo[2] = {d->pt, d->pl}, extra[2] = {d->pb - d->pt, d->pr - d->pl};
-    gt_conv_args a = conv_args_of((int64_t[]){d->dh, d->dw}, lo, extra,
-                                  (int64_t[]){d->sh, d->sw}, G);
-    gt_tensor *r = gt_conv2d_ex(tape, xp, gp, NULL, &a);
-    if (r && r->shape[2] > d->kh)
-        r = gt_narrow(tape, r, 2, 0, d->kh);
-    if (r && r->shape[3] > d->kw)
-        r = gt_narrow(tape, r, 3, 0, d->kw);
-    return gt_permute(tape, r, GT_INTS(1, 0, 2, 3));
+    conv_weight_args a = {conv_args_of_dims(d),
+                          GT_INTS(d->o, d->c / d->groups, d->kh, d->kw)};
+    return gt_op_call(tape, &gt_op_conv2d_weight, (gt_tensor *[]){x, g}, 2, &a);
 }
 
 // the bias gradient: g[N,O,OH,OW] summed over N, OH, OW -> [O]
 static gt_tensor *bias_grad_graph(gt_tape *tape, gt_tensor *g) {
     gt_tensor *s = gt_sum(tape, g, 0);
     return s ? gt_sum(tape, gt_reshape(tape, s, 2, (int64_t[]){s->shape[0], -1}), 1) : NULL;
+}
+
+/* The conv_transpose2d that gives the conv d's input gradient: d's arguments, and as output
+ * padding what the conv's last stride left unread. */
+static gt_conv_args input_grad_args(const conv_dims *d) {
+    gt_conv_args a = conv_args_of_dims(d);
+    a.output_padding = GT_INTS((d->h + d->pt + d->pb - d->dh * (d->kh - 1) - 1) % d->sh,
+                               (d->w + d->pl + d->pr - d->dw * (d->kw - 1) - 1) % d->sw);
+    return a;
+}
+
+// conv2d_weight: grad_x = conv_transpose2d(g, gw), grad_g = conv2d(x, gw), both with the
+// conv's arguments
+static gt_status conv_weight_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *gw,
+                                        gt_tensor **grad_in) {
+    const conv_dims *d = &((const conv_saved *)node->saved)->dims;
+    gt_tensor *x = node->in[0], *g = node->in[1];
+    gt_conv_args a = input_grad_args(d);
+    if (gt__needs_grad(node, 0) && !(grad_in[0] = gt_conv_transpose2d(tape, g, gw, NULL, &a)))
+        return gt_last_status();
+    a = conv_args_of_dims(d);
+    if (gt__needs_grad(node, 1) && !(grad_in[1] = gt_conv2d_ex(tape, x, gw, NULL, &a)))
+        return gt_last_status();
+    return GT_OK;
 }
 
 /* Sets *grad to t reshaped to like's shape; false (an error set) when t is NULL. */
@@ -1399,10 +1503,7 @@ static gt_status conv_grad_graph(gt_tape *tape, gt_node *node, gt_tensor *g,
     if (!x4 || !w4 || !g4)
         return gt_last_status();
     if (gt__needs_grad(node, 0)) {
-        gt_conv_args a = conv_args_of_dims(d);
-        /* what the conv's last stride left unread: the transposed conv's output padding */
-        a.output_padding = GT_INTS((d->h + d->pt + d->pb - d->dh * (d->kh - 1) - 1) % d->sh,
-                                   (d->w + d->pl + d->pr - d->dw * (d->kw - 1) - 1) % d->sw);
+        gt_conv_args a = input_grad_args(d);
         if (!reshaped(tape, gt_conv_transpose2d(tape, g4, w4, NULL, &a), x, &grad_in[0]))
             return gt_last_status();
     }
@@ -1584,6 +1685,55 @@ const gt_op_def gt_op_conv_transpose2d = {
               "1x1x3x3 1x1x3x3; padding=\"same\" => conv_transpose2d: padding must be an "
               "integer or a list of integers"),
 };
+
+static const gt_attr_def conv2d_weight_attrs[] = {
+    {"weight_size", GT_ATTR_INTS, offsetof(conv_weight_args, weight_size),
+     .flags = GT_ATTR_REQUIRED | GT_ATTR_HAS_MIN, .min = 0, .max_len = 4, .after_input = 1},
+    CONV_INTS("stride", stride, 1, 1, 2), CONV_INTS("padding", padding, 0, 0, 2),
+    CONV_INTS("dilation", dilation, 1, 1, 2), CONV_GROUPS,
+};
+
+const gt_op_def gt_op_conv2d_weight = {
+    .name = "conv2d_weight",
+    .doc = "the gradient of conv2d with respect to its weight, as torch.nn.grad.conv2d_weight "
+           "(what conv2d's gradient graph records: second derivatives of convs run on conv "
+           "kernels)",
+    .shapes = "input[N,C,H,W], grad_output[N,O,OH,OW] -> "
+              "[O,C/groups,KH,KW] (weight_size)",
+    .inputs = {{"input"}, {"grad_output"}},
+    GT__ATTRS(conv2d_weight_attrs),
+    .args_size = sizeof(conv_weight_args),
+    .forward = conv_weight_forward,
+    .backward = conv_weight_backward,
+    .grad_graph = conv_weight_grad_graph,
+    GT__CASES("2x3x6x5 2x4x4x3; weight_size=[4, 3, 3, 3]",
+              "1x4x7x7 1x6x4x4; weight_size=[6, 2, 3, 3], stride=2, padding=1, groups=2",
+              "1x2x8x8 1x3x4x4; weight_size=[3, 2, 3, 3], dilation=2",
+              "2x2x5x6 2x3x3x3; weight_size=[3, 2, 3, 3], stride=[1, 2], padding=[0, 1]",
+              "3x2x4x4 3x5x1x1; weight_size=[5, 2, 4, 4]", "0x2x5x5 0x3x3x3; weight_size=[3, 2, 3, 3]",
+              "2x3x6x5 2x4x4x4; weight_size=[4, 3, 3, 3] => conv2d_weight: grad_output of size "
+              "[2, 4, 4, 4], expected [2, 4, 4, 3]: the output of input [2, 3, 6, 5] under a "
+              "weight of size [4, 3, 3, 3]",
+              "2x3x6x5 2x4x4x3; weight_size=[4, 3, 3] => conv2d_weight: weight_size must give 4 "
+              "sizes [O, C/groups, KH, KW], got 3",
+              "2x3x6x5 2x4x4x3; weight_size=[4, 2, 3, 3] => conv2d_weight: Given groups=1, "
+              "weight of size [4, 2, 3, 3], expected input[2, 3, 6, 5] to have 2 channels, but "
+              "got 3 channels instead",
+              "2x3x6x5 2x4x4x3 => conv2d_weight: missing argument weight_size",
+              "3x6x5 4x4x3; weight_size=[4, 3, 3, 3] => conv2d_weight: Expected 4-dimensional "
+              "input for 4-dimensional weight [4, 3, 3, 3], but got 3-dimensional input of size "
+              "[3, 6, 5] instead"),
+};
+
+gt_tensor *gt_conv2d_weight(gt_tape *tape, gt_tensor *input, const int64_t weight_size[4],
+                            gt_tensor *grad_output, const gt_conv_args *args) {
+    conv_weight_args a = {.weight_size = GT_INTS(weight_size[0], weight_size[1], weight_size[2],
+                                                  weight_size[3])};
+    if (args)
+        a.conv = *args;
+    return gt__op_call_typed(tape, &gt_op_conv2d_weight, (gt_tensor *[]){input, grad_output}, 2,
+                             &a);
+}
 
 static gt_tensor *conv_call(const gt_op_def *op, gt_tape *tape, gt_tensor *x, gt_tensor *w,
                             gt_tensor *b, const gt_conv_args *args) {

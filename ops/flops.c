@@ -26,6 +26,10 @@ double gt__op_flops(const gt_op_def *op, gt_tensor *const *in, int n_in, const g
         forward = 2 * (double)in[0]->numel * (double)per_input +
                   (n_in > 2 && in[2] ? outputs : 0);
         *backward = 2 * forward;
+    } else if (op == &gt_op_conv2d_weight) { // g[N,O,OH,OW] -> w[O,C/G,KH,KW]: 2 C/G KH KW
+        int64_t per_output = out->shape[0] ? out->numel / out->shape[0] : 0; /* each of g's */
+        forward = 2 * (double)in[1]->numel * (double)per_output;
+        *backward = 2 * forward;
     } else if (op == &gt_op_add || op == &gt_op_sub || op == &gt_op_mul || op == &gt_op_div ||
                op == &gt_op_neg || op == &gt_op_scale) {
         forward = outputs;

@@ -217,7 +217,8 @@ extern const gt_op_def gt_op_matmul, gt_op_linear, gt_op_add, gt_op_sub, gt_op_m
     gt_op_div, gt_op_neg, gt_op_scale, gt_op_relu, gt_op_leaky_relu, gt_op_sigmoid,
     gt_op_tanh, gt_op_exp, gt_op_log, gt_op_softmax, gt_op_log_softmax, gt_op_sum,
     gt_op_mean, gt_op_reshape, gt_op_flatten, gt_op_transpose, gt_op_conv2d, gt_op_conv1d,
-    gt_op_conv_transpose2d, gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss;
+    gt_op_conv_transpose2d, gt_op_max_pool2d, gt_op_avg_pool2d, gt_op_cross_entropy, gt_op_mse_loss,
+    gt_op_conv2d_weight;
 /* ... elementwise math, comparisons, reductions and activations (ops/activation.c,
  * activation_nn.c, elementwise.c, compare.c, reduce.c) */
 extern const gt_op_def gt_op_elu, gt_op_selu, gt_op_gelu, gt_op_silu, gt_op_softplus,
@@ -492,6 +493,11 @@ enum { GT_CONV_PADDING_LIST, GT_CONV_PADDING_VALID, GT_CONV_PADDING_SAME };
  * w[O,C/groups,KH,KW] (+ b[O]) -> [N,O,OH,OW]; args NULL: the defaults. */
 gt_tensor *gt_conv2d_ex(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
                         const gt_conv_args *args);
+/* torch.nn.grad.conv2d_weight: the gradient of conv2d(input, weight, args) with respect to
+ * its weight [O,C/groups,KH,KW] = weight_size, given grad_output [N,O,OH,OW]; args NULL:
+ * the defaults (output_padding unused). Differentiable in input and grad_output. */
+gt_tensor *gt_conv2d_weight(gt_tape *tape, gt_tensor *input, const int64_t weight_size[4],
+                            gt_tensor *grad_output, const gt_conv_args *args);
 /* F.conv1d: x[N,C,L] or [C,L], w[O,C/groups,K] (+ b[O]) -> [N,O,OL]; args NULL: defaults. */
 gt_tensor *gt_conv1d(gt_tape *tape, gt_tensor *x, gt_tensor *w, gt_tensor *b,
                      const gt_conv_args *args);

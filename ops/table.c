@@ -17,6 +17,7 @@ static const gt_op_def *const op_list[] = {
     &gt_op_exp,         &gt_op_log,          &gt_op_softmax,    &gt_op_log_softmax,
     &gt_op_sum,         &gt_op_mean,         &gt_op_reshape,    &gt_op_flatten,
     &gt_op_transpose,   &gt_op_conv2d,       &gt_op_conv1d,     &gt_op_conv_transpose2d,
+    &gt_op_conv2d_weight,
     &gt_op_max_pool2d,  &gt_op_avg_pool2d,   &gt_op_cross_entropy, &gt_op_mse_loss,
     /* elementwise math, comparisons, reductions and activations */
     &gt_op_elu, &gt_op_selu, &gt_op_gelu, &gt_op_silu, &gt_op_softplus, &gt_op_hardtanh,

@@ -95,9 +95,11 @@ GT_TEST(every_case_of_the_table_passes) {
 /* The convolutions' stride-1 paths, chosen by cost models (ops/conv.c: taps read in place
  * or patches, for the forward, the weight gradient and the input gradient), each forced
  * on every case of the table: every argument's edge (padding wider than the kernel's
- * reach, "same" with an even kernel, groups, dilation, conv_transpose2d) on both. */
+ * reach, "same" with an even kernel, groups, dilation, conv_transpose2d, conv2d_weight) on
+ * both. */
 GT_TEST(every_conv_case_passes_with_its_taps_forced_either_way) {
-    const gt_op_def *ops[] = {&gt_op_conv1d, &gt_op_conv2d, &gt_op_conv_transpose2d};
+    const gt_op_def *ops[] = {&gt_op_conv1d, &gt_op_conv2d, &gt_op_conv_transpose2d,
+                              &gt_op_conv2d_weight};
     for (int mode = 0; mode < 2; mode++) {
         int before = gt__conv_set_taps(mode);
         printf("  taps %s\n", mode ? "always" : "never");

@@ -124,6 +124,8 @@ SPECIAL = {
         weight=weight, bias=bias, **kw),
     "binary_cross_entropy_with_logits": lambda x, t, weight=None, pos_weight=None, **kw:
         F.binary_cross_entropy_with_logits(x, t, weight=weight, pos_weight=pos_weight, **kw),
+    "conv2d_weight": lambda x, g, weight_size=None, **kw: torch.nn.grad.conv2d_weight(
+        x, weight_size, g, **kw),
     "group_norm": lambda x, weight=None, bias=None, **kw: F.group_norm(
         x, weight=ones_if_bias(x, weight, bias), bias=bias, **kw),
 }
