@@ -1345,9 +1345,10 @@ static gt_status conv_weight_check(const gt_op_def *op, const conv_weight_args *
     if (ws->n != 4)
         return gt_set_error(GT_ERR_ARG, "%s: weight_size must give 4 sizes [O, C/groups, KH, "
                             "KW], got %d", op->name, ws->n);
-    gt_tensor w = {.ndim = 4, .numel = 1}; /* shape only: what conv_check reads */
+    gt_tensor w = {.ndim = 4}; /* its shape alone, what conv_check reads (no numel: the
+                                  sizes are a caller's numbers, their product may overflow) */
     for (int i = 0; i < 4; i++)
-        w.shape[i] = ws->v[i], w.numel *= ws->v[i];
+        w.shape[i] = ws->v[i];
     if (x->ndim != 4)
         return gt_set_error(GT_ERR_SHAPE, "%s: Expected 4-dimensional input for 4-dimensional "
                             "weight %s, but got %d-dimensional input of size %s instead",
