@@ -385,8 +385,9 @@ static int64_t grad_pad_left(const conv_dims *d) { return d->dw * (d->kw - 1) - 
  * C3's forward and backward at batch 64: taps 1,478-1,636 us, patches 1,289-1,312; the model
  * had chosen the taps, 537,600 against 609,000, and now takes the patches, 472,500).
  * The choice changes the bits (each element sums its taps in another order), so it depends
- * on the shape and the path alone, never on the CPU's caches. On AVX-512: a 3x3 conv of 32 -> 32 maps of 28x28 goes the taps way
- * (8.3 million against 10.9; its backward 13.4 -> 12.8 ms at batch 64), the grouped
+ * on the shape and the path alone, never on the CPU's caches. On AVX-512: a 3x3 conv of
+ * 32 -> 32 maps of 28x28 goes the taps way (8.3 million against 10.9; its backward
+ * 13.4 -> 12.8 ms at batch 64), the grouped
  * 32 -> 64 of 4 groups (4.1 against 7.0; 11.7 -> 8.2 ms) and the dilated 16 -> 32 (4.1
  * against 5.8; 7.1 -> 6.8 ms) too; 64 -> 64 maps of 14x14 the patches' way (16.5 against
  * 9.9; taps measured 14 -> 16 ms), LeNet's C3 too (1.07 against 0.61; taps slower). */
@@ -1711,7 +1712,8 @@ const gt_op_def gt_op_conv2d_weight = {
               "1x4x7x7 1x6x4x4; weight_size=[6, 2, 3, 3], stride=2, padding=1, groups=2",
               "1x2x8x8 1x3x4x4; weight_size=[3, 2, 3, 3], dilation=2",
               "2x2x5x6 2x3x3x3; weight_size=[3, 2, 3, 3], stride=[1, 2], padding=[0, 1]",
-              "3x2x4x4 3x5x1x1; weight_size=[5, 2, 4, 4]", "0x2x5x5 0x3x3x3; weight_size=[3, 2, 3, 3]",
+              "3x2x4x4 3x5x1x1; weight_size=[5, 2, 4, 4]",
+              "0x2x5x5 0x3x3x3; weight_size=[3, 2, 3, 3]",
               "2x3x6x5 2x4x4x4; weight_size=[4, 3, 3, 3] => conv2d_weight: grad_output of size "
               "[2, 4, 4, 4], expected [2, 4, 4, 3]: the output of input [2, 3, 6, 5] under a "
               "weight of size [4, 3, 3, 3]",
