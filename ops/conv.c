@@ -812,7 +812,9 @@ typedef struct backward_job {
  * again for a group. Per image, in lane multiply-adds: taps, the path's vectors along each
  * output row, counted twice (a dot tile loads both its operands and sums its lanes at the
  * end: measured at half the rate of the GEMM's outer tiles); patches, the GEMM's O*CKK*P
- * and the C*KH*KW*P patch elements copied at 13 each (as in taps_input_grad). Unlike the
+ * and the C*KH*KW*P patch elements copied at 13 each (taps_input_grad's AVX-512 figure, not
+ * halved here for AVX2: LeNet's C1 kept its taps there, 467-471 us forward and backward at
+ * batch 64 against 534-542 through patches, 1 thread of the Zen 5). Unlike the
  * forward's, this choice changes the bits (each sum runs over an image's output rows, not
  * over a group's patch columns), so it depends on the shape and the path alone, never on
  * this CPU's caches: a path gives the same bits on every CPU. On AVX-512 and AVX2, LeNet's
@@ -1340,8 +1342,7 @@ typedef struct conv_weight_args {
 /* The conv of input x with a weight of a->weight_size, checked as conv2d checks it, and its
  * output's shape against the gradient g given for it. */
 static gt_status conv_weight_check(const gt_op_def *op, const conv_weight_args *a,
-                                   const gt_tensor *x, const gt_tensor *g, conv_dims *d,
-                                   bool *batched) {
+                                   const gt_tensor *x, const gt_tensor *g, conv_dims *d) {
     const gt_ints *ws = &a->weight_size;
     if (ws->n != 4)
         return gt_set_error(GT_ERR_ARG, "%s: weight_size must give 4 sizes [O, C/groups, KH, "
@@ -1355,18 +1356,18 @@ static gt_status conv_weight_check(const gt_op_def *op, const conv_weight_args *
                             "weight %s, but got %d-dimensional input of size %s instead",
                             op->name, gt__shape_of(&w), x->ndim, gt__shape_of(x));
     conv_geom geom;
-    gt_status status = conv_check(op, &a->conv, x, &w, NULL, false, batched, &geom);
+    bool batched; /* always, the input being 4-D */
+    gt_status status = conv_check(op, &a->conv, x, &w, NULL, false, &batched, &geom);
     if (status != GT_OK)
         return status;
-    int64_t xs[4], shape[4];
-    dims4(x, *batched, 2, xs);
-    *d = dims_make(xs[0], xs[1], xs[2], xs[3], ws->v[0], ws->v[2], ws->v[3], &geom);
+    *d = dims_make(x->shape[0], x->shape[1], x->shape[2], x->shape[3], ws->v[0], ws->v[2],
+                   ws->v[3], &geom);
     if (taps_weight_grad(d))
         set_group(d, 1); /* no patches: chunks of single images share the work evenly */
-    int nd = out_shape(2, *batched, (int64_t[]){d->n, d->o, d->oh, d->ow}, shape);
-    if (!gt_shape_equal(g->ndim, g->shape, nd, shape)) {
+    int64_t shape[4] = {d->n, d->o, d->oh, d->ow};
+    if (!gt_shape_equal(g->ndim, g->shape, 4, shape)) {
         char want[160];
-        gt_shape_str(nd, shape, want, sizeof want);
+        gt_shape_str(4, shape, want, sizeof want);
         return gt_set_error(GT_ERR_SHAPE, "%s: grad_output of size %s, expected %s: the output "
                             "of input %s under a weight of size %s", op->name, gt__shape_of(g),
                             want, gt__shape_of(x), gt__shape_of(&w));
@@ -1381,9 +1382,8 @@ static gt_tensor *conv_weight_forward(const gt_op_def *op, gt_tape *tape, gt_ten
     const conv_weight_args *a = args_ptr;
     gt_tensor *x = in[0], *g = in[1];
     conv_dims d;
-    bool batched;
     if (gt__check_inputs(op->name, tape, in, n_in, 2) != GT_OK ||
-        conv_weight_check(op, a, x, g, &d, &batched) != GT_OK)
+        conv_weight_check(op, a, x, g, &d) != GT_OK)
         return NULL;
     gt_tensor *out = gt__op_output(tape, op, 4, a->weight_size.v);
     if (!out)

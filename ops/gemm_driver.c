@@ -252,8 +252,8 @@ void gt__gemm_run(const gt__gemm_plan *plan, const gt__gemm_args *g) {
         return;
     }
     switch (plan->method) {
-    case GT__GEMM_OUTER: outer_driver(plan->kernels, plan->k_blocks, g); break;
-    case GT__GEMM_DOT: dot_driver(plan->kernels, plan->k_blocks, g); break;
-    case GT__GEMM_PACKED: packed_driver(plan->kernels, plan->k_blocks, g); break;
+    case GT__GEMM_OUTER: outer_driver(k, plan->k_blocks, g); break;
+    case GT__GEMM_DOT: dot_driver(k, plan->k_blocks, g); break;
+    case GT__GEMM_PACKED: packed_driver(k, plan->k_blocks, g); break;
     }
 }

@@ -70,11 +70,13 @@ static gt_status reduction_of(const char *op, const gt_tensor *x, const gt_reduc
         }                                                                                 \
     } while (0)
 
-/* The same walk in runs: x's dims without those of size 1, each merged into the one before
- * when both are reduced or both kept (x and the output are contiguous, so a merged pair is
- * stepped over as one dim); the last loop dim is a run of x that reduces into one output
- * element (reduced) or adds into a run of the output (kept). [64, 32, 28, 28] summed over
- * [0, 2, 3] is 64 x 32 runs of 784, each into one of 32 outputs. */
+/* The same walk in runs, for sum and mean (FOR_EACH_REDUCED stays for the ops that need an
+ * element's index along each of x's own dims, as argmax does): x's dims without those of
+ * size 1, each merged into the one before when both are reduced or both kept (x and the
+ * output are contiguous, so a merged pair is stepped over as one dim); the last loop dim is
+ * a run of x that reduces into one output element (reduced) or adds into a run of the
+ * output (kept). [64, 32, 28, 28] summed over [0, 2, 3] is 64 x 32 runs of 784, each into
+ * one of 32 outputs. */
 typedef struct reduce_runs {
     int ndim;
     bool reduced[GT_MAX_DIMS];
